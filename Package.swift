@@ -1,0 +1,96 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Postgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "postgate", targets: ["postgate"]),
+        .library(name: "PostgateGateway", targets: ["PostgateGateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        /// libidn2 (apt: libidn2-dev): IDNA2008 conversion between U-labels and A-labels.
+        .systemLibrary(
+            name: "CIDN2",
+            pkgConfig: "libidn2",
+            providers: [.apt(["libidn2-dev"])]
+        ),
+        /// The message model: domains, addresses, RFC 5322 header fields. No I/O.
+        .target(
+            name: "PostgateMessage",
+            dependencies: ["CIDN2"]
+        ),
+        /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
+        .target(
+            name: "PostgateSMTP",
+            dependencies: [
+                "PostgateMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// Durable storage: Maildir folders plus the SQLite (WAL) index and directory.
+        .target(
+            name: "PostgateStore",
+            dependencies: [
+                "PostgateMessage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// Wiring: configuration, listeners, TLS material, delivery into the store, lifecycle.
+        .target(
+            name: "PostgateGateway",
+            dependencies: [
+                "PostgateMessage", "PostgateSMTP", "PostgateStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        /// The `postgate` command: `serve` and the admin commands.
+        .executableTarget(
+            name: "postgate",
+            dependencies: [
+                "PostgateGateway", "PostgateStore", "PostgateMessage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
+        .testTarget(
+            name: "PostgateSMTPTests",
+            dependencies: [
+                "PostgateSMTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),
+        .testTarget(
+            name: "PostgateGatewayTests",
+            dependencies: [
+                "PostgateGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
