@@ -61,12 +61,3 @@ public struct MessageHeader: Sendable, Equatable {
         return fields.filter { $0.name.lowercased() == lower }.map(\.value)
     }
 }
-
-extension String {
-    func trimmingSpaces() -> String {
-        var scalars = Substring(self)
-        while let f = scalars.first, f == " " || f == "\t" || f == "\r" { scalars.removeFirst() }
-        while let l = scalars.last, l == " " || l == "\t" || l == "\r" { scalars.removeLast() }
-        return String(scalars)
-    }
-}

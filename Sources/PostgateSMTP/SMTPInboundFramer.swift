@@ -1,0 +1,257 @@
+import NIOCore
+
+/// Splits the bytes a client sends into command lines and message data.
+///
+/// A value type with an explicit mode that the channel handler switches (commands → data
+/// after a 354 reply → commands after the end of data), because SMTP's framing changes
+/// with the session state. NIO-extras' `LineBasedFrameDecoder` would hand leftover bytes
+/// on when removed; this framer instead lets the handler throw buffered bytes away at
+/// STARTTLS (RFC 3207 section 4.2, CVE-2011-0411).
+///
+/// In data mode it
+/// - removes the dot that stuffs a line starting with `.` (RFC 5321 section 4.5.2),
+/// - ends the data only at `CRLF . CRLF` (section 4.1.1.4),
+/// - refuses a bare LF or bare CR anywhere (section 2.3.8): a mail server that ends data at
+///   `LF . LF` or `LF . CRLF` can be made to see a smuggled second message (CVE-2023-51764),
+/// - reports lines and headers longer than the limits, and where the header section ends.
+///
+/// Data frames are slices of the received buffers, so a message streams through without
+/// being copied or held whole.
+public struct SMTPInboundFramer {
+    public enum Mode: Equatable, Sendable {
+        case command
+        case data
+        /// After a framing violation: everything is dropped until the connection closes.
+        case discard
+    }
+
+    public enum Frame: Equatable {
+        /// A command line without its CRLF.
+        case command([UInt8])
+        /// A command line longer than the limit (RFC 5321 section 4.5.3.1.4); it was skipped.
+        case commandLineTooLong
+        /// A command line ending in a bare LF, or holding a bare CR; it was skipped.
+        case commandBareLineEnding
+        /// Message content, dot-unstuffed, with its CRLF line endings.
+        case data(ByteBuffer)
+        /// The empty line that ends the header section has just been passed.
+        case endOfHeader
+        /// The header section grew past `maxHeaderSize` (reported once per message).
+        case headerTooLarge
+        /// A data line grew past `maxLineLength` (reported once per message).
+        case dataLineTooLong
+        /// `CRLF.CRLF`: the message is complete. The framer is back in command mode.
+        case endOfData
+        /// A bare CR or LF in message data. The framer now discards everything.
+        case bareLineEndingInData
+    }
+
+    /// Where the data scanner is within the current line.
+    private enum LineState {
+        case lineStart, dot, dotCR, middle, carriageReturn
+    }
+
+    /// What one byte of data does to the output.
+    private enum ByteDisposition {
+        case keep
+        case drop
+        case keepThen(Frame)
+        case dropThen(Frame)
+    }
+
+    public private(set) var mode: Mode = .command
+    /// Longest line in octets, CRLF included.
+    public var maxLineLength: Int
+    public var maxHeaderSize: Int
+
+    private var buffer = ByteBuffer()
+    private var pending: Frame?
+    private var skippingLongCommandLine = false
+    private var lineState = LineState.lineStart
+    private var lineLength = 0
+    private var inHeader = true
+    private var headerSize = 0
+    private var reportedLongLine = false
+    private var reportedLargeHeader = false
+
+    public init(maxLineLength: Int = 1000, maxHeaderSize: Int = 262_144) {
+        self.maxLineLength = maxLineLength
+        self.maxHeaderSize = maxHeaderSize
+    }
+
+    /// Bytes received but not yet framed.
+    public var bufferedBytes: Int { buffer.readableBytes }
+
+    public mutating func append(_ bytes: ByteBuffer) {
+        guard mode != .discard else { return }
+        if buffer.readableBytes == 0 {
+            buffer = bytes
+        } else {
+            var bytes = bytes
+            buffer.writeBuffer(&bytes)
+        }
+    }
+
+    /// Starts message data (after the 354 reply).
+    public mutating func beginData() {
+        mode = .data
+        lineState = .lineStart
+        lineLength = 0
+        inHeader = true
+        headerSize = 0
+        reportedLongLine = false
+        reportedLargeHeader = false
+    }
+
+    /// Throws away every buffered byte: called when TLS starts, so nothing a client sent in
+    /// clear text before the handshake is taken as if it came over TLS.
+    public mutating func discardBufferedBytes() {
+        buffer.clear()
+        pending = nil
+        skippingLongCommandLine = false
+    }
+
+    /// The next frame, or nil when more bytes are needed.
+    public mutating func next() -> Frame? {
+        if let frame = pending {
+            pending = nil
+            return frame
+        }
+        switch mode {
+        case .command: return nextCommand()
+        case .data: return nextData()
+        case .discard:
+            buffer.clear()
+            return nil
+        }
+    }
+
+    // MARK: Commands
+
+    private mutating func nextCommand() -> Frame? {
+        while true {
+            guard let lf = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+                if buffer.readableBytes > maxLineLength {
+                    skippingLongCommandLine = true
+                    buffer.clear()
+                }
+                return nil
+            }
+            let length = lf - buffer.readerIndex
+            let line = buffer.readBytes(length: length)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            if buffer.readableBytes == 0 { buffer.clear() }
+            if skippingLongCommandLine {
+                skippingLongCommandLine = false
+                return .commandLineTooLong
+            }
+            return frameCommandLine(line)
+        }
+    }
+
+    private func frameCommandLine(_ line: [UInt8]) -> Frame {
+        guard line.last == UInt8(ascii: "\r") else { return .commandBareLineEnding }
+        let content = line.dropLast()
+        if content.contains(UInt8(ascii: "\r")) { return .commandBareLineEnding }
+        if line.count + 1 > maxLineLength { return .commandLineTooLong }
+        return .command(Array(content))
+    }
+
+    // MARK: Data
+
+    private mutating func nextData() -> Frame? {
+        while buffer.readableBytes > 0 {
+            var segmentLength = 0
+            var consumed = 0
+            var event: Frame?
+            buffer.withUnsafeReadableBytes { bytes in
+                for byte in bytes {
+                    consumed += 1
+                    switch scan(byte) {
+                    case .keep:
+                        segmentLength = consumed
+                        continue
+                    case .drop:
+                        break
+                    case .keepThen(let frame):
+                        segmentLength = consumed
+                        event = frame
+                    case .dropThen(let frame):
+                        event = frame
+                    }
+                    return
+                }
+            }
+            if let frame = emit(segmentLength: segmentLength, consumed: consumed, event: event) {
+                return frame
+            }
+        }
+        return nil
+    }
+
+    /// Takes `consumed` bytes off the buffer, returning the first `segmentLength` as data
+    /// and queueing `event` behind it.
+    private mutating func emit(segmentLength: Int, consumed: Int, event: Frame?) -> Frame? {
+        let segment = segmentLength > 0 ? buffer.readSlice(length: segmentLength) : nil
+        buffer.moveReaderIndex(forwardBy: consumed - segmentLength)
+        if event == .endOfData { mode = .command }
+        if event == .bareLineEndingInData { mode = .discard }
+        if mode == .discard { buffer.clear() }
+        if let segment {
+            pending = event
+            return .data(segment)
+        }
+        return event
+    }
+
+    private mutating func scan(_ byte: UInt8) -> ByteDisposition {
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        if inHeader { headerSize += 1 }
+        switch lineState {
+        case .lineStart where byte == UInt8(ascii: "."):
+            lineState = .dot
+            lineLength = 1
+            return .drop
+        case .dot where byte == cr:
+            lineState = .dotCR
+            return .drop
+        case .dotCR:
+            return byte == lf ? .dropThen(.endOfData) : .dropThen(.bareLineEndingInData)
+        case .carriageReturn:
+            guard byte == lf else { return .dropThen(.bareLineEndingInData) }
+            return endOfLine()
+        case .lineStart, .dot, .middle:
+            if byte == lf { return .dropThen(.bareLineEndingInData) }
+            if byte == cr {
+                lineState = .carriageReturn
+                return .keep
+            }
+            lineState = .middle
+            lineLength += 1
+            return checkLimits()
+        }
+    }
+
+    private mutating func endOfLine() -> ByteDisposition {
+        let wasEmpty = lineLength == 0
+        lineState = .lineStart
+        lineLength = 0
+        if inHeader && wasEmpty {
+            inHeader = false
+            return .keepThen(.endOfHeader)
+        }
+        return .keep
+    }
+
+    private mutating func checkLimits() -> ByteDisposition {
+        if lineLength + 2 > maxLineLength && !reportedLongLine {
+            reportedLongLine = true
+            return .keepThen(.dataLineTooLong)
+        }
+        if inHeader && headerSize > maxHeaderSize && !reportedLargeHeader {
+            reportedLargeHeader = true
+            return .keepThen(.headerTooLarge)
+        }
+        return .keep
+    }
+}

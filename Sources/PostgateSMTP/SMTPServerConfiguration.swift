@@ -1,0 +1,43 @@
+/// The settings of an SMTP listener that the protocol code needs. Every limit has the
+/// reply RFC 5321 names for it.
+public struct SMTPServerConfiguration: Sendable, Equatable {
+    /// The name in the greeting, the EHLO reply and the Received header.
+    public var hostname: String
+    /// SIZE (RFC 1870): larger messages get 552 5.3.4, whether declared or real.
+    public var maxMessageSize: Int
+    /// Longest command or text line in octets, CRLF included (section 4.5.3.1.4–6).
+    public var maxLineLength: Int
+    /// Longest header section in octets; larger gets 552 5.3.4.
+    public var maxHeaderSize: Int
+    /// Recipients per transaction; more get 452 4.5.3 (section 4.5.3.1.10).
+    public var maxRecipients: Int
+    /// Commands outside a transaction since the last MAIL; more close the session with 421.
+    public var maxCommandsBeforeMail: Int
+    /// Failed commands per session; more close the session with 421 4.7.0.
+    public var maxErrors: Int
+    /// Seconds to wait for a command, and for more message data.
+    public var commandTimeout: Int64
+    public var dataTimeout: Int64
+
+    public init(
+        hostname: String = "postgate.localhost",
+        maxMessageSize: Int = 36_700_160,
+        maxLineLength: Int = 1000,
+        maxHeaderSize: Int = 262_144,
+        maxRecipients: Int = 100,
+        maxCommandsBeforeMail: Int = 30,
+        maxErrors: Int = 20,
+        commandTimeout: Int64 = 300,
+        dataTimeout: Int64 = 180
+    ) {
+        self.hostname = hostname
+        self.maxMessageSize = maxMessageSize
+        self.maxLineLength = maxLineLength
+        self.maxHeaderSize = maxHeaderSize
+        self.maxRecipients = maxRecipients
+        self.maxCommandsBeforeMail = maxCommandsBeforeMail
+        self.maxErrors = maxErrors
+        self.commandTimeout = commandTimeout
+        self.dataTimeout = dataTimeout
+    }
+}

@@ -1,0 +1,321 @@
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+import PostgateMessage
+
+/// The channel handler of one SMTP server session: a thin shell that feeds received bytes
+/// through `SMTPInboundFramer` into `SMTPServerStateMachine` and carries out the actions it
+/// returns (writing replies, asking the delegate, starting TLS, streaming the message).
+///
+/// Commands are taken strictly in order: while an asynchronous step (a recipient lookup, a
+/// disk write, the final commit) is in flight, no further frame is processed and, once a
+/// bounded amount is buffered, no further bytes are read. Memory per session therefore
+/// stays bounded however fast a client pipelines or however large its message is.
+public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = Never
+    public typealias OutboundIn = Never
+    public typealias OutboundOut = ByteBuffer
+
+    /// Bytes buffered beyond which reading pauses until processing catches up.
+    private static let maxBufferedBytes = 256 * 1024
+
+    private let delegate: any SMTPServerDelegate
+    private let tlsContext: NIOSSLContext?
+    private let logger: Logger
+    private var stateMachine: SMTPServerStateMachine
+    private var framer: SMTPInboundFramer
+
+    private var writer: (any SMTPMessageWriter)?
+    private var headerBytes = ByteBuffer()
+    private var headerComplete = false
+    private var messageSize = 0
+
+    /// An asynchronous step is in flight: frames wait.
+    private var paused = false
+    /// Reading was asked for while paused; forward it on resume.
+    private var readPending = false
+    /// Between the 220 to STARTTLS and the TLS handler: clear-text bytes are dropped.
+    private var awaitingTLS = false
+    private var closing = false
+    private var lastActivity = NIODeadline.now()
+    private var timeoutTask: Scheduled<Void>?
+
+    public init(
+        configuration: SMTPServerConfiguration,
+        delegate: any SMTPServerDelegate,
+        tlsContext: NIOSSLContext?,
+        session: SMTPSessionInfo,
+        logger: Logger = Logger(label: "postgate.smtp")
+    ) {
+        self.delegate = delegate
+        self.tlsContext = tlsContext
+        self.logger = logger
+        self.stateMachine = SMTPServerStateMachine(configuration: configuration, session: session, startTLSAvailable: tlsContext != nil)
+        self.framer = SMTPInboundFramer(maxLineLength: configuration.maxLineLength, maxHeaderSize: configuration.maxHeaderSize)
+    }
+
+    // MARK: Channel events
+
+    public func channelActive(context: ChannelHandlerContext) {
+        perform(stateMachine.greeting(), context: context)
+        context.flush()
+        scheduleTimeout(context: context)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        timeoutTask?.cancel()
+        abortMessage()
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing, !awaitingTLS else { return }
+        lastActivity = .now()
+        framer.append(unwrapInboundIn(data))
+        process(context: context)
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        if paused || framer.bufferedBytes > Self.maxBufferedBytes {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            stateMachine.tlsStarted()
+            logger.debug("TLS started", metadata: ["client": "\(stateMachine.session.remoteAddress)"])
+            resume(context: context)
+        } else if event is ChannelShouldQuiesceEvent {
+            perform(stateMachine.shutdownRequested(), context: context)
+            context.flush()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("SMTP session error: \(error)", metadata: ["client": "\(stateMachine.session.remoteAddress)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Frames
+
+    private func process(context: ChannelHandlerContext) {
+        while !paused, !closing, let frame = framer.next() {
+            handle(frame, context: context)
+        }
+        context.flush()
+        if !paused, readPending, framer.bufferedBytes <= Self.maxBufferedBytes {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func handle(_ frame: SMTPInboundFramer.Frame, context: ChannelHandlerContext) {
+        switch frame {
+        case .command(let line):
+            perform(stateMachine.receive(SMTPCommandParser.parse(line)), context: context)
+        case .commandLineTooLong:
+            perform(stateMachine.receiveMalformedLine(tooLong: true), context: context)
+        case .commandBareLineEnding:
+            perform(stateMachine.receiveMalformedLine(tooLong: false), context: context)
+        case .data(let chunk):
+            receiveData(chunk, context: context)
+        case .endOfHeader:
+            headerComplete = true
+        case .headerTooLarge, .dataLineTooLong:
+            stateMachine.receiveDataLimit(frame)
+            if stateMachine.isRefusingData { abortMessage() }
+        case .endOfData:
+            perform(stateMachine.endOfData(), context: context)
+        case .bareLineEndingInData:
+            abortMessage()
+            perform(stateMachine.receiveBareLineEndingInData(), context: context)
+        }
+    }
+
+    private func receiveData(_ chunk: ByteBuffer, context: ChannelHandlerContext) {
+        messageSize += chunk.readableBytes
+        guard stateMachine.receiveData(totalSize: messageSize), let writer else {
+            abortMessage()
+            return
+        }
+        if !headerComplete {
+            var head = chunk
+            let room = stateMachine.configuration.maxHeaderSize - headerBytes.readableBytes
+            if room > 0, let slice = head.readSlice(length: min(room, head.readableBytes)) {
+                headerBytes.writeImmutableBuffer(slice)
+            }
+        }
+        guard let backpressure = writer.write(chunk) else { return }
+        pause(context: context)
+        backpressure.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            if case .failure(let error) = result {
+                self.logger.error("writing a message failed: \(error)")
+                self.stateMachine.refuseMessage(Self.reply(for: error))
+                self.abortMessage()
+            }
+            self.resume(context: context)
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: SMTPServerStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .nothing:
+            break
+        case .send(let reply):
+            send(reply, context: context)
+        case .sendAndClose(let replies):
+            closing = true
+            abortMessage()
+            replies.forEach { send($0, context: context) }
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        case .verifyRecipient(let recipient, let transaction):
+            verify(recipient, transaction, context: context)
+        case .openMessage(let transaction):
+            open(transaction, context: context)
+        case .commitMessage:
+            commit(context: context)
+        case .startTLS(let reply):
+            startTLS(reply, context: context)
+        }
+    }
+
+    private func send(_ reply: SMTPReply, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        reply.write(to: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        if reply.code >= 400 {
+            logger.debug("SMTP reply \(reply)", metadata: ["client": "\(stateMachine.session.remoteAddress)"])
+        }
+    }
+
+    private func verify(_ recipient: EmailAddress, _ transaction: SMTPTransaction, context: ChannelHandlerContext) {
+        pause(context: context)
+        delegate.verifyRecipient(recipient, in: transaction, eventLoop: context.eventLoop)
+            .hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+                let verdict: RecipientVerdict
+                switch result {
+                case .success(let value): verdict = value
+                case .failure(let error): verdict = .reject(Self.reply(for: error))
+                }
+                self.perform(self.stateMachine.recipientVerified(recipient, verdict), context: context)
+                self.resume(context: context)
+            }
+    }
+
+    private func open(_ transaction: SMTPTransaction, context: ChannelHandlerContext) {
+        pause(context: context)
+        delegate.openMessage(for: transaction, eventLoop: context.eventLoop)
+            .hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let writer):
+                    self.writer = writer
+                    self.headerBytes.clear()
+                    self.headerComplete = false
+                    self.messageSize = 0
+                    self.framer.beginData()
+                    self.perform(self.stateMachine.messageOpened(.success(())), context: context)
+                case .failure(let error):
+                    self.perform(self.stateMachine.messageOpened(.failure(Self.reply(for: error))), context: context)
+                }
+                self.resume(context: context)
+            }
+    }
+
+    private func commit(context: ChannelHandlerContext) {
+        guard let writer else {
+            perform(stateMachine.messageCommitted(.failure(SMTPReply(451, "4.3.0", "Local error: no message open"))), context: context)
+            return
+        }
+        self.writer = nil
+        pause(context: context)
+        let header = MessageHeader.parse(headerBytes.readableBytesView)
+        headerBytes = ByteBuffer()
+        writer.commit(header: header).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            let outcome = result.mapError { Self.reply(for: $0) }
+            if case .failure(let reply) = outcome { self.logger.error("storing a message failed: \(reply)") }
+            self.perform(self.stateMachine.messageCommitted(outcome), context: context)
+            self.resume(context: context)
+        }
+    }
+
+    /// RFC 3207 section 4.2: after the 220, every byte received in clear text is dropped,
+    /// and the session starts over once the handshake is done.
+    private func startTLS(_ reply: SMTPReply, context: ChannelHandlerContext) {
+        guard let tlsContext else { return }
+        pause(context: context)
+        awaitingTLS = true
+        framer.discardBufferedBytes()
+        send(reply, context: context)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { result in
+            guard case .success = result, !self.closing else {
+                context.close(promise: nil)
+                return
+            }
+            self.framer.discardBufferedBytes()
+            self.awaitingTLS = false
+            do {
+                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+            } catch {
+                context.close(promise: nil)
+                return
+            }
+            // Reading must go on for the handshake; frames stay paused until it completes.
+            context.read()
+        }
+    }
+
+    // MARK: Flow control
+
+    private func pause(context: ChannelHandlerContext) {
+        paused = true
+        context.flush()
+    }
+
+    private func resume(context: ChannelHandlerContext) {
+        paused = false
+        lastActivity = .now()
+        process(context: context)
+    }
+
+    private func abortMessage() {
+        writer?.abort()
+        writer = nil
+    }
+
+    private static func reply(for error: any Error) -> SMTPReply {
+        (error as? SMTPReply) ?? SMTPReply(451, "4.3.0", "Local error in processing, try again later")
+    }
+
+    // MARK: Timeouts (RFC 5321 section 4.5.3.2)
+
+    private func scheduleTimeout(context: ChannelHandlerContext) {
+        let limit = stateMachine.isReceivingData ? stateMachine.configuration.dataTimeout : stateMachine.configuration.commandTimeout
+        let deadline = lastActivity + .seconds(limit)
+        timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.checkTimeout(context: context)
+        }
+    }
+
+    private func checkTimeout(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        let limit = stateMachine.isReceivingData ? stateMachine.configuration.dataTimeout : stateMachine.configuration.commandTimeout
+        if !paused, NIODeadline.now() >= lastActivity + .seconds(limit) {
+            perform(stateMachine.timedOut(), context: context)
+        } else {
+            if paused { lastActivity = .now() }
+            scheduleTimeout(context: context)
+        }
+    }
+}

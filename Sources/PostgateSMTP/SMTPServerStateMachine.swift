@@ -1,0 +1,316 @@
+import PostgateMessage
+
+/// The server side of an SMTP session (RFC 5321 section 4.1.4 command ordering, RFC 3207
+/// STARTTLS, RFC 2920 PIPELINING) as a value type: it is fed commands and the outcomes of
+/// asynchronous work, and answers with what the channel handler must do next. It does no
+/// I/O, so every rule can be tested without a socket.
+public struct SMTPServerStateMachine {
+    /// What the handler must do after an input.
+    public enum Action: Equatable {
+        case send(SMTPReply)
+        /// Send the replies, then close the connection.
+        case sendAndClose([SMTPReply])
+        /// Ask the delegate whether to accept this recipient, then call `recipientVerified`.
+        case verifyRecipient(EmailAddress, SMTPTransaction)
+        /// Open a message writer for the transaction, then call `messageOpened`.
+        case openMessage(SMTPTransaction)
+        /// Send the reply, then start the TLS handshake and call `tlsStarted` (RFC 3207).
+        case startTLS(SMTPReply)
+        /// Make the message durable, then call `messageCommitted`.
+        case commitMessage(SMTPTransaction)
+        case nothing
+    }
+
+    private enum State: Equatable {
+        /// Connected; no HELO or EHLO yet (or none since STARTTLS).
+        case connected
+        case ready
+        case mail(SMTPTransaction)
+        case verifying(SMTPTransaction)
+        case opening(SMTPTransaction)
+        case data(SMTPTransaction, failure: SMTPReply?)
+        case committing(SMTPTransaction)
+        case closed
+    }
+
+    public let configuration: SMTPServerConfiguration
+    public let startTLSAvailable: Bool
+    public private(set) var session: SMTPSessionInfo
+    private var state = State.connected
+    private var errors = 0
+    private var commandsWithoutMail = 0
+    private var shutdownPending = false
+
+    public init(configuration: SMTPServerConfiguration, session: SMTPSessionInfo, startTLSAvailable: Bool) {
+        self.configuration = configuration
+        self.session = session
+        self.startTLSAvailable = startTLSAvailable
+    }
+
+    /// True while message data is being received.
+    public var isReceivingData: Bool {
+        if case .data = state { return true }
+        return false
+    }
+
+    /// True while the message being received has been refused and its data is dropped.
+    public var isRefusingData: Bool {
+        if case .data(_, let failure) = state { return failure != nil }
+        return false
+    }
+
+    /// True when nothing is in flight: a SIGTERM can close the session at once.
+    public var isIdle: Bool {
+        switch state {
+        case .connected, .ready, .closed: true
+        default: false
+        }
+    }
+
+    // MARK: Session events
+
+    /// The greeting (RFC 5321 section 4.3.1).
+    public func greeting() -> Action {
+        .send(SMTPReply(220, nil, "\(configuration.hostname) ESMTP Postgate ready"))
+    }
+
+    /// The command timeout ran out (section 4.5.3.2).
+    public mutating func timedOut() -> Action {
+        state = .closed
+        return .sendAndClose([SMTPReply(421, "4.4.2", "\(configuration.hostname) Timeout waiting for the client, closing")])
+    }
+
+    /// The server is shutting down: close now if idle, else after the transaction.
+    public mutating func shutdownRequested() -> Action {
+        guard isIdle else {
+            shutdownPending = true
+            return .nothing
+        }
+        state = .closed
+        return .sendAndClose([Self.shuttingDown(configuration.hostname)])
+    }
+
+    /// The TLS handshake finished: the session starts again (RFC 3207 section 4.2).
+    public mutating func tlsStarted() {
+        session.tlsActive = true
+        session.heloName = nil
+        session.usedEHLO = false
+        state = .connected
+    }
+
+    // MARK: Commands
+
+    public mutating func receive(_ parsed: Result<SMTPCommand, SMTPReply>) -> Action {
+        switch parsed {
+        case .failure(let reply): return fail(reply)
+        case .success(let command): return receive(command)
+        }
+    }
+
+    /// A command line that was too long or had a bare CR or LF.
+    public mutating func receiveMalformedLine(tooLong: Bool) -> Action {
+        fail(tooLong
+            ? SMTPReply(500, "5.5.2", "Line too long (limit \(configuration.maxLineLength) octets)")
+            : SMTPReply(500, "5.5.2", "Command lines must end in CRLF, without bare CR or LF"))
+    }
+
+    public mutating func receive(_ command: SMTPCommand) -> Action {
+        if !command.isTransactionCommand, command != .quit {
+            commandsWithoutMail += 1
+            if commandsWithoutMail > configuration.maxCommandsBeforeMail {
+                state = .closed
+                return .sendAndClose([SMTPReply(421, "4.7.0", "Too many commands without a mail transaction, closing")])
+            }
+        }
+        switch command {
+        case .ehlo(let name): return hello(name, extended: true)
+        case .helo(let name): return hello(name, extended: false)
+        case .mail(let sender, let parameters): return mail(sender, parameters)
+        case .rcpt(let recipient, _): return rcpt(recipient)
+        case .data: return data()
+        case .rset:
+            if state != .connected { state = .ready }
+            return ok("Reset state")
+        case .noop: return ok("Ok")
+        case .quit:
+            state = .closed
+            return .sendAndClose([SMTPReply(221, "2.0.0", "\(configuration.hostname) closing connection")])
+        case .vrfy:
+            return .send(SMTPReply(252, "2.5.2", "Cannot VRFY a user, but will accept the message and attempt delivery"))
+        case .help:
+            return .send(SMTPReply(214, "2.0.0", ["Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS", "See RFC 5321"]))
+        case .startTLS: return startTLS()
+        case .notImplemented(let verb): return fail(SMTPReply(502, "5.5.1", "\(verb) is not implemented here"))
+        }
+    }
+
+    private mutating func hello(_ name: String, extended: Bool) -> Action {
+        session.heloName = name
+        session.usedEHLO = extended
+        state = .ready
+        let greeting = "\(configuration.hostname) greets \(name)"
+        guard extended else { return .send(SMTPReply(250, nil, greeting)) }
+        var lines = [greeting, "PIPELINING", "SIZE \(configuration.maxMessageSize)", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
+        if startTLSAvailable && !session.tlsActive { lines.append("STARTTLS") }
+        return .send(SMTPReply(250, nil, lines))
+    }
+
+    private mutating func mail(_ sender: ReversePath, _ parameters: MailParameters) -> Action {
+        switch state {
+        case .connected: return fail(SMTPReply(503, "5.5.1", "Send EHLO or HELO first"))
+        case .ready: break
+        default: return fail(SMTPReply(503, "5.5.1", "Nested MAIL command: send RSET first"))
+        }
+        if let size = parameters.declaredSize, size > configuration.maxMessageSize {
+            return fail(SMTPReply(552, "5.3.4", "Message size exceeds the fixed maximum of \(configuration.maxMessageSize) octets"))
+        }
+        commandsWithoutMail = 0
+        state = .mail(SMTPTransaction(sender: sender, parameters: parameters, session: session))
+        return ok("Sender ok", "2.1.0")
+    }
+
+    private mutating func rcpt(_ recipient: EmailAddress) -> Action {
+        guard case .mail(let transaction) = state else {
+            return fail(SMTPReply(503, "5.5.1", "Send MAIL FROM first"))
+        }
+        guard transaction.recipients.count < configuration.maxRecipients else {
+            return .send(SMTPReply(452, "4.5.3", "Too many recipients; send the others in another transaction"))
+        }
+        state = .verifying(transaction)
+        return .verifyRecipient(recipient, transaction)
+    }
+
+    /// The delegate's verdict on the recipient of the last `verifyRecipient`.
+    public mutating func recipientVerified(_ recipient: EmailAddress, _ verdict: RecipientVerdict) -> Action {
+        guard case .verifying(var transaction) = state else { return .nothing }
+        switch verdict {
+        case .accept:
+            transaction.recipients.append(recipient)
+            state = .mail(transaction)
+            return ok("Recipient ok", "2.1.5")
+        case .reject(let reply):
+            state = .mail(transaction)
+            return fail(reply)
+        }
+    }
+
+    private mutating func data() -> Action {
+        guard case .mail(let transaction) = state else {
+            return fail(SMTPReply(503, "5.5.1", state == .connected ? "Send EHLO or HELO first" : "Send MAIL FROM first"))
+        }
+        guard !transaction.recipients.isEmpty else {
+            return fail(SMTPReply(554, "5.5.1", "No valid recipients"))
+        }
+        state = .opening(transaction)
+        return .openMessage(transaction)
+    }
+
+    /// The message writer is ready (or could not be made).
+    public mutating func messageOpened(_ result: Result<Void, SMTPReply>) -> Action {
+        guard case .opening(let transaction) = state else { return .nothing }
+        switch result {
+        case .success:
+            state = .data(transaction, failure: nil)
+            return .send(SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>"))
+        case .failure(let reply):
+            state = .ready
+            return fail(reply)
+        }
+    }
+
+    private mutating func startTLS() -> Action {
+        guard startTLSAvailable else { return fail(SMTPReply(502, "5.5.1", "STARTTLS is not offered here")) }
+        guard !session.tlsActive else { return fail(SMTPReply(503, "5.5.1", "TLS is already active")) }
+        guard state == .ready || state == .connected else {
+            return fail(SMTPReply(503, "5.5.1", "STARTTLS is not allowed inside a mail transaction"))
+        }
+        return .startTLS(SMTPReply(220, "2.0.0", "Ready to start TLS"))
+    }
+
+    // MARK: Message data
+
+    /// Counts received message octets; returns false once the message is refused and
+    /// further data must be dropped instead of written.
+    public mutating func receiveData(totalSize: Int) -> Bool {
+        guard case .data(_, let failure) = state, failure == nil else { return false }
+        if totalSize > configuration.maxMessageSize {
+            refuseMessage(SMTPReply(552, "5.3.4", "Message size exceeds the fixed maximum of \(configuration.maxMessageSize) octets"))
+            return false
+        }
+        return true
+    }
+
+    /// A limit inside the message was passed; the message will be refused at its end, and
+    /// the handler drops what it has written so far.
+    public mutating func receiveDataLimit(_ frame: SMTPInboundFramer.Frame) {
+        switch frame {
+        case .dataLineTooLong:
+            refuseMessage(SMTPReply(552, "5.3.4", "Message has a line longer than \(configuration.maxLineLength) octets (RFC 5321 section 4.5.3.1.6)"))
+        case .headerTooLarge:
+            refuseMessage(SMTPReply(552, "5.3.4", "Message header section exceeds \(configuration.maxHeaderSize) octets"))
+        default:
+            break
+        }
+    }
+
+    /// Refuses the message being received with `reply`, sent once its data has ended. The
+    /// first refusal wins.
+    public mutating func refuseMessage(_ reply: SMTPReply) {
+        guard case .data(let transaction, nil) = state else { return }
+        state = .data(transaction, failure: reply)
+    }
+
+    /// A bare CR or LF in the data: refuse and close, so nothing after it is ever read as
+    /// a command (SMTP smuggling, RFC 5321 section 2.3.8).
+    public mutating func receiveBareLineEndingInData() -> Action {
+        state = .closed
+        return .sendAndClose([SMTPReply(554, "5.5.2", "Message refused: bare CR or LF in message data is not allowed (RFC 5321 section 2.3.8)")])
+    }
+
+    /// `CRLF.CRLF` arrived.
+    public mutating func endOfData() -> Action {
+        guard case .data(let transaction, let failure) = state else { return .nothing }
+        if let failure {
+            state = .ready
+            return finishTransaction(fail(failure))
+        }
+        state = .committing(transaction)
+        return .commitMessage(transaction)
+    }
+
+    /// The store's answer: durable (with an id for the reply), or not.
+    public mutating func messageCommitted(_ result: Result<String, SMTPReply>) -> Action {
+        guard case .committing = state else { return .nothing }
+        state = .ready
+        switch result {
+        case .success(let id): return finishTransaction(.send(SMTPReply(250, "2.0.0", "Ok: queued as \(id)")))
+        case .failure(let reply): return finishTransaction(fail(reply))
+        }
+    }
+
+    /// After a transaction, a pending shutdown closes the session.
+    private mutating func finishTransaction(_ action: Action) -> Action {
+        guard shutdownPending, case .send(let reply) = action else { return action }
+        state = .closed
+        return .sendAndClose([reply, Self.shuttingDown(configuration.hostname)])
+    }
+
+    // MARK: Replies
+
+    private func ok(_ text: String, _ code: String = "2.0.0") -> Action {
+        .send(SMTPReply(250, code, text))
+    }
+
+    /// A failed command: counted against the session's error limit (section 4.5.3.1 lets
+    /// a server close sessions that misbehave).
+    private mutating func fail(_ reply: SMTPReply) -> Action {
+        errors += 1
+        guard errors >= configuration.maxErrors else { return .send(reply) }
+        state = .closed
+        return .sendAndClose([reply, SMTPReply(421, "4.7.0", "Too many errors, closing connection")])
+    }
+
+    private static func shuttingDown(_ hostname: String) -> SMTPReply {
+        SMTPReply(421, "4.3.2", "\(hostname) Service shutting down, try again later")
+    }
+}

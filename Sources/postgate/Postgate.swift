@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `postgate`: the gateway (`serve`) and its administration, on one data directory.
+@main
+struct Postgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "postgate",
+        abstract: "Postgate, the email channel of a contact centre: SMTP gateway, store and admin commands.",
+        discussion: """
+        Every command works on a data directory: --data DIR, else $POSTGATE_DATA, else ./postgate-data.
+        `postgate serve` runs the listeners; the admin commands may run beside it on the same data.
+        """,
+        subcommands: [ServeCommand.self, DomainCommand.self, AddressCommand.self]
+    )
+}
