@@ -1,0 +1,60 @@
+import Foundation
+import PostgateMessage
+
+/// The directory of hosted domains, addresses and aliases: what the admin commands edit
+/// and what SMTP asks for each `RCPT TO`.
+///
+/// Every change is checked and applied in one transaction, so a refused request changes
+/// nothing. A name (`local-part@domain`) is either one address or one alias, never both.
+/// `SQLiteAddressDirectory` is the single-node implementation.
+protocol AddressDirectory: Sendable {
+    func addDomain(_ domain: DomainName) throws(StoreError) -> DomainRecord
+    func domains() throws(StoreError) -> [DomainRecord]
+    /// Refuses a domain that still has addresses or aliases unless `force`; with `force`
+    /// removes them too. Mailboxes stay.
+    func removeDomain(_ domain: DomainName, force: Bool) throws(StoreError)
+
+    /// Adds an address and its aliases, reusing the mailbox at `request.mailboxPath` if the
+    /// index has one (an address removed and added again keeps its mail and UIDs).
+    /// Otherwise calls `createMailbox` with a fresh UIDVALIDITY, inside the transaction.
+    func addAddress(
+        _ request: NewAddress,
+        createMailbox: (_ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
+    ) throws(StoreError) -> AddressRecord
+    func addresses(domain: DomainName?) throws(StoreError) -> [AddressRecord]
+    /// The address named `address`, or the one it is an alias of.
+    func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord?
+    /// Removes an address and its aliases; its mailbox stays.
+    func removeAddress(_ address: EmailAddress) throws(StoreError)
+    func setEnabled(_ enabled: Bool, for address: EmailAddress) throws(StoreError) -> AddressRecord
+    func setDisplayName(_ displayName: String?, for address: EmailAddress) throws(StoreError) -> AddressRecord
+    func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord
+    func removeAlias(_ alias: EmailAddress, from address: EmailAddress) throws(StoreError) -> AddressRecord
+
+    /// Where mail for `recipient` goes, matching the canonical local part and domain.
+    func resolve(_ recipient: EmailAddress) throws(StoreError) -> RecipientResolution
+}
+
+/// An address to add, with everything the directory checks in one go.
+struct NewAddress: Sendable {
+    var address: EmailAddress
+    var displayName: String?
+    var aliases: [EmailAddress]
+    var enabled: Bool
+    /// Where its mailbox lives, relative to the data directory.
+    var mailboxPath: String
+}
+
+/// The IMAP state a new mailbox starts with.
+struct MailboxSeed: Sendable, Equatable {
+    var uidValidity: UInt32
+    var uidNext: UInt32 = 1
+}
+
+extension EmailAddress {
+    /// The local part as the directory stores and matches it (lower case).
+    var canonicalLocalPart: String { localPart.lowercased() }
+
+    /// The canonical address: lower-case local part, A-label domain.
+    var canonicalAddress: EmailAddress { EmailAddress(localPart: canonicalLocalPart, domain: domain) }
+}

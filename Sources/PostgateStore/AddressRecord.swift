@@ -1,0 +1,33 @@
+import Foundation
+import PostgateMessage
+
+/// A hosted address with its aliases and the mailbox its mail is delivered to.
+///
+/// The JSON form (`postgate address list --json`) has the keys `email`, `displayName`,
+/// `enabled`, `aliases`, `mailboxPath`, `messageCount` and `createdAt`; scripts rely on them.
+public struct AddressRecord: Sendable, Codable, Equatable {
+    /// The canonical address: lower-case local part, A-label domain.
+    public var email: String
+    public var displayName: String?
+    /// A disabled address keeps its mailbox but SMTP refuses mail for it.
+    public var enabled: Bool
+    /// Canonical forms of the other addresses delivering to the same mailbox.
+    public var aliases: [String]
+    /// The Maildir, relative to the data directory (`maildir/acme.test/support`).
+    public var mailboxPath: String
+    public var messageCount: Int
+    public var createdAt: Date
+
+    public init(
+        email: String, displayName: String?, enabled: Bool, aliases: [String],
+        mailboxPath: String, messageCount: Int, createdAt: Date
+    ) {
+        self.email = email
+        self.displayName = displayName
+        self.enabled = enabled
+        self.aliases = aliases
+        self.mailboxPath = mailboxPath
+        self.messageCount = messageCount
+        self.createdAt = createdAt
+    }
+}

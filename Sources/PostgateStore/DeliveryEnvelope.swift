@@ -1,0 +1,21 @@
+import Foundation
+import PostgateMessage
+
+/// What the SMTP transaction says about a message, stored beside it in the index.
+public struct DeliveryEnvelope: Sendable {
+    /// The reverse path of `MAIL FROM`, `""` for the null path `<>` (RFC 5321 section 4.5.5).
+    public var mailFrom: String
+    /// Per target mailbox, the recipient as the client gave it in `RCPT TO`.
+    public var rcptTo: [MailboxTarget: String]
+    /// The IMAP INTERNALDATE (RFC 9051 section 2.3.3): when the message was received.
+    public var internalDate: Date
+    /// The message's header section, parsed by the caller while it received the data.
+    public var header: MessageHeader
+
+    public init(mailFrom: String, rcptTo: [MailboxTarget: String], internalDate: Date = Date(), header: MessageHeader) {
+        self.mailFrom = mailFrom
+        self.rcptTo = rcptTo
+        self.internalDate = internalDate
+        self.header = header
+    }
+}

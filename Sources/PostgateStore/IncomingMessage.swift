@@ -1,0 +1,90 @@
+/// A message being received, streamed to a file in `DATA/spool/`.
+///
+/// The SMTP layer writes the data as it arrives (bounded memory: at most 64 KiB is
+/// buffered here), then hands the message to `MailStore.deliver(_:to:envelope:)`, or calls
+/// `abort()` if the transaction fails. A message dropped without either is aborted.
+///
+/// Not `Sendable`: one caller at a time owns it, although it may move between threads.
+public final class IncomingMessage {
+    enum State: String {
+        case open
+        case sealed
+        case delivered
+        case aborted
+    }
+
+    /// The Maildir unique name, also the spool file's name.
+    public let uniqueName: String
+    /// Path of the spool file.
+    let spoolPath: String
+    /// Bytes written so far, buffered ones included.
+    public private(set) var size = 0
+    private(set) var state = State.open
+    private var descriptor: Int32
+    private var buffer: [UInt8] = []
+
+    static let bufferCapacity = 64 * 1024
+
+    init(uniqueName: String, spoolDirectory: String) throws(StoreError) {
+        self.uniqueName = uniqueName
+        self.spoolPath = spoolDirectory + "/" + uniqueName
+        self.descriptor = try FileSystem.createFile(spoolPath)
+        buffer.reserveCapacity(Self.bufferCapacity)
+    }
+
+    deinit {
+        if state == .open || state == .sealed { abort() }
+    }
+
+    /// Appends `bytes` to the message.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        if buffer.count + bytes.count > Self.bufferCapacity {
+            try flushBuffer()
+        }
+        if bytes.count >= Self.bufferCapacity {
+            try FileSystem.writeAll(descriptor, bytes, path: spoolPath)
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+        size += bytes.count
+    }
+
+    /// Appends `bytes` to the message.
+    public func write(_ bytes: some Collection<UInt8>) throws(StoreError) {
+        try Array(bytes).withUnsafeBytes { raw in
+            Result { () throws(StoreError) in try write(raw) }
+        }.get()
+    }
+
+    /// Closes and removes the spool file; the message is dropped. Safe to call twice.
+    public func abort() {
+        if state == .open { FileSystem.close(descriptor) }
+        if state == .open || state == .sealed { try? FileSystem.unlink(spoolPath) }
+        if state != .delivered { state = .aborted }
+    }
+
+    /// Step 1 of delivery: writes what is buffered, fsyncs and closes the spool file.
+    func seal() throws(StoreError) {
+        guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        try flushBuffer()
+        try FileSystem.sync(descriptor, path: spoolPath)
+        FileSystem.close(descriptor)
+        state = .sealed
+    }
+
+    /// Step 5 of delivery: the Maildirs hold the message; the spool name goes.
+    func markDelivered() {
+        try? FileSystem.unlink(spoolPath)
+        state = .delivered
+    }
+
+    private func flushBuffer() throws(StoreError) {
+        guard !buffer.isEmpty else { return }
+        try FileSystem.writeAll(descriptor, buffer, path: spoolPath)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+@available(*, unavailable)
+extension IncomingMessage: Sendable {}

@@ -1,0 +1,121 @@
+import Foundation
+import PostgateMessage
+
+/// Durable delivery into the Maildirs and the index.
+///
+/// The SMTP layer acknowledges a message (RFC 5321 section 4.2.5: "250" after the final
+/// dot means the server has taken responsibility for it) only after `deliver` returns.
+/// The protocol below makes that safe: until the index transaction commits the message
+/// exists only in `spool/` and `tmp/`, which `recover()` clears; after it commits the file
+/// is durable in every `tmp/`, so `recover()` can finish the move into `new/`.
+extension MailStore {
+    /// Starts receiving a message: a new file in `DATA/spool/` with a Maildir unique name.
+    public func beginMessage() throws(StoreError) -> IncomingMessage {
+        try IncomingMessage(uniqueName: uniqueNames.next(), spoolDirectory: data.spoolPath)
+    }
+
+    /// Delivers `message` to every mailbox in `targets` (a mailbox listed twice gets one
+    /// copy) and returns the stored messages, one per mailbox, with their UIDs.
+    ///
+    /// 1. fsync and close the spool file;
+    /// 2. hard-link it into each Maildir's `tmp/` (one inode for all), fsync each `tmp/`;
+    /// 3. in one index transaction, allocate each mailbox's next UID and insert the rows,
+    ///    file name `<unique>,S=<size>,U=<uid>`;
+    /// 4. rename each `tmp/<unique>` to `new/<filename>` and fsync each `new/`;
+    /// 5. remove the spool file.
+    ///
+    /// - Throws: before step 3 commits, any failure removes what was linked and drops the
+    ///   message (nothing was stored). After it, `.publishFailed`: the message is stored
+    ///   and `recover()` makes it visible.
+    public func deliver(
+        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
+    ) throws(StoreError) -> [StoredMessage] {
+        let targets = distinctMailboxes(targets)
+        let stored: [StoredMessage]
+        do {
+            try message.seal()
+            try link(message, into: targets)
+            stored = try commit(message, to: targets, envelope: envelope)
+        } catch {
+            message.abort()
+            throw error
+        }
+        let failure = publish(stored, uniqueName: message.uniqueName)
+        message.markDelivered()
+        if let failure { throw StoreError.publishFailed(reason: failure.description) }
+        return stored
+    }
+
+    /// Steps 2: links into every `tmp/`, then fsyncs them; on failure removes every link.
+    private func link(_ message: IncomingMessage, into targets: [MailboxTarget]) throws(StoreError) {
+        var linked: [Maildir] = []
+        do {
+            for target in targets {
+                let maildir = data.maildir(target.mailboxPath)
+                try maildir.linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
+                linked.append(maildir)
+            }
+            for maildir in linked { try maildir.syncTmp() }
+        } catch {
+            for maildir in linked { try? maildir.removeFromTmp(message.uniqueName) }
+            throw error
+        }
+    }
+
+    /// Step 3: the index rows, one transaction. On failure removes the `tmp/` links.
+    private func commit(
+        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
+    ) throws(StoreError) -> [StoredMessage] {
+        let pending = targets.map { target in
+            PendingMessage(
+                message: StoredMessage(
+                    mailboxID: target.mailboxID, mailboxPath: target.mailboxPath, size: message.size,
+                    internalDate: envelope.internalDate, mailFrom: envelope.mailFrom,
+                    rcptTo: envelope.rcptTo[target] ?? target.address.description, header: envelope.header),
+                uniqueName: message.uniqueName)
+        }
+        do {
+            return try index.insert(pending)
+        } catch {
+            for target in targets { try? data.maildir(target.mailboxPath).removeFromTmp(message.uniqueName) }
+            throw error
+        }
+    }
+
+    /// Step 4: makes each copy visible; returns the first failure after trying them all.
+    private func publish(_ stored: [StoredMessage], uniqueName: String) -> StoreError? {
+        var failure: StoreError?
+        for message in stored {
+            do {
+                try data.maildir(message.mailboxPath).publish(uniqueName: uniqueName, as: message.filename)
+            } catch {
+                logger.error("stored message not yet visible; recovery will finish it", metadata: [
+                    "mailbox": "\(message.mailboxPath)", "uid": "\(message.uid)", "error": "\(error)",
+                ])
+                failure = failure ?? error
+            }
+        }
+        return failure
+    }
+
+    private func distinctMailboxes(_ targets: [MailboxTarget]) -> [MailboxTarget] {
+        var seen: Set<Int64> = []
+        return targets.filter { seen.insert($0.mailboxID).inserted }
+    }
+}
+
+extension StoredMessage {
+    /// A row before the index assigns its UID and file name, with the envelope fields
+    /// taken from `header` (raw values of the first field of each name).
+    init(
+        mailboxID: Int64, mailboxPath: String, size: Int, internalDate: Date,
+        mailFrom: String, rcptTo: String, header: MessageHeader
+    ) {
+        self.init(
+            mailboxID: mailboxID, mailboxPath: mailboxPath, uid: 0, filename: "", size: size,
+            internalDate: internalDate, mailFrom: mailFrom, rcptTo: rcptTo,
+            headerFrom: header["From"], headerTo: header["To"], headerCc: header["Cc"], subject: header["Subject"],
+            date: header["Date"], messageID: header["Message-ID"], inReplyTo: header["In-Reply-To"],
+            references: header["References"])
+    }
+}

@@ -1,0 +1,99 @@
+import PostgateMessage
+
+/// The administration of hosted domains and addresses (`postgate domain …`, `postgate address …`).
+/// Each call is one transaction: a refused request changes nothing.
+extension MailStore {
+    /// Hosts `domain`. Its U-label and A-label forms name the same domain.
+    /// - Throws: `.domainAlreadyHosted`.
+    @discardableResult
+    public func addDomain(_ domain: DomainName) throws(StoreError) -> DomainRecord {
+        try directory.addDomain(domain)
+    }
+
+    /// The hosted domains with their address counts, by canonical name.
+    public func domains() throws(StoreError) -> [DomainRecord] {
+        try directory.domains()
+    }
+
+    /// Stops hosting `domain`. Refused while it has addresses or aliases unless `force`,
+    /// which removes them as well. Maildirs and their messages are kept.
+    /// - Throws: `.domainNotHosted`, `.domainNotEmpty`.
+    public func removeDomain(_ domain: DomainName, force: Bool = false) throws(StoreError) {
+        try directory.removeDomain(domain, force: force)
+    }
+
+    /// Hosts `address` with a Maildir of its own, and `aliases` that deliver to it.
+    ///
+    /// All names must be in hosted domains and unused (as address or alias); nothing is
+    /// added unless everything is. An address that was removed gets its old mailbox back,
+    /// with its messages, UIDVALIDITY and UIDs.
+    /// - Throws: `.domainNotHosted`, `.addressInUse`, `.addressGivenTwice`, or I/O errors
+    ///   creating the Maildir.
+    @discardableResult
+    public func addAddress(
+        _ address: EmailAddress, displayName: String? = nil, aliases: [EmailAddress] = [], enabled: Bool = true
+    ) throws(StoreError) -> AddressRecord {
+        let path = DataDirectory.mailboxPath(for: address)
+        let request = NewAddress(address: address, displayName: displayName, aliases: aliases, enabled: enabled, mailboxPath: path)
+        return try directory.addAddress(request) { (proposed) throws(StoreError) in
+            try createMailbox(at: path, proposedUIDValidity: proposed)
+        }
+    }
+
+    /// The hosted addresses, all or those of one domain, by domain and local part.
+    /// - Throws: `.domainNotHosted` if `domain` is given and not hosted.
+    public func addresses(domain: DomainName? = nil) throws(StoreError) -> [AddressRecord] {
+        try directory.addresses(domain: domain)
+    }
+
+    /// The hosted address `address`, or the address it is an alias of; nil if neither.
+    public func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord? {
+        try directory.address(address)
+    }
+
+    /// Stops hosting `address` and its aliases. Its Maildir and messages are kept.
+    /// - Throws: `.addressNotFound`, `.notAnAddress` for an alias.
+    public func removeAddress(_ address: EmailAddress) throws(StoreError) {
+        try directory.removeAddress(address)
+    }
+
+    /// Enables or disables `address`; SMTP refuses mail for a disabled address and its aliases.
+    @discardableResult
+    public func setEnabled(_ address: EmailAddress, _ enabled: Bool) throws(StoreError) -> AddressRecord {
+        try directory.setEnabled(enabled, for: address)
+    }
+
+    /// Sets (or, with nil, clears) the display name used on replies from `address`.
+    @discardableResult
+    public func setDisplayName(_ address: EmailAddress, _ displayName: String?) throws(StoreError) -> AddressRecord {
+        try directory.setDisplayName(displayName, for: address)
+    }
+
+    /// Adds `alias` as another name for `address`.
+    /// - Throws: `.addressNotFound`, `.domainNotHosted`, `.addressInUse`.
+    @discardableResult
+    public func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord {
+        try directory.addAlias(alias, to: address)
+    }
+
+    /// Removes `alias` from `address`.
+    /// - Throws: `.addressNotFound`, `.aliasNotFound`.
+    @discardableResult
+    public func removeAlias(_ alias: EmailAddress, from address: EmailAddress) throws(StoreError) -> AddressRecord {
+        try directory.removeAlias(alias, from: address)
+    }
+
+    /// Creates the Maildir of a new mailbox row. A Maildir already on disk (its index row
+    /// lost) keeps its UIDVALIDITY, and UIDs continue above those in its file names.
+    func createMailbox(at path: String, proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed {
+        let maildir = data.maildir(path)
+        try maildir.create()
+        if let existing = maildir.readUIDValidity() {
+            let highest = try maildir.messageFiles().compactMap { MaildirFileName(parsing: $0.name)?.uid }.max() ?? 0
+            logger.notice("reusing Maildir found on disk", metadata: ["path": "\(path)", "uidvalidity": "\(existing)"])
+            return MailboxSeed(uidValidity: existing, uidNext: highest + 1)
+        }
+        try maildir.writeUIDValidity(proposedUIDValidity)
+        return MailboxSeed(uidValidity: proposedUIDValidity)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import PostgateMessage
+
+/// Bringing the Maildirs and the index back in step after a crash, and rebuilding the
+/// index from the Maildirs.
+extension MailStore {
+    /// Finishes or undoes the deliveries a crash interrupted. Run at startup, while no
+    /// delivery is in flight.
+    ///
+    /// Everything in `spool/` is removed (never acknowledged). A file in a Maildir's `tmp/`
+    /// whose index row was committed is moved into `new/` under its committed name; any
+    /// other file in `tmp/` is removed. The work is proportional to the number of files in
+    /// `spool/` and `tmp/`, not to the number of messages.
+    public func recover() throws(StoreError) -> RecoveryReport {
+        var report = RecoveryReport()
+        for name in try FileSystem.contents(of: data.spoolPath) {
+            try FileSystem.unlink(data.spoolPath + "/" + name)
+            report.spoolFilesRemoved += 1
+        }
+        for mailbox in try index.mailboxes() {
+            try recover(mailbox, into: &report)
+        }
+        if report != RecoveryReport() {
+            logger.notice("recovered after an unclean stop", metadata: [
+                "spoolFilesRemoved": "\(report.spoolFilesRemoved)",
+                "messagesCompleted": "\(report.messagesCompleted)",
+                "tmpFilesRemoved": "\(report.tmpFilesRemoved)",
+            ])
+        }
+        return report
+    }
+
+    private func recover(_ mailbox: MailboxState, into report: inout RecoveryReport) throws(StoreError) {
+        let maildir = data.maildir(mailbox.path)
+        var removed = false
+        for name in try maildir.tmpNames() {
+            if let filename = try index.committedFilename(mailboxID: mailbox.id, uniqueName: name) {
+                try maildir.publish(uniqueName: name, as: filename)
+                report.messagesCompleted += 1
+            } else {
+                try maildir.removeFromTmp(name)
+                report.tmpFilesRemoved += 1
+                removed = true
+            }
+        }
+        if removed { try maildir.syncTmp() }
+    }
+
+    /// Re-creates missing index rows of every mailbox from its Maildir.
+    /// - Returns: how many rows were added.
+    @discardableResult
+    public func rebuildIndex() throws(StoreError) -> Int {
+        var added = 0
+        for mailbox in try index.mailboxes() {
+            added += try rebuildIndex(mailbox)
+        }
+        return added
+    }
+
+    /// Re-creates the missing index rows of one mailbox from its Maildir: the UID comes from
+    /// each file name's `U=`, UIDVALIDITY from `postgate-uidvalidity`, the envelope fields
+    /// from the header. Files without `U=` are left alone.
+    /// - Returns: how many rows were added.
+    @discardableResult
+    public func rebuildIndex(mailboxPath: String) throws(StoreError) -> Int {
+        guard let mailbox = try index.mailbox(path: mailboxPath) else { throw .mailboxNotFound(path: mailboxPath) }
+        return try rebuildIndex(mailbox)
+    }
+
+    private func rebuildIndex(_ mailbox: MailboxState) throws(StoreError) -> Int {
+        let maildir = data.maildir(mailbox.path)
+        var messages: [StoredMessage] = []
+        for file in try maildir.messageFiles() {
+            guard let name = MaildirFileName(parsing: file.name) else { continue }
+            messages.append(try storedMessage(at: file.folder + "/" + file.name, name: name, flags: MaildirFileName.flags(in: file.name), mailbox: mailbox))
+        }
+        let uidValidity = maildir.readUIDValidity() ?? mailbox.uidValidity
+        return try index.restore(messages, mailboxID: mailbox.id, uidValidity: uidValidity)
+    }
+
+    /// The index row of a Maildir file, from its name, its header and its `stat`.
+    private func storedMessage(at path: String, name: MaildirFileName, flags: String, mailbox: MailboxState) throws(StoreError) -> StoredMessage {
+        let header = MessageHeader.parse(try FileSystem.read(path, limit: 256 * 1024))
+        let status = try FileSystem.sizeAndModificationTime(path)
+        let returnPath = header["Return-Path"].map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) } ?? ""
+        var message = StoredMessage(
+            mailboxID: mailbox.id, mailboxPath: mailbox.path, size: status.size,
+            internalDate: Date(timeIntervalSince1970: status.modified), mailFrom: returnPath,
+            rcptTo: header["Delivered-To"] ?? "", header: header)
+        message.uid = name.uid
+        message.filename = name.baseName
+        message.flags = flags
+        return message
+    }
+}

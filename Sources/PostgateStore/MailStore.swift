@@ -1,0 +1,70 @@
+import Logging
+import PostgateMessage
+
+/// The durable store of a Postgate data directory: the directory of hosted domains and
+/// addresses, one Maildir per address, and the index of mailboxes and messages.
+///
+/// All methods are synchronous and may block on disk I/O and `fsync(2)`; the gateway calls
+/// them from a thread pool. Several processes (`postgate serve` and the admin commands) may
+/// open the same data directory at once: the SQLite index runs in WAL mode, and a change
+/// made by one is seen by the next call in another.
+public final class MailStore: Sendable {
+    let data: DataDirectory
+    let directory: any AddressDirectory
+    let index: any MessageIndex
+    let uniqueNames = MaildirUniqueName()
+    let logger: Logger
+
+    /// The data directory as given to `open`.
+    public var dataPath: String { data.root }
+
+    init(data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex, logger: Logger) {
+        self.data = data
+        self.directory = directory
+        self.index = index
+        self.logger = logger
+    }
+
+    /// Opens the store in `directory`, creating the directory and its index if missing and
+    /// bringing the index schema up to date.
+    /// - Throws: `.dataDirectoryNotWritable` or `.database` naming the path and the reason.
+    public static func open(directory path: String, logger: Logger? = nil) throws(StoreError) -> MailStore {
+        let data = try DataDirectory.prepare(path)
+        let database = try SQLiteDatabase(path: data.databasePath)
+        return MailStore(
+            data: data,
+            directory: SQLiteAddressDirectory(database: database),
+            index: SQLiteMessageIndex(database: database),
+            logger: logger ?? Logger(label: "postgate.store")
+        )
+    }
+
+    /// Where mail for `address` goes (an SMTP `RCPT TO`): two indexed lookups, no caching,
+    /// so an address added by the admin commands is accepted at once.
+    public func resolveRecipient(_ address: EmailAddress) throws(StoreError) -> RecipientResolution {
+        try directory.resolve(address)
+    }
+
+    /// The messages of the mailbox at `mailboxPath` (relative to the data directory), by UID.
+    public func messages(mailboxPath: String) throws(StoreError) -> [StoredMessage] {
+        guard let mailbox = try index.mailbox(path: mailboxPath) else { throw .mailboxNotFound(path: mailboxPath) }
+        return try index.messages(mailboxID: mailbox.id)
+    }
+
+    /// The messages delivered to `address` (or the address it is an alias of), by UID.
+    public func messages(address: EmailAddress) throws(StoreError) -> [StoredMessage] {
+        guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+        return try messages(mailboxPath: record.mailboxPath)
+    }
+
+    /// The UIDVALIDITY and next UID of the mailbox at `mailboxPath`.
+    public func mailboxState(mailboxPath: String) throws(StoreError) -> (uidValidity: UInt32, uidNext: UInt32) {
+        guard let mailbox = try index.mailbox(path: mailboxPath) else { throw .mailboxNotFound(path: mailboxPath) }
+        return (mailbox.uidValidity, mailbox.uidNext)
+    }
+
+    /// The absolute (or working-directory relative) path of a mailbox path.
+    public func absolutePath(_ mailboxPath: String) -> String {
+        data.absolute(mailboxPath)
+    }
+}

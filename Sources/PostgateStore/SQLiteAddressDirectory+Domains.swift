@@ -1,0 +1,43 @@
+import Foundation
+import GRDB
+import PostgateMessage
+
+extension SQLiteAddressDirectory {
+    func addDomain(_ domain: DomainName) throws(StoreError) -> DomainRecord {
+        try database.write { db in
+            guard try domainID(db, domain) == nil else { throw StoreError.domainAlreadyHosted(domain) }
+            let now = Date()
+            try db.execute(sql: "INSERT INTO domain (name, unicode_name, created_at) VALUES (?, ?, ?)",
+                           arguments: [domain.ascii, domain.unicode, now.timeIntervalSince1970])
+            return DomainRecord(name: domain.ascii, unicodeName: domain.unicode, addressCount: 0, createdAt: now)
+        }
+    }
+
+    func domains() throws(StoreError) -> [DomainRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT name, unicode_name, created_at,
+                    (SELECT count(*) FROM address WHERE address.domain_id = domain.id) AS address_count
+                FROM domain ORDER BY name
+                """).map { row in
+                DomainRecord(name: row["name"], unicodeName: row["unicode_name"], addressCount: row["address_count"],
+                             createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            }
+        }
+    }
+
+    func removeDomain(_ domain: DomainName, force: Bool) throws(StoreError) {
+        try database.write { db in
+            let id = try requireDomainID(db, domain)
+            let addresses = try Int.fetchOne(db, sql: "SELECT count(*) FROM address WHERE domain_id = ?", arguments: [id]) ?? 0
+            let aliases = try Int.fetchOne(db, sql: "SELECT count(*) FROM alias WHERE domain_id = ?", arguments: [id]) ?? 0
+            guard force || addresses + aliases == 0 else {
+                throw StoreError.domainNotEmpty(domain, addresses: addresses, aliases: aliases)
+            }
+            // Aliases in this domain, then the addresses (their aliases elsewhere cascade).
+            try db.execute(sql: "DELETE FROM alias WHERE domain_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM address WHERE domain_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM domain WHERE id = ?", arguments: [id])
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import PostgateMessage
+
+/// `AddressDirectory` on the SQLite file of the data directory (tables `domain`,
+/// `address`, `alias`, and `mailbox` for new addresses).
+struct SQLiteAddressDirectory: AddressDirectory {
+    let database: SQLiteDatabase
+
+    func resolve(_ recipient: EmailAddress) throws(StoreError) -> RecipientResolution {
+        try database.read { db in
+            guard let domainID = try domainID(db, recipient.domain) else { return .domainNotHosted }
+            let localPart = recipient.canonicalLocalPart
+            let row = try Row.fetchOne(db, sql: Self.ownerSelect + """
+                WHERE address.domain_id = ? AND address.local_part = ?
+                """, arguments: [domainID, localPart])
+                ?? Row.fetchOne(db, sql: Self.ownerSelect + """
+                JOIN alias ON alias.address_id = address.id
+                WHERE alias.domain_id = ? AND alias.local_part = ?
+                """, arguments: [domainID, localPart])
+            guard let row else { return .unknownUser }
+            guard row["enabled"] as Bool else { return .disabled }
+            let owner = try emailAddress(localPart: row["local_part"], domain: row["domain_name"])
+            return .accept(MailboxTarget(mailboxID: row["mailbox_id"], mailboxPath: row["path"], address: owner))
+        }
+    }
+
+    /// An address with its owner's mailbox; the caller adds the join and condition.
+    private static let ownerSelect = """
+        SELECT address.local_part, address.enabled, address.mailbox_id, mailbox.path, domain.name AS domain_name
+        FROM address
+        JOIN mailbox ON mailbox.id = address.mailbox_id
+        JOIN domain ON domain.id = address.domain_id
+
+        """
+
+    // MARK: - Lookups shared by the operations
+
+    func domainID(_ db: Database, _ domain: DomainName) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM domain WHERE name = ?", arguments: [domain.ascii])
+    }
+
+    /// The id of a hosted domain.
+    /// - Throws: `.domainNotHosted`.
+    func requireDomainID(_ db: Database, _ domain: DomainName) throws -> Int64 {
+        guard let id = try domainID(db, domain) else { throw StoreError.domainNotHosted(domain) }
+        return id
+    }
+
+    /// How `address` is already used, if at all.
+    func usage(_ db: Database, of address: EmailAddress) throws -> StoreError.Usage? {
+        guard let domainID = try domainID(db, address.domain) else { return nil }
+        let localPart = address.canonicalLocalPart
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM address WHERE domain_id = ? AND local_part = ?",
+                             arguments: [domainID, localPart]) == true {
+            return .address
+        }
+        guard let row = try Row.fetchOne(db, sql: Self.ownerSelect + """
+            JOIN alias ON alias.address_id = address.id
+            WHERE alias.domain_id = ? AND alias.local_part = ?
+            """, arguments: [domainID, localPart]) else { return nil }
+        return .alias(of: try emailAddress(localPart: row["local_part"], domain: row["domain_name"]))
+    }
+
+    /// The id of the address (not alias) `address`.
+    /// - Throws: `.notAnAddress` if it is an alias, `.addressNotFound` if unknown.
+    func requireAddressID(_ db: Database, _ address: EmailAddress) throws -> Int64 {
+        if let domainID = try domainID(db, address.domain),
+           let id = try Int64.fetchOne(db, sql: "SELECT id FROM address WHERE domain_id = ? AND local_part = ?",
+                                       arguments: [domainID, address.canonicalLocalPart]) {
+            return id
+        }
+        if case .alias(let owner) = try usage(db, of: address) {
+            throw StoreError.notAnAddress(address, aliasOf: owner)
+        }
+        throw StoreError.addressNotFound(address)
+    }
+
+    func emailAddress(localPart: String, domain: String) throws -> EmailAddress {
+        do {
+            return EmailAddress(localPart: localPart, domain: try DomainName(domain))
+        } catch {
+            throw StoreError.database(path: database.path, reason: "stored domain '\(domain)' is invalid: \(error)")
+        }
+    }
+}

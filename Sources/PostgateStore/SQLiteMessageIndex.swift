@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+
+/// `MessageIndex` on the SQLite file of the data directory (tables `mailbox`, `message`).
+struct SQLiteMessageIndex: MessageIndex {
+    let database: SQLiteDatabase
+
+    func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
+        try database.write { db in
+            try messages.map { pending in
+                var message = pending.message
+                message.uid = try allocateUID(db, mailboxID: message.mailboxID)
+                message.filename = MaildirFileName(uniqueName: pending.uniqueName, size: message.size, uid: message.uid).baseName
+                try insertRow(db, message)
+                return message
+            }
+        }
+    }
+
+    func committedFilename(mailboxID: Int64, uniqueName: String) throws(StoreError) -> String? {
+        // `,` (0x2C) ends the unique name; every name that starts with "<unique>," sorts
+        // below "<unique>-" (0x2D), so this is a range scan of the (mailbox_id, filename) index.
+        try database.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT filename FROM message WHERE mailbox_id = ? AND filename >= ? AND filename < ? LIMIT 1
+                """, arguments: [mailboxID, uniqueName + ",", uniqueName + "-"])
+        }
+    }
+
+    func mailboxes() throws(StoreError) -> [MailboxState] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, path, uid_validity, uid_next FROM mailbox ORDER BY id").map(Self.mailboxState)
+        }
+    }
+
+    func mailbox(path: String) throws(StoreError) -> MailboxState? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, path, uid_validity, uid_next FROM mailbox WHERE path = ?", arguments: [path])
+                .map(Self.mailboxState)
+        }
+    }
+
+    func messages(mailboxID: Int64) throws(StoreError) -> [StoredMessage] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT message.*, mailbox.path AS mailbox_path FROM message
+                JOIN mailbox ON mailbox.id = message.mailbox_id
+                WHERE mailbox_id = ? ORDER BY uid
+                """, arguments: [mailboxID]).map(Self.storedMessage)
+        }
+    }
+
+    func restore(_ messages: [StoredMessage], mailboxID: Int64, uidValidity: UInt32) throws(StoreError) -> Int {
+        try database.write { db in
+            var added = 0
+            for message in messages {
+                let known = try Bool.fetchOne(db, sql: "SELECT 1 FROM message WHERE mailbox_id = ? AND uid = ?",
+                                              arguments: [mailboxID, message.uid]) ?? false
+                guard !known else { continue }
+                try insertRow(db, message)
+                added += 1
+            }
+            try db.execute(sql: """
+                UPDATE mailbox SET uid_validity = ?,
+                    uid_next = max(uid_next, coalesce((SELECT max(uid) + 1 FROM message WHERE mailbox_id = ?), 1))
+                WHERE id = ?
+                """, arguments: [uidValidity, mailboxID, mailboxID])
+            return added
+        }
+    }
+
+    // MARK: - Rows
+
+    private func allocateUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
+        guard let uid = try UInt32.fetchOne(db, sql: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [mailboxID]) else {
+            throw StoreError.mailboxNotFound(path: "#\(mailboxID)")
+        }
+        try db.execute(sql: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [mailboxID])
+        return uid
+    }
+
+    private func insertRow(_ db: Database, _ message: StoredMessage) throws {
+        try db.execute(sql: """
+            INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
+                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references")
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                message.mailboxID, message.uid, message.filename, message.size,
+                message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
+                message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
+                message.messageID, message.inReplyTo, message.references,
+            ])
+    }
+
+    private static func mailboxState(_ row: Row) -> MailboxState {
+        MailboxState(id: row["id"], path: row["path"], uidValidity: row["uid_validity"], uidNext: row["uid_next"])
+    }
+
+    private static func storedMessage(_ row: Row) -> StoredMessage {
+        StoredMessage(
+            mailboxID: row["mailbox_id"], mailboxPath: row["mailbox_path"], uid: row["uid"],
+            filename: row["filename"], size: row["size"],
+            internalDate: Date(timeIntervalSince1970: row["internal_date"]), flags: row["flags"],
+            mailFrom: row["mail_from"], rcptTo: row["rcpt_to"], headerFrom: row["header_from"],
+            headerTo: row["header_to"], headerCc: row["header_cc"], subject: row["subject"], date: row["date"],
+            messageID: row["message_id"], inReplyTo: row["in_reply_to"], references: row["references"]
+        )
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// One message in one mailbox, as the index holds it.
+public struct StoredMessage: Sendable, Codable, Equatable {
+    public var mailboxID: Int64
+    public var mailboxPath: String
+    /// The IMAP UID, unique and ascending within the mailbox (RFC 9051 section 2.3.1.1).
+    public var uid: UInt32
+    /// The base name in `new/` or `cur/`, without the `:2,` info part.
+    public var filename: String
+    public var size: Int
+    public var internalDate: Date
+    /// Maildir flag letters.
+    public var flags: String
+    public var mailFrom: String
+    public var rcptTo: String
+    public var headerFrom: String?
+    public var headerTo: String?
+    public var headerCc: String?
+    public var subject: String?
+    public var date: String?
+    public var messageID: String?
+    public var inReplyTo: String?
+    public var references: String?
+
+    public init(
+        mailboxID: Int64, mailboxPath: String, uid: UInt32, filename: String, size: Int,
+        internalDate: Date, flags: String = "", mailFrom: String, rcptTo: String,
+        headerFrom: String? = nil, headerTo: String? = nil, headerCc: String? = nil,
+        subject: String? = nil, date: String? = nil, messageID: String? = nil,
+        inReplyTo: String? = nil, references: String? = nil
+    ) {
+        self.mailboxID = mailboxID
+        self.mailboxPath = mailboxPath
+        self.uid = uid
+        self.filename = filename
+        self.size = size
+        self.internalDate = internalDate
+        self.flags = flags
+        self.mailFrom = mailFrom
+        self.rcptTo = rcptTo
+        self.headerFrom = headerFrom
+        self.headerTo = headerTo
+        self.headerCc = headerCc
+        self.subject = subject
+        self.date = date
+        self.messageID = messageID
+        self.inReplyTo = inReplyTo
+        self.references = references
+    }
+}
