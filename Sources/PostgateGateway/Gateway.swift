@@ -1,0 +1,121 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import NIOSSL
+import PostgateSMTP
+import PostgateStore
+import ServiceLifecycle
+
+/// The running gateway: the store, the thread pool for blocking store work, and the SMTP
+/// listeners. `postgate serve` runs it as a service; tests start it on port 0.
+///
+/// Shutdown is graceful: listeners stop accepting, idle sessions are closed with 421, and
+/// sessions in a transaction finish it (their timeouts bound the wait) before the store
+/// closes (RFC 5321 section 3.8).
+public final class Gateway: Service, @unchecked Sendable {
+    // @unchecked: the mutable fields are set in `start()` before any concurrent use and
+    // read in `shutdown()` after it.
+    public let configuration: GatewayConfiguration
+    public let dataDirectory: String
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let threadPool: NIOThreadPool
+    private let quiescing: ServerQuiescingHelper
+    private var store: MailStore?
+    private var serverChannels: [any Channel] = []
+
+    /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
+    public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger) {
+        self.configuration = configuration
+        self.dataDirectory = dataDirectory ?? configuration.dataDirectory
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        self.threadPool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
+        self.quiescing = ServerQuiescingHelper(group: group)
+    }
+
+    /// Opens the store (finishing what a crash interrupted), then binds every listener.
+    /// - Returns: the bound addresses, in the order of `configuration.smtp.listen`.
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        threadPool.start()
+        let store = try MailStore.open(directory: dataDirectory, logger: logger)
+        self.store = store
+        let report = try store.recover()
+        logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
+        let tls = configuration.smtp.startTLS
+            ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory)
+            : nil
+        let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger)
+        let limiter = SMTPConnectionLimiter(
+            maxConnections: configuration.smtp.limits.maxConnections,
+            maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
+        )
+        var bound: [SocketAddress] = []
+        for text in configuration.smtp.listen {
+            let address = try ListenAddress(text)
+            let channel = try await bindSMTP(address, delivery: delivery, tls: tls, limiter: limiter)
+            serverChannels.append(channel)
+            if let local = channel.localAddress { bound.append(local) }
+            logger.notice("listening", metadata: ["smtp": "\(channel.localAddress.map { "\($0)" } ?? text)"])
+        }
+        return bound
+    }
+
+    /// Runs until a graceful shutdown is requested (SIGTERM with ServiceLifecycle).
+    public func run() async throws {
+        if serverChannels.isEmpty { try await start() }
+        try await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops accepting, lets transactions in flight finish, and releases everything.
+    public func shutdown() async {
+        logger.notice("shutting down: finishing transactions in flight")
+        let done = group.next().makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: done)
+        try? await done.futureResult.get()
+        serverChannels = []
+        try? await threadPool.shutdownGracefully()
+        try? await group.shutdownGracefully()
+        logger.notice("stopped")
+    }
+
+    private func bindSMTP(_ address: ListenAddress, delivery: InboundDelivery, tls: NIOSSLContext?, limiter: SMTPConnectionLimiter) async throws -> any Channel {
+        let smtpConfiguration = configuration.smtpServerConfiguration
+        let quiescing = self.quiescing
+        let logger = self.logger
+        do {
+            return try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    }
+                }
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let remote = channel.remoteAddress
+                        let ip = remote?.ipAddress ?? "unknown"
+                        if let refusal = limiter.admit(ip) {
+                            try channel.pipeline.syncOperations.addHandler(SMTPRefusalHandler(reply: refusal))
+                            return
+                        }
+                        channel.closeFuture.whenComplete { _ in limiter.release(ip) }
+                        let session = SMTPSessionInfo(remoteAddress: ip, remotePort: remote?.port)
+                        try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(
+                            configuration: smtpConfiguration, delegate: delivery, tlsContext: tls,
+                            session: session, logger: logger
+                        ))
+                    }
+                }
+                .bind(host: address.host, port: address.port)
+                .get()
+        } catch {
+            throw ConfigurationError("cannot listen on \(address): \(error)")
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import PostgateSMTP
+import Yams
+
+/// Everything `postgate serve` can be told, read from a YAML file (see
+/// `Config/postgate.example.yaml`, which names every setting with its default).
+///
+/// Every key is optional; a key this version does not know is an error, so a misspelt
+/// limit is never silently ignored.
+public struct GatewayConfiguration: Sendable, Equatable {
+    public var hostname = "postgate.localhost"
+    public var dataDirectory = "./postgate-data"
+    public var logLevel = Logger.Level.info
+    public var tls = TLSSettings()
+    public var smtp = SMTPSettings()
+
+    public struct TLSSettings: Sendable, Equatable {
+        /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
+        public var certificateFile = ""
+        public var privateKeyFile = ""
+    }
+
+    public struct SMTPSettings: Sendable, Equatable {
+        public var listen = ["127.0.0.1:2525"]
+        public var startTLS = true
+        public var limits = Limits()
+    }
+
+    public struct Limits: Sendable, Equatable {
+        public var maxMessageSize = 36_700_160
+        public var maxLineLength = 1000
+        public var maxHeaderSize = 262_144
+        public var maxRecipients = 100
+        public var maxCommandsBeforeMail = 30
+        public var maxErrors = 20
+        public var maxConnections = 500
+        public var maxConnectionsPerIP = 50
+        public var commandTimeout = 300
+        public var dataTimeout = 180
+    }
+
+    public init() {}
+
+    /// Reads a configuration file. Errors name the file and what is wrong in one line.
+    public static func load(file path: String) throws -> GatewayConfiguration {
+        guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
+            throw ConfigurationError("cannot read config file \(path)")
+        }
+        return try parse(text, source: path)
+    }
+
+    public static func parse(_ text: String, source: String = "config") throws -> GatewayConfiguration {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            throw ConfigurationError("\(source) is not valid YAML: \(error)")
+        }
+        var configuration = GatewayConfiguration()
+        guard let root else { return configuration }
+        try configuration.apply(ConfigNode(root, path: source))
+        try configuration.validate(source: source)
+        return configuration
+    }
+
+    /// The SMTP protocol settings this configuration implies.
+    public var smtpServerConfiguration: SMTPServerConfiguration {
+        SMTPServerConfiguration(
+            hostname: hostname,
+            maxMessageSize: smtp.limits.maxMessageSize,
+            maxLineLength: smtp.limits.maxLineLength,
+            maxHeaderSize: smtp.limits.maxHeaderSize,
+            maxRecipients: smtp.limits.maxRecipients,
+            maxCommandsBeforeMail: smtp.limits.maxCommandsBeforeMail,
+            maxErrors: smtp.limits.maxErrors,
+            commandTimeout: Int64(smtp.limits.commandTimeout),
+            dataTimeout: Int64(smtp.limits.dataTimeout)
+        )
+    }
+
+    private mutating func apply(_ node: ConfigNode) throws {
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp"])
+        try node.string("hostname").map { hostname = $0 }
+        try node.string("data_directory").map { dataDirectory = $0 }
+        if let level = try node.string("log_level") {
+            guard let parsed = Logger.Level(rawValue: level) else {
+                throw ConfigurationError("\(node.path).log_level: \(level) is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = parsed
+        }
+        if let tlsNode = try node.child("tls") {
+            try tlsNode.checkKeys(["certificate_file", "private_key_file"])
+            try tlsNode.string("certificate_file").map { tls.certificateFile = $0 }
+            try tlsNode.string("private_key_file").map { tls.privateKeyFile = $0 }
+        }
+        if let smtpNode = try node.child("smtp") {
+            try smtp.apply(smtpNode)
+        }
+    }
+
+    private func validate(source: String) throws {
+        if tls.certificateFile.isEmpty != tls.privateKeyFile.isEmpty {
+            throw ConfigurationError("\(source): tls.certificate_file and tls.private_key_file must be given together")
+        }
+        if smtp.limits.maxLineLength < 512 {
+            throw ConfigurationError("\(source): smtp.limits.max_line_length must be at least 512 (RFC 5321 section 4.5.3.1.4)")
+        }
+        if smtp.limits.maxRecipients < 1 || smtp.limits.maxErrors < 1 || smtp.limits.maxConnections < 1 || smtp.limits.maxConnectionsPerIP < 1 {
+            throw ConfigurationError("\(source): smtp limits must be at least 1")
+        }
+        for address in smtp.listen { _ = try ListenAddress(address) }
+    }
+}
+
+extension GatewayConfiguration.SMTPSettings {
+    fileprivate mutating func apply(_ node: ConfigNode) throws {
+        try node.checkKeys(["listen", "starttls", "limits"])
+        try node.stringList("listen").map { listen = $0 }
+        try node.bool("starttls").map { startTLS = $0 }
+        guard let limitsNode = try node.child("limits") else { return }
+        let fields: [(String, WritableKeyPath<GatewayConfiguration.Limits, Int>)] = [
+            ("max_message_size", \.maxMessageSize), ("max_line_length", \.maxLineLength),
+            ("max_header_size", \.maxHeaderSize), ("max_recipients", \.maxRecipients),
+            ("max_commands_before_mail", \.maxCommandsBeforeMail), ("max_errors", \.maxErrors),
+            ("max_connections", \.maxConnections), ("max_connections_per_ip", \.maxConnectionsPerIP),
+            ("command_timeout", \.commandTimeout), ("data_timeout", \.dataTimeout),
+        ]
+        try limitsNode.checkKeys(fields.map(\.0))
+        for (key, keyPath) in fields {
+            if let value = try limitsNode.int(key) { limits[keyPath: keyPath] = value }
+        }
+    }
+}
+
+/// A configuration problem, in one line an administrator can act on.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A host:port to listen on; `[::1]:2525` for IPv6.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(_ text: String) throws {
+        let hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            portPart = text[text.index(after: close)...].dropFirst()
+        } else if let colon = text.lastIndex(of: ":") {
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+        } else {
+            throw ConfigurationError("listen address \(text) needs the form host:port")
+        }
+        guard let port = Int(portPart), (0...65535).contains(port), !hostPart.isEmpty else {
+            throw ConfigurationError("listen address \(text) needs the form host:port with a port from 0 to 65535")
+        }
+        self.host = String(hostPart)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// A YAML mapping with its path, for error messages that say where the problem is.
+private struct ConfigNode {
+    let node: Node
+    let path: String
+
+    init(_ node: Node, path: String) {
+        self.node = node
+        self.path = path
+    }
+
+    private var mapping: Node.Mapping? { node.mapping }
+
+    func checkKeys(_ allowed: [String]) throws {
+        guard let mapping else { throw ConfigurationError("\(path) must be a mapping of settings") }
+        for key in mapping.keys {
+            let name = key.string ?? "\(key)"
+            if !allowed.contains(name) {
+                throw ConfigurationError("\(path): unknown setting '\(name)'; known here: \(allowed.joined(separator: ", "))")
+            }
+        }
+    }
+
+    private func value(_ key: String) -> Node? { mapping?[key] }
+
+    func child(_ key: String) throws -> ConfigNode? {
+        guard let value = value(key) else { return nil }
+        if case .scalar(let scalar) = value, scalar.string == "" || scalar.string == "~" || scalar.string == "null" { return nil }
+        return ConfigNode(value, path: "\(path).\(key)")
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let value = value(key) else { return nil }
+        guard let text = value.scalar?.string else { throw ConfigurationError("\(path).\(key) must be a text value") }
+        return text
+    }
+
+    func int(_ key: String) throws -> Int? {
+        guard let text = try string(key) else { return nil }
+        guard let number = Int(text.replacingOccurrences(of: "_", with: "")), number >= 0 else {
+            throw ConfigurationError("\(path).\(key) must be a whole number, not '\(text)'")
+        }
+        return number
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let text = try string(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw ConfigurationError("\(path).\(key) must be true or false, not '\(text)'")
+        }
+    }
+
+    func stringList(_ key: String) throws -> [String]? {
+        guard let value = value(key) else { return nil }
+        guard let sequence = value.sequence else { throw ConfigurationError("\(path).\(key) must be a list") }
+        return try sequence.map { item in
+            guard let text = item.scalar?.string else { throw ConfigurationError("\(path).\(key) must be a list of texts") }
+            return text
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgateMessage
+import PostgateSMTP
+import PostgateStore
+
+/// The inbound (MX) policy and delivery: which recipients are accepted, and how a message
+/// becomes durable in the store. Implements the SMTP delegate, so the protocol code never
+/// sees SQL or files.
+///
+/// Store calls block (SQLite, fsync), so they run on a thread pool, never on an event loop.
+public struct InboundDelivery: SMTPServerDelegate {
+    let store: MailStore
+    let threadPool: NIOThreadPool
+    let hostname: String
+    let logger: Logger
+
+    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger) {
+        self.store = store
+        self.threadPool = threadPool
+        self.hostname = hostname
+        self.logger = logger
+    }
+
+    /// Accepts only enabled hosted addresses and their aliases. Everything else is refused,
+    /// so the gateway is never an open relay (RFC 5321 section 3.6.2, RFC 2505).
+    public func verifyRecipient(_ recipient: EmailAddress, in transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<RecipientVerdict> {
+        if recipient.hasRoutingCharacters {
+            // `user%other@hosted`, `"user@other"@hosted`, `a!b@hosted`: routing that old relays
+            // honoured. Refuse them as relaying whatever the domain.
+            return eventLoop.makeSucceededFuture(.reject(SMTPReply(550, "5.7.1", "Relaying denied: routing characters in <\(recipient)> are not accepted")))
+        }
+        let store = self.store
+        return threadPool.runIfActive(eventLoop: eventLoop) {
+            try Self.verdict(for: recipient, resolution: store.resolveRecipient(recipient))
+        }
+    }
+
+    static func verdict(for recipient: EmailAddress, resolution: RecipientResolution) -> RecipientVerdict {
+        switch resolution {
+        case .accept:
+            return .accept
+        case .unknownUser:
+            return .reject(SMTPReply(550, "5.1.1", "<\(recipient)>: no such user here"))
+        case .disabled:
+            return .reject(SMTPReply(550, "5.2.1", "<\(recipient)>: mailbox disabled, not accepting messages"))
+        case .domainNotHosted:
+            return .reject(SMTPReply(550, "5.7.1", "Relaying denied: \(recipient.domain.unicode) is not hosted here"))
+        }
+    }
+
+    public func openMessage(for transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<any SMTPMessageWriter> {
+        let writer = StoreMessageWriter(delivery: self, transaction: transaction, eventLoop: eventLoop)
+        return eventLoop.makeSucceededFuture(writer)
+    }
+
+    /// The trace fields this gateway adds at the top of the message: Return-Path
+    /// (RFC 5321 section 4.4, added by the final delivery) and Received (section 4.4, with
+    /// the protocol names of RFC 3848).
+    func traceHeader(for transaction: SMTPTransaction, id: String, date: Date) -> String {
+        let session = transaction.session
+        let helo = Self.printable(session.heloName ?? "unknown")
+        var received = "Received: from \(helo) ([\(session.remoteAddress)])\r\n"
+        received += "\tby \(hostname) (Postgate) with \(session.protocolName) id \(id)"
+        if transaction.recipients.count == 1, let only = transaction.recipients.first {
+            received += "\r\n\tfor <\(only)>"
+        }
+        received += "; \(RFC5322Date.format(secondsSince1970: Int(date.timeIntervalSince1970)))\r\n"
+        return "Return-Path: <\(transaction.sender)>\r\n" + received
+    }
+
+    /// Client-supplied text in a header: printable ASCII only, so nothing can inject a field.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix(255).map { (33...126).contains($0.value) ? $0 : "?" }))
+    }
+}
+
+/// Streams one message into the store.
+///
+/// Content is gathered in memory up to `flushThreshold`, then written on the thread pool
+/// while the next chunk is received; at most one write is in flight, so memory stays
+/// bounded. Small messages touch the disk once, at commit.
+final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
+    // Invariant making @unchecked Sendable sound: `pending` and `inFlight` are used only on
+    // `eventLoop`; `incoming` only inside thread-pool work items, which never overlap
+    // (each starts after the previous one's future completed).
+    private static let flushThreshold = 256 * 1024
+
+    private let delivery: InboundDelivery
+    private let transaction: SMTPTransaction
+    private let eventLoop: any EventLoop
+    private let id: String
+    private let date = Date()
+    private var pending: ByteBuffer
+    private var inFlight: EventLoopFuture<Void>?
+    private var incoming: IncomingMessage?
+    private var aborted = false
+
+    init(delivery: InboundDelivery, transaction: SMTPTransaction, eventLoop: any EventLoop) {
+        self.delivery = delivery
+        self.transaction = transaction
+        self.eventLoop = eventLoop
+        self.id = Self.makeID()
+        self.pending = ByteBuffer(string: delivery.traceHeader(for: transaction, id: id, date: date))
+    }
+
+    func write(_ chunk: ByteBuffer) -> EventLoopFuture<Void>? {
+        var chunk = chunk
+        pending.writeBuffer(&chunk)
+        if let inFlight { return inFlight }
+        guard pending.readableBytes >= Self.flushThreshold else { return nil }
+        let bytes = takePending()
+        let future = delivery.threadPool.runIfActive(eventLoop: eventLoop) { try self.store(bytes) }
+        inFlight = future
+        future.whenComplete { _ in self.inFlight = nil }
+        return nil
+    }
+
+    func commit(header: MessageHeader) -> EventLoopFuture<String> {
+        let previous = inFlight ?? eventLoop.makeSucceededVoidFuture()
+        return previous.flatMap {
+            let bytes = self.takePending()
+            return self.delivery.threadPool.runIfActive(eventLoop: self.eventLoop) {
+                try self.store(bytes)
+                return try self.deliver(header: header)
+            }
+        }
+    }
+
+    func abort() {
+        aborted = true
+        let previous = inFlight ?? eventLoop.makeSucceededVoidFuture()
+        previous.whenComplete { _ in
+            self.delivery.threadPool.submit { _ in self.incoming?.abort() }
+        }
+    }
+
+    private func takePending() -> ByteBuffer {
+        defer { pending = ByteBuffer() }
+        return pending
+    }
+
+    /// Runs on the thread pool: appends `bytes` to the spool file, opening it first.
+    private func store(_ bytes: ByteBuffer) throws {
+        let incoming = try self.incoming ?? delivery.store.beginMessage()
+        self.incoming = incoming
+        try bytes.withUnsafeReadableBytes { try incoming.write($0) }
+    }
+
+    /// Runs on the thread pool: resolve the recipients again (the directory may have
+    /// changed since RCPT) and make the message durable in each mailbox.
+    private func deliver(header: MessageHeader) throws -> String {
+        guard let incoming, !aborted else { throw SMTPReply(451, "4.3.0", "Message was aborted") }
+        var targets: [MailboxTarget: String] = [:]
+        for recipient in transaction.recipients {
+            if case .accept(let target) = try delivery.store.resolveRecipient(recipient), targets[target] == nil {
+                targets[target] = recipient.description
+            }
+        }
+        guard !targets.isEmpty else {
+            incoming.abort()
+            throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
+        }
+        let envelope = DeliveryEnvelope(mailFrom: transaction.sender.description, rcptTo: targets, internalDate: date, header: header)
+        let stored = try delivery.store.deliver(incoming, to: Array(targets.keys), envelope: envelope)
+        delivery.logger.info("delivered", metadata: [
+            "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming.size)",
+            "mailboxes": "\(stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",
+        ])
+        return id
+    }
+
+    /// A short unique queue id: time in base 36 and random bits, as Postfix's long ids.
+    private static func makeID() -> String {
+        let time = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36, uppercase: true)
+        let random = String(UInt64.random(in: 0..<(1 << 40)), radix: 36, uppercase: true)
+        return time + random
+    }
+}

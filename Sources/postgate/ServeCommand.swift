@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgateGateway
+import ServiceLifecycle
+
+/// `postgate serve`: runs the listeners until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway: the inbound SMTP (MX) listener and the store.",
+        discussion: """
+        Without --config the embedded default runs: data in ./postgate-data, SMTP on \
+        127.0.0.1:2525, a self-signed certificate made on first start in DATA/certs. \
+        Config/postgate.example.yaml names every setting. SIGTERM or SIGINT stops accepting \
+        connections, lets transactions in flight finish, then exits.
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Data directory (default: the config's data_directory, else $POSTGATE_DATA, else ./postgate-data).", valueName: "dir"))
+    var data: String?
+
+    @Option(name: .customLong("smtp-listen"), help: ArgumentHelp("Address for the SMTP listener, host:port; repeat for several. Replaces the config's smtp.listen.", valueName: "host:port"))
+    var smtpListen: [String] = []
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: the config's log_level).", valueName: "level"))
+    var logLevel: String?
+
+    func run() async throws {
+        var configuration = try loadConfiguration()
+        if !smtpListen.isEmpty { configuration.smtp.listen = smtpListen }
+        if let logLevel {
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            configuration.logLevel = level
+        }
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "postgate")
+        let gateway = Gateway(configuration: configuration, dataDirectory: resolvedDataDirectory(configuration), logger: logger)
+        do {
+            try await gateway.start()
+        } catch {
+            await gateway.shutdown()
+            FileHandle.standardError.write(Data("postgate: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [gateway],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+
+    private func loadConfiguration() throws -> GatewayConfiguration {
+        guard let config else { return GatewayConfiguration() }
+        do {
+            return try GatewayConfiguration.load(file: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// --data wins, then the config file's setting, then $POSTGATE_DATA, then the default.
+    private func resolvedDataDirectory(_ configuration: GatewayConfiguration) -> String {
+        if let data { return data }
+        if config != nil, configuration.dataDirectory != GatewayConfiguration().dataDirectory { return configuration.dataDirectory }
+        return ProcessInfo.processInfo.environment["POSTGATE_DATA"] ?? configuration.dataDirectory
+    }
+}
