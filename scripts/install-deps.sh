@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs what Postgate's build, tests and (with --bench) benchmark need on a Debian
+# machine. Idempotent: apt-get runs only when a package is missing.
+#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh --bench    also Postfix, for bench/smtp_bench.py
+set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+    case "$arg" in
+        --bench) bench=1 ;;
+        -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+        *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+# Build: libidn2 (CIDN2 system library), libsqlite3 (index). Tests: swaks (+ Net::SSLeay,
+# IO::Socket::SSL for --tls), sqlite3 CLI.
+# Benchmark: iproute2 (ip) and util-linux (unshare) for a loopback-only namespace.
+packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates)
+if [ "$bench" = 1 ]; then packages+=(postfix); fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+
+sudo_cmd=()
+if [ "$(id -u)" != 0 ]; then
+    if [ "${#missing[@]}" -gt 0 ]; then
+        if command -v sudo >/dev/null; then sudo_cmd=(sudo); else
+            echo "install-deps.sh: missing packages ${missing[*]} and not root (no sudo)" >&2; exit 1
+        fi
+    fi
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps.sh: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    for p in "${missing[@]}"; do
+        if [ "$p" = postfix ]; then
+            # No interactive questions, no mail system configured for the host.
+            echo "postfix postfix/main_mailer_type select No configuration" | "${sudo_cmd[@]}" debconf-set-selections
+            echo "postfix postfix/mailname string postgate-bench.localdomain" | "${sudo_cmd[@]}" debconf-set-selections
+        fi
+    done
+    "${sudo_cmd[@]}" apt-get update -qq
+    # policy-rc.d 101: do not start any service (the system Postfix) during installation.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+        "${sudo_cmd[@]}" chmod 755 "$policy"
+        made_policy=1
+    fi
+    status=0
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null || status=$?
+    if [ "$made_policy" = 1 ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi
+    [ "$status" = 0 ] || exit "$status"
+fi
+
+if [ "$bench" = 1 ]; then
+    # The benchmark runs its own private Postfix instance; the system one must not be
+    # running or bound to port 25.
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        "${sudo_cmd[@]}" systemctl disable --now postfix >/dev/null 2>&1 || true
+    fi
+    if [ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/null 2>&1; then
+        "${sudo_cmd[@]}" /usr/sbin/postfix stop >/dev/null 2>&1 || true
+    fi
+fi
+
+# pytest for the end-to-end tests: the python3 on PATH (pyenv's or Debian's).
+if ! python3 -m pytest --version >/dev/null 2>&1; then
+    if python3 -m pip --version >/dev/null 2>&1; then
+        python3 -m pip install -q pytest 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages pytest
+    else
+        DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-pytest </dev/null
+    fi
+fi
