@@ -30,4 +30,21 @@ public struct AddressRecord: Sendable, Codable, Equatable {
         self.messageCount = messageCount
         self.createdAt = createdAt
     }
+
+    enum CodingKeys: String, CodingKey {
+        case email, displayName, enabled, aliases, mailboxPath, messageCount, createdAt
+    }
+
+    /// Writes every key, `displayName` as `null` when there is none, so scripts see a
+    /// stable set of keys.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(email, forKey: .email)
+        try container.encode(displayName, forKey: .displayName)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encode(aliases, forKey: .aliases)
+        try container.encode(mailboxPath, forKey: .mailboxPath)
+        try container.encode(messageCount, forKey: .messageCount)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
 }

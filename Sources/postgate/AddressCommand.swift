@@ -1,0 +1,263 @@
+import ArgumentParser
+import PostgateMessage
+import PostgateStore
+
+/// `postgate address …`: the hosted addresses, their display names, aliases and state.
+struct AddressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "address",
+        abstract: "Add, list, show, edit and remove hosted addresses and their aliases.",
+        discussion: """
+        Each hosted address has its own Maildir under DATA/maildir/<domain>/<local-part>. \
+        Aliases are other names delivering to the same mailbox. Local parts match without \
+        regard to case. Removing an address keeps its Maildir; adding it again reuses it, \
+        with the same UIDVALIDITY and UIDs. A running `postgate serve` sees every change at once.
+        """,
+        subcommands: [Add.self, List.self, Show.self, Remove.self, Enable.self, Disable.self, SetName.self, Alias.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Host an address, with a Maildir of its own.",
+            discussion: """
+            The domain must be hosted (`postgate domain add`), and neither the address nor \
+            any alias may already be in use. Nothing is added unless everything can be.
+            """
+        )
+
+        @Argument(help: "the address, e.g. support@acme.example")
+        var email: String
+
+        @Option(name: .long, help: ArgumentHelp("display name, e.g. \"Acme Support\"", valueName: "NAME"))
+        var name: String?
+
+        @Option(name: .long, help: ArgumentHelp("another address delivering to this one; repeatable", valueName: "EMAIL"))
+        var alias: [String] = []
+
+        @Flag(help: "add it disabled: mail for it is refused until `postgate address enable`")
+        var disabled = false
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let address = parseAddress(email)
+            let aliases = alias.map(parseAddress)
+            let store = try options.openStore()
+            let record = try reportingFailure { () throws(StoreError) in
+                try store.addAddress(address, displayName: name, aliases: aliases, enabled: !disabled)
+            }
+            try options.print(record) { "added address \(record.email) (mailbox \(record.mailboxPath))" }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the hosted addresses.",
+            discussion: """
+            With --json: an array of objects with email, displayName, enabled, aliases, \
+            mailboxPath, messageCount, createdAt.
+            """
+        )
+
+        @Option(name: .long, help: ArgumentHelp("only the addresses of this domain", valueName: "DOMAIN"))
+        var domain: String?
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let domain = domain.map(parseDomain)
+            let store = try options.openStore()
+            let records = try reportingFailure { () throws(StoreError) in try store.addresses(domain: domain) }
+            try options.print(records) {
+                guard !records.isEmpty else { return "no addresses; add one with `postgate address add EMAIL`" }
+                return TextTable(
+                    headers: ["ADDRESS", "NAME", "STATE", "ALIASES", "MESSAGES"],
+                    rows: records.map {
+                        [$0.email, $0.displayName ?? "", $0.stateName, $0.aliases.joined(separator: ", "), String($0.messageCount)]
+                    }
+                ).render()
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one address (given by the address or one of its aliases).",
+            discussion: "With --json: one object with the keys of `postgate address list --json`."
+        )
+
+        @Argument(help: "the address or an alias of it")
+        var email: String
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let address = parseAddress(email)
+            let store = try options.openStore()
+            let found = try reportingFailure { () throws(StoreError) in try store.address(address) }
+            guard let record = found else { fail(StoreError.addressNotFound(address).description) }
+            try options.print(record) { record.details }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop hosting an address and its aliases.",
+            discussion: "Its Maildir and messages are kept; adding the address again reuses them."
+        )
+
+        @Argument(help: "the address (not an alias)")
+        var email: String
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let address = parseAddress(email)
+            let store = try options.openStore()
+            try reportingFailure { () throws(StoreError) in try store.removeAddress(address) }
+            try options.print(Removed(removed: address.canonicalText)) {
+                "removed address \(address.canonicalText) (its Maildir is kept)"
+            }
+        }
+    }
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept mail for an address (and its aliases) again.",
+            discussion: "See `postgate address disable`."
+        )
+
+        @Argument(help: "the address (not an alias)")
+        var email: String
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            try setEnabled(email, true, options: options)
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Refuse mail for an address and its aliases, keeping everything else.",
+            discussion: "SMTP answers 550 5.1.1 for a disabled address; its mailbox stays readable."
+        )
+
+        @Argument(help: "the address (not an alias)")
+        var email: String
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            try setEnabled(email, false, options: options)
+        }
+    }
+
+    struct SetName: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-name",
+            abstract: "Set or clear an address's display name.",
+            discussion: "The display name is the phrase shown with the address on replies; an empty NAME clears it."
+        )
+
+        @Argument(help: "the address (not an alias)")
+        var email: String
+
+        @Argument(help: "the display name, e.g. \"Acme Support\"; \"\" clears it")
+        var name: String
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let address = parseAddress(email)
+            let store = try options.openStore()
+            let record = try reportingFailure { () throws(StoreError) in
+                try store.setDisplayName(address, name.isEmpty ? nil : name)
+            }
+            try options.print(record) { "display name of \(record.email): \(record.displayName ?? "(none)")" }
+        }
+    }
+
+    private static func setEnabled(_ email: String, _ enabled: Bool, options: StoreOptions) throws {
+        let address = parseAddress(email)
+        let store = try options.openStore()
+        let record = try reportingFailure { () throws(StoreError) in try store.setEnabled(address, enabled) }
+        try options.print(record) { "\(record.email) is \(record.stateName)" }
+    }
+}
+
+extension AddressCommand {
+    /// `postgate address alias add|remove EMAIL ALIAS`.
+    struct Alias: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add or remove an alias of an address.",
+            discussion: """
+            An alias is another address, in any hosted domain, whose mail goes to the same \
+            mailbox. It may not be in use as an address or as another alias.
+            """,
+            subcommands: [Add.self, Remove.self]
+        )
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add an alias to an address.")
+
+            @Argument(help: "the address")
+            var email: String
+
+            @Argument(help: "the alias to add")
+            var alias: String
+
+            @OptionGroup var options: StoreOptions
+
+            func run() throws {
+                let (address, alias) = (parseAddress(email), parseAddress(alias))
+                let store = try options.openStore()
+                let record = try reportingFailure { () throws(StoreError) in try store.addAlias(alias, to: address) }
+                try options.print(record) { "\(alias.canonicalText) is now an alias of \(record.email)" }
+            }
+        }
+
+        struct Remove: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove an alias from an address.")
+
+            @Argument(help: "the address")
+            var email: String
+
+            @Argument(help: "the alias to remove")
+            var alias: String
+
+            @OptionGroup var options: StoreOptions
+
+            func run() throws {
+                let (address, alias) = (parseAddress(email), parseAddress(alias))
+                let store = try options.openStore()
+                let record = try reportingFailure { () throws(StoreError) in try store.removeAlias(alias, from: address) }
+                try options.print(record) { "\(alias.canonicalText) is no longer an alias of \(record.email)" }
+            }
+        }
+    }
+}
+
+extension AddressRecord {
+    var stateName: String { enabled ? "enabled" : "disabled" }
+
+    /// The `address show` text: one `key: value` line per field.
+    var details: String {
+        [
+            ("address", email),
+            ("display name", displayName ?? ""),
+            ("state", stateName),
+            ("aliases", aliases.joined(separator: ", ")),
+            ("mailbox", mailboxPath),
+            ("messages", String(messageCount)),
+            ("created", createdAt.formatted(.iso8601)),
+        ].map { "\($0.0 + ":")\(String(repeating: " ", count: 14 - $0.0.count))\($0.1)" }.joined(separator: "\n")
+    }
+}
+
+extension EmailAddress {
+    /// The canonical form shown back to the administrator: lower-case local part, A-label domain.
+    var canonicalText: String {
+        EmailAddress(localPart: localPart.lowercased(), domain: domain).description
+    }
+}

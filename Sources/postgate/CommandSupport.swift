@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import PostgateMessage
+import PostgateStore
+
+/// The options every admin command shares: which data directory, and the output format.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "data directory; default $POSTGATE_DATA, else ./postgate-data", valueName: "DIR"))
+    var data: String?
+
+    @Flag(name: .long, help: "print JSON (for scripts) instead of a table")
+    var json = false
+
+    /// `--data`, else `$POSTGATE_DATA`, else `./postgate-data`.
+    var dataDirectory: String {
+        if let data { return data }
+        if let environment = ProcessInfo.processInfo.environment["POSTGATE_DATA"], !environment.isEmpty {
+            return environment
+        }
+        return "./postgate-data"
+    }
+
+    /// Opens the store, or exits with the reason.
+    func openStore() throws -> MailStore {
+        try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
+    }
+
+    /// Prints `value` as JSON with `--json`, else the text `human()` makes.
+    func print<Value: Encodable>(_ value: Value, human: () -> String) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            let data = try encoder.encode(value)
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        } else {
+            let text = human()
+            Swift.print(text, terminator: text.isEmpty || text.hasSuffix("\n") ? "" : "\n")
+        }
+    }
+}
+
+/// Runs `body`; a store or input error becomes one line `postgate: <reason>` on standard
+/// error and exit status 1. The store checks before it changes anything, so nothing changed.
+func reportingFailure<T, Failure: Error & CustomStringConvertible>(_ body: () throws(Failure) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        fail(error.description)
+    }
+}
+
+/// Prints `postgate: <reason>` (one line) to standard error and exits with status 1.
+func fail(_ reason: String) -> Never {
+    let line = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
+    FileHandle.standardError.write(Data("postgate: \(line)\n".utf8))
+    Postgate.exit(withError: ExitCode.failure)
+}
+
+/// Parses an address given on the command line, or exits naming it.
+func parseAddress(_ text: String) -> EmailAddress {
+    do {
+        return try EmailAddress(text)
+    } catch {
+        fail("'\(text)' is not a valid email address: \(error.description)")
+    }
+}
+
+/// Parses a domain given on the command line, or exits naming it.
+func parseDomain(_ text: String) -> DomainName {
+    do {
+        return try DomainName(text)
+    } catch {
+        fail("'\(text)' is not a valid domain name: \(error.description)")
+    }
+}
+
+/// A plain-text table for people: one column per header, each as wide as its widest cell.
+struct TextTable {
+    var headers: [String]
+    var rows: [[String]]
+
+    func render() -> String {
+        let widths = headers.indices.map { column in
+            ([headers[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        return ([headers] + rows).map { cells in
+            zip(cells, widths).map { cell, width in
+                cell.padding(toLength: width, withPad: " ", startingAt: 0)
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var text = Substring(self)
+        while text.last == " " { text.removeLast() }
+        return String(text)
+    }
+}
+
+/// A JSON acknowledgement for commands that remove something.
+struct Removed: Encodable {
+    var removed: String
+}

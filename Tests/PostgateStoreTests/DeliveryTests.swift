@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+import PostgateMessage
+import Testing
+@testable import PostgateStore
+
+@Suite struct DeliveryTests {
+    let fixture: StoreFixture
+    var store: MailStore { fixture.store }
+
+    init() throws {
+        fixture = try StoreFixture()
+        try fixture.host("acme.test", "support", "sales", "billing")
+    }
+
+    @Test func deliversOneMessageByteForByte() throws {
+        let bytes = sampleMessage()
+        let stored = try fixture.deliver(bytes, to: ["Support@acme.test"])
+        #expect(stored.count == 1)
+        let message = try #require(stored.first)
+        #expect(message.uid == 1)
+        #expect(message.size == bytes.count)
+        #expect(message.filename.hasSuffix(",S=\(bytes.count),U=1"))
+        #expect(fixture.names("maildir/acme.test/support/new") == [message.filename])
+        #expect(fixture.contents("maildir/acme.test/support/new/" + message.filename) == bytes)
+        #expect(fixture.names("maildir/acme.test/support/tmp") == [])
+        #expect(fixture.names("spool") == [])
+        #expect(try store.mailboxState(mailboxPath: "maildir/acme.test/support").uidNext == 2)
+
+        let row = try #require(try fixture.sql { try Row.fetchOne($0, sql: "SELECT * FROM message") })
+        #expect(row["uid"] == 1)
+        #expect(row["filename"] == message.filename)
+        #expect(row["size"] == bytes.count)
+        #expect(row["internal_date"] == 1_700_000_000.0)
+        #expect(row["flags"] == "")
+        #expect(row["mail_from"] == "sender@example.org")
+        #expect(row["rcpt_to"] == "Support@acme.test")
+        #expect(row["header_from"] == "Customer <customer@example.org>")
+        #expect(row["header_to"] == "support@acme.test")
+        #expect(row["header_cc"] == "other@example.org")
+        #expect(row["subject"] == "Help")
+        #expect(row["date"] == "Tue, 14 Nov 2023 22:13:20 +0000")
+        #expect(row["message_id"] == "<m1@example.org>")
+        #expect(row["in_reply_to"] == "<m0@example.org>")
+        #expect((row["references"] as String?)?.hasPrefix("<a@example.org>") == true)
+        #expect(try store.messages(address: EmailAddress("support@acme.test")) == stored)
+        #expect(try store.address(EmailAddress("support@acme.test"))?.messageCount == 1)
+    }
+
+    @Test func sharesOneInodeBetweenMailboxes() throws {
+        let bytes = sampleMessage()
+        let stored = try fixture.deliver(bytes, to: ["support@acme.test", "sales@acme.test", "billing@acme.test", "SUPPORT@acme.test"])
+        #expect(stored.map(\.mailboxPath) == ["maildir/acme.test/support", "maildir/acme.test/sales", "maildir/acme.test/billing"])
+        #expect(stored.map(\.uid) == [1, 1, 1])
+        let statuses = stored.compactMap { fixture.fileStatus($0.mailboxPath + "/new/" + $0.filename) }
+        #expect(statuses.count == 3)
+        #expect(Set(statuses.map(\.st_ino)).count == 1)
+        #expect(statuses.allSatisfy { $0.st_nlink == 3 })
+        for message in stored {
+            #expect(fixture.contents(message.mailboxPath + "/new/" + message.filename) == bytes)
+        }
+        #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") } == 3)
+        #expect(fixture.names("spool") == [])
+    }
+
+    @Test func allocatesAscendingUIDs() throws {
+        for index in 1...3 {
+            try fixture.deliver(sampleMessage(subject: "n\(index)"), to: ["sales@acme.test"])
+        }
+        let messages = try store.messages(mailboxPath: "maildir/acme.test/sales")
+        #expect(messages.map(\.uid) == [1, 2, 3])
+        #expect(messages.map(\.subject) == ["n1", "n2", "n3"])
+        #expect(Set(messages.map(\.filename)).count == 3)
+        #expect(try store.mailboxState(mailboxPath: "maildir/acme.test/sales").uidNext == 4)
+        #expect(fixture.names("maildir/acme.test/sales/new") == messages.map(\.filename).sorted())
+    }
+
+    @Test func streamsLargeMessagesInAnyChunks() throws {
+        var bytes = sampleMessage(body: "")
+        for line in 0..<20_000 {
+            bytes += Array("line \(line) of a long message, long enough to pass several buffers\r\n".utf8)
+        }
+        for chunk in [1, 4096, 65_536, 200_000] {
+            let stored = try fixture.deliver(bytes, to: ["billing@acme.test"], chunk: chunk)
+            #expect(fixture.contents("maildir/acme.test/billing/new/" + stored[0].filename) == bytes, "chunk \(chunk)")
+            #expect(stored[0].size == bytes.count)
+        }
+    }
+
+    @Test func abortRemovesTheSpoolFile() throws {
+        let message = try store.beginMessage()
+        try message.write(Array("partial".utf8))
+        #expect(fixture.names("spool") == [message.uniqueName])
+        message.abort()
+        #expect(fixture.names("spool") == [])
+        #expect(throws: StoreError.self) { try message.write(Array("more".utf8)) }
+    }
+
+    @Test func aDroppedMessageLeavesNoSpoolFile() throws {
+        do {
+            let message = try store.beginMessage()
+            try message.write(Array("partial".utf8))
+        }
+        #expect(fixture.names("spool") == [])
+    }
+
+    @Test func aFailedDeliveryStoresNothing() throws {
+        let target = try fixture.target("support@acme.test")
+        try FileManager.default.removeItem(atPath: fixture.path(target.mailboxPath + "/tmp"))
+        let message = try store.beginMessage()
+        try message.write(sampleMessage())
+        let other = try fixture.target("sales@acme.test")
+        #expect(throws: StoreError.self) {
+            try store.deliver(message, to: [other, target], envelope: DeliveryEnvelope(mailFrom: "", rcptTo: [:], header: MessageHeader()))
+        }
+        #expect(fixture.names("spool") == [])
+        #expect(fixture.names(other.mailboxPath + "/tmp") == [])
+        #expect(fixture.names(other.mailboxPath + "/new") == [])
+        #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") } == 0)
+        #expect(try store.mailboxState(mailboxPath: other.mailboxPath).uidNext == 1)
+    }
+
+    @Test func uidValidityAndUIDsSurviveReopening() throws {
+        try fixture.deliver(sampleMessage(), to: ["support@acme.test"])
+        let before = try store.mailboxState(mailboxPath: "maildir/acme.test/support")
+        try fixture.reopen()
+        let after = try store.mailboxState(mailboxPath: "maildir/acme.test/support")
+        #expect(after == before)
+        #expect(try fixture.deliver(sampleMessage(), to: ["support@acme.test"]).map(\.uid) == [2])
+    }
+
+    @Test func readdingAnAddressReusesItsMailbox() throws {
+        let support = try EmailAddress("support@acme.test")
+        try fixture.deliver(sampleMessage(), to: ["support@acme.test"])
+        let before = try store.mailboxState(mailboxPath: "maildir/acme.test/support")
+        try store.removeAddress(support)
+        #expect(try store.resolveRecipient(support) == .unknownUser)
+        #expect(fixture.names("maildir/acme.test/support/new").count == 1)
+
+        let record = try store.addAddress(support, displayName: "Again")
+        #expect(record.mailboxPath == "maildir/acme.test/support")
+        #expect(record.messageCount == 1)
+        #expect(try store.mailboxState(mailboxPath: record.mailboxPath) == before)
+        #expect(try fixture.deliver(sampleMessage(), to: ["support@acme.test"]).map(\.uid) == [2])
+        #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM mailbox") } == 3)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import PostgateMessage
+import Testing
+@testable import PostgateStore
+
+/// Crashes simulated by doing the delivery steps by hand, then `recover()` as at startup.
+@Suite struct RecoveryTests {
+    let fixture: StoreFixture
+    var store: MailStore { fixture.store }
+    let mailbox = "maildir/acme.test/support"
+
+    init() throws {
+        fixture = try StoreFixture()
+        try fixture.host("acme.test", "support")
+    }
+
+    /// Steps 1 and 2 of a delivery: a spool file and its link in `tmp/`.
+    private func spoolAndLink(_ bytes: [UInt8]) throws -> (IncomingMessage, MailboxTarget) {
+        let message = try store.beginMessage()
+        try message.write(bytes)
+        try message.seal()
+        let target = try fixture.target("support@acme.test")
+        try store.data.maildir(target.mailboxPath).linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
+        return (message, target)
+    }
+
+    @Test func completesACommittedMessageLeftInTmp() throws {
+        let bytes = sampleMessage()
+        let (message, target) = try spoolAndLink(bytes)
+        let pending = PendingMessage(
+            message: StoredMessage(mailboxID: target.mailboxID, mailboxPath: target.mailboxPath, size: bytes.count,
+                                   internalDate: Date(), mailFrom: "", rcptTo: "support@acme.test",
+                                   header: MessageHeader.parse(bytes)),
+            uniqueName: message.uniqueName)
+        let stored = try store.index.insert([pending])
+        // Crash here: committed, not yet renamed into new/, spool file still there.
+        try fixture.reopen()
+        let report = try withExtendedLifetime(message) { try store.recover() }
+        #expect(report == RecoveryReport(spoolFilesRemoved: 1, messagesCompleted: 1, tmpFilesRemoved: 0))
+        #expect(fixture.names(mailbox + "/tmp") == [])
+        #expect(fixture.names(mailbox + "/new") == [stored[0].filename])
+        #expect(fixture.contents(mailbox + "/new/" + stored[0].filename) == bytes)
+        #expect(fixture.names("spool") == [])
+        #expect(try store.messages(mailboxPath: mailbox).map(\.uid) == [1])
+    }
+
+    @Test func removesAnUnacknowledgedMessageFromTmp() throws {
+        let committed = try fixture.deliver(sampleMessage(subject: "kept"), to: ["support@acme.test"])
+        let (message, _) = try spoolAndLink(sampleMessage(subject: "never acknowledged"))
+        // Crash here: linked into tmp/, no index row.
+        let report = try withExtendedLifetime(message) { try store.recover() }
+        #expect(report == RecoveryReport(spoolFilesRemoved: 1, messagesCompleted: 0, tmpFilesRemoved: 1))
+        #expect(fixture.names(mailbox + "/tmp") == [])
+        #expect(fixture.names(mailbox + "/new") == [committed[0].filename])
+        #expect(try store.messages(mailboxPath: mailbox).count == 1)
+    }
+
+    @Test func removesSpoolJunk() throws {
+        let message = try store.beginMessage()
+        try message.write(Array("half a mess".utf8))
+        #expect(FileManager.default.createFile(atPath: fixture.path("spool/junk"), contents: Data("x".utf8)))
+        let report = try withExtendedLifetime(message) { try store.recover() }
+        #expect(report.spoolFilesRemoved == 2)
+        #expect(fixture.names("spool") == [])
+        #expect(try store.recover() == RecoveryReport())
+    }
+
+    @Test func rebuildsTheIndexFromTheMaildir() throws {
+        let stored = try fixture.deliver(sampleMessage(subject: "one"), to: ["support@acme.test"])
+            + fixture.deliver(sampleMessage(subject: "two"), to: ["support@acme.test"])
+        let state = try store.mailboxState(mailboxPath: mailbox)
+        // A reader moved the first message to cur/ with flags.
+        try FileManager.default.moveItem(atPath: fixture.path(mailbox + "/new/" + stored[0].filename),
+                                         toPath: fixture.path(mailbox + "/cur/" + stored[0].filename + ":2,S"))
+        try fixture.sql { db in
+            try db.execute(sql: "DELETE FROM message")
+            try db.execute(sql: "UPDATE mailbox SET uid_next = 1, uid_validity = 7")
+        }
+        #expect(try store.rebuildIndex() == 2)
+        let rebuilt = try store.messages(mailboxPath: mailbox)
+        #expect(rebuilt.map(\.uid) == [1, 2])
+        #expect(rebuilt.map(\.filename) == stored.map(\.filename))
+        #expect(rebuilt.map(\.subject) == ["one", "two"])
+        #expect(rebuilt.map(\.flags) == ["S", ""])
+        #expect(rebuilt.map(\.size) == stored.map(\.size))
+        #expect(try store.mailboxState(mailboxPath: mailbox) == state)
+        #expect(try store.rebuildIndex() == 0)
+    }
+
+    @Test func aLostMailboxRowIsRecreatedFromTheMaildir() throws {
+        try fixture.deliver(sampleMessage(), to: ["support@acme.test"])
+        let state = try store.mailboxState(mailboxPath: mailbox)
+        try fixture.sql { db in
+            try db.execute(sql: "DELETE FROM address")
+            try db.execute(sql: "DELETE FROM message")
+            try db.execute(sql: "DELETE FROM mailbox")
+        }
+        try store.addAddress(EmailAddress("support@acme.test"))
+        #expect(try store.mailboxState(mailboxPath: mailbox) == state)
+        #expect(try store.rebuildIndex(mailboxPath: mailbox) == 1)
+        #expect(try fixture.deliver(sampleMessage(), to: ["support@acme.test"]).map(\.uid) == [2])
+    }
+}
