@@ -83,9 +83,10 @@ let package = Package(
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [
-                "PostgateSMTP",
+                "PostgateSMTP", "PostgateGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),

@@ -209,8 +209,9 @@ public struct SMTPInboundFramer {
         if inHeader { headerSize += 1 }
         switch lineState {
         case .lineStart where byte == UInt8(ascii: "."):
+            // The stuffing dot does not count against the line length: the limit is on
+            // the text line the client means to send.
             lineState = .dot
-            lineLength = 1
             return .drop
         case .dot where byte == cr:
             lineState = .dotCR

@@ -39,7 +39,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Between the 220 to STARTTLS and the TLS handler: clear-text bytes are dropped.
     private var awaitingTLS = false
     private var closing = false
-    private var lastActivity = NIODeadline.now()
+    /// On the event loop's clock (`eventLoop.now`), so timeouts are testable.
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var timeoutTask: Scheduled<Void>?
 
     public init(
@@ -59,6 +60,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Channel events
 
     public func channelActive(context: ChannelHandlerContext) {
+        lastActivity = context.eventLoop.now
         perform(stateMachine.greeting(), context: context)
         context.flush()
         scheduleTimeout(context: context)
@@ -74,7 +76,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing, !awaitingTLS else { return }
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         framer.append(unwrapInboundIn(data))
         process(context: context)
     }
@@ -285,7 +287,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func resume(context: ChannelHandlerContext) {
         paused = false
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         process(context: context)
     }
 
@@ -311,10 +313,11 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private func checkTimeout(context: ChannelHandlerContext) {
         guard !closing else { return }
         let limit = stateMachine.isReceivingData ? stateMachine.configuration.dataTimeout : stateMachine.configuration.commandTimeout
-        if !paused, NIODeadline.now() >= lastActivity + .seconds(limit) {
+        if !paused, context.eventLoop.now >= lastActivity + .seconds(limit) {
             perform(stateMachine.timedOut(), context: context)
+            context.flush()
         } else {
-            if paused { lastActivity = .now() }
+            if paused { lastActivity = context.eventLoop.now }
             scheduleTimeout(context: context)
         }
     }
