@@ -16,13 +16,17 @@ struct Maildir: Sendable {
 
     static let uidValidityFileName = "postgate-uidvalidity"
 
-    /// Creates the three folders if missing and makes them durable.
+    /// Creates the three folders (and any missing parent) and makes their names durable,
+    /// up to the `maildir/` root: `DATA/maildir/<domain>/<local-part>`.
     func create() throws(StoreError) {
         for folder in [tmp, new, cur] {
             try FileSystem.makeDirectories(folder)
         }
-        try FileSystem.syncDirectory(path)
-        try FileSystem.syncDirectory(parentPath(path))
+        var directory = path
+        for _ in 0..<3 {
+            try FileSystem.syncDirectory(directory)
+            directory = parentPath(directory)
+        }
     }
 
     /// The UIDVALIDITY written when the mailbox was created, if the file is there and valid.

@@ -75,6 +75,27 @@ import Testing
         #expect(fixture.names("maildir/acme.test/sales/new") == messages.map(\.filename).sorted())
     }
 
+    @Test func concurrentDeliveriesGetDistinctUIDs() throws {
+        let fixture = self.fixture
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 24) { index in
+            do {
+                try fixture.deliver(sampleMessage(subject: "c\(index)"), to: ["support@acme.test", "sales@acme.test"])
+            } catch {
+                failures.record("\(error)")
+            }
+        }
+        #expect(failures.all.isEmpty)
+        for path in ["maildir/acme.test/support", "maildir/acme.test/sales"] {
+            let messages = try store.messages(mailboxPath: path)
+            #expect(messages.map(\.uid) == Array(1...24))
+            #expect(Set(messages.map(\.subject)).count == 24)
+            #expect(fixture.names(path + "/new").count == 24)
+            #expect(try store.mailboxState(mailboxPath: path).uidNext == 25)
+        }
+        #expect(fixture.names("spool") == [])
+    }
+
     @Test func streamsLargeMessagesInAnyChunks() throws {
         var bytes = sampleMessage(body: "")
         for line in 0..<20_000 {
@@ -144,4 +165,13 @@ import Testing
         #expect(try fixture.deliver(sampleMessage(), to: ["support@acme.test"]).map(\.uid) == [2])
         #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM mailbox") } == 3)
     }
+}
+
+/// Errors collected from several threads.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [String] = []
+
+    func record(_ error: String) { lock.withLock { errors.append(error) } }
+    var all: [String] { lock.withLock { errors } }
 }

@@ -4,7 +4,8 @@ import PostgateMessage
 @testable import PostgateStore
 
 /// A store in a fresh temporary data directory, removed when the fixture goes.
-final class StoreFixture {
+/// `@unchecked Sendable`: only `reopen()` mutates it, never while other threads use it.
+final class StoreFixture: @unchecked Sendable {
     let root: String
     let dataPath: String
     private(set) var store: MailStore
