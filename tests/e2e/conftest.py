@@ -1,0 +1,333 @@
+"""End-to-end fixtures: the built `postgate` binary on a free loopback port, a temp data
+directory, real sockets, real files, real SQLite.
+
+The server is started with os.posix_spawn and an empty signal mask, so that a SIGTERM
+sent by a test is never left blocked (a child can inherit a blocked SIGTERM and hang).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("POSTGATE_BIN", ROOT / ".build" / "debug" / "postgate"))
+
+
+# --------------------------------------------------------------------------- binary
+
+
+@pytest.fixture(scope="session")
+def postgate_bin() -> Path:
+    if not BIN.exists():
+        subprocess.run(["swift", "build", "--product", "postgate"], cwd=ROOT, check=True)
+    assert BIN.exists(), f"{BIN} was not built"
+    return BIN
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def cli(data: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs `postgate ARGS --data DATA` and returns the completed process (text)."""
+    proc = subprocess.run(
+        [str(BIN), *args, "--data", str(data)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"postgate {' '.join(args)} exited {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
+    return proc
+
+
+def addresses(data: Path) -> list[dict]:
+    return json.loads(cli(data, "address", "list", "--json").stdout)
+
+
+def address(data: Path, email: str) -> dict:
+    for a in addresses(data):
+        if a["email"] == email:
+            return a
+    raise AssertionError(f"{email} not in `address list --json`")
+
+
+# --------------------------------------------------------------------------- server
+
+
+class Server:
+    """A `postgate serve` child process on 127.0.0.1:port with its own data directory."""
+
+    def __init__(self, data: Path, port: int, config: Path | None = None, log: Path | None = None):
+        self.data = data
+        self.port = port
+        self.config = config
+        self.log = log or data.parent / f"server-{port}.log"
+        self.pid: int | None = None
+        self.returncode: int | None = None
+
+    def argv(self) -> list[str]:
+        argv = [str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}"]
+        if self.config is not None:
+            argv += ["--config", str(self.config)]
+        return argv
+
+    def start(self, timeout: float = 60.0) -> "Server":
+        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            self.pid = os.posix_spawn(
+                str(BIN), self.argv(), os.environ,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, fd, 1),
+                    (os.POSIX_SPAWN_DUP2, fd, 2),
+                ],
+                setsigmask=[],
+                setsigdef=[signal.SIGTERM, signal.SIGINT, signal.SIGPIPE],
+            )
+        finally:
+            os.close(fd)
+        self.returncode = None
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.poll() is not None:
+                raise AssertionError(f"postgate serve exited {self.returncode} at start:\n{self.log_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"postgate serve not listening on {self.port} after {timeout}s:\n{self.log_text()}")
+                time.sleep(0.05)
+
+    def poll(self) -> int | None:
+        if self.pid is None or self.returncode is not None:
+            return self.returncode
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            return None
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"postgate serve (pid {self.pid}) still running after {timeout}s")
+            time.sleep(0.02)
+        return self.returncode  # type: ignore[return-value]
+
+    def signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)  # type: ignore[arg-type]
+
+    def kill9(self) -> None:
+        self.signal(signal.SIGKILL)
+        self.wait(10)
+
+    def stop(self) -> int | None:
+        if self.pid is None:
+            return None
+        if self.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.wait(15)
+            except TimeoutError:
+                self.kill9()
+        return self.returncode
+
+    def vm(self, key: str = "VmHWM") -> int:
+        """A /proc/PID/status memory figure in bytes (VmHWM: peak resident set)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+        raise KeyError(key)
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, postgate_bin: Path) -> Path:
+    """A data directory holding acme.test with support@acme.test (alias help@acme.test)."""
+    data = tmp_path / "data"
+    cli(data, "domain", "add", "acme.test")
+    cli(data, "address", "add", "support@acme.test", "--name", "Acme Support", "--alias", "help@acme.test")
+    return data
+
+
+@pytest.fixture
+def spawn(postgate_bin: Path):
+    """Factory starting servers; every server started is stopped at teardown."""
+    started: list[Server] = []
+
+    def _spawn(data: Path, config: Path | None = None, port: int | None = None) -> Server:
+        server = Server(data, port or free_port(), config).start()
+        started.append(server)
+        return server
+
+    yield _spawn
+    for s in started:
+        try:
+            s.stop()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def server(data_dir: Path, spawn) -> Server:
+    return spawn(data_dir)
+
+
+def write_config(path: Path, **limits) -> Path:
+    """A YAML config with smtp.limits overridden (the listen address comes from --smtp-listen)."""
+    lines = ["hostname: postgate.e2e.test", "smtp:", "  limits:"]
+    lines += [f"    {k}: {v}" for k, v in limits.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------- store views
+
+
+def db(data: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{data / 'postgate.sqlite'}?mode=ro", uri=True, timeout=10)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def messages(data: Path) -> list[sqlite3.Row]:
+    conn = db(data)
+    try:
+        return conn.execute(
+            "SELECT message.*, mailbox.path AS mailbox_path FROM message JOIN mailbox ON mailbox.id = message.mailbox_id ORDER BY message.id"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def maildir_files(data: Path, sub: str = "new") -> list[Path]:
+    """Every file in DATA/maildir/*/*/{sub}/ (all mailboxes)."""
+    root = data / "maildir"
+    if not root.exists():
+        return []
+    return sorted(p for p in root.glob(f"**/{sub}/*") if p.is_file())
+
+
+def stored_prefix_ok(stored: bytes, sent: bytes, sender: str) -> None:
+    """The stored file is Return-Path + Received (possibly folded) + exactly the message sent."""
+    assert stored.endswith(sent), "stored message does not end with the bytes sent"
+    prefix = stored[: len(stored) - len(sent)]
+    assert prefix.startswith(f"Return-Path: <{sender}>\r\n".encode()), prefix[:200]
+    rest = prefix[len(f"Return-Path: <{sender}>\r\n"):]
+    assert rest.startswith(b"Received: "), rest[:200]
+    assert rest.endswith(b"\r\n")
+    lines = rest[:-2].split(b"\r\n")
+    assert all(line[:1] in (b" ", b"\t") for line in lines[1:]), f"prefix has more than Return-Path and Received: {prefix!r}"
+    assert b"\n" not in rest.replace(b"\r\n", b"") and b"\r" not in rest.replace(b"\r\n", b"")
+
+
+def insecure_tls() -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+# --------------------------------------------------------------------------- raw SMTP
+
+
+class RawSMTP:
+    """A byte-exact SMTP client over a plain socket, for what smtplib would not send."""
+
+    def __init__(self, port: int, timeout: float = 10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.greeting = self.reply()
+
+    def send(self, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _line(self) -> bytes | None:
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self) -> tuple[int, str] | None:
+        """(code, text of all lines joined by newlines), or None at EOF."""
+        lines = []
+        while True:
+            line = self._line()
+            if line is None:
+                if lines:
+                    raise AssertionError(f"EOF inside a reply: {lines}")
+                return None
+            lines.append(line.decode("utf-8", "replace"))
+            if len(line) < 4 or line[3:4] != b"-":
+                break
+        return int(lines[-1][:3]), "\n".join(l[4:] for l in lines)
+
+    def cmd(self, line: str) -> tuple[int, str]:
+        self.send(line + "\r\n")
+        r = self.reply()
+        assert r is not None, f"connection closed after {line!r}"
+        return r
+
+    def replies_until_eof(self, timeout: float = 10.0) -> list[tuple[int, str]]:
+        self.sock.settimeout(timeout)
+        out = []
+        try:
+            while (r := self.reply()) is not None:
+                out.append(r)
+        except (socket.timeout, TimeoutError):
+            raise AssertionError(f"connection still open after {timeout}s; replies {out}")
+        except ConnectionResetError:
+            pass
+        return out
+
+    def starttls(self) -> None:
+        self.sock = insecure_tls().wrap_socket(self.sock, server_hostname="postgate.test")
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def raw(server):
+    opened: list[RawSMTP] = []
+
+    def _open(port: int | None = None) -> RawSMTP:
+        c = RawSMTP(port or server.port)
+        opened.append(c)
+        return c
+
+    yield _open
+    for c in opened:
+        c.close()
