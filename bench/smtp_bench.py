@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Postgate SMTP benchmark (a script, not a test).
+
+Accepted messages per second and p99 latency (MAIL FROM to the 250 after the final dot)
+for 4 KiB and 100 KiB messages with 1 and 32 concurrent sessions, each session reusing
+its connection; and the server's peak RSS (VmHWM). Where Postfix is installed
+(scripts/install-deps.sh --bench), the same load runs against a private Postfix instance
+delivering to a Maildir, and both are printed side by side with the ratio.
+
+Everything runs in a loopback-only network namespace (unshare -n): the script re-executes
+itself inside one, so no server and no name lookup ever leaves the machine.
+
+    python3 bench/smtp_bench.py [--seconds 10] [--max-messages 20000] [--no-postfix]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from smtp_load import CellResult, cell  # noqa: E402
+from postfix_instance import PostfixInstance  # noqa: E402
+
+SIZES = [4 * 1024, 100 * 1024]
+CONCURRENCY = [1, 32]
+NETNS_MARK = "POSTGATE_BENCH_NETNS"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited {proc.returncode} at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listening on {port}")
+            time.sleep(0.05)
+
+
+def vm_hwm(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def count_files(maildir: Path) -> int:
+    return sum(1 for d in ("new", "cur") if (maildir / d).exists() for _ in os.scandir(maildir / d))
+
+
+def human(size: int) -> str:
+    return f"{size // 1024} KiB"
+
+
+# ------------------------------------------------------------------------ runners
+
+
+def run_postgate(binary: Path, work: Path, args) -> tuple[dict, dict]:
+    data = work / "postgate-data"
+    for cmd in (["domain", "add", "acme.test"], ["address", "add", "support@acme.test"]):
+        subprocess.run([str(binary), *cmd, "--data", str(data)], check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    log = open(work / "postgate.log", "wb")
+    proc = subprocess.Popen([str(binary), "serve", "--data", str(data), "--smtp-listen", f"127.0.0.1:{port}"],
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL, restore_signals=True)
+    results: dict = {}
+    info: dict = {}
+    try:
+        wait_port(port, proc)
+        cell("127.0.0.1", port, 4, 4096, 200, 5, "pg-warmup")
+        info["rss_idle"] = vm_hwm(proc.pid)
+        for size in SIZES:
+            for conc in CONCURRENCY:
+                r = cell("127.0.0.1", port, conc, size, args.max_messages, args.seconds, f"pg-{size}-{conc}")
+                results[(size, conc)] = r
+                print(f"  postgate {human(size):>8} x{conc:<3} {r.accepted:6d} accepted  {r.rate:8.0f}/s  "
+                      f"p99 {r.percentile(99) * 1000:7.1f} ms  loadgen CPU {r.gen_cpu / r.wall:4.0%}"
+                      + (f"  session errors {r.errors}: {r.first_error!r}" if r.errors else ""), flush=True)
+        info["rss_peak"] = vm_hwm(proc.pid)
+        total = sum(r.accepted for r in results.values()) + 0
+        mailbox = data / "maildir" / "acme.test" / "support"
+        info["stored"] = count_files(mailbox)
+        info["accepted_total"] = total
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+    return results, info
+
+
+def run_postfix(work: Path, args) -> tuple[dict, dict]:
+    base = work / "postfix"
+    base.mkdir()
+    pf = PostfixInstance(base, free_port())
+    results: dict = {}
+    info: dict = {"rss_peak_sum": 0, "rss_peak_proc": 0}
+    drain: dict = {}
+
+    def sample_rss() -> None:
+        pids = pf.pids()
+        hwms = [vm_hwm(p) for p in pids]
+        info["rss_peak_sum"] = max(info["rss_peak_sum"], sum(hwms))
+        info["rss_peak_proc"] = max([info["rss_peak_proc"], *hwms])
+
+    def wait_delivered(expected: int, timeout: float = 300) -> float:
+        deadline = time.monotonic() + timeout
+        while pf.delivered() < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"postfix delivered {pf.delivered()} of {expected} in {timeout}s; see {base}/maillog")
+            time.sleep(0.02)
+        return time.monotonic()
+
+    try:
+        pf.setup()
+        pf.start()
+        warm = cell("127.0.0.1", pf.port, 4, 4096, 200, 5, "pf-warmup")
+        expected = warm.accepted
+        wait_delivered(expected)
+        for size in SIZES:
+            for conc in CONCURRENCY:
+                t0 = time.monotonic()
+                r = cell("127.0.0.1", pf.port, conc, size, args.max_messages, args.seconds, f"pf-{size}-{conc}")
+                sample_rss()
+                expected += r.accepted
+                t_done = wait_delivered(expected)
+                drain[(size, conc)] = r.accepted / (t_done - t0) if t_done > t0 else 0.0
+                results[(size, conc)] = r
+                print(f"  postfix  {human(size):>8} x{conc:<3} {r.accepted:6d} accepted  {r.rate:8.0f}/s  "
+                      f"p99 {r.percentile(99) * 1000:7.1f} ms  loadgen CPU {r.gen_cpu / r.wall:4.0%}  "
+                      f"in Maildir {drain[(size, conc)]:6.0f}/s"
+                      + (f"  session errors {r.errors}: {r.first_error!r}" if r.errors else ""), flush=True)
+        info["stored"] = pf.delivered()
+        info["accepted_total"] = expected
+        info["drain"] = drain
+    finally:
+        pf.stop()
+    return results, info
+
+
+# ------------------------------------------------------------------------ report
+
+
+def report(pg: dict, pg_info: dict, pf: dict | None, pf_info: dict | None, args) -> None:
+    print()
+    print(f"Postgate SMTP benchmark: {args.seconds:g} s or {args.max_messages} messages per cell, "
+          f"loopback-only namespace, {os.cpu_count()} CPUs (load generator on the same CPUs)")
+    print()
+    if pf is None:
+        print("| size | sessions | Postgate msg/s | Postgate p99 ms |")
+        print("| --- | ---: | ---: | ---: |")
+        for size in SIZES:
+            for conc in CONCURRENCY:
+                r = pg[(size, conc)]
+                print(f"| {human(size)} | {conc} | {r.rate:.0f} | {r.percentile(99) * 1000:.1f} |")
+    else:
+        print("| size | sessions | Postgate msg/s | Postfix msg/s | ratio | Postgate p99 ms | Postfix p99 ms | Postfix in Maildir msg/s |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for size in SIZES:
+            for conc in CONCURRENCY:
+                a, b = pg[(size, conc)], pf[(size, conc)]
+                ratio = a.rate / b.rate if b.rate else float("inf")
+                print(f"| {human(size)} | {conc} | {a.rate:.0f} | {b.rate:.0f} | {ratio:.2f}x | "
+                      f"{a.percentile(99) * 1000:.1f} | {b.percentile(99) * 1000:.1f} | {pf_info['drain'][(size, conc)]:.0f} |")
+    print()
+    mb = 1024 * 1024
+    print(f"Postgate peak RSS (VmHWM): {pg_info['rss_peak'] / mb:.1f} MB (after warm-up {pg_info['rss_idle'] / mb:.1f} MB); "
+          f"{pg_info['stored']} files in its Maildir for {pg_info['accepted_total']} accepted (+ warm-up)")
+    if pf_info is not None:
+        print(f"Postfix peak RSS: largest process {pf_info['rss_peak_proc'] / mb:.1f} MB, "
+              f"sum over its processes {pf_info['rss_peak_sum'] / mb:.1f} MB; "
+              f"{pf_info['stored']} files delivered to its Maildir for {pf_info['accepted_total']} accepted (incl. warm-up)")
+    print("Postgate's 250 means the message is in the Maildir and the index (fsync'd); Postfix's 250 means it is "
+          "fsync'd in its queue, and delivery to the Maildir follows (last column: accepted and delivered).")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=10.0, help="time limit per cell (default 10)")
+    ap.add_argument("--max-messages", type=int, default=20000, help="message limit per cell (default 20000)")
+    ap.add_argument("--no-postfix", action="store_true", help="benchmark Postgate only")
+    ap.add_argument("--no-build", action="store_true", help="use the existing .build/release/postgate")
+    ap.add_argument("--no-netns", action="store_true", help="do not enter a loopback-only network namespace")
+    ap.add_argument("--binary", type=Path, default=ROOT / ".build" / "release" / "postgate")
+    args = ap.parse_args()
+
+    if os.environ.get(NETNS_MARK) != "1":
+        if not args.no_build:
+            subprocess.run(["swift", "build", "-c", "release", "--product", "postgate"], cwd=ROOT, check=True)
+        if not args.no_netns:
+            if os.geteuid() != 0 or shutil.which("unshare") is None:
+                print("smtp_bench: needs root and unshare (util-linux) for the loopback-only namespace; "
+                      "or pass --no-netns", file=sys.stderr)
+                return 2
+            env = dict(os.environ, **{NETNS_MARK: "1"})
+            argv = ["unshare", "-n", "--", sys.executable, str(Path(__file__).resolve()), *sys.argv[1:], "--no-build"]
+            os.execvpe("unshare", argv, env)
+    else:
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+    if not args.binary.exists():
+        print(f"smtp_bench: {args.binary} not built", file=sys.stderr)
+        return 2
+    use_postfix = not args.no_postfix and shutil.which("postfix") is not None
+    if not args.no_postfix and not use_postfix:
+        print("smtp_bench: Postfix is not installed (scripts/install-deps.sh --bench); Postgate only", file=sys.stderr)
+
+    work = Path(tempfile.mkdtemp(prefix="postgate-bench-"))
+    try:
+        print("Postgate:", flush=True)
+        pg, pg_info = run_postgate(args.binary, work, args)
+        pf = pf_info = None
+        if use_postfix:
+            print("Postfix:", flush=True)
+            pf, pf_info = run_postfix(work, args)
+        report(pg, pg_info, pf, pf_info, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
