@@ -126,13 +126,13 @@ def test_swaks(server, mode):
         SWAKS, "--server", f"127.0.0.1:{server.port}", "--helo", "swaks.example.org",
         "--from", SENDER, "--to", "support@acme.test",
         "--header", f"Subject: swaks {mode}", "--header", f"Message-Id: {mid}",
-        "--body", "Hello from swaks\n.dot line\nlast line\n", "--timeout", "30",
+        "--body", "Hello from swaks\n.dot line\nlast line\n", "--timeout", "10",
     ]
     if "tls" in mode:
         argv.append("--tls")  # swaks does not verify the certificate by default
     if "pipeline" in mode:
         argv.append("--pipeline")
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     if "tls" in mode:
         assert "TLS started" in proc.stdout, proc.stdout

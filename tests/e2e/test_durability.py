@@ -63,6 +63,7 @@ def test_sigkill_under_load_loses_no_acknowledged_message(data_dir, spawn):
         t.join(15)
     assert len(acked) >= 8, f"only {len(acked)} messages acknowledged in 2 s; see {server.log}"
 
+    print(f"{len(acked)} acknowledged of {len(attempted)} attempted before SIGKILL")
     server2 = spawn(data_dir)  # recovery runs at start
     rows = messages(data_dir)
     index_ids = Counter(r["message_id"].strip("<>") for r in rows)
