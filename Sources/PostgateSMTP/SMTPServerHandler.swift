@@ -38,6 +38,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private var readPending = false
     /// Between the 220 to STARTTLS and the TLS handler: clear-text bytes are dropped.
     private var awaitingTLS = false
+    /// The TLS handler is handshaking: reads must flow although frames are paused.
+    private var tlsHandshaking = false
     private var closing = false
     /// On the event loop's clock (`eventLoop.now`), so timeouts are testable.
     private var lastActivity = NIODeadline.uptimeNanoseconds(0)
@@ -82,7 +84,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     public func read(context: ChannelHandlerContext) {
-        if paused || framer.bufferedBytes > Self.maxBufferedBytes {
+        if tlsHandshaking {
+            context.read()
+        } else if paused || framer.bufferedBytes > Self.maxBufferedBytes {
             readPending = true
         } else {
             context.read()
@@ -91,6 +95,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted = event as? TLSUserEvent {
+            tlsHandshaking = false
             stateMachine.tlsStarted()
             logger.debug("TLS started", metadata: ["client": "\(stateMachine.session.remoteAddress)"])
             resume(context: context)
@@ -267,6 +272,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             }
             self.framer.discardBufferedBytes()
             self.awaitingTLS = false
+            self.tlsHandshaking = true
             do {
                 try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
             } catch {
