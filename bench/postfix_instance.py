@@ -85,8 +85,11 @@ virtual_gid_maps = static:{gid}
             os.chown(p, uid, gid)
 
     def start(self, timeout: float = 30) -> None:
-        subprocess.run(["postfix", "-c", str(self.etc), "start"], check=True)
+        proc = subprocess.run(["postfix", "-c", str(self.etc), "start"], capture_output=True, text=True)
         self.started = True
+        if proc.returncode != 0:
+            log = (self.base / "maillog").read_text()[-2000:] if (self.base / "maillog").exists() else ""
+            raise RuntimeError(f"postfix start failed: {proc.stderr}{log}")
         import socket
         deadline = time.monotonic() + timeout
         while True:
