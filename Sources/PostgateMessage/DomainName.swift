@@ -22,6 +22,8 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Codable {
     public init(_ text: String) throws(DomainNameError) {
         guard !text.isEmpty else { throw .empty }
         guard text.utf8.count <= 255 else { throw .tooLong }
+        // libidn2 reads C strings: a NUL would silently cut the name short.
+        guard !text.utf8.contains(0) else { throw .invalidCharacter(text) }
         let ascii: String
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
             ascii = text.lowercased()
@@ -30,7 +32,17 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible, Codable {
         }
         try Self.checkSyntax(ascii)
         self.ascii = ascii
-        self.unicode = Self.toUnicode(ascii) ?? ascii
+        self.unicode = try Self.checkedUnicode(ascii)
+    }
+
+    /// The Unicode form of `ascii`. A name written with A-labels is only valid if they
+    /// decode to valid U-labels that encode back to the same A-labels (RFC 5891 section 5.4),
+    /// so `xn--` garbage is refused instead of becoming a second name for nothing.
+    private static func checkedUnicode(_ ascii: String) throws(DomainNameError) -> String {
+        guard ascii.contains("xn--") else { return ascii }
+        guard let unicode = toUnicode(ascii) else { throw .idna("'\(ascii)' has an invalid A-label") }
+        guard try toASCII(unicode) == ascii else { throw .idna("'\(ascii)' has an A-label that is not in canonical form") }
+        return unicode
     }
 
     public var description: String { ascii }

@@ -17,7 +17,7 @@ public struct MessageHeader: Sendable, Equatable {
     }
 
     /// Parses the header section at the start of `bytes`, stopping at the first empty line.
-    /// Lines may end in CRLF or LF.
+    /// Lines may end in CRLF or LF; a last line without a line break is kept.
     public static func parse<Bytes: Collection>(_ bytes: Bytes) -> MessageHeader where Bytes.Element == UInt8 {
         var header = MessageHeader()
         var current: [UInt8] = []
@@ -30,21 +30,32 @@ public struct MessageHeader: Sendable, Equatable {
             let value = String(decoding: current[(colon + 1)...], as: UTF8.self).trimmingSpaces()
             header.fields.append(Field(name: name, value: value))
         }
-        for byte in bytes {
-            guard byte == UInt8(ascii: "\n") else {
-                line.append(byte)
-                continue
-            }
+        /// Adds a complete line; false at the empty line that ends the header section.
+        func take() -> Bool {
+            defer { line.removeAll(keepingCapacity: true) }
             if line.last == UInt8(ascii: "\r") { line.removeLast() }
-            if line.isEmpty { break }
+            if line.isEmpty { return false }
             if line[0] == UInt8(ascii: " ") || line[0] == UInt8(ascii: "\t") {
                 current.append(contentsOf: line)
             } else {
                 flushField()
                 current = line
             }
-            line.removeAll(keepingCapacity: true)
+            return true
         }
+        var ended = false
+        for byte in bytes {
+            guard byte == UInt8(ascii: "\n") else {
+                line.append(byte)
+                continue
+            }
+            if !take() {
+                ended = true
+                break
+            }
+        }
+        // A last line without a line break still belongs to the header.
+        if !ended, !line.isEmpty { _ = take() }
         flushField()
         return header
     }

@@ -1,0 +1,93 @@
+import Testing
+@testable import PostgateMessage
+
+@Suite struct MessageHeaderTests {
+    private func parse(_ text: String) -> MessageHeader {
+        MessageHeader.parse(Array(text.utf8))
+    }
+
+    @Test func simpleFieldsWithCRLF() {
+        let header = parse("From: a@b.test\r\nTo: c@d.test\r\nSubject: hi there\r\n\r\nbody\r\n")
+        #expect(header.fields == [
+            .init(name: "From", value: "a@b.test"),
+            .init(name: "To", value: "c@d.test"),
+            .init(name: "Subject", value: "hi there"),
+        ])
+    }
+
+    @Test func foldedLinesAreUnfolded() {
+        let header = parse("Subject: a long\r\n subject\r\n\tcontinued\r\nX-Other: 1\r\n\r\n")
+        #expect(header["Subject"] == "a long subject\tcontinued")
+        #expect(header["X-Other"] == "1")
+        #expect(header.fields.count == 2)
+    }
+
+    @Test func lfOnlyInput() {
+        let header = parse("From: a@b.test\nSubject: one\n two\n\nBody: not a field\n")
+        #expect(header.fields == [
+            .init(name: "From", value: "a@b.test"),
+            .init(name: "Subject", value: "one two"),
+        ])
+    }
+
+    @Test func stopsAtFirstEmptyLine() {
+        let header = parse("A: 1\r\n\r\nB: 2\r\n\r\nC: 3\r\n")
+        #expect(header.fields.map(\.name) == ["A"])
+        #expect(header["B"] == nil)
+        #expect(header["C"] == nil)
+    }
+
+    @Test func caseInsensitiveLookup() {
+        let header = parse("Message-ID: <x@y.test>\r\n\r\n")
+        #expect(header["message-id"] == "<x@y.test>")
+        #expect(header["MESSAGE-ID"] == "<x@y.test>")
+        #expect(header["Message-Id"] == "<x@y.test>")
+        #expect(header["Message"] == nil)
+        #expect(header.fields.first?.name == "Message-ID")
+    }
+
+    @Test func repeatedFields() {
+        let header = parse("Received: from a\r\nSubject: s\r\nreceived: from b\r\n by c\r\nRECEIVED: from d\r\n\r\n")
+        #expect(header.values("Received") == ["from a", "from b by c", "from d"])
+        #expect(header["Received"] == "from a")
+        #expect(header.values("X-Missing") == [])
+    }
+
+    @Test func lineWithoutColonIsIgnored() {
+        let header = parse("From: a@b.test\r\nthis line has no colon\r\nTo: c@d.test\r\n\r\n")
+        #expect(header.fields == [
+            .init(name: "From", value: "a@b.test"),
+            .init(name: "To", value: "c@d.test"),
+        ])
+    }
+
+    @Test func nameWithSpaceOrEmptyNameIgnored() {
+        let header = parse("Bad Name: x\r\n: empty\r\nGood: y\r\n\r\n")
+        #expect(header.fields == [.init(name: "Good", value: "y")])
+    }
+
+    @Test func valueKeepsLaterColonsAndTrimsSpace() {
+        let header = parse("Date:   Thu, 01 Jan 1970 00:00:00 +0000  \r\nEmpty:\r\n\r\n")
+        #expect(header["Date"] == "Thu, 01 Jan 1970 00:00:00 +0000")
+        #expect(header["Empty"] == "")
+    }
+
+    @Test func lastLineWithoutNewlineIsKept() {
+        let header = parse("From: a@b.test\r\nSubject: end")
+        #expect(header["From"] == "a@b.test")
+        #expect(header["Subject"] == "end")
+        let folded = parse("Subject: one\r\n two")
+        #expect(folded["Subject"] == "one two")
+    }
+
+    @Test func emptyInput() {
+        #expect(parse("").fields.isEmpty)
+        #expect(parse("\r\nFrom: a@b.test\r\n").fields.isEmpty)
+    }
+
+    @Test func parsesSlices() {
+        let bytes = Array("junk\nFrom: x@y.test\n\n".utf8)
+        let header = MessageHeader.parse(bytes[5...])
+        #expect(header["From"] == "x@y.test")
+    }
+}
