@@ -147,7 +147,12 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         let portPart: Substring
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             hostPart = text[text.index(after: text.startIndex)..<close]
-            portPart = text[text.index(after: close)...].dropFirst()
+            let rest = text[text.index(after: close)...]
+            // `[::1]2525` must not lose its first digit as if it were the colon.
+            guard rest.first == ":" else {
+                throw ConfigurationError("listen address \(text) needs the form [host]:port")
+            }
+            portPart = rest.dropFirst()
         } else if let colon = text.lastIndex(of: ":") {
             hostPart = text[..<colon]
             portPart = text[text.index(after: colon)...]
