@@ -63,10 +63,16 @@ public final class Gateway: Service, @unchecked Sendable {
         return bound
     }
 
-    /// Runs until a graceful shutdown is requested (SIGTERM with ServiceLifecycle).
+    /// Starts (unless started already), then runs until a graceful shutdown is requested
+    /// (SIGTERM or SIGINT under ServiceLifecycle, which traps them before services run).
     public func run() async throws {
-        if serverChannels.isEmpty { try await start() }
-        try await gracefulShutdown()
+        if serverChannels.isEmpty {
+            do { try await start() } catch {
+                await shutdown()
+                throw error
+            }
+        }
+        try? await gracefulShutdown()
         await shutdown()
     }
 

@@ -46,19 +46,19 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "postgate")
         let gateway = Gateway(configuration: configuration, dataDirectory: resolvedDataDirectory(configuration), logger: logger)
-        do {
-            try await gateway.start()
-        } catch {
-            await gateway.shutdown()
-            FileHandle.standardError.write(Data("postgate: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+        // The group traps SIGTERM and SIGINT before the gateway binds its listeners, so a
+        // signal sent as soon as the port answers is a graceful shutdown.
         let group = ServiceGroup(configuration: .init(
             services: [gateway],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            FileHandle.standardError.write(Data("postgate: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
     }
 
     private func loadConfiguration() throws -> GatewayConfiguration {
