@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgateSMTP
+import PostgateStore
 import Yams
 
 /// Everything `postgate serve` can be told, read from a YAML file (see
@@ -14,6 +15,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var logLevel = Logger.Level.info
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
+    /// The channel model's limits per domain kind (the seeds' figures by default).
+    public var channels = ChannelsSettings()
+
+    public struct ChannelsSettings: Sendable, Equatable {
+        public var limits = ChannelLimits()
+    }
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -78,7 +85,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -94,6 +101,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         }
         if let smtpNode = try node.child("smtp") {
             try smtp.apply(smtpNode)
+        }
+        if let channelsNode = try node.child("channels") {
+            try channels.apply(channelsNode)
         }
     }
 
@@ -127,6 +137,21 @@ extension GatewayConfiguration.SMTPSettings {
         try limitsNode.checkKeys(fields.map(\.0))
         for (key, keyPath) in fields {
             if let value = try limitsNode.int(key) { limits[keyPath: keyPath] = value }
+        }
+    }
+}
+
+extension GatewayConfiguration.ChannelsSettings {
+    fileprivate mutating func apply(_ node: ConfigNode) throws {
+        try node.checkKeys(["limits"])
+        guard let limitsNode = try node.child("limits") else { return }
+        try limitsNode.checkKeys(["standard", "advanced"])
+        let kinds: [(String, WritableKeyPath<ChannelLimits, ChannelLimits.Limit>)] = [("standard", \.standard), ("advanced", \.advanced)]
+        for (key, keyPath) in kinds {
+            guard let kindNode = try limitsNode.child(key) else { continue }
+            try kindNode.checkKeys(["domains", "addresses_per_domain"])
+            try kindNode.int("domains").map { limits[keyPath: keyPath].domains = $0 }
+            try kindNode.int("addresses_per_domain").map { limits[keyPath: keyPath].addressesPerDomain = $0 }
         }
     }
 }

@@ -56,6 +56,23 @@ public struct InboundDelivery: SMTPServerDelegate {
         return eventLoop.makeSucceededFuture(writer)
     }
 
+    /// The queue each address target routes the message to (ipSCAPE filters: first match
+    /// wins, else the default queue). The message text is read only if a body filter asks.
+    func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage) throws -> [QueueTarget] {
+        var bodyText: String?
+        let facts = RoutingFacts(
+            sender: [sender, header["From"] ?? ""].joined(separator: " "),
+            subject: header["Subject"] ?? "",
+            body: {
+                if bodyText == nil { bodyText = (try? message.prefix(Self.filterScanLimit)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+                return bodyText!
+            })
+        return try targets.compactMap { try store.route($0, facts: facts) }
+    }
+
+    /// How much of a message body filters look at.
+    static let filterScanLimit = 1 << 20
+
     /// The trace fields this gateway adds at the top of the message: Return-Path
     /// (RFC 5321 section 4.4, added by the final delivery) and Received (section 4.4, with
     /// the protocol names of RFC 3848).
@@ -162,6 +179,10 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         guard !targets.isEmpty else {
             incoming.abort()
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
+        }
+        for queue in try delivery.routes(for: Array(targets.keys), header: header, sender: transaction.sender.description, message: incoming)
+        where targets[queue.mailbox] == nil {
+            targets[queue.mailbox] = targets.first { $0.key.address == queue.mailbox.address }?.value
         }
         let envelope = DeliveryEnvelope(mailFrom: transaction.sender.description, rcptTo: targets, internalDate: date, header: header)
         let stored = try delivery.store.deliver(incoming, to: Array(targets.keys), envelope: envelope)

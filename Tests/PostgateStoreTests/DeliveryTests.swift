@@ -158,7 +158,9 @@ import Testing
         #expect(try store.resolveRecipient(support) == .unknownUser)
         #expect(fixture.names("maildir/acme.test/support/new").count == 1)
 
-        let record = try store.addAddress(support, displayName: "Again")
+        var settings = ChannelSettings()
+        settings.displayName = "Again"
+        let record = try store.addAddress(support, settings: settings)
         #expect(record.mailboxPath == "maildir/acme.test/support")
         #expect(record.messageCount == 1)
         #expect(try store.mailboxState(mailboxPath: record.mailboxPath) == before)

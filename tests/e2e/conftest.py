@@ -214,11 +214,14 @@ def db(data: Path) -> sqlite3.Connection:
     return conn
 
 
-def messages(data: Path) -> list[sqlite3.Row]:
+def messages(data: Path, prefix: str = "maildir/") -> list[sqlite3.Row]:
+    """The index rows of the mailboxes under `prefix`: the addresses' own mailboxes by
+    default, `queues/` for the queue copies, "" for all."""
     conn = db(data)
     try:
         return conn.execute(
-            "SELECT message.*, mailbox.path AS mailbox_path FROM message JOIN mailbox ON mailbox.id = message.mailbox_id ORDER BY message.id"
+            "SELECT message.*, mailbox.path AS mailbox_path FROM message JOIN mailbox ON mailbox.id = message.mailbox_id "
+            "WHERE mailbox.path LIKE ? ORDER BY message.id", (prefix + "%",)
         ).fetchall()
     finally:
         conn.close()
