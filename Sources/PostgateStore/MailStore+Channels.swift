@@ -121,7 +121,11 @@ extension MailStore {
     /// - Throws: `.addressNotFound`, `.domainNotHosted`, `.addressInUse`.
     @discardableResult
     public func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord {
-        try editAndPublish(address, comment: "alias \(alias) added") { $0.aliases.append(alias.canonicalAddress.description) }
+        try editAndPublish(address, comment: "alias \(alias) added") { (settings) throws(StoreError) in
+            let name = alias.canonicalAddress.description
+            guard !settings.aliases.contains(name) else { throw .addressInUse(alias, as: .alias(of: address.canonicalAddress)) }
+            settings.aliases.append(name)
+        }
     }
 
     /// Removes `alias` from `address`, now.

@@ -37,9 +37,11 @@ struct StoreOptions: ParsableArguments {
         return "./postgate-data"
     }
 
-    /// Opens the store, or exits with the reason.
+    /// Opens the store, or exits with the reason. A `--config` that cannot be read is an
+    /// error for every command, not only for those that need its limits.
     func openStore() throws -> MailStore {
-        try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
+        if config != nil { _ = try channelLimits() }
+        return try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
     }
 
     /// Prints `value` as JSON with `--json`, else the text `human()` makes.

@@ -165,7 +165,8 @@ import Testing
         #expect(record.messageCount == 1)
         #expect(try store.mailboxState(mailboxPath: record.mailboxPath) == before)
         #expect(try fixture.deliver(sampleMessage(), to: ["support@acme.test"]).map(\.uid) == [2])
-        #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM mailbox") } == 3)
+        // Three address mailboxes and the default queue's.
+        #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM mailbox") } == 4)
     }
 }
 
