@@ -18,29 +18,29 @@ extension SQLiteAddressDirectory {
         _ db: Database, _ request: NewAddress,
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws -> Int64 {
-            let domainID = try requireDomainID(db, request.address.domain)
-            try checkAddressLimit(db, domainID: domainID, domain: request.address.domain, limits: request.limits)
-            for name in [request.address] + request.aliases {
-                _ = try requireDomainID(db, name.domain)
-                if let usage = try usage(db, of: name) { throw StoreError.addressInUse(name, as: usage) }
-            }
-            let queueName = request.settings.defaultQueue ?? QueueRecord.defaultName
-            _ = try queueIDCreatingDefault(db, queueName, createMailbox: createMailbox)
-            var settings = request.settings
-            settings.defaultQueue = queueName
-            settings.aliases = request.aliases.map(\.canonicalAddress.description)
-            settings = try settings.validated(for: request.address)
-            let mailboxID = try mailboxID(db, path: request.mailboxPath) { (proposed) throws(StoreError) in
-                try createMailbox(request.mailboxPath, proposed)
-            }
-            try db.execute(sql: """
-                INSERT INTO address (domain_id, local_part, enabled, mailbox_id, created_at)
-                VALUES (?, ?, ?, ?, ?)
-                """, arguments: [domainID, request.address.canonicalLocalPart, settings.enabled,
-                                 mailboxID, Date().timeIntervalSince1970])
-            let addressID = db.lastInsertedRowID
-            try apply(db, settings, addressID: addressID)
-            return addressID
+        let domainID = try requireDomainID(db, request.address.domain)
+        try checkAddressLimit(db, domainID: domainID, domain: request.address.domain, limits: request.limits)
+        for name in [request.address] + request.aliases {
+            _ = try requireDomainID(db, name.domain)
+            if let usage = try usage(db, of: name) { throw StoreError.addressInUse(name, as: usage) }
+        }
+        let queueName = request.settings.defaultQueue ?? QueueRecord.defaultName
+        _ = try queueIDCreatingDefault(db, queueName, createMailbox: createMailbox)
+        var settings = request.settings
+        settings.defaultQueue = queueName
+        settings.aliases = request.aliases.map(\.canonicalAddress.description)
+        settings = try settings.validated(for: request.address)
+        let mailboxID = try mailboxID(db, path: request.mailboxPath) { (proposed) throws(StoreError) in
+            try createMailbox(request.mailboxPath, proposed)
+        }
+        try db.execute(sql: """
+            INSERT INTO address (domain_id, local_part, enabled, mailbox_id, created_at)
+            VALUES (?, ?, ?, ?, ?)
+            """, arguments: [domainID, request.address.canonicalLocalPart, settings.enabled,
+                             mailboxID, Date().timeIntervalSince1970])
+        let addressID = db.lastInsertedRowID
+        try apply(db, settings, addressID: addressID)
+        return addressID
     }
 
     /// Refuses a new address when its domain's kind allows no more (`channels.limits`).

@@ -9,17 +9,17 @@ extension SQLiteAddressDirectory {
 
     /// The row of a new domain (see `addDomain`), in the caller's transaction.
     func insertDomain(_ db: Database, _ domain: DomainName, kind: DomainKind, limits: ChannelLimits) throws -> DomainRecord {
-            guard try domainID(db, domain) == nil else { throw StoreError.domainAlreadyHosted(domain) }
-            if let limit = limits.limit(for: kind) {
-                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM domain WHERE kind = ?", arguments: [kind.rawValue]) ?? 0
-                guard count < limit.domains else {
-                    throw StoreError.limitReached("there are \(count) \(kind) domains already; the limit is \(limit.domains) (channels.limits.\(kind).domains)")
-                }
+        guard try domainID(db, domain) == nil else { throw StoreError.domainAlreadyHosted(domain) }
+        if let limit = limits.limit(for: kind) {
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM domain WHERE kind = ?", arguments: [kind.rawValue]) ?? 0
+            guard count < limit.domains else {
+                throw StoreError.limitReached("there are \(count) \(kind) domains already; the limit is \(limit.domains) (channels.limits.\(kind).domains)")
             }
-            let now = Date()
-            try db.execute(sql: "INSERT INTO domain (name, unicode_name, kind, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [domain.ascii, domain.unicode, kind.rawValue, now.timeIntervalSince1970])
-            return DomainRecord(name: domain.ascii, unicodeName: domain.unicode, kind: kind, addressCount: 0, createdAt: now)
+        }
+        let now = Date()
+        try db.execute(sql: "INSERT INTO domain (name, unicode_name, kind, created_at) VALUES (?, ?, ?, ?)",
+                       arguments: [domain.ascii, domain.unicode, kind.rawValue, now.timeIntervalSince1970])
+        return DomainRecord(name: domain.ascii, unicodeName: domain.unicode, kind: kind, addressCount: 0, createdAt: now)
     }
 
     func domains() throws(StoreError) -> [DomainRecord] {

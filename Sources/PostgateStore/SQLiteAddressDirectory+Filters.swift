@@ -17,15 +17,15 @@ extension SQLiteAddressDirectory {
 
     /// A new rule row at `position` (nil: last), in the caller's transaction.
     func insertFilter(_ db: Database, addressID: Int64, field: FilterRule.Field, keyword: String, queue: String, position: Int?) throws -> Int64 {
-            let queueID = try requireQueueID(db, queue)
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM filter WHERE address_id = ?", arguments: [addressID]) ?? 0
-            let slot = min(max(position ?? count + 1, 1), count + 1)
-            try db.execute(sql: "UPDATE filter SET position = position + 1 WHERE address_id = ? AND position >= ?",
-                           arguments: [addressID, slot])
-            try db.execute(sql: """
-                INSERT INTO filter (address_id, position, field, keyword, queue_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [addressID, slot, field.rawValue, keyword, queueID, Date().timeIntervalSince1970])
-            return db.lastInsertedRowID
+        let queueID = try requireQueueID(db, queue)
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM filter WHERE address_id = ?", arguments: [addressID]) ?? 0
+        let slot = min(max(position ?? count + 1, 1), count + 1)
+        try db.execute(sql: "UPDATE filter SET position = position + 1 WHERE address_id = ? AND position >= ?",
+                       arguments: [addressID, slot])
+        try db.execute(sql: """
+            INSERT INTO filter (address_id, position, field, keyword, queue_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [addressID, slot, field.rawValue, keyword, queueID, Date().timeIntervalSince1970])
+        return db.lastInsertedRowID
     }
 
     func filters(of address: EmailAddress) throws(StoreError) -> [FilterRule] {

@@ -91,7 +91,9 @@ class Server:
         fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             self.pid = os.posix_spawn(
-                str(BIN), self.argv(), os.environ,
+                # SWIFTNIO_STRICT turns NIO's misuse warnings (a task scheduled on a stopped
+                # event loop) into crashes, so the exit-status checks catch them.
+                str(BIN), self.argv(), {**os.environ, "SWIFTNIO_STRICT": "1"},
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, fd, 1),
