@@ -57,17 +57,26 @@ public struct InboundDelivery: SMTPServerDelegate {
     }
 
     /// The queue each address target routes the message to (ipSCAPE filters: first match
-    /// wins, else the default queue). The message text is read only if a body filter asks.
+    /// wins, else the default queue). Filters see decoded text: RFC 2047 words in From and
+    /// Subject, and the message's text part (RFC 2045 transfer encodings, charsets, HTML
+    /// stripped), read only if a body filter asks.
     func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage) throws -> [QueueTarget] {
         var bodyText: String?
         let facts = RoutingFacts(
-            sender: [sender, header["From"] ?? ""].joined(separator: " "),
-            subject: header["Subject"] ?? "",
+            sender: sender + " " + EncodedWordDecoder.decode(header["From"] ?? ""),
+            subject: EncodedWordDecoder.decode(header["Subject"] ?? ""),
             body: {
-                if bodyText == nil { bodyText = (try? message.prefix(Self.filterScanLimit)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+                if bodyText == nil { bodyText = Self.text(of: message) }
                 return bodyText!
             })
         return try targets.compactMap { try store.route($0, facts: facts) }
+    }
+
+    /// The text of the first `filterScanLimit` bytes of the message.
+    static func text(of message: IncomingMessage) -> String {
+        guard let bytes = try? message.prefix(filterScanLimit) else { return "" }
+        let root = MIMEParser().parse(bytes)
+        return (try? MIMETextExtractor.text(of: root, from: MIMEBytesSource(bytes))) ?? ""
     }
 
     /// How much of a message body filters look at.

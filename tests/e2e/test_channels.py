@@ -33,10 +33,18 @@ def fails(data: Path, *args: str) -> str:
 
 
 def send(port: int, rcpt: str, subject: str, body: str = "Hello\r\n", sender: str = SENDER, from_name: str = "Alice") -> None:
+    mime = ("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n" if body.startswith("--b1") else "")
     msg = (f"From: {from_name} <{sender}>\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
-           f"Message-ID: <{time.monotonic_ns()}@example.org>\r\n\r\n{body}").encode()
+           f"Message-ID: <{time.monotonic_ns()}@example.org>\r\n{mime}\r\n{body}").encode()
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
         assert s.sendmail(sender, [rcpt], msg) == {}
+
+
+# "Un remboursement" in a quoted-printable text part after an HTML-only alternative.
+QP_BODY = (
+    "--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+    "Un rembo=\r\nursement, s'il vous pla=C3=AEt\r\n--b1--\r\n"
+)
 
 
 def queue_subjects(data: Path, queue: str) -> list[str]:
@@ -181,15 +189,17 @@ def test_filters_route_deliveries_to_queues_first_match_wins(server):
     send(server.port, "support@acme.test", "Your INVOICE 42")
     send(server.port, "support@acme.test", "hello", sender="boss@vip.example")
     send(server.port, "support@acme.test", "Invoice from a VIP", sender="ceo@vip.example")
-    send(server.port, "help@acme.test", "question", body="Je veux un REMBOURSEMENT svp\r\n")
+    # The body keyword is found in a quoted-printable part (accents and case ignored).
+    send(server.port, "help@acme.test", "=?utf-8?q?question_=C3=A9?=", body="Je veux un REMBOURSEMENT svp\r\n")
+    send(server.port, "support@acme.test", "encoded", body=QP_BODY)
     send(server.port, "support@acme.test", "nothing special")
     assert queue_subjects(data, "billing") == ["Your INVOICE 42", "Invoice from a VIP"]
     assert queue_subjects(data, "vip") == ["hello"]
-    assert queue_subjects(data, "refunds") == ["question"]
+    assert queue_subjects(data, "refunds") == ["=?utf-8?q?question_=C3=A9?=", "encoded"]
     assert queue_subjects(data, "general") == ["nothing special"]
-    assert len(messages(data)) == 5  # every message is also in the address's own mailbox
+    assert len(messages(data)) == 6  # every message is also in the address's own mailbox
     # The queue copy is the same file (hard link), delivered under the queue's Maildir.
-    qfile = next((data / "queues" / "refunds" / "new").iterdir())
+    qfile = sorted((data / "queues" / "refunds" / "new").iterdir())[0]
     assert qfile.stat().st_nlink >= 2 and b"REMBOURSEMENT" in qfile.read_bytes()
     # Moving the VIP rule first makes it win.
     vip_id = [f for f in js(data, "filter", "list", "support@acme.test") if f["queue"] == "vip"][0]["id"]
