@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var logLevel = Logger.Level.info
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
+    public var dns = DNSSettings()
+    public var dkim = DKIMSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -78,7 +80,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "dns", "dkim"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -95,6 +97,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let smtpNode = try node.child("smtp") {
             try smtp.apply(smtpNode)
         }
+        if let dnsNode = try node.child("dns") { try dns.apply(dnsNode) }
+        if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
     }
 
     private func validate(source: String) throws {
@@ -170,7 +174,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A YAML mapping with its path, for error messages that say where the problem is.
-private struct ConfigNode {
+struct ConfigNode {
     let node: Node
     let path: String
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PostgateDKIM
 import PostgateMessage
 import PostgateSMTP
 import PostgateStore
@@ -16,12 +17,15 @@ public struct InboundDelivery: SMTPServerDelegate {
     let threadPool: NIOThreadPool
     let hostname: String
     let logger: Logger
+    /// DKIM: verify signatures and add Authentication-Results; nil to skip.
+    let dkim: DKIMInboundVerifier?
 
-    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger) {
+    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger, dkim: DKIMInboundVerifier? = nil) {
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
         self.logger = logger
+        self.dkim = dkim
     }
 
     /// Accepts only enabled hosted addresses and their aliases. Everything else is refused,
@@ -97,6 +101,10 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private var inFlight: EventLoopFuture<Void>?
     private var incoming: IncomingMessage?
     private var aborted = false
+    // DKIM (issue 6): the message as received, without our trace fields, streams through
+    // the verifier on the thread pool with the spool writes.
+    private var dkimVerifier: DKIMMessageVerifier?
+    private var traceBytesToSkip: Int
 
     init(delivery: InboundDelivery, transaction: SMTPTransaction, eventLoop: any EventLoop) {
         self.delivery = delivery
@@ -104,6 +112,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         self.eventLoop = eventLoop
         self.id = Self.makeID()
         self.pending = ByteBuffer(string: delivery.traceHeader(for: transaction, id: id, date: date))
+        self.traceBytesToSkip = pending.readableBytes
+        self.dkimVerifier = delivery.dkim?.makeMessageVerifier()
     }
 
     func write(_ chunk: ByteBuffer) -> EventLoopFuture<Void>? {
@@ -123,7 +133,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         return previous.flatMap {
             let bytes = self.takePending()
             return self.delivery.threadPool.runIfActive(eventLoop: self.eventLoop) {
-                try self.store(bytes)
+                try self.storeLast(bytes)
                 return try self.deliver(header: header)
             }
         }
@@ -146,7 +156,37 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private func store(_ bytes: ByteBuffer) throws {
         let incoming = try self.incoming ?? delivery.store.beginMessage()
         self.incoming = incoming
-        try bytes.withUnsafeReadableBytes { try incoming.write($0) }
+        try bytes.withUnsafeReadableBytes { raw in
+            try incoming.write(raw)
+            verifyDKIM(raw)
+        }
+    }
+
+    /// Runs on the thread pool: feeds the DKIM verifier what the client sent.
+    private func verifyDKIM(_ raw: UnsafeRawBufferPointer) {
+        guard dkimVerifier != nil else { return }
+        let skip = min(traceBytesToSkip, raw.count)
+        traceBytesToSkip -= skip
+        dkimVerifier!.update(UnsafeRawBufferPointer(rebasing: raw[skip...]))
+    }
+
+    /// Runs on the thread pool: the last bytes, with the Authentication-Results field
+    /// (RFC 8601) above the trace fields once the signatures are checked. A message still
+    /// wholly in memory gets it in front at once; a spooled one has its file rewritten once.
+    private func storeLast(_ bytes: ByteBuffer) throws {
+        guard let dkim = delivery.dkim, dkimVerifier != nil else { return try store(bytes) }
+        if incoming == nil { bytes.withUnsafeReadableBytes { verifyDKIM($0) } } else { try store(bytes) }
+        var verifier = dkimVerifier!
+        dkimVerifier = nil
+        let field = dkim.authenticationResults(&verifier)
+        if let incoming {
+            try incoming.prepend(field)
+        } else {
+            var all = ByteBuffer(bytes: field)
+            var rest = bytes
+            all.writeBuffer(&rest)
+            try store(all)
+        }
     }
 
     /// Runs on the thread pool: resolve the recipients again (the directory may have

@@ -57,6 +57,28 @@ public final class IncomingMessage {
         }.get()
     }
 
+    /// Puts `bytes` before everything written so far: a header field that can only be
+    /// decided once the whole message is in (Authentication-Results, RFC 8601). The spool
+    /// file is rewritten once, read back in 64 KiB pieces, so memory stays bounded.
+    public func prepend(_ bytes: [UInt8]) throws(StoreError) {
+        guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        try flushBuffer()
+        let rewritten = spoolPath + ".prepend"
+        let fd = try FileSystem.createFile(rewritten)
+        do {
+            try FileSystem.writeAll(fd, bytes, path: rewritten)
+            try FileSystem.appendContents(of: spoolPath, to: fd, path: rewritten)
+            try FileSystem.rename(rewritten, spoolPath)
+        } catch {
+            FileSystem.close(fd)
+            try? FileSystem.unlink(rewritten)
+            throw error
+        }
+        FileSystem.close(descriptor)
+        descriptor = fd
+        size += bytes.count
+    }
+
     /// Closes and removes the spool file; the message is dropped. Safe to call twice.
     public func abort() {
         if state == .open { FileSystem.close(descriptor) }

@@ -38,19 +38,20 @@ struct DomainCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the hosted domains.",
-            discussion: "With --json: an array of objects with name, unicodeName, addressCount, createdAt."
+            discussion: "With --json: an array of objects with name, unicodeName, addressCount, createdAt, dkimStatus."
         )
 
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let store = try options.openStore()
-            let domains = try reportingFailure { () throws(StoreError) in try store.domains() }
+            let records = try reportingFailure { () throws(StoreError) in try store.domains() }
+            let domains = try DomainListing.listings(records, store: store) // + DKIM status (issue 6)
             try options.print(domains) {
                 guard !domains.isEmpty else { return "no domains; add one with `postgate domain add NAME`" }
                 return TextTable(
-                    headers: ["DOMAIN", "UNICODE", "ADDRESSES", "CREATED"],
-                    rows: domains.map { [$0.name, $0.unicodeName, String($0.addressCount), $0.createdAt.formatted(.iso8601)] }
+                    headers: ["DOMAIN", "UNICODE", "ADDRESSES", "DKIM", "CREATED"],
+                    rows: domains.map { [$0.name, $0.unicodeName, String($0.addressCount), $0.dkimStatus ?? "-", $0.createdAt.formatted(.iso8601)] }
                 ).render()
             }
         }
