@@ -8,7 +8,7 @@ public struct DKIMHeaderField: Sendable, Equatable {
         self.raw = raw
         let colon = raw.firstIndex(of: UInt8(ascii: ":")) ?? raw.count
         self.name = String(decoding: raw[..<colon], as: UTF8.self)
-            .trimmingCharacters(in: [" ", "\t"]).lowercased()
+            .trimming([" ", "\t"]).lowercased()
     }
 
     /// A field from text; `\r\n` is added if missing.
@@ -22,7 +22,7 @@ public struct DKIMHeaderField: Sendable, Equatable {
     public var value: String {
         let colon = raw.firstIndex(of: UInt8(ascii: ":")).map { $0 + 1 } ?? raw.count
         let unfolded = raw[colon...].filter { $0 != 0x0D && $0 != 0x0A }
-        return String(decoding: unfolded, as: UTF8.self).trimmingCharacters(in: [" ", "\t"])
+        return String(decoding: unfolded, as: UTF8.self).trimming([" ", "\t"])
     }
 
     /// Splits a header section (without the empty line that ends it) into fields. A line
@@ -62,8 +62,9 @@ extension Array where Element == UInt8 {
     }
 }
 
-extension String {
-    func trimmingCharacters(in set: Set<Character>) -> String {
+extension StringProtocol {
+    /// The text without the given characters at either end.
+    func trimming(_ set: Set<Character>) -> String {
         var text = Substring(self)
         while let first = text.first, set.contains(first) { text.removeFirst() }
         while let last = text.last, set.contains(last) { text.removeLast() }

@@ -87,7 +87,7 @@ public enum DKIMPrivateKey: Sendable {
     public init(pem text: String) throws(DKIMError) {
         let document: PEMDocument
         do {
-            document = try PEMDocument(pemString: text.trimmingCharacters(in: [" ", "\n", "\r", "\t"]))
+            document = try PEMDocument(pemString: text.trimming([" ", "\n", "\r", "\t", "\r\n"]))
         } catch {
             throw .notPEM("no '-----BEGIN … PRIVATE KEY-----' block could be read")
         }

@@ -44,14 +44,14 @@ public struct DKIMKeyRecord: Sendable {
                 throw .malformedKeyRecord("v=\(version) is not DKIM1 (or not the first tag)")
             }
         }
-        if let hashes = tags["h"], !hashes.split(separator: ":").contains(where: { $0.trimmingCharacters(in: [" ", "\t"]) == "sha256" }) {
+        if let hashes = tags["h"], !hashes.split(separator: ":").contains(where: { $0.trimming([" ", "\t"]) == "sha256" }) {
             throw .malformedKeyRecord("h=\(hashes) does not allow sha256")
         }
-        if let services = tags["s"], !services.split(separator: ":").contains(where: { ["*", "email"].contains($0.trimmingCharacters(in: [" ", "\t"])) }) {
+        if let services = tags["s"], !services.split(separator: ":").contains(where: { ["*", "email"].contains($0.trimming([" ", "\t"])) }) {
             throw .malformedKeyRecord("s=\(services) does not allow email")
         }
         guard let p = tags.base64("p") else { throw .malformedKeyRecord("no p= tag") }
-        testing = (tags["t"] ?? "").split(separator: ":").contains { $0.trimmingCharacters(in: [" ", "\t"]) == "y" }
+        testing = (tags["t"] ?? "").split(separator: ":").contains { $0.trimming([" ", "\t"]) == "y" }
         if p.isEmpty {
             key = nil
             return

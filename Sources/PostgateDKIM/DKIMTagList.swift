@@ -12,17 +12,17 @@ public struct DKIMTagList: Sendable, Equatable {
     public init(_ text: String) throws(DKIMError) {
         var seen = Set<String>()
         for spec in text.split(separator: ";", omittingEmptySubsequences: false) {
-            let trimmed = String(spec).trimmingCharacters(in: [" ", "\t", "\r", "\n"])
+            let trimmed = String(spec).trimming([" ", "\t", "\r", "\n", "\r\n"])
             if trimmed.isEmpty { continue }
             guard let equals = trimmed.firstIndex(of: "=") else {
                 throw .malformedTagList("'\(trimmed.prefix(40))' has no '='")
             }
-            let name = String(trimmed[..<equals]).trimmingCharacters(in: [" ", "\t", "\r", "\n"])
+            let name = String(trimmed[..<equals]).trimming([" ", "\t", "\r", "\n", "\r\n"])
             guard !name.isEmpty, name.first!.isLetter, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
                 throw .malformedTagList("'\(name.prefix(40))' is not a tag name")
             }
             guard seen.insert(name).inserted else { throw .malformedTagList("tag \(name) appears twice") }
-            let value = String(trimmed[trimmed.index(after: equals)...]).trimmingCharacters(in: [" ", "\t", "\r", "\n"])
+            let value = String(trimmed[trimmed.index(after: equals)...]).trimming([" ", "\t", "\r", "\n", "\r\n"])
             tags.append((name, value))
         }
     }

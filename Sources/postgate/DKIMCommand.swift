@@ -33,15 +33,15 @@ struct DKIMCommand: ParsableCommand {
             let chosen: DKIMAlgorithm
             switch algorithm?.lowercased() {
             case nil: chosen = fallback
-            case "rsa", "rsa-sha256": chosen = .rsaSHA256
-            case "ed25519", "ed25519-sha256": chosen = .ed25519SHA256
+            case "rsa"?, "rsa-sha256"?: chosen = .rsaSHA256
+            case "ed25519"?, "ed25519-sha256"?: chosen = .ed25519SHA256
             case let other?: fail("--algorithm \(other) is not rsa or ed25519")
             }
             if chosen == .ed25519SHA256 {
                 if bits != nil { fail("--bits applies to RSA keys only") }
                 return .generateEd25519()
             }
-            return reportingDKIMFailure { () throws(DKIMError) in try .generateRSA(bits: bits ?? 2048) }
+            return reportingDKIMFailure { () throws(DKIMError) in try DKIMPrivateKey.generateRSA(bits: bits ?? 2048) }
         }
     }
 
@@ -150,7 +150,7 @@ struct DKIMCommand: ParsableCommand {
             if let selector { keys = keys.filter { $0.selector == selector.lowercased() } }
             if keys.isEmpty { fail(StoreError.dkimKeyNotFound(name, selector: selector).description) }
             let now = Date()
-            let checked = try keys.map { entry in
+            let checked = keys.map { entry in
                 do { return try checker.check(entry, now: now) } catch { fail("\(error)") }
             }
             try options.print(checked.map(DKIMKeyListing.init)) {
@@ -169,7 +169,7 @@ struct DKIMCommand: ParsableCommand {
         @Argument(help: "the signing domain") var domain: String
         @Option(help: "the selector (default: the newest verified key, else the newest key)") var selector: String?
         @Option(help: "header/body canonicalization, e.g. relaxed/relaxed or simple/simple") var canonicalization = "relaxed/relaxed"
-        @Option(help: ArgumentHelp("sign N times, print the last (bench/dkim_bench.py)", visibility: .hidden)) var repeat = 1
+        @Option(name: .customLong("repeat"), help: ArgumentHelp("sign N times, print the last (bench/dkim_bench.py)", visibility: .hidden)) var repeatCount = 1
         @OptionGroup var options: StoreOptions
 
         func run() throws {
@@ -184,7 +184,7 @@ struct DKIMCommand: ParsableCommand {
             signer.canonicalization = pair
             let message = Self.crlf(FileHandle.standardInput.readDataToEndOfFile())
             var field = ""
-            for _ in 0..<max(1, repeat) {
+            for _ in 0..<max(1, repeatCount) {
                 field = reportingDKIMFailure { () throws(DKIMError) in try signer.sign(messageChunks: [message]) }
             }
             FileHandle.standardOutput.write(Data(field.utf8) + Data(message))

@@ -18,23 +18,25 @@ struct DNSResolverTests {
         private let thread: Thread
 
         init(tcpReply: (@Sendable ([UInt8]) -> [UInt8])? = nil, udpReply: @escaping @Sendable ([UInt8]) -> [UInt8]?) {
-            udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             address.sin_port = 0
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, size) } }
+            var length = size
             _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(udp, $0, &length) } }
-            port = Int(UInt16(bigEndian: address.sin_port))
-            tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             if tcpReply != nil {
                 var one: Int32 = 1
                 setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-                _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, size) } }
                 listen(tcp, 4)
             }
-            let udp = self.udp, tcp = self.tcp
+            self.udp = udp
+            self.tcp = tcp
+            port = Int(UInt16(bigEndian: address.sin_port))
             thread = Thread {
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 var peer = sockaddr_storage()
