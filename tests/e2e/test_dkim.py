@@ -66,7 +66,7 @@ class DNSMasq:
         for name, values in (records or {}).items():
             for value in values:
                 parts = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
-                argv.append(f"--txt-record={name}," + ",".join(f'"{p}"' for p in parts))
+                argv.append(f"--txt-record={name}," + ",".join(parts))  # no commas in DKIM values
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while not dns_answers(self.address, self.port):
@@ -356,7 +356,7 @@ def test_status_transitions_follow_the_dns_records(data_dir, dnsmasq):
     proc = cli(data_dir, "dkim", "verify", "acme.test", "--selector", "s1", "--dns-server", dns.server, "--json")
     (checked,) = json.loads(proc.stdout)
     assert checked["status"] == "Failed" and checked["statusReason"] == "the record's p= is not this key"
-    assert checked["nextCheckAt"] is not None  # still within 72 hours: re-checked
+    assert checked.get("nextCheckAt") is not None  # still within 72 hours: re-checked
 
     dns.start({name: ["v=DKIM1; k=rsa; p=not*base64"]})
     (checked,) = json.loads(cli(data_dir, "dkim", "verify", "acme.test", "--selector", "s1", "--dns-server", dns.server, "--json").stdout)
@@ -370,7 +370,7 @@ def test_status_transitions_follow_the_dns_records(data_dir, dnsmasq):
     # resolver must retry over TCP (TC bit) to see it.
     dns.start({name: ["unrelated " + "x" * 400, entry["publicRecord"]]})
     (checked,) = json.loads(cli(data_dir, "dkim", "verify", "acme.test", "--selector", "s1", "--dns-server", dns.server, "--json").stdout)
-    assert checked["status"] == "Success" and checked["nextCheckAt"] is None
+    assert checked["status"] == "Success" and checked.get("nextCheckAt") is None
     assert checked["checkCount"] == 5
     listed = {d["name"]: d["dkimStatus"] for d in json.loads(cli(data_dir, "domain", "list", "--json").stdout)}
     assert listed["acme.test"] == "Success"  # a verified key signs, so the domain shows it
@@ -402,9 +402,9 @@ def test_server_rechecks_until_success_and_applies_the_window(data_dir, dnsmasq,
     wait_for("acme.test", "Pending", 5)
     dns.start(record_of(acme))
     success = wait_for("acme.test", "Success", 5)
-    assert success["nextCheckAt"] is None
+    assert success.get("nextCheckAt") is None
     failed = wait_for("late.test", "Failed", 12)
-    assert failed["statusReason"] == "no record within 8 seconds" and failed["nextCheckAt"] is None
+    assert failed["statusReason"] == "no record within 8 seconds" and failed.get("nextCheckAt") is None
     checks = failed["checkCount"]
     time.sleep(2)
     assert status(data_dir, "late.test")[0]["checkCount"] == checks  # final: no more checks
