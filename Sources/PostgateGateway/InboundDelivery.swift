@@ -104,6 +104,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     // DKIM (issue 6): the message as received, without our trace fields, streams through
     // the verifier on the thread pool with the spool writes.
     private var dkimVerifier: DKIMMessageVerifier?
+    private let traceLength: Int
     private var traceBytesToSkip: Int
 
     init(delivery: InboundDelivery, transaction: SMTPTransaction, eventLoop: any EventLoop) {
@@ -112,7 +113,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         self.eventLoop = eventLoop
         self.id = Self.makeID()
         self.pending = ByteBuffer(string: delivery.traceHeader(for: transaction, id: id, date: date))
-        self.traceBytesToSkip = pending.readableBytes
+        self.traceLength = pending.readableBytes
+        self.traceBytesToSkip = traceLength
         self.dkimVerifier = delivery.dkim?.makeMessageVerifier()
     }
 
@@ -171,8 +173,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     }
 
     /// Runs on the thread pool: the last bytes, with the Authentication-Results field
-    /// (RFC 8601) above the trace fields once the signatures are checked. A message still
-    /// wholly in memory gets it in front at once; a spooled one has its file rewritten once.
+    /// (RFC 8601) below our trace fields once the signatures are checked. A message still
+    /// wholly in memory gets it at once; a spooled one has its file rewritten once.
     private func storeLast(_ bytes: ByteBuffer) throws {
         guard let dkim = delivery.dkim, dkimVerifier != nil else { return try store(bytes) }
         if incoming == nil { bytes.withUnsafeReadableBytes { verifyDKIM($0) } } else { try store(bytes) }
@@ -180,11 +182,11 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         dkimVerifier = nil
         let field = dkim.authenticationResults(&verifier)
         if let incoming {
-            try incoming.prepend(field)
+            try incoming.insert(field, at: traceLength)
         } else {
-            var all = ByteBuffer(bytes: field)
-            var rest = bytes
-            all.writeBuffer(&rest)
+            var all = bytes.getSlice(at: bytes.readerIndex, length: traceLength)!
+            all.writeBytes(field)
+            all.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex + traceLength, length: bytes.readableBytes - traceLength)!)
             try store(all)
         }
     }

@@ -134,11 +134,12 @@ enum FileSystem {
         return Array(bytes[..<count])
     }
 
-    /// Appends the whole content of the file at `source` to `fd`, in 64 KiB pieces.
-    static func appendContents(of source: String, to fd: Int32, path: String) throws(StoreError) {
+    /// Appends the content of the file at `source` from byte `offset` on to `fd`, in 64 KiB pieces.
+    static func appendContents(of source: String, from offset: Int = 0, to fd: Int32, path: String) throws(StoreError) {
         let input = retryingOnInterrupt { open(source, O_RDONLY | O_CLOEXEC) }
         guard input >= 0 else { throw .posix("open", source) }
         defer { close(input) }
+        guard lseek(input, off_t(offset), SEEK_SET) == off_t(offset) else { throw .posix("seek", source) }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let count = buffer.withUnsafeMutableBytes { raw in

@@ -303,9 +303,16 @@ def maildir_files_all() -> list[Path]:
 
 
 def authentication_results(stored: bytes) -> str:
-    assert stored.startswith(b"Authentication-Results: postgate.e2e.test;"), stored[:300]
-    field = stored.split(b"\r\nReturn-Path: ", 1)[0].decode()
-    return " ".join(field.split())
+    """The Authentication-Results field, unfolded: right below Return-Path and Received."""
+    assert stored.startswith(b"Return-Path: "), stored[:300]
+    start = stored.index(b"\r\nAuthentication-Results: postgate.e2e.test;") + 2
+    assert b"\r\nReceived: " in stored[:start] and stored.count(b"Authentication-Results:") == 1
+    end = start
+    while True:
+        end = stored.index(b"\r\n", end) + 2
+        if stored[end:end + 1] not in (b" ", b"\t"):
+            break
+    return " ".join(stored[start:end].decode().split())
 
 
 @needs_dnsmasq
