@@ -38,7 +38,16 @@ MESSAGE = (
     "Hello,  \r\n\r\nyour order ships today.\t\r\n\r\n\r\n"
 ).encode()
 
-needs_dnsmasq = pytest.mark.skipif(shutil.which("dnsmasq") is None, reason="dnsmasq not installed (scripts/install-deps.sh)")
+def _have_dkimpy() -> bool:
+    try:
+        return subprocess.run([SYSTEM_PYTHON, "-c", "import dkim, dns.resolver, nacl"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+needs_dnsmasq = pytest.mark.skipif(
+    shutil.which("dnsmasq") is None or not _have_dkimpy(),
+    reason="dnsmasq or dkimpy (python3-dkim, python3-nacl) not installed (scripts/install-deps.sh)")
 
 
 class DNSMasq:
