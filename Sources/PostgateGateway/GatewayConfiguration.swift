@@ -21,6 +21,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public struct ChannelsSettings: Sendable, Equatable {
         public var limits = ChannelLimits()
     }
+    public var dns = DNSSettings()
+    public var dkim = DKIMSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -85,7 +87,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels", "dns", "dkim"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -105,6 +107,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let channelsNode = try node.child("channels") {
             try channels.apply(channelsNode)
         }
+        if let dnsNode = try node.child("dns") { try dns.apply(dnsNode) }
+        if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
     }
 
     private func validate(source: String) throws {
@@ -195,7 +199,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A YAML mapping with its path, for error messages that say where the problem is.
-private struct ConfigNode {
+struct ConfigNode {
     let node: Node
     let path: String
 

@@ -12,16 +12,18 @@ public final class MailStore: Sendable {
     let data: DataDirectory
     let directory: any AddressDirectory & ChannelDirectory
     let index: any MessageIndex
+    let dkimKeys: any DKIMKeyDirectory
     let uniqueNames = MaildirUniqueName()
     let logger: Logger
 
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex, logger: Logger) {
+    init(data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex, dkimKeys: any DKIMKeyDirectory, logger: Logger) {
         self.data = data
         self.directory = directory
         self.index = index
+        self.dkimKeys = dkimKeys
         self.logger = logger
     }
 
@@ -35,6 +37,7 @@ public final class MailStore: Sendable {
             data: data,
             directory: SQLiteAddressDirectory(database: database),
             index: SQLiteMessageIndex(database: database),
+            dkimKeys: SQLiteDKIMKeyDirectory(database: database),
             logger: logger ?? Logger(label: "postgate.store")
         )
     }

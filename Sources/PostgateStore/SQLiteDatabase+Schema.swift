@@ -63,6 +63,7 @@ extension SQLiteDatabase {
                 """)
         }
         registerChannelMigrations(&migrator)
+        registerDKIMSchema(in: &migrator)
         return migrator
     }
 }

@@ -43,6 +43,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case queueExists(String)
     case queueInUse(String, by: [String])
     case filterNotFound(Int, address: EmailAddress)
+    case dkimSelectorExists(DomainName, selector: String)
+    case dkimKeyNotFound(DomainName, selector: String?)
 
     public var description: String {
         switch self {
@@ -64,6 +66,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "address \(address.display) is already in use (as an alias of \(owner.display))"
         case .addressGivenTwice(let address):
             "address \(address.display) is given more than once"
+        case .dkimSelectorExists(let domain, let selector):
+            "domain \(domain.unicode) already has a DKIM key with selector \(selector); choose another selector (or `postgate dkim rotate`)"
+        case .dkimKeyNotFound(let domain, let selector?):
+            "domain \(domain.unicode) has no DKIM key with selector \(selector); see `postgate dkim show \(domain.unicode)`"
+        case .dkimKeyNotFound(let domain, nil):
+            "domain \(domain.unicode) has no DKIM key; make one with `postgate dkim generate \(domain.unicode) --selector S`"
         case .addressNotFound(let address):
             "address \(address.display) is not hosted; see `postgate address list`"
         case .notAnAddress(let alias, let owner):
