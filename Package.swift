@@ -33,6 +33,12 @@ let package = Package(
             name: "PostgateMessage",
             dependencies: ["CIDN2"]
         ),
+        /// Inbound policy: blocklists and their CSV import, auto-reply detection, allowed
+        /// domains, recipient-only sync. Pure decisions over header fields; no I/O but reading a CSV file.
+        .target(
+            name: "PostgatePolicy",
+            dependencies: ["PostgateMessage"]
+        ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
         .target(
             name: "PostgateSMTP",
@@ -49,7 +55,7 @@ let package = Package(
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage",
+                "PostgateMessage", "PostgatePolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,7 +64,7 @@ let package = Package(
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgatePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -75,11 +81,12 @@ let package = Package(
         .executableTarget(
             name: "postgate",
             dependencies: [
-                "PostgateGateway", "PostgateStore", "PostgateMessage",
+                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgatePolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
+        .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage"]),
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [
@@ -89,7 +96,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),
+        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgatePolicy"]),
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [

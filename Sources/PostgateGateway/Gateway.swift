@@ -47,7 +47,9 @@ public final class Gateway: Service, @unchecked Sendable {
         let tls = configuration.smtp.startTLS
             ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory)
             : nil
-        let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger)
+        let delivery = InboundDelivery(
+            store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
+            policyDefaults: configuration.addressPolicyDefaults)
         let limiter = SMTPConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import PostgateMessage
+import PostgatePolicy
 import PostgateSMTP
 import Yams
 
@@ -14,6 +16,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var logLevel = Logger.Level.info
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
+    public var inboundPolicy = InboundPolicySettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -40,7 +43,24 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var dataTimeout = 180
     }
 
+    /// Inbound policy defaults applied to every address until the address model carries
+    /// its own (see `InboundDelivery.policySettings(for:)`).
+    public struct InboundPolicySettings: Sendable, Equatable {
+        public var excludeAutoReplies = true
+        public var syncWhenRecipientOnly = false
+        /// Domains (U-label or A-label) whose senders are accepted; empty allows all.
+        public var allowedSenderDomains: [String] = []
+    }
+
     public init() {}
+
+    /// The policy settings every address gets from `inbound_policy`.
+    public var addressPolicyDefaults: AddressPolicySettings {
+        AddressPolicySettings(
+            allowedSenderDomains: inboundPolicy.allowedSenderDomains.compactMap { try? DomainName($0) },
+            excludeAutoReplies: inboundPolicy.excludeAutoReplies,
+            syncWhenRecipientOnly: inboundPolicy.syncWhenRecipientOnly)
+    }
 
     /// Reads a configuration file. Errors name the file and what is wrong in one line.
     public static func load(file path: String) throws -> GatewayConfiguration {
@@ -78,7 +98,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "inbound_policy"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -95,6 +115,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let smtpNode = try node.child("smtp") {
             try smtp.apply(smtpNode)
         }
+        if let policyNode = try node.child("inbound_policy") {
+            try inboundPolicy.apply(policyNode)
+        }
     }
 
     private func validate(source: String) throws {
@@ -108,6 +131,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
             throw ConfigurationError("\(source): smtp limits must be at least 1")
         }
         for address in smtp.listen { _ = try ListenAddress(address) }
+        for domain in inboundPolicy.allowedSenderDomains {
+            do { _ = try DomainName(domain) } catch {
+                throw ConfigurationError("\(source): inbound_policy.allowed_sender_domains: '\(domain)': \(error.description)")
+            }
+        }
     }
 }
 
@@ -128,6 +156,15 @@ extension GatewayConfiguration.SMTPSettings {
         for (key, keyPath) in fields {
             if let value = try limitsNode.int(key) { limits[keyPath: keyPath] = value }
         }
+    }
+}
+
+extension GatewayConfiguration.InboundPolicySettings {
+    fileprivate mutating func apply(_ node: ConfigNode) throws {
+        try node.checkKeys(["exclude_auto_replies", "sync_when_recipient_only", "allowed_sender_domains"])
+        try node.bool("exclude_auto_replies").map { excludeAutoReplies = $0 }
+        try node.bool("sync_when_recipient_only").map { syncWhenRecipientOnly = $0 }
+        try node.stringList("allowed_sender_domains").map { allowedSenderDomains = $0 }
     }
 }
 

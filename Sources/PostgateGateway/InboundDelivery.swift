@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgateMessage
+import PostgatePolicy
 import PostgateSMTP
 import PostgateStore
 
@@ -16,12 +17,18 @@ public struct InboundDelivery: SMTPServerDelegate {
     let threadPool: NIOThreadPool
     let hostname: String
     let logger: Logger
+    /// The inbound policy settings every address gets until the address model has its own.
+    let policyDefaults: AddressPolicySettings
 
-    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger) {
+    public init(
+        store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger,
+        policyDefaults: AddressPolicySettings = AddressPolicySettings()
+    ) {
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
         self.logger = logger
+        self.policyDefaults = policyDefaults
     }
 
     /// Accepts only enabled hosted addresses and their aliases. Everything else is refused,
@@ -163,8 +170,11 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             incoming.abort()
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
-        let envelope = DeliveryEnvelope(mailFrom: transaction.sender.description, rcptTo: targets, internalDate: date, header: header)
-        let stored = try delivery.store.deliver(incoming, to: Array(targets.keys), envelope: envelope)
+        let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description)
+        let envelope = DeliveryEnvelope(
+            mailFrom: transaction.sender.description, rcptTo: routing.rcptTo, internalDate: date, header: header,
+            policy: routing.labels)
+        let stored = try delivery.store.deliver(incoming, to: Array(routing.rcptTo.keys), envelope: envelope)
         delivery.logger.info("delivered", metadata: [
             "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming.size)",
             "mailboxes": "\(stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",

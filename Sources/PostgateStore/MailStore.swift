@@ -12,16 +12,18 @@ public final class MailStore: Sendable {
     let data: DataDirectory
     let directory: any AddressDirectory
     let index: any MessageIndex
+    let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
     let logger: Logger
 
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex, logger: Logger) {
+    init(data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex, policyIndex: any PolicyIndex, logger: Logger) {
         self.data = data
         self.directory = directory
         self.index = index
+        self.policyIndex = policyIndex
         self.logger = logger
     }
 
@@ -35,6 +37,7 @@ public final class MailStore: Sendable {
             data: data,
             directory: SQLiteAddressDirectory(database: database),
             index: SQLiteMessageIndex(database: database),
+            policyIndex: SQLitePolicyIndex(database: database),
             logger: logger ?? Logger(label: "postgate.store")
         )
     }

@@ -35,6 +35,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case mailboxNotFound(path: String)
     case messageNotWritable(state: String)
     case publishFailed(reason: String)
+    case blocklistEntryExists(EmailAddress, entry: String)
+    case blocklistEntryNotFound(EmailAddress, entry: String)
+    case quarantinedMessageNotFound(Int64)
 
     public var description: String {
         switch self {
@@ -68,6 +71,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the incoming message is \(state) and cannot be written or delivered"
         case .publishFailed(let reason):
             "the message is stored but not yet visible (recovery will finish it): \(reason)"
+        case .blocklistEntryExists(let address, let entry):
+            "\(entry) is already on the blocklist of \(address.display)"
+        case .blocklistEntryNotFound(let address, let entry):
+            "\(entry) is not on the blocklist of \(address.display); see `postgate blocklist list \(address.display)`"
+        case .quarantinedMessageNotFound(let id):
+            "no quarantined message \(id); see `postgate quarantine list`"
         }
     }
 

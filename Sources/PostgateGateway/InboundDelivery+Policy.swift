@@ -1,0 +1,62 @@
+import PostgateMessage
+import PostgatePolicy
+import PostgateStore
+
+/// The inbound policy on the delivery path: for each receiving mailbox, the verdict of
+/// `InboundPolicy` decides the label stored on the row and whether the copy goes to the
+/// address's mailbox or to its quarantine.
+extension InboundDelivery {
+    /// Where each copy of a message goes and with which label.
+    struct PolicyRouting {
+        /// Per mailbox (the address's own or its quarantine), the `RCPT TO` that reached it.
+        var rcptTo: [MailboxTarget: String] = [:]
+        /// Per mailbox, the `message.policy` label; absent for an ordinary message.
+        var labels: [MailboxTarget: String] = [:]
+    }
+
+    /// The policy settings of a receiving address.
+    ///
+    /// Until the address model has its own fields for them, allowed domains, exclude
+    /// auto-replies and sync-when-recipient-only are the gateway-wide `inbound_policy`
+    /// defaults of the configuration for every address; the names that count as the
+    /// address in To/Cc are the address and its aliases. The address model replaces this
+    /// one function when it carries the per-address settings (and the contact centre's own
+    /// address, which belongs in `recipientAddresses`).
+    func policySettings(for record: AddressRecord) -> AddressPolicySettings {
+        var settings = policyDefaults
+        let names = ([record.email] + record.aliases).compactMap { try? EmailAddress($0).canonical }
+        settings.recipientAddresses.formUnion(names)
+        return settings
+    }
+
+    /// Applies the inbound policy to each accepted mailbox (runs on the thread pool).
+    func route(_ targets: [MailboxTarget: String], header: MessageHeader, mailFrom: String) throws(StoreError) -> PolicyRouting {
+        var routing = PolicyRouting()
+        for (target, recipient) in targets {
+            let verdict = try verdict(for: target, header: header, mailFrom: mailFrom)
+            let destination = verdict.isQuarantined ? try store.quarantineTarget(for: target) : target
+            routing.rcptTo[destination] = recipient
+            routing.labels[destination] = verdict.label
+            if verdict != .deliver {
+                logger.notice("inbound policy", metadata: [
+                    "mailbox": "\(target.mailboxPath)", "from": "\(mailFrom)", "verdict": "\(verdict)",
+                ])
+            }
+        }
+        return routing
+    }
+
+    private func verdict(for target: MailboxTarget, header: MessageHeader, mailFrom: String) throws(StoreError) -> PolicyVerdict {
+        guard let record = try store.address(target.address) else { return .deliver }
+        let store = self.store
+        do {
+            return try InboundPolicy.evaluate(
+                header: header, envelopeSender: mailFrom, settings: policySettings(for: record),
+                blocklist: { sender in try store.blocklistEntry(blocking: sender, for: target) })
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.database(path: store.dataPath, reason: "\(error)")
+        }
+    }
+}
