@@ -32,6 +32,9 @@ public struct BlocklistImportReport: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// Problem lines the summary shows; `--json` has every one.
+    public static let issuesShown = 100
+
     public var entries: [BlocklistEntry] { valid.map(\.entry) }
 
     /// A summary and every problem, one per line, for people.
@@ -40,8 +43,12 @@ public struct BlocklistImportReport: Sendable, Equatable, Codable {
             "\(rows) rows read\(column.map { " from column '\($0)'" } ?? ""): \(valid.count) valid, "
                 + "\(duplicatesInFile.count) duplicates in the file, \(alreadyListed.count) already listed, \(errors.count) errors",
         ]
-        for issue in (errors + duplicatesInFile + alreadyListed).sorted(by: { $0.line < $1.line }) {
+        let issues = (errors + duplicatesInFile + alreadyListed).sorted(by: { $0.line < $1.line })
+        for issue in issues.prefix(Self.issuesShown) {
             lines.append("  line \(issue.line): \(issue.reason)")
+        }
+        if issues.count > Self.issuesShown {
+            lines.append("  … and \(issues.count - Self.issuesShown) more (--json lists them all)")
         }
         return lines.joined(separator: "\n")
     }

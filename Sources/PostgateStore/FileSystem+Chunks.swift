@@ -25,7 +25,7 @@ extension FileSystem {
             if count == 0 { return }
             var failure: StoreError?
             buffer.withUnsafeBytes { raw in
-                do { try body(UnsafeRawBufferPointer(rebasing: raw[..<count])) } catch { failure = error }
+                do throws(StoreError) { try body(UnsafeRawBufferPointer(rebasing: raw[..<count])) } catch { failure = error }
             }
             if let failure { throw failure }
         }

@@ -52,6 +52,9 @@ extension SQLitePolicyIndex {
             """, arguments: arguments).map(quarantinedMessage)
     }
 
+    /// Stands for the owner of a mailbox whose address was removed.
+    private static let removedAddress = EmailAddress(localPart: "removed", domain: try! DomainName("removed.invalid"))
+
     private func quarantinedMessage(_ row: Row) throws -> QuarantinedMessage {
         let message = SQLiteMessageIndex.storedMessage(row)
         let owner: EmailAddress? = try (row["owner_local_part"] as String?).map { localPart in
@@ -60,7 +63,7 @@ extension SQLitePolicyIndex {
         let label = message.policy ?? ""
         let reason = label.hasPrefix(PolicyVerdict.quarantinePrefix) ? String(label.dropFirst(PolicyVerdict.quarantinePrefix.count)) : label
         // An address removed since keeps its mailbox; a release still delivers there.
-        let address = owner ?? EmailAddress(localPart: "removed", domain: try DomainName("removed.invalid"))
+        let address = owner ?? Self.removedAddress
         return QuarantinedMessage(
             id: row["id"], address: owner?.canonical ?? "(removed address)", reason: reason,
             addressMailbox: MailboxTarget(mailboxID: row["owner_id"], mailboxPath: row["owner_path"], address: address),

@@ -3,10 +3,6 @@ import Testing
 @testable import PostgatePolicy
 
 @Suite struct AutoReplyDetectorTests {
-    private func header(_ fields: [(String, String)]) -> MessageHeader {
-        MessageHeader(fields: fields.map { MessageHeader.Field(name: $0.0, value: $0.1) })
-    }
-
     private func marker(_ fields: [(String, String)], sender: String = "alice@example.com") -> AutoReplyMarker? {
         AutoReplyDetector.marker(header: header([("From", "Alice <alice@example.com>"), ("Subject", "Order 1234")] + fields),
                                  envelopeSender: sender)

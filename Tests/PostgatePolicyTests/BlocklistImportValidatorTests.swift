@@ -73,5 +73,7 @@ import Testing
         #expect(result.valid.count == 89_999)
         #expect(result.alreadyListed.count == 1)
         #expect(result.duplicatesInFile.count == 10_000)
+        #expect(result.summary.split(separator: "\n").count == 1 + BlocklistImportReport.issuesShown + 1)
+        #expect(result.summary.hasSuffix("… and 9901 more (--json lists them all)"))
     }
 }

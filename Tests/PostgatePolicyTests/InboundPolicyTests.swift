@@ -5,10 +5,6 @@ import Testing
 @Suite struct InboundPolicyTests {
     private let support: Set<String> = ["support@acme.test", "help@acme.test"]
 
-    private func header(_ fields: [(String, String)]) -> MessageHeader {
-        MessageHeader(fields: fields.map { MessageHeader.Field(name: $0.0, value: $0.1) })
-    }
-
     private func evaluate(
         _ fields: [(String, String)], sender: String = "bob@customer.example",
         settings: AddressPolicySettings? = nil, blocked: [String] = []
