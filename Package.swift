@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [
-                "PostgateGateway",
+                "PostgateGateway", "PostgatePolicy", "PostgateStore", "PostgateMessage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -23,7 +23,11 @@ extension InboundDelivery {
     /// one function when it carries the per-address settings (and the contact centre's own
     /// address, which belongs in `recipientAddresses`).
     func policySettings(for record: AddressRecord) -> AddressPolicySettings {
-        var settings = policyDefaults
+        Self.policySettings(for: record, defaults: policyDefaults)
+    }
+
+    static func policySettings(for record: AddressRecord, defaults: AddressPolicySettings) -> AddressPolicySettings {
+        var settings = defaults
         let names = ([record.email] + record.aliases).compactMap { try? EmailAddress($0).canonical }
         settings.recipientAddresses.formUnion(names)
         return settings

@@ -36,15 +36,16 @@ struct SQLitePolicyIndex: PolicyIndex {
         let now = Date()
         try database.write { db in
             let id = try directory.requireAddressID(db, address)
-            let exists = try db.cachedStatement(sql: "SELECT 1 FROM blocklist WHERE address_id = ? AND value = ?")
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO blocklist (address_id, kind, value, display, created_at) VALUES (?, ?, ?, ?, ?)
                 """)
             for entry in entries {
-                if try Bool.fetchOne(exists, arguments: [id, entry.value]) == true {
+                do {
+                    try insert.execute(arguments: [id, entry.kind.rawValue, entry.value, entry.display, now.timeIntervalSince1970])
+                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                    // UNIQUE(address_id, value): the entry is listed (or given twice); the transaction rolls back.
                     throw StoreError.blocklistEntryExists(address, entry: entry.display)
                 }
-                try insert.execute(arguments: [id, entry.kind.rawValue, entry.value, entry.display, now.timeIntervalSince1970])
             }
         }
         return entries.map {
