@@ -1,3 +1,5 @@
+import PostgateMessage
+
 /// Checks the records of a blocklist CSV file one by one, building the
 /// `BlocklistImportReport` shown before anything is saved.
 ///
@@ -43,7 +45,7 @@ public struct BlocklistImportValidator: Sendable {
     }
 
     private mutating func readLayout(_ record: CSVRecord) throws(BlocklistImportError) {
-        let names = record.fields.map { $0.trimmingSpacesAndTabs() }
+        let names = record.fields.map { $0.trimmingSpaces() }
         if names.count > 1 {
             guard let column else { throw .columnRequired(columns: names) }
             guard let index = names.firstIndex(where: { $0.lowercased() == column.lowercased() }) else {

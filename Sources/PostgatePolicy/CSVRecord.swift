@@ -1,3 +1,5 @@
+import PostgateMessage
+
 /// One record of a CSV file: its fields and the line it starts on (1-based, counting
 /// every line break, also those inside quoted fields).
 public struct CSVRecord: Sendable, Equatable {
@@ -10,7 +12,7 @@ public struct CSVRecord: Sendable, Equatable {
     }
 
     /// True for an empty line (one empty field) or a row of empty fields.
-    public var isBlank: Bool { fields.allSatisfy { $0.trimmingSpacesAndTabs().isEmpty } }
+    public var isBlank: Bool { fields.allSatisfy { $0.trimmingSpaces().isEmpty } }
 }
 
 /// Why a CSV file cannot be read, with the line to look at.
@@ -28,14 +30,5 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
         case .recordTooLong(let line, let limit):
             "line \(line): the record is longer than \(limit) bytes"
         }
-    }
-}
-
-extension String {
-    func trimmingSpacesAndTabs() -> String {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return String(text)
     }
 }
