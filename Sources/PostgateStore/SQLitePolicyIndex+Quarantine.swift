@@ -60,7 +60,8 @@ extension SQLitePolicyIndex {
         let owner: EmailAddress? = try (row["owner_local_part"] as String?).map { localPart in
             try directory.emailAddress(localPart: localPart, domain: row["owner_domain"])
         }
-        let label = message.policy ?? ""
+        // A row re-created by `rebuildIndex` from the Maildir has lost its label.
+        let label = message.policy ?? PolicyVerdict.quarantinePrefix + "unknown"
         let reason = label.hasPrefix(PolicyVerdict.quarantinePrefix) ? String(label.dropFirst(PolicyVerdict.quarantinePrefix.count)) : label
         // An address removed since keeps its mailbox; a release still delivers there.
         let address = owner ?? Self.removedAddress
