@@ -21,7 +21,9 @@ public final class Gateway: Service, @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
-    private let quiescing: ServerQuiescingHelper
+    /// Released in `shutdown()` before the event loops stop: its deinit completes a promise
+    /// on one of them.
+    private var quiescing: ServerQuiescingHelper?
     private var store: MailStore?
     private var serverChannels: [any Channel] = []
 
@@ -47,9 +49,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let tls = configuration.smtp.startTLS
             ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory)
             : nil
-        let delivery = InboundDelivery(
-            store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
-            policyDefaults: configuration.addressPolicyDefaults)
+        let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger)
         let limiter = SMTPConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
@@ -81,9 +81,12 @@ public final class Gateway: Service, @unchecked Sendable {
     /// Stops accepting, lets transactions in flight finish, and releases everything.
     public func shutdown() async {
         logger.notice("shutting down: finishing transactions in flight")
-        let done = group.next().makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: done)
-        try? await done.futureResult.get()
+        if let quiescing {
+            let done = group.next().makePromise(of: Void.self)
+            quiescing.initiateShutdown(promise: done)
+            try? await done.futureResult.get()
+        }
+        quiescing = nil
         serverChannels = []
         try? await threadPool.shutdownGracefully()
         try? await group.shutdownGracefully()
@@ -92,7 +95,7 @@ public final class Gateway: Service, @unchecked Sendable {
 
     private func bindSMTP(_ address: ListenAddress, delivery: InboundDelivery, tls: NIOSSLContext?, limiter: SMTPConnectionLimiter) async throws -> any Channel {
         let smtpConfiguration = configuration.smtpServerConfiguration
-        let quiescing = self.quiescing
+        guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         let logger = self.logger
         do {
             return try await ServerBootstrap(group: group)

@@ -1,8 +1,7 @@
 import Foundation
 import Logging
-import PostgateMessage
-import PostgatePolicy
 import PostgateSMTP
+import PostgateStore
 import Yams
 
 /// Everything `postgate serve` can be told, read from a YAML file (see
@@ -16,7 +15,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var logLevel = Logger.Level.info
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
-    public var inboundPolicy = InboundPolicySettings()
+    /// The channel model's limits per domain kind (the seeds' figures by default).
+    public var channels = ChannelsSettings()
+
+    public struct ChannelsSettings: Sendable, Equatable {
+        public var limits = ChannelLimits()
+    }
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -43,24 +47,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var dataTimeout = 180
     }
 
-    /// Inbound policy defaults applied to every address until the address model carries
-    /// its own (see `InboundDelivery.policySettings(for:)`).
-    public struct InboundPolicySettings: Sendable, Equatable {
-        public var excludeAutoReplies = true
-        public var syncWhenRecipientOnly = false
-        /// Domains (U-label or A-label) whose senders are accepted; empty allows all.
-        public var allowedSenderDomains: [String] = []
-    }
-
     public init() {}
-
-    /// The policy settings every address gets from `inbound_policy`.
-    public var addressPolicyDefaults: AddressPolicySettings {
-        AddressPolicySettings(
-            allowedSenderDomains: inboundPolicy.allowedSenderDomains.compactMap { try? DomainName($0) },
-            excludeAutoReplies: inboundPolicy.excludeAutoReplies,
-            syncWhenRecipientOnly: inboundPolicy.syncWhenRecipientOnly)
-    }
 
     /// Reads a configuration file. Errors name the file and what is wrong in one line.
     public static func load(file path: String) throws -> GatewayConfiguration {
@@ -98,7 +85,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "inbound_policy"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -115,8 +102,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let smtpNode = try node.child("smtp") {
             try smtp.apply(smtpNode)
         }
-        if let policyNode = try node.child("inbound_policy") {
-            try inboundPolicy.apply(policyNode)
+        if let channelsNode = try node.child("channels") {
+            try channels.apply(channelsNode)
         }
     }
 
@@ -131,11 +118,6 @@ public struct GatewayConfiguration: Sendable, Equatable {
             throw ConfigurationError("\(source): smtp limits must be at least 1")
         }
         for address in smtp.listen { _ = try ListenAddress(address) }
-        for domain in inboundPolicy.allowedSenderDomains {
-            do { _ = try DomainName(domain) } catch {
-                throw ConfigurationError("\(source): inbound_policy.allowed_sender_domains: '\(domain)': \(error.description)")
-            }
-        }
     }
 }
 
@@ -159,12 +141,18 @@ extension GatewayConfiguration.SMTPSettings {
     }
 }
 
-extension GatewayConfiguration.InboundPolicySettings {
+extension GatewayConfiguration.ChannelsSettings {
     fileprivate mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["exclude_auto_replies", "sync_when_recipient_only", "allowed_sender_domains"])
-        try node.bool("exclude_auto_replies").map { excludeAutoReplies = $0 }
-        try node.bool("sync_when_recipient_only").map { syncWhenRecipientOnly = $0 }
-        try node.stringList("allowed_sender_domains").map { allowedSenderDomains = $0 }
+        try node.checkKeys(["limits"])
+        guard let limitsNode = try node.child("limits") else { return }
+        try limitsNode.checkKeys(["standard", "advanced"])
+        let kinds: [(String, WritableKeyPath<ChannelLimits, ChannelLimits.Limit>)] = [("standard", \.standard), ("advanced", \.advanced)]
+        for (key, keyPath) in kinds {
+            guard let kindNode = try limitsNode.child(key) else { continue }
+            try kindNode.checkKeys(["domains", "addresses_per_domain"])
+            try kindNode.int("domains").map { limits[keyPath: keyPath].domains = $0 }
+            try kindNode.int("addresses_per_domain").map { limits[keyPath: keyPath].addressesPerDomain = $0 }
+        }
     }
 }
 

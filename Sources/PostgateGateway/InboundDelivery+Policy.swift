@@ -14,23 +14,18 @@ extension InboundDelivery {
         var labels: [MailboxTarget: String] = [:]
     }
 
-    /// The policy settings of a receiving address.
-    ///
-    /// Until the address model has its own fields for them, allowed domains, exclude
-    /// auto-replies and sync-when-recipient-only are the gateway-wide `inbound_policy`
-    /// defaults of the configuration for every address; the names that count as the
-    /// address in To/Cc are the address and its aliases. The address model replaces this
-    /// one function when it carries the per-address settings (and the contact centre's own
-    /// address, which belongs in `recipientAddresses`).
-    func policySettings(for record: AddressRecord) -> AddressPolicySettings {
-        Self.policySettings(for: record, defaults: policyDefaults)
-    }
-
-    static func policySettings(for record: AddressRecord, defaults: AddressPolicySettings) -> AddressPolicySettings {
-        var settings = defaults
-        let names = ([record.email] + record.aliases).compactMap { try? EmailAddress($0).canonical }
-        settings.recipientAddresses.formUnion(names)
-        return settings
+    /// The policy settings of a receiving address, from its published channel settings:
+    /// allowed sender domains, exclude auto-replies, sync-when-recipient-only; the names
+    /// that count as the address in To/Cc are the address, its aliases and the contact
+    /// centre's own address (which forwards to it and often stays in To).
+    static func policySettings(for record: AddressRecord) -> AddressPolicySettings {
+        let settings = record.settings
+        let names = ([record.email] + settings.aliases + [settings.contactCentreAddress].compactMap { $0 })
+            .compactMap { try? EmailAddress($0).canonical }
+        return AddressPolicySettings(
+            allowedSenderDomains: settings.allowedSenderDomains.compactMap { try? DomainName($0) },
+            excludeAutoReplies: settings.excludeAutoReplies, syncWhenRecipientOnly: settings.syncWhenRecipientOnly,
+            recipientAddresses: Set(names))
     }
 
     /// Applies the inbound policy to each accepted mailbox (runs on the thread pool).
@@ -55,7 +50,7 @@ extension InboundDelivery {
         let store = self.store
         do {
             return try InboundPolicy.evaluate(
-                header: header, envelopeSender: mailFrom, settings: policySettings(for: record),
+                header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record),
                 blocklist: { sender in try store.blocklistEntry(blocking: sender, for: target) })
         } catch let error as StoreError {
             throw error

@@ -17,18 +17,12 @@ public struct InboundDelivery: SMTPServerDelegate {
     let threadPool: NIOThreadPool
     let hostname: String
     let logger: Logger
-    /// The inbound policy settings every address gets until the address model has its own.
-    let policyDefaults: AddressPolicySettings
 
-    public init(
-        store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger,
-        policyDefaults: AddressPolicySettings = AddressPolicySettings()
-    ) {
+    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger) {
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
         self.logger = logger
-        self.policyDefaults = policyDefaults
     }
 
     /// Accepts only enabled hosted addresses and their aliases. Everything else is refused,
@@ -62,6 +56,32 @@ public struct InboundDelivery: SMTPServerDelegate {
         let writer = StoreMessageWriter(delivery: self, transaction: transaction, eventLoop: eventLoop)
         return eventLoop.makeSucceededFuture(writer)
     }
+
+    /// The queue each address target routes the message to (ipSCAPE filters: first match
+    /// wins, else the default queue). Filters see decoded text: RFC 2047 words in From and
+    /// Subject, and the message's text part (RFC 2045 transfer encodings, charsets, HTML
+    /// stripped), read only if a body filter asks.
+    func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage) throws -> [QueueTarget] {
+        var bodyText: String?
+        let facts = RoutingFacts(
+            sender: sender + " " + EncodedWordDecoder.decode(header["From"] ?? ""),
+            subject: EncodedWordDecoder.decode(header["Subject"] ?? ""),
+            body: {
+                if bodyText == nil { bodyText = Self.text(of: message) }
+                return bodyText!
+            })
+        return try targets.compactMap { try store.route($0, facts: facts) }
+    }
+
+    /// The text of the first `filterScanLimit` bytes of the message.
+    static func text(of message: IncomingMessage) -> String {
+        guard let bytes = try? message.prefix(filterScanLimit) else { return "" }
+        let root = MIMEParser().parse(bytes)
+        return (try? MIMETextExtractor.text(of: root, from: MIMEBytesSource(bytes))) ?? ""
+    }
+
+    /// How much of a message body filters look at.
+    static let filterScanLimit = 1 << 20
 
     /// The trace fields this gateway adds at the top of the message: Return-Path
     /// (RFC 5321 section 4.4, added by the final delivery) and Received (section 4.4, with
@@ -171,10 +191,16 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
         let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description)
+        var rcptTo = routing.rcptTo
+        // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies or quarantine.
+        let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
+        for queue in try delivery.routes(for: ordinary, header: header, sender: transaction.sender.description, message: incoming)
+        where rcptTo[queue.mailbox] == nil {
+            rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
+        }
         let envelope = DeliveryEnvelope(
-            mailFrom: transaction.sender.description, rcptTo: routing.rcptTo, internalDate: date, header: header,
-            policy: routing.labels)
-        let stored = try delivery.store.deliver(incoming, to: Array(routing.rcptTo.keys), envelope: envelope)
+            mailFrom: transaction.sender.description, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
+        let stored = try delivery.store.deliver(incoming, to: Array(rcptTo.keys), envelope: envelope)
         delivery.logger.info("delivered", metadata: [
             "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming.size)",
             "mailboxes": "\(stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",

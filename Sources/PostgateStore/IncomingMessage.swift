@@ -57,6 +57,14 @@ public final class IncomingMessage {
         }.get()
     }
 
+    /// The first `limit` bytes of the message (what filters and policy look at), with what
+    /// is buffered written out first. Does not change what is delivered.
+    public func prefix(_ limit: Int) throws(StoreError) -> [UInt8] {
+        guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        try flushBuffer()
+        return try FileSystem.read(spoolPath, limit: limit)
+    }
+
     /// Closes and removes the spool file; the message is dropped. Safe to call twice.
     public func abort() {
         if state == .open { FileSystem.close(descriptor) }

@@ -38,8 +38,9 @@ extension MailStore {
         return files.first { $0.name == filename || $0.name.hasPrefix(filename + ":") }.map { $0.folder + "/" + $0.name }
     }
 
-    /// Delivers a quarantined message to its address's mailbox as an ordinary message
-    /// (durably, through the same path as SMTP delivery), then removes it from quarantine.
+    /// Delivers a quarantined message to its address's mailbox as an ordinary message, and
+    /// into the agents' queue its filters choose (durably, through the same path as SMTP
+    /// delivery), then removes it from quarantine.
     /// A crash in between leaves it in both places, never in neither.
     /// - Throws: `.quarantinedMessageNotFound`, I/O and database errors.
     @discardableResult
@@ -52,7 +53,7 @@ extension MailStore {
         var head: [UInt8] = []
         do {
             try FileSystem.forEachChunk(of: path) { (chunk) throws(StoreError) in
-                if head.count < Self.releaseHeaderLimit { head += chunk.prefix(Self.releaseHeaderLimit - head.count) }
+                if head.count < Self.releaseScanLimit { head += chunk.prefix(Self.releaseScanLimit - head.count) }
                 try incoming.write(chunk)
             }
         } catch {
@@ -60,10 +61,13 @@ extension MailStore {
             throw error
         }
         let target = held.addressMailbox
+        let header = MessageHeader.parse(head)
+        var rcptTo = [target: held.message.rcptTo]
+        let facts = RoutingFacts(sender: held.message.mailFrom, header: header, messageBytes: head)
+        if let queue = try route(target, facts: facts) { rcptTo[queue.mailbox] = held.message.rcptTo }
         let envelope = DeliveryEnvelope(
-            mailFrom: held.message.mailFrom, rcptTo: [target: held.message.rcptTo],
-            internalDate: held.message.internalDate, header: MessageHeader.parse(head))
-        let stored = try deliver(incoming, to: [target], envelope: envelope)
+            mailFrom: held.message.mailFrom, rcptTo: rcptTo, internalDate: held.message.internalDate, header: header)
+        let stored = try deliver(incoming, to: [target] + rcptTo.keys.filter { $0 != target }, envelope: envelope)
         try removeQuarantined(held, file: path)
         logger.notice("released from quarantine", metadata: ["id": "\(id)", "mailbox": "\(target.mailboxPath)"])
         return stored[0]
@@ -76,8 +80,8 @@ extension MailStore {
         try removeQuarantined(held, file: quarantinedFile(held))
     }
 
-    /// Header bytes read from a released message to fill the index row's envelope fields.
-    static let releaseHeaderLimit = 256 * 1024
+    /// Bytes of a released message read for the index row's envelope fields and the filters.
+    static let releaseScanLimit = 1 << 20
 
     private func removeQuarantined(_ held: QuarantinedMessage, file: String?) throws(StoreError) {
         try policyIndex.removeQuarantined(id: held.id)

@@ -10,7 +10,7 @@ import PostgateMessage
 /// made by one is seen by the next call in another.
 public final class MailStore: Sendable {
     let data: DataDirectory
-    let directory: any AddressDirectory
+    let directory: any AddressDirectory & ChannelDirectory
     let index: any MessageIndex
     let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
@@ -19,7 +19,7 @@ public final class MailStore: Sendable {
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex, policyIndex: any PolicyIndex, logger: Logger) {
+    init(data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex, policyIndex: any PolicyIndex, logger: Logger) {
         self.data = data
         self.directory = directory
         self.index = index

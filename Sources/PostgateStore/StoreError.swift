@@ -35,6 +35,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case mailboxNotFound(path: String)
     case messageNotWritable(state: String)
     case publishFailed(reason: String)
+    /// A channel setting that breaks a rule; the text names the setting and the rule.
+    case invalidSetting(String)
+    /// A domain-kind limit (`channels.limits`) would be exceeded.
+    case limitReached(String)
+    case queueNotFound(String)
+    case queueExists(String)
+    case queueInUse(String, by: [String])
+    case filterNotFound(Int, address: EmailAddress)
     case blocklistEntryExists(EmailAddress, entry: String)
     case blocklistEntryNotFound(EmailAddress, entry: String)
     case quarantinedMessageNotFound(Int64)
@@ -71,6 +79,16 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the incoming message is \(state) and cannot be written or delivered"
         case .publishFailed(let reason):
             "the message is stored but not yet visible (recovery will finish it): \(reason)"
+        case .invalidSetting(let reason), .limitReached(let reason):
+            reason
+        case .queueNotFound(let name):
+            "there is no queue '\(name)'; see `postgate queue list`, or add it with `postgate queue add \(name)`"
+        case .queueExists(let name):
+            "queue '\(name)' exists already"
+        case .queueInUse(let name, let users):
+            "queue '\(name)' is still used by \(users.joined(separator: ", ")); change those first"
+        case .filterNotFound(let id, let address):
+            "\(address.display) has no filter \(id); see `postgate filter list \(address.display)`"
         case .blocklistEntryExists(let address, let entry):
             "\(entry) is already on the blocklist of \(address.display)"
         case .blocklistEntryNotFound(let address, let entry):

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgateGateway
 import PostgateMessage
 import PostgateStore
 
@@ -9,8 +10,23 @@ struct StoreOptions: ParsableArguments {
         "data directory; default $POSTGATE_DATA, else ./postgate-data", valueName: "DIR"))
     var data: String?
 
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "config file for the limits (channels.limits); default $POSTGATE_CONFIG, else built-in defaults", valueName: "FILE"))
+    var config: String?
+
     @Flag(name: .long, help: "print JSON (for scripts) instead of a table")
     var json = false
+
+    /// The domain-kind limits of `--config` (or `$POSTGATE_CONFIG`), else the seeds' defaults.
+    func channelLimits() throws -> ChannelLimits {
+        let environment = ProcessInfo.processInfo.environment["POSTGATE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path = config ?? environment else { return ChannelLimits() }
+        do {
+            return try GatewayConfiguration.load(file: path).channels.limits
+        } catch {
+            fail("\(error)")
+        }
+    }
 
     /// `--data`, else `$POSTGATE_DATA`, else `./postgate-data`.
     var dataDirectory: String {
@@ -21,9 +37,11 @@ struct StoreOptions: ParsableArguments {
         return "./postgate-data"
     }
 
-    /// Opens the store, or exits with the reason.
+    /// Opens the store, or exits with the reason. A `--config` that cannot be read is an
+    /// error for every command, not only for those that need its limits.
     func openStore() throws -> MailStore {
-        try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
+        if config != nil { _ = try channelLimits() }
+        return try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
     }
 
     /// Prints `value` as JSON with `--json`, else the text `human()` makes.

@@ -103,3 +103,10 @@ func sampleMessage(subject: String = "Help", body: String = "Hello,\r\nmy order 
     \(body)
     """.utf8)
 }
+
+/// Default settings with a display name.
+func named(_ displayName: String) -> ChannelSettings {
+    var settings = ChannelSettings()
+    settings.displayName = displayName
+    return settings
+}

@@ -28,15 +28,13 @@ def send(port: int, sender: str, recipients: list[str], headers: dict[str, str],
 
 
 def rows(data: Path) -> list[sqlite3.Row]:
-    return messages(data)
+    """The rows of the addresses' own mailboxes and quarantines (not the agents' queues)."""
+    return [r for r in messages(data, "") if not r["mailbox_path"].startswith("queues/")]
 
 
-def policy_config(path: Path, **settings) -> Path:
-    lines = ["hostname: postgate.e2e.test", "inbound_policy:"]
-    for key, value in settings.items():
-        lines.append(f"  {key}: {json.dumps(value)}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
+def queued(data: Path) -> list[str]:
+    """The subjects of the messages routed to an agents' queue."""
+    return [r["subject"] for r in messages(data, "queues/")]
 
 
 def blocklist_rows(data: Path) -> list[tuple]:
@@ -190,6 +188,7 @@ def test_blocklisted_sender_is_kept_but_flagged(data_dir: Path, spawn):
         ("My order", None, "maildir/acme.test/support"),
     ]
     assert len(list((data_dir / "maildir/acme.test/support/new").iterdir())) == 2
+    assert queued(data_dir) == ["My order"], "blocked mail is never routed to an agents' queue"
 
 
 def test_auto_replies_are_flagged(data_dir: Path, spawn):
@@ -203,11 +202,14 @@ def test_auto_replies_are_flagged(data_dir: Path, spawn):
                                                   "Subject": "Undelivered Mail Returned to Sender",
                                                   "Content-Type": "multipart/report; report-type=delivery-status; boundary=x"})
     assert [r["policy"] for r in rows(data_dir)] == [None, "auto-reply", "auto-reply", "auto-reply", "auto-reply"]
+    assert queued(data_dir) == ["Question"], "auto-replies are never routed as a new interaction"
 
 
 def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(data_dir: Path, spawn, tmp_path: Path):
-    config = policy_config(tmp_path / "policy.yaml", allowed_sender_domains=["customer.example"], sync_when_recipient_only=True)
-    server = spawn(data_dir, config=config)
+    server = spawn(data_dir)
+    # Published while the server runs: the next message sees it.
+    cli(data_dir, "address", "set", "support@acme.test", "--allowed-domain", "customer.example",
+        "--sync-recipient-only", "true", "--publish", "--comment", "policy test")
     # 1: sender domain not allowed.
     send(server.port, "eve@evil.example", ["support@acme.test"],
          {"From": "eve@evil.example", "To": "support@acme.test", "Subject": "Not allowed"})
@@ -230,6 +232,7 @@ def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(d
     assert stored["Cc alias"]["policy"] is None
     assert len(list((data_dir / "quarantine/acme.test/support/new").iterdir())) == 2
     assert len(list((data_dir / "maildir/acme.test/support/new").iterdir())) == 2
+    assert sorted(queued(data_dir)) == ["Cc alias", "Forwarded"]
 
     held = json.loads(cli(data_dir, "quarantine", "list", "--address", "help@acme.test", "--json").stdout)
     assert [(h["subject"], h["reason"], h["address"]) for h in held] == [
@@ -250,15 +253,8 @@ def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(d
     inbox = {r["subject"]: r["policy"] for r in rows(data_dir) if r["mailbox_path"] == "maildir/acme.test/support"}
     assert inbox == {"Forwarded": None, "Cc alias": None, "Not allowed": None}
     assert len(list((data_dir / "maildir/acme.test/support/new").iterdir())) == 3
+    assert sorted(queued(data_dir)) == ["Cc alias", "Forwarded", "Not allowed"], "a release routes like a delivery"
 
     missing = cli(data_dir, "quarantine", "release", str(held[0]["id"]), check=False)
     assert missing.returncode == 1
     assert missing.stderr == f"postgate: no quarantined message {held[0]['id']}; see `postgate quarantine list`\n"
-
-
-def test_unknown_inbound_policy_setting_is_refused(data_dir: Path, tmp_path: Path):
-    config = policy_config(tmp_path / "bad.yaml", allowed_domains=["x.example"])
-    proc = subprocess.run([str(BIN), "serve", "--config", str(config), "--data", str(data_dir)],
-                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert proc.returncode != 0
-    assert "unknown setting 'allowed_domains'" in proc.stderr
