@@ -33,6 +33,12 @@ let package = Package(
             name: "PostgateMessage",
             dependencies: ["CIDN2"]
         ),
+        /// Inbound policy: blocklists and their CSV import, auto-reply detection, allowed
+        /// domains, recipient-only sync. Pure decisions over header fields; no I/O but reading a CSV file.
+        .target(
+            name: "PostgatePolicy",
+            dependencies: ["PostgateMessage"]
+        ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
         .target(
             name: "PostgateSMTP",
@@ -49,7 +55,7 @@ let package = Package(
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage",
+                "PostgateMessage", "PostgatePolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,7 +79,7 @@ let package = Package(
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -90,11 +96,12 @@ let package = Package(
         .executableTarget(
             name: "postgate",
             dependencies: [
-                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM",
+                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
+        .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage"]),
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [
@@ -104,13 +111,13 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),
+        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgatePolicy"]),
         .testTarget(name: "PostgateDNSTests", dependencies: ["PostgateDNS"]),
         .testTarget(name: "PostgateDKIMTests", dependencies: ["PostgateDKIM", "PostgateDNS"]),
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [
-                "PostgateGateway",
+                "PostgateGateway", "PostgatePolicy", "PostgateStore", "PostgateMessage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

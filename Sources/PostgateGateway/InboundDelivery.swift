@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import PostgateDKIM
 import PostgateMessage
+import PostgatePolicy
 import PostgateSMTP
 import PostgateStore
 
@@ -231,12 +232,17 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             incoming.abort()
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
-        for queue in try delivery.routes(for: Array(targets.keys), header: header, sender: transaction.sender.description, message: incoming)
-        where targets[queue.mailbox] == nil {
-            targets[queue.mailbox] = targets.first { $0.key.address == queue.mailbox.address }?.value
+        let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description)
+        var rcptTo = routing.rcptTo
+        // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies or quarantine.
+        let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
+        for queue in try delivery.routes(for: ordinary, header: header, sender: transaction.sender.description, message: incoming)
+        where rcptTo[queue.mailbox] == nil {
+            rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
         }
-        let envelope = DeliveryEnvelope(mailFrom: transaction.sender.description, rcptTo: targets, internalDate: date, header: header)
-        let stored = try delivery.store.deliver(incoming, to: Array(targets.keys), envelope: envelope)
+        let envelope = DeliveryEnvelope(
+            mailFrom: transaction.sender.description, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
+        let stored = try delivery.store.deliver(incoming, to: Array(rcptTo.keys), envelope: envelope)
         delivery.logger.info("delivered", metadata: [
             "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming.size)",
             "mailboxes": "\(stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",

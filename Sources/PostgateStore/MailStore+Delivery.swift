@@ -68,12 +68,12 @@ extension MailStore {
         _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
     ) throws(StoreError) -> [StoredMessage] {
         let pending = targets.map { target in
-            PendingMessage(
-                message: StoredMessage(
-                    mailboxID: target.mailboxID, mailboxPath: target.mailboxPath, size: message.size,
-                    internalDate: envelope.internalDate, mailFrom: envelope.mailFrom,
-                    rcptTo: envelope.rcptTo[target] ?? target.address.description, header: envelope.header),
-                uniqueName: message.uniqueName)
+            var row = StoredMessage(
+                mailboxID: target.mailboxID, mailboxPath: target.mailboxPath, size: message.size,
+                internalDate: envelope.internalDate, mailFrom: envelope.mailFrom,
+                rcptTo: envelope.rcptTo[target] ?? target.address.description, header: envelope.header)
+            row.policy = envelope.policy[target]
+            return PendingMessage(message: row, uniqueName: message.uniqueName)
         }
         do {
             return try index.insert(pending)

@@ -13,17 +13,22 @@ public final class MailStore: Sendable {
     let directory: any AddressDirectory & ChannelDirectory
     let index: any MessageIndex
     let dkimKeys: any DKIMKeyDirectory
+    let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
     let logger: Logger
 
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex, dkimKeys: any DKIMKeyDirectory, logger: Logger) {
+    init(
+        data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
+        dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger
+    ) {
         self.data = data
         self.directory = directory
         self.index = index
         self.dkimKeys = dkimKeys
+        self.policyIndex = policyIndex
         self.logger = logger
     }
 
@@ -38,6 +43,7 @@ public final class MailStore: Sendable {
             directory: SQLiteAddressDirectory(database: database),
             index: SQLiteMessageIndex(database: database),
             dkimKeys: SQLiteDKIMKeyDirectory(database: database),
+            policyIndex: SQLitePolicyIndex(database: database),
             logger: logger ?? Logger(label: "postgate.store")
         )
     }

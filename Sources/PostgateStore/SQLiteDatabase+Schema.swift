@@ -64,6 +64,7 @@ extension SQLiteDatabase {
         }
         registerChannelMigrations(&migrator)
         registerDKIMSchema(in: &migrator)
+        registerPolicySchema(&migrator)
         return migrator
     }
 }

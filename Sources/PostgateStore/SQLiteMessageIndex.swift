@@ -82,13 +82,13 @@ struct SQLiteMessageIndex: MessageIndex {
     private func insertRow(_ db: Database, _ message: StoredMessage) throws {
         try db.execute(sql: """
             INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
-                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references")
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 message.mailboxID, message.uid, message.filename, message.size,
                 message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
                 message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
-                message.messageID, message.inReplyTo, message.references,
+                message.messageID, message.inReplyTo, message.references, message.policy,
             ])
     }
 
@@ -96,8 +96,8 @@ struct SQLiteMessageIndex: MessageIndex {
         MailboxState(id: row["id"], path: row["path"], uidValidity: row["uid_validity"], uidNext: row["uid_next"])
     }
 
-    private static func storedMessage(_ row: Row) -> StoredMessage {
-        StoredMessage(
+    static func storedMessage(_ row: Row) -> StoredMessage {
+        var message = StoredMessage(
             mailboxID: row["mailbox_id"], mailboxPath: row["mailbox_path"], uid: row["uid"],
             filename: row["filename"], size: row["size"],
             internalDate: Date(timeIntervalSince1970: row["internal_date"]), flags: row["flags"],
@@ -105,5 +105,7 @@ struct SQLiteMessageIndex: MessageIndex {
             headerTo: row["header_to"], headerCc: row["header_cc"], subject: row["subject"], date: row["date"],
             messageID: row["message_id"], inReplyTo: row["in_reply_to"], references: row["references"]
         )
+        message.policy = row["policy"]
+        return message
     }
 }

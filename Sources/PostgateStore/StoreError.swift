@@ -45,6 +45,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case filterNotFound(Int, address: EmailAddress)
     case dkimSelectorExists(DomainName, selector: String)
     case dkimKeyNotFound(DomainName, selector: String?)
+    case blocklistEntryExists(EmailAddress, entry: String)
+    case blocklistEntryNotFound(EmailAddress, entry: String)
+    case quarantinedMessageNotFound(Int64)
 
     public var description: String {
         switch self {
@@ -94,6 +97,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "queue '\(name)' is still used by \(users.joined(separator: ", ")); change those first"
         case .filterNotFound(let id, let address):
             "\(address.display) has no filter \(id); see `postgate filter list \(address.display)`"
+        case .blocklistEntryExists(let address, let entry):
+            "\(entry) is already on the blocklist of \(address.display)"
+        case .blocklistEntryNotFound(let address, let entry):
+            "\(entry) is not on the blocklist of \(address.display); see `postgate blocklist list \(address.display)`"
+        case .quarantinedMessageNotFound(let id):
+            "no quarantined message \(id); see `postgate quarantine list`"
         }
     }
 

@@ -22,6 +22,9 @@ public struct StoredMessage: Sendable, Codable, Equatable {
     public var messageID: String?
     public var inReplyTo: String?
     public var references: String?
+    /// The inbound policy's label (`auto-reply`, `blocked`, `quarantined:<reason>`), nil
+    /// for an ordinary message; see `PolicyVerdict.label`.
+    public var policy: String? = nil
 
     public init(
         mailboxID: Int64, mailboxPath: String, uid: UInt32, filename: String, size: Int,

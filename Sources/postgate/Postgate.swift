@@ -12,7 +12,8 @@ struct Postgate: AsyncParsableCommand {
         """,
         subcommands: [
             ServeCommand.self, DomainCommand.self, AddressCommand.self, QueueCommand.self, FilterCommand.self,
-            PublishCommand.self, ExportCommand.self, ImportCommand.self, DKIMCommand.self,
+            PublishCommand.self, ExportCommand.self, ImportCommand.self, DKIMCommand.self, BlocklistCommand.self,
+            QuarantineCommand.self,
         ]
     )
 }
