@@ -45,11 +45,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Conversation sessions and threads (issue 4): which session a message joins, and
+        /// the signed Message-IDs Postgate puts on replies. Pure logic, no I/O.
+        .target(
+            name: "PostgateSessions",
+            dependencies: [
+                "PostgateMessage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         /// Durable storage: Maildir folders plus the SQLite (WAL) index and directory.
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage",
+                "PostgateMessage", "PostgateSessions",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "postgate",
             dependencies: [
-                "PostgateGateway", "PostgateStore", "PostgateMessage",
+                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateSessions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,7 +99,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),
+        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgateSessions"]),
+        .testTarget(name: "PostgateSessionsTests", dependencies: ["PostgateSessions", "PostgateMessage"]),
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [

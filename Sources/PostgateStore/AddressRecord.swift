@@ -1,10 +1,11 @@
 import Foundation
 import PostgateMessage
+import PostgateSessions
 
 /// A hosted address with its aliases and the mailbox its mail is delivered to.
 ///
 /// The JSON form (`postgate address list --json`) has the keys `email`, `displayName`,
-/// `enabled`, `aliases`, `mailboxPath`, `messageCount` and `createdAt`; scripts rely on them.
+/// `enabled`, `aliases`, `mailboxPath`, `messageCount`, `createdAt` and `sessionMode`; scripts rely on them.
 public struct AddressRecord: Sendable, Codable, Equatable {
     /// The canonical address: lower-case local part, A-label domain.
     public var email: String
@@ -17,10 +18,12 @@ public struct AddressRecord: Sendable, Codable, Equatable {
     public var mailboxPath: String
     public var messageCount: Int
     public var createdAt: Date
+    /// How inbound mail is grouped into sessions (issue 4).
+    public var sessionMode: SessionMode
 
     public init(
         email: String, displayName: String?, enabled: Bool, aliases: [String],
-        mailboxPath: String, messageCount: Int, createdAt: Date
+        mailboxPath: String, messageCount: Int, createdAt: Date, sessionMode: SessionMode = .channel
     ) {
         self.email = email
         self.displayName = displayName
@@ -29,10 +32,11 @@ public struct AddressRecord: Sendable, Codable, Equatable {
         self.mailboxPath = mailboxPath
         self.messageCount = messageCount
         self.createdAt = createdAt
+        self.sessionMode = sessionMode
     }
 
     enum CodingKeys: String, CodingKey {
-        case email, displayName, enabled, aliases, mailboxPath, messageCount, createdAt
+        case email, displayName, enabled, aliases, mailboxPath, messageCount, createdAt, sessionMode
     }
 
     /// Writes every key, `displayName` as `null` when there is none, so scripts see a
@@ -46,5 +50,6 @@ public struct AddressRecord: Sendable, Codable, Equatable {
         try container.encode(mailboxPath, forKey: .mailboxPath)
         try container.encode(messageCount, forKey: .messageCount)
         try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(sessionMode, forKey: .sessionMode)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostgateSessions
 import PostgateMessage
 
 extension SQLiteAddressDirectory {
@@ -133,6 +134,7 @@ extension SQLiteAddressDirectory {
     private func records(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [AddressRecord] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT address.id, address.local_part, address.display_name, address.enabled, address.created_at,
+                address.session_mode,
                 domain.name AS domain_name, mailbox.path,
                 (SELECT count(*) FROM message WHERE message.mailbox_id = address.mailbox_id) AS message_count
             FROM address
@@ -146,7 +148,8 @@ extension SQLiteAddressDirectory {
                 email: try emailAddress(localPart: row["local_part"], domain: row["domain_name"]).description,
                 displayName: row["display_name"], enabled: row["enabled"],
                 aliases: try aliases(db, addressID: row["id"]), mailboxPath: row["path"],
-                messageCount: row["message_count"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                messageCount: row["message_count"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                sessionMode: SessionMode(rawValue: row["session_mode"]) ?? .channel)
         }
     }
 
