@@ -1,5 +1,6 @@
 import Foundation
 import PostgateMessage
+import PostgateSessions
 
 /// The directory of hosted domains, addresses and aliases: what the admin commands edit
 /// and what SMTP asks for each `RCPT TO`.
@@ -28,6 +29,7 @@ protocol AddressDirectory: Sendable {
     func removeAddress(_ address: EmailAddress) throws(StoreError)
     func setEnabled(_ enabled: Bool, for address: EmailAddress) throws(StoreError) -> AddressRecord
     func setDisplayName(_ displayName: String?, for address: EmailAddress) throws(StoreError) -> AddressRecord
+    func setSessionMode(_ mode: SessionMode, for address: EmailAddress) throws(StoreError) -> AddressRecord
     func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord
     func removeAlias(_ alias: EmailAddress, from address: EmailAddress) throws(StoreError) -> AddressRecord
 

@@ -64,6 +64,10 @@ extension SQLiteAddressDirectory {
         try update(address, sql: "UPDATE address SET display_name = ? WHERE id = ?", value: displayName)
     }
 
+    func setSessionMode(_ mode: SessionMode, for address: EmailAddress) throws(StoreError) -> AddressRecord {
+        try update(address, sql: "UPDATE address SET session_mode = ? WHERE id = ?", value: mode.rawValue)
+    }
+
     func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord {
         try database.write { db in
             let id = try requireAddressID(db, address)

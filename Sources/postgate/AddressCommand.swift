@@ -13,7 +13,7 @@ struct AddressCommand: ParsableCommand {
         regard to case. Removing an address keeps its Maildir; adding it again reuses it, \
         with the same UIDVALIDITY and UIDs. A running `postgate serve` sees every change at once.
         """,
-        subcommands: [Add.self, List.self, Show.self, Remove.self, Enable.self, Disable.self, SetName.self, Alias.self]
+        subcommands: [Add.self, List.self, Show.self, Remove.self, Enable.self, Disable.self, SetName.self, SetSessionMode.self, Alias.self]
     )
 
     struct Add: ParsableCommand {

@@ -9,7 +9,6 @@ import hmac
 import json
 import secrets
 import smtplib
-import sqlite3
 import time
 from email.utils import parseaddr
 from pathlib import Path
@@ -75,12 +74,8 @@ def show(data: Path, session_id: int) -> dict:
 
 
 def set_mode(data: Path, mode: str) -> None:
-    conn = sqlite3.connect(data / "postgate.sqlite", timeout=10)
-    try:
-        conn.execute("UPDATE address SET session_mode = ?", (mode,))
-        conn.commit()
-    finally:
-        conn.close()
+    record = json.loads(cli(data, "address", "set-session-mode", CHANNEL, mode, "--json").stdout)
+    assert record["sessionMode"] == mode
 
 
 def run_steps(server, steps: list[dict]) -> dict[str, int]:
@@ -212,6 +207,8 @@ def test_session_cli_errors(data_dir, postgate_bin):
     assert proc.returncode == 1
     assert proc.stderr.startswith("postgate: address nobody@acme.test is not hosted")
     assert cli(data_dir, "session", "list").stdout == "no sessions\n"
+    proc = cli(data_dir, "address", "set-session-mode", CHANNEL, "ticket", check=False)
+    assert proc.returncode != 0 and "ticket" in proc.stderr
 
 
 def test_bad_config_duration_is_refused(data_dir, postgate_bin, tmp_path):
