@@ -64,11 +64,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// DNS stub resolver (RFC 1035): UDP with TCP fallback, configurable servers, clear
+        /// outcomes (records, NXDOMAIN, no data, server failure, timeout). Used for DKIM key
+        /// records and, later, outbound MX delivery.
+        .target(name: "PostgateDNS"),
+        /// DKIM (RFC 6376, RFC 8463): canonicalization, streaming body hash, signer,
+        /// verifier, key generation/import, key records, domain verification statuses.
+        .target(
+            name: "PostgateDKIM",
+            dependencies: [
+                "PostgateDNS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         /// Wiring: configuration, listeners, TLS material, delivery into the store, lifecycle.
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -85,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "postgate",
             dependencies: [
-                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateSessions",
+                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,6 +116,8 @@ let package = Package(
         ),
         .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgateSessions"]),
         .testTarget(name: "PostgateSessionsTests", dependencies: ["PostgateSessions", "PostgateMessage"]),
+        .testTarget(name: "PostgateDNSTests", dependencies: ["PostgateDNS"]),
+        .testTarget(name: "PostgateDKIMTests", dependencies: ["PostgateDKIM", "PostgateDNS"]),
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [

@@ -17,6 +17,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var smtp = SMTPSettings()
     /// `sessions:` idle timeout and duplicate window (issue 4).
     public var sessions = SessionSettings()
+    /// The channel model's limits per domain kind (the seeds' figures by default).
+    public var channels = ChannelsSettings()
+
+    public struct ChannelsSettings: Sendable, Equatable {
+        public var limits = ChannelLimits()
+    }
+    public var dns = DNSSettings()
+    public var dkim = DKIMSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -81,7 +89,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "sessions"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels", "dns", "dkim", "sessions"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -98,6 +106,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let smtpNode = try node.child("smtp") {
             try smtp.apply(smtpNode)
         }
+        if let channelsNode = try node.child("channels") {
+            try channels.apply(channelsNode)
+        }
+        if let dnsNode = try node.child("dns") { try dns.apply(dnsNode) }
+        if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
         if let sessionsNode = try node.child("sessions") {
             try sessionsNode.checkKeys(["idle_timeout", "duplicate_window"])
             try sessionsNode.duration("idle_timeout").map { sessions.idleTimeout = $0 }
@@ -135,6 +148,21 @@ extension GatewayConfiguration.SMTPSettings {
         try limitsNode.checkKeys(fields.map(\.0))
         for (key, keyPath) in fields {
             if let value = try limitsNode.int(key) { limits[keyPath: keyPath] = value }
+        }
+    }
+}
+
+extension GatewayConfiguration.ChannelsSettings {
+    fileprivate mutating func apply(_ node: ConfigNode) throws {
+        try node.checkKeys(["limits"])
+        guard let limitsNode = try node.child("limits") else { return }
+        try limitsNode.checkKeys(["standard", "advanced"])
+        let kinds: [(String, WritableKeyPath<ChannelLimits, ChannelLimits.Limit>)] = [("standard", \.standard), ("advanced", \.advanced)]
+        for (key, keyPath) in kinds {
+            guard let kindNode = try limitsNode.child(key) else { continue }
+            try kindNode.checkKeys(["domains", "addresses_per_domain"])
+            try kindNode.int("domains").map { limits[keyPath: keyPath].domains = $0 }
+            try kindNode.int("addresses_per_domain").map { limits[keyPath: keyPath].addressesPerDomain = $0 }
         }
     }
 }
@@ -178,7 +206,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A YAML mapping with its path, for error messages that say where the problem is.
-private struct ConfigNode {
+struct ConfigNode {
     let node: Node
     let path: String
 

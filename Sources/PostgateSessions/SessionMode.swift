@@ -1,5 +1,6 @@
-/// How an address groups its inbound mail into sessions (the seeds' "Session Creation
-/// Settings").
+/// How an address groups its inbound mail into sessions (Kore "Session Creation Settings").
+/// Thread-based sessions are only available with channel-based sessions on, so `thread`
+/// means both. The address setting (`postgate address set --session-mode`).
 public enum SessionMode: String, Sendable, Codable, CaseIterable {
     /// One session per customer and channel address: all mail from the customer to the
     /// address continues the open session.

@@ -22,7 +22,8 @@ extension MailStore {
     /// 3. in one index transaction, allocate each mailbox's next UID and insert the rows,
     ///    file name `<unique>,S=<size>,U=<uid>`, each assigned to its session; a mailbox that
     ///    already holds the message (a duplicate) gets no row, and its `tmp/` link is removed;
-    /// 4. rename each `tmp/<unique>` to `new/<filename>` and fsync each `new/`;
+    /// 4. rename each `tmp/<unique>` to `new/<filename>` (not fsynced: recovery repeats a
+    ///    lost rename from the durable `tmp/` entry and the committed row);
     /// 5. remove the spool file.
     ///
     /// - Throws: before step 3 commits, any failure removes what was linked and drops the

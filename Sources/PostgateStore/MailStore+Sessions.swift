@@ -10,12 +10,6 @@ struct MessageThreadFacts {
 }
 
 extension MailStore {
-    /// Sets how `address` groups its inbound mail into sessions; mail already in a session
-    /// stays there. A running `postgate serve` uses the new mode for the next message.
-    public func setSessionMode(_ address: EmailAddress, _ mode: SessionMode) throws(StoreError) -> AddressRecord {
-        try directory.setSessionMode(mode, for: address)
-    }
-
     /// Bytes of the message text searched for a session marker.
     static let markerSearchBytes = 256 * 1024
 

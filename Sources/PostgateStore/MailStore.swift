@@ -11,8 +11,9 @@ import PostgateSessions
 /// made by one is seen by the next call in another.
 public final class MailStore: Sendable {
     let data: DataDirectory
-    let directory: any AddressDirectory
+    let directory: any AddressDirectory & ChannelDirectory
     let index: any MessageIndex
+    let dkimKeys: any DKIMKeyDirectory
     let uniqueNames = MaildirUniqueName()
     let logger: Logger
     /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
@@ -21,11 +22,12 @@ public final class MailStore: Sendable {
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex, logger: Logger,
-         sessionMessageIDs: SessionMessageID) {
+    init(data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex, dkimKeys: any DKIMKeyDirectory,
+         logger: Logger, sessionMessageIDs: SessionMessageID) {
         self.data = data
         self.directory = directory
         self.index = index
+        self.dkimKeys = dkimKeys
         self.logger = logger
         self.sessionMessageIDs = sessionMessageIDs
     }
@@ -43,6 +45,7 @@ public final class MailStore: Sendable {
             data: data,
             directory: SQLiteAddressDirectory(database: database),
             index: SQLiteMessageIndex(database: database, sessions: SQLiteSessionIndex(settings: sessions, messageIDs: messageIDs)),
+            dkimKeys: SQLiteDKIMKeyDirectory(database: database),
             logger: logger ?? Logger(label: "postgate.store"),
             sessionMessageIDs: messageIDs
         )

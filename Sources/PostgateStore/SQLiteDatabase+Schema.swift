@@ -62,6 +62,8 @@ extension SQLiteDatabase {
                 CREATE INDEX message_filename ON message(mailbox_id, filename);
                 """)
         }
+        registerChannelMigrations(&migrator)
+        registerDKIMSchema(in: &migrator)
         registerSessionsSchema(&migrator)
         return migrator
     }

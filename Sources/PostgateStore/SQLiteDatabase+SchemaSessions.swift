@@ -1,15 +1,14 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// Issue 4, sessions and threads: the session tables, the address's session mode, and
+    /// Issue 4, sessions and threads: the session tables (the address's `session_mode` is a
+    /// channel setting, see `SQLiteDatabase+SchemaChannels`), and
     /// per message its session, the Outlook Thread-Index root and a content digest (for
     /// duplicate detection). A session belongs to the address's mailbox, which outlives
     /// the address (removing and adding it again keeps its mail and its sessions).
     static func registerSessionsSchema(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("sessions-v1") { db in
             try db.execute(sql: """
-                ALTER TABLE address ADD COLUMN session_mode TEXT NOT NULL DEFAULT 'channel'
-                    CHECK (session_mode IN ('channel', 'thread'));
                 CREATE TABLE session (
                     id INTEGER PRIMARY KEY,
                     mailbox_id INTEGER NOT NULL REFERENCES mailbox(id),

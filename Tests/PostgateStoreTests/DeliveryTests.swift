@@ -159,12 +159,15 @@ import Testing
         #expect(try store.resolveRecipient(support) == .unknownUser)
         #expect(fixture.names("maildir/acme.test/support/new").count == 1)
 
-        let record = try store.addAddress(support, displayName: "Again")
+        var settings = ChannelSettings()
+        settings.displayName = "Again"
+        let record = try store.addAddress(support, settings: settings)
         #expect(record.mailboxPath == "maildir/acme.test/support")
         #expect(record.messageCount == 1)
         #expect(try store.mailboxState(mailboxPath: record.mailboxPath) == before)
         #expect(try fixture.deliver(sampleMessage(), to: ["support@acme.test"]).map(\.uid) == [2])
-        #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM mailbox") } == 3)
+        // Three address mailboxes and the default queue's.
+        #expect(try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM mailbox") } == 4)
     }
 }
 

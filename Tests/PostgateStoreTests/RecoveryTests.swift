@@ -96,7 +96,7 @@ import Testing
             try db.execute(sql: "DELETE FROM message")
             try db.execute(sql: "DELETE FROM session_participant")
             try db.execute(sql: "DELETE FROM session")
-            try db.execute(sql: "DELETE FROM mailbox")
+            try db.execute(sql: "DELETE FROM mailbox WHERE path = ?", arguments: [mailbox])
         }
         try store.addAddress(EmailAddress("support@acme.test"))
         #expect(try store.mailboxState(mailboxPath: mailbox) == state)

@@ -107,3 +107,10 @@ func sampleMessage(
     \(body)
     """.utf8)
 }
+
+/// Default settings with a display name.
+func named(_ displayName: String) -> ChannelSettings {
+    var settings = ChannelSettings()
+    settings.displayName = displayName
+    return settings
+}
