@@ -51,11 +51,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Conversation sessions and threads (issue 4): which session a message joins, and
+        /// the signed Message-IDs Postgate puts on replies. Pure logic, no I/O.
+        .target(
+            name: "PostgateSessions",
+            dependencies: [
+                "PostgateMessage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         /// Durable storage: Maildir folders plus the SQLite (WAL) index and directory.
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage", "PostgatePolicy",
+                "PostgateMessage", "PostgatePolicy", "PostgateSessions",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -97,6 +107,7 @@ let package = Package(
             name: "postgate",
             dependencies: [
                 "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
+                "PostgateSessions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -111,7 +122,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgatePolicy"]),
+        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgatePolicy", "PostgateSessions"]),
+        .testTarget(name: "PostgateSessionsTests", dependencies: ["PostgateSessions", "PostgateMessage"]),
         .testTarget(name: "PostgateDNSTests", dependencies: ["PostgateDNS"]),
         .testTarget(name: "PostgateDKIMTests", dependencies: ["PostgateDKIM", "PostgateDNS"]),
         .testTarget(

@@ -65,6 +65,7 @@ extension SQLiteDatabase {
         registerChannelMigrations(&migrator)
         registerDKIMSchema(in: &migrator)
         registerPolicySchema(&migrator)
+        registerSessionsSchema(&migrator)
         return migrator
     }
 }

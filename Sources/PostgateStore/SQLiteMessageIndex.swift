@@ -4,14 +4,20 @@ import GRDB
 /// `MessageIndex` on the SQLite file of the data directory (tables `mailbox`, `message`).
 struct SQLiteMessageIndex: MessageIndex {
     let database: SQLiteDatabase
+    let sessions: SQLiteSessionIndex
 
     func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
         try database.write { db in
-            try messages.map { pending in
+            try messages.compactMap { pending in
+                if try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
                 message.uid = try allocateUID(db, mailboxID: message.mailboxID)
                 message.filename = MaildirFileName(uniqueName: pending.uniqueName, size: message.size, uid: message.uid).baseName
+                let assignment = try sessions.assign(db, pending)
                 try insertRow(db, message)
+                try sessions.annotate(db, rowID: db.lastInsertedRowID, assignment, pending)
+                message.sessionID = assignment?.sessionID
+                message.sessionReason = assignment?.reason.rawValue
                 return message
             }
         }
@@ -103,7 +109,8 @@ struct SQLiteMessageIndex: MessageIndex {
             internalDate: Date(timeIntervalSince1970: row["internal_date"]), flags: row["flags"],
             mailFrom: row["mail_from"], rcptTo: row["rcpt_to"], headerFrom: row["header_from"],
             headerTo: row["header_to"], headerCc: row["header_cc"], subject: row["subject"], date: row["date"],
-            messageID: row["message_id"], inReplyTo: row["in_reply_to"], references: row["references"]
+            messageID: row["message_id"], inReplyTo: row["in_reply_to"], references: row["references"],
+            sessionID: row["session_id"], sessionReason: row["session_reason"]
         )
         message.policy = row["policy"]
         return message

@@ -35,6 +35,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case mailboxNotFound(path: String)
     case messageNotWritable(state: String)
     case publishFailed(reason: String)
+    case sessionNotFound(Int64)
     /// A channel setting that breaks a rule; the text names the setting and the rule.
     case invalidSetting(String)
     /// A domain-kind limit (`channels.limits`) would be exceeded.
@@ -87,6 +88,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the incoming message is \(state) and cannot be written or delivered"
         case .publishFailed(let reason):
             "the message is stored but not yet visible (recovery will finish it): \(reason)"
+        case .sessionNotFound(let id):
+            "there is no session \(id); see `postgate session list`"
         case .invalidSetting(let reason), .limitReached(let reason):
             reason
         case .queueNotFound(let name):

@@ -333,28 +333,34 @@ def test_dkimpy_signatures_verify_in_postgate(data_dir, dnsmasq, spawn, tmp_path
     server = spawn(data_dir, inbound_config(tmp_path / "config.yaml", dns.server))
     message = MESSAGE.replace(b"support@acme.test>", b"someone@sender.test>", 1)
 
-    signed = dkimpy_sign(message, key, algorithm)
-    results = authentication_results(deliver(server.port, signed))
-    assert "dkim=pass header.d=sender.test header.s=py" in results, results
-    assert deliver(server.port, signed).endswith(signed)
+    # Each delivery has its own Message-ID: the store keeps one copy of a message that
+    # arrives twice (issue 4), so a resent message would not be stored again.
+    def variant(n: int, body: bytes = message) -> bytes:
+        return body.replace(b"<reply-1@acme.test>", f"<reply-1-{n}@acme.test>".encode(), 1)
 
-    tampered = signed.replace(b"ships today", b"ships never")
+    signed = dkimpy_sign(variant(1), key, algorithm)
+    stored = deliver(server.port, signed)
+    assert "dkim=pass header.d=sender.test header.s=py" in authentication_results(stored)
+    assert stored.endswith(signed)
+
+    tampered = dkimpy_sign(variant(2), key, algorithm).replace(b"ships today", b"ships never")
     assert 'dkim=fail reason="body hash did not verify"' in authentication_results(deliver(server.port, tampered))
-    header_changed = signed.replace(b"number 42", b"number 43")
+    header_changed = dkimpy_sign(variant(3), key, algorithm).replace(b"number 42", b"number 43")
     assert 'dkim=fail reason="signature did not verify"' in authentication_results(deliver(server.port, header_changed))
-    assert "dkim=none" in authentication_results(deliver(server.port, message))
-    unknown = dkimpy_sign(message, key, algorithm, selector="gone")
+    assert "dkim=none" in authentication_results(deliver(server.port, variant(4)))
+    unknown = dkimpy_sign(variant(5), key, algorithm, selector="gone")
     assert 'dkim=permerror reason="no key for signature"' in authentication_results(deliver(server.port, unknown))
 
     # Larger than the 256 KiB the writer keeps in memory: the spool file gets the field.
-    big = message.replace(b"Hello,", b"Hello,\r\n" + b"0123456789abcdef" * 4 * 1024 * 20 + b"\r\n")
+    big = variant(6).replace(b"Hello,", b"Hello,\r\n" + b"0123456789abcdef" * 4 * 1024 * 20 + b"\r\n")
     big = big.replace(b"0123456789abcdef" * 4, b"0123456789abcdef" * 4 + b"\r\n")
     big_signed = dkimpy_sign(big, key, algorithm)
     stored = deliver(server.port, big_signed)
     assert "dkim=pass" in authentication_results(stored) and stored.endswith(big_signed)
 
+    late = dkimpy_sign(variant(7), key, algorithm)
     dns.stop()
-    assert 'dkim=temperror reason="key lookup failed' in authentication_results(deliver(server.port, signed))
+    assert 'dkim=temperror reason="key lookup failed' in authentication_results(deliver(server.port, late))
 
 
 # --------------------------------------------------------------------------- statuses
