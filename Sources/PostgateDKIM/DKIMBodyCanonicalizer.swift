@@ -51,7 +51,8 @@ struct DKIMBodyCanonicalizer {
     @inline(__always)
     private mutating func content(_ byte: UInt8, into output: inout [UInt8]) {
         while pendingLineEnds > 0 {
-            output += [0x0D, 0x0A]
+            output.append(0x0D)
+            output.append(0x0A)
             pendingLineEnds -= 1
         }
         if pendingSpace {
