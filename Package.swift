@@ -51,6 +51,22 @@ let package = Package(
             dependencies: [
                 "PostgateMessage",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// IMAP server protocol (RFC 9051, RFC 3501): framing, parser, responses, session
+        /// state machine, command execution over the store, channel handler.
+        .target(
+            name: "PostgateIMAP",
+            dependencies: [
+                "PostgateMessage", "PostgateStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -58,7 +74,7 @@ let package = Package(
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateIMAP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -90,6 +106,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),
+        .testTarget(
+            name: "PostgateIMAPTests",
+            dependencies: [
+                "PostgateIMAP", "PostgateStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [

@@ -3,6 +3,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import NIOSSL
+import PostgateIMAP
 import PostgateSMTP
 import PostgateStore
 import ServiceLifecycle
@@ -24,6 +25,8 @@ public final class Gateway: Service, @unchecked Sendable {
     private let quiescing: ServerQuiescingHelper
     private var store: MailStore?
     private var serverChannels: [any Channel] = []
+    /// The bound IMAP and IMAPS addresses, in the order of `imap.listen` then `imaps.listen`.
+    public private(set) var imapAddresses: [SocketAddress] = []
 
     /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
     public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger) {
@@ -44,9 +47,9 @@ public final class Gateway: Service, @unchecked Sendable {
         self.store = store
         let report = try store.recover()
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
-        let tls = configuration.smtp.startTLS
-            ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory)
-            : nil
+        let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
+        let serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
+        let tls = configuration.smtp.startTLS ? serverTLS : nil
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger)
         let limiter = SMTPConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
@@ -60,6 +63,7 @@ public final class Gateway: Service, @unchecked Sendable {
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: ["smtp": "\(channel.localAddress.map { "\($0)" } ?? text)"])
         }
+        imapAddresses = try await startIMAP(store: store, tls: serverTLS)
         return bound
     }
 
@@ -86,6 +90,57 @@ public final class Gateway: Service, @unchecked Sendable {
         try? await threadPool.shutdownGracefully()
         try? await group.shutdownGracefully()
         logger.notice("stopped")
+    }
+
+    /// Binds the IMAP (STARTTLS) and IMAPS (implicit TLS) listeners.
+    private func startIMAP(store: MailStore, tls: NIOSSLContext?) async throws -> [SocketAddress] {
+        let throttle = IMAPLoginThrottle(maxFailures: configuration.imap.maxFailedLogins,
+                                         lockoutSeconds: Double(configuration.imap.lockoutSeconds))
+        var bound: [SocketAddress] = []
+        let listeners = configuration.imap.listen.map { ($0, false) } + configuration.imaps.listen.map { ($0, true) }
+        for (text, implicitTLS) in listeners {
+            let channel = try await bindIMAP(try ListenAddress(text), store: store, tls: tls, implicitTLS: implicitTLS, throttle: throttle)
+            serverChannels.append(channel)
+            if let local = channel.localAddress { bound.append(local) }
+            logger.notice("listening", metadata: [implicitTLS ? "imaps" : "imap": "\(channel.localAddress.map { "\($0)" } ?? text)"])
+        }
+        return bound
+    }
+
+    private func bindIMAP(
+        _ address: ListenAddress, store: MailStore, tls: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle
+    ) async throws -> any Channel {
+        let imapConfiguration = configuration.imapServerConfiguration
+        let quiescing = self.quiescing
+        let logger = self.logger
+        let threadPool = self.threadPool
+        do {
+            return try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    }
+                }
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if implicitTLS, let tls {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        }
+                        try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
+                            configuration: imapConfiguration, store: store, threadPool: threadPool, tlsContext: tls,
+                            implicitTLS: implicitTLS, throttle: throttle, clientIP: channel.remoteAddress?.ipAddress ?? "unknown",
+                            logger: logger
+                        ))
+                    }
+                }
+                .bind(host: address.host, port: address.port)
+                .get()
+        } catch {
+            throw ConfigurationError("cannot listen on \(address): \(error)")
+        }
     }
 
     private func bindSMTP(_ address: ListenAddress, delivery: InboundDelivery, tls: NIOSSLContext?, limiter: SMTPConnectionLimiter) async throws -> any Channel {

@@ -12,16 +12,25 @@ public final class MailStore: Sendable {
     let data: DataDirectory
     let directory: any AddressDirectory
     let index: any MessageIndex
+    let agentDirectory: any AgentDirectory
+    let messageOperations: any MessageOperations
+    /// Changes to mailboxes made in this process, for IMAP sessions (IDLE, EXISTS, EXPUNGE).
+    public let changes = MailboxChangeFeed()
     let uniqueNames = MaildirUniqueName()
     let logger: Logger
 
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex, logger: Logger) {
+    init(
+        data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex,
+        agentDirectory: any AgentDirectory, messageOperations: any MessageOperations, logger: Logger
+    ) {
         self.data = data
         self.directory = directory
         self.index = index
+        self.agentDirectory = agentDirectory
+        self.messageOperations = messageOperations
         self.logger = logger
     }
 
@@ -35,6 +44,8 @@ public final class MailStore: Sendable {
             data: data,
             directory: SQLiteAddressDirectory(database: database),
             index: SQLiteMessageIndex(database: database),
+            agentDirectory: SQLiteAgentDirectory(database: database),
+            messageOperations: SQLiteMessageOperations(database: database),
             logger: logger ?? Logger(label: "postgate.store")
         )
     }

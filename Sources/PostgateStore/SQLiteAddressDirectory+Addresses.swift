@@ -94,7 +94,7 @@ extension SQLiteAddressDirectory {
     }
 
     /// The mailbox at `path`, created (row and, through `createMailbox`, Maildir) if missing.
-    private func mailboxID(
+    func mailboxID(
         _ db: Database, path: String,
         createMailbox: (_ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws -> Int64 {

@@ -62,6 +62,7 @@ extension SQLiteDatabase {
                 CREATE INDEX message_filename ON message(mailbox_id, filename);
                 """)
         }
+        registerAgentsSchema(&migrator)
         return migrator
     }
 }

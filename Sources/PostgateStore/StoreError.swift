@@ -35,6 +35,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case mailboxNotFound(path: String)
     case messageNotWritable(state: String)
     case publishFailed(reason: String)
+    case agentAlreadyExists(String)
+    case agentNotFound(String)
+    case agentAlreadyGranted(agent: String, address: EmailAddress)
+    case agentNotGranted(agent: String, address: EmailAddress)
+    case folderExists(String)
+    case folderNotFound(String)
+    case folderNotRemovable(String)
+    case messageNotFound(uid: UInt32)
 
     public var description: String {
         switch self {
@@ -68,6 +76,22 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the incoming message is \(state) and cannot be written or delivered"
         case .publishFailed(let reason):
             "the message is stored but not yet visible (recovery will finish it): \(reason)"
+        case .agentAlreadyExists(let name):
+            "agent \(name) already exists"
+        case .agentNotFound(let name):
+            "agent \(name) does not exist; see `postgate agent list`"
+        case .agentAlreadyGranted(let agent, let address):
+            "agent \(agent) already belongs to \(address.display)"
+        case .agentNotGranted(let agent, let address):
+            "agent \(agent) does not belong to \(address.display); see `postgate agent show \(agent)`"
+        case .folderExists(let name):
+            "mailbox \(name) already exists"
+        case .folderNotFound(let name):
+            "mailbox \(name) does not exist"
+        case .folderNotRemovable(let name):
+            "mailbox \(name) cannot be removed or renamed"
+        case .messageNotFound(let uid):
+            "message UID \(uid) is not in the mailbox"
         }
     }
 

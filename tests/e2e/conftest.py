@@ -80,9 +80,13 @@ class Server:
         self.log = log or data.parent / f"server-{port}.log"
         self.pid: int | None = None
         self.returncode: int | None = None
+        # Free ports for the IMAP listeners too, so servers never collide on 2143/2993.
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
 
     def argv(self) -> list[str]:
-        argv = [str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}"]
+        argv = [str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}",
+                "--imap-listen", f"127.0.0.1:{self.imap_port}", "--imaps-listen", f"127.0.0.1:{self.imaps_port}"]
         if self.config is not None:
             argv += ["--config", str(self.config)]
         return argv
