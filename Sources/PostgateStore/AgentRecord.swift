@@ -23,4 +23,9 @@ public struct AgentRecord: Sendable, Codable, Equatable {
 public struct AgentIdentity: Sendable, Equatable {
     public var id: Int64
     public var name: String
+
+    public init(id: Int64, name: String) {
+        self.id = id
+        self.name = name
+    }
 }
