@@ -201,7 +201,7 @@ public enum IMAPCommandParser {
 
     /// One FETCH item; the macros ALL, FAST and FULL expand to several.
     private static func fetchAttribute(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> [IMAPFetchAttribute] {
-        let word = try r.atom(allowing: [UInt8(ascii: ".")]).uppercased()
+        let word = try r.atom(stoppingAt: [UInt8(ascii: "["), UInt8(ascii: "<")]).uppercased()
         switch word {
         case "ALL": return [.flags, .internalDate, .rfc822Size, .envelope]
         case "FAST": return [.flags, .internalDate, .rfc822Size]
@@ -231,7 +231,7 @@ public enum IMAPCommandParser {
     private static func section(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> IMAPSection {
         var section = IMAPSection()
         if r.take("]") { return section }
-        let spec = try r.atom(allowing: [UInt8(ascii: ".")]).uppercased()
+        let spec = try r.atom().uppercased()
         var words = spec.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         while let first = words.first, let number = Int(first) {
             guard number > 0, section.part.count < 32 else { throw IMAPParseError("bad section part") }

@@ -51,9 +51,9 @@ struct IMAPTokenReader {
     }
 
     /// An atom: one or more characters other than `(){ %*"\` , `]` and controls.
-    mutating func atom(allowing extra: Set<UInt8> = []) throws(IMAPParseError) -> String {
+    mutating func atom(allowing extra: Set<UInt8> = [], stoppingAt stops: Set<UInt8> = []) throws(IMAPParseError) -> String {
         let start = position
-        while let byte = peek(), Self.isAtomChar(byte) || extra.contains(byte) { position += 1 }
+        while let byte = peek(), (Self.isAtomChar(byte) || extra.contains(byte)) && !stops.contains(byte) { position += 1 }
         guard position > start else { throw IMAPParseError("expected an atom") }
         return String(decoding: bytes[start..<position], as: UTF8.self)
     }

@@ -50,7 +50,7 @@ final class IMAPCommandExecutorTests: XCTestCase {
         XCTAssertTrue(fetch.contains("((NIL NIL \"support\" \"acme.test\")) NIL NIL NIL \"<order-1234@example.com>\")"), fetch)
 
         let body = session.run("e FETCH 2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[2.MIME] BODY[1]<0.3>)")
-        XCTAssertTrue(body.contains("BODY[HEADER.FIELDS (SUBJECT)] {17}\r\nSubject: Photo\r\n\r\n"), body)
+        XCTAssertTrue(body.contains("BODY[HEADER.FIELDS (SUBJECT)] {18}\r\nSubject: Photo\r\n\r\n"), body)
         XCTAssertTrue(body.contains("BODY[1]<0> {3}\r\nSee"), body)
         XCTAssertTrue(body.contains("FLAGS (\\Seen)"), "a BODY[] fetch sets \\Seen: \(body)")
 

@@ -99,7 +99,7 @@ final class IMAPCommandParserTests: XCTestCase {
         XCTAssertNotNil(parse("a FETCH 0 FLAGS").failureMessage)
         XCTAssertNotNil(parse("a NOOP extra").failureMessage)
         let deep = "a SEARCH " + String(repeating: "(", count: 100) + "ALL" + String(repeating: ")", count: 100)
-        XCTAssertEqual(parse(deep).failureMessage, "too many nested parentheses")
+        XCTAssertEqual(parse(deep).failureMessage?.contains("nested"), true)
         let deepNot = "a SEARCH " + String(repeating: "NOT ", count: 5000) + "ALL"
         XCTAssertNotNil(parse(deepNot).failureMessage)
     }
