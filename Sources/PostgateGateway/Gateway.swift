@@ -27,6 +27,8 @@ public final class Gateway: Service, @unchecked Sendable {
     private var serverChannels: [any Channel] = []
     /// The bound IMAP and IMAPS addresses, in the order of `imap.listen` then `imaps.listen`.
     public private(set) var imapAddresses: [SocketAddress] = []
+    /// One quiescing helper per IMAP listener: a `ServerQuiescingHelper` tracks one server channel.
+    private var imapQuiescing: [ServerQuiescingHelper] = []
 
     /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
     public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger) {
@@ -85,6 +87,11 @@ public final class Gateway: Service, @unchecked Sendable {
         logger.notice("shutting down: finishing transactions in flight")
         let done = group.next().makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: done)
+        for helper in imapQuiescing {
+            let imapDone = group.next().makePromise(of: Void.self)
+            helper.initiateShutdown(promise: imapDone)
+            try? await imapDone.futureResult.get()
+        }
         try? await done.futureResult.get()
         serverChannels = []
         try? await threadPool.shutdownGracefully()
@@ -111,7 +118,8 @@ public final class Gateway: Service, @unchecked Sendable {
         _ address: ListenAddress, store: MailStore, tls: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle
     ) async throws -> any Channel {
         let imapConfiguration = configuration.imapServerConfiguration
-        let quiescing = self.quiescing
+        let quiescing = ServerQuiescingHelper(group: group)
+        imapQuiescing.append(quiescing)
         let logger = self.logger
         let threadPool = self.threadPool
         do {
