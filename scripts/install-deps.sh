@@ -15,9 +15,9 @@ for arg in "$@"; do
 done
 
 # Build: libidn2 (CIDN2 system library), libsqlite3 (index). Tests: swaks (+ Net::SSLeay,
-# IO::Socket::SSL for --tls), sqlite3 CLI.
+# IO::Socket::SSL for --tls), sqlite3 CLI, curl (imap://) and isync (mbsync) for IMAP.
 # Benchmark: iproute2 (ip) and util-linux (unshare) for a loopback-only namespace.
-packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates)
+packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates curl isync)
 if [ "$bench" = 1 ]; then packages+=(postfix); fi
 
 missing=()

@@ -57,6 +57,8 @@ public final class Gateway: Service, @unchecked Sendable {
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
+        // IMAP first: once the SMTP port answers, every listener is up.
+        imapAddresses = try await startIMAP(store: store, tls: serverTLS)
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
             let address = try ListenAddress(text)
@@ -65,7 +67,6 @@ public final class Gateway: Service, @unchecked Sendable {
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: ["smtp": "\(channel.localAddress.map { "\($0)" } ?? text)"])
         }
-        imapAddresses = try await startIMAP(store: store, tls: serverTLS)
         return bound
     }
 
@@ -122,39 +123,43 @@ public final class Gateway: Service, @unchecked Sendable {
         imapQuiescing.append(quiescing)
         let logger = self.logger
         let threadPool = self.threadPool
-        do {
-            return try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                    }
-                }
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if implicitTLS, let tls {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                        }
-                        try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
-                            configuration: imapConfiguration, store: store, threadPool: threadPool, tlsContext: tls,
-                            implicitTLS: implicitTLS, throttle: throttle, clientIP: channel.remoteAddress?.ipAddress ?? "unknown",
-                            logger: logger
-                        ))
-                    }
-                }
-                .bind(host: address.host, port: address.port)
-                .get()
-        } catch {
-            throw ConfigurationError("cannot listen on \(address): \(error)")
+        return try await bind(address, quiescing: quiescing) { channel in
+            if implicitTLS, let tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            }
+            try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
+                configuration: imapConfiguration, store: store, threadPool: threadPool, tlsContext: tls,
+                implicitTLS: implicitTLS, throttle: throttle, clientIP: channel.remoteAddress?.ipAddress ?? "unknown",
+                logger: logger
+            ))
         }
     }
 
     private func bindSMTP(_ address: ListenAddress, delivery: InboundDelivery, tls: NIOSSLContext?, limiter: SMTPConnectionLimiter) async throws -> any Channel {
         let smtpConfiguration = configuration.smtpServerConfiguration
-        let quiescing = self.quiescing
         let logger = self.logger
+        return try await bind(address, quiescing: quiescing) { channel in
+            let remote = channel.remoteAddress
+            let ip = remote?.ipAddress ?? "unknown"
+            if let refusal = limiter.admit(ip) {
+                try channel.pipeline.syncOperations.addHandler(SMTPRefusalHandler(reply: refusal))
+                return
+            }
+            channel.closeFuture.whenComplete { _ in limiter.release(ip) }
+            let session = SMTPSessionInfo(remoteAddress: ip, remotePort: remote?.port)
+            try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(
+                configuration: smtpConfiguration, delegate: delivery, tlsContext: tls,
+                session: session, logger: logger
+            ))
+        }
+    }
+
+    /// A TCP listener whose server channel is tracked by `quiescing` and whose accepted
+    /// channels are set up by `initializeChild` (on their event loop).
+    private func bind(
+        _ address: ListenAddress, quiescing: ServerQuiescingHelper,
+        initializeChild: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> any Channel {
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
@@ -166,20 +171,7 @@ public final class Gateway: Service, @unchecked Sendable {
                 }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let remote = channel.remoteAddress
-                        let ip = remote?.ipAddress ?? "unknown"
-                        if let refusal = limiter.admit(ip) {
-                            try channel.pipeline.syncOperations.addHandler(SMTPRefusalHandler(reply: refusal))
-                            return
-                        }
-                        channel.closeFuture.whenComplete { _ in limiter.release(ip) }
-                        let session = SMTPSessionInfo(remoteAddress: ip, remotePort: remote?.port)
-                        try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(
-                            configuration: smtpConfiguration, delegate: delivery, tlsContext: tls,
-                            session: session, logger: logger
-                        ))
-                    }
+                    channel.eventLoop.makeCompletedFuture { try initializeChild(channel) }
                 }
                 .bind(host: address.host, port: address.port)
                 .get()
