@@ -54,6 +54,7 @@ extension IMAPCommandExecutor.Run {
         var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox)
         for index in indexes {
             responder.write(view.messages[index], sequence: index + 1, attributes: attributes, into: &w)
+            flushIfLarge()
         }
         selected = view
         try finish("FETCH completed", allowExpunge: false)

@@ -13,8 +13,14 @@ public struct IMAPCommandExecutor: Sendable {
         self.store = store
     }
 
-    public func execute(_ tagged: IMAPTaggedCommand, context: IMAPSessionContext) -> IMAPExecutionResult {
+    /// Runs one command. Long responses (FETCH of many or large messages) are handed to
+    /// `emit` in pieces of about `chunkSize` octets as they are made; `emit` may block
+    /// until the piece is sent, which bounds the memory a session uses.
+    public func execute(
+        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, emit: (@Sendable ([UInt8]) -> Void)? = nil
+    ) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected)
+        run.emit = emit
         do {
             try run.perform(tagged.command)
         } catch {
@@ -59,8 +65,18 @@ extension IMAPCommandExecutor {
         let agent: AgentIdentity
         var selected: IMAPSelectedMailbox?
         var w = IMAPResponseWriter()
+        var emit: (@Sendable ([UInt8]) -> Void)?
 
         var store: MailStore { executor.store }
+
+        static let chunkSize = 1 << 20
+
+        /// Hands what is written so far to `emit` once it passes `chunkSize`.
+        mutating func flushIfLarge() {
+            guard let emit, w.bytes.count >= Self.chunkSize else { return }
+            emit(w.bytes)
+            w = IMAPResponseWriter()
+        }
 
         init(executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?) {
             self.executor = executor

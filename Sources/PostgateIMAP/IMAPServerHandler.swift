@@ -155,8 +155,9 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private func execute(_ command: IMAPTaggedCommand, _ sessionContext: IMAPSessionContext, context: ChannelHandlerContext) {
         pause(context: context)
         let executor = self.executor
+        let emit = chunkWriter(context: context)
         threadPool.runIfActive(eventLoop: context.eventLoop) {
-            executor.execute(command, context: sessionContext)
+            executor.execute(command, context: sessionContext, emit: emit)
         }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let output):
@@ -168,6 +169,21 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
                 self.perform(self.stateMachine.executed(IMAPExecutionResult(output: w.bytes, selected: sessionContext.selected)), context: context)
             }
             self.resume(context: context)
+        }
+    }
+
+    /// Sends a piece of a long response from the thread pool and waits until the socket
+    /// took it, so a FETCH of a whole mailbox never sits in memory at once.
+    private func chunkWriter(context: ChannelHandlerContext) -> @Sendable ([UInt8]) -> Void {
+        let loop = context.eventLoop
+        let boundContext = NIOLoopBound(context, eventLoop: loop)
+        let boundSelf = NIOLoopBound(self, eventLoop: loop)
+        return { bytes in
+            let sent = loop.flatSubmit {
+                let context = boundContext.value
+                return context.writeAndFlush(boundSelf.value.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
+            }
+            try? sent.wait()
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PostgateStore
 import XCTest
 @testable import PostgateIMAP
@@ -134,4 +135,29 @@ final class IMAPCommandExecutorTests: XCTestCase {
         XCTAssertTrue(bobSession.run("b FETCH 1 FLAGS").contains("FLAGS (\\Answered)"))
         XCTAssertTrue(alice.run("c FETCH 1 FLAGS").contains("FLAGS (\\Answered \\Seen)"))
     }
+
+    func testLongFetchIsEmittedInPieces() throws {
+        let fixture = try IMAPStoreFixture()
+        var session = fixture.session()
+        let big = "Subject: big\r\n\r\n" + String(repeating: "0123456789abcdef\r\n", count: 40_000)
+        for _ in 0..<3 { _ = session.run("a APPEND INBOX {\(big.utf8.count)+}\r\n\(big)") }
+        _ = session.run("b SELECT INBOX")
+        let pieces = LockedPieces()
+        var decoder = IMAPFrameDecoder()
+        decoder.append(ByteBuffer(string: "c FETCH 1:* BODY.PEEK[]\r\n"))
+        guard case .frame(let frame)? = decoder.next(), case .success(let command) = IMAPCommandParser.parse(frame) else { return XCTFail() }
+        let result = session.executor.execute(command, context: session.context) { pieces.append($0) }
+        // Messages of 720 KB: the first two pass 1 MiB and go out; the third comes with the OK.
+        XCTAssertEqual(pieces.sizes.count, 1, "\(pieces.sizes)")
+        XCTAssertTrue(pieces.sizes.allSatisfy { $0 < 2 << 20 })
+        let rest = String(decoding: result.output, as: UTF8.self)
+        XCTAssertTrue(rest.hasPrefix("* 3 FETCH (BODY[] {") && rest.hasSuffix("c OK FETCH completed\r\n"))
+    }
+}
+
+final class LockedPieces: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Int] = []
+    var sizes: [Int] { lock.withLock { stored } }
+    func append(_ bytes: [UInt8]) { lock.withLock { stored.append(bytes.count) } }
 }
