@@ -241,3 +241,17 @@ def test_sigterm_says_bye(imap_server):
     imap.sock.settimeout(10)
     assert imap.readline().startswith(b"* BYE")
     assert imap_server.wait(15) == 0
+
+
+def test_starttls_injection_is_dropped(imap_server):
+    """Commands pipelined after STARTTLS in clear text are never run (CVE-2011-0411 class)."""
+    sock = socket.create_connection(("127.0.0.1", imap_server.imap_port), timeout=10)
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    sock.sendall(b"a STARTTLS\r\nb CAPABILITY\r\n")
+    assert f.readline() == b"a OK Begin TLS negotiation now\r\n"
+    tls = insecure_tls().wrap_socket(sock, server_hostname="postgate.test")
+    tls.sendall(b"c NOOP\r\n")
+    reply = tls.recv(4096)
+    assert reply == b"c OK NOOP completed\r\n", reply
+    tls.close()
