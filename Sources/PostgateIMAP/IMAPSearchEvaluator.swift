@@ -9,6 +9,8 @@ struct IMAPSearchEvaluator {
     let view: IMAPSelectedMailbox
     private var cachedIndex: Int?
     private var cachedEntity: IMAPMessageEntity?
+    /// Header keys answered from the index, by "name NUL value"; nil where it cannot.
+    private var indexedHeaders: [String: Set<UInt32>?] = [:]
 
     init(store: MailStore, view: IMAPSelectedMailbox) {
         self.store = store
@@ -43,6 +45,7 @@ struct IMAPSearchEvaluator {
         case .sentOn(let day): return sentDay(index) == day
         case .sentSince(let day): return sentDay(index).map { $0 >= day } ?? false
         case .header(let name, let value):
+            if let uids = indexedHeader(name, value) { return uids.contains(message.uid) }
             guard let entity = entity(index) else { return false }
             let values = entity.fields.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
             if value.isEmpty { return !values.isEmpty }
@@ -54,6 +57,14 @@ struct IMAPSearchEvaluator {
             guard let entity = entity(index) else { return false }
             return Self.contains(entity.source[...], value)
         }
+    }
+
+    private mutating func indexedHeader(_ name: String, _ value: String) -> Set<UInt32>? {
+        let key = name + "\u{0}" + value
+        if let known = indexedHeaders[key] { return known }
+        let uids = (try? store.uids(in: view.mailbox, header: name, containing: value)) ?? nil
+        indexedHeaders[key] = uids
+        return uids
     }
 
     private mutating func entity(_ index: Int) -> IMAPMessageEntity? {

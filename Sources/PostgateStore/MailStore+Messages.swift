@@ -16,6 +16,14 @@ extension MailStore {
         return try FileSystem.read(path, limit: max(message.size, 0) + 1)
     }
 
+    /// The UIDs whose header field `name` contains `text`, from the index, or nil when the
+    /// index cannot answer (a field it does not keep, or non-ASCII text, whose case folding
+    /// SQLite's LIKE does not do).
+    public func uids(in mailbox: VisibleMailbox, header name: String, containing text: String) throws(StoreError) -> Set<UInt32>? {
+        guard let column = IndexedHeader(fieldName: name), !text.isEmpty, text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        return try messageOperations.uids(mailboxID: mailbox.mailboxID, column: column, containing: text)
+    }
+
     /// Changes the flags of `uids` (missing ones are skipped); returns the messages whose
     /// flags changed, after the change. The Maildir files are renamed into `cur/`.
     public func updateFlags(

@@ -75,6 +75,8 @@ final class IMAPCommandExecutorTests: XCTestCase {
         var session = fixture.session()
         XCTAssertTrue(session.run("a EXAMINE Shared/support@acme.test").contains("[READ-ONLY]"))
         XCTAssertTrue(session.run("b SEARCH FROM carol").contains("* SEARCH 1\r\n"))
+        XCTAssertTrue(session.run("b2 SEARCH FROM \"%\"").contains("* SEARCH\r\n"), "LIKE wildcards in the text are literal")
+        XCTAssertTrue(session.run("b3 SEARCH SUBJECT PHOTO").contains("* SEARCH 2\r\n"))
         XCTAssertTrue(session.run("c UID SEARCH TEXT \"see attached\"").contains("* SEARCH 2\r\n"))
         XCTAssertTrue(session.run("d SEARCH NOT SUBJECT photo LARGER 10").contains("* SEARCH 1\r\n"))
         XCTAssertTrue(session.run("e SEARCH UNSEEN SENTSINCE 22-Nov-2026").contains("* SEARCH 1\r\n"))
