@@ -1,8 +1,11 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
 import NIOSSL
+import PostgateDKIM
+import PostgateDNS
 import PostgateIMAP
 import PostgateSMTP
 import PostgateStore
@@ -22,16 +25,22 @@ public final class Gateway: Service, @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
-    private let quiescing: ServerQuiescingHelper
+    /// Released in `shutdown()` before the event loops stop: its deinit completes a promise
+    /// on one of them.
+    private var quiescing: ServerQuiescingHelper?
     private var store: MailStore?
     private var serverChannels: [any Channel] = []
     /// The bound IMAP and IMAPS addresses, in the order of `imap.listen` then `imaps.listen`.
     public private(set) var imapAddresses: [SocketAddress] = []
     /// One quiescing helper per IMAP listener: a `ServerQuiescingHelper` tracks one server channel.
     private var imapQuiescing: [ServerQuiescingHelper] = []
+    /// The clock of the DKIM re-checker (injected by tests).
+    private let now: @Sendable () -> Date
+    private var dkimRechecker: Task<Void, Never>?
 
     /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
-    public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger) {
+    public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.now = now
         self.configuration = configuration
         self.dataDirectory = dataDirectory ?? configuration.dataDirectory
         self.logger = logger
@@ -45,14 +54,15 @@ public final class Gateway: Service, @unchecked Sendable {
     @discardableResult
     public func start() async throws -> [SocketAddress] {
         threadPool.start()
-        let store = try MailStore.open(directory: dataDirectory, logger: logger)
+        let store = try MailStore.open(directory: dataDirectory, logger: logger, sessions: configuration.sessions)
         self.store = store
         let report = try store.recover()
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
         let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
         let serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
         let tls = configuration.smtp.startTLS ? serverTLS : nil
-        let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger)
+        let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
+                                       dkim: startDKIM(store: store))
         let limiter = SMTPConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
@@ -83,17 +93,34 @@ public final class Gateway: Service, @unchecked Sendable {
         await shutdown()
     }
 
+    /// Starts the DKIM re-checker; returns the inbound verifier unless turned off.
+    private func startDKIM(store: MailStore) -> DKIMInboundVerifier? {
+        let rechecker = DKIMRechecker(
+            checker: DKIMDomainChecker(store: store, configuration: configuration), threadPool: threadPool,
+            pollInterval: Double(configuration.dkim.recheckPollInterval), now: now, logger: logger)
+        dkimRechecker = Task { await rechecker.run() }
+        guard configuration.dkim.verifyInbound else { return nil }
+        let resolver = DNSResolver(configuration: configuration.dns.resolverConfiguration)
+        return DKIMInboundVerifier(fetcher: DKIMKeyFetcher(resolver: resolver), authservID: configuration.hostname,
+                                   maxHeaderBytes: configuration.smtp.limits.maxHeaderSize)
+    }
+
     /// Stops accepting, lets transactions in flight finish, and releases everything.
     public func shutdown() async {
+        dkimRechecker?.cancel()
         logger.notice("shutting down: finishing transactions in flight")
-        let done = group.next().makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: done)
-        for helper in imapQuiescing {
-            let imapDone = group.next().makePromise(of: Void.self)
-            helper.initiateShutdown(promise: imapDone)
-            try? await imapDone.futureResult.get()
+        if let quiescing {
+            let done = group.next().makePromise(of: Void.self)
+            quiescing.initiateShutdown(promise: done)
+            for helper in imapQuiescing {
+                let imapDone = group.next().makePromise(of: Void.self)
+                helper.initiateShutdown(promise: imapDone)
+                try? await imapDone.futureResult.get()
+            }
+            try? await done.futureResult.get()
         }
-        try? await done.futureResult.get()
+        quiescing = nil
+        imapQuiescing = []
         serverChannels = []
         try? await threadPool.shutdownGracefully()
         try? await group.shutdownGracefully()
@@ -137,6 +164,7 @@ public final class Gateway: Service, @unchecked Sendable {
 
     private func bindSMTP(_ address: ListenAddress, delivery: InboundDelivery, tls: NIOSSLContext?, limiter: SMTPConnectionLimiter) async throws -> any Channel {
         let smtpConfiguration = configuration.smtpServerConfiguration
+        guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         let logger = self.logger
         return try await bind(address, quiescing: quiescing) { channel in
             let remote = channel.remoteAddress

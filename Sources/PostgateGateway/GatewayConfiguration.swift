@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgateIMAP
 import PostgateSMTP
+import PostgateStore
 import Yams
 
 /// Everything `postgate serve` can be told, read from a YAML file (see
@@ -17,6 +18,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var smtp = SMTPSettings()
     public var imap = IMAPSettings()
     public var imaps = IMAPSSettings()
+    /// `sessions:` idle timeout and duplicate window (issue 4).
+    public var sessions = SessionSettings()
+    /// The channel model's limits per domain kind (the seeds' figures by default).
+    public var channels = ChannelsSettings()
+
+    public struct ChannelsSettings: Sendable, Equatable {
+        public var limits = ChannelLimits()
+    }
+    public var dns = DNSSettings()
+    public var dkim = DKIMSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -108,7 +119,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps", "channels", "dns", "dkim", "sessions"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -131,6 +142,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let imapsNode = try node.child("imaps") {
             try imapsNode.checkKeys(["listen"])
             try imapsNode.stringList("listen").map { imaps.listen = $0 }
+        }
+        if let channelsNode = try node.child("channels") {
+            try channels.apply(channelsNode)
+        }
+        if let dnsNode = try node.child("dns") { try dns.apply(dnsNode) }
+        if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
+        if let sessionsNode = try node.child("sessions") {
+            try sessionsNode.checkKeys(["idle_timeout", "duplicate_window"])
+            try sessionsNode.duration("idle_timeout").map { sessions.idleTimeout = $0 }
+            try sessionsNode.duration("duplicate_window").map { sessions.duplicateWindow = $0 }
         }
     }
 
@@ -187,6 +208,21 @@ extension GatewayConfiguration.SMTPSettings {
     }
 }
 
+extension GatewayConfiguration.ChannelsSettings {
+    fileprivate mutating func apply(_ node: ConfigNode) throws {
+        try node.checkKeys(["limits"])
+        guard let limitsNode = try node.child("limits") else { return }
+        try limitsNode.checkKeys(["standard", "advanced"])
+        let kinds: [(String, WritableKeyPath<ChannelLimits, ChannelLimits.Limit>)] = [("standard", \.standard), ("advanced", \.advanced)]
+        for (key, keyPath) in kinds {
+            guard let kindNode = try limitsNode.child(key) else { continue }
+            try kindNode.checkKeys(["domains", "addresses_per_domain"])
+            try kindNode.int("domains").map { limits[keyPath: keyPath].domains = $0 }
+            try kindNode.int("addresses_per_domain").map { limits[keyPath: keyPath].addressesPerDomain = $0 }
+        }
+    }
+}
+
 /// A configuration problem, in one line an administrator can act on.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public let description: String
@@ -226,7 +262,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A YAML mapping with its path, for error messages that say where the problem is.
-private struct ConfigNode {
+struct ConfigNode {
     let node: Node
     let path: String
 
@@ -267,6 +303,18 @@ private struct ConfigNode {
             throw ConfigurationError("\(path).\(key) must be a whole number, not '\(text)'")
         }
         return number
+    }
+
+    /// A duration: a whole number with a unit, `s`, `m`, `h` or `d` (`7d`, `36h`), or plain seconds.
+    func duration(_ key: String) throws -> TimeInterval? {
+        guard let text = try string(key) else { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let unit = text.last.flatMap { units[$0] }
+        let digits = unit == nil ? Substring(text) : text.dropLast()
+        guard let number = Int(digits), number > 0 else {
+            throw ConfigurationError("\(path).\(key) must be a duration such as 7d, 36h, 90m or 3600s, not '\(text)'")
+        }
+        return Double(number) * (unit ?? 1)
     }
 
     func bool(_ key: String) throws -> Bool? {

@@ -7,6 +7,11 @@ public enum SMTPCommand: Equatable, Sendable {
     case mail(ReversePath, MailParameters)
     case rcpt(EmailAddress, RecipientParameters)
     case data
+    /// BDAT chunk-size [LAST] (RFC 3030): the next `size` octets are message data.
+    case bdat(size: Int, last: Bool)
+    /// A BDAT whose size cannot be read: its data cannot be told from commands, so the
+    /// session must end (RFC 3030 section 2 gives no way to resynchronise).
+    case malformedBDAT
     case rset
     case noop
     case quit
@@ -20,7 +25,7 @@ public enum SMTPCommand: Equatable, Sendable {
     /// (EHLO, DATA, QUIT, STARTTLS…) end a group (RFC 2920 section 3.1).
     public var isTransactionCommand: Bool {
         switch self {
-        case .mail, .rcpt, .data: true
+        case .mail, .rcpt, .data, .bdat: true
         default: false
         }
     }

@@ -24,11 +24,21 @@ public enum SMTPCommandParser {
         case "VRFY": return .success(.vrfy(argument))
         case "HELP": return .success(.help(argument))
         case "STARTTLS": return noArgument(argument, .startTLS)
-        case "EXPN", "TURN", "ETRN", "AUTH", "BDAT", "ATRN", "SEND", "SOML", "SAML":
+        case "BDAT": return .success(parseBDAT(argument))
+        case "EXPN", "TURN", "ETRN", "AUTH", "ATRN", "SEND", "SOML", "SAML":
             return .success(.notImplemented(verb.uppercased()))
         default:
             return .failure(SMTPReply(500, "5.5.2", "Command not recognized"))
         }
+    }
+
+    /// `BDAT 1*DIGIT [SP "LAST"]` (RFC 3030 section 3). Sizes past 18 digits are malformed.
+    private static func parseBDAT(_ argument: String) -> SMTPCommand {
+        let words = argument.split(separator: " ", omittingEmptySubsequences: false)
+        guard (1...2).contains(words.count), let digits = words.first, (1...18).contains(digits.count),
+              digits.allSatisfy({ $0.isASCII && $0.isNumber }), let size = Int(digits) else { return .malformedBDAT }
+        guard words.count == 1 || words[1].uppercased() == "LAST" else { return .malformedBDAT }
+        return .bdat(size: size, last: words.count == 2)
     }
 
     private static func split(_ text: String) -> (Substring, String) {

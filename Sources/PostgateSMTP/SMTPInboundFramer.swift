@@ -21,6 +21,8 @@ public struct SMTPInboundFramer {
     public enum Mode: Equatable, Sendable {
         case command
         case data
+        /// A BDAT chunk (RFC 3030): this many octets more, taken as they are.
+        case chunk(remaining: Int)
         /// After a framing violation: everything is dropped until the connection closes.
         case discard
     }
@@ -44,6 +46,11 @@ public struct SMTPInboundFramer {
         case endOfData
         /// A bare CR or LF in message data. The framer now discards everything.
         case bareLineEndingInData
+        /// A BDAT chunk has been passed on whole. The framer is back in command mode.
+        case endOfChunk
+        /// A bare CR or LF inside a BDAT chunk (reported once per message). The chunk's
+        /// length is known, so framing is intact and the session can go on.
+        case bareLineEndingInChunk
     }
 
     /// Where the data scanner is within the current line.
@@ -73,6 +80,7 @@ public struct SMTPInboundFramer {
     private var headerSize = 0
     private var reportedLongLine = false
     private var reportedLargeHeader = false
+    private var reportedBareLineEnding = false
 
     public init(maxLineLength: Int = 1000, maxHeaderSize: Int = 262_144) {
         self.maxLineLength = maxLineLength
@@ -95,12 +103,25 @@ public struct SMTPInboundFramer {
     /// Starts message data (after the 354 reply).
     public mutating func beginData() {
         mode = .data
+        resetMessageState()
+    }
+
+    /// Takes the next `size` octets as a BDAT chunk (RFC 3030), whatever the session makes
+    /// of the command: refused chunks are read too, so their data is never taken for
+    /// commands. `newMessage` starts the line and header accounting afresh.
+    public mutating func beginChunk(size: Int, newMessage: Bool) {
+        mode = .chunk(remaining: size)
+        if newMessage { resetMessageState() }
+    }
+
+    private mutating func resetMessageState() {
         lineState = .lineStart
         lineLength = 0
         inHeader = true
         headerSize = 0
         reportedLongLine = false
         reportedLargeHeader = false
+        reportedBareLineEnding = false
     }
 
     /// Throws away every buffered byte: called when TLS starts, so nothing a client sent in
@@ -120,6 +141,7 @@ public struct SMTPInboundFramer {
         switch mode {
         case .command: return nextCommand()
         case .data: return nextData()
+        case .chunk(let remaining): return nextChunk(remaining: remaining)
         case .discard:
             buffer.clear()
             return nil
@@ -187,6 +209,56 @@ public struct SMTPInboundFramer {
             }
         }
         return nil
+    }
+
+    // MARK: BDAT chunks
+
+    private mutating func nextChunk(remaining: Int) -> Frame? {
+        guard remaining > 0 else {
+            mode = .command
+            return .endOfChunk
+        }
+        let available = min(remaining, buffer.readableBytes)
+        guard available > 0 else { return nil }
+        var consumed = 0
+        var event: Frame?
+        buffer.withUnsafeReadableBytes { bytes in
+            for byte in bytes.prefix(available) {
+                consumed += 1
+                if case .keepThen(let frame) = scanChunk(byte) {
+                    event = frame
+                    return
+                }
+            }
+        }
+        mode = .chunk(remaining: remaining - consumed)
+        return emit(segmentLength: consumed, consumed: consumed, event: event)
+    }
+
+    /// Line accounting inside a chunk: nothing is removed; a bare CR or LF is reported
+    /// (the message will be refused) but does not end anything.
+    private mutating func scanChunk(_ byte: UInt8) -> ByteDisposition {
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        if inHeader { headerSize += 1 }
+        if lineState == .carriageReturn {
+            if byte == lf { return endOfLine() }
+            lineState = .middle
+            return reportBareLineEnding()
+        }
+        if byte == lf { return reportBareLineEnding() }
+        if byte == cr {
+            lineState = .carriageReturn
+            return .keep
+        }
+        lineState = .middle
+        lineLength += 1
+        return checkLimits()
+    }
+
+    private mutating func reportBareLineEnding() -> ByteDisposition {
+        guard !reportedBareLineEnding else { return .keep }
+        reportedBareLineEnding = true
+        return .keepThen(.bareLineEndingInChunk)
     }
 
     /// Takes `consumed` bytes off the buffer, returning the first `segmentLength` as data

@@ -127,7 +127,12 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private func handle(_ frame: SMTPInboundFramer.Frame, context: ChannelHandlerContext) {
         switch frame {
         case .command(let line):
-            perform(stateMachine.receive(SMTPCommandParser.parse(line)), context: context)
+            let parsed = SMTPCommandParser.parse(line)
+            if case .success(.bdat(let size, _)) = parsed {
+                // The chunk is read whatever the answer, so its data is never a command.
+                framer.beginChunk(size: size, newMessage: !stateMachine.hasChunkedMessage)
+            }
+            perform(stateMachine.receive(parsed), context: context)
         case .commandLineTooLong:
             perform(stateMachine.receiveMalformedLine(tooLong: true), context: context)
         case .commandBareLineEnding:
@@ -144,6 +149,11 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         case .bareLineEndingInData:
             abortMessage()
             perform(stateMachine.receiveBareLineEndingInData(), context: context)
+        case .bareLineEndingInChunk:
+            stateMachine.receiveBareLineEndingInChunk()
+            abortMessage()
+        case .endOfChunk:
+            perform(stateMachine.endOfChunk(), context: context)
         }
     }
 
@@ -190,7 +200,12 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         case .verifyRecipient(let recipient, let transaction):
             verify(recipient, transaction, context: context)
         case .openMessage(let transaction):
-            open(transaction, context: context)
+            open(transaction, chunked: false, context: context)
+        case .openChunkedMessage(let transaction):
+            open(transaction, chunked: true, context: context)
+        case .abortMessage(let reply):
+            abortMessage()
+            send(reply, context: context)
         case .commitMessage:
             commit(context: context)
         case .startTLS(let reply):
@@ -221,7 +236,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             }
     }
 
-    private func open(_ transaction: SMTPTransaction, context: ChannelHandlerContext) {
+    /// Opens the writer. For DATA the framer switches to data mode with the 354; for BDAT it
+    /// is in chunk mode already.
+    private func open(_ transaction: SMTPTransaction, chunked: Bool, context: ChannelHandlerContext) {
         pause(context: context)
         delegate.openMessage(for: transaction, eventLoop: context.eventLoop)
             .hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
@@ -231,7 +248,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
                     self.headerBytes.clear()
                     self.headerComplete = false
                     self.messageSize = 0
-                    self.framer.beginData()
+                    if !chunked { self.framer.beginData() }
                     self.perform(self.stateMachine.messageOpened(.success(())), context: context)
                 case .failure(let error):
                     self.perform(self.stateMachine.messageOpened(.failure(Self.reply(for: error))), context: context)

@@ -14,6 +14,11 @@ public struct SMTPServerStateMachine {
         case verifyRecipient(EmailAddress, SMTPTransaction)
         /// Open a message writer for the transaction, then call `messageOpened`.
         case openMessage(SMTPTransaction)
+        /// Open a message writer for a BDAT transaction (no 354, the framer is already in
+        /// chunk mode), then call `messageOpened`.
+        case openChunkedMessage(SMTPTransaction)
+        /// Drop the message being received, then send the reply.
+        case abortMessage(SMTPReply)
         /// Send the reply, then start the TLS handshake and call `tlsStarted` (RFC 3207).
         case startTLS(SMTPReply)
         /// Make the message durable, then call `messageCommitted`.
@@ -28,9 +33,29 @@ public struct SMTPServerStateMachine {
         case mail(SMTPTransaction)
         case verifying(SMTPTransaction)
         case opening(SMTPTransaction)
+        case openingChunked(SMTPTransaction, last: Bool)
         case data(SMTPTransaction, failure: SMTPReply?)
+        /// Inside a BDAT chunk of an open message; `last` ends the message with the chunk.
+        case chunk(SMTPTransaction, failure: SMTPReply?, last: Bool)
+        /// Between BDAT chunks of an open message.
+        case chunked(SMTPTransaction, failure: SMTPReply?)
+        /// Reading and dropping a refused BDAT chunk; `reply` goes out at its end.
+        case discardingChunk(reply: SMTPReply, then: SessionStage)
         case committing(SMTPTransaction)
         case closed
+    }
+
+    /// Where a refused chunk leaves the session.
+    private enum SessionStage: Equatable {
+        case connected, ready, mail(SMTPTransaction)
+
+        var state: State {
+            switch self {
+            case .connected: .connected
+            case .ready: .ready
+            case .mail(let transaction): .mail(transaction)
+            }
+        }
     }
 
     public let configuration: SMTPServerConfiguration
@@ -47,16 +72,28 @@ public struct SMTPServerStateMachine {
         self.startTLSAvailable = startTLSAvailable
     }
 
-    /// True while message data is being received.
+    /// True while message data is being received (after 354, or inside a BDAT chunk).
     public var isReceivingData: Bool {
-        if case .data = state { return true }
-        return false
+        switch state {
+        case .data, .chunk, .discardingChunk: true
+        default: false
+        }
     }
 
     /// True while the message being received has been refused and its data is dropped.
     public var isRefusingData: Bool {
-        if case .data(_, let failure) = state { return failure != nil }
-        return false
+        switch state {
+        case .data(_, .some), .chunk(_, .some, _), .chunked(_, .some), .discardingChunk: true
+        default: false
+        }
+    }
+
+    /// True once a BDAT message is open: the next BDAT continues it.
+    public var hasChunkedMessage: Bool {
+        switch state {
+        case .chunk, .chunked: true
+        default: false
+        }
     }
 
     /// True when nothing is in flight: a SIGTERM can close the session at once.
@@ -128,9 +165,14 @@ public struct SMTPServerStateMachine {
         case .mail(let sender, let parameters): return mail(sender, parameters)
         case .rcpt(let recipient, _): return rcpt(recipient)
         case .data: return data()
+        case .bdat(let size, let last): return bdat(size: size, last: last)
+        case .malformedBDAT:
+            state = .closed
+            return .sendAndClose([SMTPReply(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]; the chunk cannot be skipped, closing")])
         case .rset:
+            let wasChunked = hasChunkedMessage
             if state != .connected { state = .ready }
-            return ok("Reset state")
+            return wasChunked ? .abortMessage(SMTPReply(250, "2.0.0", "Reset state")) : ok("Reset state")
         case .noop: return ok("Ok")
         case .quit:
             state = .closed
@@ -138,21 +180,25 @@ public struct SMTPServerStateMachine {
         case .vrfy:
             return .send(SMTPReply(252, "2.5.2", "Cannot VRFY a user, but will accept the message and attempt delivery"))
         case .help:
-            return .send(SMTPReply(214, "2.0.0", ["Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS", "See RFC 5321"]))
+            return .send(SMTPReply(214, "2.0.0", ["Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS", "See RFC 5321"]))
         case .startTLS: return startTLS()
         case .notImplemented(let verb): return fail(SMTPReply(502, "5.5.1", "\(verb) is not implemented here"))
         }
     }
 
     private mutating func hello(_ name: String, extended: Bool) -> Action {
+        let wasChunked = hasChunkedMessage
         session.heloName = name
         session.usedEHLO = extended
         state = .ready
         let greeting = "\(configuration.hostname) greets \(name)"
-        guard extended else { return .send(SMTPReply(250, nil, greeting)) }
-        var lines = [greeting, "PIPELINING", "SIZE \(configuration.maxMessageSize)", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
-        if startTLSAvailable && !session.tlsActive { lines.append("STARTTLS") }
-        return .send(SMTPReply(250, nil, lines))
+        var lines = [greeting]
+        if extended {
+            lines += ["PIPELINING", "SIZE \(configuration.maxMessageSize)", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING"]
+            if startTLSAvailable && !session.tlsActive { lines.append("STARTTLS") }
+        }
+        let reply = SMTPReply(250, nil, lines)
+        return wasChunked ? .abortMessage(reply) : .send(reply)
     }
 
     private mutating func mail(_ sender: ReversePath, _ parameters: MailParameters) -> Action {
@@ -195,6 +241,7 @@ public struct SMTPServerStateMachine {
     }
 
     private mutating func data() -> Action {
+        if hasChunkedMessage { return fail(SMTPReply(503, "5.5.1", "DATA cannot follow BDAT in one transaction")) }
         guard case .mail(let transaction) = state else {
             return fail(SMTPReply(503, "5.5.1", state == .connected ? "Send EHLO or HELO first" : "Send MAIL FROM first"))
         }
@@ -205,16 +252,69 @@ public struct SMTPServerStateMachine {
         return .openMessage(transaction)
     }
 
+    /// BDAT (RFC 3030 section 2): the framer takes the chunk whatever is answered here; a
+    /// refused chunk is read and dropped and its reply sent at its end.
+    private mutating func bdat(size: Int, last: Bool) -> Action {
+        switch state {
+        case .chunked(let transaction, let failure):
+            state = .chunk(transaction, failure: failure, last: last)
+            return .nothing
+        case .mail(let transaction) where !transaction.recipients.isEmpty:
+            commandsWithoutMail = 0
+            state = .openingChunked(transaction, last: last)
+            return .openChunkedMessage(transaction)
+        case .mail(let transaction):
+            return discardChunk(SMTPReply(554, "5.5.1", "No valid recipients"), then: .mail(transaction))
+        case .connected:
+            return discardChunk(SMTPReply(503, "5.5.1", "Send EHLO or HELO first"), then: .connected)
+        default:
+            return discardChunk(SMTPReply(503, "5.5.1", "Send MAIL FROM first"), then: .ready)
+        }
+    }
+
+    private mutating func discardChunk(_ reply: SMTPReply, then stage: SessionStage) -> Action {
+        state = .discardingChunk(reply: reply, then: stage)
+        return .nothing
+    }
+
     /// The message writer is ready (or could not be made).
     public mutating func messageOpened(_ result: Result<Void, SMTPReply>) -> Action {
-        guard case .opening(let transaction) = state else { return .nothing }
-        switch result {
-        case .success:
+        switch (state, result) {
+        case (.opening(let transaction), .success):
             state = .data(transaction, failure: nil)
             return .send(SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>"))
-        case .failure(let reply):
+        case (.openingChunked(let transaction, let last), .success):
+            state = .chunk(transaction, failure: nil, last: last)
+            return .nothing
+        case (.openingChunked(let transaction, _), .failure(let reply)):
+            // The chunk is still to be read; the failure is answered at its end.
+            state = .discardingChunk(reply: reply, then: .mail(transaction))
+            return .nothing
+        case (.opening, .failure(let reply)):
             state = .ready
             return fail(reply)
+        default:
+            return .nothing
+        }
+    }
+
+    /// The BDAT chunk has been read whole.
+    public mutating func endOfChunk() -> Action {
+        switch state {
+        case .chunk(let transaction, let failure, last: false):
+            state = .chunked(transaction, failure: failure)
+            return ok("Chunk received", "2.0.0")
+        case .chunk(_, let failure?, last: true):
+            state = .ready
+            return finishTransaction(fail(failure))
+        case .chunk(let transaction, nil, last: true):
+            state = .committing(transaction)
+            return .commitMessage(transaction)
+        case .discardingChunk(let reply, let stage):
+            state = stage.state
+            return fail(reply)
+        default:
+            return .nothing
         }
     }
 
@@ -232,7 +332,10 @@ public struct SMTPServerStateMachine {
     /// Counts received message octets; returns false once the message is refused and
     /// further data must be dropped instead of written.
     public mutating func receiveData(totalSize: Int) -> Bool {
-        guard case .data(_, let failure) = state, failure == nil else { return false }
+        switch state {
+        case .data(_, nil), .chunk(_, nil, _): break
+        default: return false
+        }
         if totalSize > configuration.maxMessageSize {
             refuseMessage(SMTPReply(552, "5.3.4", "Message size exceeds the fixed maximum of \(configuration.maxMessageSize) octets"))
             return false
@@ -256,8 +359,17 @@ public struct SMTPServerStateMachine {
     /// Refuses the message being received with `reply`, sent once its data has ended. The
     /// first refusal wins.
     public mutating func refuseMessage(_ reply: SMTPReply) {
-        guard case .data(let transaction, nil) = state else { return }
-        state = .data(transaction, failure: reply)
+        switch state {
+        case .data(let transaction, nil): state = .data(transaction, failure: reply)
+        case .chunk(let transaction, nil, let last): state = .chunk(transaction, failure: reply, last: last)
+        default: break
+        }
+    }
+
+    /// A bare CR or LF inside a BDAT chunk: the message is refused at its end; the chunk
+    /// lengths keep the framing intact, so the session goes on.
+    public mutating func receiveBareLineEndingInChunk() {
+        refuseMessage(SMTPReply(550, "5.6.0", "Message refused: bare CR or LF in message data is not allowed (RFC 5321 section 2.3.8)"))
     }
 
     /// A bare CR or LF in the data: refuse and close, so nothing after it is ever read as

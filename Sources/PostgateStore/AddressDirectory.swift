@@ -8,7 +8,6 @@ import PostgateMessage
 /// nothing. A name (`local-part@domain`) is either one address or one alias, never both.
 /// `SQLiteAddressDirectory` is the single-node implementation.
 protocol AddressDirectory: Sendable {
-    func addDomain(_ domain: DomainName) throws(StoreError) -> DomainRecord
     func domains() throws(StoreError) -> [DomainRecord]
     /// Refuses a domain that still has addresses or aliases unless `force`; with `force`
     /// removes them too. Mailboxes stay.
@@ -16,21 +15,18 @@ protocol AddressDirectory: Sendable {
 
     /// Adds an address and its aliases, reusing the mailbox at `request.mailboxPath` if the
     /// index has one (an address removed and added again keeps its mail and UIDs).
-    /// Otherwise calls `createMailbox` with a fresh UIDVALIDITY, inside the transaction.
+    /// Otherwise calls `createMailbox` with a fresh UIDVALIDITY, inside the transaction (also
+    /// for the default queue's mailbox when it is made on first use). Refused past the
+    /// domain kind's address limit. The settings are published at once.
     func addAddress(
         _ request: NewAddress,
-        createMailbox: (_ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
+        createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws(StoreError) -> AddressRecord
     func addresses(domain: DomainName?) throws(StoreError) -> [AddressRecord]
     /// The address named `address`, or the one it is an alias of.
     func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord?
     /// Removes an address and its aliases; its mailbox stays.
     func removeAddress(_ address: EmailAddress) throws(StoreError)
-    func setEnabled(_ enabled: Bool, for address: EmailAddress) throws(StoreError) -> AddressRecord
-    func setDisplayName(_ displayName: String?, for address: EmailAddress) throws(StoreError) -> AddressRecord
-    func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord
-    func removeAlias(_ alias: EmailAddress, from address: EmailAddress) throws(StoreError) -> AddressRecord
-
     /// Where mail for `recipient` goes, matching the canonical local part and domain.
     func resolve(_ recipient: EmailAddress) throws(StoreError) -> RecipientResolution
 }
@@ -38,9 +34,10 @@ protocol AddressDirectory: Sendable {
 /// An address to add, with everything the directory checks in one go.
 struct NewAddress: Sendable {
     var address: EmailAddress
-    var displayName: String?
+    /// Its first settings; `defaultQueue` nil means the default queue.
+    var settings: ChannelSettings
     var aliases: [EmailAddress]
-    var enabled: Bool
+    var limits: ChannelLimits
     /// Where its mailbox lives, relative to the data directory.
     var mailboxPath: String
 }

@@ -3,11 +3,11 @@ import PostgateMessage
 /// The administration of hosted domains and addresses (`postgate domain …`, `postgate address …`).
 /// Each call is one transaction: a refused request changes nothing.
 extension MailStore {
-    /// Hosts `domain`. Its U-label and A-label forms name the same domain.
-    /// - Throws: `.domainAlreadyHosted`.
+    /// Hosts `domain` as a domain of `kind`. Its U-label and A-label forms name the same domain.
+    /// - Throws: `.domainAlreadyHosted`, `.limitReached` past the kind's domain limit.
     @discardableResult
-    public func addDomain(_ domain: DomainName) throws(StoreError) -> DomainRecord {
-        try directory.addDomain(domain)
+    public func addDomain(_ domain: DomainName, kind: DomainKind = .hosted, limits: ChannelLimits = ChannelLimits()) throws(StoreError) -> DomainRecord {
+        try directory.addDomain(domain, kind: kind, limits: limits)
     }
 
     /// The hosted domains with their address counts, by canonical name.
@@ -22,20 +22,23 @@ extension MailStore {
         try directory.removeDomain(domain, force: force)
     }
 
-    /// Hosts `address` with a Maildir of its own, and `aliases` that deliver to it.
+    /// Hosts `address` with a Maildir of its own, and `aliases` that deliver to it. Its first
+    /// `settings` are live at once (later edits are drafts); `settings.defaultQueue` nil means
+    /// the default queue `general`, created on first use.
     ///
     /// All names must be in hosted domains and unused (as address or alias); nothing is
     /// added unless everything is. An address that was removed gets its old mailbox back,
     /// with its messages, UIDVALIDITY and UIDs.
-    /// - Throws: `.domainNotHosted`, `.addressInUse`, `.addressGivenTwice`, or I/O errors
-    ///   creating the Maildir.
+    /// - Throws: `.domainNotHosted`, `.addressInUse`, `.addressGivenTwice`, `.limitReached`,
+    ///   `.queueNotFound`, `.invalidSetting`, or I/O errors creating the Maildir.
     @discardableResult
     public func addAddress(
-        _ address: EmailAddress, displayName: String? = nil, aliases: [EmailAddress] = [], enabled: Bool = true
+        _ address: EmailAddress, settings: ChannelSettings = ChannelSettings(), aliases: [EmailAddress] = [],
+        limits: ChannelLimits = ChannelLimits()
     ) throws(StoreError) -> AddressRecord {
         let path = DataDirectory.mailboxPath(for: address)
-        let request = NewAddress(address: address, displayName: displayName, aliases: aliases, enabled: enabled, mailboxPath: path)
-        return try directory.addAddress(request) { (proposed) throws(StoreError) in
+        let request = NewAddress(address: address, settings: settings, aliases: aliases, limits: limits, mailboxPath: path)
+        return try directory.addAddress(request) { (path, proposed) throws(StoreError) in
             try createMailbox(at: path, proposedUIDValidity: proposed)
         }
     }
@@ -55,32 +58,6 @@ extension MailStore {
     /// - Throws: `.addressNotFound`, `.notAnAddress` for an alias.
     public func removeAddress(_ address: EmailAddress) throws(StoreError) {
         try directory.removeAddress(address)
-    }
-
-    /// Enables or disables `address`; SMTP refuses mail for a disabled address and its aliases.
-    @discardableResult
-    public func setEnabled(_ address: EmailAddress, _ enabled: Bool) throws(StoreError) -> AddressRecord {
-        try directory.setEnabled(enabled, for: address)
-    }
-
-    /// Sets (or, with nil, clears) the display name used on replies from `address`.
-    @discardableResult
-    public func setDisplayName(_ address: EmailAddress, _ displayName: String?) throws(StoreError) -> AddressRecord {
-        try directory.setDisplayName(displayName, for: address)
-    }
-
-    /// Adds `alias` as another name for `address`.
-    /// - Throws: `.addressNotFound`, `.domainNotHosted`, `.addressInUse`.
-    @discardableResult
-    public func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord {
-        try directory.addAlias(alias, to: address)
-    }
-
-    /// Removes `alias` from `address`.
-    /// - Throws: `.addressNotFound`, `.aliasNotFound`.
-    @discardableResult
-    public func removeAlias(_ alias: EmailAddress, from address: EmailAddress) throws(StoreError) -> AddressRecord {
-        try directory.removeAlias(alias, from: address)
     }
 
     /// Creates the Maildir of a new mailbox row. A Maildir already on disk (its index row

@@ -32,17 +32,19 @@ extension MailStore {
 
     private func recover(_ mailbox: MailboxState, into report: inout RecoveryReport) throws(StoreError) {
         let maildir = data.maildir(mailbox.path)
-        var removed = false
+        var removed = false, completed = false
         for name in try maildir.tmpNames() {
             if let filename = try index.committedFilename(mailboxID: mailbox.id, uniqueName: name) {
                 try maildir.publish(uniqueName: name, as: filename)
                 report.messagesCompleted += 1
+                completed = true
             } else {
                 try maildir.removeFromTmp(name)
                 report.tmpFilesRemoved += 1
                 removed = true
             }
         }
+        if completed { try maildir.syncNew() }
         if removed { try maildir.syncTmp() }
     }
 

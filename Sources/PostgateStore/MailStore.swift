@@ -1,5 +1,6 @@
 import Logging
 import PostgateMessage
+import PostgateSessions
 
 /// The durable store of a Postgate data directory: the directory of hosted domains and
 /// addresses, one Maildir per address, and the index of mailboxes and messages.
@@ -10,43 +11,58 @@ import PostgateMessage
 /// made by one is seen by the next call in another.
 public final class MailStore: Sendable {
     let data: DataDirectory
-    let directory: any AddressDirectory
+    let directory: any AddressDirectory & ChannelDirectory
     let index: any MessageIndex
     let agentDirectory: any AgentDirectory
     let messageOperations: any MessageOperations
     /// Changes to mailboxes made in this process, for IMAP sessions (IDLE, EXISTS, EXPUNGE).
     public let changes = MailboxChangeFeed()
+    let dkimKeys: any DKIMKeyDirectory
+    let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
     let logger: Logger
+    /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
+    public let sessionMessageIDs: SessionMessageID
 
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
     init(
-        data: DataDirectory, directory: any AddressDirectory, index: any MessageIndex,
-        agentDirectory: any AgentDirectory, messageOperations: any MessageOperations, logger: Logger
+        data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
+        agentDirectory: any AgentDirectory, messageOperations: any MessageOperations,
+        dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger,
+        sessionMessageIDs: SessionMessageID
     ) {
         self.data = data
         self.directory = directory
         self.index = index
         self.agentDirectory = agentDirectory
         self.messageOperations = messageOperations
+        self.dkimKeys = dkimKeys
+        self.policyIndex = policyIndex
         self.logger = logger
+        self.sessionMessageIDs = sessionMessageIDs
     }
 
     /// Opens the store in `directory`, creating the directory and its index if missing and
     /// bringing the index schema up to date.
     /// - Throws: `.dataDirectoryNotWritable` or `.database` naming the path and the reason.
-    public static func open(directory path: String, logger: Logger? = nil) throws(StoreError) -> MailStore {
+    public static func open(
+        directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings()
+    ) throws(StoreError) -> MailStore {
         let data = try DataDirectory.prepare(path)
         let database = try SQLiteDatabase(path: data.databasePath)
+        let messageIDs = SessionMessageID(key: try SessionKeyFile.loadOrCreate(in: data))
         return MailStore(
             data: data,
             directory: SQLiteAddressDirectory(database: database),
-            index: SQLiteMessageIndex(database: database),
+            index: SQLiteMessageIndex(database: database, sessions: SQLiteSessionIndex(settings: sessions, messageIDs: messageIDs)),
             agentDirectory: SQLiteAgentDirectory(database: database),
             messageOperations: SQLiteMessageOperations(database: database),
-            logger: logger ?? Logger(label: "postgate.store")
+            dkimKeys: SQLiteDKIMKeyDirectory(database: database),
+            policyIndex: SQLitePolicyIndex(database: database),
+            logger: logger ?? Logger(label: "postgate.store"),
+            sessionMessageIDs: messageIDs
         )
     }
 

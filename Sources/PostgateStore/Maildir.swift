@@ -55,8 +55,14 @@ struct Maildir: Sendable {
 
     /// Moves `tmp/<uniqueName>` to `new/<filename>`, the step that makes it visible, and
     /// makes the new name durable.
+    /// Moves a delivered message from `tmp/` into `new/`. The rename is not fsynced: the
+    /// message is durable already (its `tmp/` entry was synced and its index row committed),
+    /// and if a crash loses the rename, `MailStore.recover()` repeats it from `tmp/`.
     func publish(uniqueName: String, as filename: String) throws(StoreError) {
         try FileSystem.rename(tmp + "/" + uniqueName, new + "/" + filename)
+    }
+
+    func syncNew() throws(StoreError) {
         try FileSystem.syncDirectory(new)
     }
 

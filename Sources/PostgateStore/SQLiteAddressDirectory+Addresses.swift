@@ -5,26 +5,51 @@ import PostgateMessage
 extension SQLiteAddressDirectory {
     func addAddress(
         _ request: NewAddress,
-        createMailbox: (_ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
+        createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws(StoreError) -> AddressRecord {
         try checkDistinct([request.address] + request.aliases)
         return try database.write { db in
-            let domainID = try requireDomainID(db, request.address.domain)
-            for name in [request.address] + request.aliases {
-                _ = try requireDomainID(db, name.domain)
-                if let usage = try usage(db, of: name) { throw StoreError.addressInUse(name, as: usage) }
-            }
-            let mailboxID = try mailboxID(db, path: request.mailboxPath, createMailbox: createMailbox)
-            try db.execute(sql: """
-                INSERT INTO address (domain_id, local_part, display_name, enabled, mailbox_id, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [domainID, request.address.canonicalLocalPart, request.displayName, request.enabled,
-                                 mailboxID, Date().timeIntervalSince1970])
-            let addressID = db.lastInsertedRowID
-            for alias in request.aliases {
-                try insertAlias(db, alias, addressID: addressID)
-            }
-            return try record(db, addressID: addressID)
+            try record(db, addressID: insertAddress(db, request, createMailbox: createMailbox))
+        }
+    }
+
+    /// The rows of a new address (see `addAddress`), in the caller's transaction.
+    func insertAddress(
+        _ db: Database, _ request: NewAddress,
+        createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
+    ) throws -> Int64 {
+        let domainID = try requireDomainID(db, request.address.domain)
+        try checkAddressLimit(db, domainID: domainID, domain: request.address.domain, limits: request.limits)
+        for name in [request.address] + request.aliases {
+            _ = try requireDomainID(db, name.domain)
+            if let usage = try usage(db, of: name) { throw StoreError.addressInUse(name, as: usage) }
+        }
+        let queueName = request.settings.defaultQueue ?? QueueRecord.defaultName
+        _ = try queueIDCreatingDefault(db, queueName, createMailbox: createMailbox)
+        var settings = request.settings
+        settings.defaultQueue = queueName
+        settings.aliases = request.aliases.map(\.canonicalAddress.description)
+        settings = try settings.validated(for: request.address)
+        let mailboxID = try mailboxID(db, path: request.mailboxPath) { (proposed) throws(StoreError) in
+            try createMailbox(request.mailboxPath, proposed)
+        }
+        try db.execute(sql: """
+            INSERT INTO address (domain_id, local_part, enabled, mailbox_id, created_at)
+            VALUES (?, ?, ?, ?, ?)
+            """, arguments: [domainID, request.address.canonicalLocalPart, settings.enabled,
+                             mailboxID, Date().timeIntervalSince1970])
+        let addressID = db.lastInsertedRowID
+        try apply(db, settings, addressID: addressID)
+        return addressID
+    }
+
+    /// Refuses a new address when its domain's kind allows no more (`channels.limits`).
+    private func checkAddressLimit(_ db: Database, domainID: Int64, domain: DomainName, limits: ChannelLimits) throws {
+        let kind = DomainKind(rawValue: try String.fetchOne(db, sql: "SELECT kind FROM domain WHERE id = ?", arguments: [domainID]) ?? "") ?? .hosted
+        guard let limit = limits.limit(for: kind) else { return }
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM address WHERE domain_id = ?", arguments: [domainID]) ?? 0
+        guard count < limit.addressesPerDomain else {
+            throw StoreError.limitReached("\(domain.unicode) is a \(kind) domain and has \(count) addresses; its limit is \(limit.addressesPerDomain) (channels.limits.\(kind).addresses_per_domain)")
         }
     }
 
@@ -55,35 +80,6 @@ extension SQLiteAddressDirectory {
         }
     }
 
-    func setEnabled(_ enabled: Bool, for address: EmailAddress) throws(StoreError) -> AddressRecord {
-        try update(address, sql: "UPDATE address SET enabled = ? WHERE id = ?", value: enabled)
-    }
-
-    func setDisplayName(_ displayName: String?, for address: EmailAddress) throws(StoreError) -> AddressRecord {
-        try update(address, sql: "UPDATE address SET display_name = ? WHERE id = ?", value: displayName)
-    }
-
-    func addAlias(_ alias: EmailAddress, to address: EmailAddress) throws(StoreError) -> AddressRecord {
-        try database.write { db in
-            let id = try requireAddressID(db, address)
-            _ = try requireDomainID(db, alias.domain)
-            if let usage = try usage(db, of: alias) { throw StoreError.addressInUse(alias, as: usage) }
-            try insertAlias(db, alias, addressID: id)
-            return try record(db, addressID: id)
-        }
-    }
-
-    func removeAlias(_ alias: EmailAddress, from address: EmailAddress) throws(StoreError) -> AddressRecord {
-        try database.write { db in
-            let id = try requireAddressID(db, address)
-            let aliasDomainID = try domainID(db, alias.domain) ?? -1
-            try db.execute(sql: "DELETE FROM alias WHERE address_id = ? AND domain_id = ? AND local_part = ?",
-                           arguments: [id, aliasDomainID, alias.canonicalLocalPart])
-            guard db.changesCount == 1 else { throw StoreError.aliasNotFound(alias, of: address) }
-            return try record(db, addressID: id)
-        }
-    }
-
     // MARK: - Helpers
 
     private func checkDistinct(_ names: [EmailAddress]) throws(StoreError) {
@@ -110,20 +106,12 @@ extension SQLiteAddressDirectory {
         return db.lastInsertedRowID
     }
 
-    private func insertAlias(_ db: Database, _ alias: EmailAddress, addressID: Int64) throws {
+    func insertAlias(_ db: Database, _ alias: EmailAddress, addressID: Int64) throws {
         try db.execute(sql: "INSERT INTO alias (address_id, domain_id, local_part) VALUES (?, ?, ?)",
                        arguments: [addressID, requireDomainID(db, alias.domain), alias.canonicalLocalPart])
     }
 
-    private func update(_ address: EmailAddress, sql: String, value: (any DatabaseValueConvertible)?) throws(StoreError) -> AddressRecord {
-        try database.write { db in
-            let id = try requireAddressID(db, address)
-            try db.execute(sql: sql, arguments: [value, id])
-            return try record(db, addressID: id)
-        }
-    }
-
-    private func record(_ db: Database, addressID: Int64) throws -> AddressRecord {
+    func record(_ db: Database, addressID: Int64) throws -> AddressRecord {
         guard let record = try records(db, where: "address.id = ?", arguments: [addressID]).first else {
             throw StoreError.database(path: database.path, reason: "address #\(addressID) vanished")
         }
@@ -132,8 +120,9 @@ extension SQLiteAddressDirectory {
 
     private func records(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [AddressRecord] {
         let rows = try Row.fetchAll(db, sql: """
-            SELECT address.id, address.local_part, address.display_name, address.enabled, address.created_at,
-                domain.name AS domain_name, mailbox.path,
+            SELECT address.id, address.local_part, address.created_at,
+                domain.name AS domain_name, domain.kind AS domain_kind, mailbox.path,
+                EXISTS (SELECT 1 FROM address_draft WHERE address_draft.address_id = address.id) AS has_draft,
                 (SELECT count(*) FROM message WHERE message.mailbox_id = address.mailbox_id) AS message_count
             FROM address
             JOIN domain ON domain.id = address.domain_id
@@ -144,13 +133,13 @@ extension SQLiteAddressDirectory {
         return try rows.map { row in
             AddressRecord(
                 email: try emailAddress(localPart: row["local_part"], domain: row["domain_name"]).description,
-                displayName: row["display_name"], enabled: row["enabled"],
-                aliases: try aliases(db, addressID: row["id"]), mailboxPath: row["path"],
+                settings: try publishedSettings(db, addressID: row["id"]), hasDraft: row["has_draft"],
+                domainKind: DomainKind(rawValue: row["domain_kind"]) ?? .hosted, mailboxPath: row["path"],
                 messageCount: row["message_count"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
         }
     }
 
-    private func aliases(_ db: Database, addressID: Int64) throws -> [String] {
+    func aliases(_ db: Database, addressID: Int64) throws -> [String] {
         try Row.fetchAll(db, sql: """
             SELECT alias.local_part, domain.name FROM alias JOIN domain ON domain.id = alias.domain_id
             WHERE alias.address_id = ? ORDER BY domain.name, alias.local_part

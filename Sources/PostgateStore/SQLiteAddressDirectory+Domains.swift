@@ -3,24 +3,34 @@ import GRDB
 import PostgateMessage
 
 extension SQLiteAddressDirectory {
-    func addDomain(_ domain: DomainName) throws(StoreError) -> DomainRecord {
-        try database.write { db in
-            guard try domainID(db, domain) == nil else { throw StoreError.domainAlreadyHosted(domain) }
-            let now = Date()
-            try db.execute(sql: "INSERT INTO domain (name, unicode_name, created_at) VALUES (?, ?, ?)",
-                           arguments: [domain.ascii, domain.unicode, now.timeIntervalSince1970])
-            return DomainRecord(name: domain.ascii, unicodeName: domain.unicode, addressCount: 0, createdAt: now)
+    func addDomain(_ domain: DomainName, kind: DomainKind, limits: ChannelLimits) throws(StoreError) -> DomainRecord {
+        try database.write { db in try insertDomain(db, domain, kind: kind, limits: limits) }
+    }
+
+    /// The row of a new domain (see `addDomain`), in the caller's transaction.
+    func insertDomain(_ db: Database, _ domain: DomainName, kind: DomainKind, limits: ChannelLimits) throws -> DomainRecord {
+        guard try domainID(db, domain) == nil else { throw StoreError.domainAlreadyHosted(domain) }
+        if let limit = limits.limit(for: kind) {
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM domain WHERE kind = ?", arguments: [kind.rawValue]) ?? 0
+            guard count < limit.domains else {
+                throw StoreError.limitReached("there are \(count) \(kind) domains already; the limit is \(limit.domains) (channels.limits.\(kind).domains)")
+            }
         }
+        let now = Date()
+        try db.execute(sql: "INSERT INTO domain (name, unicode_name, kind, created_at) VALUES (?, ?, ?, ?)",
+                       arguments: [domain.ascii, domain.unicode, kind.rawValue, now.timeIntervalSince1970])
+        return DomainRecord(name: domain.ascii, unicodeName: domain.unicode, kind: kind, addressCount: 0, createdAt: now)
     }
 
     func domains() throws(StoreError) -> [DomainRecord] {
         try database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT name, unicode_name, created_at,
+                SELECT name, unicode_name, kind, created_at,
                     (SELECT count(*) FROM address WHERE address.domain_id = domain.id) AS address_count
                 FROM domain ORDER BY name
                 """).map { row in
-                DomainRecord(name: row["name"], unicodeName: row["unicode_name"], addressCount: row["address_count"],
+                DomainRecord(name: row["name"], unicodeName: row["unicode_name"],
+                             kind: DomainKind(rawValue: row["kind"]) ?? .hosted, addressCount: row["address_count"],
                              createdAt: Date(timeIntervalSince1970: row["created_at"]))
             }
         }

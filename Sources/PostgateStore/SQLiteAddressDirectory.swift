@@ -4,7 +4,7 @@ import PostgateMessage
 
 /// `AddressDirectory` on the SQLite file of the data directory (tables `domain`,
 /// `address`, `alias`, and `mailbox` for new addresses).
-struct SQLiteAddressDirectory: AddressDirectory {
+struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     let database: SQLiteDatabase
 
     func resolve(_ recipient: EmailAddress) throws(StoreError) -> RecipientResolution {
@@ -19,7 +19,8 @@ struct SQLiteAddressDirectory: AddressDirectory {
                 WHERE alias.domain_id = ? AND alias.local_part = ?
                 """, arguments: [domainID, localPart])
             guard let row else { return .unknownUser }
-            guard row["enabled"] as Bool else { return .disabled }
+            // An outbound-only address (Kore "Usage") receives nothing, like a disabled one.
+            guard row["enabled"] as Bool, AddressUsage(rawValue: row["usage"])?.receives ?? true else { return .disabled }
             let owner = try emailAddress(localPart: row["local_part"], domain: row["domain_name"])
             return .accept(MailboxTarget(mailboxID: row["mailbox_id"], mailboxPath: row["path"], address: owner))
         }
@@ -27,7 +28,7 @@ struct SQLiteAddressDirectory: AddressDirectory {
 
     /// An address with its owner's mailbox; the caller adds the join and condition.
     private static let ownerSelect = """
-        SELECT address.local_part, address.enabled, address.mailbox_id, mailbox.path, domain.name AS domain_name
+        SELECT address.local_part, address.enabled, address.usage, address.mailbox_id, mailbox.path, domain.name AS domain_name
         FROM address
         JOIN mailbox ON mailbox.id = address.mailbox_id
         JOIN domain ON domain.id = address.domain_id

@@ -62,6 +62,10 @@ extension SQLiteDatabase {
                 CREATE INDEX message_filename ON message(mailbox_id, filename);
                 """)
         }
+        registerChannelMigrations(&migrator)
+        registerDKIMSchema(in: &migrator)
+        registerPolicySchema(&migrator)
+        registerSessionsSchema(&migrator)
         registerAgentsSchema(&migrator)
         return migrator
     }

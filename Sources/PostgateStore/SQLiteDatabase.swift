@@ -45,6 +45,21 @@ struct SQLiteDatabase: Sendable {
         }
     }
 
+    /// Runs `body` in a write transaction that is always rolled back: a dry run that checks
+    /// every rule the real change would, and changes nothing.
+    func writeRollingBack(_ body: (Database) throws -> Void) throws(StoreError) {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try body(db)
+                    return .rollback
+                }
+            }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
     /// Runs `body` in a read transaction on a consistent snapshot.
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {

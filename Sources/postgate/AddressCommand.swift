@@ -11,9 +11,12 @@ struct AddressCommand: ParsableCommand {
         Each hosted address has its own Maildir under DATA/maildir/<domain>/<local-part>. \
         Aliases are other names delivering to the same mailbox. Local parts match without \
         regard to case. Removing an address keeps its Maildir; adding it again reuses it, \
-        with the same UIDVALIDITY and UIDs. A running `postgate serve` sees every change at once.
+        with the same UIDVALIDITY and UIDs. A new address is live at once; later edits \
+        (set, enable, disable, set-name, alias) are drafts until `postgate publish` (or \
+        --publish), and a running `postgate serve` applies a publish at once.
         """,
-        subcommands: [Add.self, List.self, Show.self, Remove.self, Enable.self, Disable.self, SetName.self, Alias.self]
+        subcommands: [Add.self, List.self, Show.self, Set.self, Diff.self, Discard.self, Remove.self,
+                      Enable.self, Disable.self, SetName.self, Alias.self]
     )
 
     struct Add: ParsableCommand {
@@ -21,7 +24,10 @@ struct AddressCommand: ParsableCommand {
             abstract: "Host an address, with a Maildir of its own.",
             discussion: """
             The domain must be hosted (`postgate domain add`), and neither the address nor \
-            any alias may already be in use. Nothing is added unless everything can be.
+            any alias may already be in use; a standard or advanced custom domain holds at most \
+            its kind's number of addresses (channels.limits). Without --queue the address routes \
+            to the queue `general`, made on first use. Nothing is added unless everything can be. \
+            Further settings: `postgate address set`.
             """
         )
 
@@ -34,6 +40,12 @@ struct AddressCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("another address delivering to this one; repeatable", valueName: "EMAIL"))
         var alias: [String] = []
 
+        @Option(help: ArgumentHelp("default queue (default: general)", valueName: "QUEUE"))
+        var queue: String?
+
+        @Option(help: ArgumentHelp("inbound, outbound or both (default both)", valueName: "USAGE"))
+        var usage: AddressUsage = .both
+
         @Flag(help: "add it disabled: mail for it is refused until `postgate address enable`")
         var disabled = false
 
@@ -42,9 +54,15 @@ struct AddressCommand: ParsableCommand {
         func run() throws {
             let address = parseAddress(email)
             let aliases = alias.map(parseAddress)
+            var settings = ChannelSettings()
+            settings.displayName = name
+            settings.enabled = !disabled
+            settings.defaultQueue = queue
+            settings.usage = usage
             let store = try options.openStore()
+            let limits = options.channelLimits()
             let record = try reportingFailure { () throws(StoreError) in
-                try store.addAddress(address, displayName: name, aliases: aliases, enabled: !disabled)
+                try store.addAddress(address, settings: settings, aliases: aliases, limits: limits)
             }
             try options.print(record) { "added address \(record.email) (mailbox \(record.mailboxPath))" }
         }
@@ -54,8 +72,8 @@ struct AddressCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the hosted addresses.",
             discussion: """
-            With --json: an array of objects with email, displayName, enabled, aliases, \
-            mailboxPath, messageCount, createdAt.
+            With --json: an array of objects with email, displayName, enabled, aliases, usage, \
+            defaultQueue, domainKind, hasDraft, settings, mailboxPath, messageCount, createdAt.
             """
         )
 
@@ -71,9 +89,10 @@ struct AddressCommand: ParsableCommand {
             try options.print(records) {
                 guard !records.isEmpty else { return "no addresses; add one with `postgate address add EMAIL`" }
                 return TextTable(
-                    headers: ["ADDRESS", "NAME", "STATE", "ALIASES", "MESSAGES"],
+                    headers: ["ADDRESS", "NAME", "STATE", "USAGE", "QUEUE", "ALIASES", "MESSAGES", "DRAFT"],
                     rows: records.map {
-                        [$0.email, $0.displayName ?? "", $0.stateName, $0.aliases.joined(separator: ", "), String($0.messageCount)]
+                        [$0.email, $0.displayName ?? "", $0.stateName, $0.settings.usage.rawValue, $0.settings.defaultQueue ?? "",
+                         $0.aliases.joined(separator: ", "), String($0.messageCount), $0.hasDraft ? "pending" : ""]
                     }
                 ).render()
             }
@@ -123,33 +142,35 @@ struct AddressCommand: ParsableCommand {
 
     struct Enable: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Accept mail for an address (and its aliases) again.",
-            discussion: "See `postgate address disable`."
+            abstract: "Accept mail for an address (and its aliases) again (a draft until published).",
+            discussion: "Refused while the address has no default queue (ipSCAPE rule). See `postgate address disable`."
         )
 
         @Argument(help: "the address (not an alias)")
         var email: String
 
+        @OptionGroup var publishing: PublishNow
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            try setEnabled(email, true, options: options)
+            try editAndReport(email, publishing: publishing, options: options) { $0.enabled = true }
         }
     }
 
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Refuse mail for an address and its aliases, keeping everything else.",
-            discussion: "SMTP answers 550 5.1.1 for a disabled address; its mailbox stays readable."
+            abstract: "Refuse mail for an address and its aliases (a draft until published).",
+            discussion: "Once published, SMTP answers 550 5.2.1 for it; its mailbox stays readable."
         )
 
         @Argument(help: "the address (not an alias)")
         var email: String
 
+        @OptionGroup var publishing: PublishNow
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            try setEnabled(email, false, options: options)
+            try editAndReport(email, publishing: publishing, options: options) { $0.enabled = false }
         }
     }
 
@@ -166,23 +187,12 @@ struct AddressCommand: ParsableCommand {
         @Argument(help: "the display name, e.g. \"Acme Support\"; \"\" clears it")
         var name: String
 
+        @OptionGroup var publishing: PublishNow
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let address = parseAddress(email)
-            let store = try options.openStore()
-            let record = try reportingFailure { () throws(StoreError) in
-                try store.setDisplayName(address, name.isEmpty ? nil : name)
-            }
-            try options.print(record) { "display name of \(record.email): \(record.displayName ?? "(none)")" }
+            try editAndReport(email, publishing: publishing, options: options) { $0.displayName = name.isEmpty ? nil : name }
         }
-    }
-
-    private static func setEnabled(_ email: String, _ enabled: Bool, options: StoreOptions) throws {
-        let address = parseAddress(email)
-        let store = try options.openStore()
-        let record = try reportingFailure { () throws(StoreError) in try store.setEnabled(address, enabled) }
-        try options.print(record) { "\(record.email) is \(record.stateName)" }
     }
 }
 
@@ -207,13 +217,12 @@ extension AddressCommand {
             @Argument(help: "the alias to add")
             var alias: String
 
+            @OptionGroup var publishing: PublishNow
             @OptionGroup var options: StoreOptions
 
             func run() throws {
-                let (address, alias) = (parseAddress(email), parseAddress(alias))
-                let store = try options.openStore()
-                let record = try reportingFailure { () throws(StoreError) in try store.addAlias(alias, to: address) }
-                try options.print(record) { "\(alias.canonicalText) is now an alias of \(record.email)" }
+                let alias = parseAddress(alias).canonicalText
+                try editAndReport(email, publishing: publishing, options: options) { $0.aliases.append(alias) }
             }
         }
 
@@ -226,13 +235,17 @@ extension AddressCommand {
             @Argument(help: "the alias to remove")
             var alias: String
 
+            @OptionGroup var publishing: PublishNow
             @OptionGroup var options: StoreOptions
 
             func run() throws {
-                let (address, alias) = (parseAddress(email), parseAddress(alias))
-                let store = try options.openStore()
-                let record = try reportingFailure { () throws(StoreError) in try store.removeAlias(alias, from: address) }
-                try options.print(record) { "\(alias.canonicalText) is no longer an alias of \(record.email)" }
+                let (owner, alias) = (parseAddress(email), parseAddress(alias))
+                try editAndReport(email, publishing: publishing, options: options) { (settings) throws(StoreError) in
+                    guard let index = settings.aliases.firstIndex(of: alias.canonicalText) else {
+                        throw StoreError.aliasNotFound(alias, of: owner)
+                    }
+                    settings.aliases.remove(at: index)
+                }
             }
         }
     }
@@ -248,10 +261,23 @@ extension AddressRecord {
             ("display name", displayName ?? ""),
             ("state", stateName),
             ("aliases", aliases.joined(separator: ", ")),
+            ("usage", settings.usage.rawValue),
+            ("domain kind", domainKind.rawValue),
+            ("queue", settings.defaultQueue ?? "(none)"),
+            ("contact centre", settings.contactCentreAddress ?? ""),
+            ("session mode", settings.sessionMode.rawValue),
+            ("allowed from", settings.allowedSenderDomains.isEmpty ? "(any domain)" : settings.allowedSenderDomains.joined(separator: ", ")),
+            ("auto-replies", settings.excludeAutoReplies ? "excluded" : "routed"),
+            ("recipient only", settings.syncWhenRecipientOnly ? "yes" : "no"),
+            ("max to/cc/bcc", [settings.maxTo, settings.maxCc, settings.maxBcc].map { $0.map(String.init) ?? "default" }.joined(separator: "/")),
+            ("contact card", settings.sendContactCard ? "sent with the first reply" : "not sent"),
+            ("template", [settings.templateHeaderText, settings.templateHeaderHTML, settings.templateFooterText, settings.templateFooterHTML]
+                .contains { $0 != nil } ? "header/footer set" : "none"),
+            ("draft", hasDraft ? "pending (see `postgate address diff \(email)`)" : "none"),
             ("mailbox", mailboxPath),
             ("messages", String(messageCount)),
             ("created", createdAt.formatted(.iso8601)),
-        ].map { "\($0.0 + ":")\(String(repeating: " ", count: 14 - $0.0.count))\($0.1)" }.joined(separator: "\n")
+        ].map { "\($0.0 + ":")\(String(repeating: " ", count: 16 - $0.0.count))\($0.1)" }.joined(separator: "\n")
     }
 }
 

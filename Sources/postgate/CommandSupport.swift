@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgateGateway
 import PostgateMessage
 import PostgateStore
 
@@ -9,8 +10,29 @@ struct StoreOptions: ParsableArguments {
         "data directory; default $POSTGATE_DATA, else ./postgate-data", valueName: "DIR"))
     var data: String?
 
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "config file (channels.limits, dns, dkim); default $POSTGATE_CONFIG, else the embedded defaults", valueName: "FILE"))
+    var config: String?
+
     @Flag(name: .long, help: "print JSON (for scripts) instead of a table")
     var json = false
+
+    /// The configuration of `--config` (or `$POSTGATE_CONFIG`), else the embedded default;
+    /// exits naming the problem when the file cannot be read.
+    func gatewayConfiguration() -> GatewayConfiguration {
+        let environment = ProcessInfo.processInfo.environment["POSTGATE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path = config ?? environment else { return GatewayConfiguration() }
+        do {
+            return try GatewayConfiguration.load(file: path)
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    /// The domain-kind limits of the configuration (the seeds' figures by default).
+    func channelLimits() -> ChannelLimits {
+        gatewayConfiguration().channels.limits
+    }
 
     /// `--data`, else `$POSTGATE_DATA`, else `./postgate-data`.
     var dataDirectory: String {
@@ -21,9 +43,11 @@ struct StoreOptions: ParsableArguments {
         return "./postgate-data"
     }
 
-    /// Opens the store, or exits with the reason.
+    /// Opens the store, or exits with the reason. A `--config` that cannot be read is an
+    /// error for every command, not only for those that need its limits.
     func openStore() throws -> MailStore {
-        try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
+        if config != nil { _ = gatewayConfiguration() }
+        return try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
     }
 
     /// Prints `value` as JSON with `--json`, else the text `human()` makes.

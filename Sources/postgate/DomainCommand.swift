@@ -19,38 +19,50 @@ struct DomainCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Host a domain.",
-            discussion: "Addresses can then be added in it with `postgate address add`."
+            discussion: """
+            Addresses can then be added in it with `postgate address add`. --kind hosted (the \
+            default) is the gateway's own domain customers forward to; standard and advanced are \
+            custom domains, limited in number and in addresses each (channels.limits in the config: \
+            by default 5 × 5 and 50 × 50).
+            """
         )
 
         @Argument(help: "the domain, e.g. acme.example")
         var name: String
+
+        @Option(help: ArgumentHelp("hosted, standard or advanced", valueName: "KIND"))
+        var kind: DomainKind = .hosted
 
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let domain = parseDomain(name)
             let store = try options.openStore()
-            let record = try reportingFailure { () throws(StoreError) in try store.addDomain(domain) }
-            try options.print(record) { "added domain \(record.displayName)" }
+            let limits = options.channelLimits()
+            let record = try reportingFailure { () throws(StoreError) in try store.addDomain(domain, kind: kind, limits: limits) }
+            try options.print(record) { "added \(record.kind) domain \(record.displayName)" }
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the hosted domains.",
-            discussion: "With --json: an array of objects with name, unicodeName, addressCount, createdAt."
+            discussion: "With --json: an array of objects with name, unicodeName, kind, addressCount, createdAt, dkimStatus."
         )
 
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let store = try options.openStore()
-            let domains = try reportingFailure { () throws(StoreError) in try store.domains() }
+            let records = try reportingFailure { () throws(StoreError) in try store.domains() }
+            let domains = try DomainListing.listings(records, store: store) // + DKIM status (issue 6)
             try options.print(domains) {
                 guard !domains.isEmpty else { return "no domains; add one with `postgate domain add NAME`" }
                 return TextTable(
-                    headers: ["DOMAIN", "UNICODE", "ADDRESSES", "CREATED"],
-                    rows: domains.map { [$0.name, $0.unicodeName, String($0.addressCount), $0.createdAt.formatted(.iso8601)] }
+                    headers: ["DOMAIN", "UNICODE", "KIND", "ADDRESSES", "DKIM", "CREATED"],
+                    rows: domains.map {
+                        [$0.name, $0.unicodeName, $0.kind.rawValue, String($0.addressCount), $0.dkimStatus ?? "-", $0.createdAt.formatted(.iso8601)]
+                    }
                 ).render()
             }
         }
@@ -88,3 +100,5 @@ extension DomainRecord {
         unicodeName == name ? name : "\(unicodeName) (\(name))"
     }
 }
+
+extension DomainKind: ExpressibleByArgument {}

@@ -59,7 +59,7 @@ import Testing
         try fixture.host("acme.test")
         try fixture.host("other.test")
         let record = try store.addAddress(
-            EmailAddress("Support@acme.test"), displayName: "Acme Support",
+            EmailAddress("Support@acme.test"), settings: named("Acme Support"),
             aliases: [EmailAddress("help@acme.test"), EmailAddress("Desk@other.test")])
         #expect(record.email == "support@acme.test")
         #expect(record.displayName == "Acme Support")

@@ -37,9 +37,9 @@ def test_json_listings(data_dir):
     assert a["mailboxPath"] == "maildir/acme.test/support"
     assert a["messageCount"] == 0
     assert (data_dir / a["mailboxPath"] / "new").is_dir()
-    cli(data_dir, "address", "disable", "support@acme.test")
+    cli(data_dir, "address", "disable", "support@acme.test", "--publish")
     assert addresses(data_dir)[0]["enabled"] is False
-    cli(data_dir, "address", "enable", "support@acme.test")
+    cli(data_dir, "address", "enable", "support@acme.test", "--publish")
     assert addresses(data_dir)[0]["enabled"] is True
 
 

@@ -75,7 +75,7 @@ def test_source_route_to_other_domain_is_relay_denied(server, raw):
 
 
 def test_disabled_address_refused(data_dir, spawn, raw):
-    cli(data_dir, "address", "disable", "support@acme.test")
+    cli(data_dir, "address", "disable", "support@acme.test", "--publish")
     server = spawn(data_dir)
     c = session(raw, server.port)
     for rcpt in ("support@acme.test", "help@acme.test"):
@@ -178,7 +178,7 @@ def test_address_added_by_cli_accepted_within_a_second(server, raw):
         assert elapsed < 1.0, f"new@acme.test still refused {elapsed:.2f}s after the CLI added it: {code} {text}"
         time.sleep(0.05)
     # And disabling is seen as quickly.
-    cli(server.data, "address", "disable", "new@acme.test")
+    cli(server.data, "address", "disable", "new@acme.test", "--publish")
     disabled = time.monotonic()
     while True:
         c = session(raw)

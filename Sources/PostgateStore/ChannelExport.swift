@@ -1,0 +1,56 @@
+import Foundation
+
+/// The channel configuration of a data directory, as `postgate export` writes it and
+/// `postgate import` reads it: domains with their kinds, queues, every address with its
+/// published settings and pending draft, and the filters. No passwords, keys or messages.
+///
+/// Importing an export into an empty data directory and exporting again gives the same
+/// document apart from `exportedAt` (a lossless round trip).
+public struct ChannelExport: Sendable, Codable, Equatable {
+    public static let formatName = "postgate-channels"
+    public static let currentVersion = 1
+
+    public var format = Self.formatName
+    public var version = Self.currentVersion
+    public var exportedAt = Date()
+    public var domains: [Domain] = []
+    public var queues: [Queue] = []
+    public var addresses: [Address] = []
+    public var filters: [Filter] = []
+
+    public struct Domain: Sendable, Codable, Equatable {
+        public var name: String
+        public var kind: DomainKind
+    }
+
+    public struct Queue: Sendable, Codable, Equatable {
+        public var name: String
+        public var description: String?
+    }
+
+    public struct Address: Sendable, Codable, Equatable {
+        public var email: String
+        public var settings: ChannelSettings
+        public var draft: ChannelSettings?
+    }
+
+    public struct Filter: Sendable, Codable, Equatable {
+        public var address: String
+        public var position: Int
+        public var field: FilterRule.Field
+        public var keyword: String
+        public var queue: String
+    }
+
+    public init() {}
+}
+
+/// What `postgate import` did (or, with --dry-run, would do).
+public struct ImportReport: Sendable, Codable, Equatable {
+    public var domainsAdded: [String] = []
+    public var queuesAdded: [String] = []
+    public var addressesAdded: [String] = []
+    public var addressesUpdated: [String] = []
+    public var filtersWritten = 0
+    public var dryRun = false
+}
