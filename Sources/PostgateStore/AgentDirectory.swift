@@ -3,8 +3,8 @@ import PostgateMessage
 /// Agents, their memberships and personal folders: what `postgate agent …` edits and
 /// what IMAP asks at login and for LIST.
 ///
-/// `visibleMailboxes` is the one query deciding which shared mailboxes an agent sees;
-/// queue membership adds a branch there without touching the protocol code.
+/// `visibleMailboxes` is the one query deciding which shared mailboxes an agent sees
+/// (channel addresses and work queues), so the protocol code never asks why.
 /// `SQLiteAgentDirectory` is the single-node implementation.
 protocol AgentDirectory: Sendable {
     func addAgent(name: String, displayName: String?, passwordHash: String) throws(StoreError) -> Int64
@@ -16,8 +16,11 @@ protocol AgentDirectory: Sendable {
     func credentials(of name: String) throws(StoreError) -> (id: Int64, hash: String)?
     /// The address whose mailbox is `mailboxID`.
     func addressID(mailboxID: Int64) throws(StoreError) -> Int64
-    func grant(agent name: String, address: EmailAddress, addressID: Int64) throws(StoreError)
-    func revoke(agent name: String, address: EmailAddress, addressID: Int64) throws(StoreError)
+    /// Adds (`member`) or removes the agent's membership of `target`; `membership` names it in errors.
+    /// - Throws: `.agentAlreadyGranted`, `.agentNotGranted`, `.agentNotFound`, `.queueNotFound`.
+    func setMembership(
+        _ member: Bool, agent name: String, target: MembershipTarget, membership: AgentMembership
+    ) throws(StoreError)
 
     /// Every mailbox the agent sees, personal folders first, by name.
     func visibleMailboxes(agentID: Int64) throws(StoreError) -> [VisibleMailbox]

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A contact-centre agent who logs in over IMAP, as `postgate agent list --json` shows it.
-/// The JSON keys are `name`, `displayName`, `addresses` and `createdAt`; the password hash
+/// The JSON keys are `name`, `displayName`, `addresses`, `queues` and `createdAt`; the password hash
 /// is never shown.
 public struct AgentRecord: Sendable, Codable, Equatable {
     /// The login name (lower case).
@@ -9,12 +9,15 @@ public struct AgentRecord: Sendable, Codable, Equatable {
     public var displayName: String?
     /// The channel addresses whose shared mailboxes the agent sees (canonical form).
     public var addresses: [String]
+    /// The work queues whose shared folders (`Shared/Queues/<queue>`) the agent sees.
+    public var queues: [String]
     public var createdAt: Date
 
-    public init(name: String, displayName: String?, addresses: [String], createdAt: Date) {
+    public init(name: String, displayName: String?, addresses: [String], queues: [String] = [], createdAt: Date) {
         self.name = name
         self.displayName = displayName
         self.addresses = addresses
+        self.queues = queues
         self.createdAt = createdAt
     }
 }

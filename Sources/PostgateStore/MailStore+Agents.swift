@@ -38,17 +38,27 @@ extension MailStore {
         try agentDirectory.setPasswordHash(try hash(password), agent: name)
     }
 
-    /// Lets the agent see the shared mailbox of `address` (or of the address it aliases).
+    /// Lets the agent see the shared folder of an address (or of the address an alias
+    /// names) or of a work queue.
+    /// - Throws: `.agentAlreadyGranted`, `.agentNotFound`, `.addressNotFound`, `.queueNotFound`.
     @discardableResult
-    public func grant(agent name: String, address: EmailAddress) throws(StoreError) -> AgentRecord {
-        try agentDirectory.grant(agent: name, address: address, addressID: try addressID(address))
+    public func grant(agent name: String, to membership: AgentMembership) throws(StoreError) -> AgentRecord {
+        try agentDirectory.setMembership(true, agent: name, target: target(of: membership), membership: membership)
         return try requireAgent(name)
     }
 
+    /// Stops the agent seeing that shared folder.
+    /// - Throws: `.agentNotGranted`, `.agentNotFound`, `.addressNotFound`, `.queueNotFound`.
     @discardableResult
-    public func revoke(agent name: String, address: EmailAddress) throws(StoreError) -> AgentRecord {
-        try agentDirectory.revoke(agent: name, address: address, addressID: try addressID(address))
+    public func revoke(agent name: String, from membership: AgentMembership) throws(StoreError) -> AgentRecord {
+        try agentDirectory.setMembership(false, agent: name, target: target(of: membership), membership: membership)
         return try requireAgent(name)
+    }
+
+    /// `grant(agent:to: .address(address))`.
+    @discardableResult
+    public func grant(agent name: String, address: EmailAddress) throws(StoreError) -> AgentRecord {
+        try grant(agent: name, to: .address(address))
     }
 
     /// The agent if `password` is right, else nil. Runs scrypt: call it off the event loop.
@@ -59,10 +69,21 @@ extension MailStore {
         return AgentIdentity(id: credentials.id, name: name.lowercased())
     }
 
-    /// Keeps `\Seen` per agent (true) or shared by everyone (false) in the shared mailbox of `address`.
-    public func setPrivateSeen(_ enabled: Bool, address: EmailAddress) throws(StoreError) {
-        guard let record = try directory.address(address) else { throw .addressNotFound(address) }
-        guard let mailbox = try index.mailbox(path: record.mailboxPath) else { throw .mailboxNotFound(path: record.mailboxPath) }
+    /// Keeps `\Seen` per agent (true) or shared by everyone (false) in the shared folder of
+    /// an address or a queue (Dovecot's private flags); other flags stay shared.
+    public func setPrivateSeen(_ enabled: Bool, of membership: AgentMembership) throws(StoreError) {
+        let path: String
+        switch membership {
+        case .address(let address):
+            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            path = record.mailboxPath
+        case .queue(let name):
+            guard let queue = try directory.queues().first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                throw .queueNotFound(name)
+            }
+            path = queue.mailboxPath
+        }
+        guard let mailbox = try index.mailbox(path: path) else { throw .mailboxNotFound(path: path) }
         try messageOperations.setPrivateSeen(enabled, mailboxID: mailbox.id)
     }
 
@@ -111,10 +132,15 @@ extension MailStore {
         return record
     }
 
-    private func addressID(_ address: EmailAddress) throws(StoreError) -> Int64 {
-        guard let record = try directory.address(address) else { throw .addressNotFound(address) }
-        guard let mailbox = try index.mailbox(path: record.mailboxPath) else { throw .mailboxNotFound(path: record.mailboxPath) }
-        return try agentDirectory.addressID(mailboxID: mailbox.id)
+    private func target(of membership: AgentMembership) throws(StoreError) -> MembershipTarget {
+        switch membership {
+        case .address(let address):
+            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            guard let mailbox = try index.mailbox(path: record.mailboxPath) else { throw .mailboxNotFound(path: record.mailboxPath) }
+            return .address(id: try agentDirectory.addressID(mailboxID: mailbox.id))
+        case .queue(let name):
+            return .queue(name: name)
+        }
     }
 
     private func hash(_ password: String) throws(StoreError) -> String {

@@ -1,3 +1,5 @@
+import PostgatePolicy
+
 /// The flags of a message: IMAP system flags kept as Maildir info letters (so `mutt` and
 /// Dovecot read them from the file name) and IMAP keywords kept in the index.
 ///
@@ -55,6 +57,17 @@ public struct MessageFlags: Sendable, Hashable {
     /// With `\Seen` set or cleared.
     public func settingSeen(_ seen: Bool) -> MessageFlags {
         seen ? union(MessageFlags(letters: "S")) : subtracting(MessageFlags(letters: "S"))
+    }
+
+    /// The keyword a delivery gives a message the inbound policy labelled, so agents can
+    /// see and search why it is not in a queue: `$Blocked` for `blocked`, `$AutoReply` for
+    /// `auto-reply` (RFC 9051 section 2.3.2 keywords); none for ordinary messages.
+    static func keywords(forPolicy label: String?) -> String {
+        switch label {
+        case PolicyVerdict.blockedLabel: "$Blocked"
+        case PolicyVerdict.autoReplyLabel: "$AutoReply"
+        default: ""
+        }
     }
 
     /// Keywords as the index stores them: space-separated.

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 
 extension SQLiteAgentDirectory {
-    /// Personal folders, then one shared folder per channel address the agent belongs to.
-    /// Queues (issue 3) add their `UNION ALL` branch here.
+    /// Personal folders, then one shared folder per channel address and per work queue the
+    /// agent belongs to (`Shared/<address>`, `Shared/Queues/<queue>`).
     func visibleMailboxes(agentID: Int64) throws(StoreError) -> [VisibleMailbox] {
         try database.read { db in
             let personal = try Row.fetchAll(db, sql: """
@@ -16,8 +16,13 @@ extension SQLiteAgentDirectory {
                        mailbox.id, mailbox.path, mailbox.private_seen
                 FROM agent_address JOIN address ON address.id = agent_address.address_id
                 JOIN domain ON domain.id = address.domain_id JOIN mailbox ON mailbox.id = address.mailbox_id
-                WHERE agent_address.agent_id = ? ORDER BY 1
-                """, arguments: [agentID]).map { Self.visible($0, kind: .shared, prefix: VisibleMailbox.sharedPrefix) }
+                WHERE agent_address.agent_id = ?
+                UNION ALL
+                SELECT ? || queue.name, NULL, mailbox.id, mailbox.path, mailbox.private_seen
+                FROM agent_queue JOIN queue ON queue.id = agent_queue.queue_id JOIN mailbox ON mailbox.id = queue.mailbox_id
+                WHERE agent_queue.agent_id = ? ORDER BY 1
+                """, arguments: [agentID, VisibleMailbox.queuePrefix, agentID])
+                .map { Self.visible($0, kind: .shared, prefix: VisibleMailbox.sharedPrefix) }
             return personal + shared
         }
     }

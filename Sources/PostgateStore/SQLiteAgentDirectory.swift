@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import PostgateMessage
 
-/// `AgentDirectory` on the SQLite file (tables `agent`, `agent_address`, `agent_folder`,
-/// `agent_subscription`).
+/// `AgentDirectory` on the SQLite file (tables `agent`, `agent_address`, `agent_queue`,
+/// `agent_folder`, `agent_subscription`).
 struct SQLiteAgentDirectory: AgentDirectory {
     let database: SQLiteDatabase
 
@@ -58,23 +58,31 @@ struct SQLiteAgentDirectory: AgentDirectory {
         }
     }
 
-    func grant(agent name: String, address: EmailAddress, addressID: Int64) throws(StoreError) {
-        if try changeMembership("INSERT OR IGNORE INTO agent_address (agent_id, address_id) VALUES (?, ?)", name, addressID) == 0 {
-            throw .agentAlreadyGranted(agent: name, address: address)
-        }
-    }
-
-    func revoke(agent name: String, address: EmailAddress, addressID: Int64) throws(StoreError) {
-        if try changeMembership("DELETE FROM agent_address WHERE agent_id = ? AND address_id = ?", name, addressID) == 0 {
-            throw .agentNotGranted(agent: name, address: address)
-        }
-    }
-
-    private func changeMembership(_ sql: String, _ name: String, _ addressID: Int64) throws(StoreError) -> Int {
-        try database.write { db in
-            let id = try requireAgentID(db, name)
-            try db.execute(sql: sql, arguments: [id, addressID])
+    func setMembership(
+        _ member: Bool, agent name: String, target: MembershipTarget, membership: AgentMembership
+    ) throws(StoreError) {
+        let changed = try database.write { (db: Database) -> Int in
+            let agentID = try requireAgentID(db, name)
+            let link = try membershipLink(db, target)
+            try db.execute(sql: member
+                ? "INSERT OR IGNORE INTO \(link.table) (agent_id, \(link.column)) VALUES (?, ?)"
+                : "DELETE FROM \(link.table) WHERE agent_id = ? AND \(link.column) = ?", arguments: [agentID, link.id])
             return db.changesCount
+        }
+        guard changed > 0 else {
+            throw member
+                ? StoreError.agentAlreadyGranted(agent: name, membership: membership)
+                : StoreError.agentNotGranted(agent: name, membership: membership)
+        }
+    }
+
+    /// The membership table, its column and the row id a target names.
+    private func membershipLink(_ db: Database, _ target: MembershipTarget) throws -> (table: String, column: String, id: Int64) {
+        switch target {
+        case .address(let addressID):
+            return ("agent_address", "address_id", addressID)
+        case .queue(let queue):
+            return ("agent_queue", "queue_id", try SQLiteAddressDirectory(database: database).requireQueueID(db, queue))
         }
     }
 
@@ -93,7 +101,11 @@ struct SQLiteAgentDirectory: AgentDirectory {
             JOIN address ON address.id = agent_address.address_id JOIN domain ON domain.id = address.domain_id
             WHERE agent_address.agent_id = ? ORDER BY 1
             """, arguments: [id])
-        return AgentRecord(name: row["name"], displayName: row["display_name"], addresses: addresses,
+        let queues = try String.fetchAll(db, sql: """
+            SELECT queue.name FROM agent_queue JOIN queue ON queue.id = agent_queue.queue_id
+            WHERE agent_queue.agent_id = ? ORDER BY lower(queue.name)
+            """, arguments: [id])
+        return AgentRecord(name: row["name"], displayName: row["display_name"], addresses: addresses, queues: queues,
                            createdAt: Date(timeIntervalSince1970: row["created_at"]))
     }
 }

@@ -2,7 +2,7 @@ import GRDB
 
 extension SQLiteDatabase {
     /// Agents and what they see over IMAP (issue 5): the `agent` table, membership of
-    /// channel addresses, personal folders, subscriptions, per-agent `\Seen` for shared
+    /// channel addresses and of work queues (the queue table of "channels-v1"), personal folders, subscriptions, per-agent `\Seen` for shared
     /// mailboxes that keep read state private, and IMAP keywords on messages.
     ///
     /// Personal folders are mailboxes like any other (a Maildir under `DATA/agents/`), so
@@ -21,6 +21,11 @@ extension SQLiteDatabase {
                     agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
                     address_id INTEGER NOT NULL REFERENCES address(id) ON DELETE CASCADE,
                     PRIMARY KEY (agent_id, address_id)
+                );
+                CREATE TABLE agent_queue (
+                    agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                    queue_id INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+                    PRIMARY KEY (agent_id, queue_id)
                 );
                 CREATE TABLE agent_folder (
                     id INTEGER PRIMARY KEY,

@@ -51,8 +51,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case quarantinedMessageNotFound(Int64)
     case agentAlreadyExists(String)
     case agentNotFound(String)
-    case agentAlreadyGranted(agent: String, address: EmailAddress)
-    case agentNotGranted(agent: String, address: EmailAddress)
+    case agentAlreadyGranted(agent: String, membership: AgentMembership)
+    case agentNotGranted(agent: String, membership: AgentMembership)
     case folderExists(String)
     case folderNotFound(String)
     case folderNotRemovable(String)
@@ -118,10 +118,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "agent \(name) already exists"
         case .agentNotFound(let name):
             "agent \(name) does not exist; see `postgate agent list`"
-        case .agentAlreadyGranted(let agent, let address):
-            "agent \(agent) already belongs to \(address.display)"
-        case .agentNotGranted(let agent, let address):
-            "agent \(agent) does not belong to \(address.display); see `postgate agent show \(agent)`"
+        case .agentAlreadyGranted(let agent, let membership):
+            "agent \(agent) already belongs to \(membership)"
+        case .agentNotGranted(let agent, let membership):
+            "agent \(agent) does not belong to \(membership); see `postgate agent show \(agent)`"
         case .folderExists(let name):
             "mailbox \(name) already exists"
         case .folderNotFound(let name):

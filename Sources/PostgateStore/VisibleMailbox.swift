@@ -3,11 +3,12 @@ public struct VisibleMailbox: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// The agent's own folder (INBOX, Drafts, Sent, Trash or one the agent made).
         case personal
-        /// The mailbox of a channel address (later also a queue) the agent belongs to.
+        /// The mailbox of a channel address or a work queue the agent belongs to.
         case shared
     }
 
-    /// The IMAP name, `/`-separated (`INBOX`, `Drafts`, `Shared/support@acme.test`).
+    /// The IMAP name, `/`-separated (`INBOX`, `Drafts`, `Shared/support@acme.test`,
+    /// `Shared/Queues/general`).
     public var name: String
     public var kind: Kind
     public var mailboxID: Int64
@@ -29,4 +30,7 @@ public struct VisibleMailbox: Sendable, Equatable {
 
     /// Where shared mailboxes appear: the shared namespace prefix (RFC 2342).
     public static let sharedPrefix = "Shared/"
+    /// Where work queues appear below `sharedPrefix`; queue names have no `@`, so they
+    /// never meet an address's folder.
+    public static let queuePrefix = "Queues/"
 }

@@ -3,15 +3,16 @@ import Foundation
 import PostgateMessage
 import PostgateStore
 
-/// `postgate agent …`: the agents who log in over IMAP, their passwords and the channel
-/// addresses whose shared mailboxes they see.
+/// `postgate agent …`: the agents who log in over IMAP, their passwords and the work queues
+/// and channel addresses whose shared folders they see.
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Add, list, show and remove agents; set passwords; grant and revoke addresses.",
+        abstract: "Add, list, show and remove agents; set passwords; grant and revoke queues and addresses.",
         discussion: """
         An agent logs in over IMAP with its name and password and sees INBOX, Drafts, Sent, \
-        Trash, its own folders, and Shared/<address> for every address it was granted. \
+        Trash, its own folders, Shared/Queues/<queue> for every work queue and \
+        Shared/<address> for every channel address it was granted. \
         Passwords are stored as scrypt hashes. Give a password at the prompt (not echoed) \
         or on standard input with --password-stdin.
         """,
@@ -44,7 +45,7 @@ struct AgentCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the agents.",
-            discussion: "With --json: an array of objects with name, displayName, addresses, createdAt."
+            discussion: "With --json: an array of objects with name, displayName, addresses, queues, createdAt."
         )
 
         @OptionGroup var options: StoreOptions
@@ -55,8 +56,10 @@ struct AgentCommand: ParsableCommand {
             try options.print(records) {
                 guard !records.isEmpty else { return "no agents; add one with `postgate agent add NAME`" }
                 return TextTable(
-                    headers: ["AGENT", "NAME", "ADDRESSES"],
-                    rows: records.map { [$0.name, $0.displayName ?? "", $0.addresses.joined(separator: ", ")] }
+                    headers: ["AGENT", "NAME", "QUEUES", "ADDRESSES"],
+                    rows: records.map {
+                        [$0.name, $0.displayName ?? "", $0.queues.joined(separator: ", "), $0.addresses.joined(separator: ", ")]
+                    }
                 ).render()
             }
         }
@@ -80,6 +83,7 @@ struct AgentCommand: ParsableCommand {
                 """
                 agent:     \(record.name)
                 name:      \(record.displayName ?? "")
+                queues:    \(record.queues.joined(separator: ", "))
                 addresses: \(record.addresses.joined(separator: ", "))
                 created:   \(ISO8601DateFormatter().string(from: record.createdAt))
                 """
@@ -124,38 +128,40 @@ struct AgentCommand: ParsableCommand {
 
     struct Grant: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Let an agent see the shared mailbox of an address (as Shared/<address>).")
+            abstract: "Let an agent see a work queue (Shared/Queues/<queue>) or an address (Shared/<address>).",
+            discussion: "QUEUE|ADDRESS with an @ is a hosted address or alias; without one, a queue (see `postgate queue list`)."
+        )
 
         @Argument(help: "the login name")
         var name: String
-        @Argument(help: "a hosted address or alias")
-        var address: String
+        @Argument(help: ArgumentHelp("a queue name, or a hosted address or alias", valueName: "QUEUE|ADDRESS"))
+        var target: String
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            try changeMembership(name, address, options: options, grant: true)
+            try changeMembership(name, target, options: options, grant: true)
         }
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop an agent seeing the shared mailbox of an address.")
+        static let configuration = CommandConfiguration(abstract: "Stop an agent seeing a work queue or an address.")
 
         @Argument(help: "the login name")
         var name: String
-        @Argument(help: "a hosted address or alias")
-        var address: String
+        @Argument(help: ArgumentHelp("a queue name, or a hosted address or alias", valueName: "QUEUE|ADDRESS"))
+        var target: String
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            try changeMembership(name, address, options: options, grant: false)
+            try changeMembership(name, target, options: options, grant: false)
         }
     }
 
     struct PrivateSeen: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "private-seen",
-            abstract: "Keep \\Seen per agent (on) or shared by all agents (off) in an address's shared mailbox.",
-            discussion: "Other flags are always shared. Default: off."
+            abstract: "Keep \\Seen per agent (on) or shared by all agents (off) in an address's shared folder.",
+            discussion: "Other flags are always shared. Default: off. For a queue: `postgate queue set QUEUE --private-seen on|off`."
         )
 
         @Argument(help: "a hosted address or alias")
@@ -165,22 +171,27 @@ struct AgentCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            guard state == "on" || state == "off" else { fail("private-seen takes on or off, not '\(state)'") }
+            let enabled = parseOnOff(state, option: "private-seen")
             let email = parseAddress(address)
             let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.setPrivateSeen(state == "on", address: email) }
-            try options.print(["address": email.canonical, "privateSeen": state]) { "\\Seen in \(email.canonical) is now \(state == "on" ? "private per agent" : "shared")" }
+            try reportingFailure { () throws(StoreError) in try store.setPrivateSeen(enabled, of: .address(email)) }
+            try options.print(["address": email.canonical, "privateSeen": state]) { "\\Seen in \(email.canonical) is now \(enabled ? "private per agent" : "shared")" }
         }
     }
 
-    private static func changeMembership(_ name: String, _ address: String, options: StoreOptions, grant: Bool) throws {
+    private static func changeMembership(_ name: String, _ target: String, options: StoreOptions, grant: Bool) throws {
         let login = parseAgentName(name)
-        let email = parseAddress(address)
+        let membership = parseMembership(target)
         let store = try options.openStore()
         let record = try reportingFailure { () throws(StoreError) in
-            grant ? try store.grant(agent: login, address: email) : try store.revoke(agent: login, address: email)
+            grant ? try store.grant(agent: login, to: membership) : try store.revoke(agent: login, from: membership)
         }
-        try options.print(record) { "\(record.name) \(grant ? "now sees" : "no longer sees") \(email.canonical)" }
+        try options.print(record) { "\(record.name) \(grant ? "now sees" : "no longer sees") \(membership)" }
+    }
+
+    /// An argument with `@` is an address; otherwise a queue (queue names have no `@`).
+    private static func parseMembership(_ text: String) -> AgentMembership {
+        text.contains("@") ? .address(parseAddress(text)) : .queue(text)
     }
 }
 

@@ -127,7 +127,7 @@ final class IMAPCommandExecutorTests: XCTestCase {
         let bob = try XCTUnwrap(try fixture.store.authenticate(agent: "BOB", password: "battery staple"))
         XCTAssertNil(try fixture.store.authenticate(agent: "bob", password: "wrong"))
         for name in ["alice", "bob"] { try fixture.store.grant(agent: name, address: .init("support@acme.test")) }
-        try fixture.store.setPrivateSeen(true, address: .init("support@acme.test"))
+        try fixture.store.setPrivateSeen(true, of: .address(.init("support@acme.test")))
         try fixture.deliver(sampleMessage)
         var alice = fixture.session()
         var bobSession = IMAPTestSession(executor: IMAPCommandExecutor(store: fixture.store), context: IMAPSessionContext(agent: bob, selected: nil))
@@ -136,6 +136,36 @@ final class IMAPCommandExecutorTests: XCTestCase {
         _ = alice.run("b STORE 1 +FLAGS (\\Seen \\Answered)")
         XCTAssertTrue(bobSession.run("b FETCH 1 FLAGS").contains("FLAGS (\\Answered)"))
         XCTAssertTrue(alice.run("c FETCH 1 FLAGS").contains("FLAGS (\\Answered \\Seen)"))
+    }
+
+    func testQueueFolderHoldsRoutedMailWithPrivateSeenPerQueue() throws {
+        let fixture = try IMAPStoreFixture()
+        try fixture.store.addAgent("bob", password: "battery staple")
+        let bob = try XCTUnwrap(try fixture.store.authenticate(agent: "bob", password: "battery staple"))
+        for name in ["alice", "bob"] { try fixture.store.grant(agent: name, to: .queue("general")) }
+        try fixture.store.grant(agent: "alice", to: .address(.init("support@acme.test")))
+        try fixture.store.setPrivateSeen(true, of: .queue("general"))
+        let copy = { (id: String) in sampleMessage.replacingOccurrences(of: "<order-1234@", with: "<\(id)@") }
+        try fixture.deliver(copy("ordinary"), routed: true)
+        try fixture.deliver(copy("blocked"), policy: "blocked")
+        try fixture.deliver(copy("auto-reply"), policy: "auto-reply")
+        var alice = fixture.session()
+        var bobSession = IMAPTestSession(executor: IMAPCommandExecutor(store: fixture.store), context: IMAPSessionContext(agent: bob, selected: nil))
+        let list = alice.run("a LIST \"\" *")
+        XCTAssertTrue(list.contains("* LIST (\\Noselect \\HasChildren) \"/\" Shared/Queues\r\n"), list)
+        XCTAssertTrue(list.contains("* LIST (\\HasNoChildren) \"/\" Shared/Queues/general\r\n"), list)
+        XCTAssertTrue(alice.run("b SELECT Shared/Queues/general").contains("* 1 EXISTS"), "only the ordinary message is routed")
+        XCTAssertTrue(bobSession.run("b SELECT Shared/Queues/general").contains("* 1 EXISTS"))
+        _ = alice.run("c STORE 1 +FLAGS (\\Seen \\Flagged)")
+        XCTAssertTrue(bobSession.run("c FETCH 1 FLAGS").contains("FLAGS (\\Flagged)"), "\\Seen is per agent, other flags shared")
+        XCTAssertTrue(alice.run("d FETCH 1 FLAGS").contains("FLAGS (\\Flagged \\Seen)"))
+        XCTAssertTrue(alice.run("e CREATE Shared/Queues/mine").contains("e NO [NOPERM]"))
+
+        _ = alice.run("f SELECT Shared/support@acme.test")
+        let flags = alice.run("g FETCH 1:3 FLAGS")
+        XCTAssertTrue(flags.contains("* 2 FETCH (FLAGS ($Blocked))") && flags.contains("* 3 FETCH (FLAGS ($AutoReply))"), flags)
+        XCTAssertTrue(alice.run("h SEARCH KEYWORD $AutoReply").contains("* SEARCH 3\r\n"))
+        XCTAssertTrue(alice.run("i SEARCH UNKEYWORD $Blocked UNKEYWORD $AutoReply").contains("* SEARCH 1\r\n"))
     }
 
     func testLongFetchIsEmittedInPieces() throws {

@@ -27,13 +27,17 @@ final class IMAPStoreFixture: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    /// Delivers `message` over the SMTP path into support@acme.test's mailbox.
-    func deliver(_ message: String) throws {
+    /// Delivers `message` over the SMTP path into support@acme.test's mailbox, labelled
+    /// `policy`, and (`routed`) also into the queue the address routes it to (`general`).
+    func deliver(_ message: String, policy: String? = nil, routed: Bool = false) throws {
         guard case .accept(let target) = try store.resolveRecipient(EmailAddress("support@acme.test")) else { return }
         let incoming = try store.beginMessage()
         try incoming.write(Array(message.utf8))
         let header = MessageHeader.parse(Array(message.utf8))
-        _ = try store.deliver(incoming, to: [target], envelope: DeliveryEnvelope(mailFrom: "c@example.com", rcptTo: [:], header: header))
+        let facts = RoutingFacts(sender: "c@example.com", subject: "", body: { "" })
+        let queue = routed ? try store.route(target, facts: facts)?.mailbox : nil
+        let envelope = DeliveryEnvelope(mailFrom: "c@example.com", rcptTo: [:], header: header, policy: policy.map { [target: $0] } ?? [:])
+        _ = try store.deliver(incoming, to: [target] + (queue.map { [$0] } ?? []), envelope: envelope)
     }
 
     func session() -> IMAPTestSession {

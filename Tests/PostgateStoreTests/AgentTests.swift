@@ -32,7 +32,7 @@ final class AgentTests: XCTestCase {
         let identity = try XCTUnwrap(try store.authenticate(agent: "Alice", password: "correct horse"))
         let names = try store.visibleMailboxes(agent: identity).map(\.name)
         XCTAssertEqual(names, ["Drafts", "INBOX", "Sent", "Trash", "Shared/support@acme.test"])
-        try store.revoke(agent: "alice", address: EmailAddress("support@acme.test"))
+        try store.revoke(agent: "alice", from: .address(EmailAddress("support@acme.test")))
         XCTAssertEqual(try store.visibleMailboxes(agent: identity).count, 4)
         try store.setPassword("new password", agent: "alice")
         XCTAssertNil(try store.authenticate(agent: "alice", password: "correct horse"))
@@ -41,6 +41,75 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(stored?.hasPrefix("scrypt$32768$8$1$") == true && stored?.contains("new password") == false, stored ?? "")
         try store.removeAgent("alice")
         XCTAssertNil(try store.agent("alice"))
+    }
+
+    func testQueueMembershipShowsSharedQueueFolders() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        try fixture.host("acme.test", "support")
+        try store.addQueue("refunds", privateSeen: true)
+        try store.addAgent("alice", password: "correct horse")
+        let record = try store.grant(agent: "alice", to: .queue("Refunds"))
+        XCTAssertEqual(record.queues, ["refunds"])
+        XCTAssertThrowsError(try store.grant(agent: "alice", to: .queue("refunds"))) {
+            XCTAssertEqual($0 as? StoreError, .agentAlreadyGranted(agent: "alice", membership: .queue("refunds")))
+        }
+        XCTAssertThrowsError(try store.grant(agent: "alice", to: .queue("nope"))) { XCTAssertEqual($0 as? StoreError, .queueNotFound("nope")) }
+        try store.grant(agent: "alice", to: .queue("general"))
+        try store.grant(agent: "alice", to: .address(EmailAddress("support@acme.test")))
+        let alice = try XCTUnwrap(try store.authenticate(agent: "alice", password: "correct horse"))
+        let shared = try store.visibleMailboxes(agent: alice).filter { $0.kind == .shared }
+        XCTAssertEqual(shared.map(\.name), ["Shared/Queues/general", "Shared/Queues/refunds", "Shared/support@acme.test"])
+        XCTAssertEqual(shared.map(\.path), ["queues/general", "queues/refunds", "maildir/acme.test/support"])
+        XCTAssertEqual(shared.map(\.privateSeen), [false, true, false], "\\Seen is private only where the queue says so")
+
+        try store.setPrivateSeen(false, of: .queue("refunds"))
+        try store.setPrivateSeen(true, of: .queue("general"))
+        XCTAssertEqual(try store.queues().map(\.privateSeen), [true, false])
+        XCTAssertThrowsError(try store.setPrivateSeen(true, of: .queue("nope"))) { XCTAssertEqual($0 as? StoreError, .queueNotFound("nope")) }
+
+        try store.revoke(agent: "alice", from: .queue("general"))
+        XCTAssertThrowsError(try store.revoke(agent: "alice", from: .queue("general"))) {
+            XCTAssertEqual($0 as? StoreError, .agentNotGranted(agent: "alice", membership: .queue("general")))
+        }
+        try store.removeQueue("refunds")
+        XCTAssertEqual(try store.agent("alice")?.queues, [], "removing a queue removes its memberships")
+        XCTAssertEqual(try store.visibleMailboxes(agent: alice).filter { $0.kind == .shared }.map(\.name), ["Shared/support@acme.test"])
+    }
+
+    func testQueuePrivateSeenSurvivesExportAndImport() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.addQueue("vip", description: "VIP customers", privateSeen: true)
+        try fixture.store.addQueue("plain")
+        let export = try fixture.store.exportChannels()
+        XCTAssertEqual(export.queues.map(\.privateSeen), [nil, true])
+        let files = Dictionary(uniqueKeysWithValues: ChannelCSV.tables(of: export))
+        XCTAssertEqual(try ChannelCSV.export(from: files).queues, export.queues)
+        let other = try StoreFixture()
+        _ = try other.store.importChannels(export)
+        XCTAssertEqual(try other.store.queues().map(\.privateSeen), [false, true])
+        var old = files
+        old["queues.csv"] = "name,description\r\nvip,\r\n"
+        XCTAssertEqual(try ChannelCSV.export(from: old).queues.map(\.privateSeen), [nil], "files without the column still import")
+    }
+
+    func testPolicyLabelsBecomeKeywords() throws {
+        let fixture = try StoreFixture()
+        try fixture.host("acme.test", "support")
+        let target = try fixture.target("support@acme.test")
+        for (label, keyword) in [("blocked", "$Blocked"), ("auto-reply", "$AutoReply"), (nil, nil)] as [(String?, String?)] {
+            let bytes = sampleMessage()
+            let message = try fixture.store.beginMessage()
+            try bytes.withUnsafeBytes { try message.write($0) }
+            let envelope = DeliveryEnvelope(mailFrom: "x@example.org", rcptTo: [target: "support@acme.test"],
+                                            header: MessageHeader.parse(bytes), policy: label.map { [target: $0] } ?? [:])
+            let stored = try fixture.store.deliver(message, to: [target], envelope: envelope)
+            let keywords = try fixture.sql {
+                try String.fetchOne($0, sql: "SELECT keywords FROM message WHERE mailbox_id = ? AND uid = ?",
+                                    arguments: [stored[0].mailboxID, stored[0].uid])
+            }
+            XCTAssertEqual(keywords, keyword ?? "", label ?? "ordinary")
+        }
     }
 
     func testChangeFeedCountsAndCallsObservers() {

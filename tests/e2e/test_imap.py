@@ -6,6 +6,7 @@ SMTP (smtplib) into the same server."""
 from __future__ import annotations
 
 import imaplib
+import json
 import re
 import shutil
 import smtplib
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, insecure_tls, maildir_files
+from conftest import BIN, cli, insecure_tls, maildir_files
 
 PASSWORD = "correct horse battery"
 SHARED = "Shared/support@acme.test"
@@ -255,3 +256,99 @@ def test_starttls_injection_is_dropped(imap_server):
     reply = tls.recv(4096)
     assert reply == b"c OK NOOP completed\r\n", reply
     tls.close()
+
+
+# --------------------------------------------------------------------------- queues and policy
+
+def send_raw(port: int, sender: str, headers: dict[str, str], body: str = "Hello\r\n") -> None:
+    data = "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n" + body
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        assert smtp.sendmail(sender, ["support@acme.test"], data.encode()) == {}
+
+
+def idle_until_exists(imap: imaplib.IMAP4, action) -> float:
+    """Runs `action` during IDLE; returns the seconds from its end to the EXISTS line."""
+    tag = imap._new_tag()
+    imap.send(tag + b" IDLE\r\n")
+    assert imap.readline().startswith(b"+")
+    action()
+    done = time.monotonic()
+    imap.sock.settimeout(5)
+    line = imap.readline()
+    seen = time.monotonic()
+    assert re.fullmatch(rb"\* \d+ EXISTS\r\n", line), line
+    imap.send(b"DONE\r\n")
+    assert imap.readline().startswith(tag + b" OK")
+    return seen - done
+
+
+def test_queue_folder_idle_and_private_seen(data_dir: Path, spawn):
+    cli(data_dir, "queue", "add", "refunds", "--private-seen")
+    cli(data_dir, "filter", "add", "support@acme.test", "--field", "subject", "--keyword", "refund", "--queue", "refunds")
+    add_agent(data_dir, "alice")
+    add_agent(data_dir, "bob")
+    for agent in ("alice", "bob"):
+        cli(data_dir, "agent", "grant", agent, "refunds")
+    assert json.loads(cli(data_dir, "agent", "show", "bob", "--json").stdout)["queues"] == ["refunds"]
+    assert "already belongs to queue refunds" in cli(data_dir, "agent", "grant", "bob", "refunds", check=False).stderr
+    missing = cli(data_dir, "agent", "grant", "bob", "nope", check=False)
+    assert missing.returncode == 1 and missing.stderr.startswith("postgate: there is no queue 'nope'"), missing.stderr
+    assert [q["privateSeen"] for q in json.loads(cli(data_dir, "queue", "list", "--json").stdout)] == [False, True]
+    server = spawn(data_dir)
+
+    alice, bob = login(server, "alice"), login(server, "bob")
+    listing = b"\n".join(alice.list()[1]).decode()
+    assert '"/" Shared/Queues/refunds' in listing and '(\\Noselect \\HasChildren) "/" Shared/Queues' in listing
+    assert alice.select("Shared/Queues/refunds") == ("OK", [b"0"])
+    # A delivery routed into the queue reaches an idling agent within a second.
+    late = idle_until_exists(alice, lambda: deliver(server.port, "Refund please"))
+    assert late < 1.0, f"EXISTS {late:.3f}s after the SMTP 250"
+    deliver(server.port, "Just a question")  # not routed here
+    assert bob.select("Shared/Queues/refunds") == ("OK", [b"1"])
+    alice.store("1", "+FLAGS", "(\\Seen \\Flagged)")
+    bob.noop()
+    assert bob.response("FETCH")[1] == [b"1 (UID 1 FLAGS (\\Flagged))"], "alice's change, without her \\Seen"
+    assert bob.fetch("1", "(FLAGS)")[1] == [b"1 (FLAGS (\\Flagged))"], "\\Seen is bob's own; \\Flagged is shared"
+    assert alice.fetch("1", "(FLAGS)")[1] == [b"1 (FLAGS (\\Flagged \\Seen))"]
+
+    cli(data_dir, "queue", "set", "refunds", "--private-seen", "off")
+    assert [q["privateSeen"] for q in json.loads(cli(data_dir, "queue", "list", "--json").stdout)] == [False, False]
+    bad = cli(data_dir, "queue", "set", "refunds", "--private-seen", "maybe", check=False)
+    assert bad.stderr == "postgate: --private-seen takes on or off, not 'maybe'\n"
+    bob.store("1", "+FLAGS", "(\\Seen)")
+    bob.select("Shared/Queues/refunds")  # re-read: shared \Seen from now on
+    assert alice.select("Shared/Queues/refunds")[0] == "OK"
+    assert b"\\Seen" in alice.fetch("1", "(FLAGS)")[1][0]
+    cli(data_dir, "agent", "revoke", "alice", "refunds")
+    assert alice.select("Shared/Queues/refunds")[0] == "NO"
+    alice.logout()
+    bob.logout()
+
+
+def test_policy_labels_in_the_agents_view(data_dir: Path, spawn):
+    cli(data_dir, "blocklist", "add", "support@acme.test", "@spam.example")
+    cli(data_dir, "address", "set", "support@acme.test", "--allowed-domain", "example.com", "--allowed-domain", "spam.example",
+        "--publish", "--comment", "imap policy test")
+    add_agent(data_dir, "alice")
+    cli(data_dir, "agent", "grant", "alice", "general")
+    server = spawn(data_dir)
+    to = {"To": "support@acme.test"}
+    send_raw(server.port, "carol@example.com", {**to, "From": "carol@example.com", "Subject": "Ordinary"})
+    send_raw(server.port, "x@spam.example", {**to, "From": "x@spam.example", "Subject": "Buy now"})
+    send_raw(server.port, "carol@example.com", {**to, "From": "carol@example.com", "Subject": "Out of office",
+                                                 "Auto-Submitted": "auto-replied"})
+    send_raw(server.port, "eve@evil.example", {**to, "From": "eve@evil.example", "Subject": "Held back"})
+    assert len(json.loads(cli(data_dir, "quarantine", "list", "--json").stdout)) == 1
+
+    imap = login(server)
+    assert imap.select(SHARED) == ("OK", [b"3"]), "the quarantined message is not in the address folder"
+    typ, data = imap.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    flags = {item[1].decode().strip(): item[0].decode() for item in data if isinstance(item, tuple)}
+    assert "$Blocked" in flags["Subject: Buy now"] and "$AutoReply" in flags["Subject: Out of office"], flags
+    assert "$" not in flags["Subject: Ordinary"].split("FLAGS")[1].split(")")[0], flags
+    assert imap.search(None, "KEYWORD", "$Blocked")[1] == [b"2"]
+    assert imap.search(None, "SUBJECT", "Held")[1] == [b""]
+    assert imap.select("Shared/Queues/general") == ("OK", [b"1"]), "only the ordinary message was routed"
+    listing = b"\n".join(imap.list()[1]).decode()
+    assert "quarantine" not in listing.lower(), listing
+    imap.logout()
