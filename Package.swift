@@ -33,11 +33,14 @@ let package = Package(
             name: "PostgateMessage",
             dependencies: ["CIDN2"]
         ),
+        /// RFC 4180 CSV: a streaming, bounded parser (bytes in, records with line numbers
+        /// out), a file reader and a writer. Used by blocklist imports and channel export/import.
+        .target(name: "PostgateCSV"),
         /// Inbound policy: blocklists and their CSV import, auto-reply detection, allowed
-        /// domains, recipient-only sync. Pure decisions over header fields; no I/O but reading a CSV file.
+        /// domains, recipient-only sync. Pure decisions over header fields; no I/O.
         .target(
             name: "PostgatePolicy",
-            dependencies: ["PostgateMessage"]
+            dependencies: ["PostgateMessage", "PostgateCSV"]
         ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
         .target(
@@ -64,7 +67,7 @@ let package = Package(
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage", "PostgatePolicy", "PostgateSessions",
+                "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -122,12 +125,13 @@ let package = Package(
             name: "postgate",
             dependencies: [
                 "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
-                "PostgateSessions",
+                "PostgateSessions", "PostgateCSV",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
-        .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage"]),
+        .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage", "PostgateCSV"]),
+        .testTarget(name: "PostgateCSVTests", dependencies: ["PostgateCSV"]),
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [

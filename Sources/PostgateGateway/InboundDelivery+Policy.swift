@@ -4,7 +4,8 @@ import PostgateStore
 
 /// The inbound policy on the delivery path: for each receiving mailbox, the verdict of
 /// `InboundPolicy` decides the label stored on the row and whether the copy goes to the
-/// address's mailbox or to its quarantine.
+/// address's mailbox or to its quarantine. Loop protection checks the Message-ID with the
+/// store's session key (`MailStore.sessionMessageIDs`) and the From against the directory.
 extension InboundDelivery {
     /// Where each copy of a message goes and with which label.
     struct PolicyRouting {
@@ -51,7 +52,9 @@ extension InboundDelivery {
         do {
             return try InboundPolicy.evaluate(
                 header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record),
-                blocklist: { sender in try store.blocklistEntry(blocking: sender, for: target) })
+                blocklist: { sender in try store.blocklistEntry(blocking: sender, for: target) },
+                verifyMessageID: store.sessionMessageIDs.sessionID(fromMessageID:),
+                isHostedAddress: { address in try store.address(address) != nil })
         } catch let error as StoreError {
             throw error
         } catch {

@@ -62,30 +62,14 @@ public struct InboundDelivery: SMTPServerDelegate {
     }
 
     /// The queue each address target routes the message to (ipSCAPE filters: first match
-    /// wins, else the default queue). Filters see decoded text: RFC 2047 words in From and
-    /// Subject, and the message's text part (RFC 2045 transfer encodings, charsets, HTML
-    /// stripped), read only if a body filter asks.
+    /// wins, else the default queue), on the facts of `RoutingFacts(sender:header:messageBytes:)`;
+    /// the spooled message is read only if a body filter asks.
     func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage) throws -> [QueueTarget] {
-        var bodyText: String?
-        let facts = RoutingFacts(
-            sender: sender + " " + EncodedWordDecoder.decode(header["From"] ?? ""),
-            subject: EncodedWordDecoder.decode(header["Subject"] ?? ""),
-            body: {
-                if bodyText == nil { bodyText = Self.text(of: message) }
-                return bodyText!
-            })
+        let facts = RoutingFacts(sender: sender, header: header, messageBytes: {
+            (try? message.prefix(RoutingFacts.bodyScanLimit)) ?? []
+        })
         return try targets.compactMap { try store.route($0, facts: facts) }
     }
-
-    /// The text of the first `filterScanLimit` bytes of the message.
-    static func text(of message: IncomingMessage) -> String {
-        guard let bytes = try? message.prefix(filterScanLimit) else { return "" }
-        let root = MIMEParser().parse(bytes)
-        return (try? MIMETextExtractor.text(of: root, from: MIMEBytesSource(bytes))) ?? ""
-    }
-
-    /// How much of a message body filters look at.
-    static let filterScanLimit = 1 << 20
 
     /// The trace fields this gateway adds at the top of the message: Return-Path
     /// (RFC 5321 section 4.4, added by the final delivery) and Received (section 4.4, with
@@ -234,7 +218,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         }
         let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description)
         var rcptTo = routing.rcptTo
-        // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies or quarantine.
+        // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
         for queue in try delivery.routes(for: ordinary, header: header, sender: transaction.sender.description, message: incoming)
         where rcptTo[queue.mailbox] == nil {

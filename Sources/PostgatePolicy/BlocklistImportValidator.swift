@@ -1,3 +1,4 @@
+import PostgateCSV
 import PostgateMessage
 
 /// Checks the records of a blocklist CSV file one by one, building the

@@ -5,6 +5,13 @@ import PostgateMessage
 /// blocklist.
 ///
 /// Rules, first match wins:
+/// 0. **Loop protection**: the message is a copy of a reply Postgate itself sent (the Bcc
+///    to the contact centre's address, forwarded back to the channel address by Gmail or
+///    Exchange, which keep the Message-ID): its Message-ID verifies as one Postgate signed
+///    (`verifyMessageID`, an HMAC check, so a guessed id is an ordinary message) AND every
+///    From address is hosted here → `.ownReply`. It comes first: the copy is addressed to
+///    the customer (not in To/Cc for recipient-only sync) and comes from our own domain
+///    (perhaps not an allowed one), yet it is neither spam nor a customer's message.
 /// 1. **Blocklist**: the From address or the envelope sender is on the address's
 ///    blocklist (as an address or by domain) → `.blocked`.
 /// 2. **Allowed domains**: the author's domain (From; the envelope sender only when From
@@ -34,11 +41,19 @@ public enum InboundPolicy {
     ///   - envelopeSender: the `MAIL FROM` reverse path, `""` for `<>`.
     ///   - settings: the receiving address's policy settings.
     ///   - blocklist: the receiving address's blocklist entry that blocks a sender, if any.
+    ///   - verifyMessageID: the session id of a Message-ID Postgate signed (HMAC verified),
+    ///     nil for any other id (`SessionMessageID.sessionID(fromMessageID:)`).
+    ///   - isHostedAddress: true for an address (or alias) hosted by this gateway.
     public static func evaluate(
         header: MessageHeader, envelopeSender: String, settings: AddressPolicySettings,
-        blocklist: (EmailAddress) throws -> BlocklistEntry?
+        blocklist: (EmailAddress) throws -> BlocklistEntry?,
+        verifyMessageID: (String) -> Int64?,
+        isHostedAddress: (EmailAddress) throws -> Bool
     ) rethrows -> PolicyVerdict {
         let from = HeaderAddressList.addresses("From", in: header)
+        if let sessionID = try ownReplySession(header, from: from, verifyMessageID: verifyMessageID, isHostedAddress: isHostedAddress) {
+            return .ownReply(sessionID: sessionID)
+        }
         let envelope = HeaderAddressList.addresses(in: envelopeSender).first
         for sender in from + (envelope.map { [$0] } ?? []) {
             if let entry = try blocklist(sender) { return .blocked(entry) }
@@ -56,6 +71,17 @@ public enum InboundPolicy {
             return .autoReply(marker)
         }
         return .deliver
+    }
+
+    /// Rule 0: the session of Postgate's own reply, when the Message-ID verifies and every
+    /// From address is hosted; nil otherwise.
+    static func ownReplySession(
+        _ header: MessageHeader, from: [EmailAddress], verifyMessageID: (String) -> Int64?,
+        isHostedAddress: (EmailAddress) throws -> Bool
+    ) rethrows -> Int64? {
+        guard let messageID = header["Message-ID"]?.trimmingSpaces(), !from.isEmpty,
+              let sessionID = verifyMessageID(messageID), try from.allSatisfy(isHostedAddress) else { return nil }
+        return sessionID
     }
 
     /// True if one of `names` is a visible recipient, or a visible recipient was forwarded here.

@@ -8,9 +8,12 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
     case blocked(BlocklistEntry)
     /// Held back in the address's quarantine until an administrator releases or deletes it.
     case quarantined(QuarantineReason)
+    /// The copy of a reply Postgate itself sent in session `sessionID`, come back (loop
+    /// protection): filed in that session, never routed, never a new interaction.
+    case ownReply(sessionID: Int64)
 
     /// The label stored on the message row (`message.policy`), nil for `.deliver`:
-    /// `auto-reply`, `blocked` or `quarantined:<reason code>`. IMAP and the session engine
+    /// `auto-reply`, `blocked`, `own-reply` or `quarantined:<reason code>`. IMAP and the session engine
     /// skip automation on every labelled message.
     public var label: String? {
         switch self {
@@ -18,12 +21,14 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
         case .autoReply: Self.autoReplyLabel
         case .blocked: Self.blockedLabel
         case .quarantined(let reason): Self.quarantinePrefix + reason.code
+        case .ownReply: Self.ownReplyLabel
         }
     }
 
     public static let autoReplyLabel = "auto-reply"
     public static let blockedLabel = "blocked"
     public static let quarantinePrefix = "quarantined:"
+    public static let ownReplyLabel = "own-reply"
 
     public var isQuarantined: Bool {
         if case .quarantined = self { return true }
@@ -36,6 +41,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
         case .autoReply(let marker): "auto-reply: \(marker)"
         case .blocked(let entry): "blocked: \(entry.kind.rawValue) \(entry.display) is on the blocklist"
         case .quarantined(let reason): "quarantined: \(reason)"
+        case .ownReply(let sessionID): "own reply: the copy of Postgate's reply in session \(sessionID)"
         }
     }
 }

@@ -4,10 +4,13 @@ public enum SessionDecision: Sendable, Equatable {
     case join(sessionID: Int64, reason: SessionMatchReason)
     /// Start a new session; `previousSessionID` is the customer's expired session it continues.
     case start(previousSessionID: Int64?, reason: SessionMatchReason)
+    /// File the message in this session (open or not) without counting it as customer
+    /// activity: the session's last activity and expiry stay as they are.
+    case attach(sessionID: Int64, reason: SessionMatchReason)
 
     public var reason: SessionMatchReason {
         switch self {
-        case .join(_, let reason), .start(_, let reason): return reason
+        case .join(_, let reason), .start(_, let reason), .attach(_, let reason): return reason
         }
     }
 }

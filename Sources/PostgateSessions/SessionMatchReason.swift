@@ -15,4 +15,7 @@ public enum SessionMatchReason: String, Sendable, Codable, Equatable {
     case newThread = "new-thread"
     /// A new session because the matched one had expired.
     case expired
+    /// The returning copy of Postgate's own reply, filed in the session its signed
+    /// Message-ID names (loop protection, see `SessionActivity.ownReply`).
+    case ownReply = "own-reply"
 }

@@ -36,6 +36,22 @@ public struct SessionResolver: Sendable {
         return .start(previousSessionID: nil, reason: .newThread)
     }
 
+    /// The decision for a message that may not be customer activity (see `SessionActivity`);
+    /// nil when it gets no session (flagged mail matching no open session, or an own reply
+    /// whose session is not this address's).
+    public func resolve(_ facts: SessionHeaderFacts, activity: SessionActivity, now: Date,
+                        lookup: some SessionLookup) throws -> SessionDecision? {
+        switch activity {
+        case .customer:
+            return try resolve(facts, now: now, lookup: lookup)
+        case .ownReply(let sessionID):
+            return try lookup.session(id: sessionID).map { .attach(sessionID: $0.id, reason: .ownReply) }
+        case .flagged:
+            guard case .join(let sessionID, let reason) = try resolve(facts, now: now, lookup: lookup) else { return nil }
+            return .attach(sessionID: sessionID, reason: reason)
+        }
+    }
+
     /// The first session found by layers 1–4 that admits `sender`.
     private func threadMatch(_ facts: SessionHeaderFacts, sender: String,
                              lookup: some SessionLookup) throws -> (SessionCandidate, SessionMatchReason)? {

@@ -1,11 +1,17 @@
 import Foundation
+import PostgateCSV
+import PostgatePolicy
 
-/// The CSV form of a channel export: four tables (RFC 4180: comma-separated, fields with a
-/// comma, quote or line break quoted, CRLF line ends, a header row). Each address setting
+/// The CSV form of a channel export: five tables (RFC 4180: comma-separated, fields with a
+/// comma, quote or line break quoted, CRLF line ends, a header row), written by `CSVWriter`
+/// and read by `CSVParser` (errors name the file and line). Each address setting
 /// has a column; texts are written as they are, other values (booleans, numbers, lists) and
 /// the draft as JSON in their cell; an empty cell is an absent value.
 public enum ChannelCSV {
-    public static let fileNames = ["domains.csv", "queues.csv", "addresses.csv", "filters.csv"]
+    public static let fileNames = ["domains.csv", "queues.csv", "addresses.csv", "filters.csv", "blocklist.csv"]
+    /// Files an import may lack: an export written before blocklists were part of it.
+    static let optionalFileNames: Set<String> = ["blocklist.csv"]
+    static let blocklistColumns = ["address", "kind", "entry"]
 
     /// The settings whose values are texts (written raw); the others are JSON.
     static let textKeys: Set<String> = [
@@ -14,7 +20,7 @@ public enum ChannelCSV {
     ]
     static var settingKeys: [String] { ChannelSettings.CodingKeys.allCases.map(\.stringValue) }
 
-    /// The four files, by name.
+    /// The five files, by name.
     public static func tables(of export: ChannelExport) -> [(String, String)] {
         let domains = [["name", "kind"]] + export.domains.map { [$0.name, $0.kind.rawValue] }
         let queues = [["name", "description", "privateSeen"]] + export.queues.map {
@@ -26,10 +32,12 @@ public enum ChannelCSV {
         let filters = [["address", "position", "field", "keyword", "queue"]] + export.filters.map {
             [$0.address, String($0.position), $0.field.rawValue, $0.keyword, $0.queue]
         }
-        return zip(fileNames, [domains, queues, addresses, filters]).map { ($0, CSVFormat.write($1)) }
+        let blocklist = [blocklistColumns] + (export.blocklist ?? []).map { [$0.address, $0.kind.rawValue, $0.entry] }
+        return zip(fileNames, [domains, queues, addresses, filters, blocklist]).map { ($0, CSVWriter.write($1)) }
     }
 
-    /// Reads the four files (by name, as `tables` writes them) back into an export.
+    /// Reads the files (by name, as `tables` writes them) back into an export. Without
+    /// `blocklist.csv` the export's `blocklist` is nil (an import leaves blocklists alone).
     /// - Throws: `.invalidSetting` naming the file, line and what is wrong.
     public static func export(from files: [String: String]) throws(StoreError) -> ChannelExport {
         var export = ChannelExport()
@@ -52,6 +60,12 @@ public enum ChannelCSV {
                 throw row.error("position must be a number and field sender, subject or body")
             }
             return .init(address: row["address"], position: position, field: field, keyword: row["keyword"], queue: row["queue"])
+        }
+        if files["blocklist.csv"] != nil {
+            export.blocklist = try rows(files, "blocklist.csv", blocklistColumns).map { row throws(StoreError) in
+                guard let kind = BlocklistEntry.Kind(rawValue: row["kind"]) else { throw row.error("kind must be address or domain") }
+                return .init(address: row["address"], kind: kind, entry: row["entry"])
+            }
         }
         return export
     }
@@ -98,13 +112,15 @@ public enum ChannelCSV {
 
     private static func rows(_ files: [String: String], _ name: String, _ columns: [String]) throws(StoreError) -> [CSVRow] {
         guard let text = files[name] else { throw .invalidSetting("the import has no \(name)") }
-        let records: [[String]]
-        do { records = try CSVFormat.read(text) } catch { throw .invalidSetting("\(name): \(error.description)") }
-        guard let header = records.first else { throw .invalidSetting("\(name) is empty; it needs at least its header row") }
+        let records: [CSVRecord]
+        do { records = try CSVParser.records(Array(text.utf8)).filter { !$0.isBlank } } catch {
+            throw .invalidSetting("\(name): \(error)")
+        }
+        guard let header = records.first?.fields else { throw .invalidSetting("\(name) is empty; it needs at least its header row") }
         let missing = columns.filter { !header.contains($0) }
         guard missing.isEmpty else { throw .invalidSetting("\(name) lacks the column(s) \(missing.joined(separator: ", "))") }
         let index = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        return records.dropFirst().enumerated().map { CSVRow(file: name, line: $0.offset + 2, cells: $0.element, index: index) }
+        return records.dropFirst().map { CSVRow(file: name, line: $0.line, cells: $0.fields, index: index) }
     }
 }
 
@@ -125,6 +141,6 @@ struct CSVRow {
     }
 
     func error(_ reason: String) -> StoreError {
-        .invalidSetting("\(file) record \(line - 1): \(reason)")
+        .invalidSetting("\(file) line \(line): \(reason)")
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
+import PostgatePolicy
 
 /// The channel configuration of a data directory, as `postgate export` writes it and
 /// `postgate import` reads it: domains with their kinds, queues, every address with its
-/// published settings and pending draft, and the filters. No passwords, keys or messages.
+/// published settings and pending draft, the filters and the blocklists. No passwords, keys
+/// or messages.
 ///
 /// Importing an export into an empty data directory and exporting again gives the same
 /// document apart from `exportedAt` (a lossless round trip).
@@ -17,6 +19,9 @@ public struct ChannelExport: Sendable, Codable, Equatable {
     public var queues: [Queue] = []
     public var addresses: [Address] = []
     public var filters: [Filter] = []
+    /// Every receiving address's blocklist entries, by address and entry. Nil in a document
+    /// written before blocklists were exported: importing it leaves blocklists as they are.
+    public var blocklist: [Blocked]?
 
     public struct Domain: Sendable, Codable, Equatable {
         public var name: String
@@ -44,6 +49,20 @@ public struct ChannelExport: Sendable, Codable, Equatable {
         public var queue: String
     }
 
+    /// One blocklist entry of a receiving address: `entry` as `postgate blocklist add`
+    /// takes it (`bob@bücher.example`, `spam.example`), `kind` what it must parse as.
+    public struct Blocked: Sendable, Codable, Equatable {
+        public var address: String
+        public var kind: BlocklistEntry.Kind
+        public var entry: String
+
+        public init(address: String, kind: BlocklistEntry.Kind, entry: String) {
+            self.address = address
+            self.kind = kind
+            self.entry = entry
+        }
+    }
+
     public init() {}
 }
 
@@ -54,5 +73,6 @@ public struct ImportReport: Sendable, Codable, Equatable {
     public var addressesAdded: [String] = []
     public var addressesUpdated: [String] = []
     public var filtersWritten = 0
+    public var blocklistEntriesWritten = 0
     public var dryRun = false
 }

@@ -63,7 +63,7 @@ extension MailStore {
         let target = held.addressMailbox
         let header = MessageHeader.parse(head)
         var rcptTo = [target: held.message.rcptTo]
-        let facts = RoutingFacts(sender: held.message.mailFrom, header: header, messageBytes: head)
+        let facts = RoutingFacts(sender: held.message.mailFrom, header: header, messageBytes: { head })
         if let queue = try route(target, facts: facts) { rcptTo[queue.mailbox] = held.message.rcptTo }
         let envelope = DeliveryEnvelope(
             mailFrom: held.message.mailFrom, rcptTo: rcptTo, internalDate: held.message.internalDate, header: header)
@@ -81,7 +81,7 @@ extension MailStore {
     }
 
     /// Bytes of a released message read for the index row's envelope fields and the filters.
-    static let releaseScanLimit = 1 << 20
+    static let releaseScanLimit = RoutingFacts.bodyScanLimit
 
     private func removeQuarantined(_ held: QuarantinedMessage, file: String?) throws(StoreError) {
         try policyIndex.removeQuarantined(id: held.id)

@@ -60,8 +60,9 @@ extension MailStore {
     }
 
     /// Re-creates the missing index rows of one mailbox from its Maildir: the UID comes from
-    /// each file name's `U=`, UIDVALIDITY from `postgate-uidvalidity`, the envelope fields
-    /// from the header. Files without `U=` are left alone.
+    /// each file name's `U=`, the policy label from its `P=` (see `MaildirFileName`),
+    /// UIDVALIDITY from `postgate-uidvalidity`, the envelope fields from the header. Files
+    /// without `U=` are left alone.
     /// - Returns: how many rows were added.
     @discardableResult
     public func rebuildIndex(mailboxPath: String) throws(StoreError) -> Int {
@@ -92,6 +93,7 @@ extension MailStore {
         message.uid = name.uid
         message.filename = name.baseName
         message.flags = flags
+        message.policy = name.policy
         return message
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
 import GRDB
 import PostgateMessage
+import PostgatePolicy
 
 extension SQLiteAddressDirectory {
     func exportChannels() throws(StoreError) -> ChannelExport {
         try database.read { db in
             var export = ChannelExport()
+            export.blocklist = []
             export.domains = try Row.fetchAll(db, sql: "SELECT name, kind FROM domain ORDER BY name").map {
                 ChannelExport.Domain(name: $0["name"], kind: DomainKind(rawValue: $0["kind"]) ?? .hosted)
             }
@@ -25,13 +27,18 @@ extension SQLiteAddressDirectory {
                 export.filters += try filterRules(db, addressID: id).map {
                     ChannelExport.Filter(address: email, position: $0.position, field: $0.field, keyword: $0.keyword, queue: $0.queue)
                 }
+                export.blocklist! += try Row.fetchAll(db, sql: "SELECT kind, display FROM blocklist WHERE address_id = ? ORDER BY value",
+                                                      arguments: [id]).map {
+                    ChannelExport.Blocked(address: email, kind: BlocklistEntry.Kind(rawValue: $0["kind"]) ?? .address, entry: $0["display"])
+                }
             }
             return export
         }
     }
 
-    /// Creates what is missing and overwrites the settings and filters of the addresses the
-    /// document names, in one transaction: with `dryRun` the transaction is rolled back.
+    /// Creates what is missing and overwrites the settings, filters and (when the document
+    /// has them) blocklists of the addresses the document names, in one transaction: with
+    /// `dryRun` the transaction is rolled back.
     func importChannels(
         _ export: ChannelExport, limits: ChannelLimits, dryRun: Bool,
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
@@ -46,6 +53,9 @@ extension SQLiteAddressDirectory {
             try importQueues(db, export.queues, createMailbox: createMailbox, report: &report)
             try importAddresses(db, export.addresses, limits: limits, createMailbox: createMailbox, report: &report)
             try importFilters(db, export.filters, addresses: export.addresses.map(\.email), report: &report)
+            if let blocklist = export.blocklist {
+                try importBlocklist(db, blocklist, addresses: export.addresses.map(\.email), report: &report)
+            }
         }
         if dryRun {
             try database.writeRollingBack(work)
@@ -130,6 +140,28 @@ extension SQLiteAddressDirectory {
             _ = try insertFilter(db, addressID: addressID, field: entry.field, keyword: Self.checkedKeyword(entry.keyword),
                                  queue: entry.queue, position: nil)
             report.filtersWritten += 1
+        }
+    }
+
+    /// Replaces the blocklists of the addresses the document names (in `addresses` or in
+    /// the blocklist) by its entries, each parsed as `postgate blocklist add` parses it.
+    private func importBlocklist(_ db: Database, _ blocklist: [ChannelExport.Blocked], addresses: [String], report: inout ImportReport) throws {
+        var ids: [String: Int64] = [:]
+        for email in addresses + blocklist.map(\.address) where ids[email] == nil {
+            let id = try requireAddressID(db, Self.imported(email, as: "blocklist address") { try EmailAddress($0) })
+            try db.execute(sql: "DELETE FROM blocklist WHERE address_id = ?", arguments: [id])
+            ids[email] = id
+        }
+        let now = Date()
+        for item in blocklist {
+            let entry = try Self.imported(item.entry, as: "blocklist entry") { try BlocklistEntry(parsing: $0) }
+            guard entry.kind == item.kind else {
+                throw StoreError.invalidSetting("the blocklist entry '\(item.entry)' of \(item.address) is a \(entry.kind.rawValue), not a \(item.kind.rawValue)")
+            }
+            if try SQLitePolicyIndex.insert(db, [entry], addressID: ids[item.address]!, at: now) != nil {
+                throw StoreError.invalidSetting("the import lists '\(item.entry)' twice in the blocklist of \(item.address)")
+            }
+            report.blocklistEntriesWritten += 1
         }
     }
 

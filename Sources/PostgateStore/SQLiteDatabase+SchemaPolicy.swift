@@ -6,8 +6,9 @@ extension SQLiteDatabase {
     /// - `blocklist`: per receiving address, blocked sender addresses and domains, keyed by
     ///   their canonical `value` (`local@a-label` or `a-label`);
     /// - `message.policy`: the verdict label of each stored message (`auto-reply`,
-    ///   `blocked`, `quarantined:<reason>`; NULL for an ordinary message), which IMAP and the
-    ///   session engine read to skip automation;
+    ///   `blocked`, `own-reply`, `quarantined:<reason>`; NULL for an ordinary message), which
+    ///   IMAP and the session engine read to skip automation; the Maildir file name carries
+    ///   it too (`,P=`), so a rebuilt index keeps it;
     /// - `quarantine_mailbox`: the quarantine Maildir of each address mailbox
     ///   (`quarantine/<domain>/<local-part>`), outside `maildir/` so no agent sees it.
     static func registerPolicySchema(_ migrator: inout DatabaseMigrator) {

@@ -12,7 +12,8 @@ struct SQLiteMessageIndex: MessageIndex {
                 if try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
                 message.uid = try allocateUID(db, mailboxID: message.mailboxID)
-                message.filename = MaildirFileName(uniqueName: pending.uniqueName, size: message.size, uid: message.uid).baseName
+                message.filename = MaildirFileName(
+                    uniqueName: pending.uniqueName, size: message.size, uid: message.uid, policy: message.policy).baseName
                 let assignment = try sessions.assign(db, pending)
                 try insertRow(db, message)
                 try sessions.annotate(db, rowID: db.lastInsertedRowID, assignment, pending)

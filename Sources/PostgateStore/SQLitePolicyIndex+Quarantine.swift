@@ -60,7 +60,7 @@ extension SQLitePolicyIndex {
         let owner: EmailAddress? = try (row["owner_local_part"] as String?).map { localPart in
             try directory.emailAddress(localPart: localPart, domain: row["owner_domain"])
         }
-        // A row re-created by `rebuildIndex` from the Maildir has lost its label.
+        // A row rebuilt from a file named before labels were kept in file names (`P=`) has none.
         let label = message.policy ?? PolicyVerdict.quarantinePrefix + "unknown"
         let reason = label.hasPrefix(PolicyVerdict.quarantinePrefix) ? String(label.dropFirst(PolicyVerdict.quarantinePrefix.count)) : label
         // An address removed since keeps its mailbox; a release still delivers there.

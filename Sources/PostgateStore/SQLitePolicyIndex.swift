@@ -36,21 +36,30 @@ struct SQLitePolicyIndex: PolicyIndex {
         let now = Date()
         try database.write { db in
             let id = try directory.requireAddressID(db, address)
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO blocklist (address_id, kind, value, display, created_at) VALUES (?, ?, ?, ?, ?)
-                """)
-            for entry in entries {
-                do {
-                    try insert.execute(arguments: [id, entry.kind.rawValue, entry.value, entry.display, now.timeIntervalSince1970])
-                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                    // UNIQUE(address_id, value): the entry is listed (or given twice); the transaction rolls back.
-                    throw StoreError.blocklistEntryExists(address, entry: entry.display)
-                }
+            if let listed = try Self.insert(db, entries, addressID: id, at: now) {
+                throw StoreError.blocklistEntryExists(address, entry: listed.display)
             }
         }
         return entries.map {
             BlocklistRecord(address: address.canonical, kind: $0.kind, entry: $0.display, value: $0.value, createdAt: now)
         }
+    }
+
+    /// Inserts `entries` into the blocklist of `addressID` (the blocklist commands and
+    /// `postgate import`). Returns the first entry that is already listed (or given twice):
+    /// the caller must then throw, so the transaction rolls back; nil when all were added.
+    static func insert(_ db: Database, _ entries: [BlocklistEntry], addressID: Int64, at now: Date) throws -> BlocklistEntry? {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO blocklist (address_id, kind, value, display, created_at) VALUES (?, ?, ?, ?, ?)
+            """)
+        for entry in entries {
+            do {
+                try insert.execute(arguments: [addressID, entry.kind.rawValue, entry.value, entry.display, now.timeIntervalSince1970])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                return entry  // UNIQUE(address_id, value)
+            }
+        }
+        return nil
     }
 
     func removeFromBlocklist(_ entry: BlocklistEntry, of address: EmailAddress) throws(StoreError) {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PostgateMessage
+import PostgatePolicy
 import PostgateSessions
 
 /// The session side of delivery, run inside the index transaction that inserts the
@@ -30,16 +31,18 @@ struct SQLiteSessionIndex: Sendable {
     }
 
     /// Decides the session of `pending` in its mailbox's address and records it (new
-    /// session, activity, participants). Nil when the mailbox belongs to no address.
+    /// session, activity, participants). Nil when the mailbox belongs to no address, or the
+    /// message is not customer activity and matches no session (see `SessionActivity`).
     func assign(_ db: Database, _ pending: PendingMessage) throws -> Assignment? {
-        guard let facts = pending.threadFacts,
+        guard let facts = pending.threadFacts, let activity = activity(of: pending),
               let channel = try Row.fetchOne(db, sql: "SELECT session_mode FROM address WHERE mailbox_id = ?",
                                              arguments: [pending.message.mailboxID]) else { return nil }
         let mailboxID = pending.message.mailboxID
         let mode = SessionMode(rawValue: channel["session_mode"]) ?? .channel
         let now = pending.message.internalDate
         let lookup = SQLiteSessionLookup(db: db, mailboxID: mailboxID)
-        let decision = try SessionResolver(mode: mode, messageIDs: messageIDs).resolve(facts, now: now, lookup: lookup)
+        let resolver = SessionResolver(mode: mode, messageIDs: messageIDs)
+        guard let decision = try resolver.resolve(facts, activity: activity, now: now, lookup: lookup) else { return nil }
         let sessionID: Int64
         switch decision {
         case .join(let id, _):
@@ -49,9 +52,29 @@ struct SQLiteSessionIndex: Sendable {
         case .start(let previous, _):
             if let previous { try db.execute(sql: "UPDATE session SET status = 'closed' WHERE id = ?", arguments: [previous]) }
             sessionID = try startSession(db, mailboxID: mailboxID, mode: mode, facts: facts, previous: previous, now: now)
+        case .attach(let id, _):
+            sessionID = id
         }
-        try addParticipants(db, sessionID: sessionID, facts: facts, now: now)
+        if activity != .flagged {
+            // A flagged sender is no participant: it must not widen who may join the session.
+            try addParticipants(db, sessionID: sessionID, facts: facts, now: now)
+        }
         return Assignment(sessionID: sessionID, reason: decision.reason)
+    }
+
+    /// What the row's policy label (`message.policy`) makes of it for sessions: no label is
+    /// a customer's message; `own-reply` names its session by the signed Message-ID, checked
+    /// again here with the data directory's key; any other label is flagged. Nil for an
+    /// own reply whose Message-ID does not verify (it then gets no session).
+    private func activity(of pending: PendingMessage) -> SessionActivity? {
+        switch pending.message.policy {
+        case nil:
+            return .customer
+        case .some(PolicyVerdict.ownReplyLabel):
+            return pending.threadFacts?.messageID.flatMap(messageIDs.sessionID(fromMessageID:)).map { .ownReply(sessionID: $0) }
+        default:
+            return .flagged
+        }
     }
 
     /// Stores the assignment and the thread facts on the row just inserted.

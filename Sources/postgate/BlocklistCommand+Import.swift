@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgateCSV
 import PostgateMessage
 import PostgatePolicy
 import PostgateStore

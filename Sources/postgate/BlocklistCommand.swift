@@ -37,8 +37,7 @@ struct BlocklistCommand: ParsableCommand {
         func run() throws {
             let address = parseAddress(address)
             let entries = entries.map(parseEntry)
-            let store = try options.openStore()
-            let records = try reportingFailure { () throws(StoreError) in try store.addToBlocklist(entries, of: address) }
+            let records = try options.withStore { (store) throws(StoreError) in try store.addToBlocklist(entries, of: address) }
             try options.print(records) { records.map { "blocked \($0.kind.rawValue) \($0.entry) for \($0.address)" }.joined(separator: "\n") }
         }
     }
@@ -57,8 +56,7 @@ struct BlocklistCommand: ParsableCommand {
         func run() throws {
             let address = parseAddress(address)
             let entry = parseEntry(entry)
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.removeFromBlocklist(entry, of: address) }
+            try options.withStore { (store) throws(StoreError) in try store.removeFromBlocklist(entry, of: address) }
             try options.print(Removed(removed: entry.value)) { "unblocked \(entry.display) for \(address.canonicalText)" }
         }
     }
@@ -100,8 +98,7 @@ struct BlocklistCommand: ParsableCommand {
 
     static func printEntries(of text: String, containing: String?, options: StoreOptions) throws {
         let address = parseAddress(text)
-        let store = try options.openStore()
-        let records = try reportingFailure { () throws(StoreError) in try store.blocklist(of: address, containing: containing) }
+        let records = try options.withStore { (store) throws(StoreError) in try store.blocklist(of: address, containing: containing) }
         try options.print(records) {
             guard !records.isEmpty else {
                 return containing == nil ? "the blocklist of \(address.canonicalText) is empty" : "no entry matches '\(containing!)'"

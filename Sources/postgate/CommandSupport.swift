@@ -59,6 +59,14 @@ struct StoreOptions: ParsableArguments {
         return try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
     }
 
+    /// Opens the store and runs `body` on it; a `StoreError` (opening or in `body`) exits
+    /// with its one-line reason.
+    @discardableResult
+    func withStore<T>(_ body: (MailStore) throws(StoreError) -> T) throws -> T {
+        let store = try openStore()
+        return try reportingFailure { () throws(StoreError) in try body(store) }
+    }
+
     /// Prints `value` as JSON with `--json`, else the text `human()` makes.
     func print<Value: Encodable>(_ value: Value, human: () -> String) throws {
         if json {

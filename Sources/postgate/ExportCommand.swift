@@ -6,11 +6,12 @@ import PostgateStore
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the channel configuration (domains, queues, addresses, filters) as JSON or CSV.",
+        abstract: "Write the channel configuration (domains, queues, addresses, filters, blocklists) as JSON or CSV.",
         discussion: """
         No passwords, keys or messages are written. JSON goes to standard output or --output \
         FILE. CSV needs --output DIR and writes domains.csv, queues.csv, addresses.csv (one \
-        column per setting; lists and the draft as JSON in their cell) and filters.csv. \
+        column per setting; lists and the draft as JSON in their cell), filters.csv and \
+        blocklist.csv (address, kind, entry). \
         `postgate import` reads either back; the round trip is lossless.
         """
     )
@@ -43,7 +44,7 @@ struct ExportCommand: ParsableCommand {
             }
         }
         if output != nil {
-            FileHandle.standardError.write(Data("exported \(export.domains.count) domains, \(export.queues.count) queues, \(export.addresses.count) addresses, \(export.filters.count) filters to \(output!)\n".utf8))
+            FileHandle.standardError.write(Data("exported \(export.domains.count) domains, \(export.queues.count) queues, \(export.addresses.count) addresses, \(export.filters.count) filters, \(export.blocklist?.count ?? 0) blocklist entries to \(output!)\n".utf8))
         }
     }
 

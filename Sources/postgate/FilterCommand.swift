@@ -36,8 +36,7 @@ struct FilterCommand: ParsableCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            let store = try options.openStore()
-            let rule = try reportingFailure { () throws(StoreError) in
+            let rule = try options.withStore { (store) throws(StoreError) in
                 try store.addFilter(to: address, field: field, keyword: keyword, queue: queue, position: position)
             }
             try options.print(rule) { "added filter \(rule.id) at position \(rule.position): \(rule.summary)" }
@@ -57,8 +56,7 @@ struct FilterCommand: ParsableCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            let store = try options.openStore()
-            let rules = try reportingFailure { () throws(StoreError) in try store.filters(of: address) }
+            let rules = try options.withStore { (store) throws(StoreError) in try store.filters(of: address) }
             try options.print(rules) { rules.rendered(emptyText: "\(address.canonicalText) has no filters") }
         }
     }
@@ -76,8 +74,7 @@ struct FilterCommand: ParsableCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.removeFilter(id, of: address) }
+            try options.withStore { (store) throws(StoreError) in try store.removeFilter(id, of: address) }
             try options.print(Removed(removed: "filter \(id)")) { "removed filter \(id) of \(address.canonicalText)" }
         }
     }
@@ -98,8 +95,7 @@ struct FilterCommand: ParsableCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            let store = try options.openStore()
-            let rules = try reportingFailure { () throws(StoreError) in try store.moveFilter(id, of: address, to: to) }
+            let rules = try options.withStore { (store) throws(StoreError) in try store.moveFilter(id, of: address, to: to) }
             try options.print(rules) { rules.rendered(emptyText: "") }
         }
     }

@@ -9,14 +9,15 @@ struct ImportCommand: ParsableCommand {
         abstract: "Read a channel configuration written by `postgate export` (JSON file or CSV directory).",
         discussion: """
         Missing domains, queues and addresses are created (within the domain-kind limits); \
-        the addresses named get the settings, draft and filters of the document. Everything \
+        the addresses named get the settings, draft, filters and blocklist of the document (a \
+        document without a blocklist, written by an older version, leaves blocklists alone). Everything \
         is checked and applied in one transaction: a document with an error changes nothing. \
         --dry-run checks only. With --json: {domainsAdded, queuesAdded, addressesAdded, \
-        addressesUpdated, filtersWritten, dryRun}.
+        addressesUpdated, filtersWritten, blocklistEntriesWritten, dryRun}.
         """
     )
 
-    @Argument(help: "a JSON file, or a directory with domains.csv, queues.csv, addresses.csv, filters.csv")
+    @Argument(help: "a JSON file, or a directory with domains.csv, queues.csv, addresses.csv, filters.csv[, blocklist.csv]")
     var path: String
 
     @Flag(help: "check the document against the data and change nothing")
@@ -32,7 +33,8 @@ struct ImportCommand: ParsableCommand {
         try options.print(report) {
             let verb = report.dryRun ? "would import" : "imported"
             return "\(verb): \(report.domainsAdded.count) new domains, \(report.queuesAdded.count) new queues, "
-                + "\(report.addressesAdded.count) new and \(report.addressesUpdated.count) updated addresses, \(report.filtersWritten) filters"
+                + "\(report.addressesAdded.count) new and \(report.addressesUpdated.count) updated addresses, \(report.filtersWritten) filters, "
+                + "\(report.blocklistEntriesWritten) blocklist entries"
         }
     }
 

@@ -34,8 +34,7 @@ struct QuarantineCommand: ParsableCommand {
 
         func run() throws {
             let address = address.map(parseAddress)
-            let store = try options.openStore()
-            let held = try reportingFailure { () throws(StoreError) in try store.quarantined(address: address) }
+            let held = try options.withStore { (store) throws(StoreError) in try store.quarantined(address: address) }
             try options.print(held) {
                 guard !held.isEmpty else { return "the quarantine is empty" }
                 return TextTable(
@@ -61,8 +60,7 @@ struct QuarantineCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            let (held, file) = try reportingFailure { () throws(StoreError) in
+            let (held, file) = try options.withStore { (store) throws(StoreError) in
                 let held = try store.quarantined(id: id)
                 return (held, try store.quarantinedFile(held))
             }
@@ -93,8 +91,7 @@ struct QuarantineCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            let stored = try reportingFailure { () throws(StoreError) in try store.release(quarantinedID: id) }
+            let stored = try options.withStore { (store) throws(StoreError) in try store.release(quarantinedID: id) }
             try options.print(stored) { "released message \(id) into \(stored.mailboxPath) (UID \(stored.uid))" }
         }
     }
@@ -111,8 +108,7 @@ struct QuarantineCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.deleteQuarantined(id: id) }
+            try options.withStore { (store) throws(StoreError) in try store.deleteQuarantined(id: id) }
             try options.print(Removed(removed: String(id))) { "deleted quarantined message \(id)" }
         }
     }

@@ -31,8 +31,7 @@ struct QueueCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            let record = try reportingFailure { () throws(StoreError) in
+            let record = try options.withStore { (store) throws(StoreError) in
                 try store.addQueue(name, description: description, privateSeen: privateSeen)
             }
             try options.print(record) { "added queue \(record.name) (mailbox \(record.mailboxPath))" }
@@ -48,8 +47,7 @@ struct QueueCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            let queues = try reportingFailure { () throws(StoreError) in try store.queues() }
+            let queues = try options.withStore { (store) throws(StoreError) in try store.queues() }
             try options.print(queues) {
                 guard !queues.isEmpty else { return "no queues; add one with `postgate queue add NAME`" }
                 return TextTable(
@@ -99,8 +97,7 @@ struct QueueCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.removeQueue(name) }
+            try options.withStore { (store) throws(StoreError) in try store.removeQueue(name) }
             try options.print(Removed(removed: name)) { "removed queue \(name) (its Maildir is kept)" }
         }
     }

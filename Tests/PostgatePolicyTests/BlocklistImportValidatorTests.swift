@@ -1,3 +1,4 @@
+import PostgateCSV
 import Testing
 @testable import PostgatePolicy
 

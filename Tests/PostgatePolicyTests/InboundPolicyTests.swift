@@ -11,9 +11,10 @@ import Testing
     ) throws -> PolicyVerdict {
         let entries = try blocked.map { try BlocklistEntry(parsing: $0) }
         let settings = settings ?? AddressPolicySettings(recipientAddresses: support)
-        return InboundPolicy.evaluate(header: header(fields), envelopeSender: sender, settings: settings) { sender in
-            entries.first { $0.matches(sender) }
-        }
+        return InboundPolicy.evaluate(
+            header: header(fields), envelopeSender: sender, settings: settings,
+            blocklist: { sender in entries.first { $0.matches(sender) } },
+            verifyMessageID: { _ in nil }, isHostedAddress: { _ in false })
     }
 
     private let ordinary = [("From", "Bob <bob@customer.example>"), ("To", "support@acme.test"), ("Subject", "Help")]

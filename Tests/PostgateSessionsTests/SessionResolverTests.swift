@@ -99,3 +99,36 @@ import Testing
         #expect(try resolve(SessionHeaderFacts(inReplyTo: ["first@example.test"])) == .start(previousSessionID: nil, reason: .newThread))
     }
 }
+
+/// Messages that are not customer activity (`SessionActivity`): filed, never started or extended.
+@Suite struct SessionActivityTests {
+    let base = SessionResolverTests()
+
+    func resolve(_ facts: SessionHeaderFacts, _ activity: SessionActivity, mode: SessionMode = .thread) throws -> SessionDecision? {
+        try SessionResolver(mode: mode, messageIDs: base.ids).resolve(facts, activity: activity, now: base.now, lookup: base.lookup)
+    }
+
+    @Test func customerActivityResolvesAsBefore() throws {
+        let facts = SessionHeaderFacts(references: ["first@example.test"], from: "ana@example.test")
+        #expect(try resolve(facts, .customer) == .join(sessionID: 1, reason: .references))
+        #expect(try resolve(SessionHeaderFacts(from: "new@example.test"), .customer) == .start(previousSessionID: nil, reason: .newThread))
+    }
+
+    @Test func ownReplyIsAttachedToTheSessionItNamesOpenOrNot() throws {
+        let facts = SessionHeaderFacts(from: "support@acme.test", recipients: ["ana@example.test"])
+        #expect(try resolve(facts, .ownReply(sessionID: 1)) == .attach(sessionID: 1, reason: .ownReply))
+        #expect(try resolve(facts, .ownReply(sessionID: 3)) == .attach(sessionID: 3, reason: .ownReply))
+        #expect(try resolve(facts, .ownReply(sessionID: 99)) == nil, "a session of another address: none")
+        #expect(SessionDecision.attach(sessionID: 1, reason: .ownReply).reason == .ownReply)
+    }
+
+    @Test func flaggedMailJoinsOnlyAnOpenSessionItMatches() throws {
+        let reply = SessionHeaderFacts(references: ["first@example.test"], from: "ana@example.test")
+        #expect(try resolve(reply, .flagged) == .attach(sessionID: 1, reason: .references))
+        #expect(try resolve(SessionHeaderFacts(from: "bob@example.test"), .flagged, mode: .channel)
+                == .attach(sessionID: 2, reason: .channel))
+        #expect(try resolve(SessionHeaderFacts(from: "new@example.test"), .flagged, mode: .channel) == nil)
+        let expired = SessionHeaderFacts(references: ["old@example.test"], from: "ana@example.test")
+        #expect(try resolve(expired, .flagged) == nil, "an expired session is neither continued nor followed")
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import PostgateMessage
+import PostgatePolicy
 import Testing
 @testable import PostgateStore
 
@@ -108,11 +109,15 @@ import Testing
         try store.editAndPublish(EmailAddress("hi@brand.test"), comment: "x") { $0.templateFooterHTML = "<p>a,\"b\"\r\nc</p>"; $0.defaultQueue = "billing" }
         try store.editDraft(of: support) { $0.sessionMode = .thread }
         try store.addFilter(to: support, field: .body, keyword: "refund, now", queue: "billing")
+        try store.addToBlocklist([BlocklistEntry(parsing: "Bob@Bücher.example"), BlocklistEntry(parsing: "@spam.example")], of: support)
         let export = try store.exportChannels()
+        #expect(export.blocklist == [.init(address: "support@acme.test", kind: .address, entry: "bob@bücher.example"),
+                                     .init(address: "support@acme.test", kind: .domain, entry: "spam.example")])
 
         let other = try StoreFixture()
         let report = try other.store.importChannels(export)
         #expect(report.addressesAdded.sorted() == ["hi@brand.test", "support@acme.test"])
+        #expect(report.blocklistEntriesWritten == 2)
         var again = try other.store.exportChannels()
         again.exportedAt = export.exportedAt
         #expect(again == export)
@@ -120,10 +125,41 @@ import Testing
         let third = try StoreFixture()
         var files: [String: String] = [:]
         for (name, text) in ChannelCSV.tables(of: export) { files[name] = text }
-        try third.store.importChannels(ChannelCSV.export(from: files))
+        #expect(files["blocklist.csv"] == "address,kind,entry\r\nsupport@acme.test,address,bob@bücher.example\r\nsupport@acme.test,domain,spam.example\r\n")
+        _ = try third.store.importChannels(ChannelCSV.export(from: files))
         var fromCSV = try third.store.exportChannels()
         fromCSV.exportedAt = export.exportedAt
         #expect(fromCSV == export)
+        // Importing again replaces the blocklist rather than failing on entries already listed.
+        _ = try third.store.importChannels(ChannelCSV.export(from: files))
+        #expect(try third.store.blocklist(of: support).count == 2)
+    }
+
+    @Test func anExportWithoutBlocklistLeavesBlocklistsAlone() throws {
+        try store.addToBlocklist([BlocklistEntry(parsing: "spam.example")], of: support)
+        var export = try store.exportChannels()
+        export.blocklist = nil
+        var files: [String: String] = [:]
+        for (name, text) in ChannelCSV.tables(of: export) where name != "blocklist.csv" { files[name] = text }
+        #expect(try ChannelCSV.export(from: files).blocklist == nil)
+        _ = try store.importChannels(export)
+        #expect(try store.blocklist(of: support).map(\.entry) == ["spam.example"])
+        export.blocklist = [.init(address: "support@acme.test", kind: .address, entry: "spam.example")]
+        #expect(throws: StoreError.self) { try store.importChannels(export) }
+        #expect(try store.blocklist(of: support).map(\.entry) == ["spam.example"], "a refused import changed nothing")
+    }
+
+    @Test func csvErrorsNameFileAndLine() throws {
+        var files: [String: String] = [:]
+        for (name, text) in ChannelCSV.tables(of: try store.exportChannels()) { files[name] = text }
+        files["domains.csv"] = "name,kind\r\n\"multi\r\nline.test\",hosted\r\nx.test,galactic\r\n"
+        #expect(throws: StoreError.invalidSetting("domains.csv line 4: kind must be hosted, standard or advanced")) {
+            try ChannelCSV.export(from: files)
+        }
+        files["domains.csv"] = "name,kind\r\n\"never closed\r\n"
+        #expect(throws: StoreError.invalidSetting("domains.csv: line 2: a quoted field is never closed")) {
+            try ChannelCSV.export(from: files)
+        }
     }
 
     @Test func aDryRunOrAFailedImportChangesNothing() throws {
@@ -131,7 +167,7 @@ import Testing
         try store.addFilter(to: support, field: .subject, keyword: "x", queue: "billing")
         var export = try store.exportChannels()
         let other = try StoreFixture()
-        try other.store.importChannels(export, dryRun: true)
+        _ = try other.store.importChannels(export, dryRun: true)
         #expect(try other.store.domains().isEmpty)
         #expect(other.fixtureHasNoQueueMaildir)
         export.filters[0].queue = "missing"
@@ -142,21 +178,4 @@ import Testing
 
 extension StoreFixture {
     var fixtureHasNoQueueMaildir: Bool { !FileManager.default.fileExists(atPath: dataPath + "/queues") }
-}
-
-@Suite struct CSVFormatTests {
-    @Test func readsQuotesCRLFAndABOM() throws {
-        let text = "\u{FEFF}a,b\r\n\"x, y\",\"say \"\"hi\"\"\"\r\n\"multi\nline\",\r\nlast,row"
-        #expect(try CSVFormat.read(text) == [["a", "b"], ["x, y", "say \"hi\""], ["multi\nline", ""], ["last", "row"]])
-    }
-
-    @Test func writesWhatItReads() throws {
-        let records = [["plain", "with,comma", "with \"quote\"", "line\r\nbreak", ""]]
-        #expect(try CSVFormat.read(CSVFormat.write(records)) == records)
-    }
-
-    @Test func refusesBrokenQuoting() {
-        #expect(throws: CSVFormat.SyntaxError.self) { try CSVFormat.read("a,\"open\n") }
-        #expect(throws: CSVFormat.SyntaxError.self) { try CSVFormat.read("a,b\"c\n") }
-    }
 }

@@ -103,4 +103,39 @@ import Testing
         #expect(try store.rebuildIndex(mailboxPath: mailbox) == 1)
         #expect(try fixture.deliver(sampleMessage(), to: ["support@acme.test"]).map(\.uid) == [2])
     }
+
+    @Test func aRebuildKeepsThePolicyLabels() throws {
+        let held = try store.quarantineTarget(for: fixture.target("support@acme.test"))
+        let ordinary = try fixture.deliver(sampleMessage(subject: "ordinary"), to: ["support@acme.test"])
+        let auto = try fixture.deliver(sampleMessage(subject: "auto"), to: ["support@acme.test"], policy: "auto-reply")
+        let own = try fixture.deliver(sampleMessage(subject: "own"), to: ["support@acme.test"], policy: "own-reply")
+        let message = try store.beginMessage()
+        let bytes = sampleMessage(subject: "held")
+        try message.write(bytes)
+        let quarantined = try store.deliver(message, to: [held], envelope: DeliveryEnvelope(
+            mailFrom: "eve@evil.example", rcptTo: [held: "support@acme.test"], header: MessageHeader.parse(bytes),
+            policy: [held: "quarantined:not-a-recipient"]))
+        #expect(auto[0].filename.hasSuffix(",P=auto-reply"))
+        #expect(quarantined[0].filename.hasSuffix(",P=quarantined%3Anot-a-recipient"))
+        #expect(fixture.names(held.mailboxPath + "/new") == [quarantined[0].filename])
+        // A reader moved the auto-reply to cur/ with flags.
+        try FileManager.default.moveItem(atPath: fixture.path(mailbox + "/new/" + auto[0].filename),
+                                         toPath: fixture.path(mailbox + "/cur/" + auto[0].filename + ":2,S"))
+        try fixture.sql { try $0.execute(sql: "DELETE FROM message") }
+        #expect(try store.rebuildIndex() == 4)
+        let rebuilt = try store.messages(mailboxPath: mailbox)
+        #expect(rebuilt.map(\.subject) == ["ordinary", "auto", "own"])
+        #expect(rebuilt.map(\.policy) == [nil, "auto-reply", "own-reply"])
+        #expect(rebuilt.map(\.filename) == (ordinary + auto + own).map(\.filename))
+        let quarantine = try store.quarantined()
+        #expect(quarantine.map(\.reason) == ["not-a-recipient"])
+    }
+
+    @Test func fileNamesCarryAnyLabelPercentEncoded() {
+        let name = MaildirFileName(uniqueName: "1.M2P3.host", size: 10, uid: 4, policy: "quarantined:a,b/c é")
+        #expect(name.baseName == "1.M2P3.host,S=10,U=4,P=quarantined%3Aa%2Cb%2Fc%20%C3%A9")
+        #expect(MaildirFileName(parsing: name.baseName + ":2,S") == name)
+        #expect(MaildirFileName(parsing: "1.M2P3.host,S=10,U=4")?.policy == nil)
+        #expect(MaildirFileName(parsing: "1.M2P3.host,S=10,U=4,P=bad%2")?.policy == nil)
+    }
 }

@@ -121,4 +121,71 @@ import Testing
     @Test func unknownSessionIsAnError() throws {
         #expect(throws: StoreError.sessionNotFound(99)) { try store.sessionThread(id: 99) }
     }
+
+    /// The session row's activity columns, to see what a delivery extended.
+    private func activity(_ id: Int64?) throws -> [Double] {
+        try fixture.sql { db in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT last_activity_at, expires_at FROM session WHERE id = ?",
+                                                    arguments: [id]))
+            return [row["last_activity_at"], row["expires_at"]]
+        }
+    }
+
+    private func sessionCount() throws -> Int {
+        try fixture.sql { try Int.fetchOne($0, sql: "SELECT count(*) FROM session") ?? 0 }
+    }
+
+    @Test func ownReplyJoinsItsSessionWithoutExtendingIt() throws {
+        let first = try fixture.deliver(mail(id: "<1@example.org>"), to: ["support@acme.test"])
+        let session = try #require(first[0].sessionID)
+        let before = try activity(session)
+        // Our reply in that session, come back: From the channel, To the customer, Cc a colleague.
+        let ourID = store.sessionMessageIDs.messageID(sessionID: session, domain: "acme.test")
+        var reply = mail(from: "support@acme.test", to: "ana@example.org", cc: "boss@example.org", id: ourID,
+                         inReplyTo: "<1@example.org>")
+        reply = Array("Received: from mail-forward.gmail.test\r\n".utf8) + reply
+        let copy = try fixture.deliver(reply, to: ["support@acme.test"], policy: "own-reply")
+        #expect(copy[0].sessionID == session)
+        #expect(copy[0].sessionReason == "own-reply")
+        #expect(try activity(session) == before, "an own reply is not customer activity")
+        #expect(try sessionCount() == 1)
+        let thread = try store.sessionThread(id: session, now: now)
+        #expect(thread.messages.count == 2)
+        // The colleague the agent copied is a participant; the channel address is not.
+        #expect(thread.session.participants == ["ana@example.org", "boss@example.org"])
+    }
+
+    @Test func ownReplyNamingAnotherAddressesSessionGetsNone() throws {
+        let sales = try fixture.deliver(mail(to: "sales@acme.test", id: "<1@example.org>"), to: ["sales@acme.test"])
+        let ourID = store.sessionMessageIDs.messageID(sessionID: try #require(sales[0].sessionID), domain: "acme.test")
+        let copy = try fixture.deliver(mail(from: "sales@acme.test", id: ourID), to: ["support@acme.test"], policy: "own-reply")
+        #expect(copy[0].sessionID == nil)
+        #expect(try sessionCount() == 1, "an own reply never starts a session")
+    }
+
+    @Test func flaggedMessagesStartNoSessionAndExtendNone() throws {
+        // Auto-reply and blocked mail from a customer without a session: kept, no session.
+        let auto = try fixture.deliver(mail(id: "<ooo@example.org>", subject: "Out of office"), to: ["support@acme.test"],
+                                       policy: "auto-reply")
+        let blocked = try fixture.deliver(mail(from: "spam@spam.example", id: "<s@spam.example>"), to: ["support@acme.test"],
+                                          policy: "blocked")
+        #expect(auto[0].sessionID == nil && blocked[0].sessionID == nil)
+        #expect(try sessionCount() == 0)
+        // The customer writes: a session. Her out-of-office reply is filed in it, unextended,
+        // and adds no participant.
+        let first = try fixture.deliver(mail(id: "<1@example.org>"), to: ["support@acme.test"])
+        let session = try #require(first[0].sessionID)
+        let before = try activity(session)
+        let later = try fixture.deliver(mail(cc: "someone@example.org", id: "<ooo2@example.org>", inReplyTo: "<1@example.org>"),
+                                        to: ["support@acme.test"], policy: "auto-reply")
+        #expect(later[0].sessionID == session)
+        #expect(later[0].sessionReason == "references")
+        #expect(try activity(session) == before)
+        #expect(try store.sessionThread(id: session, now: now).session.participants == ["ana@example.org"])
+        // Once the session has expired, flagged mail neither reopens nor continues it.
+        try fixture.sql { try $0.execute(sql: "UPDATE session SET expires_at = 0") }
+        let expired = try fixture.deliver(mail(id: "<ooo3@example.org>"), to: ["support@acme.test"], policy: "auto-reply")
+        #expect(expired[0].sessionID == nil)
+        #expect(try sessionCount() == 1)
+    }
 }

@@ -237,6 +237,8 @@ def populate(data: Path, tmp_path: Path) -> None:
     cli(data, "address", "set", "info@bücher.example", "--name", "Draft name")  # a pending draft
     cli(data, "filter", "add", "hello@brand.example", "--field", "subject", "--keyword", "invoice, urgent", "--queue", "billing")
     cli(data, "filter", "add", "hello@brand.example", "--field", "body", "--keyword", "\"quoted\"", "--queue", "general")
+    cli(data, "blocklist", "add", "hello@brand.example", "Bob@Bücher.example", "@spam.example")
+    cli(data, "blocklist", "add", "support@acme.test", "carol@example.org")
 
 
 def without_time(export: dict) -> dict:
@@ -248,11 +250,21 @@ def test_export_import_round_trip_is_lossless(data_dir, tmp_path, fmt):
     populate(data_dir, tmp_path)
     original = without_time(js(data_dir, "export"))
     assert "password" not in json.dumps(original).lower()
+    assert original["blocklist"] == [
+        {"address": "support@acme.test", "kind": "address", "entry": "carol@example.org"},
+        {"address": "hello@brand.example", "kind": "address", "entry": "bob@bücher.example"},
+        {"address": "hello@brand.example", "kind": "domain", "entry": "spam.example"},
+    ]
     out = tmp_path / ("export.json" if fmt == "json" else "export-csv")
     cli(data_dir, "export", "--format", fmt, "--output", str(out))
+    if fmt == "csv":
+        assert (out / "blocklist.csv").read_text(encoding="utf-8").splitlines()[0] == "address,kind,entry"
     fresh = tmp_path / "fresh"
     report = js(fresh, "import", str(out))
     assert sorted(report["addressesAdded"]) == ["hello@brand.example", "info@xn--bcher-kva.example", "support@acme.test"]
+    assert report["blocklistEntriesWritten"] == 3
+    assert [e["value"] for e in js(fresh, "blocklist", "list", "hello@brand.example")] == [
+        "bob@xn--bcher-kva.example", "spam.example"]
     assert without_time(js(fresh, "export")) == original
     assert address(fresh, "info@bücher.example")["hasDraft"] is True
     # Importing the same document again changes nothing.
@@ -277,5 +289,18 @@ def test_import_with_an_error_or_dry_run_changes_nothing(data_dir, tmp_path):
     bad.write_text(json.dumps(doc))
     assert "nosuch" in fails(fresh, "import", str(bad))
     assert without_time(js(fresh, "export")) == before
+    # An export written before blocklists were exported leaves them alone.
+    cli(fresh, "domain", "add", "brand.example", "--kind", "advanced")
+    cli(fresh, "address", "add", "hello@brand.example")
+    cli(fresh, "blocklist", "add", "hello@brand.example", "kept.example")
+    doc["filters"][0]["queue"] = "billing"
+    old = {k: v for k, v in doc.items() if k != "blocklist"}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    js(fresh, "import", str(tmp_path / "old.json"))
+    assert [e["entry"] for e in js(fresh, "blocklist", "list", "hello@brand.example")] == ["kept.example"]
+    # The blocklist's entries are checked like `blocklist add` checks them.
+    doc["blocklist"][0]["entry"] = "not an entry"
+    bad.write_text(json.dumps(doc))
+    assert "not an entry" in fails(fresh, "import", str(bad))
     (tmp_path / "garbage.json").write_text("{not json")
     assert "not a Postgate channel export" in fails(fresh, "import", str(tmp_path / "garbage.json"))

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import PostgatePolicy
+@testable import PostgateCSV
 
 @Suite struct CSVParserTests {
     private func records(_ text: String) throws -> [CSVRecord] {
@@ -87,5 +87,26 @@ import Testing
 
     @Test func aMissingFileIsAnError() {
         #expect(throws: CSVFileError.self) { try CSVFileReader(path: "/nonexistent/file.csv").read { _ in } }
+    }
+}
+
+/// The writer, and the CSV read by `ChannelCSV` (channel export/import) through the same parser.
+@Suite struct CSVWriterTests {
+    @Test func readsQuotesCRLFAndABOM() throws {
+        let text = "\u{FEFF}a,b\r\n\"x, y\",\"say \"\"hi\"\"\"\r\n\"multi\nline\",\r\nlast,row"
+        let records = try CSVParser.records(Array(text.utf8))
+        #expect(records.map(\.fields) == [["a", "b"], ["x, y", "say \"hi\""], ["multi\nline", ""], ["last", "row"]])
+        #expect(records.map(\.line) == [1, 2, 3, 5])
+    }
+
+    @Test func writesWhatItReads() throws {
+        let records = [["plain", "with,comma", "with \"quote\"", "line\r\nbreak", "", "é, ü"], ["second"]]
+        let text = CSVWriter.write(records)
+        #expect(text.hasSuffix("\r\nsecond\r\n"))
+        #expect(try CSVParser.records(Array(text.utf8)).map(\.fields) == records)
+    }
+
+    @Test func refusesAnOpenQuote() {
+        #expect(throws: CSVError.unterminatedQuote(line: 1)) { try CSVParser.records(Array("a,\"open\n".utf8)) }
     }
 }

@@ -1,5 +1,3 @@
-import PostgateMessage
-
 /// One record of a CSV file: its fields and the line it starts on (1-based, counting
 /// every line break, also those inside quoted fields).
 public struct CSVRecord: Sendable, Equatable {
@@ -11,8 +9,10 @@ public struct CSVRecord: Sendable, Equatable {
         self.fields = fields
     }
 
-    /// True for an empty line (one empty field) or a row of empty fields.
-    public var isBlank: Bool { fields.allSatisfy { $0.trimmingSpaces().isEmpty } }
+    /// True for an empty line (one empty field) or a row of fields holding only spaces and tabs.
+    public var isBlank: Bool {
+        fields.allSatisfy { $0.utf8.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") } }
+    }
 }
 
 /// Why a CSV file cannot be read, with the line to look at.
