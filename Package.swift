@@ -54,11 +54,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Outbound delivery: the SMTP client (RFC 5321 client side, STARTTLS, AUTH), next
+        /// hops (smarthost, MX through a resolver protocol) and the delivery worker.
+        .target(
+            name: "PostgateOutbound",
+            dependencies: [
+                "PostgateMessage", "PostgateStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         /// Wiring: configuration, listeners, TLS material, delivery into the store, lifecycle.
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateOutbound",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -75,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "postgate",
             dependencies: [
-                "PostgateGateway", "PostgateStore", "PostgateMessage",
+                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateOutbound",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,6 +104,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),
+        .testTarget(
+            name: "PostgateOutboundTests",
+            dependencies: [
+                "PostgateOutbound", "PostgateStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [

@@ -15,9 +15,9 @@ for arg in "$@"; do
 done
 
 # Build: libidn2 (CIDN2 system library), libsqlite3 (index). Tests: swaks (+ Net::SSLeay,
-# IO::Socket::SSL for --tls), sqlite3 CLI.
+# IO::Socket::SSL for --tls), sqlite3 CLI, openssl (a certificate for the outbound tests' TLS sink).
 # Benchmark: iproute2 (ip) and util-linux (unshare) for a loopback-only namespace.
-packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates)
+packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates openssl)
 if [ "$bench" = 1 ]; then packages+=(postfix); fi
 
 missing=()
@@ -79,5 +79,16 @@ if ! python3 -m pytest --version >/dev/null 2>&1; then
             || python3 -m pip install -q --break-system-packages pytest
     else
         DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-pytest </dev/null
+    fi
+fi
+
+# aiosmtpd for the outbound end-to-end tests (a real SMTP next hop on loopback), for the
+# python3 on PATH; Debian's python3-aiosmtpd where there is no pip.
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    if python3 -m pip --version >/dev/null 2>&1; then
+        python3 -m pip install -q aiosmtpd 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages aiosmtpd
+    else
+        DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-aiosmtpd </dev/null
     fi
 fi

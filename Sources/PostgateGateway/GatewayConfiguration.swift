@@ -17,6 +17,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var smtp = SMTPSettings()
     /// The channel model's limits per domain kind (the seeds' figures by default).
     public var channels = ChannelsSettings()
+    /// Outbound delivery: next hop, TLS, AUTH, retry schedule (see GatewayConfiguration+Outbound).
+    public var outbound = OutboundSettings()
 
     public struct ChannelsSettings: Sendable, Equatable {
         public var limits = ChannelLimits()
@@ -85,7 +87,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels", "outbound"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -105,6 +107,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let channelsNode = try node.child("channels") {
             try channels.apply(channelsNode)
         }
+        if let outboundNode = try node.child("outbound") {
+            try outbound.apply(outboundNode)
+        }
     }
 
     private func validate(source: String) throws {
@@ -118,6 +123,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             throw ConfigurationError("\(source): smtp limits must be at least 1")
         }
         for address in smtp.listen { _ = try ListenAddress(address) }
+        try outbound.validate(source: source)
     }
 }
 
@@ -195,7 +201,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A YAML mapping with its path, for error messages that say where the problem is.
-private struct ConfigNode {
+struct ConfigNode {
     let node: Node
     let path: String
 
@@ -234,6 +240,14 @@ private struct ConfigNode {
         guard let text = try string(key) else { return nil }
         guard let number = Int(text.replacingOccurrences(of: "_", with: "")), number >= 0 else {
             throw ConfigurationError("\(path).\(key) must be a whole number, not '\(text)'")
+        }
+        return number
+    }
+
+    func double(_ key: String) throws -> Double? {
+        guard let text = try string(key) else { return nil }
+        guard let number = Double(text.replacingOccurrences(of: "_", with: "")), number >= 0 else {
+            throw ConfigurationError("\(path).\(key) must be a number, not '\(text)'")
         }
         return number
     }

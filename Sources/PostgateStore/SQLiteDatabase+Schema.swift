@@ -63,6 +63,7 @@ extension SQLiteDatabase {
                 """)
         }
         registerChannelMigrations(&migrator)
+        registerOutboundMigrations(&migrator)
         return migrator
     }
 }
