@@ -72,14 +72,14 @@ extension GatewayConfiguration.OutboundSettings {
         if let timeoutsNode = try node.child("timeouts") { try applyNumbers(timeoutsNode, Self.timeoutFields, to: &timeouts) }
     }
 
-    private static let retryFields: [(String, WritableKeyPath<OutboundRetryPolicy, Double>)] = [
-        ("first", \.firstRetry), ("factor", \.factor), ("max_interval", \.maxInterval), ("lifetime", \.lifetime),
-    ]
+    private static var retryFields: [(String, WritableKeyPath<OutboundRetryPolicy, Double>)] {
+        [("first", \.firstRetry), ("factor", \.factor), ("max_interval", \.maxInterval), ("lifetime", \.lifetime)]
+    }
 
-    private static let timeoutFields: [(String, WritableKeyPath<SMTPClientTimeouts, Double>)] = [
-        ("connect", \.connect), ("greeting", \.greeting), ("command", \.command),
-        ("data_initiation", \.dataInitiation), ("data_block", \.dataBlock), ("data_termination", \.dataTermination),
-    ]
+    private static var timeoutFields: [(String, WritableKeyPath<SMTPClientTimeouts, Double>)] {
+        [("connect", \.connect), ("greeting", \.greeting), ("command", \.command),
+         ("data_initiation", \.dataInitiation), ("data_block", \.dataBlock), ("data_termination", \.dataTermination)]
+    }
 
     private func applyNumbers<T>(_ node: ConfigNode, _ fields: [(String, WritableKeyPath<T, Double>)], to value: inout T) throws {
         try node.checkKeys(fields.map(\.0))

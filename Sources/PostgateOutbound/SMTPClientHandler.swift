@@ -164,14 +164,14 @@ final class SMTPClientHandler: ChannelInboundHandler {
     private static func readChunk(_ fd: Int32) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
             if count >= 0 { return Array(buffer[..<count]) }
             if errno != EINTR { throw IOError(errnoCode: errno, reason: "read") }
         }
     }
 
     private func closeMessageFile() {
-        if messageFD >= 0 { _ = close(messageFD) }
+        if messageFD >= 0 { _ = systemClose(messageFD) }
         messageFD = -1
     }
 
@@ -198,6 +198,9 @@ final class SMTPClientHandler: ChannelInboundHandler {
         }
     }
 }
+
+private let systemRead: @Sendable (Int32, UnsafeMutableRawPointer, Int) -> Int = { read($0, $1, $2) }
+private let systemClose: @Sendable (Int32) -> Int32 = { close($0) }
 
 extension String {
     /// True for an IPv4 or IPv6 literal (no TLS server name is sent for those, RFC 6066).

@@ -9,8 +9,8 @@ import PostgateStore
 /// Commands are sent one at a time (no PIPELINING). The outcome per recipient is known
 /// once the server answers the final dot (or refuses earlier); `.finish` carries it, and the
 /// handler records it before the polite `QUIT`.
-public struct SMTPClientStateMachine {
-    public enum Action: Equatable {
+public struct SMTPClientStateMachine: Sendable {
+    public enum Action: Sendable, Equatable {
         /// Send this command line (CRLF is added by the handler).
         case send(String)
         /// Start the TLS handshake, then call `tlsEstablished()` or `tlsFailed(_:)`.
@@ -24,7 +24,7 @@ public struct SMTPClientStateMachine {
     }
 
     /// What the client is waiting for; the handler picks the timeout from it.
-    public enum Stage: Equatable {
+    public enum Stage: Sendable, Equatable {
         case greeting, ehlo, helo, startTLS, tlsHandshake, auth, mail, recipient, dataInitiation, dataTermination, quit, done
     }
 

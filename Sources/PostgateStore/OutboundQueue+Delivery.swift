@@ -28,12 +28,13 @@ extension OutboundQueue {
             var claimed: [OutboundWork] = []
             for row in candidates where claimed.count < limit && Self.isFree(row, owner: owner, time: time) {
                 let id: Int64 = row["id"]
+                let recipients = try Self.dueRecipients(id, time: time, db)
                 try db.execute(sql: "UPDATE outbound_message SET lease_owner = ?, lease_until = ? WHERE id = ?",
                                arguments: [owner, time + leaseSeconds, id])
                 claimed.append(OutboundWork(
                     messageID: id, path: directoryPath + "/" + (row["filename"] as String), sender: row["mail_from"],
                     size: row["size"], eightBit: row["eight_bit"], smtpUTF8: row["smtputf8"],
-                    recipients: try Self.dueRecipients(id, time: time, db)
+                    recipients: recipients
                 ))
             }
             return claimed

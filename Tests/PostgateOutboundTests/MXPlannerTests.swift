@@ -6,24 +6,24 @@ import PostgateStore
 /// from a table (the real resolver is PostgateDNS, issue 6).
 @Suite struct MXPlannerTests {
     struct TableResolver: OutboundResolver {
-        var mx: [String: [(preference: Int, host: String)]]
-        var addresses: [String: [String]]
+        var mxTable: [String: [(preference: Int, host: String)]]
+        var addressTable: [String: [String]]
 
         func mx(_ domain: String) async throws -> [(preference: Int, host: String)] {
-            guard let records = mx[domain] else { throw OutboundResolverError.noSuchDomain(domain) }
+            guard let records = mxTable[domain] else { throw OutboundResolverError.noSuchDomain(domain) }
             return records
         }
 
         func addresses(_ host: String) async throws -> [String] {
-            guard let list = addresses[host] else { throw OutboundResolverError.noSuchDomain(host) }
+            guard let list = addressTable[host] else { throw OutboundResolverError.noSuchDomain(host) }
             return list
         }
     }
 
     @Test func byPreferenceThenAddresses() async throws {
         let resolver = TableResolver(
-            mx: ["x.test": [(20, "b.x.test."), (10, "a.x.test.")], "bare.test": [], "null.test": [(0, ".")]],
-            addresses: ["a.x.test": ["192.0.2.1", "2001:db8::1"], "b.x.test": ["192.0.2.2"], "bare.test": ["192.0.2.3"]]
+            mxTable: ["x.test": [(20, "b.x.test."), (10, "a.x.test.")], "bare.test": [], "null.test": [(0, ".")]],
+            addressTable: ["a.x.test": ["192.0.2.1", "2001:db8::1"], "b.x.test": ["192.0.2.2"], "bare.test": ["192.0.2.3"]]
         )
         let planner = MXPlanner(resolver: resolver, port: 2525)
         let endpoints = try await planner.endpoints(for: "x.test").get()
@@ -36,7 +36,7 @@ import PostgateStore
     @Test func smarthostGroupsEverythingAndMXGroupsByDomain() {
         let smarthost = NextHop.smarthost(SMTPEndpoint(host: "relay.test"))
         #expect(smarthost.groupKey("a@x.test") == smarthost.groupKey("b@y.test"))
-        let mx = NextHop.mx(resolver: TableResolver(mx: [:], addresses: [:]), port: 25, tls: .opportunistic)
+        let mx = NextHop.mx(resolver: TableResolver(mxTable: [:], addressTable: [:]), port: 25, tls: .opportunistic)
         #expect(mx.groupKey("a@X.test") == "x.test")
         #expect(mx.groupKey("a@x.test") != mx.groupKey("b@y.test"))
     }
