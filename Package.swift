@@ -33,6 +33,12 @@ let package = Package(
             name: "PostgateMessage",
             dependencies: ["CIDN2"]
         ),
+        /// Inbound policy: blocklists and their CSV import, auto-reply detection, allowed
+        /// domains, recipient-only sync. Pure decisions over header fields; no I/O but reading a CSV file.
+        .target(
+            name: "PostgatePolicy",
+            dependencies: ["PostgateMessage"]
+        ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
         .target(
             name: "PostgateSMTP",
@@ -45,13 +51,38 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Conversation sessions and threads (issue 4): which session a message joins, and
+        /// the signed Message-IDs Postgate puts on replies. Pure logic, no I/O.
+        .target(
+            name: "PostgateSessions",
+            dependencies: [
+                "PostgateMessage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         /// Durable storage: Maildir folders plus the SQLite (WAL) index and directory.
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage",
+                "PostgateMessage", "PostgatePolicy", "PostgateSessions",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// DNS stub resolver (RFC 1035): UDP with TCP fallback, configurable servers, clear
+        /// outcomes (records, NXDOMAIN, no data, server failure, timeout). Used for DKIM key
+        /// records and, later, outbound MX delivery.
+        .target(name: "PostgateDNS"),
+        /// DKIM (RFC 6376, RFC 8463): canonicalization, streaming body hash, signer,
+        /// verifier, key generation/import, key records, domain verification statuses.
+        .target(
+            name: "PostgateDKIM",
+            dependencies: [
+                "PostgateDNS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         /// Outbound delivery: the SMTP client (RFC 5321 client side, STARTTLS, AUTH), next
@@ -59,7 +90,7 @@ let package = Package(
         .target(
             name: "PostgateOutbound",
             dependencies: [
-                "PostgateMessage", "PostgateStore",
+                "PostgateMessage", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -72,7 +103,7 @@ let package = Package(
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateOutbound",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateOutbound",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -89,11 +120,13 @@ let package = Package(
         .executableTarget(
             name: "postgate",
             dependencies: [
-                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateOutbound",
+                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
+                "PostgateSessions", "PostgateOutbound",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
+        .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage"]),
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [
@@ -103,11 +136,14 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore"]),
+        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgatePolicy", "PostgateSessions"]),
+        .testTarget(name: "PostgateSessionsTests", dependencies: ["PostgateSessions", "PostgateMessage"]),
+        .testTarget(name: "PostgateDNSTests", dependencies: ["PostgateDNS"]),
+        .testTarget(name: "PostgateDKIMTests", dependencies: ["PostgateDKIM", "PostgateDNS"]),
         .testTarget(
             name: "PostgateOutboundTests",
             dependencies: [
-                "PostgateOutbound", "PostgateStore",
+                "PostgateOutbound", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -115,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [
-                "PostgateGateway", "PostgateOutbound",
+                "PostgateGateway", "PostgatePolicy", "PostgateStore", "PostgateMessage", "PostgateOutbound",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

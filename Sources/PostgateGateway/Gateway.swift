@@ -1,8 +1,11 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
 import NIOSSL
+import PostgateDKIM
+import PostgateDNS
 import PostgateSMTP
 import PostgateStore
 import ServiceLifecycle
@@ -26,9 +29,13 @@ public final class Gateway: Service, @unchecked Sendable {
     private var quiescing: ServerQuiescingHelper?
     private var store: MailStore?
     private var serverChannels: [any Channel] = []
+    /// The clock of the DKIM re-checker (injected by tests).
+    private let now: @Sendable () -> Date
+    private var dkimRechecker: Task<Void, Never>?
 
     /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
-    public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger) {
+    public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.now = now
         self.configuration = configuration
         self.dataDirectory = dataDirectory ?? configuration.dataDirectory
         self.logger = logger
@@ -42,14 +49,15 @@ public final class Gateway: Service, @unchecked Sendable {
     @discardableResult
     public func start() async throws -> [SocketAddress] {
         threadPool.start()
-        let store = try MailStore.open(directory: dataDirectory, logger: logger)
+        let store = try MailStore.open(directory: dataDirectory, logger: logger, sessions: configuration.sessions)
         self.store = store
         let report = try store.recover()
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
         let tls = configuration.smtp.startTLS
             ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory)
             : nil
-        let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger)
+        let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
+                                       dkim: startDKIM(store: store))
         let limiter = SMTPConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
@@ -78,8 +86,21 @@ public final class Gateway: Service, @unchecked Sendable {
         await shutdown()
     }
 
+    /// Starts the DKIM re-checker; returns the inbound verifier unless turned off.
+    private func startDKIM(store: MailStore) -> DKIMInboundVerifier? {
+        let rechecker = DKIMRechecker(
+            checker: DKIMDomainChecker(store: store, configuration: configuration), threadPool: threadPool,
+            pollInterval: Double(configuration.dkim.recheckPollInterval), now: now, logger: logger)
+        dkimRechecker = Task { await rechecker.run() }
+        guard configuration.dkim.verifyInbound else { return nil }
+        let resolver = DNSResolver(configuration: configuration.dns.resolverConfiguration)
+        return DKIMInboundVerifier(fetcher: DKIMKeyFetcher(resolver: resolver), authservID: configuration.hostname,
+                                   maxHeaderBytes: configuration.smtp.limits.maxHeaderSize)
+    }
+
     /// Stops accepting, lets transactions in flight finish, and releases everything.
     public func shutdown() async {
+        dkimRechecker?.cancel()
         logger.notice("shutting down: finishing transactions in flight")
         if let quiescing {
             let done = group.next().makePromise(of: Void.self)

@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var logLevel = Logger.Level.info
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
+    /// `sessions:` idle timeout and duplicate window (issue 4).
+    public var sessions = SessionSettings()
     /// The channel model's limits per domain kind (the seeds' figures by default).
     public var channels = ChannelsSettings()
     /// Outbound delivery: next hop, TLS, AUTH, retry schedule (see GatewayConfiguration+Outbound).
@@ -23,6 +25,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public struct ChannelsSettings: Sendable, Equatable {
         public var limits = ChannelLimits()
     }
+    public var dns = DNSSettings()
+    public var dkim = DKIMSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -87,7 +91,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels", "outbound"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels", "dns", "dkim", "sessions", "outbound"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -106,6 +110,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
         }
         if let channelsNode = try node.child("channels") {
             try channels.apply(channelsNode)
+        }
+        if let dnsNode = try node.child("dns") { try dns.apply(dnsNode) }
+        if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
+        if let sessionsNode = try node.child("sessions") {
+            try sessionsNode.checkKeys(["idle_timeout", "duplicate_window"])
+            try sessionsNode.duration("idle_timeout").map { sessions.idleTimeout = $0 }
+            try sessionsNode.duration("duplicate_window").map { sessions.duplicateWindow = $0 }
         }
         if let outboundNode = try node.child("outbound") {
             try outbound.apply(outboundNode)
@@ -242,6 +253,18 @@ struct ConfigNode {
             throw ConfigurationError("\(path).\(key) must be a whole number, not '\(text)'")
         }
         return number
+    }
+
+    /// A duration: a whole number with a unit, `s`, `m`, `h` or `d` (`7d`, `36h`), or plain seconds.
+    func duration(_ key: String) throws -> TimeInterval? {
+        guard let text = try string(key) else { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let unit = text.last.flatMap { units[$0] }
+        let digits = unit == nil ? Substring(text) : text.dropLast()
+        guard let number = Int(digits), number > 0 else {
+            throw ConfigurationError("\(path).\(key) must be a duration such as 7d, 36h, 90m or 3600s, not '\(text)'")
+        }
+        return Double(number) * (unit ?? 1)
     }
 
     func double(_ key: String) throws -> Double? {

@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PostgateDKIM
 import PostgateMessage
+import PostgatePolicy
 import PostgateSMTP
 import PostgateStore
 
@@ -16,12 +18,15 @@ public struct InboundDelivery: SMTPServerDelegate {
     let threadPool: NIOThreadPool
     let hostname: String
     let logger: Logger
+    /// DKIM: verify signatures and add Authentication-Results; nil to skip.
+    let dkim: DKIMInboundVerifier?
 
-    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger) {
+    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger, dkim: DKIMInboundVerifier? = nil) {
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
         self.logger = logger
+        self.dkim = dkim
     }
 
     /// Accepts only enabled hosted addresses and their aliases. Everything else is refused,
@@ -123,6 +128,11 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private var inFlight: EventLoopFuture<Void>?
     private var incoming: IncomingMessage?
     private var aborted = false
+    // DKIM (issue 6): the message as received, without our trace fields, streams through
+    // the verifier on the thread pool with the spool writes.
+    private var dkimVerifier: DKIMMessageVerifier?
+    private let traceLength: Int
+    private var traceBytesToSkip: Int
 
     init(delivery: InboundDelivery, transaction: SMTPTransaction, eventLoop: any EventLoop) {
         self.delivery = delivery
@@ -130,6 +140,9 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         self.eventLoop = eventLoop
         self.id = Self.makeID()
         self.pending = ByteBuffer(string: delivery.traceHeader(for: transaction, id: id, date: date))
+        self.traceLength = pending.readableBytes
+        self.traceBytesToSkip = traceLength
+        self.dkimVerifier = delivery.dkim?.makeMessageVerifier()
     }
 
     func write(_ chunk: ByteBuffer) -> EventLoopFuture<Void>? {
@@ -149,7 +162,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         return previous.flatMap {
             let bytes = self.takePending()
             return self.delivery.threadPool.runIfActive(eventLoop: self.eventLoop) {
-                try self.store(bytes)
+                try self.storeLast(bytes)
                 return try self.deliver(header: header)
             }
         }
@@ -172,7 +185,37 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private func store(_ bytes: ByteBuffer) throws {
         let incoming = try self.incoming ?? delivery.store.beginMessage()
         self.incoming = incoming
-        try bytes.withUnsafeReadableBytes { try incoming.write($0) }
+        try bytes.withUnsafeReadableBytes { raw in
+            try incoming.write(raw)
+            verifyDKIM(raw)
+        }
+    }
+
+    /// Runs on the thread pool: feeds the DKIM verifier what the client sent.
+    private func verifyDKIM(_ raw: UnsafeRawBufferPointer) {
+        guard dkimVerifier != nil else { return }
+        let skip = min(traceBytesToSkip, raw.count)
+        traceBytesToSkip -= skip
+        dkimVerifier!.update(UnsafeRawBufferPointer(rebasing: raw[skip...]))
+    }
+
+    /// Runs on the thread pool: the last bytes, with the Authentication-Results field
+    /// (RFC 8601) below our trace fields once the signatures are checked. A message still
+    /// wholly in memory gets it at once; a spooled one has its file rewritten once.
+    private func storeLast(_ bytes: ByteBuffer) throws {
+        guard let dkim = delivery.dkim, dkimVerifier != nil else { return try store(bytes) }
+        if incoming == nil { bytes.withUnsafeReadableBytes { verifyDKIM($0) } } else { try store(bytes) }
+        var verifier = dkimVerifier!
+        dkimVerifier = nil
+        let field = dkim.authenticationResults(&verifier)
+        if let incoming {
+            try incoming.insert(field, at: traceLength)
+        } else {
+            var all = bytes.getSlice(at: bytes.readerIndex, length: traceLength)!
+            all.writeBytes(field)
+            all.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex + traceLength, length: bytes.readableBytes - traceLength)!)
+            try store(all)
+        }
     }
 
     /// Runs on the thread pool: resolve the recipients again (the directory may have
@@ -189,12 +232,17 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             incoming.abort()
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
-        for queue in try delivery.routes(for: Array(targets.keys), header: header, sender: transaction.sender.description, message: incoming)
-        where targets[queue.mailbox] == nil {
-            targets[queue.mailbox] = targets.first { $0.key.address == queue.mailbox.address }?.value
+        let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description)
+        var rcptTo = routing.rcptTo
+        // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies or quarantine.
+        let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
+        for queue in try delivery.routes(for: ordinary, header: header, sender: transaction.sender.description, message: incoming)
+        where rcptTo[queue.mailbox] == nil {
+            rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
         }
-        let envelope = DeliveryEnvelope(mailFrom: transaction.sender.description, rcptTo: targets, internalDate: date, header: header)
-        let stored = try delivery.store.deliver(incoming, to: Array(targets.keys), envelope: envelope)
+        let envelope = DeliveryEnvelope(
+            mailFrom: transaction.sender.description, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
+        let stored = try delivery.store.deliver(incoming, to: Array(rcptTo.keys), envelope: envelope)
         delivery.logger.info("delivered", metadata: [
             "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming.size)",
             "mailboxes": "\(stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",

@@ -1,4 +1,5 @@
 import Foundation
+import PostgateSessions
 
 /// Everything an administrator configures on a channel address (the seeds' email channel):
 /// what `postgate address set` edits as a draft and `postgate publish` makes live.
@@ -116,11 +117,3 @@ public enum AddressUsage: String, Sendable, Codable, CaseIterable {
     public var sends: Bool { self != .inbound }
 }
 
-/// Kore "Session Creation Settings". Thread-based sessions are only available with
-/// channel-based sessions on, so `thread` means both.
-public enum SessionMode: String, Sendable, Codable, CaseIterable {
-    /// One session per customer and To address.
-    case channel
-    /// Channel-based, and within it one session per thread (Message-ID, References).
-    case thread
-}

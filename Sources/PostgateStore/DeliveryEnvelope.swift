@@ -11,11 +11,18 @@ public struct DeliveryEnvelope: Sendable {
     public var internalDate: Date
     /// The message's header section, parsed by the caller while it received the data.
     public var header: MessageHeader
+    /// Per target mailbox, the inbound policy's label stored on the row (`message.policy`);
+    /// a mailbox not listed gets none (an ordinary message).
+    public var policy: [MailboxTarget: String]
 
-    public init(mailFrom: String, rcptTo: [MailboxTarget: String], internalDate: Date = Date(), header: MessageHeader) {
+    public init(
+        mailFrom: String, rcptTo: [MailboxTarget: String], internalDate: Date = Date(), header: MessageHeader,
+        policy: [MailboxTarget: String] = [:]
+    ) {
         self.mailFrom = mailFrom
         self.rcptTo = rcptTo
         self.internalDate = internalDate
         self.header = header
+        self.policy = policy
     }
 }

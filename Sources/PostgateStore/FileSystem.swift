@@ -14,8 +14,8 @@ import Darwin
 /// calls directly, retrying on `EINTR` and turning failures into `StoreError.io`.
 enum FileSystem {
     /// Opens `path` for writing, creating it (`O_EXCL`: it must not exist).
-    static func createFile(_ path: String) throws(StoreError) -> Int32 {
-        let fd = retryingOnInterrupt { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640) }
+    static func createFile(_ path: String, mode: mode_t = 0o640) throws(StoreError) -> Int32 {
+        let fd = retryingOnInterrupt { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw .posix("create", path) }
         return fd
     }
@@ -134,11 +134,30 @@ enum FileSystem {
         return Array(bytes[..<count])
     }
 
+    /// Appends the content of the file at `source` from byte `offset` on to `fd`, in 64 KiB pieces.
+    static func appendContents(of source: String, from offset: Int = 0, to fd: Int32, path: String) throws(StoreError) {
+        let input = retryingOnInterrupt { open(source, O_RDONLY | O_CLOEXEC) }
+        guard input >= 0 else { throw .posix("open", source) }
+        defer { close(input) }
+        guard lseek(input, off_t(offset), SEEK_SET) == off_t(offset) else { throw .posix("seek", source) }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { raw in
+                retryingOnInterrupt { systemRead(input, raw.baseAddress!, raw.count) }
+            }
+            guard count >= 0 else { throw .posix("read", source) }
+            if count == 0 { return }
+            try buffer.withUnsafeBytes { raw in
+                Result { () throws(StoreError) in try writeAll(fd, UnsafeRawBufferPointer(rebasing: raw[..<count]), path: path) }
+            }.get()
+        }
+    }
+
     /// Replaces `path` with `bytes` durably: temporary file, fsync, rename, fsync of the directory.
-    static func writeDurably(_ bytes: [UInt8], to path: String, directory: String) throws(StoreError) {
+    static func writeDurably(_ bytes: [UInt8], to path: String, directory: String, mode: mode_t = 0o640) throws(StoreError) {
         let temporary = path + ".tmp"
         try unlink(temporary)
-        let fd = try createFile(temporary)
+        let fd = try createFile(temporary, mode: mode)
         do {
             try writeAll(fd, bytes, path: temporary)
             try sync(fd, path: temporary)

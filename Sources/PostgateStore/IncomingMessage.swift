@@ -65,6 +65,29 @@ public final class IncomingMessage {
         return try FileSystem.read(spoolPath, limit: limit)
     }
 
+    /// Inserts `bytes` at `offset` (at most what was written): a header field that can only
+    /// be decided once the whole message is in (Authentication-Results, RFC 8601). The spool
+    /// file is rewritten once, read back in 64 KiB pieces, so memory stays bounded.
+    public func insert(_ bytes: [UInt8], at offset: Int) throws(StoreError) {
+        guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        try flushBuffer()
+        let rewritten = spoolPath + ".insert"
+        let fd = try FileSystem.createFile(rewritten)
+        do {
+            try FileSystem.writeAll(fd, try FileSystem.read(spoolPath, limit: min(offset, size)), path: rewritten)
+            try FileSystem.writeAll(fd, bytes, path: rewritten)
+            try FileSystem.appendContents(of: spoolPath, from: min(offset, size), to: fd, path: rewritten)
+            try FileSystem.rename(rewritten, spoolPath)
+        } catch {
+            FileSystem.close(fd)
+            try? FileSystem.unlink(rewritten)
+            throw error
+        }
+        FileSystem.close(descriptor)
+        descriptor = fd
+        size += bytes.count
+    }
+
     /// Closes and removes the spool file; the message is dropped. Safe to call twice.
     public func abort() {
         if state == .open { FileSystem.close(descriptor) }

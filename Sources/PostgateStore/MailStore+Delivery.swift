@@ -20,7 +20,8 @@ extension MailStore {
     /// 1. fsync and close the spool file;
     /// 2. hard-link it into each Maildir's `tmp/` (one inode for all), fsync each `tmp/`;
     /// 3. in one index transaction, allocate each mailbox's next UID and insert the rows,
-    ///    file name `<unique>,S=<size>,U=<uid>`;
+    ///    file name `<unique>,S=<size>,U=<uid>`, each assigned to its session; a mailbox that
+    ///    already holds the message (a duplicate) gets no row, and its `tmp/` link is removed;
     /// 4. rename each `tmp/<unique>` to `new/<filename>` (not fsynced: recovery repeats a
     ///    lost rename from the durable `tmp/` entry and the committed row);
     /// 5. remove the spool file.
@@ -36,7 +37,8 @@ extension MailStore {
         do {
             try message.seal()
             try link(message, into: targets)
-            stored = try commit(message, to: targets, envelope: envelope)
+            stored = try commit(message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope))
+            dropDuplicateLinks(message, targets: targets, stored: stored)
         } catch {
             message.abort()
             throw error
@@ -65,15 +67,16 @@ extension MailStore {
 
     /// Step 3: the index rows, one transaction. On failure removes the `tmp/` links.
     private func commit(
-        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
+        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope, thread: MessageThreadFacts
     ) throws(StoreError) -> [StoredMessage] {
         let pending = targets.map { target in
-            PendingMessage(
-                message: StoredMessage(
-                    mailboxID: target.mailboxID, mailboxPath: target.mailboxPath, size: message.size,
-                    internalDate: envelope.internalDate, mailFrom: envelope.mailFrom,
-                    rcptTo: envelope.rcptTo[target] ?? target.address.description, header: envelope.header),
-                uniqueName: message.uniqueName)
+            var row = StoredMessage(
+                mailboxID: target.mailboxID, mailboxPath: target.mailboxPath, size: message.size,
+                internalDate: envelope.internalDate, mailFrom: envelope.mailFrom,
+                rcptTo: envelope.rcptTo[target] ?? target.address.description, header: envelope.header)
+            row.policy = envelope.policy[target]
+            return PendingMessage(
+                message: row, uniqueName: message.uniqueName, threadFacts: thread.facts, contentDigest: thread.digest)
         }
         do {
             return try index.insert(pending)

@@ -1,5 +1,6 @@
 import Logging
 import PostgateMessage
+import PostgateSessions
 
 /// The durable store of a Postgate data directory: the directory of hosted domains and
 /// addresses, one Maildir per address, and the index of mailboxes and messages.
@@ -12,30 +13,47 @@ public final class MailStore: Sendable {
     let data: DataDirectory
     let directory: any AddressDirectory & ChannelDirectory
     let index: any MessageIndex
+    let dkimKeys: any DKIMKeyDirectory
+    let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
     let logger: Logger
+    /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
+    public let sessionMessageIDs: SessionMessageID
 
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex, logger: Logger) {
+    init(
+        data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
+        dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger,
+        sessionMessageIDs: SessionMessageID
+    ) {
         self.data = data
         self.directory = directory
         self.index = index
+        self.dkimKeys = dkimKeys
+        self.policyIndex = policyIndex
         self.logger = logger
+        self.sessionMessageIDs = sessionMessageIDs
     }
 
     /// Opens the store in `directory`, creating the directory and its index if missing and
     /// bringing the index schema up to date.
     /// - Throws: `.dataDirectoryNotWritable` or `.database` naming the path and the reason.
-    public static func open(directory path: String, logger: Logger? = nil) throws(StoreError) -> MailStore {
+    public static func open(
+        directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings()
+    ) throws(StoreError) -> MailStore {
         let data = try DataDirectory.prepare(path)
         let database = try SQLiteDatabase(path: data.databasePath)
+        let messageIDs = SessionMessageID(key: try SessionKeyFile.loadOrCreate(in: data))
         return MailStore(
             data: data,
             directory: SQLiteAddressDirectory(database: database),
-            index: SQLiteMessageIndex(database: database),
-            logger: logger ?? Logger(label: "postgate.store")
+            index: SQLiteMessageIndex(database: database, sessions: SQLiteSessionIndex(settings: sessions, messageIDs: messageIDs)),
+            dkimKeys: SQLiteDKIMKeyDirectory(database: database),
+            policyIndex: SQLitePolicyIndex(database: database),
+            logger: logger ?? Logger(label: "postgate.store"),
+            sessionMessageIDs: messageIDs
         )
     }
 

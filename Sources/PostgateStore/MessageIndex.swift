@@ -1,3 +1,6 @@
+import Foundation
+import PostgateSessions
+
 /// The index of mailboxes and messages: what IMAP and the admin tools query instead of
 /// reading Maildirs, and the record of which deliveries were acknowledged.
 ///
@@ -6,7 +9,9 @@
 protocol MessageIndex: Sendable {
     /// Allocates the next UID of each message's mailbox and inserts all rows in one
     /// transaction: either every message is acknowledged or none is. Each message's
-    /// `uid` and `filename` are filled in from `uniqueName` and the allocated UID.
+    /// `uid` and `filename` are filled in from `uniqueName` and the allocated UID, and its
+    /// session assigned. A message the mailbox already holds (a duplicate) is left out of
+    /// the result and not inserted.
     func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage]
 
     /// The committed file name of the message delivered to `mailboxID` under
@@ -26,6 +31,13 @@ protocol MessageIndex: Sendable {
     /// only), sets the mailbox's UIDVALIDITY and raises its UIDNEXT above every UID.
     /// Returns how many rows were added.
     func restore(_ messages: [StoredMessage], mailboxID: Int64, uidValidity: UInt32) throws(StoreError) -> Int
+
+    /// Sessions, newest activity first: of the address whose mailbox is `mailboxPath` when
+    /// given, only those open at `now` with `openOnly`; status computed at `now`.
+    func sessions(mailboxPath: String?, openOnly: Bool, now: Date) throws(StoreError) -> [SessionRecord]
+
+    /// One session and its messages in arrival order; nil if there is no such session.
+    func session(id: Int64, now: Date) throws(StoreError) -> (SessionRecord, [StoredMessage])?
 }
 
 /// A message being acknowledged: a row without its UID yet.
@@ -34,6 +46,10 @@ struct PendingMessage: Sendable {
     var message: StoredMessage
     /// The Maildir unique name the file was delivered under in `tmp/`.
     var uniqueName: String
+    /// What the message says about its thread; nil: no session is assigned (recovery).
+    var threadFacts: SessionHeaderFacts? = nil
+    /// SHA-256 of the body, hex, for duplicate detection.
+    var contentDigest: String? = nil
 }
 
 /// A mailbox's IMAP state (RFC 9051 section 2.3.1.1).

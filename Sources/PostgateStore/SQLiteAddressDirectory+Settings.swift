@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PostgateMessage
+import PostgateSessions
 
 extension SQLiteAddressDirectory {
     func settings(of address: EmailAddress) throws(StoreError) -> (published: ChannelSettings, draft: ChannelSettings?) {

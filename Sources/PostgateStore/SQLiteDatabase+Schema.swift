@@ -63,6 +63,9 @@ extension SQLiteDatabase {
                 """)
         }
         registerChannelMigrations(&migrator)
+        registerDKIMSchema(in: &migrator)
+        registerPolicySchema(&migrator)
+        registerSessionsSchema(&migrator)
         registerOutboundMigrations(&migrator)
         return migrator
     }

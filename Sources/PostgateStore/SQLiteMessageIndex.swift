@@ -4,14 +4,20 @@ import GRDB
 /// `MessageIndex` on the SQLite file of the data directory (tables `mailbox`, `message`).
 struct SQLiteMessageIndex: MessageIndex {
     let database: SQLiteDatabase
+    let sessions: SQLiteSessionIndex
 
     func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
         try database.write { db in
-            try messages.map { pending in
+            try messages.compactMap { pending in
+                if try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
                 message.uid = try allocateUID(db, mailboxID: message.mailboxID)
                 message.filename = MaildirFileName(uniqueName: pending.uniqueName, size: message.size, uid: message.uid).baseName
+                let assignment = try sessions.assign(db, pending)
                 try insertRow(db, message)
+                try sessions.annotate(db, rowID: db.lastInsertedRowID, assignment, pending)
+                message.sessionID = assignment?.sessionID
+                message.sessionReason = assignment?.reason.rawValue
                 return message
             }
         }
@@ -82,13 +88,13 @@ struct SQLiteMessageIndex: MessageIndex {
     private func insertRow(_ db: Database, _ message: StoredMessage) throws {
         try db.execute(sql: """
             INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
-                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references")
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 message.mailboxID, message.uid, message.filename, message.size,
                 message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
                 message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
-                message.messageID, message.inReplyTo, message.references,
+                message.messageID, message.inReplyTo, message.references, message.policy,
             ])
     }
 
@@ -96,14 +102,17 @@ struct SQLiteMessageIndex: MessageIndex {
         MailboxState(id: row["id"], path: row["path"], uidValidity: row["uid_validity"], uidNext: row["uid_next"])
     }
 
-    private static func storedMessage(_ row: Row) -> StoredMessage {
-        StoredMessage(
+    static func storedMessage(_ row: Row) -> StoredMessage {
+        var message = StoredMessage(
             mailboxID: row["mailbox_id"], mailboxPath: row["mailbox_path"], uid: row["uid"],
             filename: row["filename"], size: row["size"],
             internalDate: Date(timeIntervalSince1970: row["internal_date"]), flags: row["flags"],
             mailFrom: row["mail_from"], rcptTo: row["rcpt_to"], headerFrom: row["header_from"],
             headerTo: row["header_to"], headerCc: row["header_cc"], subject: row["subject"], date: row["date"],
-            messageID: row["message_id"], inReplyTo: row["in_reply_to"], references: row["references"]
+            messageID: row["message_id"], inReplyTo: row["in_reply_to"], references: row["references"],
+            sessionID: row["session_id"], sessionReason: row["session_reason"]
         )
+        message.policy = row["policy"]
+        return message
     }
 }

@@ -35,6 +35,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case mailboxNotFound(path: String)
     case messageNotWritable(state: String)
     case publishFailed(reason: String)
+    case sessionNotFound(Int64)
     /// A channel setting that breaks a rule; the text names the setting and the rule.
     case invalidSetting(String)
     /// A domain-kind limit (`channels.limits`) would be exceeded.
@@ -43,6 +44,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case queueExists(String)
     case queueInUse(String, by: [String])
     case filterNotFound(Int, address: EmailAddress)
+    case dkimSelectorExists(DomainName, selector: String)
+    case dkimKeyNotFound(DomainName, selector: String?)
+    case blocklistEntryExists(EmailAddress, entry: String)
+    case blocklistEntryNotFound(EmailAddress, entry: String)
+    case quarantinedMessageNotFound(Int64)
 
     public var description: String {
         switch self {
@@ -64,6 +70,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "address \(address.display) is already in use (as an alias of \(owner.display))"
         case .addressGivenTwice(let address):
             "address \(address.display) is given more than once"
+        case .dkimSelectorExists(let domain, let selector):
+            "domain \(domain.unicode) already has a DKIM key with selector \(selector); choose another selector (or `postgate dkim rotate`)"
+        case .dkimKeyNotFound(let domain, let selector?):
+            "domain \(domain.unicode) has no DKIM key with selector \(selector); see `postgate dkim show \(domain.unicode)`"
+        case .dkimKeyNotFound(let domain, nil):
+            "domain \(domain.unicode) has no DKIM key; make one with `postgate dkim generate \(domain.unicode) --selector S`"
         case .addressNotFound(let address):
             "address \(address.display) is not hosted; see `postgate address list`"
         case .notAnAddress(let alias, let owner):
@@ -76,6 +88,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the incoming message is \(state) and cannot be written or delivered"
         case .publishFailed(let reason):
             "the message is stored but not yet visible (recovery will finish it): \(reason)"
+        case .sessionNotFound(let id):
+            "there is no session \(id); see `postgate session list`"
         case .invalidSetting(let reason), .limitReached(let reason):
             reason
         case .queueNotFound(let name):
@@ -86,6 +100,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "queue '\(name)' is still used by \(users.joined(separator: ", ")); change those first"
         case .filterNotFound(let id, let address):
             "\(address.display) has no filter \(id); see `postgate filter list \(address.display)`"
+        case .blocklistEntryExists(let address, let entry):
+            "\(entry) is already on the blocklist of \(address.display)"
+        case .blocklistEntryNotFound(let address, let entry):
+            "\(entry) is not on the blocklist of \(address.display); see `postgate blocklist list \(address.display)`"
+        case .quarantinedMessageNotFound(let id):
+            "no quarantined message \(id); see `postgate quarantine list`"
         }
     }
 

@@ -22,13 +22,20 @@ public struct StoredMessage: Sendable, Codable, Equatable {
     public var messageID: String?
     public var inReplyTo: String?
     public var references: String?
+    /// The inbound policy's label (`auto-reply`, `blocked`, `quarantined:<reason>`), nil
+    /// for an ordinary message; see `PolicyVerdict.label`.
+    public var policy: String? = nil
+    /// The session the message belongs to (issue 4); nil for messages stored before sessions.
+    public var sessionID: Int64?
+    /// Which layer put it there (`SessionMatchReason` raw value).
+    public var sessionReason: String?
 
     public init(
         mailboxID: Int64, mailboxPath: String, uid: UInt32, filename: String, size: Int,
         internalDate: Date, flags: String = "", mailFrom: String, rcptTo: String,
         headerFrom: String? = nil, headerTo: String? = nil, headerCc: String? = nil,
         subject: String? = nil, date: String? = nil, messageID: String? = nil,
-        inReplyTo: String? = nil, references: String? = nil
+        inReplyTo: String? = nil, references: String? = nil, sessionID: Int64? = nil, sessionReason: String? = nil
     ) {
         self.mailboxID = mailboxID
         self.mailboxPath = mailboxPath
@@ -47,5 +54,7 @@ public struct StoredMessage: Sendable, Codable, Equatable {
         self.messageID = messageID
         self.inReplyTo = inReplyTo
         self.references = references
+        self.sessionID = sessionID
+        self.sessionReason = sessionReason
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostgateMessage
+import PostgateSessions
 import PostgateStore
 
 extension AddressCommand {

@@ -60,7 +60,7 @@ struct AddressCommand: ParsableCommand {
             settings.defaultQueue = queue
             settings.usage = usage
             let store = try options.openStore()
-            let limits = try options.channelLimits()
+            let limits = options.channelLimits()
             let record = try reportingFailure { () throws(StoreError) in
                 try store.addAddress(address, settings: settings, aliases: aliases, limits: limits)
             }

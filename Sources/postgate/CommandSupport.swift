@@ -11,21 +11,27 @@ struct StoreOptions: ParsableArguments {
     var data: String?
 
     @Option(name: .customLong("config"), help: ArgumentHelp(
-        "config file for the limits (channels.limits); default $POSTGATE_CONFIG, else built-in defaults", valueName: "FILE"))
+        "config file (channels.limits, dns, dkim); default $POSTGATE_CONFIG, else the embedded defaults", valueName: "FILE"))
     var config: String?
 
     @Flag(name: .long, help: "print JSON (for scripts) instead of a table")
     var json = false
 
-    /// The domain-kind limits of `--config` (or `$POSTGATE_CONFIG`), else the seeds' defaults.
-    func channelLimits() throws -> ChannelLimits {
+    /// The configuration of `--config` (or `$POSTGATE_CONFIG`), else the embedded default;
+    /// exits naming the problem when the file cannot be read.
+    func gatewayConfiguration() -> GatewayConfiguration {
         let environment = ProcessInfo.processInfo.environment["POSTGATE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let path = config ?? environment else { return ChannelLimits() }
+        guard let path = config ?? environment else { return GatewayConfiguration() }
         do {
-            return try GatewayConfiguration.load(file: path).channels.limits
+            return try GatewayConfiguration.load(file: path)
         } catch {
             fail("\(error)")
         }
+    }
+
+    /// The domain-kind limits of the configuration (the seeds' figures by default).
+    func channelLimits() -> ChannelLimits {
+        gatewayConfiguration().channels.limits
     }
 
     /// `--data`, else `$POSTGATE_DATA`, else `./postgate-data`.
@@ -40,7 +46,7 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store, or exits with the reason. A `--config` that cannot be read is an
     /// error for every command, not only for those that need its limits.
     func openStore() throws -> MailStore {
-        if config != nil { _ = try channelLimits() }
+        if config != nil { _ = gatewayConfiguration() }
         return try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
     }
 

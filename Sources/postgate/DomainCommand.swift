@@ -38,7 +38,7 @@ struct DomainCommand: ParsableCommand {
         func run() throws {
             let domain = parseDomain(name)
             let store = try options.openStore()
-            let limits = try options.channelLimits()
+            let limits = options.channelLimits()
             let record = try reportingFailure { () throws(StoreError) in try store.addDomain(domain, kind: kind, limits: limits) }
             try options.print(record) { "added \(record.kind) domain \(record.displayName)" }
         }
@@ -47,19 +47,22 @@ struct DomainCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the hosted domains.",
-            discussion: "With --json: an array of objects with name, unicodeName, kind, addressCount, createdAt."
+            discussion: "With --json: an array of objects with name, unicodeName, kind, addressCount, createdAt, dkimStatus."
         )
 
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let store = try options.openStore()
-            let domains = try reportingFailure { () throws(StoreError) in try store.domains() }
+            let records = try reportingFailure { () throws(StoreError) in try store.domains() }
+            let domains = try DomainListing.listings(records, store: store) // + DKIM status (issue 6)
             try options.print(domains) {
                 guard !domains.isEmpty else { return "no domains; add one with `postgate domain add NAME`" }
                 return TextTable(
-                    headers: ["DOMAIN", "UNICODE", "KIND", "ADDRESSES", "CREATED"],
-                    rows: domains.map { [$0.name, $0.unicodeName, $0.kind.rawValue, String($0.addressCount), $0.createdAt.formatted(.iso8601)] }
+                    headers: ["DOMAIN", "UNICODE", "KIND", "ADDRESSES", "DKIM", "CREATED"],
+                    rows: domains.map {
+                        [$0.name, $0.unicodeName, $0.kind.rawValue, String($0.addressCount), $0.dkimStatus ?? "-", $0.createdAt.formatted(.iso8601)]
+                    }
                 ).render()
             }
         }

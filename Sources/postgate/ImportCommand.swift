@@ -27,7 +27,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         let export = try readExport()
         let store = try options.openStore()
-        let limits = try options.channelLimits()
+        let limits = options.channelLimits()
         let report = try reportingFailure { () throws(StoreError) in try store.importChannels(export, limits: limits, dryRun: dryRun) }
         try options.print(report) {
             let verb = report.dryRun ? "would import" : "imported"

@@ -10,6 +10,10 @@ struct Postgate: AsyncParsableCommand {
         Every command works on a data directory: --data DIR, else $POSTGATE_DATA, else ./postgate-data.
         `postgate serve` runs the listeners; the admin commands may run beside it on the same data.
         """,
-        subcommands: [ServeCommand.self, DomainCommand.self, AddressCommand.self, QueueCommand.self, FilterCommand.self, PublishCommand.self, ExportCommand.self, ImportCommand.self, OutboundCommand.self]
+        subcommands: [
+            ServeCommand.self, DomainCommand.self, AddressCommand.self, QueueCommand.self, FilterCommand.self,
+            PublishCommand.self, ExportCommand.self, ImportCommand.self, DKIMCommand.self, BlocklistCommand.self,
+            QuarantineCommand.self, SessionCommand.self, OutboundCommand.self,
+        ]
     )
 }

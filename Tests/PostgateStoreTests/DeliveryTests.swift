@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test func deliversOneMessageByteForByte() throws {
-        let bytes = sampleMessage()
+        let bytes = sampleMessage(messageID: "<m1@example.org>")
         let stored = try fixture.deliver(bytes, to: ["Support@acme.test"])
         #expect(stored.count == 1)
         let message = try #require(stored.first)
@@ -97,11 +97,12 @@ import Testing
     }
 
     @Test func streamsLargeMessagesInAnyChunks() throws {
-        var bytes = sampleMessage(body: "")
+        var body: [UInt8] = []
         for line in 0..<20_000 {
-            bytes += Array("line \(line) of a long message, long enough to pass several buffers\r\n".utf8)
+            body += Array("line \(line) of a long message, long enough to pass several buffers\r\n".utf8)
         }
         for chunk in [1, 4096, 65_536, 200_000] {
+            let bytes = sampleMessage(body: "") + body  // a new Message-ID each time: not a duplicate
             let stored = try fixture.deliver(bytes, to: ["billing@acme.test"], chunk: chunk)
             #expect(fixture.contents("maildir/acme.test/billing/new/" + stored[0].filename) == bytes, "chunk \(chunk)")
             #expect(stored[0].size == bytes.count)

@@ -94,6 +94,8 @@ import Testing
         try fixture.sql { db in
             try db.execute(sql: "DELETE FROM address")
             try db.execute(sql: "DELETE FROM message")
+            try db.execute(sql: "DELETE FROM session_participant")
+            try db.execute(sql: "DELETE FROM session")
             try db.execute(sql: "DELETE FROM mailbox WHERE path = ?", arguments: [mailbox])
         }
         try store.addAddress(EmailAddress("support@acme.test"))

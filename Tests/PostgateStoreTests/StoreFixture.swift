@@ -87,15 +87,19 @@ enum StoreFixtureError: Error {
     case notAccepted(String)
 }
 
-/// A small RFC 5322 message with CRLF line endings.
-func sampleMessage(subject: String = "Help", body: String = "Hello,\r\nmy order is late.\r\n") -> [UInt8] {
+/// A small RFC 5322 message with CRLF line endings; a new Message-ID each time unless
+/// `messageID` is given (the store keeps one copy of a message per mailbox).
+func sampleMessage(
+    subject: String = "Help", body: String = "Hello,\r\nmy order is late.\r\n",
+    messageID: String = "<\(UUID().uuidString)@example.org>"
+) -> [UInt8] {
     Array("""
     From: Customer <customer@example.org>\r
     To: support@acme.test\r
     Cc: other@example.org\r
     Subject: \(subject)\r
     Date: Tue, 14 Nov 2023 22:13:20 +0000\r
-    Message-ID: <m1@example.org>\r
+    Message-ID: \(messageID)\r
     In-Reply-To: <m0@example.org>\r
     References: <a@example.org>\r
      <m0@example.org>\r

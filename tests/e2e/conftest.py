@@ -238,9 +238,12 @@ def maildir_files(data: Path, sub: str = "new") -> list[Path]:
 
 
 def stored_prefix_ok(stored: bytes, sent: bytes, sender: str) -> None:
-    """The stored file is Return-Path + Received (possibly folded) + exactly the message sent."""
+    """The stored file is Return-Path + Received (possibly folded) + [Authentication-Results]
+    + exactly the message sent."""
     assert stored.endswith(sent), "stored message does not end with the bytes sent"
     prefix = stored[: len(stored) - len(sent)]
+    if b"\r\nAuthentication-Results: " in prefix:  # the DKIM result (issue 6), folded
+        prefix = prefix[: prefix.index(b"\r\nAuthentication-Results: ") + 2]
     assert prefix.startswith(f"Return-Path: <{sender}>\r\n".encode()), prefix[:200]
     rest = prefix[len(f"Return-Path: <{sender}>\r\n"):]
     assert rest.startswith(b"Received: "), rest[:200]

@@ -1,0 +1,61 @@
+import PostgateMessage
+import PostgatePolicy
+import PostgateStore
+
+/// The inbound policy on the delivery path: for each receiving mailbox, the verdict of
+/// `InboundPolicy` decides the label stored on the row and whether the copy goes to the
+/// address's mailbox or to its quarantine.
+extension InboundDelivery {
+    /// Where each copy of a message goes and with which label.
+    struct PolicyRouting {
+        /// Per mailbox (the address's own or its quarantine), the `RCPT TO` that reached it.
+        var rcptTo: [MailboxTarget: String] = [:]
+        /// Per mailbox, the `message.policy` label; absent for an ordinary message.
+        var labels: [MailboxTarget: String] = [:]
+    }
+
+    /// The policy settings of a receiving address, from its published channel settings:
+    /// allowed sender domains, exclude auto-replies, sync-when-recipient-only; the names
+    /// that count as the address in To/Cc are the address, its aliases and the contact
+    /// centre's own address (which forwards to it and often stays in To).
+    static func policySettings(for record: AddressRecord) -> AddressPolicySettings {
+        let settings = record.settings
+        let names = ([record.email] + settings.aliases + [settings.contactCentreAddress].compactMap { $0 })
+            .compactMap { try? EmailAddress($0).canonical }
+        return AddressPolicySettings(
+            allowedSenderDomains: settings.allowedSenderDomains.compactMap { try? DomainName($0) },
+            excludeAutoReplies: settings.excludeAutoReplies, syncWhenRecipientOnly: settings.syncWhenRecipientOnly,
+            recipientAddresses: Set(names))
+    }
+
+    /// Applies the inbound policy to each accepted mailbox (runs on the thread pool).
+    func route(_ targets: [MailboxTarget: String], header: MessageHeader, mailFrom: String) throws(StoreError) -> PolicyRouting {
+        var routing = PolicyRouting()
+        for (target, recipient) in targets {
+            let verdict = try verdict(for: target, header: header, mailFrom: mailFrom)
+            let destination = verdict.isQuarantined ? try store.quarantineTarget(for: target) : target
+            routing.rcptTo[destination] = recipient
+            routing.labels[destination] = verdict.label
+            if verdict != .deliver {
+                logger.notice("inbound policy", metadata: [
+                    "mailbox": "\(target.mailboxPath)", "from": "\(mailFrom)", "verdict": "\(verdict)",
+                ])
+            }
+        }
+        return routing
+    }
+
+    private func verdict(for target: MailboxTarget, header: MessageHeader, mailFrom: String) throws(StoreError) -> PolicyVerdict {
+        guard let record = try store.address(target.address) else { return .deliver }
+        let store = self.store
+        do {
+            return try InboundPolicy.evaluate(
+                header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record),
+                blocklist: { sender in try store.blocklistEntry(blocking: sender, for: target) })
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.database(path: store.dataPath, reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// The subject phrases that out-of-office and automatic-reply programs use, by language:
+/// Outlook/Exchange prefixes ("Automatic reply:", "Automatische Antwort:"…), Gmail and
+/// other vacation responders, and the usual absence notices.
+///
+/// Phrases are matched anywhere in the subject, ignoring case and accents, so
+/// "REPONSE AUTOMATIQUE" and "Réponse automatique" both match. Only phrases that a person
+/// would hardly use in a new request are listed (no single words like "away").
+enum OutOfOfficeSubjects {
+    static let phrases: [(language: String, phrases: [String])] = [
+        ("English", ["out of office", "out of the office", "automatic reply", "auto reply", "auto-reply", "autoreply",
+                     "auto response", "auto-response", "autoresponse", "vacation reply", "away from the office"]),
+        ("German", ["abwesenheitsnotiz", "automatische antwort", "abwesenheitsmeldung", "nicht im büro",
+                    "außer haus", "ausser haus", "urlaubsabwesenheit"]),
+        ("French", ["réponse automatique", "absence du bureau", "absent du bureau", "message d'absence"]),
+        ("Spanish", ["respuesta automática", "fuera de la oficina", "fuera de oficina", "respuesta de ausencia"]),
+        ("Italian", ["risposta automatica", "fuori ufficio", "fuori sede", "assenza dall'ufficio"]),
+        ("Dutch", ["automatisch antwoord", "afwezigheidsmelding", "buiten kantoor", "niet op kantoor", "afwezigheidsbericht"]),
+        ("Portuguese", ["resposta automática", "fora do escritório", "ausência do escritório", "ausente do escritório"]),
+        ("Swedish", ["automatiskt svar", "frånvaromeddelande", "inte på kontoret", "ej på kontoret"]),
+        ("Danish/Norwegian", ["automatisk svar", "ikke på kontoret", "fraværsmelding"]),
+        ("Finnish", ["automaattinen vastaus", "poissa toimistolta", "lomavastaaja"]),
+        ("Polish", ["automatyczna odpowiedź", "odpowiedź automatyczna", "poza biurem"]),
+        ("Czech", ["automatická odpověď", "mimo kancelář"]),
+        ("Turkish", ["otomatik yanıt", "otomatik cevap", "ofis dışında"]),
+    ]
+
+    private static let folded: [(language: String, phrases: [String])] = phrases.map { entry in
+        (entry.language, entry.phrases.map(fold))
+    }
+
+    /// The language of the first phrase found in `subject`, or nil.
+    static func language(of subject: String) -> String? {
+        let text = fold(subject)
+        return folded.first { $0.phrases.contains { text.contains($0) } }?.language
+    }
+
+    /// Lower case without accents, typographic apostrophes made plain, runs of white space
+    /// as one space.
+    static func fold(_ text: String) -> String {
+        let plain = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+            .replacingOccurrences(of: "\u{2019}", with: "'")
+            .replacingOccurrences(of: "ß", with: "ss")
+        return plain.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).joined(separator: " ")
+    }
+}

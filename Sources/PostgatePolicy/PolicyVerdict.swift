@@ -1,0 +1,65 @@
+/// What the inbound policy decided for one message and one receiving address.
+public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
+    /// An ordinary message: delivered, answered and routed as usual.
+    case deliver
+    /// Delivered to the address's mailbox flagged, never answered or routed as a new interaction.
+    case autoReply(AutoReplyMarker)
+    /// The sender is on the address's blocklist: kept for audit, no automation, no queue.
+    case blocked(BlocklistEntry)
+    /// Held back in the address's quarantine until an administrator releases or deletes it.
+    case quarantined(QuarantineReason)
+
+    /// The label stored on the message row (`message.policy`), nil for `.deliver`:
+    /// `auto-reply`, `blocked` or `quarantined:<reason code>`. IMAP and the session engine
+    /// skip automation on every labelled message.
+    public var label: String? {
+        switch self {
+        case .deliver: nil
+        case .autoReply: Self.autoReplyLabel
+        case .blocked: Self.blockedLabel
+        case .quarantined(let reason): Self.quarantinePrefix + reason.code
+        }
+    }
+
+    public static let autoReplyLabel = "auto-reply"
+    public static let blockedLabel = "blocked"
+    public static let quarantinePrefix = "quarantined:"
+
+    public var isQuarantined: Bool {
+        if case .quarantined = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case .deliver: "deliver"
+        case .autoReply(let marker): "auto-reply: \(marker)"
+        case .blocked(let entry): "blocked: \(entry.kind.rawValue) \(entry.display) is on the blocklist"
+        case .quarantined(let reason): "quarantined: \(reason)"
+        }
+    }
+}
+
+/// Why a message was quarantined.
+public enum QuarantineReason: Sendable, Equatable, CustomStringConvertible {
+    /// The sender's domain is not among the address's allowed domains (nil: no sender domain).
+    case senderDomainNotAllowed(String?)
+    /// Sync-when-recipient-only: the address is not in To or Cc.
+    case notARecipient
+
+    /// The stable code stored after `quarantined:`.
+    public var code: String {
+        switch self {
+        case .senderDomainNotAllowed: "sender-domain-not-allowed"
+        case .notARecipient: "not-a-recipient"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .senderDomainNotAllowed(let domain?): "sender domain \(domain) is not among the allowed domains"
+        case .senderDomainNotAllowed(nil): "the message has no sender domain to check against the allowed domains"
+        case .notARecipient: "the address is not in To or Cc (sync when recipient only)"
+        }
+    }
+}

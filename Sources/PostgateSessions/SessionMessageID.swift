@@ -1,0 +1,80 @@
+import Crypto
+import Foundation
+
+/// The Message-IDs Postgate puts on its replies, and the hidden body marker that carries
+/// the same token, from which the session is recovered when a customer answers.
+///
+/// Token: `pg1-<session id, base 36>-<nonce, 8 hex>-<HMAC-SHA256, first 10 bytes, hex>`,
+/// the MAC over `pg1-<id>-<nonce>` with the data directory's session key. A guessed or
+/// altered token fails the MAC and is ignored, so nobody can push mail into another
+/// customer's session by inventing a Message-ID. The Message-ID is `<token@hosted-domain>`
+/// (RFC 5322 section 3.6.4); the marker is `[ref:token]`, placed in reply bodies for relays
+/// (Office 365, Gmail) that replace Message-IDs. Parsing is case-insensitive because some
+/// relays fold case.
+public struct SessionMessageID: Sendable {
+    public static let prefix = "pg1-"
+    private static let macBytes = 10
+    private let key: SymmetricKey
+
+    /// `key`: at least 32 random bytes, kept secret in the data directory.
+    public init(key: [UInt8]) {
+        self.key = SymmetricKey(data: key)
+    }
+
+    /// A new token for `sessionID` (a fresh nonce each time, so every reply's id is unique).
+    public func token(sessionID: Int64) -> String {
+        let nonce = String(format: "%08x", UInt32.random(in: .min ... .max))
+        let body = "\(Self.prefix)\(String(sessionID, radix: 36))-\(nonce)"
+        return body + "-" + mac(body)
+    }
+
+    /// `<token@domain>` for the Message-ID field of a reply in `sessionID`.
+    public func messageID(sessionID: Int64, domain: String) -> String {
+        "<\(token(sessionID: sessionID))@\(domain)>"
+    }
+
+    /// The hidden marker for a reply body.
+    public func bodyMarker(sessionID: Int64) -> String {
+        "[ref:\(token(sessionID: sessionID))]"
+    }
+
+    /// The session id in a Message-ID (with or without angle brackets) or bare token whose
+    /// MAC verifies; nil for anything else.
+    public func sessionID(fromMessageID messageID: String) -> Int64? {
+        var text = Substring(messageID.lowercased())
+        if text.hasPrefix("<") { text = text.dropFirst() }
+        if let at = text.firstIndex(of: "@") { text = text[..<at] }
+        return sessionID(fromToken: String(text))
+    }
+
+    /// Session ids from every marker in `text` that verifies, in order of appearance.
+    public func sessionIDs(inBody text: String) -> [Int64] {
+        var found: [Int64] = []
+        var rest = Substring(text.lowercased())
+        while let start = rest.range(of: "[ref:") {
+            rest = rest[start.upperBound...]
+            guard let end = rest.firstIndex(of: "]") else { break }
+            if let id = sessionID(fromToken: String(rest[..<end])), !found.contains(id) { found.append(id) }
+            rest = rest[end...]
+        }
+        return found
+    }
+
+    private func sessionID(fromToken token: String) -> Int64? {
+        guard token.hasPrefix(Self.prefix), token.count <= 64 else { return nil }
+        let pieces = token.dropFirst(Self.prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+        guard pieces.count == 3, let id = Int64(pieces[0], radix: 36), id > 0, pieces[1].count == 8 else { return nil }
+        let body = "\(Self.prefix)\(pieces[0])-\(pieces[1])"
+        let expected = Array(mac(body).utf8)
+        let given = Array(pieces[2].utf8)
+        guard expected.count == given.count else { return nil }
+        // Constant-time comparison.
+        let difference = zip(expected, given).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) }
+        return difference == 0 ? id : nil
+    }
+
+    private func mac(_ body: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: key)
+        return code.prefix(Self.macBytes).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import PostgateMessage
+import PostgateSessions
+
+extension MailStore {
+    /// Sessions, newest activity first; only those of `address` (or the address it is an
+    /// alias of) when given, only open ones (not expired at `now`) with `openOnly`.
+    public func sessions(address: EmailAddress? = nil, openOnly: Bool = false, now: Date = Date()) throws(StoreError) -> [SessionRecord] {
+        var mailboxPath: String?
+        if let address {
+            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            mailboxPath = record.mailboxPath
+        }
+        return try index.sessions(mailboxPath: mailboxPath, openOnly: openOnly, now: now)
+    }
+
+    /// A session and its messages as a reply tree, each with a snippet of its text.
+    public func sessionThread(id: Int64, now: Date = Date()) throws(StoreError) -> SessionThread {
+        guard let (session, messages) = try index.session(id: id, now: now) else { throw .sessionNotFound(id) }
+        let facts = messages.map { message in
+            (id: SessionHeaderFacts.messageIDs(message.messageID).first,
+             referenced: SessionHeaderFacts(inReplyTo: SessionHeaderFacts.messageIDs(message.inReplyTo),
+                                            references: SessionHeaderFacts.messageIDs(message.references)).referencedIDs)
+        }
+        let entries = SessionThreadTree.arrange(facts).map { node in
+            entry(messages[node.index], depth: node.depth)
+        }
+        return SessionThread(session: session, messages: entries)
+    }
+
+    private func entry(_ message: StoredMessage, depth: Int) -> SessionThreadEntry {
+        SessionThreadEntry(
+            depth: depth, uid: message.uid, mailboxPath: message.mailboxPath,
+            from: message.headerFrom.map(EncodedWordDecoder.decode), date: message.date,
+            subject: message.subject.map(EncodedWordDecoder.decode), messageId: message.messageID,
+            reason: message.sessionReason, snippet: snippet(message))
+    }
+
+    /// One line of the message's text, or "" when its file cannot be read.
+    private func snippet(_ message: StoredMessage) -> String {
+        let maildir = data.maildir(message.mailboxPath)
+        var path = maildir.new + "/" + message.filename
+        if !FileSystem.exists(path) {
+            let names = (try? FileSystem.contents(of: maildir.cur)) ?? []
+            guard let name = names.first(where: { $0 == message.filename || $0.hasPrefix(message.filename + ":") })
+            else { return "" }
+            path = maildir.cur + "/" + name
+        }
+        guard let root = try? MIMEParser().parse(fileAtPath: path),
+              let text = try? MIMETextExtractor.text(of: root, from: MIMEFileSource(path: path), maximumBytes: 64 * 1024)
+        else { return "" }
+        return MIMETextExtractor.snippet(text, maximumLength: 80)
+    }
+}

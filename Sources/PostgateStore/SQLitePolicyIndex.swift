@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import PostgateMessage
+import PostgatePolicy
+
+/// `PolicyIndex` on the SQLite file of the data directory (tables `blocklist`,
+/// `quarantine_mailbox`, and `message.policy`).
+struct SQLitePolicyIndex: PolicyIndex {
+    let database: SQLiteDatabase
+    var directory: SQLiteAddressDirectory { SQLiteAddressDirectory(database: database) }
+
+    func blocklist(of address: EmailAddress, containing: String?) throws(StoreError) -> [BlocklistRecord] {
+        try database.read { db in
+            let id = try directory.requireAddressID(db, address)
+            let pattern = "%" + (containing ?? "").lowercased() + "%"
+            return try Row.fetchAll(db, sql: """
+                SELECT kind, value, display, created_at FROM blocklist
+                WHERE address_id = ? AND (value LIKE ? OR lower(display) LIKE ?)
+                ORDER BY display
+                """, arguments: [id, pattern, pattern]).map { row in
+                BlocklistRecord(
+                    address: address.canonical, kind: BlocklistEntry.Kind(rawValue: row["kind"]) ?? .address,
+                    entry: row["display"], value: row["value"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            }
+        }
+    }
+
+    func blocklistValues(of address: EmailAddress) throws(StoreError) -> Set<String> {
+        try database.read { db in
+            let id = try directory.requireAddressID(db, address)
+            return Set(try String.fetchAll(db, sql: "SELECT value FROM blocklist WHERE address_id = ?", arguments: [id]))
+        }
+    }
+
+    func addToBlocklist(_ entries: [BlocklistEntry], of address: EmailAddress) throws(StoreError) -> [BlocklistRecord] {
+        let now = Date()
+        try database.write { db in
+            let id = try directory.requireAddressID(db, address)
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO blocklist (address_id, kind, value, display, created_at) VALUES (?, ?, ?, ?, ?)
+                """)
+            for entry in entries {
+                do {
+                    try insert.execute(arguments: [id, entry.kind.rawValue, entry.value, entry.display, now.timeIntervalSince1970])
+                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                    // UNIQUE(address_id, value): the entry is listed (or given twice); the transaction rolls back.
+                    throw StoreError.blocklistEntryExists(address, entry: entry.display)
+                }
+            }
+        }
+        return entries.map {
+            BlocklistRecord(address: address.canonical, kind: $0.kind, entry: $0.display, value: $0.value, createdAt: now)
+        }
+    }
+
+    func removeFromBlocklist(_ entry: BlocklistEntry, of address: EmailAddress) throws(StoreError) {
+        try database.write { db in
+            let id = try directory.requireAddressID(db, address)
+            try db.execute(sql: "DELETE FROM blocklist WHERE address_id = ? AND value = ?", arguments: [id, entry.value])
+            if db.changesCount == 0 { throw StoreError.blocklistEntryNotFound(address, entry: entry.display) }
+        }
+    }
+
+    func blocklistEntry(mailboxID: Int64, keys: [String]) throws(StoreError) -> BlocklistEntry? {
+        guard !keys.isEmpty else { return nil }
+        return try database.read { db in
+            let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ", ")
+            var arguments: StatementArguments = [mailboxID]
+            arguments += StatementArguments(keys)
+            return try Row.fetchOne(db, sql: """
+                SELECT blocklist.kind, blocklist.value, blocklist.display FROM blocklist
+                JOIN address ON address.id = blocklist.address_id
+                WHERE address.mailbox_id = ? AND blocklist.value IN (\(placeholders))
+                ORDER BY length(blocklist.value) DESC LIMIT 1
+                """, arguments: arguments).map { row in
+                BlocklistEntry(kind: BlocklistEntry.Kind(rawValue: row["kind"]) ?? .address, value: row["value"], display: row["display"])
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+import PostgateMessage
+import PostgateSessions
+
+/// The session side of delivery, run inside the index transaction that inserts the
+/// message rows: duplicate detection, session assignment, participants.
+struct SQLiteSessionIndex: Sendable {
+    let settings: SessionSettings
+    let messageIDs: SessionMessageID
+
+    /// What was decided for one row.
+    struct Assignment {
+        var sessionID: Int64
+        var reason: SessionMatchReason
+    }
+
+    /// True when the mailbox already holds this message: same Message-ID and either the
+    /// same content digest, or the same From within `duplicateWindow`.
+    func isDuplicate(_ db: Database, _ pending: PendingMessage) throws -> Bool {
+        let message = pending.message
+        guard let messageID = message.messageID, !messageID.isEmpty else { return false }
+        let since = message.internalDate.timeIntervalSince1970 - settings.duplicateWindow
+        return try Bool.fetchOne(db, sql: """
+            SELECT 1 FROM message WHERE mailbox_id = ? AND message_id = ?
+                AND ((content_digest IS NOT NULL AND content_digest = ?)
+                     OR (coalesce(header_from, '') = coalesce(?, '') AND internal_date >= ?))
+            LIMIT 1
+            """, arguments: [message.mailboxID, messageID, pending.contentDigest, message.headerFrom, since]) ?? false
+    }
+
+    /// Decides the session of `pending` in its mailbox's address and records it (new
+    /// session, activity, participants). Nil when the mailbox belongs to no address.
+    func assign(_ db: Database, _ pending: PendingMessage) throws -> Assignment? {
+        guard let facts = pending.threadFacts,
+              let channel = try Row.fetchOne(db, sql: "SELECT session_mode FROM address WHERE mailbox_id = ?",
+                                             arguments: [pending.message.mailboxID]) else { return nil }
+        let mailboxID = pending.message.mailboxID
+        let mode = SessionMode(rawValue: channel["session_mode"]) ?? .channel
+        let now = pending.message.internalDate
+        let lookup = SQLiteSessionLookup(db: db, mailboxID: mailboxID)
+        let decision = try SessionResolver(mode: mode, messageIDs: messageIDs).resolve(facts, now: now, lookup: lookup)
+        let sessionID: Int64
+        switch decision {
+        case .join(let id, _):
+            sessionID = id
+            try db.execute(sql: "UPDATE session SET last_activity_at = ?, expires_at = ? WHERE id = ?",
+                           arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970 + settings.idleTimeout, id])
+        case .start(let previous, _):
+            if let previous { try db.execute(sql: "UPDATE session SET status = 'closed' WHERE id = ?", arguments: [previous]) }
+            sessionID = try startSession(db, mailboxID: mailboxID, mode: mode, facts: facts, previous: previous, now: now)
+        }
+        try addParticipants(db, sessionID: sessionID, facts: facts, now: now)
+        return Assignment(sessionID: sessionID, reason: decision.reason)
+    }
+
+    /// Stores the assignment and the thread facts on the row just inserted.
+    func annotate(_ db: Database, rowID: Int64, _ assignment: Assignment?, _ pending: PendingMessage) throws {
+        try db.execute(sql: """
+            UPDATE message SET session_id = ?, session_reason = ?, thread_index_root = ?, content_digest = ? WHERE id = ?
+            """, arguments: [assignment?.sessionID, assignment?.reason.rawValue, pending.threadFacts?.threadIndexRoot,
+                             pending.contentDigest, rowID])
+    }
+
+    private func startSession(_ db: Database, mailboxID: Int64, mode: SessionMode, facts: SessionHeaderFacts,
+                              previous: Int64?, now: Date) throws -> Int64 {
+        let time = now.timeIntervalSince1970
+        try db.execute(sql: """
+            INSERT INTO session (mailbox_id, customer, status, mode, subject, started_at, last_activity_at, expires_at,
+                previous_session_id)
+            VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?)
+            """, arguments: [mailboxID, facts.from ?? "", mode.rawValue, facts.subject, time, time,
+                             time + settings.idleTimeout, previous])
+        let id = db.lastInsertedRowID
+        try db.execute(sql: "INSERT INTO session_participant (session_id, email, role, added_at) VALUES (?, ?, 'customer', ?)",
+                       arguments: [id, facts.from ?? "", time])
+        return id
+    }
+
+    /// Records the sender and every To/Cc address outside the hosted domains (a recipient
+    /// added mid-thread keeps the session and becomes a participant).
+    private func addParticipants(_ db: Database, sessionID: Int64, facts: SessionHeaderFacts, now: Date) throws {
+        for address in [facts.from].compactMap({ $0 }) + facts.recipients {
+            guard let at = address.lastIndex(of: "@") else { continue }
+            let hosted = try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?",
+                                           arguments: [String(address[address.index(after: at)...])]) ?? false
+            guard !hosted else { continue }
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO session_participant (session_id, email, role, added_at) VALUES (?, ?, 'participant', ?)
+                """, arguments: [sessionID, address, now.timeIntervalSince1970])
+        }
+    }
+}

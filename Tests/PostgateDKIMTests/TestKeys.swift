@@ -1,0 +1,142 @@
+/// Test keys made with OpenSSL for the import tests (never used outside the tests).
+enum TestKeys {
+    static let rsa512PKCS1 = """
+    -----BEGIN RSA PRIVATE KEY-----
+    MIIBOgIBAAJBANGjtzFjgS3goAr96gO/7TcVSG8d91FFGWh3MiHXew6pmfAlB1gm
+    W2Pvn/qpSrAEBqtz4uCzAx0GN9X+8LgvCtkCAwEAAQJAMWiahoNjMMLeNXj+rH+R
+    kwfrGHVBkt/sSxi8sgktMZkOC5Y+FYnuKrWvXXL8bxx0XLlHYG9/emYH/0cS4+Ta
+    mQIhAPaJ2wdy4AJNMjE+jcDpHJ7KueeP+7VYkBSSPtLFHFvDAiEA2a9Xh4Gy4Orr
+    zhUBBZ2FVJD6nj29s+W3f6Auh4JPATMCIB5HZhgvGqYNtxlnNl+4AaTa/yQage6O
+    1vs/zulx/f6jAiBqEGEZiTxbEpuqYdmJnuKj/a/fAj44NSlfafDB3eAYuQIhAKK9
+    49tORuXTuZsppgBWwyA2aZHRpufQoVB/uiSd9QLt
+    -----END RSA PRIVATE KEY-----
+    """
+
+    static let rsa1024PKCS1 = """
+    -----BEGIN RSA PRIVATE KEY-----
+    MIICXAIBAAKBgQDPFqfcrmIjfOeTig3CaOCVgHaSSCLpd5VTGoW/awgNqEhCP8na
+    gd1RdAmc8RjohBnBtFJj8D+2Weg+YAo+krqDQI3aUU6AVVU9x4OAoQIc+OveY+qR
+    SzlwXLxZMVtNGYURjd2/5GDVlT9P9J7TlhMb6ebXNVYiLTRUvDceHtdKowIDAQAB
+    AoGAVnQ+4AJtNiOPCik4VVEzcTaQScGT0aP60xbff2pPkmQOxpmay34rxzWKTdrZ
+    azi7CAMf4lkKQDaInoG5xSW8dw6/32/pD+12OT3+Rx1F2TeJ4NkT9jrbYwgLq2YG
+    HK+fa8erwN/5dwPCKZrRlunErsBa+y6wEVvtHiiysw2SpgECQQDuOa3d3h8bQDqQ
+    mocNZXEMc6ySQytqhj9h2dfi9stl3S8L7gcxnKeRFh+X08ltp6wsGNY1IzLWt+GQ
+    IFkste4JAkEA3oo8LBlAYT93f3KoegpYtfJtX/sXStPY63ogbfd+gRdPbafIKH1N
+    exeyoua4KVvv2A/qwOrGgVEXDDF0/9meSwJAYz0J7eQLJ0oBW53T5sO8bUh+ukta
+    +bxFCRk7suPGZX/Ximu0+Xjd4TXLIW9reM+hjJkoGui30/Sz9VtUaqi7KQJACSzN
+    2kuYOeox9RE3HQD8M1Qxajmh9jXRxbOdTqtbjdr2LWEzgWfZH/AUL18vzJS7yL6v
+    QRDs6jv7pUcMudexDQJBAOgDhqHl+KCH+/thaUw9Uf9mTTWwPQno3OYKL/DWZYOX
+    arMSdikTOOGQJLLTAzIqhWNZuzihIIDFyN8B9j+Oy+Q=
+    -----END RSA PRIVATE KEY-----
+    """
+
+    static let rsa2048PKCS8 = """
+    -----BEGIN PRIVATE KEY-----
+    MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCOUWocDowoy+EB
+    NGLK1WcfU5vo+09iuEw1OE9hJIt8irGUujA3PudLYpRKpcOT15Hdv9zag/Sv/qip
+    4nx0yN1GdYCdV6QOK5zzhyqqnjfdJjEKlFeJFohjDjDOammDBXBSObJmLLtUufwc
+    nEcg1dC+VxxJjn4JmAN+SHcr7z0k2XKcjm//N2WYNVzcqCRIjC9k7nJDG/iQ5COE
+    BIwbkSzyDtxMoOFjH2Ag27kWhz9wRo/sbPTXIC91GqQMl46lTPIJ3k02jQYI0X/7
+    0IYKBj+v/zSejUYyeZ6wwm5okEQbcUfqGbXAekfa2a5xh5IFDOh/psOxrseGL+X2
+    3b1vAsXhAgMBAAECggEAHkjg5ZuK49uOw+zb4QHMcfQex1NDL2S8gs66xZc7P4Nc
+    CqQcQoVWPsp5d/EST1GeLqv3WWCfHxx3077ocQmVXLsAZXsS5BkPyxrGT4xfouXP
+    pcqvXfK3jyyj4ijuzvzHTBgPCIMYUg1JwuTWlfwp8XckA9sYov4AME1HXsgIIOD7
+    oDucAKltPTviYJjket6NZuTvMygT5XxZ3A1JmPuBI0ko38MkNCVLq2Xpu8EZ7UN3
+    g8A7vnXYkmf59SJaPM6lI1zhdyfCvy6rJid0i2L6ksdhSRgQ3Fu4S+ied8GK6GIh
+    v9FptM3ChUJp09e6iNHwqEeW8a/ruR1dSp7KVDsq4QKBgQDGgCpRTn75hqXagib7
+    tf9o/dn8aj7soSADQpuUr1zoRnb8ZIyuOYbSynj51KoHF/qQE9ueGRFR1fRhpGhr
+    NjbcJpA5Ac+O3xiSfYDAKWl7bJFB9aUPxuo+4rU93yjalsNNnjFxEd4sRM0OAfpL
+    /OebDAt+ZIhZPQY80HvX70s2XQKBgQC3iwWBjbTmRi+7ZZGMqBTdgVw7i48fSti7
+    6VB8PtflYqz7UHQrGUSOWkj0Krg4HjD23ZofXc3T9iY3TJthRiv3rEWVQG3WMhqK
+    pZVeOJXm7MmegTtxHdPxMgEaph0E9m8oxrDp7Gha0vBpQFjXJfwVWZvyH3aWEE+d
+    VCAW2/MNVQKBgQCbXfXBbg80f4+RWA3rNqiTJR5Z008tJ3BHHPtphVjS9VRseMck
+    FyLQGmpWIX5zzvDvlJtxQ22rACwnwOd6AxUte4GnHSO4UCaLgnAj+EX3tSJ83ig0
+    ER2H2yrBIsp3TUnQluFb/wBG5hMZw7KFh45AbU0RwN53+qvHLefBPCtCgQKBgE77
+    ijEH8/Kr/VpdCNdIdUIkqrYNBlfm84FZk4MD4BAb+GhlZLgvNWs0uvQndgLgKx3w
+    mqQoz6wI3sUpOCwR8FWyUnc5tIpaIUXMn4xeOVOYTeLhpdy1g0DlzcfT9+Tsz0Ty
+    y6q+SuHaqA4C3Lgo5mOhnhQBKhzFhB0l2HE90UfJAoGBALtml6oQoPDv02IRbVVc
+    XVOy6U5Nl6IQ6AugI7FU+UUpINNs7mjaXoTf9EnlUNVjjR3UZtIV+4DrXCtyW0uY
+    LymH7lyMmDArnS1okHTEBolborE30CU8yH02pX2TEaxTlPs8qzuOhSqiiz6AvMAP
+    t6HjuLPNg54ZTXgZdj/6ETiL
+    -----END PRIVATE KEY-----
+    """
+
+    static let rsa3072PKCS8 = """
+    -----BEGIN PRIVATE KEY-----
+    MIIG/QIBADANBgkqhkiG9w0BAQEFAASCBucwggbjAgEAAoIBgQCqwl7dZkZsxdHV
+    bv3S5Bp1YkuS8NRKrhsuj7RkDxNhGfTgRokAKK+W/AvFTYKqfK/naioALP7RIsmW
+    nPfMIFaDs3sETfUpk32OpSfI+0ZZ550c9R7mL90dHKV49pz+pZWnm/gLSORJdON+
+    yN/HG71nWCcMC+VScEf9RZKhblWhmFBg+wM2Bbmqr/TYzsaHSd+fxnuSuKRqfjq4
+    pZnA25lnuFt03sZEWdOWOPFsC94PV+HNzOtc16MZ7bdkP0ECX2yEePjw5gcwtxgL
+    qyTn+qkUT537zB38YNodUhmHd40gVmK1nxDHG3x3mRQmLssgGRL5IHLeTlXEN+Fc
+    uX+WrLvy3ly10S1uF6lgwS14BHoNM++Iul5Sx4eYhH5QLVamq9nhUWlBYqyr/OEG
+    hR9hzVpR2CZObWMOuJR1tZ5OznWJJEWKI5GmoJ/J/GLGeW87YH80rALKDTsycj0x
+    g8QqwvbEOssYHx98/yXvQA+NNSd7XnnIlAYwUd1/kGh8c1V7lJUCAwEAAQKCAYAI
+    gyX9fXK3S2k5bY4DrFFRVrQTwCOlEWbTfGBuuH2r0oJth7aepmiSa0Ae9s0zuIGA
+    VL+BQLz3KffIpUyJBXeqmxDf1w8IooyYxszj7PrF0pD3d5SxvuMT53CsRgbvfsum
+    DlVgIqMWslgA4vyczVo0w6U2qYUmBejgzE4R9BEavCANpZW0ZLartpfLEwu8hMc8
+    DMXuO3wevuooeEDg51GPZRZSDiTuFVhB3dbTHwhT1XqxKqz09N7xlPMWcTzJZH5M
+    hKcOxawAHNta773xjQ9s72wOAbeisjtwHtJ+kEUDbbDzdvDr10ecz6ybp/yE3SoC
+    WvZkOxYN8laLFFY7OjmbKqsjowxyZhIJEwqnr03eg5n5Uky8qWSvUFmfn/O9o7Je
+    uW/ryvt2I8MOwmeK20McK6uqUF71IcRTCXigAod4dRchqODjNBqJTqgfCe41VW7k
+    V9jv1d3jW/Z264KrmyOPj59yljG+Ku6O/VZAuBtzZxPkVYcnF0mXAlBr9TmLbuUC
+    gcEA2G98RjNxjYH2OUq59xtbkcNy98Mj7pIqViVRRVBmWX2Sc1aQ5SkvZT17hsrN
+    P5CB+uaSLX+47nJpFE/ISalMab+t4enjs4qIdQtW2hq5Tw3qRjtoY1iglTl/53PC
+    lxSSxB3Am0capXEncJ9qklALIQ1uEBZh3SjVoNCa27G3/Lxr+XEBbefJe43mKr5u
+    ycmn5p/TOS5drqBw+UKueGKFRl3W2j5GXpJgbA6z3whDtb0qNf8ljGTTMayCUybi
+    LyhzAoHBAMn5YNDhOeVGkdBA2StoCqt2iqivmMcPKnYNd/z66V3eWOfJXtUAXsYX
+    eBPdRzuwskFNzQHfH8VdDosbLPPOAfVkFdirLghmYpMUcHUrX+ekYD2xz7Lt+V80
+    qpEI7YA8xaGk6nPjDarE/Xt0N+Kf3lG4UW/wQRhuA+Gu5MYBHssgp0cyFuo05n6b
+    goJWhpL/lv1Hj2ybBxskoysrkWrFb3pSkh6QCKeUST2eLiYxk/ZUBoJoGJ5oAtY+
+    NrGDz6H01wKBwHV6xjUAtXE/Ctx8QEbt9Z1APsZXiMh1VD+gT+XUx0lqDLVIVqvc
+    2BoW7lby+8e186exwcSqoEHlnj3lNG0vVQfNgF+w6eTJnFoTxpfqi41qmzB2DKpo
+    L/nv1QpX3lbNVwDWuXZPeRo2Olc6YMl8Yx4UwRpAW+yEvrhkorn/VEP+LomeGk2C
+    0+2Zz0aCSXaEW/ul4ywVi8o+0jOqSzOTHo5cX0PlK6MnxujAbkfwn3glbqUSkloL
+    XEuJPNBPudQpGwKBwH6RXR9olKxeDdAwYyc1WsJaVcghyh6sHVK/W/rXjdh6FsKh
+    yWC3i6ydVm00VIhOUVZlF9xdY359szhu/juGVGnfn2UY2I8BAjLjMxnp5X623myq
+    +dpKEOSdj2m164daDgse2qFmntDuA18S1FabEmmplLcOGuzhPGN4AvsmBpMKUmlm
+    NT/tiKe8cguVh12k94yfBHztpYVX7zyFX+pF8Xb5OYIXhqTlYwRPFOJwXSWXQEEG
+    VK8nxOdXM1UIodv/HwKBwQC5ZAzurim5p0aZ19O5e4PnO1bLFyKA8hzDNvlrbPbX
+    pfZ5bR7GkSDu/qY1VrFbggrhJrtOU2giB0KakH6tnTPmISUnG2lA1A4eX2E7+BYo
+    ntNAXxyyLxszLhjNLc+XjJMuW3f0WEFHg2tBJqf5uQG1tkLg3AhVdrQr2LvpyIQX
+    jMmd8N9Qg9PQdqNVB8pvmh1oDONord7pflI+Kn95M3HsqrH0TG7yrKYvFY1BcPrb
+    JkkrDjYaOIRTEE7NbW1+LVY=
+    -----END PRIVATE KEY-----
+    """
+
+    static let ecP256 = """
+    -----BEGIN PRIVATE KEY-----
+    MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgfYN5fG3BL76Al4o+
+    p55/+xic35vQVKMhA9x8Ne23kwWhRANCAATbQHis8chAO+/MT3c9ajyFYS+/Rmr7
+    GFBCN5ZJgF9lUbreZiz8HhZLkL2ol1xpG9Zgu7nErrcxJ7d4sAVWcPrs
+    -----END PRIVATE KEY-----
+    """
+
+    static let ed25519PKCS8 = """
+    -----BEGIN PRIVATE KEY-----
+    MC4CAQAwBQYDK2VwBCIEIMW61qigeXVIoJBs7ADRPKVS4cCNLbTuvt5a1wyMuSdQ
+    -----END PRIVATE KEY-----
+    """
+
+    static let encryptedPKCS8 = """
+    -----BEGIN ENCRYPTED PRIVATE KEY-----
+    MIIC3TBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQINtB6pvcUZxcCAggA
+    MAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAEqBBBUG8+jemjTVX6S6KhWEDqHBIIC
+    gAKjmiAnTx/rqlE11g72WnDIcyfu+mk6DEA9zUOpTZPxV0gwvnDMcNn1hOEn8Btx
+    wJxgRPLpEXQxb1PFEwQcgCMGkmuwhWuH/hgKk4VN/iWXdCD9yLaACFkDk0+2NvyN
+    AuM9UH7HdI06XcFgUj8sDJ5PM6BWsWN+zFBxan3iq9l0wZnSTE0eHagGftY3Lrah
+    e+aH+h6HruP/YT/GgtsLBBCzRq3sSV3l1c0x+zTbb40w+I07W5nIAN9e7HVkfB+I
+    8xXYAEzTmM5C5kfOFaaQhoKOT18MBcgid2D/sqOgn16NmsM7MzLOFcg+Ryb+PyUx
+    sui5lMR0vpJF50EjL1/5LlkW8MHbllCTDLFA130CP2tU5zPI7p1UtJTJY5Ru+tsj
+    nmE/bFIuz882H4QR5L2ina+dvcxStJh68O9MRX05/P7Ecti6RDiJnAKKMwyFqNg8
+    yFWS/eQlDaLFDdlRrJHEVp79Lvh6Xpj/WG5WBdHE3idRdUSS9UXfovSzjfZW30z1
+    xBWwt4HfcVGXF9zrEjCsN1q/xrJGbpR0thDghWl+XjB1UCGsyieIVHmh3b4tBj3p
+    A5gTShDuuHBQ12qYdWSgBstIogR7QU73TUrg24ysUBAd5EuKuAMPdQ6Blolaqwkr
+    aLj9HdcgfovlNYysyrKNThS9++ulgeRq0cdqFsN4WOx/yNcCpiKUa2EYJPxcyzFL
+    BflgPxCKAWxI+moqoM1qkppKXOZ5cezhSbuRK2ks04UI+Nz9cQXaYkzUb5QF8ArB
+    Xt6aYUhkuxAuSA8G3rOWxBEnPO7bZnl+zgr4mnEkrWTlcA47LsIDZDGC9lhH9yWj
+    HzadFB3BeoVIPYb1pOpmm6s=
+    -----END ENCRYPTED PRIVATE KEY-----
+    """
+
+}
