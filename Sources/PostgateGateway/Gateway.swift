@@ -21,7 +21,7 @@ public final class Gateway: Service, @unchecked Sendable {
     // read in `shutdown()` after it.
     public let configuration: GatewayConfiguration
     public let dataDirectory: String
-    private let logger: Logger
+    let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
     /// Released in `shutdown()` before the event loops stop: its deinit completes a promise
@@ -32,6 +32,8 @@ public final class Gateway: Service, @unchecked Sendable {
     /// The clock of the DKIM re-checker (injected by tests).
     private let now: @Sendable () -> Date
     private var dkimRechecker: Task<Void, Never>?
+    /// The outbound delivery worker (issue 7), see Gateway+Outbound.
+    var outboundDelivery: Task<Void, Never>?
 
     /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
     public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
@@ -56,6 +58,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let tls = configuration.smtp.startTLS
             ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory)
             : nil
+        try startOutboundDelivery(store: store)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: startDKIM(store: store))
         let limiter = SMTPConnectionLimiter(
@@ -109,6 +112,7 @@ public final class Gateway: Service, @unchecked Sendable {
         }
         quiescing = nil
         serverChannels = []
+        await stopOutboundDelivery()
         try? await threadPool.shutdownGracefully()
         try? await group.shutdownGracefully()
         logger.notice("stopped")

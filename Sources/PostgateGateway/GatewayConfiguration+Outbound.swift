@@ -1,13 +1,22 @@
 import Foundation
+import PostgateDNS
 import PostgateOutbound
 import PostgateStore
 
 extension GatewayConfiguration {
     /// The `outbound:` settings: where replies go and how hard the queue tries.
     public struct OutboundSettings: Sendable, Equatable {
-        /// `host:port` of the smarthost; empty for direct MX delivery (needs the DNS
-        /// resolver of issue 6, which is not wired in yet).
+        /// `host:port` of the smarthost; empty for direct delivery to each recipient
+        /// domain's MX (RFC 5321 section 5.1) through the `dns:` resolver.
         public var smarthost = ""
+        /// The port of the mail exchangers in direct MX delivery (25; tests use another).
+        public var mxPort = 25
+        /// The most bytes of attachments a reply may carry (the seeds' 20 MB).
+        public var maxAttachmentBytes = 20 * 1024 * 1024
+        /// Recipients of a reply when the channel address sets no `maxTo`/`maxCc`/`maxBcc`.
+        public var defaultMaxTo = 50
+        public var defaultMaxCc = 25
+        public var defaultMaxBcc = 25
         public var tls = SMTPTLSPolicy.opportunistic
         /// Verify the next hop's certificate chain and name. Off only for tests.
         public var verifyCertificates = true
@@ -31,11 +40,13 @@ extension GatewayConfiguration {
         )
     }
 
-    /// The smarthost next hop, with the AUTH password read from its file.
-    /// - Throws: `ConfigurationError` when no smarthost is set or the password file is unreadable.
+    /// The next hop: the smarthost (AUTH password read from its file), else direct MX
+    /// delivery through the `dns:` resolver.
+    /// - Throws: `ConfigurationError` when the password file is unreadable.
     public func outboundNextHop() throws -> NextHop {
         guard !outbound.smarthost.isEmpty else {
-            throw ConfigurationError("outbound.smarthost is not set; direct MX delivery needs the DNS resolver, which is not available yet")
+            let resolver = DNSOutboundResolver(resolver: DNSResolver(configuration: dns.resolverConfiguration))
+            return .mx(resolver: resolver, port: outbound.mxPort, tls: outbound.tls)
         }
         let address = try ListenAddress(outbound.smarthost)
         var credentials: SMTPCredentials?
@@ -54,7 +65,8 @@ extension GatewayConfiguration.OutboundSettings {
     mutating func apply(_ node: ConfigNode) throws {
         try node.checkKeys([
             "smarthost", "tls", "verify_certificates", "trust_roots_file", "auth_user", "auth_password_file",
-            "retry", "timeouts", "poll_interval",
+            "retry", "timeouts", "poll_interval", "mx_port", "max_attachment_bytes", "default_max_to",
+            "default_max_cc", "default_max_bcc",
         ])
         try node.string("smarthost").map { smarthost = $0 }
         if let text = try node.string("tls") {
@@ -68,6 +80,11 @@ extension GatewayConfiguration.OutboundSettings {
         try node.string("auth_user").map { authUser = $0 }
         try node.string("auth_password_file").map { authPasswordFile = $0 }
         try node.double("poll_interval").map { pollInterval = $0 }
+        try node.int("mx_port").map { mxPort = $0 }
+        try node.int("max_attachment_bytes").map { maxAttachmentBytes = $0 }
+        try node.int("default_max_to").map { defaultMaxTo = $0 }
+        try node.int("default_max_cc").map { defaultMaxCc = $0 }
+        try node.int("default_max_bcc").map { defaultMaxBcc = $0 }
         if let retryNode = try node.child("retry") { try applyNumbers(retryNode, Self.retryFields, to: &retry) }
         if let timeoutsNode = try node.child("timeouts") { try applyNumbers(timeoutsNode, Self.timeoutFields, to: &timeouts) }
     }
@@ -95,6 +112,12 @@ extension GatewayConfiguration.OutboundSettings {
         }
         if !authUser.isEmpty && tls == .none {
             throw ConfigurationError("\(source): outbound.auth_user needs outbound.tls required or opportunistic (AUTH only over TLS)")
+        }
+        if mxPort < 1 || mxPort > 65535 {
+            throw ConfigurationError("\(source): outbound.mx_port must be a port number (1-65535)")
+        }
+        if defaultMaxTo + defaultMaxCc + defaultMaxBcc > 100 {
+            throw ConfigurationError("\(source): outbound.default_max_to, default_max_cc and default_max_bcc add up to at most 100")
         }
         if retry.factor < 1 || retry.firstRetry <= 0 || retry.maxInterval <= 0 || retry.lifetime <= 0 {
             throw ConfigurationError("\(source): outbound.retry needs first, max_interval and lifetime above 0 and factor at least 1")

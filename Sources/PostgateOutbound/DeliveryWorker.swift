@@ -17,17 +17,25 @@ public struct DeliveryWorker: Service {
     public let nextHop: NextHop
     public var pollInterval: Duration
     public var batchSize = 20
+    /// Stores the delivery status notifications of failed recipients; nil: none are made
+    /// (the failures stay in the queue, `postgate outbound show` lists them).
+    public var notifier: (any DeliveryFailureNotifier)?
+    /// The Reporting-MTA of the notifications (the gateway's host name).
+    public var reportingMTA = "localhost"
     private let clock: @Sendable () -> Date
     private let logger: Logger
 
     public init(
         queue: OutboundQueue, client: SMTPClient, nextHop: NextHop, pollInterval: Duration = .seconds(1),
+        notifier: (any DeliveryFailureNotifier)? = nil, reportingMTA: String = "localhost",
         clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "postgate.outbound")
     ) {
         self.queue = queue
         self.client = client
         self.nextHop = nextHop
         self.pollInterval = pollInterval
+        self.notifier = notifier
+        self.reportingMTA = reportingMTA
         self.clock = clock
         self.logger = logger
     }
@@ -36,7 +44,12 @@ public struct DeliveryWorker: Service {
     /// flight is finished and recorded first.
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if try await runOnce() == 0 {
+            let tried: Int
+            do { tried = try await runOnce() } catch {
+                logger.error("outbound queue pass failed, trying again: \(error)")
+                tried = 0
+            }
+            if tried == 0 {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
             }
         }
@@ -46,14 +59,36 @@ public struct DeliveryWorker: Service {
     @discardableResult
     public func runOnce() async throws -> Int {
         var tried = 0
-        while true {
+        while !Task.isCancelled {
             let work = try queue.claimDue(now: clock(), limit: batchSize)
-            if work.isEmpty { return tried }
+            if work.isEmpty { break }
             for message in work {
                 await deliver(message)
                 try queue.release(message.messageID)
                 tried += 1
             }
+        }
+        try notifyFailures()
+        return tried
+    }
+
+    /// Stores a notification for every message with failed recipients not yet notified
+    /// (RFC 3464); none for the null sender `<>` (RFC 5321 section 4.5.5).
+    func notifyFailures() throws {
+        guard let notifier else { return }
+        for report in try queue.pendingFailureReports() {
+            if !report.sender.isEmpty {
+                let header = OriginalHeaderReader.header(ofFile: report.path)
+                let dsn = DeliveryStatusNotification(reportingMTA: reportingMTA, date: clock()).message(for: report, originalHeader: header)
+                do {
+                    try notifier.store(notification: dsn, for: report.sender)
+                } catch {
+                    logger.error("could not store the delivery status notification of outbound \(report.messageID) for \(report.sender): \(error)")
+                    continue
+                }
+                logger.info("delivery status notification for outbound \(report.messageID) stored for \(report.sender)")
+            }
+            try queue.markNotified(report)
         }
     }
 

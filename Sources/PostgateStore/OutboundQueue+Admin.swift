@@ -52,17 +52,21 @@ extension OutboundQueue {
 
     private static func record(_ row: Row, _ db: Database) throws -> OutboundMessageRecord {
         let id: Int64 = row["id"]
-        let recipients = try Row.fetchAll(db, sql: "SELECT * FROM outbound_recipient WHERE message_id = ? ORDER BY id", arguments: [id]).map { r in
-            OutboundRecipientRecord(
-                id: r["id"], address: r["address"], state: OutboundRecipientRecord.State(rawValue: r["state"]) ?? .queued,
-                attempts: r["attempts"], nextAttemptAt: Date(timeIntervalSince1970: r["next_attempt_at"]),
-                lastAttemptAt: (r["last_attempt_at"] as Double?).map { Date(timeIntervalSince1970: $0) }, lastReply: r["last_reply"]
-            )
-        }
+        let recipients = try Row.fetchAll(db, sql: "SELECT * FROM outbound_recipient WHERE message_id = ? ORDER BY id", arguments: [id])
+            .map(recipientRecord)
         return OutboundMessageRecord(
             id: id, filename: row["filename"], sender: row["mail_from"], size: row["size"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
             recipients: recipients
+        )
+    }
+
+    /// A recipient row as a record.
+    static func recipientRecord(_ r: Row) -> OutboundRecipientRecord {
+        OutboundRecipientRecord(
+            id: r["id"], address: r["address"], state: OutboundRecipientRecord.State(rawValue: r["state"]) ?? .queued,
+            attempts: r["attempts"], nextAttemptAt: Date(timeIntervalSince1970: r["next_attempt_at"]),
+            lastAttemptAt: (r["last_attempt_at"] as Double?).map { Date(timeIntervalSince1970: $0) }, lastReply: r["last_reply"]
         )
     }
 }

@@ -99,10 +99,12 @@ extension OutboundQueue {
         if let finishedFile { try FileSystem.unlink(directoryPath + "/" + finishedFile) }
     }
 
-    /// Marks the file of a message with no recipient left to try as removed; its name.
+    /// Marks the file of a message with no recipient left to try, and no failure left to
+    /// notify, as removed; its name.
     static func markFileRemovedIfDone(_ messageID: Int64, _ db: Database) throws -> String? {
         let pending = try Int.fetchOne(db, sql: """
-            SELECT COUNT(*) FROM outbound_recipient WHERE message_id = ? AND state IN ('queued', 'deferred')
+            SELECT COUNT(*) FROM outbound_recipient
+            WHERE message_id = ? AND (state IN ('queued', 'deferred') OR (state = 'failed' AND notified = 0))
             """, arguments: [messageID]) ?? 0
         guard pending == 0,
               let filename = try String.fetchOne(db, sql: "SELECT filename FROM outbound_message WHERE id = ? AND file_removed = 0", arguments: [messageID])

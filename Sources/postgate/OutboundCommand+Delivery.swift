@@ -70,15 +70,16 @@ extension OutboundCommand {
     }
 }
 
-/// The queue and a worker for the next hop of the configuration, or exit with the reason.
+/// The queue and a worker for the next hop of the configuration (notifications into the
+/// sender's mailbox, as under `postgate serve`), or exit with the reason.
 private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, DeliveryWorker) {
     let configuration = options.gatewayConfiguration()
-    let nextHop: NextHop
-    do { nextHop = try configuration.outboundNextHop() } catch { fail("\(error)") }
-    let queue = try options.openOutboundQueue()
-    let worker = DeliveryWorker(
-        queue: queue, client: SMTPClient(configuration: configuration.smtpClientConfiguration), nextHop: nextHop,
-        pollInterval: .milliseconds(Int64(configuration.outbound.pollInterval * 1000))
-    )
-    return (queue, worker)
+    let store = try options.openStore()
+    do {
+        let worker = try Gateway.makeDeliveryWorker(configuration: configuration, dataDirectory: options.dataDirectory,
+                                                    store: store, logger: Logger(label: "postgate.outbound"))
+        return (worker.queue, worker)
+    } catch {
+        fail("\(error)")
+    }
 }

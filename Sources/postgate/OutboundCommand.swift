@@ -13,7 +13,7 @@ struct OutboundCommand: AsyncParsableCommand {
         (the next hop answered 250) or failed (a 5xx reply, or the lifetime ran out). \
         Message files are kept in DATA/outbound/ until no recipient is left to try.
         """,
-        subcommands: [List.self, Show.self, Retry.self, Drop.self, Flush.self, Run.self, Enqueue.self]
+        subcommands: [List.self, Show.self, Retry.self, Drop.self, Flush.self, Submit.self, Run.self, Enqueue.self]
     )
 
     struct List: ParsableCommand {

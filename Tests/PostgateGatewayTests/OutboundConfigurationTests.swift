@@ -46,7 +46,11 @@ import Testing
         #expect(failure("outbound:\n  password: x\n")?.contains("unknown setting 'password'") == true)
     }
 
-    @Test func noSmarthostIsAClearError() {
-        #expect(throws: ConfigurationError.self) { try GatewayConfiguration().outboundNextHop() }
+    @Test func noSmarthostMeansDirectMXDelivery() throws {
+        let configuration = try GatewayConfiguration.parse("outbound:\n  mx_port: 2526\n  tls: none\n", source: "test.yaml")
+        guard case .mx(_, let port, let tls) = try configuration.outboundNextHop() else { Issue.record("not MX delivery"); return }
+        #expect(port == 2526 && tls == .none)
+        #expect(failure("outbound:\n  mx_port: 70000\n")?.contains("mx_port") == true)
+        #expect(failure("outbound:\n  default_max_to: 90\n")?.contains("at most 100") == true)
     }
 }
