@@ -13,7 +13,7 @@ public struct SenderMailboxNotifier: DeliveryFailureNotifier {
         self.store = store
     }
 
-    public func store(notification message: [UInt8], for sender: String) throws {
+    public func storeNotification(_ message: [UInt8], for sender: String) throws {
         let address = try EmailAddress(sender)
         guard case .accept(let target) = try store.resolveRecipient(address) else {
             throw ConfigurationError("the reply's sender \(sender) is not an enabled hosted address; its notification cannot be stored")

@@ -4,5 +4,5 @@
 public protocol DeliveryFailureNotifier: Sendable {
     /// Stores `message`, a notification for the envelope sender `sender`, durably; throws
     /// to have it tried again on the next pass.
-    func store(notification message: [UInt8], for sender: String) throws
+    func storeNotification(_ message: [UInt8], for sender: String) throws
 }

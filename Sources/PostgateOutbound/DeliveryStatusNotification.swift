@@ -81,7 +81,7 @@ public struct DeliveryStatusNotification: Sendable {
     }
 
     private static func oneLine(_ text: String) -> String {
-        String(text.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+        String(text.map { $0.isNewline ? " " : $0 })
     }
 
     /// `bytes` with every line ending CRLF, ending with one.

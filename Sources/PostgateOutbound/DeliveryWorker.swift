@@ -81,7 +81,7 @@ public struct DeliveryWorker: Service {
                 let header = OriginalHeaderReader.header(ofFile: report.path)
                 let dsn = DeliveryStatusNotification(reportingMTA: reportingMTA, date: clock()).message(for: report, originalHeader: header)
                 do {
-                    try notifier.store(notification: dsn, for: report.sender)
+                    try notifier.storeNotification(dsn, for: report.sender)
                 } catch {
                     logger.error("could not store the delivery status notification of outbound \(report.messageID) for \(report.sender): \(error)")
                     continue

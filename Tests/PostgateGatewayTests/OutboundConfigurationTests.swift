@@ -1,5 +1,6 @@
 import Foundation
 import PostgateOutbound
+import PostgateStore
 import Testing
 @testable import PostgateGateway
 

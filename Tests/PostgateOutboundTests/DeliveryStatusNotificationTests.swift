@@ -1,6 +1,6 @@
 import Foundation
 import PostgateMessage
-import PostgateStore
+@testable import PostgateStore
 import Testing
 @testable import PostgateOutbound
 

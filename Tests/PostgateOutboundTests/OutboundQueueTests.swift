@@ -57,6 +57,13 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: queue.directoryPath + "/" + record.filename))
         try queue.record([ids[1]: .delivered(reply: "250 ok")], now: t0.addingTimeInterval(180))
         try queue.release(record.id)
+        // The failed recipient still needs its notification, which quotes the file's header.
+        #expect(FileManager.default.fileExists(atPath: queue.directoryPath + "/" + record.filename))
+        let reports = try queue.pendingFailureReports()
+        #expect(reports.map(\.recipients).map { $0.map(\.address) } == [["c@x.test"]])
+        #expect(reports.first?.path == queue.directoryPath + "/" + record.filename)
+        try queue.markNotified(reports[0])
+        #expect(try queue.pendingFailureReports().isEmpty, "notified once")
         #expect(!FileManager.default.fileExists(atPath: queue.directoryPath + "/" + record.filename), "the file goes once nobody is left to try")
         #expect(try queue.message(record.id).state == "done")
     }
@@ -66,6 +73,8 @@ import Testing
         let record = try queue.enqueue(sender: nil, recipients: [address("a@x.test")], message: Array("x".utf8), now: t0)
         let id = record.recipients[0].id
         try queue.record([id: .temporary(reason: "451 later")], now: t0.addingTimeInterval(800))
+        #expect(try queue.message(record.id).recipients[0].state == .deferred, "the next try at 860 s is within the 1000 s lifetime")
+        try queue.record([id: .temporary(reason: "451 later")], now: t0.addingTimeInterval(950))
         let recipient = try queue.message(record.id).recipients[0]
         #expect(recipient.state == .failed)
         #expect(recipient.lastReply?.contains("451 later") == true)
@@ -82,6 +91,14 @@ import Testing
         try queue.drop(record.id)
         #expect(throws: OutboundQueueError.messageNotFound(record.id)) { try queue.message(record.id) }
         #expect(throws: OutboundQueueError.noRecipients) { try queue.enqueue(sender: nil, recipients: [], message: [], now: t0) }
+    }
+
+    @Test func replyThreadFacts() throws {
+        let queue = try open()
+        #expect(try !queue.hasReply(sessionID: 9))
+        _ = try queue.enqueue(sender: nil, recipients: [address("a@x.test")], message: Array("x\r\n".utf8), sessionID: 9, now: t0)
+        #expect(try queue.hasReply(sessionID: 9) && !queue.hasReply(sessionID: 10))
+        #expect(try queue.replyParent(messageID: "<nothing@x.test>", mailboxPath: "maildir/x/y") == nil)
     }
 
     @Test func backoffIsCappedExponential() {

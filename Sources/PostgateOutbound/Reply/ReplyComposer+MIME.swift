@@ -46,14 +46,15 @@ extension ReplyComposer {
 
     /// The root's Content-* fields and body with the template applied to the targets.
     func rewrittenContent(_ root: MIMEPart, targets: [MIMEByteRange], _ bytes: [UInt8], marker: String?) -> Content {
+        let boundaries = root.allParts.compactMap(\.contentType.boundary) + [Self.cardBoundaryPrefix]
         if targets.contains(root.headerRange) {
-            let (fields, body) = templated(root, bytes, marker: marker)
+            let (fields, body) = templated(root, bytes, marker: marker, boundaries: boundaries)
             return Content(fields: Self.contentFields(bytes, range: root.headerRange, replacing: true) + fields, body: body)
         }
         var body = Array(bytes[min(bytes.count, root.bodyRange.offset)...])
         let base = root.bodyRange.offset
         for part in root.allParts.dropFirst().filter({ targets.contains($0.headerRange) }).sorted(by: { $0.headerRange.offset > $1.headerRange.offset }) {
-            let (fields, newBody) = templated(part, bytes, marker: marker)
+            let (fields, newBody) = templated(part, bytes, marker: marker, boundaries: boundaries)
             let kept = Self.fieldLines(bytes, range: part.headerRange).filter { !Self.isEncodingField($0) }
             let replacement = Array(((kept + fields).joined(separator: "\r\n") + "\r\n\r\n").utf8) + newBody
             body.replaceSubrange((part.headerRange.offset - base)..<(part.bodyRange.end - base), with: replacement)
@@ -63,13 +64,13 @@ extension ReplyComposer {
 
     /// The part's text with the template, re-encoded: its new Content-Type and
     /// Content-Transfer-Encoding fields and body.
-    private func templated(_ part: MIMEPart, _ bytes: [UInt8], marker: String?) -> (fields: [String], body: [UInt8]) {
+    private func templated(_ part: MIMEPart, _ bytes: [UInt8], marker: String?, boundaries: [String]) -> (fields: [String], body: [UInt8]) {
         let source = MIMEBytesSource(bytes)
         let text = (try? part.decodedText(from: source, maximumBytes: bytes.count)) ?? ""
         let isHTML = part.contentType.subtype == "html"
         let result = isHTML ? TemplateInserter.html(text, channel: channel, marker: marker)
             : TemplateInserter.plain(text, channel: channel, marker: marker)
-        let (encoding, body) = TextPartEncoder.encode(result)
+        let (encoding, body) = TextPartEncoder.encode(result, avoiding: boundaries)
         return (["Content-Type: text/\(isHTML ? "html" : "plain"); charset=utf-8", "Content-Transfer-Encoding: \(encoding)"], body)
     }
 
@@ -92,9 +93,9 @@ extension ReplyComposer {
 
     /// The header fields in `range`, each with its continuation lines, joined by CRLF.
     static func fieldLines(_ bytes: [UInt8], range: MIMEByteRange) -> [String] {
-        let text = String(decoding: bytes[range.offset..<min(bytes.count, range.end)], as: UTF8.self)
         var fields: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map({ $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }) {
+        for rawLine in bytes[range.offset..<min(bytes.count, range.end)].split(separator: 10, omittingEmptySubsequences: false) {
+            let line = String(decoding: rawLine.last == 13 ? rawLine.dropLast() : rawLine, as: UTF8.self)
             if line.isEmpty { break }
             if line.first == " " || line.first == "\t", !fields.isEmpty { fields[fields.count - 1] += "\r\n" + line } else { fields.append(line) }
         }
@@ -105,9 +106,12 @@ extension ReplyComposer {
         String(line.prefix { $0 != ":" }).trimmingCharacters(in: .whitespaces).lowercased()
     }
 
+    /// The start of the contact card's multipart boundary.
+    static let cardBoundaryPrefix = "=_postgate-card-"
+
     /// `content` as the first part of a multipart/mixed whose second part is the vCard.
     static func withContactCard(_ content: Content, card: String, seed: String) -> Content {
-        let boundary = "=_postgate-card-" + String(seed.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(40))
+        let boundary = cardBoundaryPrefix + String(seed.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(40))
         let inner = Array((content.fields.joined(separator: "\r\n") + "\r\n\r\n").utf8) + content.body
         let cardPart = [
             "Content-Type: text/vcard; charset=utf-8; name=\"contact.vcf\"",

@@ -66,7 +66,7 @@ public struct ReplyComposer: Sendable {
             ("the contact centre address", channel.contactCentreAddress), ("the Message-ID", thread.messageID),
             ("In-Reply-To", thread.inReplyTo), ("References", thread.references.joined(separator: " ")),
         ]
-        for (name, value) in values where value?.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) == true {
+        for (name, value) in values where value?.contains(where: \.isNewline) == true {
             throw .lineBreakInField(name)
         }
     }

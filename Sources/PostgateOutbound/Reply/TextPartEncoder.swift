@@ -2,13 +2,15 @@ import Foundation
 
 /// Chooses and applies a Content-Transfer-Encoding for a rewritten text part (RFC 2045
 /// section 6): 7bit when every byte is ASCII, every line at most 998 bytes (RFC 5322
-/// section 2.1.1) and no line starts with "--" (it could match an enclosing boundary);
-/// base64 otherwise.
+/// section 2.1.1) and no line starts with "--" and one of the message's `boundaries` (it
+/// would end a part early, RFC 2046 section 5.1.1); base64 otherwise.
 enum TextPartEncoder {
-    static func encode(_ text: String) -> (encoding: String, body: [UInt8]) {
+    static func encode(_ text: String, avoiding boundaries: [String]) -> (encoding: String, body: [UInt8]) {
         let bytes = Array(text.utf8)
         let lines = text.components(separatedBy: "\r\n")
-        if bytes.allSatisfy({ $0 < 128 && $0 != 0 }), lines.allSatisfy({ $0.utf8.count <= 998 && !$0.hasPrefix("--") }) {
+        let delimiters = boundaries.map { "--" + $0 }
+        if bytes.allSatisfy({ $0 < 128 && $0 != 0 }),
+           lines.allSatisfy({ line in line.utf8.count <= 998 && !delimiters.contains { line.hasPrefix($0) } }) {
             return ("7bit", bytes)
         }
         return ("base64", Array(base64Lines(bytes).utf8) + [13, 10])
