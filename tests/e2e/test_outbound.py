@@ -83,7 +83,8 @@ def start_sink(tls: bool = False, auth: bool = False):
         kwargs["require_starttls"] = True
     if auth:
         kwargs["authenticator"] = lambda server, session, envelope, mechanism, data: AuthResult(
-            success=isinstance(data, LoginPassword) and data.login == b"relayuser" and data.password == b"s3cret pass"
+            success=isinstance(data, LoginPassword) and data.login == b"relayuser" and data.password == b"s3cret pass",
+            handled=False,  # aiosmtpd then answers 535 itself (handled=True would leave the client waiting)
         )
         kwargs["auth_required"] = True
         kwargs["auth_require_tls"] = True
