@@ -88,6 +88,13 @@ enum FileSystem {
         access(path, F_OK) == 0
     }
 
+    /// The permission bits of `path` (`st_mode & 0o7777`), nil if it cannot be stat'ed.
+    static func permissions(_ path: String) -> mode_t? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return info.st_mode & 0o7777
+    }
+
     /// Adds the name `to` for the file `from` (same inode).
     static func link(_ from: String, _ to: String) throws(StoreError) {
         guard systemLink(from, to) == 0 else { throw .posix("link to", to) }

@@ -18,6 +18,10 @@ protocol MessageIndex: Sendable {
     /// `uniqueName`, or nil if no such delivery was committed.
     func committedFilename(mailboxID: Int64, uniqueName: String) throws(StoreError) -> String?
 
+    /// What is wrong with the index's own storage (corruption, broken references), one
+    /// line each; empty when it checks out. Read-only.
+    func integrityProblems() throws(StoreError) -> [String]
+
     /// Every mailbox.
     func mailboxes() throws(StoreError) -> [MailboxState]
 

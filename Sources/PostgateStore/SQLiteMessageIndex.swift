@@ -33,6 +33,17 @@ struct SQLiteMessageIndex: MessageIndex {
         }
     }
 
+    /// `PRAGMA integrity_check` (whose one row `ok` means sound) and `PRAGMA foreign_key_check`.
+    func integrityProblems() throws(StoreError) -> [String] {
+        try database.read { db in
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            let references = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { row in
+                "table \(row[0] as String? ?? "?") row \(row[1] as Int64? ?? 0) refers to a missing \(row[2] as String? ?? "?") row"
+            }
+            return integrity + references
+        }
+    }
+
     func mailboxes() throws(StoreError) -> [MailboxState] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT id, path, uid_validity, uid_next FROM mailbox ORDER BY id").map(Self.mailboxState)

@@ -17,11 +17,20 @@ struct StoreOptions: ParsableArguments {
     @Flag(name: .long, help: "print JSON (for scripts) instead of a table")
     var json = false
 
+    /// `--config`, else `$POSTGATE_CONFIG` when set and not empty.
+    var configPath: String? {
+        config ?? ProcessInfo.processInfo.environment["POSTGATE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Which configuration is in use, for people.
+    var configDescription: String {
+        configPath.map { "\($0) reads and checks out" } ?? "no config file: the embedded defaults"
+    }
+
     /// The configuration of `--config` (or `$POSTGATE_CONFIG`), else the embedded default;
     /// exits naming the problem when the file cannot be read.
     func gatewayConfiguration() -> GatewayConfiguration {
-        let environment = ProcessInfo.processInfo.environment["POSTGATE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let path = config ?? environment else { return GatewayConfiguration() }
+        guard let path = configPath else { return GatewayConfiguration() }
         do {
             return try GatewayConfiguration.load(file: path)
         } catch {
@@ -46,7 +55,7 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store, or exits with the reason. A `--config` that cannot be read is an
     /// error for every command, not only for those that need its limits.
     func openStore() throws -> MailStore {
-        if config != nil { _ = gatewayConfiguration() }
+        if configPath != nil { _ = gatewayConfiguration() }
         return try reportingFailure { () throws(StoreError) in try MailStore.open(directory: dataDirectory) }
     }
 

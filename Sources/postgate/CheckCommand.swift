@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import PostgateGateway
+import PostgateStore
+
+/// `postgate check`: read-only consistency checks of the configuration and the data directory.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check the configuration, the certificate, the index against the Maildirs, addresses and DKIM keys.",
+        discussion: """
+        Reads only (unless --repair). Each finding is ok, warning or error with one line saying \
+        what to do; the exit status is 1 when any finding is an error. With --repair, Maildir \
+        files that carry a UID (U=) but have no index row are indexed again first. With --json: \
+        {"findings": [{subject, severity, detail}], "errors": N, "warnings": N}.
+        """
+    )
+
+    @Flag(help: "index again the Maildir files that have no index row (safe while serving)")
+    var repair = false
+
+    @OptionGroup var options: StoreOptions
+
+    /// The JSON shape of the report.
+    struct Report: Encodable {
+        var findings: [CheckFinding]
+        var errors: Int
+        var warnings: Int
+    }
+
+    func run() throws {
+        let configuration = options.gatewayConfiguration()
+        let store = try options.openStore()
+        var findings = [CheckFinding("config", .ok, options.configDescription)]
+        if repair {
+            let added = try reportingFailure { () throws(StoreError) in try store.rebuildIndex() }
+            findings.append(CheckFinding("repair", .ok, "\(added) message(s) indexed again from the Maildirs"))
+        }
+        findings.append(TLSMaterial.check(configuration: configuration, dataDirectory: store.dataPath))
+        findings += try reportingFailure { () throws(StoreError) in try store.check() }
+        let report = Report(
+            findings: findings, errors: findings.count { $0.severity == .error },
+            warnings: findings.count { $0.severity == .warning })
+        try options.print(report) { Self.render(report) }
+        if report.errors > 0 { throw ExitCode.failure }
+    }
+
+    static func render(_ report: Report) -> String {
+        let table = TextTable(
+            headers: ["STATUS", "SUBJECT", "DETAIL"],
+            rows: report.findings.map { [$0.severity.rawValue, $0.subject, $0.detail] }
+        ).render()
+        return table + "\n\(report.errors) error(s), \(report.warnings) warning(s)\n"
+    }
+}
