@@ -15,7 +15,7 @@ extension Gateway {
             queue: queue, client: SMTPClient(configuration: configuration.smtpClientConfiguration, logger: logger),
             nextHop: try configuration.outboundNextHop(),
             pollInterval: .milliseconds(Int64(configuration.outbound.pollInterval * 1000)),
-            notifier: SenderMailboxNotifier(store: store), reportingMTA: configuration.hostname, logger: logger
+            mailboxes: SenderMailboxStore(store: store), reportingMTA: configuration.hostname, logger: logger
         )
     }
 

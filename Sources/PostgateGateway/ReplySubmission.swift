@@ -36,7 +36,8 @@ public struct ReplySubmission: Sendable {
         }
         let signed = try sign(reply.bytes, domain: sender.domain, kind: address.domainKind, now: now)
         let envelope = try reply.recipients.map { try EmailAddress($0) }
-        return try queue.enqueue(sender: sender, recipients: envelope, message: signed, sessionID: sessionID, now: now)
+        return try queue.enqueue(sender: sender, recipients: envelope, message: signed, sessionID: sessionID,
+                                 threadCopy: sessionID != nil, now: now)
     }
 
     /// The channel settings the composer needs, with the gateway's defaults for limits.

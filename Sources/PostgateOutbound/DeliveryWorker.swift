@@ -17,9 +17,9 @@ public struct DeliveryWorker: Service {
     public let nextHop: NextHop
     public var pollInterval: Duration
     public var batchSize = 20
-    /// Stores the delivery status notifications of failed recipients; nil: none are made
-    /// (the failures stay in the queue, `postgate outbound show` lists them).
-    public var notifier: (any DeliveryFailureNotifier)?
+    /// Stores notifications of failed recipients and copies of delivered replies; nil: none
+    /// are made (the failures stay in the queue, `postgate outbound show` lists them).
+    public var mailboxes: (any SenderMailboxWriter)?
     /// The Reporting-MTA of the notifications (the gateway's host name).
     public var reportingMTA = "localhost"
     private let clock: @Sendable () -> Date
@@ -27,14 +27,14 @@ public struct DeliveryWorker: Service {
 
     public init(
         queue: OutboundQueue, client: SMTPClient, nextHop: NextHop, pollInterval: Duration = .seconds(1),
-        notifier: (any DeliveryFailureNotifier)? = nil, reportingMTA: String = "localhost",
+        mailboxes: (any SenderMailboxWriter)? = nil, reportingMTA: String = "localhost",
         clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "postgate.outbound")
     ) {
         self.queue = queue
         self.client = client
         self.nextHop = nextHop
         self.pollInterval = pollInterval
-        self.notifier = notifier
+        self.mailboxes = mailboxes
         self.reportingMTA = reportingMTA
         self.clock = clock
         self.logger = logger
@@ -69,19 +69,20 @@ public struct DeliveryWorker: Service {
             }
         }
         try notifyFailures()
+        try copyDeliveredReplies()
         return tried
     }
 
     /// Stores a notification for every message with failed recipients not yet notified
     /// (RFC 3464); none for the null sender `<>` (RFC 5321 section 4.5.5).
     func notifyFailures() throws {
-        guard let notifier else { return }
+        guard let mailboxes else { return }
         for report in try queue.pendingFailureReports() {
             if !report.sender.isEmpty {
                 let header = OriginalHeaderReader.header(ofFile: report.path)
                 let dsn = DeliveryStatusNotification(reportingMTA: reportingMTA, date: clock()).message(for: report, originalHeader: header)
                 do {
-                    try notifier.storeNotification(dsn, for: report.sender)
+                    try mailboxes.storeNotification(dsn, for: report.sender)
                 } catch {
                     logger.error("could not store the delivery status notification of outbound \(report.messageID) for \(report.sender): \(error)")
                     continue
@@ -89,6 +90,20 @@ public struct DeliveryWorker: Service {
                 logger.info("delivery status notification for outbound \(report.messageID) stored for \(report.sender)")
             }
             try queue.markNotified(report)
+        }
+    }
+
+    /// Stores each reply that reached a recipient in its sender's mailbox (the thread).
+    func copyDeliveredReplies() throws {
+        guard let mailboxes else { return }
+        for copy in try queue.pendingThreadCopies() {
+            do {
+                try mailboxes.storeDeliveredReply(atPath: copy.path, sender: copy.sender)
+            } catch {
+                logger.error("could not store the delivered outbound \(copy.messageID) in the mailbox of \(copy.sender): \(error)")
+                continue
+            }
+            try queue.markThreadCopied(copy)
         }
     }
 

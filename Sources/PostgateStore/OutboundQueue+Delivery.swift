@@ -99,14 +99,15 @@ extension OutboundQueue {
         if let finishedFile { try FileSystem.unlink(directoryPath + "/" + finishedFile) }
     }
 
-    /// Marks the file of a message with no recipient left to try, and no failure left to
-    /// notify, as removed; its name.
+    /// Marks the file of a message with no recipient left to try, no failure left to
+    /// notify and no thread copy left to store, as removed; its name.
     static func markFileRemovedIfDone(_ messageID: Int64, _ db: Database) throws -> String? {
         let pending = try Int.fetchOne(db, sql: """
             SELECT COUNT(*) FROM outbound_recipient
             WHERE message_id = ? AND (state IN ('queued', 'deferred') OR (state = 'failed' AND notified = 0))
             """, arguments: [messageID]) ?? 0
-        guard pending == 0,
+        let copyPending = try Bool.fetchOne(db, sql: "SELECT thread_copy = 1 FROM outbound_message WHERE id = ?", arguments: [messageID]) ?? false
+        guard pending == 0, !copyPending,
               let filename = try String.fetchOne(db, sql: "SELECT filename FROM outbound_message WHERE id = ? AND file_removed = 0", arguments: [messageID])
         else { return nil }
         try db.execute(sql: "UPDATE outbound_message SET file_removed = 1 WHERE id = ?", arguments: [messageID])

@@ -11,7 +11,9 @@ extension SQLiteDatabase {
     /// the message's header, is stored).
     /// `lease_owner`/`lease_until` mark a message a worker is delivering, so two workers on
     /// one data directory never send it at once. `session_id` is the session a reply
-    /// belongs to (its first reply gets the contact card).
+    /// belongs to (its first reply gets the contact card); `thread_copy` is 1 while the copy
+    /// of a delivered reply is still to be stored in the sender address's mailbox (the
+    /// session's thread), 2 once it is (0: none wanted).
     static func registerOutboundMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("outbound-v1") { db in
             try db.execute(sql: """
@@ -27,7 +29,8 @@ extension SQLiteDatabase {
                     file_removed INTEGER NOT NULL DEFAULT 0,
                     lease_owner INTEGER,
                     lease_until REAL,
-                    session_id INTEGER
+                    session_id INTEGER,
+                    thread_copy INTEGER NOT NULL DEFAULT 0
                 );
                 CREATE INDEX outbound_message_session ON outbound_message(session_id);
                 CREATE TABLE outbound_recipient (

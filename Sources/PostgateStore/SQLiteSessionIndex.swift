@@ -39,6 +39,7 @@ struct SQLiteSessionIndex: Sendable {
         let mode = SessionMode(rawValue: channel["session_mode"]) ?? .channel
         let now = pending.message.internalDate
         let lookup = SQLiteSessionLookup(db: db, mailboxID: mailboxID)
+        if let own = try ownReplySession(db, pending) { return Assignment(sessionID: own, reason: .signedMessageID) }
         let decision = try SessionResolver(mode: mode, messageIDs: messageIDs).resolve(facts, now: now, lookup: lookup)
         let sessionID: Int64
         switch decision {
@@ -52,6 +53,14 @@ struct SQLiteSessionIndex: Sendable {
         }
         try addParticipants(db, sessionID: sessionID, facts: facts, now: now)
         return Assignment(sessionID: sessionID, reason: decision.reason)
+    }
+
+    /// The session of a copy of Postgate's own reply (issue 7): its Message-ID is signed for
+    /// a session of this mailbox. It joins without counting as customer activity.
+    private func ownReplySession(_ db: Database, _ pending: PendingMessage) throws -> Int64? {
+        guard let messageID = pending.message.messageID, let id = messageIDs.sessionID(fromMessageID: messageID) else { return nil }
+        return try Int64.fetchOne(db, sql: "SELECT id FROM session WHERE id = ? AND mailbox_id = ?",
+                                  arguments: [id, pending.message.mailboxID])
     }
 
     /// Stores the assignment and the thread facts on the row just inserted.

@@ -101,6 +101,24 @@ import Testing
         #expect(try queue.replyParent(messageID: "<nothing@x.test>", mailboxPath: "maildir/x/y") == nil)
     }
 
+    @Test func deliveredRepliesAreCopiedOnceBeforeTheFileGoes() throws {
+        let queue = try open()
+        let sent = try queue.enqueue(sender: address("support@acme.test"), recipients: [address("a@x.test")], message: Array("x\r\n".utf8),
+                                     threadCopy: true, now: t0)
+        let lost = try queue.enqueue(sender: nil, recipients: [address("b@x.test")], message: Array("y\r\n".utf8), threadCopy: true, now: t0)
+        #expect(try queue.pendingThreadCopies().isEmpty, "nothing is copied before delivery")
+        try queue.record([sent.recipients[0].id: .delivered(reply: "250 ok"), lost.recipients[0].id: .permanent(reason: "550 no")], now: t0)
+        try queue.release(sent.id)
+        try queue.release(lost.id)
+        let copies = try queue.pendingThreadCopies()
+        #expect(copies == [OutboundThreadCopy(messageID: sent.id, path: queue.directoryPath + "/" + sent.filename, sender: "support@acme.test")])
+        #expect(FileManager.default.fileExists(atPath: copies[0].path))
+        try queue.markThreadCopied(copies[0])
+        #expect(!FileManager.default.fileExists(atPath: copies[0].path))
+        #expect(try queue.pendingThreadCopies().isEmpty)
+        #expect(FileManager.default.fileExists(atPath: queue.directoryPath + "/" + lost.filename), "kept for its notification")
+    }
+
     @Test func backoffIsCappedExponential() {
         let p = OutboundRetryPolicy(firstRetry: 300, factor: 2, maxInterval: 14_400)
         #expect([1, 2, 3, 6, 7, 50].map(p.interval(afterAttempts:)) == [300, 600, 1200, 9600, 14_400, 14_400])

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, cli
+from conftest import BIN, cli, maildir_files
 from test_dkim import SYSTEM_PYTHON, TOOL, DNSMasq, _have_dkimpy, free_udp_port  # noqa: F401
 from test_outbound import sink, wait_for, write_outbound_config  # noqa: F401
 
@@ -95,6 +95,10 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
         dns.stop()
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
+    # The delivered reply is copied into the channel's mailbox, in the customer's session.
+    reply_id = message["Message-ID"]
+    wait_for(lambda: any(reply_id.encode() in p.read_bytes() for p in maildir_files(data_dir)))
+
     # The second reply in the session carries no contact card.
     submit(data_dir, agent_reply("<order-1@example.test>", "Tracking number 42."), "jane@example.test")
     wait_for(lambda: len(handler.acknowledged) == 2)
@@ -103,9 +107,11 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
     # The customer answers the reply: it joins the same session.
     customer_writes(server.port, "<order-2@example.test>", "Re: where is my order", f"In-Reply-To: {message['Message-ID']}\r\n")
     sessions = json.loads(cli(data_dir, "session", "list", "--address", "support@acme.test", "--json").stdout)
-    assert len(sessions) == 1 and sessions[0]["messageCount"] == 2
+    assert len(sessions) == 1
     thread = json.loads(cli(data_dir, "session", "show", str(sessions[0]["id"]), "--json").stdout)
-    assert "signed-message-id" in [m["reason"] for m in thread["messages"]]
+    by_id = {m["messageId"]: m for m in thread["messages"]}
+    assert by_id["<order-2@example.test>"]["reason"] == "signed-message-id"
+    assert reply_id in by_id and "<order-1@example.test>" in by_id
 
 
 def test_refusals_are_clear(data_dir: Path, tmp_path: Path):
