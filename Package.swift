@@ -67,6 +67,21 @@ let package = Package(
                 "PostgateMessage", "PostgatePolicy", "PostgateSessions",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// IMAP server protocol (RFC 9051, RFC 3501): framing, parser, responses, session
+        /// state machine, command execution over the store, channel handler.
+        .target(
+            name: "PostgateIMAP",
+            dependencies: [
+                "PostgateMessage", "PostgateStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -103,7 +118,7 @@ let package = Package(
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateOutbound",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
                 "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -146,6 +161,15 @@ let package = Package(
             dependencies: [
                 "PostgateOutbound", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "PostgateIMAPTests",
+            dependencies: [
+                "PostgateIMAP", "PostgateStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

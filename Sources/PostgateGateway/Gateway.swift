@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import PostgateDKIM
 import PostgateDNS
+import PostgateIMAP
 import PostgateSMTP
 import PostgateStore
 import ServiceLifecycle
@@ -29,6 +30,10 @@ public final class Gateway: Service, @unchecked Sendable {
     private var quiescing: ServerQuiescingHelper?
     private var store: MailStore?
     private var serverChannels: [any Channel] = []
+    /// The bound IMAP and IMAPS addresses, in the order of `imap.listen` then `imaps.listen`.
+    public private(set) var imapAddresses: [SocketAddress] = []
+    /// One quiescing helper per IMAP listener: a `ServerQuiescingHelper` tracks one server channel.
+    private var imapQuiescing: [ServerQuiescingHelper] = []
     /// The clock of the DKIM re-checker (injected by tests).
     private let now: @Sendable () -> Date
     private var dkimRechecker: Task<Void, Never>?
@@ -55,9 +60,9 @@ public final class Gateway: Service, @unchecked Sendable {
         self.store = store
         let report = try store.recover()
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
-        let tls = configuration.smtp.startTLS
-            ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory)
-            : nil
+        let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
+        let serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
+        let tls = configuration.smtp.startTLS ? serverTLS : nil
         try startOutboundDelivery(store: store)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: startDKIM(store: store))
@@ -65,6 +70,8 @@ public final class Gateway: Service, @unchecked Sendable {
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
+        // IMAP first: once the SMTP port answers, every listener is up.
+        imapAddresses = try await startIMAP(store: store, tls: serverTLS)
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
             let address = try ListenAddress(text)
@@ -108,9 +115,15 @@ public final class Gateway: Service, @unchecked Sendable {
         if let quiescing {
             let done = group.next().makePromise(of: Void.self)
             quiescing.initiateShutdown(promise: done)
+            for helper in imapQuiescing {
+                let imapDone = group.next().makePromise(of: Void.self)
+                helper.initiateShutdown(promise: imapDone)
+                try? await imapDone.futureResult.get()
+            }
             try? await done.futureResult.get()
         }
         quiescing = nil
+        imapQuiescing = []
         serverChannels = []
         await stopOutboundDelivery()
         try? await threadPool.shutdownGracefully()
@@ -118,10 +131,67 @@ public final class Gateway: Service, @unchecked Sendable {
         logger.notice("stopped")
     }
 
+    /// Binds the IMAP (STARTTLS) and IMAPS (implicit TLS) listeners.
+    private func startIMAP(store: MailStore, tls: NIOSSLContext?) async throws -> [SocketAddress] {
+        let throttle = IMAPLoginThrottle(maxFailures: configuration.imap.maxFailedLogins,
+                                         lockoutSeconds: Double(configuration.imap.lockoutSeconds))
+        var bound: [SocketAddress] = []
+        let listeners = configuration.imap.listen.map { ($0, false) } + configuration.imaps.listen.map { ($0, true) }
+        for (text, implicitTLS) in listeners {
+            let channel = try await bindIMAP(try ListenAddress(text), store: store, tls: tls, implicitTLS: implicitTLS, throttle: throttle)
+            serverChannels.append(channel)
+            if let local = channel.localAddress { bound.append(local) }
+            logger.notice("listening", metadata: [implicitTLS ? "imaps" : "imap": "\(channel.localAddress.map { "\($0)" } ?? text)"])
+        }
+        return bound
+    }
+
+    private func bindIMAP(
+        _ address: ListenAddress, store: MailStore, tls: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle
+    ) async throws -> any Channel {
+        let imapConfiguration = configuration.imapServerConfiguration
+        let quiescing = ServerQuiescingHelper(group: group)
+        imapQuiescing.append(quiescing)
+        let logger = self.logger
+        let threadPool = self.threadPool
+        return try await bind(address, quiescing: quiescing) { channel in
+            if implicitTLS, let tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            }
+            try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
+                configuration: imapConfiguration, store: store, threadPool: threadPool, tlsContext: tls,
+                implicitTLS: implicitTLS, throttle: throttle, clientIP: channel.remoteAddress?.ipAddress ?? "unknown",
+                logger: logger
+            ))
+        }
+    }
+
     private func bindSMTP(_ address: ListenAddress, delivery: InboundDelivery, tls: NIOSSLContext?, limiter: SMTPConnectionLimiter) async throws -> any Channel {
         let smtpConfiguration = configuration.smtpServerConfiguration
         guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         let logger = self.logger
+        return try await bind(address, quiescing: quiescing) { channel in
+            let remote = channel.remoteAddress
+            let ip = remote?.ipAddress ?? "unknown"
+            if let refusal = limiter.admit(ip) {
+                try channel.pipeline.syncOperations.addHandler(SMTPRefusalHandler(reply: refusal))
+                return
+            }
+            channel.closeFuture.whenComplete { _ in limiter.release(ip) }
+            let session = SMTPSessionInfo(remoteAddress: ip, remotePort: remote?.port)
+            try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(
+                configuration: smtpConfiguration, delegate: delivery, tlsContext: tls,
+                session: session, logger: logger
+            ))
+        }
+    }
+
+    /// A TCP listener whose server channel is tracked by `quiescing` and whose accepted
+    /// channels are set up by `initializeChild` (on their event loop).
+    private func bind(
+        _ address: ListenAddress, quiescing: ServerQuiescingHelper,
+        initializeChild: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> any Channel {
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
@@ -133,20 +203,7 @@ public final class Gateway: Service, @unchecked Sendable {
                 }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let remote = channel.remoteAddress
-                        let ip = remote?.ipAddress ?? "unknown"
-                        if let refusal = limiter.admit(ip) {
-                            try channel.pipeline.syncOperations.addHandler(SMTPRefusalHandler(reply: refusal))
-                            return
-                        }
-                        channel.closeFuture.whenComplete { _ in limiter.release(ip) }
-                        let session = SMTPSessionInfo(remoteAddress: ip, remotePort: remote?.port)
-                        try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(
-                            configuration: smtpConfiguration, delegate: delivery, tlsContext: tls,
-                            session: session, logger: logger
-                        ))
-                    }
+                    channel.eventLoop.makeCompletedFuture { try initializeChild(channel) }
                 }
                 .bind(host: address.host, port: address.port)
                 .get()

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgateIMAP
 import PostgateSMTP
 import PostgateStore
 import Yams
@@ -15,6 +16,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var logLevel = Logger.Level.info
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
+    public var imap = IMAPSettings()
+    public var imaps = IMAPSSettings()
     /// `sessions:` idle timeout and duplicate window (issue 4).
     public var sessions = SessionSettings()
     /// The channel model's limits per domain kind (the seeds' figures by default).
@@ -38,6 +41,24 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var listen = ["127.0.0.1:2525"]
         public var startTLS = true
         public var limits = Limits()
+    }
+
+    /// The IMAP listener with STARTTLS (RFC 9051), and its limits.
+    public struct IMAPSettings: Sendable, Equatable {
+        public var listen = ["127.0.0.1:2143"]
+        /// LOGIN and AUTHENTICATE without TLS; only for tests on loopback.
+        public var allowPlaintextAuth = false
+        public var maxLineLength = 65_536
+        public var maxLiteralSize = 36_700_160
+        public var idleTimeout = 1800
+        public var failedLoginDelayMs = 1000
+        public var maxFailedLogins = 10
+        public var lockoutSeconds = 300
+    }
+
+    /// The implicit-TLS IMAP listener (RFC 8314); it shares the IMAP limits.
+    public struct IMAPSSettings: Sendable, Equatable {
+        public var listen = ["127.0.0.1:2993"]
     }
 
     public struct Limits: Sendable, Equatable {
@@ -75,6 +96,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
         return configuration
     }
 
+    /// The IMAP protocol settings this configuration implies.
+    public var imapServerConfiguration: IMAPServerConfiguration {
+        IMAPServerConfiguration(
+            hostname: hostname, maxLineLength: imap.maxLineLength, maxLiteralSize: imap.maxLiteralSize,
+            allowPlaintextAuth: imap.allowPlaintextAuth, idleTimeout: Int64(imap.idleTimeout),
+            failedLoginDelay: Int64(imap.failedLoginDelayMs)
+        )
+    }
+
     /// The SMTP protocol settings this configuration implies.
     public var smtpServerConfiguration: SMTPServerConfiguration {
         SMTPServerConfiguration(
@@ -91,7 +121,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "channels", "dns", "dkim", "sessions", "outbound"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps", "channels", "dns", "dkim", "sessions", "outbound"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -107,6 +137,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
         }
         if let smtpNode = try node.child("smtp") {
             try smtp.apply(smtpNode)
+        }
+        if let imapNode = try node.child("imap") {
+            try imap.apply(imapNode)
+        }
+        if let imapsNode = try node.child("imaps") {
+            try imapsNode.checkKeys(["listen"])
+            try imapsNode.stringList("listen").map { imaps.listen = $0 }
         }
         if let channelsNode = try node.child("channels") {
             try channels.apply(channelsNode)
@@ -133,8 +170,27 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if smtp.limits.maxRecipients < 1 || smtp.limits.maxErrors < 1 || smtp.limits.maxConnections < 1 || smtp.limits.maxConnectionsPerIP < 1 {
             throw ConfigurationError("\(source): smtp limits must be at least 1")
         }
-        for address in smtp.listen { _ = try ListenAddress(address) }
+        for address in smtp.listen + imap.listen + imaps.listen { _ = try ListenAddress(address) }
         try outbound.validate(source: source)
+        if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.maxFailedLogins < 1 || imap.idleTimeout < 1800 {
+            throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1")
+        }
+    }
+}
+
+extension GatewayConfiguration.IMAPSettings {
+    fileprivate mutating func apply(_ node: ConfigNode) throws {
+        let fields: [(String, WritableKeyPath<Self, Int>)] = [
+            ("max_line_length", \.maxLineLength), ("max_literal_size", \.maxLiteralSize), ("idle_timeout", \.idleTimeout),
+            ("failed_login_delay_ms", \.failedLoginDelayMs), ("max_failed_logins", \.maxFailedLogins),
+            ("lockout_seconds", \.lockoutSeconds),
+        ]
+        try node.checkKeys(["listen", "allow_plaintext_auth"] + fields.map(\.0))
+        try node.stringList("listen").map { listen = $0 }
+        try node.bool("allow_plaintext_auth").map { allowPlaintextAuth = $0 }
+        for (key, keyPath) in fields {
+            if let value = try node.int(key) { self[keyPath: keyPath] = value }
+        }
     }
 }
 

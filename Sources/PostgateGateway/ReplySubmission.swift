@@ -19,11 +19,16 @@ public struct ReplySubmission: Sendable {
         self.configuration = configuration
     }
 
-    /// Composes, signs and queues `message` from the channel address `sender`.
+    /// Composes, signs and queues `message` from the channel address `sender`, written by
+    /// `agent` (who must belong to the address) when given.
     /// - Throws: `ReplyRefusal` with the SMTP reply for anything the sender must fix.
-    public func submit(_ message: [UInt8], from sender: EmailAddress, to recipients: [EmailAddress], now: Date = Date()) throws -> OutboundMessageRecord {
+    public func submit(_ message: [UInt8], from sender: EmailAddress, to recipients: [EmailAddress], agent: String? = nil,
+                       now: Date = Date()) throws -> OutboundMessageRecord {
         guard let address = try store.address(sender), address.enabled, address.settings.usage.sends else {
             throw ReplyRefusal(code: 550, text: "5.7.1 \(sender) is not a channel address that sends replies")
+        }
+        if let agent, try store.agent(agent)?.addresses.contains(address.email) != true {
+            throw ReplyRefusal(code: 550, text: "5.7.1 agent \(agent) may not send as \(sender)")
         }
         let parent = try parentMessage(of: message, mailboxPath: address.mailboxPath)
         let sessionID = parent?.sessionID
@@ -37,7 +42,7 @@ public struct ReplySubmission: Sendable {
         let signed = try sign(reply.bytes, domain: sender.domain, kind: address.domainKind, now: now)
         let envelope = try reply.recipients.map { try EmailAddress($0) }
         return try queue.enqueue(sender: sender, recipients: envelope, message: signed, sessionID: sessionID,
-                                 threadCopy: sessionID != nil, now: now)
+                                 threadCopy: sessionID != nil || agent != nil, agent: agent?.lowercased(), now: now)
     }
 
     /// The channel settings the composer needs, with the gateway's defaults for limits.

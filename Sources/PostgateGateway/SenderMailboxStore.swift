@@ -3,11 +3,11 @@ import PostgateMessage
 import PostgateOutbound
 import PostgateStore
 
-/// Stores delivery status notifications (labelled `dsn`) and copies of delivered replies
-/// (labelled `reply`, so flows and auto-replies skip them) in the mailbox of the reply's
-/// sender address, the channel address the agent wrote as. A copy joins its session by its
-/// own signed Message-ID. The sending agent's INBOX and Sent folder take part of this role
-/// once agents exist (issue 5).
+/// Where the outbound side stores what it writes for people: a delivery status
+/// notification goes to the sending agent's INBOX (without a known agent: the mailbox of
+/// the sender's channel address, labelled `dsn`); a delivered reply goes to the agent's
+/// Sent folder and, in a session, to the channel address's mailbox (labelled `reply`, so
+/// flows and auto-replies skip it), where it joins its session by its signed Message-ID.
 public struct SenderMailboxStore: SenderMailboxWriter {
     public let store: MailStore
 
@@ -15,15 +15,23 @@ public struct SenderMailboxStore: SenderMailboxWriter {
         self.store = store
     }
 
-    public func storeNotification(_ message: [UInt8], for sender: String) throws {
+    public func storeNotification(_ message: [UInt8], for sender: String, agent: String?) throws {
+        if let agent, let inbox = try store.agentFolder(agent, named: "INBOX") {
+            _ = try store.append(message, to: inbox, flags: MessageFlags(), internalDate: Date())
+            return
+        }
         try deliver(message, mailFrom: "", into: sender, label: "dsn")
     }
 
-    public func storeDeliveredReply(atPath path: String, sender: String) throws {
+    public func storeDeliveredReply(atPath path: String, sender: String, agent: String?, inThread: Bool) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read the delivered reply \(path)")
         }
-        try deliver([UInt8](data), mailFrom: sender, into: sender, label: "reply")
+        let message = [UInt8](data)
+        if let agent, let sent = try store.agentFolder(agent, named: "Sent") {
+            _ = try store.append(message, to: sent, flags: MessageFlags(letters: "S"), internalDate: Date())
+        }
+        if inThread { try deliver(message, mailFrom: sender, into: sender, label: "reply") }
     }
 
     private func deliver(_ message: [UInt8], mailFrom: String, into sender: String, label: String) throws {

@@ -82,7 +82,7 @@ public struct DeliveryWorker: Service {
                 let header = OriginalHeaderReader.header(ofFile: report.path)
                 let dsn = DeliveryStatusNotification(reportingMTA: reportingMTA, date: clock()).message(for: report, originalHeader: header)
                 do {
-                    try mailboxes.storeNotification(dsn, for: report.sender)
+                    try mailboxes.storeNotification(dsn, for: report.sender, agent: report.agent)
                 } catch {
                     logger.error("could not store the delivery status notification of outbound \(report.messageID) for \(report.sender): \(error)")
                     continue
@@ -98,7 +98,7 @@ public struct DeliveryWorker: Service {
         guard let mailboxes else { return }
         for copy in try queue.pendingThreadCopies() {
             do {
-                try mailboxes.storeDeliveredReply(atPath: copy.path, sender: copy.sender)
+                try mailboxes.storeDeliveredReply(atPath: copy.path, sender: copy.sender, agent: copy.agent, inThread: copy.sessionID != nil)
             } catch {
                 logger.error("could not store the delivered outbound \(copy.messageID) in the mailbox of \(copy.sender): \(error)")
                 continue

@@ -8,7 +8,7 @@ protocol ChannelDirectory: Sendable {
     func addDomain(_ domain: DomainName, kind: DomainKind, limits: ChannelLimits) throws(StoreError) -> DomainRecord
 
     func addQueue(
-        name: String, description: String?,
+        name: String, description: String?, privateSeen: Bool,
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws(StoreError) -> QueueRecord
     func queues() throws(StoreError) -> [QueueRecord]

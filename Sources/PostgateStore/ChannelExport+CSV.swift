@@ -17,7 +17,9 @@ public enum ChannelCSV {
     /// The four files, by name.
     public static func tables(of export: ChannelExport) -> [(String, String)] {
         let domains = [["name", "kind"]] + export.domains.map { [$0.name, $0.kind.rawValue] }
-        let queues = [["name", "description"]] + export.queues.map { [$0.name, $0.description ?? ""] }
+        let queues = [["name", "description", "privateSeen"]] + export.queues.map {
+            [$0.name, $0.description ?? "", $0.privateSeen == true ? "true" : ""]
+        }
         let addresses = [["email"] + settingKeys + ["draft"]] + export.addresses.map { entry in
             [entry.email] + cells(of: entry.settings) + [entry.draft.map(json) ?? ""]
         }
@@ -35,8 +37,11 @@ public enum ChannelCSV {
             guard let kind = DomainKind(rawValue: row["kind"]) else { throw row.error("kind must be hosted, standard or advanced") }
             return .init(name: row["name"], kind: kind)
         }
-        export.queues = try rows(files, "queues.csv", ["name", "description"]).map { row in
-            .init(name: row["name"], description: row.optional("description"))
+        // privateSeen is optional: files written before it existed still import.
+        export.queues = try rows(files, "queues.csv", ["name", "description"]).map { row throws(StoreError) in
+            guard let seen = row.optional("privateSeen") else { return .init(name: row["name"], description: row.optional("description")) }
+            guard let value = Bool(seen) else { throw row.error("privateSeen must be true or false") }
+            return .init(name: row["name"], description: row.optional("description"), privateSeen: value ? true : nil)
         }
         export.addresses = try rows(files, "addresses.csv", ["email"] + settingKeys + ["draft"]).map { row throws(StoreError) in
             .init(email: row["email"], settings: try settings(from: row),

@@ -26,6 +26,8 @@ public struct ChannelExport: Sendable, Codable, Equatable {
     public struct Queue: Sendable, Codable, Equatable {
         public var name: String
         public var description: String?
+        /// True when `\Seen` is per agent in the queue's folder; absent means shared.
+        public var privateSeen: Bool?
     }
 
     public struct Address: Sendable, Codable, Equatable {

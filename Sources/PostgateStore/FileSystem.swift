@@ -109,6 +109,11 @@ enum FileSystem {
         guard systemUnlink(path) == 0 || errno == ENOENT else { throw .posix("remove", path) }
     }
 
+    /// Removes the empty directory `path`; one that is already gone is not an error.
+    static func removeDirectory(_ path: String) throws(StoreError) {
+        guard rmdir(path) == 0 || errno == ENOENT else { throw .posix("remove directory", path) }
+    }
+
     /// The names in directory `path`, without `.` and `..`.
     static func contents(of path: String) throws(StoreError) -> [String] {
         guard let dir = opendir(path) else { throw .posix("list", path) }

@@ -8,8 +8,8 @@ extension MailStore {
     /// Adds an agents' work queue with a shared Maildir of its own (`DATA/queues/<name>`).
     /// - Throws: `.invalidSetting` for a bad name, `.queueExists`.
     @discardableResult
-    public func addQueue(_ name: String, description: String? = nil) throws(StoreError) -> QueueRecord {
-        try directory.addQueue(name: name, description: description) { (path, proposed) throws(StoreError) in
+    public func addQueue(_ name: String, description: String? = nil, privateSeen: Bool = false) throws(StoreError) -> QueueRecord {
+        try directory.addQueue(name: name, description: description, privateSeen: privateSeen) { (path, proposed) throws(StoreError) in
             try createMailbox(at: path, proposedUIDValidity: proposed)
         }
     }

@@ -45,6 +45,7 @@ extension MailStore {
         }
         let failure = publish(stored, uniqueName: message.uniqueName)
         message.markDelivered()
+        changes.notify(stored.map(\.mailboxID))
         if let failure { throw StoreError.publishFailed(reason: failure.description) }
         return stored
     }

@@ -13,6 +13,10 @@ public final class MailStore: Sendable {
     let data: DataDirectory
     let directory: any AddressDirectory & ChannelDirectory
     let index: any MessageIndex
+    let agentDirectory: any AgentDirectory
+    let messageOperations: any MessageOperations
+    /// Changes to mailboxes made in this process, for IMAP sessions (IDLE, EXISTS, EXPUNGE).
+    public let changes = MailboxChangeFeed()
     let dkimKeys: any DKIMKeyDirectory
     let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
@@ -25,12 +29,15 @@ public final class MailStore: Sendable {
 
     init(
         data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
+        agentDirectory: any AgentDirectory, messageOperations: any MessageOperations,
         dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger,
         sessionMessageIDs: SessionMessageID
     ) {
         self.data = data
         self.directory = directory
         self.index = index
+        self.agentDirectory = agentDirectory
+        self.messageOperations = messageOperations
         self.dkimKeys = dkimKeys
         self.policyIndex = policyIndex
         self.logger = logger
@@ -50,6 +57,8 @@ public final class MailStore: Sendable {
             data: data,
             directory: SQLiteAddressDirectory(database: database),
             index: SQLiteMessageIndex(database: database, sessions: SQLiteSessionIndex(settings: sessions, messageIDs: messageIDs)),
+            agentDirectory: SQLiteAgentDirectory(database: database),
+            messageOperations: SQLiteMessageOperations(database: database),
             dkimKeys: SQLiteDKIMKeyDirectory(database: database),
             policyIndex: SQLitePolicyIndex(database: database),
             logger: logger ?? Logger(label: "postgate.store"),

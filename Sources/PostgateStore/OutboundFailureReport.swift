@@ -12,4 +12,6 @@ public struct OutboundFailureReport: Sendable, Equatable {
     public var createdAt: Date
     /// The failed recipients, each with its attempts and the last reply.
     public var recipients: [OutboundRecipientRecord]
+    /// The agent who sent it (its INBOX gets the notification); nil when unknown.
+    public var agent: String? = nil
 }

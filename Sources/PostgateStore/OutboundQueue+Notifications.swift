@@ -38,7 +38,7 @@ extension OutboundQueue {
             """, arguments: [id]).map(Self.recipientRecord)
         return OutboundFailureReport(
             messageID: id, path: directoryPath + "/" + (message["filename"] as String), sender: message["mail_from"],
-            createdAt: Date(timeIntervalSince1970: message["created_at"]), recipients: recipients
+            createdAt: Date(timeIntervalSince1970: message["created_at"]), recipients: recipients, agent: message["agent"]
         )
     }
 }

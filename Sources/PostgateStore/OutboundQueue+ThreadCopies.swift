@@ -9,7 +9,7 @@ extension OutboundQueue {
     public func pendingThreadCopies(limit: Int = 20) throws(StoreError) -> [OutboundThreadCopy] {
         let (due, finished): ([OutboundThreadCopy], [String]) = try database.write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT m.id, m.filename, m.mail_from,
+                SELECT m.id, m.filename, m.mail_from, m.agent, m.session_id,
                        SUM(r.state IN ('queued', 'deferred')) AS pending, SUM(r.state = 'delivered') AS delivered
                 FROM outbound_message m JOIN outbound_recipient r ON r.message_id = m.id
                 WHERE m.thread_copy = 1 AND m.lease_owner IS NULL GROUP BY m.id HAVING pending = 0 ORDER BY m.id LIMIT ?
@@ -19,7 +19,8 @@ extension OutboundQueue {
             for row in rows {
                 let id: Int64 = row["id"]
                 if (row["delivered"] as Int) > 0 {
-                    due.append(OutboundThreadCopy(messageID: id, path: directoryPath + "/" + (row["filename"] as String), sender: row["mail_from"]))
+                    due.append(OutboundThreadCopy(messageID: id, path: directoryPath + "/" + (row["filename"] as String), sender: row["mail_from"],
+                                               agent: row["agent"], sessionID: row["session_id"]))
                 } else if let file = try Self.markThreadCopied(id, db) {
                     finished.append(file)
                 }

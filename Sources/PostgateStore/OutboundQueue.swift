@@ -62,16 +62,16 @@ public final class OutboundQueue: Sendable {
     /// a recipient has it.
     public func enqueue(
         sender: EmailAddress?, recipients: [EmailAddress], message: [UInt8], sessionID: Int64? = nil, threadCopy: Bool = false,
-        now: Date = Date()
+        agent: String? = nil, now: Date = Date()
     ) throws(OutboundQueueError) -> OutboundMessageRecord {
-        try enqueue(sender: sender, recipients: recipients, sessionID: sessionID, threadCopy: threadCopy, now: now) { (out, path) throws(StoreError) in
+        try enqueue(sender: sender, recipients: recipients, sessionID: sessionID, threadCopy: threadCopy, agent: agent, now: now) { (out, path) throws(StoreError) in
             try FileSystem.writeAll(out, message, path: path)
             return (message.count, message.contains { $0 > 127 })
         }
     }
 
     private func enqueue(
-        sender: EmailAddress?, recipients: [EmailAddress], sessionID: Int64? = nil, threadCopy: Bool = false, now: Date,
+        sender: EmailAddress?, recipients: [EmailAddress], sessionID: Int64? = nil, threadCopy: Bool = false, agent: String? = nil, now: Date,
         write: (Int32, String) throws(StoreError) -> (size: Int, eightBit: Bool)
     ) throws(OutboundQueueError) -> OutboundMessageRecord {
         let unique = Set(recipients.map(\.description))
@@ -82,7 +82,7 @@ public final class OutboundQueue: Sendable {
             let written = try writeDurably(path, write)
             let envelope = Envelope(
                 sender: sender?.description ?? "", recipients: recipients.map(\.description).uniqued(),
-                size: written.size, eightBit: written.eightBit, sessionID: sessionID, threadCopy: threadCopy
+                size: written.size, eightBit: written.eightBit, sessionID: sessionID, threadCopy: threadCopy, agent: agent
             )
             let id = try database.write { db in try Self.insert(envelope, filename: filename, now: now, policy: policy, db) }
             return try message(id)
@@ -102,6 +102,7 @@ public final class OutboundQueue: Sendable {
         var eightBit: Bool
         var sessionID: Int64?
         var threadCopy: Bool
+        var agent: String?
 
         var smtpUTF8: Bool { ([sender] + recipients).contains { $0.utf8.contains { $0 > 127 } } }
     }
@@ -121,10 +122,10 @@ public final class OutboundQueue: Sendable {
     private static func insert(_ envelope: Envelope, filename: String, now: Date, policy: OutboundRetryPolicy, _ db: Database) throws -> Int64 {
         let created = now.timeIntervalSince1970
         try db.execute(sql: """
-            INSERT INTO outbound_message (filename, mail_from, size, eight_bit, smtputf8, created_at, expires_at, session_id, thread_copy)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO outbound_message (filename, mail_from, size, eight_bit, smtputf8, created_at, expires_at, session_id, thread_copy, agent)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [filename, envelope.sender, envelope.size, envelope.eightBit, envelope.smtpUTF8, created,
-                            created + policy.lifetime, envelope.sessionID, envelope.threadCopy ? 1 : 0])
+                            created + policy.lifetime, envelope.sessionID, envelope.threadCopy ? 1 : 0, envelope.agent])
         let id = db.lastInsertedRowID
         for address in envelope.recipients {
             try db.execute(sql: """

@@ -6,4 +6,8 @@ public struct OutboundThreadCopy: Sendable, Equatable {
     public var path: String
     /// The channel address that sent it.
     public var sender: String
+    /// The agent who sent it (its Sent folder gets a copy); nil when unknown.
+    public var agent: String? = nil
+    /// The session it belongs to (the address mailbox gets a copy); nil when none.
+    public var sessionID: Int64? = nil
 }

@@ -4,13 +4,15 @@ import Foundation
 /// is routed to, by an address's filters or as its default. Agents see it as an IMAP folder.
 ///
 /// JSON keys (`postgate queue list --json`): name, description, mailboxPath, messageCount,
-/// usedBy (addresses with it as default queue or in a filter), createdAt.
+/// usedBy (addresses with it as default queue or in a filter), privateSeen, createdAt.
 public struct QueueRecord: Sendable, Codable, Equatable {
     public var name: String
     public var description: String?
     public var mailboxPath: String
     public var messageCount: Int
     public var usedBy: [String]
+    /// `\Seen` is kept per agent in the queue's IMAP folder (false: shared by all agents).
+    public var privateSeen: Bool
     public var createdAt: Date
 
     /// The queue every address gets when none is named: created on first use.

@@ -9,8 +9,11 @@ extension SQLiteAddressDirectory {
             export.domains = try Row.fetchAll(db, sql: "SELECT name, kind FROM domain ORDER BY name").map {
                 ChannelExport.Domain(name: $0["name"], kind: DomainKind(rawValue: $0["kind"]) ?? .hosted)
             }
-            export.queues = try Row.fetchAll(db, sql: "SELECT name, description FROM queue ORDER BY lower(name)").map {
-                ChannelExport.Queue(name: $0["name"], description: $0["description"])
+            export.queues = try Row.fetchAll(db, sql: """
+                SELECT queue.name, queue.description, mailbox.private_seen FROM queue JOIN mailbox ON mailbox.id = queue.mailbox_id
+                ORDER BY lower(queue.name)
+                """).map {
+                ChannelExport.Queue(name: $0["name"], description: $0["description"], privateSeen: $0["private_seen"] ? true : nil)
             }
             let ids = try Int64.fetchAll(db, sql: """
                 SELECT address.id FROM address JOIN domain ON domain.id = address.domain_id ORDER BY domain.name, address.local_part
@@ -73,8 +76,11 @@ extension SQLiteAddressDirectory {
             try QueueRecord.validateName(entry.name)
             if let id = try queueID(db, entry.name) {
                 try db.execute(sql: "UPDATE queue SET description = ? WHERE id = ?", arguments: [entry.description, id])
+                let mailboxID = try Int64.fetchOne(db, sql: "SELECT mailbox_id FROM queue WHERE id = ?", arguments: [id])!
+                try setPrivateSeen(db, entry.privateSeen ?? false, mailboxID: mailboxID)
             } else {
-                _ = try insertQueue(db, name: entry.name, description: entry.description, createMailbox: createMailbox)
+                _ = try insertQueue(db, name: entry.name, description: entry.description, privateSeen: entry.privateSeen ?? false,
+                                    createMailbox: createMailbox)
                 report.queuesAdded.append(entry.name)
             }
         }

@@ -3,13 +3,13 @@ import GRDB
 
 extension SQLiteAddressDirectory {
     func addQueue(
-        name: String, description: String?,
+        name: String, description: String?, privateSeen: Bool,
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws(StoreError) -> QueueRecord {
         try QueueRecord.validateName(name)
         return try database.write { db in
             guard try queueID(db, name) == nil else { throw StoreError.queueExists(name) }
-            let id = try insertQueue(db, name: name, description: description, createMailbox: createMailbox)
+            let id = try insertQueue(db, name: name, description: description, privateSeen: privateSeen, createMailbox: createMailbox)
             return try queueRecords(db, where: "queue.id = ?", arguments: [id])[0]
         }
     }
@@ -48,15 +48,21 @@ extension SQLiteAddressDirectory {
         return try insertQueue(db, name: name, description: "default queue", createMailbox: createMailbox)
     }
 
+    /// Adds the queue row and its mailbox; `privateSeen` keeps `\Seen` per agent in its IMAP folder.
     func insertQueue(
-        _ db: Database, name: String, description: String?,
+        _ db: Database, name: String, description: String?, privateSeen: Bool = false,
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws -> Int64 {
         let path = QueueRecord.mailboxPath(for: name)
         let mailboxID = try mailboxID(db, path: path) { (proposed) throws(StoreError) in try createMailbox(path, proposed) }
+        try setPrivateSeen(db, privateSeen, mailboxID: mailboxID)
         try db.execute(sql: "INSERT INTO queue (name, description, mailbox_id, created_at) VALUES (?, ?, ?, ?)",
                        arguments: [name, description, mailboxID, Date().timeIntervalSince1970])
         return db.lastInsertedRowID
+    }
+
+    func setPrivateSeen(_ db: Database, _ privateSeen: Bool, mailboxID: Int64) throws {
+        try db.execute(sql: "UPDATE mailbox SET private_seen = ? WHERE id = ?", arguments: [privateSeen, mailboxID])
     }
 
     /// Addresses that name the queue as default (published or in a draft) or in a filter.
@@ -77,13 +83,14 @@ extension SQLiteAddressDirectory {
 
     private func queueRecords(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [QueueRecord] {
         try Row.fetchAll(db, sql: """
-            SELECT queue.*, mailbox.path,
+            SELECT queue.*, mailbox.path, mailbox.private_seen,
                 (SELECT count(*) FROM message WHERE message.mailbox_id = queue.mailbox_id) AS message_count
             FROM queue JOIN mailbox ON mailbox.id = queue.mailbox_id
             WHERE \(condition) ORDER BY lower(queue.name)
             """, arguments: arguments).map { row in
             QueueRecord(name: row["name"], description: row["description"], mailboxPath: row["path"],
                         messageCount: row["message_count"], usedBy: try queueUsers(db, queueID: row["id"]),
+                        privateSeen: row["private_seen"],
                         createdAt: Date(timeIntervalSince1970: row["created_at"]))
         }
     }

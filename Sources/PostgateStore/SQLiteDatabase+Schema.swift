@@ -66,6 +66,7 @@ extension SQLiteDatabase {
         registerDKIMSchema(in: &migrator)
         registerPolicySchema(&migrator)
         registerSessionsSchema(&migrator)
+        registerAgentsSchema(&migrator)
         registerOutboundMigrations(&migrator)
         return migrator
     }

@@ -13,7 +13,8 @@ extension SQLiteDatabase {
     /// one data directory never send it at once. `session_id` is the session a reply
     /// belongs to (its first reply gets the contact card); `thread_copy` is 1 while the copy
     /// of a delivered reply is still to be stored in the sender address's mailbox (the
-    /// session's thread), 2 once it is (0: none wanted).
+    /// session's thread), 2 once it is (0: none wanted). `agent` is the agent who sent it:
+    /// its notifications go to that agent's INBOX, its delivered copy to its Sent folder.
     static func registerOutboundMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("outbound-v1") { db in
             try db.execute(sql: """
@@ -30,7 +31,8 @@ extension SQLiteDatabase {
                     lease_owner INTEGER,
                     lease_until REAL,
                     session_id INTEGER,
-                    thread_copy INTEGER NOT NULL DEFAULT 0
+                    thread_copy INTEGER NOT NULL DEFAULT 0,
+                    agent TEXT
                 );
                 CREATE INDEX outbound_message_session ON outbound_message(session_id);
                 CREATE TABLE outbound_recipient (

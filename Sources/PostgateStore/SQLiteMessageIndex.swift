@@ -99,13 +99,14 @@ struct SQLiteMessageIndex: MessageIndex {
     private func insertRow(_ db: Database, _ message: StoredMessage) throws {
         try db.execute(sql: """
             INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
-                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, keywords)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 message.mailboxID, message.uid, message.filename, message.size,
                 message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
                 message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
                 message.messageID, message.inReplyTo, message.references, message.policy,
+                MessageFlags.keywords(forPolicy: message.policy),
             ])
     }
 

@@ -49,6 +49,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case blocklistEntryExists(EmailAddress, entry: String)
     case blocklistEntryNotFound(EmailAddress, entry: String)
     case quarantinedMessageNotFound(Int64)
+    case agentAlreadyExists(String)
+    case agentNotFound(String)
+    case agentAlreadyGranted(agent: String, membership: AgentMembership)
+    case agentNotGranted(agent: String, membership: AgentMembership)
+    case folderExists(String)
+    case folderNotFound(String)
+    case folderNotRemovable(String)
+    case messageNotFound(uid: UInt32)
 
     public var description: String {
         switch self {
@@ -106,6 +114,22 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(entry) is not on the blocklist of \(address.display); see `postgate blocklist list \(address.display)`"
         case .quarantinedMessageNotFound(let id):
             "no quarantined message \(id); see `postgate quarantine list`"
+        case .agentAlreadyExists(let name):
+            "agent \(name) already exists"
+        case .agentNotFound(let name):
+            "agent \(name) does not exist; see `postgate agent list`"
+        case .agentAlreadyGranted(let agent, let membership):
+            "agent \(agent) already belongs to \(membership)"
+        case .agentNotGranted(let agent, let membership):
+            "agent \(agent) does not belong to \(membership); see `postgate agent show \(agent)`"
+        case .folderExists(let name):
+            "mailbox \(name) already exists"
+        case .folderNotFound(let name):
+            "mailbox \(name) does not exist"
+        case .folderNotRemovable(let name):
+            "mailbox \(name) cannot be removed or renamed"
+        case .messageNotFound(let uid):
+            "message UID \(uid) is not in the mailbox"
         }
     }
 

@@ -100,6 +100,15 @@ func parseAddress(_ text: String) -> EmailAddress {
     }
 }
 
+/// `on` or `off` for a switch given as an argument or option value, or exits naming it.
+func parseOnOff(_ text: String, option: String) -> Bool {
+    switch text.lowercased() {
+    case "on": return true
+    case "off": return false
+    default: fail("\(option) takes on or off, not '\(text)'")
+    }
+}
+
 /// Parses a domain given on the command line, or exits naming it.
 func parseDomain(_ text: String) -> DomainName {
     do {

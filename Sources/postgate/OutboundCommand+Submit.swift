@@ -20,6 +20,9 @@ extension OutboundCommand {
         @Option(help: ArgumentHelp("a recipient; repeat for several (Bcc: a recipient not in To or Cc)", valueName: "ADDRESS"))
         var to: [String] = []
 
+        @Option(help: ArgumentHelp("the agent writing it: it must belong to --from; gets the copy in Sent and failures in INBOX", valueName: "NAME"))
+        var agent: String?
+
         @OptionGroup var options: StoreOptions
 
         func run() throws {
@@ -28,7 +31,7 @@ extension OutboundCommand {
             let message = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
             let record: OutboundMessageRecord
             do {
-                record = try submission.submit(message, from: parseAddress(from), to: to.map(parseAddress))
+                record = try submission.submit(message, from: parseAddress(from), to: to.map(parseAddress), agent: agent)
             } catch {
                 fail("\(error)")
             }

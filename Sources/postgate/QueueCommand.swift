@@ -1,7 +1,7 @@
 import ArgumentParser
 import PostgateStore
 
-/// `postgate queue add|list|remove`: the agents' work queues.
+/// `postgate queue add|list|set|remove`: the agents' work queues.
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
@@ -9,9 +9,11 @@ struct QueueCommand: ParsableCommand {
         discussion: """
         A queue is a shared mailbox (DATA/queues/<name>) where agents work; inbound mail is \
         routed to one by an address's filters, else to the address's default queue. The \
-        queue `general` is made on first use by addresses added without --queue.
+        queue `general` is made on first use by addresses added without --queue. Agents given \
+        the queue with `postgate agent grant AGENT QUEUE` see it over IMAP as Shared/Queues/<name>; \
+        its flags are shared, or \\Seen is kept per agent with --private-seen.
         """,
-        subcommands: [Add.self, List.self, Remove.self]
+        subcommands: [Add.self, List.self, Set.self, Remove.self]
     )
 
     struct Add: ParsableCommand {
@@ -23,11 +25,16 @@ struct QueueCommand: ParsableCommand {
         @Option(help: ArgumentHelp("what the queue is for", valueName: "TEXT"))
         var description: String?
 
+        @Flag(help: "keep \\Seen per agent in the queue's IMAP folder (default: shared by all agents)")
+        var privateSeen = false
+
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let store = try options.openStore()
-            let record = try reportingFailure { () throws(StoreError) in try store.addQueue(name, description: description) }
+            let record = try reportingFailure { () throws(StoreError) in
+                try store.addQueue(name, description: description, privateSeen: privateSeen)
+            }
             try options.print(record) { "added queue \(record.name) (mailbox \(record.mailboxPath))" }
         }
     }
@@ -35,7 +42,7 @@ struct QueueCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the queues.",
-            discussion: "With --json: an array of objects with name, description, mailboxPath, messageCount, usedBy, createdAt."
+            discussion: "With --json: an array of objects with name, description, mailboxPath, messageCount, usedBy, privateSeen, createdAt."
         )
 
         @OptionGroup var options: StoreOptions
@@ -46,9 +53,36 @@ struct QueueCommand: ParsableCommand {
             try options.print(queues) {
                 guard !queues.isEmpty else { return "no queues; add one with `postgate queue add NAME`" }
                 return TextTable(
-                    headers: ["QUEUE", "MESSAGES", "USED BY", "DESCRIPTION"],
-                    rows: queues.map { [$0.name, String($0.messageCount), $0.usedBy.joined(separator: ", "), $0.description ?? ""] }
+                    headers: ["QUEUE", "MESSAGES", "SEEN", "USED BY", "DESCRIPTION"],
+                    rows: queues.map {
+                        [$0.name, String($0.messageCount), $0.privateSeen ? "private" : "shared",
+                         $0.usedBy.joined(separator: ", "), $0.description ?? ""]
+                    }
                 ).render()
+            }
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a queue's settings.",
+            discussion: "--private-seen on keeps \\Seen per agent in the queue's IMAP folder; off shares it (the default). Other flags are always shared."
+        )
+
+        @Argument(help: "the queue")
+        var name: String
+
+        @Option(help: ArgumentHelp("on or off", valueName: "on|off"))
+        var privateSeen: String
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let enabled = parseOnOff(privateSeen, option: "--private-seen")
+            let store = try options.openStore()
+            try reportingFailure { () throws(StoreError) in try store.setPrivateSeen(enabled, of: .queue(name)) }
+            try options.print(["queue": name, "privateSeen": privateSeen.lowercased()]) {
+                "\\Seen in queue \(name) is now \(enabled ? "private per agent" : "shared")"
             }
         }
     }

@@ -40,6 +40,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def distinct_free_ports(count: int, taken: set[int]) -> list[int]:
+    """`count` free ports, none in `taken` nor equal to each other (the OS may hand the
+    same free port out twice in a row)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in taken and port not in ports:
+            ports.append(port)
+    return ports
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -80,9 +91,12 @@ class Server:
         self.log = log or data.parent / f"server-{port}.log"
         self.pid: int | None = None
         self.returncode: int | None = None
+        # Free ports for the IMAP listeners too, so servers never collide on 2143/2993.
+        self.imap_port, self.imaps_port = distinct_free_ports(2, taken={port})
 
     def argv(self) -> list[str]:
-        argv = [str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}"]
+        argv = [str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}",
+                "--imap-listen", f"127.0.0.1:{self.imap_port}", "--imaps-listen", f"127.0.0.1:{self.imaps_port}"]
         if self.config is not None:
             argv += ["--config", str(self.config)]
         return argv

@@ -1,7 +1,8 @@
-"""End-to-end tests of reply composition (issue 7): a customer writes in by SMTP, an agent's
-reply is composed, DKIM-signed and queued (`postgate outbound submit`, the same path as
-the submission listener), `postgate serve`'s worker delivers it to a real aiosmtpd, and
-the customer's answer to it comes back into the same session.
+"""End-to-end tests of reply composition (issue 7): a customer writes in by SMTP, the agent
+reads it over IMAP, the agent's reply is composed, DKIM-signed and queued (`postgate
+outbound submit --agent`, the path the submission listener will take), `postgate serve`'s
+worker delivers it to a real aiosmtpd, the agent finds it in Sent, and the customer's
+answer to it comes back into the same session.
 
 The DKIM record of the hosted domain's generated key is served by a dnsmasq on loopback
 and checked with dkimpy (system Python), an independent implementation.
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import BIN, cli, maildir_files
 from test_dkim import SYSTEM_PYTHON, TOOL, DNSMasq, _have_dkimpy, free_udp_port  # noqa: F401
+from test_imap import add_agent, login
 from test_outbound import sink, wait_for, write_outbound_config  # noqa: F401
 
 needs_dkimpy = pytest.mark.skipif(not _have_dkimpy() or DNSMasq is None, reason="dkimpy or dnsmasq not installed")
@@ -45,8 +47,8 @@ def customer_writes(port: int, message_id: str, subject: str, extra: str = "") -
         client.sendmail("jane@example.test", ["support@acme.test"], message.encode())
 
 
-def submit(data: Path, message: str, *recipients: str, check: bool = True) -> subprocess.CompletedProcess:
-    argv = [str(BIN), "outbound", "submit", "--from", "support@acme.test", "--data", str(data), "--json"]
+def submit(data: Path, message: str, *recipients: str, check: bool = True, agent: str = "alice") -> subprocess.CompletedProcess:
+    argv = [str(BIN), "outbound", "submit", "--from", "support@acme.test", "--agent", agent, "--data", str(data), "--json"]
     for r in recipients:
         argv += ["--to", r]
     proc = subprocess.run(argv, input=message.encode(), capture_output=True, timeout=60)
@@ -63,10 +65,17 @@ def agent_reply(in_reply_to: str, body: str = "It ships today.") -> str:
 def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
     handler, port = sink
     configure_channel(data_dir, tmp_path)
+    add_agent(data_dir)
     server = spawn(data_dir, write_outbound_config(tmp_path / "c.yaml", port))
     customer_writes(server.port, "<order-1@example.test>", "where is my order")
 
-    record = json.loads(submit(data_dir, agent_reply("<order-1@example.test>"), "jane@example.test", "boss@example.test").stdout)
+    # The agent reads the customer's message over IMAP and answers it.
+    imap = login(server)
+    imap.select('"Shared/support@acme.test"')
+    _, data = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    parent = data[0][1].decode().split(":", 1)[1].strip()
+    assert parent == "<order-1@example.test>"
+    record = json.loads(submit(data_dir, agent_reply(parent), "jane@example.test", "boss@example.test").stdout)
     assert sorted(r["address"] for r in record["recipients"]) == ["boss@example.test", "desk@acme.test", "jane@example.test"]
     wait_for(lambda: len(handler.acknowledged) == 1)
     sender, rcpts, content = handler.acknowledged[0]
@@ -99,6 +108,16 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
     reply_id = message["Message-ID"]
     wait_for(lambda: any(reply_id.encode() in p.read_bytes() for p in maildir_files(data_dir)))
 
+    # ... and into the agent's Sent folder, seen.
+    def in_sent() -> list[bytes]:
+        imap.select("Sent")
+        _, found = imap.search(None, "HEADER", "Message-ID", reply_id)
+        return found[0].split()
+    wait_for(lambda: len(in_sent()) == 1)
+    _, flags = imap.fetch(in_sent()[0].decode(), "(FLAGS)")
+    assert b"\\Seen" in flags[0]
+    imap.logout()
+
     # The second reply in the session carries no contact card.
     submit(data_dir, agent_reply("<order-1@example.test>", "Tracking number 42."), "jane@example.test")
     wait_for(lambda: len(handler.acknowledged) == 2)
@@ -114,8 +133,33 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
     assert reply_id in by_id and "<order-1@example.test>" in by_id
 
 
+def test_failed_reply_notifies_the_agents_inbox(data_dir: Path, tmp_path: Path, sink, spawn):
+    handler, port = sink
+    handler.rcpt_script["gone@example.test"] = ["550 5.1.1 <gone@example.test>: no such user"]
+    configure_channel(data_dir, tmp_path)
+    add_agent(data_dir)
+    server = spawn(data_dir, write_outbound_config(tmp_path / "c.yaml", port))
+    submit(data_dir, "To: gone@example.test\r\nSubject: Re: hello\r\n\r\nHi\r\n", "gone@example.test")
+    imap = login(server)
+
+    def inbox() -> list[bytes]:
+        imap.select("INBOX")
+        return imap.search(None, "ALL")[1][0].split()
+    wait_for(lambda: len(inbox()) == 1)
+    _, data = imap.fetch(inbox()[0].decode(), "(BODY[])")
+    dsn = data[0][1]
+    assert b"multipart/report; report-type=delivery-status" in dsn and b"Status: 5.1.1" in dsn
+    assert b"Final-Recipient: rfc822; gone@example.test" in dsn
+    imap.logout()
+
+
 def test_refusals_are_clear(data_dir: Path, tmp_path: Path):
     configure_channel(data_dir, tmp_path)
+    add_agent(data_dir)
+    subprocess.run([str(BIN), "agent", "add", "bob", "--password-stdin", "--data", str(data_dir)],
+                   input="pw-bob-123456\n", text=True, check=True, capture_output=True, timeout=60)
+    proc = submit(data_dir, agent_reply("<none@x>"), "jane@example.test", check=False, agent="bob")
+    assert proc.returncode == 1 and "550 5.7.1 agent bob may not send as support@acme.test" in proc.stderr.decode()
     proc = submit(data_dir, "To: a@x.test, b@x.test, c@x.test\r\nSubject: x\r\n\r\nx\r\n", "a@x.test", check=False)
     assert proc.returncode == 1 and proc.stderr.decode().startswith("postgate: 550 5.5.3 too many To recipients: 3")
     cli(data_dir, "address", "set", "support@acme.test", "--usage", "inbound", "--publish")

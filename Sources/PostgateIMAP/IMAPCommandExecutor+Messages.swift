@@ -1,0 +1,151 @@
+import Foundation
+import PostgateStore
+
+/// The message commands: APPEND, CLOSE, EXPUNGE, FETCH, STORE, COPY and MOVE.
+extension IMAPCommandExecutor.Run {
+    mutating func append(_ name: String, _ flags: [String], _ date: Date?, _ message: [UInt8]) throws(IMAPCommandFailure) {
+        let mailbox: VisibleMailbox
+        do { mailbox = try self.mailbox(name) } catch {
+            throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
+        }
+        guard !message.isEmpty else { throw IMAPCommandFailure("Empty message") }
+        let result = try storeCall { () throws(StoreError) in
+            try store.append(message, to: mailbox, flags: MessageFlags(imapNames: flags), internalDate: date ?? Date())
+        }
+        try finish("APPEND completed", code: "APPENDUID \(result.uidValidity) \(result.uid)")
+    }
+
+    mutating func close() throws(IMAPCommandFailure) {
+        guard let view = selected else { return }
+        if !view.readOnly {
+            let deleted = view.messages.filter(\.flags.isDeleted).map(\.uid)
+            _ = try storeCall { () throws(StoreError) in try store.expunge(view.mailbox, uids: deleted) }
+        }
+        selected = nil
+        w.tagged(tag, .ok, "CLOSE completed")
+    }
+
+    mutating func expunge(_ uids: IMAPSequenceSet?) throws(IMAPCommandFailure) {
+        guard let view = selected else { return }
+        guard !view.readOnly else { throw IMAPCommandFailure("Mailbox is read-only", code: "READ-ONLY") }
+        var targets = view.messages.filter(\.flags.isDeleted)
+        if let uids {
+            let wanted = Set(view.indexes(uids, uid: true).map { view.messages[$0].uid })
+            targets = targets.filter { wanted.contains($0.uid) }
+        }
+        _ = try storeCall { () throws(StoreError) in try store.expunge(view.mailbox, uids: targets.map(\.uid)) }
+        try finish("EXPUNGE completed")
+    }
+
+    mutating func fetch(_ set: IMAPSequenceSet, _ attributes: [IMAPFetchAttribute], uid: Bool) throws(IMAPCommandFailure) {
+        guard var view = selected else { return }
+        if !uid, !view.sequenceNumbersValid(set) { return badSequence() }
+        let indexes = view.indexes(set, uid: uid)
+        let marksSeen = !view.readOnly && attributes.contains { $0.setsSeen }
+        if marksSeen {
+            let unseen = indexes.map { view.messages[$0] }.filter { !$0.flags.isSeen }.map(\.uid)
+            if !unseen.isEmpty {
+                let changed = try storeCall { () throws(StoreError) in
+                    try store.updateFlags(view.mailbox, agent: agent, uids: unseen) { $0.settingSeen(true) }
+                }
+                apply(changed, to: &view)
+            }
+        }
+        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox)
+        for index in indexes {
+            responder.write(view.messages[index], sequence: index + 1, attributes: attributes, into: &w)
+            flushIfLarge()
+        }
+        selected = view
+        try finish("FETCH completed", allowExpunge: false)
+    }
+
+    mutating func storeFlags(
+        _ set: IMAPSequenceSet, _ operation: IMAPCommand.StoreOperation, silent: Bool, flags: [String], uid: Bool
+    ) throws(IMAPCommandFailure) {
+        guard var view = selected else { return }
+        guard !view.readOnly else { throw IMAPCommandFailure("Mailbox is read-only", code: "READ-ONLY") }
+        if !uid, !view.sequenceNumbersValid(set) { return badSequence() }
+        let indexes = view.indexes(set, uid: uid)
+        let given = MessageFlags(imapNames: flags)
+        let changed = try storeCall { () throws(StoreError) in
+            try store.updateFlags(view.mailbox, agent: agent, uids: indexes.map { view.messages[$0].uid }) { current in
+                switch operation {
+                case .replace: given
+                case .add: current.union(given)
+                case .remove: current.subtracting(given)
+                }
+            }
+        }
+        apply(changed, to: &view)
+        if !silent {
+            for index in indexes {
+                let message = view.messages[index]
+                w.untagged("\(index + 1) FETCH (\(uid ? "UID \(message.uid) " : "")FLAGS (\(message.flags.imapNames.joined(separator: " "))))")
+            }
+        }
+        selected = view
+        try finish("STORE completed", allowExpunge: false)
+    }
+
+    mutating func copy(_ set: IMAPSequenceSet, to name: String, uid: Bool, move: Bool) throws(IMAPCommandFailure) {
+        guard let view = selected else { return }
+        if move, view.readOnly { throw IMAPCommandFailure("Mailbox is read-only", code: "READ-ONLY") }
+        if !uid, !view.sequenceNumbersValid(set) { return badSequence() }
+        let target: VisibleMailbox
+        do { target = try mailbox(name) } catch {
+            throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
+        }
+        let messages = view.indexes(set, uid: uid).map { view.messages[$0] }
+        let verb = move ? "MOVE" : "COPY"
+        guard !messages.isEmpty else { return try finish("\(verb) completed: nothing to do") }
+        let result = try storeCall { () throws(StoreError) in try store.copy(messages, from: view.mailbox, to: target) }
+        let code = "COPYUID \(result.uidValidity) \(Self.uidList(result.uids.map(\.0))) \(Self.uidList(result.uids.map(\.1)))"
+        guard move else { return try finish("COPY completed", code: code) }
+        w.untagged("OK [\(code)] Moved")
+        _ = try storeCall { () throws(StoreError) in try store.expunge(view.mailbox, uids: result.uids.map(\.0)) }
+        try finish("MOVE completed")
+    }
+
+    /// Puts the changed messages into the view (its own changes are not reported again).
+    private func apply(_ changed: [MessageSummary], to view: inout IMAPSelectedMailbox) {
+        for message in changed {
+            if let index = view.index(ofUID: message.uid) { view.messages[index] = message }
+        }
+    }
+
+    private mutating func badSequence() {
+        w.tagged(tag, .bad, "Invalid message sequence number")
+    }
+
+    /// `1:3,7` from ascending or unordered UIDs, in the order given.
+    static func uidList(_ uids: [UInt32]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < uids.count {
+            var end = index
+            while end + 1 < uids.count, uids[end + 1] == uids[end] + 1 { end += 1 }
+            parts.append(end == index ? "\(uids[index])" : "\(uids[index]):\(uids[end])")
+            index = end + 1
+        }
+        return parts.joined(separator: ",")
+    }
+}
+
+extension IMAPFetchAttribute {
+    /// BODY[…] without PEEK, RFC822 and RFC822.TEXT set `\Seen` (RFC 9051 section 6.4.5).
+    var setsSeen: Bool {
+        switch self {
+        case .section(_, let peek, _): !peek
+        case .rfc822, .rfc822Text: true
+        default: false
+        }
+    }
+
+    var needsContent: Bool {
+        switch self {
+        case .uid, .flags, .internalDate, .rfc822Size: false
+        default: true
+        }
+    }
+}

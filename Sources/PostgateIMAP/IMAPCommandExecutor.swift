@@ -1,0 +1,261 @@
+import Foundation
+import PostgateStore
+
+/// Runs the commands that touch the store, synchronously, off the event loop: mailbox
+/// commands here, message commands in `+Messages`. Input is the session context, output
+/// the response bytes and the new selected-mailbox state.
+///
+/// Store failures become `NO` with the store's one-line reason; nothing here throws.
+public struct IMAPCommandExecutor: Sendable {
+    public let store: MailStore
+
+    public init(store: MailStore) {
+        self.store = store
+    }
+
+    /// Runs one command. Long responses (FETCH of many or large messages) are handed to
+    /// `emit` in pieces of about `chunkSize` octets as they are made; `emit` may block
+    /// until the piece is sent, which bounds the memory a session uses.
+    public func execute(
+        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, emit: (@Sendable ([UInt8]) -> Void)? = nil
+    ) -> IMAPExecutionResult {
+        var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected)
+        run.emit = emit
+        do {
+            try run.perform(tagged.command)
+        } catch {
+            run.w.tagged(tagged.tag, .no, code: error.code, error.text)
+        }
+        return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
+    }
+
+    /// Reports changes to the selected mailbox (for IDLE); no tagged response.
+    public func poll(context: IMAPSessionContext) -> IMAPExecutionResult {
+        var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected)
+        try? run.synchronize(allowExpunge: true)
+        return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
+    }
+}
+
+/// A refused command: `NO [code] text`.
+struct IMAPCommandFailure: Error {
+    var code: String?
+    var text: String
+
+    init(_ text: String, code: String? = nil) {
+        self.text = text
+        self.code = code
+    }
+
+    init(_ error: StoreError) {
+        switch error {
+        case .folderExists: self.init(error.description, code: "ALREADYEXISTS")
+        case .folderNotFound, .mailboxNotFound: self.init(error.description, code: "NONEXISTENT")
+        case .folderNotRemovable: self.init(error.description, code: "CANNOT")
+        default: self.init(error.description, code: "SERVERBUG")
+        }
+    }
+}
+
+extension IMAPCommandExecutor {
+    /// One command's run: the writer for its responses and the selected mailbox.
+    struct Run {
+        let executor: IMAPCommandExecutor
+        let tag: String
+        let agent: AgentIdentity
+        var selected: IMAPSelectedMailbox?
+        var w = IMAPResponseWriter()
+        var emit: (@Sendable ([UInt8]) -> Void)?
+
+        var store: MailStore { executor.store }
+
+        static let chunkSize = 1 << 20
+
+        /// Hands what is written so far to `emit` once it passes `chunkSize`.
+        mutating func flushIfLarge() {
+            guard let emit, w.bytes.count >= Self.chunkSize else { return }
+            emit(w.bytes)
+            w = IMAPResponseWriter()
+        }
+
+        init(executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?) {
+            self.executor = executor
+            self.tag = tag
+            self.agent = agent
+            self.selected = selected
+        }
+
+        mutating func perform(_ command: IMAPCommand) throws(IMAPCommandFailure) {
+            switch command {
+            case .select(let name, let readOnly): try select(name, readOnly: readOnly)
+            case .create(let name): try create(name)
+            case .delete(let name): try delete(name)
+            case .rename(let from, let to): try rename(from, to)
+            case .subscribe(let name): try subscribe(name, true)
+            case .unsubscribe(let name): try subscribe(name, false)
+            case .list(let reference, let patterns, let options): try list(reference, patterns, options, lsub: false)
+            case .lsub(let reference, let pattern): try list(reference, [pattern], IMAPCommand.ListOptions(), lsub: true)
+            case .status(let name, let items): try status(name, items)
+            case .append(let name, let flags, let date, let message): try append(name, flags, date, message)
+            case .noop, .check, .idle: try finish("\(command.name) completed")
+            case .close: try close()
+            case .expunge(let uids): try expunge(uids)
+            case .search(let key, let uid, let options): try search(key, uid: uid, returnOptions: options)
+            case .fetch(let set, let attributes, let uid): try fetch(set, attributes, uid: uid)
+            case .store(let set, let operation, let silent, let flags, let uid):
+                try storeFlags(set, operation, silent: silent, flags: flags, uid: uid)
+            case .copy(let set, let name, let uid): try copy(set, to: name, uid: uid, move: false)
+            case .move(let set, let name, let uid): try copy(set, to: name, uid: uid, move: true)
+            case .sort(let criteria, let key, let uid): try sort(criteria, key, uid: uid)
+            case .thread(let algorithm, let key, let uid): try thread(algorithm, key, uid: uid)
+            default: throw IMAPCommandFailure("Command not available here")
+            }
+        }
+
+        /// Reports pending changes, then the tagged OK.
+        mutating func finish(_ text: String, code: String? = nil, allowExpunge: Bool = true) throws(IMAPCommandFailure) {
+            try synchronize(allowExpunge: allowExpunge)
+            w.tagged(tag, .ok, code: code, text)
+        }
+
+        /// Re-reads the selected mailbox if it changed since the session last looked.
+        mutating func synchronize(allowExpunge: Bool) throws(IMAPCommandFailure) {
+            guard var view = selected else { return }
+            let version = store.changes.version(of: view.mailbox.mailboxID)
+            guard version != view.version else { return }
+            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent) }
+            view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, into: &w)
+            selected = view
+        }
+
+        func storeCall<T>(_ body: () throws(StoreError) -> T) throws(IMAPCommandFailure) -> T {
+            do { return try body() } catch { throw IMAPCommandFailure(error) }
+        }
+
+        // MARK: - Mailboxes
+
+        func mailboxes() throws(IMAPCommandFailure) -> [VisibleMailbox] {
+            try storeCall { () throws(StoreError) in try store.visibleMailboxes(agent: agent) }
+        }
+
+        /// The visible mailbox called `name` (INBOX in any case).
+        func mailbox(_ name: String) throws(IMAPCommandFailure) -> VisibleMailbox {
+            let wanted = IMAPMailboxName.normalize(name)
+            guard let found = try mailboxes().first(where: { $0.name == wanted }) else {
+                throw IMAPCommandFailure("No such mailbox \(name)", code: "NONEXISTENT")
+            }
+            return found
+        }
+
+        mutating func select(_ name: String, readOnly: Bool) throws(IMAPCommandFailure) {
+            selected = nil
+            let mailbox = try mailbox(name)
+            let version = store.changes.version(of: mailbox.mailboxID)
+            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent) }
+            let view = IMAPSelectedMailbox(mailbox: mailbox, readOnly: readOnly, snapshot: snapshot, version: version)
+            w.untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)")
+            w.untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded \\*)] Flags permitted")
+            w.untagged("\(snapshot.messages.count) EXISTS")
+            w.untagged("0 RECENT")
+            if let unseen = snapshot.messages.firstIndex(where: { !$0.flags.isSeen }) {
+                w.untagged("OK [UNSEEN \(unseen + 1)] First unseen")
+            }
+            w.untagged("OK [UIDVALIDITY \(snapshot.uidValidity)] UIDs valid")
+            w.untagged("OK [UIDNEXT \(snapshot.uidNext)] Predicted next UID")
+            selected = view
+            w.tagged(tag, .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE", "\(readOnly ? "EXAMINE" : "SELECT") completed")
+        }
+
+        mutating func create(_ name: String) throws(IMAPCommandFailure) {
+            let normalized = try IMAPMailboxName.validateNew(name)
+            if try mailboxes().contains(where: { $0.name == normalized }) {
+                throw IMAPCommandFailure("Mailbox \(normalized) already exists", code: "ALREADYEXISTS")
+            }
+            try storeCall { () throws(StoreError) in try store.createFolder(agent: agent, name: normalized) }
+            try finish("CREATE completed")
+        }
+
+        mutating func delete(_ name: String) throws(IMAPCommandFailure) {
+            let mailbox = try mailbox(name)
+            guard mailbox.kind == .personal else { throw IMAPCommandFailure("Shared mailboxes cannot be deleted", code: "NOPERM") }
+            if selected?.mailbox.mailboxID == mailbox.mailboxID { selected = nil }
+            try storeCall { () throws(StoreError) in try store.deleteFolder(agent: agent, name: mailbox.name) }
+            try finish("DELETE completed")
+        }
+
+        mutating func rename(_ from: String, _ to: String) throws(IMAPCommandFailure) {
+            let source = try mailbox(from)
+            guard source.kind == .personal else { throw IMAPCommandFailure("Shared mailboxes cannot be renamed", code: "NOPERM") }
+            let target = try IMAPMailboxName.validateNew(to)
+            try storeCall { () throws(StoreError) in try store.renameFolder(agent: agent, from: source.name, to: target) }
+            if selected?.mailbox.mailboxID == source.mailboxID { selected?.mailbox.name = target }
+            try finish("RENAME completed")
+        }
+
+        mutating func subscribe(_ name: String, _ subscribed: Bool) throws(IMAPCommandFailure) {
+            let normalized = IMAPMailboxName.normalize(name)
+            if subscribed { _ = try mailbox(normalized) }
+            try storeCall { () throws(StoreError) in try store.setSubscribed(subscribed, agent: agent, name: normalized) }
+            try finish("\(subscribed ? "SUBSCRIBE" : "UNSUBSCRIBE") completed")
+        }
+
+        mutating func list(_ reference: String, _ patterns: [String], _ options: IMAPCommand.ListOptions, lsub: Bool) throws(IMAPCommandFailure) {
+            let verb = lsub ? "LSUB" : "LIST"
+            if patterns == [""] {
+                w.untagged("\(verb) (\\Noselect) \"/\" \"\"")
+                return try finish("\(verb) completed")
+            }
+            let all = try mailboxes()
+            let subscribed = try storeCall { () throws(StoreError) in try store.subscriptions(agent: agent) }
+            for entry in IMAPMailboxName.listing(all) {
+                guard patterns.contains(where: { IMAPMailboxName.matches(entry.name, pattern: reference + $0) }) else { continue }
+                let isSubscribed = subscribed.contains(entry.name)
+                if (lsub || options.subscribedOnly), !isSubscribed { continue }
+                if options.specialUseOnly, entry.mailbox?.specialUse == nil { continue }
+                var attributes = entry.mailbox == nil ? ["\\Noselect"] : []
+                attributes.append(entry.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+                if !lsub, let special = entry.mailbox?.specialUse { attributes.append(special) }
+                if !lsub, options.returnSubscribed || options.subscribedOnly, isSubscribed { attributes.append("\\Subscribed") }
+                w.raw("* \(verb) (\(attributes.joined(separator: " "))) \"/\" ")
+                w.astring(entry.name)
+                w.crlf()
+            }
+            try finish("\(verb) completed")
+        }
+
+        mutating func status(_ name: String, _ items: [IMAPCommand.StatusItem]) throws(IMAPCommandFailure) {
+            let mailbox = try mailbox(name)
+            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent) }
+            let values = items.map { item -> String in
+                let value: Int
+                switch item {
+                case .messages: value = snapshot.messages.count
+                case .recent: value = 0
+                case .uidNext: value = Int(snapshot.uidNext)
+                case .uidValidity: value = Int(snapshot.uidValidity)
+                case .unseen: value = snapshot.messages.count { !$0.flags.isSeen }
+                case .size: value = snapshot.messages.reduce(0) { $0 + $1.size }
+                case .deleted: value = snapshot.messages.count { $0.flags.isDeleted }
+                }
+                return "\(item.rawValue) \(value)"
+            }
+            w.raw("* STATUS ")
+            w.astring(mailbox.name)
+            w.raw(" (\(values.joined(separator: " ")))")
+            w.crlf()
+            try finish("STATUS completed")
+        }
+    }
+}
+
+extension IMAPCommand {
+    /// The command's name, for completion texts.
+    var name: String {
+        switch self {
+        case .noop: "NOOP"
+        case .check: "CHECK"
+        case .idle: "IDLE"
+        default: "Command"
+        }
+    }
+}

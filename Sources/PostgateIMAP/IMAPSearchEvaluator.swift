@@ -1,0 +1,138 @@
+import Foundation
+import PostgateStore
+
+/// Decides which messages match a search key (RFC 9051 section 6.4.4). Flags, sizes,
+/// dates and UIDs come from the index; header and text keys read the message file, once
+/// per message and only if needed. Text matching ignores case (ASCII and Unicode).
+struct IMAPSearchEvaluator {
+    let store: MailStore
+    let view: IMAPSelectedMailbox
+    private var cachedIndex: Int?
+    private var cachedEntity: IMAPMessageEntity?
+    /// Header keys answered from the index, by "name NUL value"; nil where it cannot.
+    private var indexedHeaders: [String: Set<UInt32>?] = [:]
+
+    init(store: MailStore, view: IMAPSelectedMailbox) {
+        self.store = store
+        self.view = view
+    }
+
+    /// The indexes (into `view.messages`) of the matching messages, ascending.
+    mutating func matches(_ key: IMAPSearchKey) -> [Int] {
+        view.messages.indices.filter { matches(key, at: $0) }
+    }
+
+    mutating func matches(_ key: IMAPSearchKey, at index: Int) -> Bool {
+        let message = view.messages[index]
+        switch key {
+        case .all: return true
+        case .and(let keys): return keys.allSatisfy { matches($0, at: index) }
+        case .or(let a, let b): return matches(a, at: index) || matches(b, at: index)
+        case .not(let inner): return !matches(inner, at: index)
+        case .sequence(let set): return set.contains(UInt32(index + 1), largest: UInt32(view.messages.count))
+        case .uid(let set): return set.contains(message.uid, largest: view.messages.last?.uid ?? 0)
+        case .flag(let name, let set):
+            return message.flags.imapNames.contains { $0.lowercased() == name.lowercased() } == set
+        case .new: return false  // no message is \Recent: Postgate does not track it (RFC 9051 drops it)
+        case .recent: return false
+        case .old: return true
+        case .larger(let size): return message.size > size
+        case .smaller(let size): return message.size < size
+        case .before(let day): return IMAPDay(message.internalDate) < day
+        case .on(let day): return IMAPDay(message.internalDate) == day
+        case .since(let day): return IMAPDay(message.internalDate) >= day
+        case .sentBefore(let day): return sentDay(index).map { $0 < day } ?? false
+        case .sentOn(let day): return sentDay(index) == day
+        case .sentSince(let day): return sentDay(index).map { $0 >= day } ?? false
+        case .header(let name, let value):
+            if let uids = indexedHeader(name, value) { return uids.contains(message.uid) }
+            guard let entity = entity(index) else { return false }
+            let values = entity.fields.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+            if value.isEmpty { return !values.isEmpty }
+            return values.contains { Self.contains($0, value) }
+        case .body(let value):
+            guard let entity = entity(index) else { return false }
+            return Self.contains(entity.body, value)
+        case .text(let value):
+            guard let entity = entity(index) else { return false }
+            return Self.contains(entity.source[...], value)
+        }
+    }
+
+    private mutating func indexedHeader(_ name: String, _ value: String) -> Set<UInt32>? {
+        let key = name + "\u{0}" + value
+        if let known = indexedHeaders[key] { return known }
+        let uids = (try? store.uids(in: view.mailbox, header: name, containing: value)) ?? nil
+        indexedHeaders[key] = uids
+        return uids
+    }
+
+    private mutating func entity(_ index: Int) -> IMAPMessageEntity? {
+        if cachedIndex == index { return cachedEntity }
+        cachedIndex = index
+        cachedEntity = (try? store.content(of: view.messages[index], in: view.mailbox)).flatMap { $0.map(IMAPMessageEntity.init) }
+        return cachedEntity
+    }
+
+    private mutating func sentDay(_ index: Int) -> IMAPDay? {
+        guard let value = entity(index)?.field("Date"), let date = IMAPSentDate.parse(value) else { return nil }
+        return IMAPDay(date.date, secondsFromGMT: date.offset)
+    }
+
+    static func contains(_ haystack: String, _ needle: String) -> Bool {
+        haystack.range(of: needle, options: [.caseInsensitive]) != nil
+    }
+
+    /// Case-insensitive search in raw octets: ASCII folding on the bytes, and a Unicode
+    /// comparison when the needle is not ASCII.
+    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: String) -> Bool {
+        let pattern = Array(needle.utf8).map(lowerASCII)
+        guard !pattern.isEmpty else { return true }
+        if pattern.contains(where: { $0 >= 0x80 }) {
+            return contains(String(decoding: haystack, as: UTF8.self), needle)
+        }
+        guard haystack.count >= pattern.count else { return false }
+        let first = pattern[0]
+        var index = haystack.startIndex
+        let last = haystack.endIndex - pattern.count
+        while index <= last {
+            if lowerASCII(haystack[index]) == first {
+                var k = 1
+                while k < pattern.count, lowerASCII(haystack[index + k]) == pattern[k] { k += 1 }
+                if k == pattern.count { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    private static func lowerASCII(_ byte: UInt8) -> UInt8 {
+        (65...90).contains(byte) ? byte + 32 : byte
+    }
+}
+
+/// The `Date:` field of a message (RFC 5322 section 3.3), leniently, for SENT* keys and SORT.
+enum IMAPSentDate {
+    static func parse(_ value: String) -> (date: Date, offset: Int)? {
+        var words = IMAPHeaderValue.stripComments(value).replacingOccurrences(of: ",", with: " ")
+            .split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        if let first = words.first, Int(first) == nil { words.removeFirst() }
+        guard words.count >= 4, let day = IMAPDay("\(words[0])-\(words[1])-\(fullYear(words[2]))") else { return nil }
+        let clock = words[3].split(separator: ":").compactMap { Int($0) }
+        guard clock.count >= 2 else { return nil }
+        var offset = 0
+        if words.count >= 5, let zone = Int(words[4]), words[4].count == 5 {
+            offset = (abs(zone) / 100 * 3600 + abs(zone) % 100 * 60) * (zone < 0 ? -1 : 1)
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        guard let midnight = calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) else { return nil }
+        let seconds = clock[0] * 3600 + clock[1] * 60 + (clock.count > 2 ? clock[2] : 0) - offset
+        return (midnight.addingTimeInterval(TimeInterval(seconds)), offset)
+    }
+
+    private static func fullYear(_ text: String) -> String {
+        guard let year = Int(text), text.count <= 2 else { return text }
+        return String(year < 50 ? 2000 + year : 1900 + year)
+    }
+}

@@ -1,0 +1,29 @@
+/// The protocol settings of the IMAP server, from `GatewayConfiguration`.
+public struct IMAPServerConfiguration: Sendable, Equatable {
+    public var hostname: String
+    /// Longest command line outside literals, in octets.
+    public var maxLineLength: Int
+    /// Largest literal (the largest message APPEND takes), in octets.
+    public var maxLiteralSize: Int
+    /// Allow LOGIN and AUTHENTICATE PLAIN without TLS (for tests on loopback only).
+    public var allowPlaintextAuth: Bool
+    /// Seconds before an idle connection is closed (RFC 9051 section 5.4: at least 30 minutes).
+    public var idleTimeout: Int64
+    /// Milliseconds to wait before answering a failed login.
+    public var failedLoginDelay: Int64
+    /// Bad commands in a row before the connection is closed.
+    public var maxErrors: Int
+
+    public init(
+        hostname: String, maxLineLength: Int = 65_536, maxLiteralSize: Int = 36_700_160, allowPlaintextAuth: Bool = false,
+        idleTimeout: Int64 = 1800, failedLoginDelay: Int64 = 1000, maxErrors: Int = 20
+    ) {
+        self.hostname = hostname
+        self.maxLineLength = maxLineLength
+        self.maxLiteralSize = maxLiteralSize
+        self.allowPlaintextAuth = allowPlaintextAuth
+        self.idleTimeout = idleTimeout
+        self.failedLoginDelay = failedLoginDelay
+        self.maxErrors = maxErrors
+    }
+}

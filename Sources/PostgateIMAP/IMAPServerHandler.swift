@@ -1,0 +1,313 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import PostgateStore
+
+/// The channel handler of one IMAP session: a thin shell that feeds received bytes through
+/// `IMAPFrameDecoder` into `IMAPSessionStateMachine`, runs the store work it asks for on a
+/// thread pool, and writes the responses.
+///
+/// One command runs at a time: while store work is in flight no further frame is taken
+/// and, past a bounded buffer, nothing more is read, so memory per session stays bounded.
+public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = Never
+    public typealias OutboundIn = Never
+    public typealias OutboundOut = ByteBuffer
+
+    private let executor: IMAPCommandExecutor
+    private let threadPool: NIOThreadPool
+    private let tlsContext: NIOSSLContext?
+    private let throttle: IMAPLoginThrottle
+    private let clientIP: String
+    private let logger: Logger
+    private var stateMachine: IMAPSessionStateMachine
+    private var decoder: IMAPFrameDecoder
+
+    private var paused = false
+    private var readPending = false
+    private var awaitingTLS = false
+    private var tlsHandshaking = false
+    private var closing = false
+    private var shutdownRequested = false
+    private var observation: MailboxChangeFeed.ObservationToken?
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    private var timeoutTask: Scheduled<Void>?
+
+    /// - Parameter implicitTLS: the connection came in on the IMAPS port, TLS already running.
+    public init(
+        configuration: IMAPServerConfiguration, store: MailStore, threadPool: NIOThreadPool,
+        tlsContext: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle, clientIP: String,
+        logger: Logger = Logger(label: "postgate.imap")
+    ) {
+        self.executor = IMAPCommandExecutor(store: store)
+        self.threadPool = threadPool
+        self.tlsContext = tlsContext
+        self.throttle = throttle
+        self.clientIP = clientIP
+        self.logger = logger
+        self.stateMachine = IMAPSessionStateMachine(
+            configuration: configuration, tlsAvailable: tlsContext != nil && !implicitTLS, tlsActive: implicitTLS)
+        self.decoder = IMAPFrameDecoder(maxLineLength: configuration.maxLineLength, maxLiteralSize: configuration.maxLiteralSize)
+    }
+
+    // MARK: Channel events
+
+    public func channelActive(context: ChannelHandlerContext) {
+        lastActivity = context.eventLoop.now
+        perform(stateMachine.greeting(), context: context)
+        context.flush()
+        scheduleTimeout(context: context)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        timeoutTask?.cancel()
+        stopObserving()
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing, !awaitingTLS else { return }
+        lastActivity = context.eventLoop.now
+        decoder.append(unwrapInboundIn(data))
+        process(context: context)
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        if tlsHandshaking {
+            context.read()
+        } else if paused {
+            // A command is running: take nothing more until it is done. Otherwise the
+            // decoder's own limits (line length, literal size) bound what is buffered.
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            tlsHandshaking = false
+            stateMachine.tlsStarted()
+            decoder.reset()
+            resume(context: context)
+        } else if event is ChannelShouldQuiesceEvent {
+            shutdownRequested = true
+            if !paused { shutdown(context: context) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("IMAP session error: \(error)", metadata: ["client": "\(clientIP)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Frames
+
+    private func process(context: ChannelHandlerContext) {
+        while !paused, !closing, let event = decoder.next() {
+            perform(stateMachine.receive(event), context: context)
+        }
+        context.flush()
+        if !paused, readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func perform(_ action: IMAPSessionStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .nothing:
+            break
+        case .send(let bytes):
+            write(bytes, context: context)
+        case .sendAndClose(let bytes):
+            closing = true
+            stopObserving()
+            write(bytes, context: context)
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        case .startTLS(let bytes):
+            startTLS(bytes, context: context)
+        case .authenticate(let tag, let user, let password):
+            authenticate(tag, user: user, password: password, context: context)
+        case .execute(let command, let sessionContext):
+            stopObserving()
+            execute(command, sessionContext, context: context)
+        case .startIdle(let bytes):
+            write(bytes, context: context)
+            context.flush()
+            startObserving(context: context)
+        }
+    }
+
+    private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        guard !bytes.isEmpty else { return }
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    private func execute(_ command: IMAPTaggedCommand, _ sessionContext: IMAPSessionContext, context: ChannelHandlerContext) {
+        pause(context: context)
+        let executor = self.executor
+        let emit = chunkWriter(context: context)
+        threadPool.runIfActive(eventLoop: context.eventLoop) {
+            executor.execute(command, context: sessionContext, emit: emit)
+        }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let output):
+                self.perform(self.stateMachine.executed(output), context: context)
+            case .failure(let error):
+                self.logger.error("IMAP command failed: \(error)")
+                var w = IMAPResponseWriter()
+                w.tagged(command.tag, .no, code: "UNAVAILABLE", "Server busy, try again")
+                self.perform(self.stateMachine.executed(IMAPExecutionResult(output: w.bytes, selected: sessionContext.selected)), context: context)
+            }
+            self.resume(context: context)
+        }
+    }
+
+    /// Sends a piece of a long response from the thread pool and waits until the socket
+    /// took it, so a FETCH of a whole mailbox never sits in memory at once.
+    private func chunkWriter(context: ChannelHandlerContext) -> @Sendable ([UInt8]) -> Void {
+        let loop = context.eventLoop
+        let boundContext = NIOLoopBound(context, eventLoop: loop)
+        let boundSelf = NIOLoopBound(self, eventLoop: loop)
+        return { bytes in
+            let sent = loop.flatSubmit {
+                let context = boundContext.value
+                return context.writeAndFlush(boundSelf.value.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
+            }
+            try? sent.wait()
+        }
+    }
+
+    private func authenticate(_ tag: String, user: String, password: String, context: ChannelHandlerContext) {
+        if throttle.isLockedOut(clientIP) {
+            perform(stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Too many failed logins from your address; try again later"), context: context)
+            return
+        }
+        pause(context: context)
+        let store = executor.store
+        threadPool.runIfActive(eventLoop: context.eventLoop) {
+            try store.authenticate(agent: user, password: password)
+        }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            let agent = (try? result.get()) ?? nil
+            guard agent == nil else {
+                self.throttle.recordSuccess(self.clientIP)
+                self.perform(self.stateMachine.loginFinished(tag: tag, agent: agent), context: context)
+                self.resume(context: context)
+                return
+            }
+            self.throttle.recordFailure(self.clientIP)
+            self.logger.notice("IMAP login failed", metadata: ["client": "\(self.clientIP)", "user": "\(user.prefix(64))"])
+            let delay = TimeAmount.milliseconds(self.stateMachine.configuration.failedLoginDelay)
+            context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+                self.perform(self.stateMachine.loginFinished(tag: tag, agent: nil), context: context)
+                self.resume(context: context)
+            }
+        }
+    }
+
+    /// RFC 9051 section 6.2.1: after the OK, bytes sent in clear text are dropped and the
+    /// session continues over TLS.
+    private func startTLS(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        guard let tlsContext else { return }
+        pause(context: context)
+        awaitingTLS = true
+        decoder.reset()
+        write(bytes, context: context)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { result in
+            guard case .success = result, !self.closing else {
+                context.close(promise: nil)
+                return
+            }
+            self.decoder.reset()
+            self.awaitingTLS = false
+            self.tlsHandshaking = true
+            do {
+                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+            } catch {
+                context.close(promise: nil)
+                return
+            }
+            context.read()
+        }
+    }
+
+    // MARK: IDLE
+
+    private func startObserving(context: ChannelHandlerContext) {
+        guard let mailbox = stateMachine.context?.selected?.mailbox else { return }
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        let contextBox = NIOLoopBound(context, eventLoop: loop)
+        observation = executor.store.changes.observe(mailbox.mailboxID) { _ in
+            loop.execute { handler.value.idlePoll(context: contextBox.value) }
+        }
+        idlePoll(context: context)
+    }
+
+    private func stopObserving() {
+        if let observation { executor.store.changes.cancel(observation) }
+        observation = nil
+    }
+
+    private func idlePoll(context: ChannelHandlerContext) {
+        guard stateMachine.isIdling, !paused, !closing, let sessionContext = stateMachine.context else { return }
+        pause(context: context)
+        let executor = self.executor
+        threadPool.runIfActive(eventLoop: context.eventLoop) {
+            executor.poll(context: sessionContext)
+        }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            if case .success(let output) = result {
+                self.perform(self.stateMachine.idleUpdate(output), context: context)
+            }
+            self.resume(context: context)
+        }
+    }
+
+    // MARK: Flow control
+
+    private func pause(context: ChannelHandlerContext) {
+        paused = true
+        context.flush()
+    }
+
+    private func resume(context: ChannelHandlerContext) {
+        paused = false
+        lastActivity = context.eventLoop.now
+        if shutdownRequested, !closing { return shutdown(context: context) }
+        process(context: context)
+    }
+
+    private func shutdown(context: ChannelHandlerContext) {
+        perform(stateMachine.shutdown(), context: context)
+        context.flush()
+    }
+
+    // MARK: Timeouts (RFC 9051 section 5.4)
+
+    private func scheduleTimeout(context: ChannelHandlerContext) {
+        let deadline = lastActivity + .seconds(stateMachine.configuration.idleTimeout)
+        timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.checkTimeout(context: context)
+        }
+    }
+
+    private func checkTimeout(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        if !paused, context.eventLoop.now >= lastActivity + .seconds(stateMachine.configuration.idleTimeout) {
+            perform(stateMachine.timedOut(), context: context)
+            context.flush()
+        } else {
+            if paused { lastActivity = context.eventLoop.now }
+            scheduleTimeout(context: context)
+        }
+    }
+}

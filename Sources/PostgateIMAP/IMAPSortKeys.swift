@@ -1,0 +1,86 @@
+import Foundation
+import PostgateStore
+
+/// The values SORT and THREAD order by (RFC 5256 section 3), read once per message.
+struct IMAPSortKeys {
+    var arrival: Date
+    var date: Date
+    var size: Int
+    var subject: String
+    var from: String
+    var to: String
+    var cc: String
+    var messageID: String?
+    var references: [String]
+
+    init(store: MailStore, view: IMAPSelectedMailbox, index: Int) {
+        let message = view.messages[index]
+        let entity = (try? store.content(of: message, in: view.mailbox)).flatMap { $0.map(IMAPMessageEntity.init) }
+        arrival = message.internalDate
+        size = message.size
+        date = entity?.field("Date").flatMap(IMAPSentDate.parse)?.date ?? message.internalDate
+        subject = Self.baseSubject(entity?.field("Subject") ?? "")
+        from = Self.firstMailbox(entity?.field("From"))
+        to = Self.firstMailbox(entity?.field("To"))
+        cc = Self.firstMailbox(entity?.field("Cc"))
+        messageID = entity?.field("Message-ID").flatMap { Self.messageIDs($0).first }
+        let references = Self.messageIDs(entity?.field("References") ?? "")
+        self.references = references.isEmpty ? Self.messageIDs(entity?.field("In-Reply-To") ?? "").prefix(1).map { $0 } : references
+    }
+
+    func compare(_ other: IMAPSortKeys, by key: IMAPCommand.SortCriterion.Key) -> ComparisonResult {
+        switch key {
+        case .arrival: Self.order(arrival, other.arrival)
+        case .date: Self.order(date, other.date)
+        case .size: Self.order(size, other.size)
+        case .subject: Self.order(subject, other.subject)
+        case .from: Self.order(from, other.from)
+        case .to: Self.order(to, other.to)
+        case .cc: Self.order(cc, other.cc)
+        }
+    }
+
+    private static func order<T: Comparable>(_ a: T, _ b: T) -> ComparisonResult {
+        a < b ? .orderedAscending : (a > b ? .orderedDescending : .orderedSame)
+    }
+
+    /// RFC 5256 section 2.1, simplified: case folded, `Re:`/`Fw:`/`Fwd:` prefixes,
+    /// `[tags]` before them and a trailing `(fwd)` removed.
+    static func baseSubject(_ subject: String) -> String {
+        var text = subject.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        var changed = true
+        while changed {
+            changed = false
+            if text.hasSuffix("(fwd)") {
+                text = String(text.dropLast(5)).trimmingSpaces
+                changed = true
+            }
+            for prefix in ["re:", "fw:", "fwd:"] where text.hasPrefix(prefix) {
+                text = String(text.dropFirst(prefix.count)).trimmingSpaces
+                changed = true
+            }
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text.index(after: close) < text.endIndex {
+                text = String(text[text.index(after: close)...]).trimmingSpaces
+                changed = true
+            }
+        }
+        return text
+    }
+
+    /// The mailbox (local part) of the first address, lower case, for SORT FROM/TO/CC.
+    static func firstMailbox(_ value: String?) -> String {
+        guard let value, let first = IMAPAddressParser.parse(value).first else { return "" }
+        return (first.mailbox ?? "").lowercased()
+    }
+
+    /// The `<…>` message identifiers in a field value, in order.
+    static func messageIDs(_ value: String) -> [String] {
+        var ids: [String] = []
+        var rest = Substring(value)
+        while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
+            ids.append(String(rest[open...close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return ids
+    }
+}

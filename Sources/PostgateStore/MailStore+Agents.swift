@@ -1,0 +1,151 @@
+import Foundation
+import PostgateMessage
+
+/// Agents and their mailboxes (`postgate agent …`, IMAP LOGIN, LIST, CREATE, DELETE,
+/// RENAME, SUBSCRIBE). Each call is one transaction: a refused request changes nothing.
+extension MailStore {
+    /// The personal folders every agent starts with, with their SPECIAL-USE attributes (RFC 6154).
+    public static let standardFolders: [(name: String, specialUse: String?)] = [
+        ("INBOX", nil), ("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Trash", "\\Trash"),
+    ]
+
+    /// Adds an agent with a scrypt hash of `password` and the standard folders.
+    /// - Throws: `.agentAlreadyExists`.
+    @discardableResult
+    public func addAgent(_ name: String, displayName: String? = nil, password: String) throws(StoreError) -> AgentRecord {
+        let id = try agentDirectory.addAgent(name: name, displayName: displayName, passwordHash: try hash(password))
+        for folder in Self.standardFolders {
+            try addFolder(agentID: id, name: folder.name, specialUse: folder.specialUse)
+            try agentDirectory.setSubscribed(true, agentID: id, name: folder.name)
+        }
+        return try requireAgent(name)
+    }
+
+    public func agents() throws(StoreError) -> [AgentRecord] {
+        try agentDirectory.agents()
+    }
+
+    public func agent(_ name: String) throws(StoreError) -> AgentRecord? {
+        try agentDirectory.agent(named: name)
+    }
+
+    /// Removes an agent and its memberships; its personal Maildirs stay on disk.
+    public func removeAgent(_ name: String) throws(StoreError) {
+        try agentDirectory.removeAgent(named: name)
+    }
+
+    public func setPassword(_ password: String, agent name: String) throws(StoreError) {
+        try agentDirectory.setPasswordHash(try hash(password), agent: name)
+    }
+
+    /// Lets the agent see the shared folder of an address (or of the address an alias
+    /// names) or of a work queue.
+    /// - Throws: `.agentAlreadyGranted`, `.agentNotFound`, `.addressNotFound`, `.queueNotFound`.
+    @discardableResult
+    public func grant(agent name: String, to membership: AgentMembership) throws(StoreError) -> AgentRecord {
+        try agentDirectory.setMembership(true, agent: name, target: target(of: membership), membership: membership)
+        return try requireAgent(name)
+    }
+
+    /// Stops the agent seeing that shared folder.
+    /// - Throws: `.agentNotGranted`, `.agentNotFound`, `.addressNotFound`, `.queueNotFound`.
+    @discardableResult
+    public func revoke(agent name: String, from membership: AgentMembership) throws(StoreError) -> AgentRecord {
+        try agentDirectory.setMembership(false, agent: name, target: target(of: membership), membership: membership)
+        return try requireAgent(name)
+    }
+
+    /// `grant(agent:to: .address(address))`.
+    @discardableResult
+    public func grant(agent name: String, address: EmailAddress) throws(StoreError) -> AgentRecord {
+        try grant(agent: name, to: .address(address))
+    }
+
+    /// The agent if `password` is right, else nil. Runs scrypt: call it off the event loop.
+    public func authenticate(agent name: String, password: String) throws(StoreError) -> AgentIdentity? {
+        guard let credentials = try agentDirectory.credentials(of: name.lowercased()),
+              let stored = PasswordHash(stored: credentials.hash), stored.verify(password)
+        else { return nil }
+        return AgentIdentity(id: credentials.id, name: name.lowercased())
+    }
+
+    /// Keeps `\Seen` per agent (true) or shared by everyone (false) in the shared folder of
+    /// an address or a queue (Dovecot's private flags); other flags stay shared.
+    public func setPrivateSeen(_ enabled: Bool, of membership: AgentMembership) throws(StoreError) {
+        let path: String
+        switch membership {
+        case .address(let address):
+            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            path = record.mailboxPath
+        case .queue(let name):
+            guard let queue = try directory.queues().first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                throw .queueNotFound(name)
+            }
+            path = queue.mailboxPath
+        }
+        guard let mailbox = try index.mailbox(path: path) else { throw .mailboxNotFound(path: path) }
+        try messageOperations.setPrivateSeen(enabled, mailboxID: mailbox.id)
+    }
+
+    // MARK: - Folders
+
+    /// Every mailbox the agent sees: personal folders, then shared ones.
+    public func visibleMailboxes(agent: AgentIdentity) throws(StoreError) -> [VisibleMailbox] {
+        try agentDirectory.visibleMailboxes(agentID: agent.id)
+    }
+
+    /// Creates a personal folder with a Maildir of its own.
+    public func createFolder(agent: AgentIdentity, name: String) throws(StoreError) {
+        try addFolder(agentID: agent.id, name: name, specialUse: nil)
+    }
+
+    /// Deletes a personal folder, its messages and its Maildir. INBOX stays.
+    public func deleteFolder(agent: AgentIdentity, name: String) throws(StoreError) {
+        guard name.uppercased() != "INBOX" else { throw .folderNotRemovable(name) }
+        let mailbox = try agentDirectory.removeFolder(agentID: agent.id, name: name)
+        try? data.maildir(mailbox.path).removeAll()
+        changes.notify([mailbox.id])
+    }
+
+    public func renameFolder(agent: AgentIdentity, from: String, to: String) throws(StoreError) {
+        guard from.uppercased() != "INBOX", to.uppercased() != "INBOX" else { throw .folderNotRemovable(from) }
+        try agentDirectory.renameFolder(agentID: agent.id, from: from, to: to)
+    }
+
+    public func subscriptions(agent: AgentIdentity) throws(StoreError) -> Set<String> {
+        try agentDirectory.subscriptions(agentID: agent.id)
+    }
+
+    public func setSubscribed(_ subscribed: Bool, agent: AgentIdentity, name: String) throws(StoreError) {
+        try agentDirectory.setSubscribed(subscribed, agentID: agent.id, name: name)
+    }
+
+    private func addFolder(agentID: Int64, name: String, specialUse: String?) throws(StoreError) {
+        let path = "agents/\(agentID)/" + UUID().uuidString.lowercased()
+        try agentDirectory.addFolder(agentID: agentID, name: name, specialUse: specialUse, path: path) { (proposed) throws(StoreError) in
+            try createMailbox(at: path, proposedUIDValidity: proposed)
+        }
+    }
+
+    private func requireAgent(_ name: String) throws(StoreError) -> AgentRecord {
+        guard let record = try agentDirectory.agent(named: name) else { throw .agentNotFound(name) }
+        return record
+    }
+
+    private func target(of membership: AgentMembership) throws(StoreError) -> MembershipTarget {
+        switch membership {
+        case .address(let address):
+            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            guard let mailbox = try index.mailbox(path: record.mailboxPath) else { throw .mailboxNotFound(path: record.mailboxPath) }
+            return .address(id: try agentDirectory.addressID(mailboxID: mailbox.id))
+        case .queue(let name):
+            return .queue(name: name)
+        }
+    }
+
+    private func hash(_ password: String) throws(StoreError) -> String {
+        do { return try PasswordHash.make(password).stored } catch {
+            throw .database(path: data.databasePath, reason: "password hashing failed: \(error)")
+        }
+    }
+}

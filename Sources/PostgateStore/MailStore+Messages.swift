@@ -1,0 +1,123 @@
+import Foundation
+import PostgateMessage
+
+/// The message operations behind IMAP: reading a mailbox, flags (STORE), EXPUNGE,
+/// COPY/MOVE (hard links, new UIDs) and APPEND (durable before it returns). Every change
+/// is announced on `changes`, so other sessions on the mailbox see it.
+extension MailStore {
+    /// The mailbox as `agent` sees it (`\Seen` per agent where the mailbox keeps it private).
+    public func snapshot(_ mailbox: VisibleMailbox, agent: AgentIdentity) throws(StoreError) -> MailboxSnapshot {
+        try messageOperations.snapshot(mailboxID: mailbox.mailboxID, agentID: agent.id)
+    }
+
+    /// The whole message file, or nil if it is gone (expunged by another session meanwhile).
+    public func content(of message: MessageSummary, in mailbox: VisibleMailbox) throws(StoreError) -> [UInt8]? {
+        guard let path = data.maildir(mailbox.path).locate(message.filename, letters: message.fileLetters) else { return nil }
+        return try FileSystem.read(path, limit: max(message.size, 0) + 1)
+    }
+
+    /// The UIDs whose header field `name` contains `text`, from the index, or nil when the
+    /// index cannot answer (a field it does not keep, or non-ASCII text, whose case folding
+    /// SQLite's LIKE does not do).
+    public func uids(in mailbox: VisibleMailbox, header name: String, containing text: String) throws(StoreError) -> Set<UInt32>? {
+        guard let column = IndexedHeader(fieldName: name), !text.isEmpty, text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        return try messageOperations.uids(mailboxID: mailbox.mailboxID, column: column, containing: text)
+    }
+
+    /// Changes the flags of `uids` (missing ones are skipped); returns the messages whose
+    /// flags changed, after the change. The Maildir files are renamed into `cur/`.
+    public func updateFlags(
+        _ mailbox: VisibleMailbox, agent: AgentIdentity, uids: [UInt32], change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> [MessageSummary] {
+        let changed = try messageOperations.updateFlags(mailboxID: mailbox.mailboxID, agentID: agent.id, uids: uids, change: change)
+            .filter { $0.before.flags != $0.after.flags }
+        let maildir = data.maildir(mailbox.path)
+        for (before, after) in changed where before.fileLetters != after.fileLetters {
+            try? maildir.setLetters(before.filename, from: before.fileLetters, to: after.fileLetters)
+        }
+        if !changed.isEmpty { changes.notify([mailbox.mailboxID]) }
+        return changed.map(\.after)
+    }
+
+    /// Removes `uids` from the mailbox and their files; returns the UIDs removed.
+    public func expunge(_ mailbox: VisibleMailbox, uids: [UInt32]) throws(StoreError) -> [UInt32] {
+        let removed = try messageOperations.deleteMessages(mailboxID: mailbox.mailboxID, uids: uids)
+        let maildir = data.maildir(mailbox.path)
+        for message in removed { try? maildir.remove(message.filename, letters: message.fileLetters) }
+        if !removed.isEmpty { changes.notify([mailbox.mailboxID]) }
+        return removed.map(\.uid)
+    }
+
+    /// Copies messages into `target` (one inode, new UIDs, same flags and date), durably.
+    /// - Returns: the target's UIDVALIDITY and (source UID, new UID) pairs (UIDPLUS, RFC 4315).
+    public func copy(
+        _ messages: [MessageSummary], from source: VisibleMailbox, to target: VisibleMailbox
+    ) throws(StoreError) -> (uidValidity: UInt32, uids: [(UInt32, UInt32)]) {
+        guard let state = try index.mailbox(path: target.path) else { throw .mailboxNotFound(path: target.path) }
+        let sourceDir = data.maildir(source.path)
+        let targetDir = data.maildir(target.path)
+        var linked: [(MessageSummary, String)] = []
+        do throws(StoreError) {
+            for message in messages {
+                guard let path = sourceDir.locate(message.filename, letters: message.fileLetters) else { continue }
+                let unique = uniqueNames.next()
+                try targetDir.linkCopy(from: path, uniqueName: unique)
+                linked.append((message, unique))
+            }
+            try targetDir.syncTmp()
+        } catch {
+            for (_, unique) in linked { try? targetDir.removeFromTmp(unique) }
+            throw error
+        }
+        let stored = try messageOperations.insertCopies(linked.map(\.0), from: source.mailboxID, to: state, uniqueNames: linked.map(\.1))
+        for (copy, (_, unique)) in zip(stored, linked) {
+            try publish(unique, as: copy.filename, letters: copy.flags, in: targetDir)
+        }
+        changes.notify([target.mailboxID])
+        return (state.uidValidity, zip(linked, stored).map { ($0.0.0.uid, $0.1.uid) })
+    }
+
+    /// Stores a new message in `mailbox` with `flags` and `internalDate`; returns once the
+    /// file and its index row are durable (RFC 9051 section 6.3.12: OK means stored).
+    /// - Returns: the mailbox's UIDVALIDITY and the new UID (UIDPLUS APPENDUID).
+    public func append(
+        _ bytes: [UInt8], to mailbox: VisibleMailbox, flags: MessageFlags, internalDate: Date
+    ) throws(StoreError) -> (uidValidity: UInt32, uid: UInt32) {
+        guard let state = try index.mailbox(path: mailbox.path) else { throw .mailboxNotFound(path: mailbox.path) }
+        let maildir = data.maildir(mailbox.path)
+        let incoming = try beginMessage()
+        let stored: StoredMessage
+        do throws(StoreError) {
+            try incoming.write(bytes)
+            try incoming.seal()
+            try maildir.linkIntoTmp(incoming.spoolPath, uniqueName: incoming.uniqueName)
+            try maildir.syncTmp()
+            var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: bytes.count, internalDate: internalDate,
+                                    mailFrom: "", rcptTo: "", header: MessageHeader.parse(bytes.prefix(256 * 1024)))
+            row.flags = flags.letters
+            guard let inserted = try index.insert([PendingMessage(message: row, uniqueName: incoming.uniqueName)]).first else {
+                throw StoreError.mailboxNotFound(path: mailbox.path)
+            }
+            stored = inserted
+        } catch {
+            try? maildir.removeFromTmp(incoming.uniqueName)
+            incoming.abort()
+            throw error
+        }
+        if !flags.keywords.isEmpty {
+            try messageOperations.setKeywords(flags.storedKeywords, mailboxID: state.id, uid: stored.uid)
+        }
+        try publish(incoming.uniqueName, as: stored.filename, letters: flags.letters, in: maildir)
+        incoming.markDelivered()
+        changes.notify([mailbox.mailboxID])
+        return (state.uidValidity, stored.uid)
+    }
+
+    /// `tmp/` → `new/`, then into `cur/` with its info part when it has flags.
+    private func publish(_ unique: String, as filename: String, letters: String, in maildir: Maildir) throws(StoreError) {
+        try maildir.publish(uniqueName: unique, as: filename)
+        guard !letters.isEmpty else { return }
+        try maildir.setLetters(filename, from: "", to: letters)
+        try FileSystem.syncDirectory(maildir.cur)
+    }
+}

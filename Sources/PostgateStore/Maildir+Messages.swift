@@ -1,0 +1,41 @@
+/// Finding, re-flagging and removing delivered files: `new/<name>` until a flag is set,
+/// then `cur/<name>:2,<letters>` (the Maildir convention for seen-by-a-client messages).
+extension Maildir {
+    /// The current path of the message `filename` whose file carries `letters`, or nil.
+    func locate(_ filename: String, letters: String) -> String? {
+        let candidates = [cur + "/" + filename + ":2," + letters, new + "/" + filename]
+        if let found = candidates.first(where: FileSystem.exists) { return found }
+        // Renamed by another Maildir client: any `cur/<name>:2,…`.
+        let prefix = filename + ":2,"
+        let names = (try? FileSystem.contents(of: cur)) ?? []
+        return names.first { $0.hasPrefix(prefix) }.map { cur + "/" + $0 }
+    }
+
+    /// Moves the message into `cur/` with the info part for `letters`.
+    func setLetters(_ filename: String, from oldLetters: String, to letters: String) throws(StoreError) {
+        guard let path = locate(filename, letters: oldLetters) else { return }
+        let target = cur + "/" + filename + ":2," + letters
+        if path != target { try FileSystem.rename(path, target) }
+    }
+
+    /// Removes the message file (its other names, in other mailboxes, stay).
+    func remove(_ filename: String, letters: String) throws(StoreError) {
+        guard let path = locate(filename, letters: letters) else { return }
+        try FileSystem.unlink(path)
+    }
+
+    /// Hard-links an existing message file into `tmp/<uniqueName>` (COPY, MOVE).
+    func linkCopy(from path: String, uniqueName: String) throws(StoreError) {
+        try FileSystem.link(path, tmp + "/" + uniqueName)
+    }
+
+    /// Removes the whole Maildir (a deleted personal folder): its files, then its folders.
+    func removeAll() throws(StoreError) {
+        for folder in [tmp, new, cur] where FileSystem.isDirectory(folder) {
+            for name in try FileSystem.contents(of: folder) { try FileSystem.unlink(folder + "/" + name) }
+            try FileSystem.removeDirectory(folder)
+        }
+        try FileSystem.unlink(uidValidityPath)
+        try FileSystem.removeDirectory(path)
+    }
+}

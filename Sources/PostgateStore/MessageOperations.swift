@@ -1,0 +1,45 @@
+/// Index changes behind IMAP's message commands: reading a mailbox as an agent sees it,
+/// changing flags, removing rows, adding copies. Files are handled by `MailStore`.
+/// `SQLiteMessageOperations` is the single-node implementation.
+protocol MessageOperations: Sendable {
+    /// The mailbox with every message, `\Seen` taken per agent where the mailbox keeps it private.
+    func snapshot(mailboxID: Int64, agentID: Int64) throws(StoreError) -> MailboxSnapshot
+    /// Applies `change` to the flags of each message in `uids` (missing ones are skipped)
+    /// in one transaction; returns the messages before and after.
+    func updateFlags(
+        mailboxID: Int64, agentID: Int64, uids: [UInt32], change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> [(before: MessageSummary, after: MessageSummary)]
+    /// Removes the rows of `uids`; returns the removed messages.
+    func deleteMessages(mailboxID: Int64, uids: [UInt32]) throws(StoreError) -> [MessageSummary]
+    /// Inserts copies (new UIDs allocated in the target) in one transaction; returns the
+    /// new rows in the order given.
+    func insertCopies(
+        _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String]
+    ) throws(StoreError) -> [StoredMessage]
+    /// Sets the keywords of one message (after APPEND).
+    func setKeywords(_ keywords: String, mailboxID: Int64, uid: UInt32) throws(StoreError)
+    /// The UIDs whose indexed header field `column` contains `text` (ASCII case-insensitive).
+    func uids(mailboxID: Int64, column: IndexedHeader, containing text: String) throws(StoreError) -> Set<UInt32>
+    /// Keeps `\Seen` per agent (true) or shared (false) in a mailbox.
+    func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError)
+}
+
+/// The header fields the index keeps (the first field of each name, as received), which
+/// IMAP SEARCH can match without reading message files.
+public enum IndexedHeader: String, Sendable, CaseIterable {
+    case from = "header_from"
+    case to = "header_to"
+    case cc = "header_cc"
+    case subject = "subject"
+
+    /// The indexed field called `name` (case-insensitive), if any.
+    public init?(fieldName: String) {
+        switch fieldName.lowercased() {
+        case "from": self = .from
+        case "to": self = .to
+        case "cc": self = .cc
+        case "subject": self = .subject
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+
+/// `MessageOperations` on the SQLite file (`message`, `message_private_seen`).
+struct SQLiteMessageOperations: MessageOperations {
+    let database: SQLiteDatabase
+
+    func snapshot(mailboxID: Int64, agentID: Int64) throws(StoreError) -> MailboxSnapshot {
+        try database.read { db in
+            guard let mailbox = try Row.fetchOne(db, sql: "SELECT uid_validity, uid_next, private_seen FROM mailbox WHERE id = ?",
+                                                 arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
+            let messages = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"], uids: nil)
+            return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"], messages: messages)
+        }
+    }
+
+    func updateFlags(
+        mailboxID: Int64, agentID: Int64, uids: [UInt32], change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> [(before: MessageSummary, after: MessageSummary)] {
+        try database.write { db in
+            let privateSeen = try Bool.fetchOne(db, sql: "SELECT private_seen FROM mailbox WHERE id = ?", arguments: [mailboxID]) ?? false
+            let before = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: privateSeen, uids: uids)
+            return try before.map { old in
+                var new = old
+                new.flags = change(old.flags)
+                new.fileLetters = privateSeen ? new.flags.settingSeen(old.fileLetters.contains("S")).letters : new.flags.letters
+                guard new.flags != old.flags else { return (old, new) }
+                try db.execute(sql: "UPDATE message SET flags = ?, keywords = ? WHERE mailbox_id = ? AND uid = ?",
+                               arguments: [new.fileLetters, new.flags.storedKeywords, mailboxID, old.uid])
+                if privateSeen, new.flags.isSeen != old.flags.isSeen {
+                    let sql = new.flags.isSeen
+                        ? "INSERT OR IGNORE INTO message_private_seen (mailbox_id, uid, agent_id) VALUES (?, ?, ?)"
+                        : "DELETE FROM message_private_seen WHERE mailbox_id = ? AND uid = ? AND agent_id = ?"
+                    try db.execute(sql: sql, arguments: [mailboxID, old.uid, agentID])
+                }
+                return (old, new)
+            }
+        }
+    }
+
+    func deleteMessages(mailboxID: Int64, uids: [UInt32]) throws(StoreError) -> [MessageSummary] {
+        try database.write { db in
+            let removed = try summaries(db, mailboxID: mailboxID, agentID: 0, privateSeen: false, uids: uids)
+            for message in removed {
+                try db.execute(sql: "DELETE FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
+                try db.execute(sql: "DELETE FROM message_private_seen WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
+            }
+            return removed
+        }
+    }
+
+    func insertCopies(
+        _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String]
+    ) throws(StoreError) -> [StoredMessage] {
+        try database.write { db in
+            try zip(sources, uniqueNames).map { source, uniqueName in
+                let uid = try UInt32.fetchOne(db, sql: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [target.id]) ?? 1
+                try db.execute(sql: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [target.id])
+                let filename = MaildirFileName(uniqueName: uniqueName, size: source.size, uid: uid).baseName
+                try db.execute(sql: """
+                    INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, keywords, mail_from, rcpt_to,
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references")
+                    SELECT ?, ?, ?, size, internal_date, ?, keywords, mail_from, rcpt_to,
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references"
+                    FROM message WHERE mailbox_id = ? AND uid = ?
+                    """, arguments: [target.id, uid, filename, source.fileLetters, mailboxID, source.uid])
+                return StoredMessage(mailboxID: target.id, mailboxPath: target.path, uid: uid, filename: filename,
+                                     size: source.size, internalDate: source.internalDate, flags: source.fileLetters,
+                                     mailFrom: "", rcptTo: "")
+            }
+        }
+    }
+
+    func setKeywords(_ keywords: String, mailboxID: Int64, uid: UInt32) throws(StoreError) {
+        try database.write { db in
+            try db.execute(sql: "UPDATE message SET keywords = ? WHERE mailbox_id = ? AND uid = ?", arguments: [keywords, mailboxID, uid])
+        }
+    }
+
+    func uids(mailboxID: Int64, column: IndexedHeader, containing text: String) throws(StoreError) -> Set<UInt32> {
+        let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+        return try database.read { db in
+            Set(try UInt32.fetchAll(db, sql: "SELECT uid FROM message WHERE mailbox_id = ? AND \"\(column.rawValue)\" LIKE ? ESCAPE '\\'",
+                                    arguments: [mailboxID, pattern]))
+        }
+    }
+
+    func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError) {
+        try database.write { db in
+            try db.execute(sql: "UPDATE mailbox SET private_seen = ? WHERE id = ?", arguments: [enabled, mailboxID])
+        }
+    }
+
+    // MARK: - Rows
+
+    /// The messages of a mailbox (all, or those in `uids`) as `agentID` sees them.
+    private func summaries(_ db: Database, mailboxID: Int64, agentID: Int64, privateSeen: Bool, uids: [UInt32]?) throws -> [MessageSummary] {
+        var sql = """
+            SELECT uid, flags, keywords, size, internal_date, filename,
+                EXISTS(SELECT 1 FROM message_private_seen p WHERE p.mailbox_id = message.mailbox_id AND p.uid = message.uid AND p.agent_id = ?) AS seen
+            FROM message WHERE mailbox_id = ?
+            """
+        var arguments: StatementArguments = [agentID, mailboxID]
+        if let uids {
+            sql += " AND uid IN (SELECT value FROM json_each(?))"
+            arguments += [String(describing: uids)]
+        }
+        return try Row.fetchAll(db, sql: sql + " ORDER BY uid", arguments: arguments).map { row in
+            let letters: String = row["flags"]
+            var flags = MessageFlags(letters: letters, storedKeywords: row["keywords"])
+            if privateSeen { flags = flags.settingSeen(row["seen"]) }
+            return MessageSummary(uid: row["uid"], flags: flags, size: row["size"],
+                                  internalDate: Date(timeIntervalSince1970: row["internal_date"]),
+                                  filename: row["filename"], fileLetters: letters)
+        }
+    }
+}
