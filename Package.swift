@@ -103,11 +103,26 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
+        /// Outbound delivery: the SMTP client (RFC 5321 client side, STARTTLS, AUTH), next
+        /// hops (smarthost, MX through a resolver protocol) and the delivery worker.
+        .target(
+            name: "PostgateOutbound",
+            dependencies: [
+                "PostgateMessage", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         /// Wiring: configuration, listeners, TLS material, delivery into the store, lifecycle.
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP",
+                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
+                "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -125,7 +140,7 @@ let package = Package(
             name: "postgate",
             dependencies: [
                 "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
-                "PostgateSessions", "PostgateCSV",
+                "PostgateSessions", "PostgateCSV", "PostgateOutbound",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -146,6 +161,14 @@ let package = Package(
         .testTarget(name: "PostgateDNSTests", dependencies: ["PostgateDNS"]),
         .testTarget(name: "PostgateDKIMTests", dependencies: ["PostgateDKIM", "PostgateDNS"]),
         .testTarget(
+            name: "PostgateOutboundTests",
+            dependencies: [
+                "PostgateOutbound", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "PostgateIMAPTests",
             dependencies: [
                 "PostgateIMAP", "PostgateStore",
@@ -157,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [
-                "PostgateGateway", "PostgatePolicy", "PostgateStore", "PostgateMessage",
+                "PostgateGateway", "PostgatePolicy", "PostgateStore", "PostgateMessage", "PostgateOutbound",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

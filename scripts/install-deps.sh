@@ -15,7 +15,8 @@ for arg in "$@"; do
 done
 
 # Build: libidn2 (CIDN2 system library), libsqlite3 (index). Tests: swaks (+ Net::SSLeay,
-# IO::Socket::SSL for --tls), sqlite3 CLI, curl (imap://) and isync (mbsync) for IMAP.
+# IO::Socket::SSL for --tls), sqlite3 CLI, curl (imap://) and isync (mbsync) for IMAP,
+# openssl (a certificate for the outbound tests' TLS sink).
 # Benchmark: iproute2 (ip) and util-linux (unshare) for a loopback-only namespace.
 # DKIM tests (issue 6): dnsmasq-base (a local DNS server, no system service), dkimpy
 # (python3-dkim with python3-nacl for Ed25519 and python3-dnspython) and OpenDKIM
@@ -84,5 +85,16 @@ if ! python3 -m pytest --version >/dev/null 2>&1; then
             || python3 -m pip install -q --break-system-packages pytest
     else
         DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-pytest </dev/null
+    fi
+fi
+
+# aiosmtpd for the outbound end-to-end tests (a real SMTP next hop on loopback), for the
+# python3 on PATH; Debian's python3-aiosmtpd where there is no pip.
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    if python3 -m pip --version >/dev/null 2>&1; then
+        python3 -m pip install -q aiosmtpd 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages aiosmtpd
+    else
+        DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-aiosmtpd </dev/null
     fi
 fi

@@ -22,7 +22,7 @@ public final class Gateway: Service, @unchecked Sendable {
     // read in `shutdown()` after it.
     public let configuration: GatewayConfiguration
     public let dataDirectory: String
-    private let logger: Logger
+    let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
     /// Released in `shutdown()` before the event loops stop: its deinit completes a promise
@@ -37,6 +37,8 @@ public final class Gateway: Service, @unchecked Sendable {
     /// The clock of the DKIM re-checker (injected by tests).
     private let now: @Sendable () -> Date
     private var dkimRechecker: Task<Void, Never>?
+    /// The outbound delivery worker (issue 7), see Gateway+Outbound.
+    var outboundDelivery: Task<Void, Never>?
 
     /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
     public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
@@ -61,6 +63,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
         let serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
         let tls = configuration.smtp.startTLS ? serverTLS : nil
+        try startOutboundDelivery(store: store)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: startDKIM(store: store))
         let limiter = SMTPConnectionLimiter(
@@ -122,6 +125,7 @@ public final class Gateway: Service, @unchecked Sendable {
         quiescing = nil
         imapQuiescing = []
         serverChannels = []
+        await stopOutboundDelivery()
         try? await threadPool.shutdownGracefully()
         try? await group.shutdownGracefully()
         logger.notice("stopped")

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var sessions = SessionSettings()
     /// The channel model's limits per domain kind (the seeds' figures by default).
     public var channels = ChannelsSettings()
+    /// Outbound delivery: next hop, TLS, AUTH, retry schedule (see GatewayConfiguration+Outbound).
+    public var outbound = OutboundSettings()
 
     public struct ChannelsSettings: Sendable, Equatable {
         public var limits = ChannelLimits()
@@ -119,7 +121,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps", "channels", "dns", "dkim", "sessions"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps", "channels", "dns", "dkim", "sessions", "outbound"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -153,6 +155,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
             try sessionsNode.duration("idle_timeout").map { sessions.idleTimeout = $0 }
             try sessionsNode.duration("duplicate_window").map { sessions.duplicateWindow = $0 }
         }
+        if let outboundNode = try node.child("outbound") {
+            try outbound.apply(outboundNode)
+        }
     }
 
     private func validate(source: String) throws {
@@ -166,6 +171,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             throw ConfigurationError("\(source): smtp limits must be at least 1")
         }
         for address in smtp.listen + imap.listen + imaps.listen { _ = try ListenAddress(address) }
+        try outbound.validate(source: source)
         if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.maxFailedLogins < 1 || imap.idleTimeout < 1800 {
             throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1")
         }
@@ -315,6 +321,14 @@ struct ConfigNode {
             throw ConfigurationError("\(path).\(key) must be a duration such as 7d, 36h, 90m or 3600s, not '\(text)'")
         }
         return Double(number) * (unit ?? 1)
+    }
+
+    func double(_ key: String) throws -> Double? {
+        guard let text = try string(key) else { return nil }
+        guard let number = Double(text.replacingOccurrences(of: "_", with: "")), number >= 0 else {
+            throw ConfigurationError("\(path).\(key) must be a number, not '\(text)'")
+        }
+        return number
     }
 
     func bool(_ key: String) throws -> Bool? {

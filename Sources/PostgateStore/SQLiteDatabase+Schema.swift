@@ -67,6 +67,7 @@ extension SQLiteDatabase {
         registerPolicySchema(&migrator)
         registerSessionsSchema(&migrator)
         registerAgentsSchema(&migrator)
+        registerOutboundMigrations(&migrator)
         return migrator
     }
 }

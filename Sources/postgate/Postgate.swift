@@ -13,7 +13,7 @@ struct Postgate: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, DomainCommand.self, AddressCommand.self, QueueCommand.self, FilterCommand.self,
             PublishCommand.self, ExportCommand.self, ImportCommand.self, DKIMCommand.self, BlocklistCommand.self,
-            QuarantineCommand.self, SessionCommand.self, AgentCommand.self, CheckCommand.self,
+            QuarantineCommand.self, SessionCommand.self, AgentCommand.self, CheckCommand.self, OutboundCommand.self,
         ]
     )
 }

@@ -61,9 +61,11 @@ def test_consistent_store_checks_out_and_damage_is_reported(data_dir, spawn):
     assert rc == 0 and not any("not in the index" in f["detail"] for f in report["findings"]), report
     assert sorted(m["uid"] for m in messages(data_dir)) == [1, 2, 3]
 
-    # The human table: one line per finding and a summary.
+    # The human table: one line per finding and a summary. The one warning: the DKIM key
+    # `serve` generated for the hosted domain (issue 7) whose record is not published yet.
     text = cli(data_dir, "check").stdout
-    assert "mailbox maildir/acme.test/support" in text and text.rstrip().endswith("0 error(s), 0 warning(s)")
+    assert "mailbox maildir/acme.test/support" in text and text.rstrip().endswith("0 error(s), 1 warning(s)")
+    assert "postgate._domainkey.acme.test" in text
 
 
 def test_dkim_key_mode_and_drafts_are_reported(data_dir):

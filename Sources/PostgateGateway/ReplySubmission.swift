@@ -1,0 +1,119 @@
+import Foundation
+import PostgateDKIM
+import PostgateMessage
+import PostgateOutbound
+import PostgateSessions
+import PostgateStore
+
+/// An agent's reply on its way out: checked against the channel address, composed by the
+/// `ReplyComposer`, DKIM-signed last, and queued durably before it returns, so the
+/// submission listener may answer 250 right after it (RFC 5321 section 4.2.5).
+public struct ReplySubmission: Sendable {
+    public let store: MailStore
+    public let queue: OutboundQueue
+    public let configuration: GatewayConfiguration
+
+    public init(store: MailStore, queue: OutboundQueue, configuration: GatewayConfiguration) {
+        self.store = store
+        self.queue = queue
+        self.configuration = configuration
+    }
+
+    /// Composes, signs and queues `message` from the channel address `sender`, written by
+    /// `agent` (who must belong to the address) when given.
+    /// - Throws: `ReplyRefusal` with the SMTP reply for anything the sender must fix.
+    public func submit(_ message: [UInt8], from sender: EmailAddress, to recipients: [EmailAddress], agent: String? = nil,
+                       now: Date = Date()) throws -> OutboundMessageRecord {
+        guard let address = try store.address(sender), address.enabled, address.settings.usage.sends else {
+            throw ReplyRefusal(code: 550, text: "5.7.1 \(sender) is not a channel address that sends replies")
+        }
+        if let agent, try store.agent(agent)?.addresses.contains(address.email) != true {
+            throw ReplyRefusal(code: 550, text: "5.7.1 agent \(agent) may not send as \(sender)")
+        }
+        let parent = try parentMessage(of: message, mailboxPath: address.mailboxPath)
+        let sessionID = parent?.sessionID
+        let thread = try threadFields(parent: parent, now: now)
+        let reply: ReplyComposer.Reply
+        do {
+            reply = try ReplyComposer(channel: channel(of: address)).compose(message, envelopeRecipients: recipients.map(\.description), thread: thread, date: now)
+        } catch {
+            throw ReplyRefusal(code: error.smtpReply.code, text: error.smtpReply.text)
+        }
+        let signed = try sign(reply.bytes, domain: sender.domain, kind: address.domainKind, now: now)
+        let envelope = try reply.recipients.map { try EmailAddress($0) }
+        return try queue.enqueue(sender: sender, recipients: envelope, message: signed, sessionID: sessionID,
+                                 threadCopy: sessionID != nil || agent != nil, agent: agent?.lowercased(), now: now)
+    }
+
+    /// The channel settings the composer needs, with the gateway's defaults for limits.
+    func channel(of address: AddressRecord) -> ReplyComposer.Channel {
+        let settings = address.settings
+        let outbound = configuration.outbound
+        return ReplyComposer.Channel(
+            address: address.email, displayName: settings.displayName, contactCentreAddress: settings.contactCentreAddress,
+            templateHeaderText: settings.templateHeaderText, templateHeaderHTML: settings.templateHeaderHTML,
+            templateFooterText: settings.templateFooterText, templateFooterHTML: settings.templateFooterHTML,
+            contactCard: settings.sendContactCard ? settings.contactCard : nil,
+            maxTo: settings.maxTo ?? outbound.defaultMaxTo, maxCc: settings.maxCc ?? outbound.defaultMaxCc,
+            maxBcc: settings.maxBcc ?? outbound.defaultMaxBcc, maxAttachmentBytes: outbound.maxAttachmentBytes
+        )
+    }
+
+    /// The stored message named in the reply's In-Reply-To, in the channel's mailbox.
+    private func parentMessage(of message: [UInt8], mailboxPath: String) throws -> OutboundReplyParent? {
+        let header = MessageHeader.parse(message)
+        guard let inReplyTo = header["In-Reply-To"], let id = Self.messageIDs(inReplyTo).last else { return nil }
+        return try queue.replyParent(messageID: id, mailboxPath: mailboxPath)
+    }
+
+    /// Message-ID (signed with the session when there is one), In-Reply-To and References.
+    private func threadFields(parent: OutboundReplyParent?, now: Date) throws -> ReplyComposer.Thread {
+        let domain = try messageIDDomain()
+        guard let parent else {
+            return ReplyComposer.Thread(messageID: "<pg-\(UUID().uuidString.lowercased())@\(domain)>")
+        }
+        let references = Self.messageIDs(parent.references ?? "") + [parent.messageID]
+        guard let session = parent.sessionID else {
+            return ReplyComposer.Thread(messageID: "<pg-\(UUID().uuidString.lowercased())@\(domain)>",
+                                        inReplyTo: parent.messageID, references: references)
+        }
+        let ids = store.sessionMessageIDs
+        return ReplyComposer.Thread(
+            messageID: ids.messageID(sessionID: session, domain: domain), bodyMarker: ids.bodyMarker(sessionID: session),
+            inReplyTo: parent.messageID, references: references, isFirstReply: !(try queue.hasReply(sessionID: session))
+        )
+    }
+
+    /// The gateway's own (hosted-kind) domain, else its host name.
+    private func messageIDDomain() throws -> String {
+        try store.domains().first { $0.kind == .hosted }?.name ?? configuration.hostname
+    }
+
+    /// DKIM-Signature on top (RFC 6376): always for a hosted-kind domain, for a custom
+    /// domain only when its key's record verified (Success).
+    private func sign(_ bytes: [UInt8], domain: DomainName, kind: DomainKind, now: Date) throws -> [UInt8] {
+        var keys = try store.dkimKeys(domain: domain)
+        if keys.isEmpty, kind == .hosted {
+            _ = try Gateway.ensureHostedDKIMKeys(store: store)
+            keys = try store.dkimKeys(domain: domain)
+        }
+        let usable = kind == .hosted ? keys.last : keys.last { $0.status == DKIMVerificationStatus.success.rawValue }
+        guard let entry = usable,
+              let signer = try DKIMKeyring(store: store).signer(for: domain, selector: entry.selector) else { return bytes }
+        let field = try signer.sign(messageChunks: [bytes], time: now)
+        return Array(field.utf8) + bytes
+    }
+
+    /// The ids of a Message-ID list field, each in angle brackets.
+    static func messageIDs(_ value: String) -> [String] {
+        SessionHeaderFacts.messageIDs(value).map { "<\($0)>" }
+    }
+}
+
+/// A submission refused with an SMTP reply (code and enhanced text).
+public struct ReplyRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int
+    public var text: String
+
+    public var description: String { "\(code) \(text)" }
+}

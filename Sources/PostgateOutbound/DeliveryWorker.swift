@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import PostgateStore
+import ServiceLifecycle
+
+/// Takes due messages from the outbound queue, groups their recipients by next hop, sends
+/// each group in one SMTP transaction and records every recipient's outcome at once.
+///
+/// Recording happens right after the server's reply to the final dot, before `QUIT`, in
+/// one SQLite transaction (`OutboundQueue.record`): the window in which a crash makes a
+/// recipient be sent twice is the time between that reply and the commit.
+///
+/// The clock is injectable so that retry schedules can be tested without waiting.
+public struct DeliveryWorker: Service {
+    public let queue: OutboundQueue
+    public let client: SMTPClient
+    public let nextHop: NextHop
+    public var pollInterval: Duration
+    public var batchSize = 20
+    /// Stores notifications of failed recipients and copies of delivered replies; nil: none
+    /// are made (the failures stay in the queue, `postgate outbound show` lists them).
+    public var mailboxes: (any SenderMailboxWriter)?
+    /// The Reporting-MTA of the notifications (the gateway's host name).
+    public var reportingMTA = "localhost"
+    private let clock: @Sendable () -> Date
+    private let logger: Logger
+
+    public init(
+        queue: OutboundQueue, client: SMTPClient, nextHop: NextHop, pollInterval: Duration = .seconds(1),
+        mailboxes: (any SenderMailboxWriter)? = nil, reportingMTA: String = "localhost",
+        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "postgate.outbound")
+    ) {
+        self.queue = queue
+        self.client = client
+        self.nextHop = nextHop
+        self.pollInterval = pollInterval
+        self.mailboxes = mailboxes
+        self.reportingMTA = reportingMTA
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Delivers until the task is cancelled or a graceful shutdown begins; a delivery in
+    /// flight is finished and recorded first.
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let tried: Int
+            do { tried = try await runOnce() } catch {
+                logger.error("outbound queue pass failed, trying again: \(error)")
+                tried = 0
+            }
+            if tried == 0 {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+            }
+        }
+    }
+
+    /// One pass: claims what is due now and delivers it; the number of messages tried.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        var tried = 0
+        while !Task.isCancelled {
+            let work = try queue.claimDue(now: clock(), limit: batchSize)
+            if work.isEmpty { break }
+            for message in work {
+                await deliver(message)
+                try queue.release(message.messageID)
+                tried += 1
+            }
+        }
+        try notifyFailures()
+        try copyDeliveredReplies()
+        return tried
+    }
+
+    /// Stores a notification for every message with failed recipients not yet notified
+    /// (RFC 3464); none for the null sender `<>` (RFC 5321 section 4.5.5).
+    func notifyFailures() throws {
+        guard let mailboxes else { return }
+        for report in try queue.pendingFailureReports() {
+            if !report.sender.isEmpty {
+                let header = OriginalHeaderReader.header(ofFile: report.path)
+                let dsn = DeliveryStatusNotification(reportingMTA: reportingMTA, date: clock()).message(for: report, originalHeader: header)
+                do {
+                    try mailboxes.storeNotification(dsn, for: report.sender, agent: report.agent)
+                } catch {
+                    logger.error("could not store the delivery status notification of outbound \(report.messageID) for \(report.sender): \(error)")
+                    continue
+                }
+                logger.info("delivery status notification for outbound \(report.messageID) stored for \(report.sender)")
+            }
+            try queue.markNotified(report)
+        }
+    }
+
+    /// Stores each reply that reached a recipient in its sender's mailbox (the thread).
+    func copyDeliveredReplies() throws {
+        guard let mailboxes else { return }
+        for copy in try queue.pendingThreadCopies() {
+            do {
+                try mailboxes.storeDeliveredReply(atPath: copy.path, sender: copy.sender, agent: copy.agent, inThread: copy.sessionID != nil)
+            } catch {
+                logger.error("could not store the delivered outbound \(copy.messageID) in the mailbox of \(copy.sender): \(error)")
+                continue
+            }
+            try queue.markThreadCopied(copy)
+        }
+    }
+
+    /// Sends every due recipient of `work`, one transaction per next-hop group.
+    func deliver(_ work: OutboundWork) async {
+        var groups: [String: [OutboundWork.Recipient]] = [:]
+        for recipient in work.recipients { groups[nextHop.groupKey(recipient.address), default: []].append(recipient) }
+        for key in groups.keys.sorted() {
+            let recipients = groups[key]!
+            let outcomes = await deliver(work, to: recipients, key: key)
+            let byID = Dictionary(uniqueKeysWithValues: zip(recipients.map(\.id), outcomes))
+            do {
+                try queue.record(byID, now: clock())
+            } catch {
+                logger.error("could not record the outcome of outbound message \(work.messageID): \(error)")
+            }
+            for (recipient, outcome) in zip(recipients, outcomes) {
+                logger.info("outbound \(work.messageID) to \(recipient.address): \(outcome)")
+            }
+        }
+    }
+
+    /// Tries the group's servers in order until one gives an outcome that is not temporary
+    /// for every recipient (RFC 5321 section 5.1: try the next MX after a failure).
+    private func deliver(_ work: OutboundWork, to recipients: [OutboundWork.Recipient], key: String) async -> [OutboundRecipientOutcome] {
+        let request = SMTPDeliveryRequest(
+            sender: work.sender, recipients: recipients.map(\.address), path: work.path,
+            size: work.size, eightBit: work.eightBit, smtpUTF8: work.smtpUTF8
+        )
+        switch await nextHop.endpoints(for: key) {
+        case .failure(let failure):
+            return Array(repeating: failure.outcome, count: recipients.count)
+        case .success(let endpoints):
+            var outcomes: [OutboundRecipientOutcome] = []
+            for endpoint in endpoints {
+                outcomes = await client.deliver(request, to: endpoint)
+                if !outcomes.allSatisfy({ if case .temporary = $0 { true } else { false } }) { break }
+            }
+            return outcomes
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import PostgateStore
+
+/// Where outbound mail goes: one smarthost for everything, or each recipient domain's own
+/// mail exchangers (RFC 5321 section 5.1) found through an `OutboundResolver`.
+public enum NextHop: Sendable {
+    case smarthost(SMTPEndpoint)
+    case mx(resolver: any OutboundResolver, port: Int, tls: SMTPTLSPolicy)
+
+    /// The key that groups recipients sent in one transaction: all of them for a smarthost,
+    /// one group per (lower-case) domain for MX delivery.
+    public func groupKey(_ recipient: String) -> String {
+        switch self {
+        case .smarthost: return ""
+        case .mx:
+            guard let at = recipient.lastIndex(of: "@") else { return "" }
+            return recipient[recipient.index(after: at)...].lowercased()
+        }
+    }
+
+    /// The servers to try for the group `key`, in order, or the outcome that ends the
+    /// attempt without one (a failed lookup is temporary; a null MX or NXDOMAIN permanent).
+    public func endpoints(for key: String) async -> Result<[SMTPEndpoint], OutboundFailure> {
+        switch self {
+        case .smarthost(let endpoint):
+            return .success([endpoint])
+        case .mx(let resolver, let port, let tls):
+            return await MXPlanner(resolver: resolver, port: port, tls: tls).endpoints(for: key)
+        }
+    }
+}
+
+/// An outcome for every recipient of a group, when no server could be tried.
+public struct OutboundFailure: Error, Sendable, Equatable {
+    public var outcome: OutboundRecipientOutcome
+
+    public init(_ outcome: OutboundRecipientOutcome) {
+        self.outcome = outcome
+    }
+}

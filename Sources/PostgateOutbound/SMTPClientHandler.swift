@@ -1,0 +1,212 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import PostgateStore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The channel handler of one outbound SMTP session: a thin shell that feeds the replies
+/// framed by `SMTPReplyDecoder` into `SMTPClientStateMachine` and carries out its actions
+/// (writing commands, starting TLS, streaming the message file, timing out).
+///
+/// The message is read from its file in 64 KiB chunks on the thread pool and the next chunk
+/// is read only once the previous one is written, so memory stays bounded for any size.
+final class SMTPClientHandler: ChannelInboundHandler {
+    typealias InboundIn = SMTPClientReply
+    typealias OutboundOut = ByteBuffer
+
+    private static let chunkSize = 65_536
+
+    private var stateMachine: SMTPClientStateMachine
+    private let timeouts: SMTPClientTimeouts
+    private let tlsContext: NIOSSLContext?
+    private let result: EventLoopPromise<[OutboundRecipientOutcome]>
+    private let logger: Logger
+    private var timeoutTask: Scheduled<Void>?
+    private var encoder = SMTPDataEncoder()
+    private var messageFD: Int32 = -1
+    private var closed = false
+
+    init(
+        stateMachine: SMTPClientStateMachine, timeouts: SMTPClientTimeouts, tlsContext: NIOSSLContext?,
+        result: EventLoopPromise<[OutboundRecipientOutcome]>, logger: Logger
+    ) {
+        self.stateMachine = stateMachine
+        self.timeouts = timeouts
+        self.tlsContext = tlsContext
+        self.result = result
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        scheduleTimeout(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        timeoutTask?.cancel()
+        closeMessageFile()
+        perform(stateMachine.connectionClosed("closed by the server"), context: context)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let reply = unwrapInboundIn(data)
+        logger.trace("S: \(reply)")
+        perform(stateMachine.receive(reply), context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            perform(stateMachine.tlsEstablished(), context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let actions = stateMachine.stage == .tlsHandshake
+            ? stateMachine.tlsFailed("\(error)")
+            : stateMachine.connectionClosed("\(error)")
+        perform(actions, context: context)
+        context.close(promise: nil)
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [SMTPClientStateMachine.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .send(let line):
+                logger.trace("C: \(line.hasPrefix("AUTH") ? "AUTH …" : line)")
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: line + "\r\n")), promise: nil)
+            case .startTLS:
+                startTLS(context: context)
+            case .sendMessage:
+                sendMessage(context: context)
+            case .finish(let outcomes):
+                result.succeed(outcomes)
+            case .close:
+                closed = true
+                context.close(promise: nil)
+            }
+        }
+        scheduleTimeout(context: context)
+    }
+
+    private func startTLS(context: ChannelHandlerContext) {
+        guard let tlsContext else {
+            perform(stateMachine.tlsFailed("no TLS configuration"), context: context)
+            return
+        }
+        let host = stateMachine.endpoint.host
+        let serverName = host.isIPAddress ? nil : host
+        do {
+            let handler = try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName)
+            try context.pipeline.syncOperations.addHandler(handler, position: .first)
+        } catch {
+            perform(stateMachine.tlsFailed("\(error)"), context: context)
+        }
+    }
+
+    // MARK: The message (RFC 5321 section 4.5.2)
+
+    private func sendMessage(context: ChannelHandlerContext) {
+        messageFD = open(stateMachine.request.path, O_RDONLY | O_CLOEXEC)
+        guard messageFD >= 0 else {
+            let reason = String(cString: strerror(errno))
+            perform(stateMachine.localFailure("cannot read the queued message \(stateMachine.request.path): \(reason)"), context: context)
+            return
+        }
+        streamNextChunk(context: context)
+    }
+
+    private func streamNextChunk(context: ChannelHandlerContext) {
+        let fd = messageFD
+        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
+            try Self.readChunk(fd)
+        }.assumeIsolated().whenComplete { result in
+            guard !self.closed else { return }
+            switch result {
+            case .failure(let error):
+                self.closeMessageFile()
+                self.perform(self.stateMachine.localFailure("cannot read the queued message: \(error)"), context: context)
+            case .success(let bytes):
+                self.writeChunk(bytes, context: context)
+            }
+        }
+    }
+
+    private func writeChunk(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + bytes.count / 16 + 8)
+        let last = bytes.isEmpty
+        if last {
+            encoder.finish(into: &output)
+            closeMessageFile()
+        } else {
+            encoder.encode(bytes, into: &output)
+        }
+        scheduleTimeout(context: context, seconds: last ? timeouts.dataTermination : timeouts.dataBlock)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: output))).assumeIsolated().whenSuccess {
+            if !last && !self.closed { self.streamNextChunk(context: context) }
+        }
+    }
+
+    private static func readChunk(_ fd: Int32) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
+            if count >= 0 { return Array(buffer[..<count]) }
+            if errno != EINTR { throw IOError(errnoCode: errno, reason: "read") }
+        }
+    }
+
+    private func closeMessageFile() {
+        if messageFD >= 0 { _ = systemClose(messageFD) }
+        messageFD = -1
+    }
+
+    // MARK: Timeouts (RFC 5321 section 4.5.3.2)
+
+    private func scheduleTimeout(context: ChannelHandlerContext, seconds: Double? = nil) {
+        timeoutTask?.cancel()
+        guard !closed, let limit = seconds ?? timeout(for: stateMachine.stage) else { return }
+        timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(limit * 1000))) {
+            guard !self.closed else { return }
+            self.perform(self.stateMachine.timedOut(), context: context)
+            self.closed = true
+            context.close(promise: nil)
+        }
+    }
+
+    private func timeout(for stage: SMTPClientStateMachine.Stage) -> Double? {
+        switch stage {
+        case .greeting: timeouts.greeting
+        case .dataInitiation: timeouts.dataInitiation
+        case .dataTermination: nil // set per chunk by writeChunk
+        case .done: nil
+        default: timeouts.command
+        }
+    }
+}
+
+private let systemRead: @Sendable (Int32, UnsafeMutableRawPointer, Int) -> Int = { read($0, $1, $2) }
+private let systemClose: @Sendable (Int32) -> Int32 = { close($0) }
+
+extension String {
+    /// True for an IPv4 or IPv6 literal (no TLS server name is sent for those, RFC 6066).
+    var isIPAddress: Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, self, &v4) == 1 || inet_pton(AF_INET6, self, &v6) == 1
+    }
+}

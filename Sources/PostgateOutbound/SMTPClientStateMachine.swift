@@ -1,0 +1,291 @@
+import Foundation
+import PostgateStore
+
+/// The client side of one SMTP transaction (RFC 5321 section 3.3 and 4.1, STARTTLS RFC
+/// 3207, AUTH RFC 4954, SIZE RFC 1870, 8BITMIME RFC 6152, SMTPUTF8 RFC 6531) as a value
+/// type: it is fed the server's replies and the events of the connection, and answers with
+/// what the channel handler must do. It does no I/O, so every path is testable directly.
+///
+/// Commands are sent one at a time (no PIPELINING). The outcome per recipient is known
+/// once the server answers the final dot (or refuses earlier); `.finish` carries it, and the
+/// handler records it before the polite `QUIT`.
+public struct SMTPClientStateMachine: Sendable {
+    public enum Action: Sendable, Equatable {
+        /// Send this command line (CRLF is added by the handler).
+        case send(String)
+        /// Start the TLS handshake, then call `tlsEstablished()` or `tlsFailed(_:)`.
+        case startTLS
+        /// Stream the message (dot-stuffed, with the final dot), then wait for the reply.
+        case sendMessage
+        /// The outcome of every recipient, in the order of the request.
+        case finish([OutboundRecipientOutcome])
+        /// Close the connection.
+        case close
+    }
+
+    /// What the client is waiting for; the handler picks the timeout from it.
+    public enum Stage: Sendable, Equatable {
+        case greeting, ehlo, helo, startTLS, tlsHandshake, auth, mail, recipient, dataInitiation, dataTermination, quit, done
+    }
+
+    private enum AuthStep: Equatable { case plain, loginUser, loginPassword }
+
+    public let request: SMTPDeliveryRequest
+    public let endpoint: SMTPEndpoint
+    public let heloName: String
+    public private(set) var stage = Stage.greeting
+    public private(set) var tlsActive = false
+    /// The EHLO keywords (upper case) with their parameters.
+    public private(set) var extensions: [String: String] = [:]
+    private var startTLSRefused = false
+    private var authStep = AuthStep.plain
+    private var recipientIndex = 0
+    private var accepted: [Int] = []
+    private var outcomes: [OutboundRecipientOutcome?]
+    private var finished = false
+
+    public init(request: SMTPDeliveryRequest, endpoint: SMTPEndpoint, heloName: String) {
+        self.request = request
+        self.endpoint = endpoint
+        self.heloName = heloName
+        self.outcomes = Array(repeating: nil, count: request.recipients.count)
+    }
+
+    /// True once `.finish` was returned.
+    public var isFinished: Bool { finished }
+
+    // MARK: Events
+
+    /// A complete reply from the server.
+    public mutating func receive(_ reply: SMTPClientReply) -> [Action] {
+        switch stage {
+        case .greeting: return reply.isPositive ? hello() : failAll(reply, thenQuit: true)
+        case .ehlo: return ehloReplied(reply)
+        case .helo: return reply.isPositive ? afterHello() : failAll(reply, thenQuit: true)
+        case .startTLS: return startTLSReplied(reply)
+        case .auth: return authReplied(reply)
+        case .mail: return reply.isPositive ? nextRecipient() : failAll(reply, thenQuit: true)
+        case .recipient: return recipientReplied(reply)
+        case .dataInitiation:
+            guard reply.code == 354 else { return failAccepted(reply) }
+            stage = .dataTermination
+            return [.sendMessage]
+        case .dataTermination: return messageReplied(reply)
+        case .quit, .done: stage = .done; return [.close]
+        case .tlsHandshake: return failAll(temporary: "the server sent a reply during the TLS handshake")
+        }
+    }
+
+    /// The TLS handshake finished: the session starts over with EHLO (RFC 3207 section 4.2).
+    public mutating func tlsEstablished() -> [Action] {
+        tlsActive = true
+        extensions = [:]
+        return hello()
+    }
+
+    public mutating func tlsFailed(_ reason: String) -> [Action] {
+        failAll(temporary: "TLS handshake with \(endpoint) failed: \(reason)")
+    }
+
+    /// The connection closed or failed; every recipient without an outcome is deferred.
+    public mutating func connectionClosed(_ reason: String) -> [Action] {
+        guard !finished else { stage = .done; return [] }
+        return failAll(temporary: "connection to \(endpoint) lost \(waitingFor): \(reason)")
+    }
+
+    /// A local problem (the message file cannot be read): every undecided recipient is deferred.
+    public mutating func localFailure(_ reason: String) -> [Action] {
+        guard !finished else { stage = .done; return [.close] }
+        return failAll(temporary: reason)
+    }
+
+    /// No reply came in time (RFC 5321 section 4.5.3.2).
+    public mutating func timedOut() -> [Action] {
+        guard !finished else { stage = .done; return [.close] }
+        return failAll(temporary: "timeout \(waitingFor) from \(endpoint)")
+    }
+
+    private var waitingFor: String {
+        switch stage {
+        case .greeting: "waiting for the greeting"
+        case .dataTermination: "waiting for the reply to the message data"
+        case .tlsHandshake: "during the TLS handshake"
+        default: "waiting for a reply"
+        }
+    }
+
+    // MARK: Session set-up
+
+    private mutating func hello() -> [Action] {
+        stage = .ehlo
+        return [.send("EHLO \(heloName)")]
+    }
+
+    private mutating func ehloReplied(_ reply: SMTPClientReply) -> [Action] {
+        guard reply.isPositive else {
+            // RFC 5321 section 3.2: a server that does not know EHLO gets HELO.
+            guard reply.isPermanent, !tlsActive else { return failAll(reply, thenQuit: true) }
+            stage = .helo
+            return [.send("HELO \(heloName)")]
+        }
+        extensions = Self.parseExtensions(reply.lines.dropFirst())
+        return afterHello()
+    }
+
+    static func parseExtensions(_ lines: ArraySlice<String>) -> [String: String] {
+        var result: [String: String] = [:]
+        for line in lines {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard let keyword = parts.first else { continue }
+            result[keyword.uppercased()] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return result
+    }
+
+    private mutating func afterHello() -> [Action] {
+        if !tlsActive && endpoint.tls != .none && !startTLSRefused {
+            if extensions["STARTTLS"] != nil {
+                stage = .startTLS
+                return [.send("STARTTLS")]
+            }
+            if endpoint.tls == .required {
+                return failAll(temporary: "\(endpoint) does not offer STARTTLS, which the TLS policy requires", thenQuit: true)
+            }
+        }
+        if let credentials = endpoint.credentials { return authenticate(credentials) }
+        return mail()
+    }
+
+    private mutating func startTLSReplied(_ reply: SMTPClientReply) -> [Action] {
+        guard reply.code == 220 else {
+            if endpoint.tls == .required { return failAll(reply, thenQuit: true, alwaysTemporary: true) }
+            startTLSRefused = true
+            return afterHello()
+        }
+        stage = .tlsHandshake
+        return [.startTLS]
+    }
+
+    private mutating func authenticate(_ credentials: SMTPCredentials) -> [Action] {
+        guard tlsActive else {
+            return failAll(temporary: "credentials are configured for \(endpoint) but TLS is not active; refusing to send them in clear text", thenQuit: true)
+        }
+        let mechanisms = Set((extensions["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
+        stage = .auth
+        if mechanisms.contains("PLAIN") {
+            authStep = .plain
+            return [.send("AUTH PLAIN " + Self.base64("\0\(credentials.user)\0\(credentials.password)"))]
+        }
+        if mechanisms.contains("LOGIN") {
+            authStep = .loginUser
+            return [.send("AUTH LOGIN")]
+        }
+        return failAll(temporary: "\(endpoint) offers neither AUTH PLAIN nor AUTH LOGIN", thenQuit: true)
+    }
+
+    private mutating func authReplied(_ reply: SMTPClientReply) -> [Action] {
+        guard let credentials = endpoint.credentials else { return failAll(reply, thenQuit: true) }
+        if reply.code == 235 { return mail() }
+        if reply.code == 334 && authStep == .loginUser {
+            authStep = .loginPassword
+            return [.send(Self.base64(credentials.user))]
+        }
+        if reply.code == 334 && authStep == .loginPassword {
+            authStep = .plain
+            return [.send(Self.base64(credentials.password))]
+        }
+        // A refused login is a configuration problem the administrator can fix: retry later.
+        return failAll(reply, thenQuit: true, alwaysTemporary: true)
+    }
+
+    static func base64(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString()
+    }
+
+    // MARK: The transaction
+
+    private mutating func mail() -> [Action] {
+        if request.smtpUTF8 && extensions["SMTPUTF8"] == nil {
+            return failAll(permanent: "\(endpoint) does not support SMTPUTF8, which the addresses need (RFC 6531 section 3.4)", thenQuit: true)
+        }
+        var command = "MAIL FROM:<\(request.sender)>"
+        if let limit = extensions["SIZE"] {
+            if let max = Int(limit), max > 0, request.size > max {
+                return failAll(permanent: "the message (\(request.size) bytes) is larger than \(endpoint) accepts (\(max) bytes, RFC 1870)", thenQuit: true)
+            }
+            command += " SIZE=\(request.size)"
+        }
+        if request.eightBit && extensions["8BITMIME"] != nil { command += " BODY=8BITMIME" }
+        if request.smtpUTF8 { command += " SMTPUTF8" }
+        stage = .mail
+        return [.send(command)]
+    }
+
+    private mutating func nextRecipient() -> [Action] {
+        guard recipientIndex < request.recipients.count else {
+            guard !accepted.isEmpty else { return finish(thenQuit: true) }
+            stage = .dataInitiation
+            return [.send("DATA")]
+        }
+        stage = .recipient
+        return [.send("RCPT TO:<\(request.recipients[recipientIndex])>")]
+    }
+
+    private mutating func recipientReplied(_ reply: SMTPClientReply) -> [Action] {
+        if reply.isPositive {
+            accepted.append(recipientIndex)
+        } else {
+            outcomes[recipientIndex] = Self.failure(reply)
+        }
+        recipientIndex += 1
+        return nextRecipient()
+    }
+
+    private mutating func messageReplied(_ reply: SMTPClientReply) -> [Action] {
+        guard reply.isPositive else { return failAccepted(reply) }
+        for index in accepted { outcomes[index] = .delivered(reply: reply.description) }
+        return finish(thenQuit: true)
+    }
+
+    // MARK: Outcomes
+
+    static func failure(_ reply: SMTPClientReply, alwaysTemporary: Bool = false) -> OutboundRecipientOutcome {
+        reply.isPermanent && !alwaysTemporary ? .permanent(reason: reply.description) : .temporary(reason: reply.description)
+    }
+
+    private mutating func failAccepted(_ reply: SMTPClientReply) -> [Action] {
+        for index in accepted { outcomes[index] = Self.failure(reply) }
+        return finish(thenQuit: true)
+    }
+
+    private mutating func failAll(_ reply: SMTPClientReply, thenQuit: Bool, alwaysTemporary: Bool = false) -> [Action] {
+        fillUndecided(Self.failure(reply, alwaysTemporary: alwaysTemporary))
+        return finish(thenQuit: thenQuit)
+    }
+
+    private mutating func failAll(temporary reason: String, thenQuit: Bool = false) -> [Action] {
+        fillUndecided(.temporary(reason: reason))
+        return finish(thenQuit: thenQuit)
+    }
+
+    private mutating func failAll(permanent reason: String, thenQuit: Bool) -> [Action] {
+        fillUndecided(.permanent(reason: reason))
+        return finish(thenQuit: thenQuit)
+    }
+
+    private mutating func fillUndecided(_ outcome: OutboundRecipientOutcome) {
+        for index in outcomes.indices where outcomes[index] == nil { outcomes[index] = outcome }
+    }
+
+    private mutating func finish(thenQuit: Bool) -> [Action] {
+        let result = outcomes.map { $0 ?? .temporary(reason: "not tried") }
+        guard !finished else { stage = .done; return [.close] }
+        finished = true
+        guard thenQuit else {
+            stage = .done
+            return [.finish(result), .close]
+        }
+        stage = .quit
+        return [.finish(result), .send("QUIT")]
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// A message in the outbound queue with its recipients, as `postgate outbound list|show`
+/// print it (the JSON keys are a contract for scripts).
+public struct OutboundMessageRecord: Sendable, Codable, Equatable {
+    public var id: Int64
+    /// The file under `DATA/outbound/` (removed once no recipient is left to try).
+    public var filename: String
+    /// The envelope sender; empty for the null reverse-path `<>`.
+    public var sender: String
+    public var size: Int
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var recipients: [OutboundRecipientRecord]
+
+    /// `pending` while a recipient is queued or deferred, else `done`.
+    public var state: String {
+        recipients.contains { $0.state == .queued || $0.state == .deferred } ? "pending" : "done"
+    }
+}

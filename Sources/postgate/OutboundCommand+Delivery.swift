@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgateGateway
+import PostgateMessage
+import PostgateOutbound
+import PostgateStore
+import ServiceLifecycle
+
+extension OutboundCommand {
+    struct Flush: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make every deferred recipient due and deliver everything due now, then exit.",
+            discussion: "Uses the next hop of --config (outbound.smarthost, tls, auth). Prints what is still pending."
+        )
+
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let (queue, worker) = try makeWorker(options)
+            try reportingFailure { () throws(OutboundQueueError) in _ = try queue.retry() }
+            do { try await worker.runOnce() } catch { fail("\(error)") }
+            let pending = try reportingFailure { () throws(StoreError) in try queue.messages(pendingOnly: true) }
+            try options.print(["pending": pending.count]) { "\(pending.count) message\(pending.count == 1 ? "" : "s") still pending" }
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the delivery worker in the foreground until SIGTERM or SIGINT.",
+            discussion: "Delivers due messages as they come, retrying by the schedule of outbound.retry.",
+            shouldDisplay: false
+        )
+
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+            let (_, worker) = try makeWorker(options)
+            let group = ServiceGroup(configuration: .init(
+                services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "postgate")
+            ))
+            do { try await group.run() } catch { fail("\(error)") }
+        }
+    }
+
+    struct Enqueue: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue the message on standard input (for tests; submission is the normal way in).",
+            shouldDisplay: false
+        )
+
+        @Option(help: ArgumentHelp("envelope sender; empty for <>", valueName: "ADDRESS"))
+        var from: String
+
+        @Option(help: ArgumentHelp("a recipient; repeat for several", valueName: "ADDRESS"))
+        var to: [String] = []
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let sender = from.isEmpty ? nil : parseAddress(from)
+            let recipients = to.map(parseAddress)
+            let queue = try options.openOutboundQueue()
+            let record = try reportingFailure { () throws(OutboundQueueError) in
+                try queue.enqueue(sender: sender, recipients: recipients, readingFrom: 0)
+            }
+            try options.print(record) { "queued outbound message \(record.id) for \(record.recipients.count) recipient(s)" }
+        }
+    }
+}
+
+/// The queue and a worker for the next hop of the configuration (notifications into the
+/// sender's mailbox, as under `postgate serve`), or exit with the reason.
+private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, DeliveryWorker) {
+    let configuration = options.gatewayConfiguration()
+    let store = try options.openStore()
+    do {
+        let worker = try Gateway.makeDeliveryWorker(configuration: configuration, dataDirectory: options.dataDirectory,
+                                                    store: store, logger: Logger(label: "postgate.outbound"))
+        return (worker.queue, worker)
+    } catch {
+        fail("\(error)")
+    }
+}

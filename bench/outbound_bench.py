@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Outbound benchmark (a script, not a test): replies composed, DKIM-signed and delivered
+to a local sink, and the queue's depth when the next hop answers 451 to half the attempts.
+
+1. `postgate outbound submit` N replies (compose + RSA-2048 DKIM + durable enqueue, one
+   process each, so process start is included), then `postgate outbound flush` delivers
+   them to an aiosmtpd sink on loopback: replies per second for each phase.
+2. M replies queued, a sink that answers 451 to every other DATA, retry after 1 s
+   (`outbound.retry.first: 1, factor: 1`), the worker `postgate outbound run`: the number
+   of messages still pending, sampled every 0.5 s, until the queue is empty.
+
+    python3 bench/outbound_bench.py [--replies 200] [--bin .build/release/postgate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Sink:
+    """Counts acknowledged messages; with `flaky`, answers 451 to every other DATA."""
+
+    def __init__(self, flaky: bool = False):
+        self.flaky = flaky
+        self.attempts = 0
+        self.acknowledged = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.attempts += 1
+            if self.flaky and self.attempts % 2 == 1:
+                return "451 4.3.0 try again"
+            self.acknowledged += 1
+        return "250 2.0.0 ok"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(binary: Path, data: Path, *args: str, stdin: bytes | None = None) -> str:
+    proc = subprocess.run([str(binary), *args, "--data", str(data)], input=stdin, capture_output=True, timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(f"postgate {' '.join(args)}: {proc.stderr.decode()}")
+    return proc.stdout.decode()
+
+
+def prepare(binary: Path, root: Path, port: int, retry: str) -> tuple[Path, Path]:
+    data = root / "data"
+    run(binary, data, "domain", "add", "acme.test")
+    run(binary, data, "address", "add", "support@acme.test", "--name", "Acme Support")
+    config = root / "config.yaml"
+    config.write_text(f"outbound:\n  smarthost: 127.0.0.1:{port}\n  tls: none\n  retry: {retry}\n  poll_interval: 0.1\n")
+    return data, config
+
+
+def reply(i: int) -> bytes:
+    return (f"To: customer{i}@example.test\r\nSubject: Re: order {i}\r\n\r\n"
+            + "Thank you for your message. Your order ships today.\r\n" * 40).encode()
+
+
+def submit_all(binary: Path, data: Path, count: int) -> float:
+    start = time.perf_counter()
+    for i in range(count):
+        run(binary, data, "outbound", "submit", "--from", "support@acme.test", "--to", f"customer{i}@example.test", stdin=reply(i))
+    return time.perf_counter() - start
+
+
+def pending(data: Path) -> int:
+    with sqlite3.connect(data / "postgate.sqlite") as db:
+        return db.execute("SELECT COUNT(DISTINCT message_id) FROM outbound_recipient WHERE state IN ('queued','deferred')").fetchone()[0]
+
+
+def throughput(binary: Path, count: int) -> list[tuple[str, int, float]]:
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            data, config = prepare(binary, Path(tmp), port, "{first: 60}")
+            submit_seconds = submit_all(binary, data, count)
+            start = time.perf_counter()
+            run(binary, data, "outbound", "flush", "--config", str(config))
+            deliver_seconds = time.perf_counter() - start
+            assert sink.acknowledged == count, sink.acknowledged
+    finally:
+        controller.stop()
+    return [("submit: compose + DKIM + durable enqueue", count, submit_seconds),
+            ("deliver: flush to a loopback sink", count, deliver_seconds)]
+
+
+def depth_under_451(binary: Path, count: int) -> tuple[list[tuple[float, int]], Sink]:
+    sink = Sink(flaky=True)
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    samples: list[tuple[float, int]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            data, config = prepare(binary, Path(tmp), port, "{first: 1, factor: 1, max_interval: 1}")
+            submit_all(binary, data, count)
+            worker = subprocess.Popen([str(binary), "outbound", "run", "--data", str(data), "--config", str(config)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            start = time.perf_counter()
+            try:
+                while True:
+                    depth = pending(data)
+                    samples.append((time.perf_counter() - start, depth))
+                    if depth == 0 or time.perf_counter() - start > 300:
+                        break
+                    time.sleep(0.5)
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(30)
+    finally:
+        controller.stop()
+    return samples, sink
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--replies", type=int, default=200)
+    parser.add_argument("--bin", type=Path, default=ROOT / ".build" / "release" / "postgate")
+    args = parser.parse_args()
+
+    print(f"| phase ({args.replies} replies, ~2 KiB, RSA-2048 DKIM) | seconds | replies/s |")
+    print("| --- | ---: | ---: |")
+    for name, count, seconds in throughput(args.bin, args.replies):
+        print(f"| {name} | {seconds:.2f} | {count / seconds:.1f} |")
+
+    samples, sink = depth_under_451(args.bin, args.replies)
+    print()
+    print(f"| seconds | messages pending (next hop answers 451 to every other DATA; {args.replies} queued) |")
+    print("| ---: | ---: |")
+    step = max(1, len(samples) // 12)
+    for at, depth in samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else []):
+        print(f"| {at:.1f} | {depth} |")
+    print(f"\nDATA attempts {sink.attempts}, acknowledged {sink.acknowledged} (each message delivered once: "
+          f"{'yes' if sink.acknowledged == args.replies else 'NO'})")
+
+
+if __name__ == "__main__":
+    main()
