@@ -84,20 +84,6 @@ import Testing
         #expect((try #require(fixture.fileStatus("session.key"))).st_mode & 0o777 == 0o600)
     }
 
-    @Test func copyOfOurOwnReplyJoinsItsSession() throws {
-        let first = try fixture.deliver(mail(id: "<1@example.org>"), to: ["support@acme.test"])
-        let session = try #require(first[0].sessionID)
-        let ourReply = store.sessionMessageIDs.messageID(sessionID: session, domain: "acme.test")
-        // The channel address is neither the customer nor a participant: only its signed id joins it.
-        let copy = try fixture.deliver(mail(from: "support@acme.test", to: "ana@example.org", id: ourReply), to: ["support@acme.test"])
-        #expect(copy[0].sessionID == session && copy[0].sessionReason == "signed-message-id")
-        #expect(try store.sessions(address: EmailAddress("support@acme.test")).count == 1)
-        // Another mailbox's signed id (or a forged one) does not.
-        let stranger = try fixture.deliver(mail(from: "support@acme.test", to: "ana@example.org", id: "<pg1-zz-00000000-00000000000000000000@acme.test>"),
-                                           to: ["support@acme.test"])
-        #expect(stranger[0].sessionID != session)
-    }
-
     @Test func expiredSessionIsClosedAndLinked() throws {
         let bytes = mail(id: "<1@example.org>")
         let first = try fixture.deliver(bytes, to: ["support@acme.test"])
