@@ -48,16 +48,37 @@ public struct SessionMessageID: Sendable {
     }
 
     /// Session ids from every marker in `text` that verifies, in order of appearance.
+    /// Scans the UTF-8 bytes (the marker is ASCII; `[REF:` matches too): this runs on every
+    /// delivered message over up to `MailStore.markerSearchBytes` of text.
     public func sessionIDs(inBody text: String) -> [Int64] {
         var found: [Int64] = []
-        var rest = Substring(text.lowercased())
-        while let start = rest.range(of: "[ref:") {
-            rest = rest[start.upperBound...]
-            guard let end = rest.firstIndex(of: "]") else { break }
-            if let id = sessionID(fromToken: String(rest[..<end])), !found.contains(id) { found.append(id) }
-            rest = rest[end...]
+        let bytes = Array(text.utf8)
+        let open = Array("[ref:".utf8)
+        var index = 0
+        while let start = Self.firstIndex(of: open, in: bytes, from: index) {
+            let tokenStart = start + open.count
+            guard let end = bytes[tokenStart...].firstIndex(of: UInt8(ascii: "]")) else { break }
+            let token = String(decoding: bytes[tokenStart..<end], as: UTF8.self).lowercased()
+            if let id = sessionID(fromToken: token), !found.contains(id) { found.append(id) }
+            index = end
         }
         return found
+    }
+
+    /// The first position of `needle` (lower-case ASCII) in `bytes` at or after `from`,
+    /// ignoring ASCII case.
+    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8], from: Int) -> Int? {
+        guard bytes.count >= needle.count else { return nil }
+        var i = from
+        while i <= bytes.count - needle.count {
+            if bytes[i] == needle[0] {
+                var j = 1
+                while j < needle.count, bytes[i + j] | 0x20 == needle[j] | 0x20 { j += 1 }
+                if j == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
     }
 
     private func sessionID(fromToken token: String) -> Int64? {

@@ -31,6 +31,13 @@ import Testing
         #expect(ids.sessionIDs(inBody: text) == [42])
     }
 
+    @Test func bodyMarkersIgnoreCaseSkipForgeriesAndKeepOrder() {
+        let seven = ids.bodyMarker(sessionID: 7), nine = ids.bodyMarker(sessionID: 9)
+        let text = "Grüße ✓ \(nine.uppercased())\n[ref:pg1-2-00000000-00000000000000000000]\n> \(seven) \(nine) [ref"
+        #expect(ids.sessionIDs(inBody: text) == [9, 7])
+        #expect(ids.sessionIDs(inBody: "") == [] && ids.sessionIDs(inBody: "[ref:") == [])
+    }
+
     @Test func knownVector() {
         // HMAC-SHA256(key "0123…ef" ×2, "pg1-1-00000000"), first 10 bytes; computed independently
         // with Python's hmac module.

@@ -32,7 +32,8 @@ public struct MIMEParser: Sendable {
         var splitter = MIMELineSplitter(maximumLineBytes: limits.maximumHeaderBytes)
         var structure = MIMEStructureParser(limits: limits)
         while let chunk = try handle.read(upToCount: chunkSize), !chunk.isEmpty {
-            splitter.feed(chunk) { structure.consume($0) }
+            // Fed as raw bytes: iterating `Data` byte by byte is many times slower.
+            chunk.withUnsafeBytes { bytes in splitter.feed(bytes) { structure.consume($0) } }
         }
         splitter.finish { structure.consume($0) }
         return structure.finish(totalLength: splitter.totalLength)
