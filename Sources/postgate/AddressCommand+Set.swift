@@ -95,8 +95,7 @@ extension AddressCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            let store = try options.openStore()
-            let changes = try reportingFailure { () throws(StoreError) in try store.pendingChanges(of: address) }
+            let changes = try options.withStore { (store) throws(StoreError) in try store.pendingChanges(of: address) }
             try options.print(changes) {
                 guard !changes.isEmpty else { return "\(address.canonicalText): nothing pending" }
                 return TextTable(headers: ["FIELD", "PUBLISHED", "DRAFT"],

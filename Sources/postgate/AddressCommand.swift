@@ -84,8 +84,7 @@ struct AddressCommand: ParsableCommand {
 
         func run() throws {
             let domain = domain.map(parseDomain)
-            let store = try options.openStore()
-            let records = try reportingFailure { () throws(StoreError) in try store.addresses(domain: domain) }
+            let records = try options.withStore { (store) throws(StoreError) in try store.addresses(domain: domain) }
             try options.print(records) {
                 guard !records.isEmpty else { return "no addresses; add one with `postgate address add EMAIL`" }
                 return TextTable(
@@ -112,8 +111,7 @@ struct AddressCommand: ParsableCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            let store = try options.openStore()
-            let found = try reportingFailure { () throws(StoreError) in try store.address(address) }
+            let found = try options.withStore { (store) throws(StoreError) in try store.address(address) }
             guard let record = found else { fail(StoreError.addressNotFound(address).description) }
             try options.print(record) { record.details }
         }
@@ -132,8 +130,7 @@ struct AddressCommand: ParsableCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.removeAddress(address) }
+            try options.withStore { (store) throws(StoreError) in try store.removeAddress(address) }
             try options.print(Removed(removed: address.canonicalText)) {
                 "removed address \(address.canonicalText) (its Maildir is kept)"
             }

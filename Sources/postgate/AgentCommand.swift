@@ -51,8 +51,7 @@ struct AgentCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            let records = try reportingFailure { () throws(StoreError) in try store.agents() }
+            let records = try options.withStore { (store) throws(StoreError) in try store.agents() }
             try options.print(records) {
                 guard !records.isEmpty else { return "no agents; add one with `postgate agent add NAME`" }
                 return TextTable(
@@ -76,8 +75,7 @@ struct AgentCommand: ParsableCommand {
 
         func run() throws {
             let login = parseAgentName(name)
-            let store = try options.openStore()
-            let found = try reportingFailure { () throws(StoreError) in try store.agent(login) }
+            let found = try options.withStore { (store) throws(StoreError) in try store.agent(login) }
             guard let record = found else { fail(StoreError.agentNotFound(login).description) }
             try options.print(record) {
                 """
@@ -102,8 +100,7 @@ struct AgentCommand: ParsableCommand {
 
         func run() throws {
             let login = parseAgentName(name)
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.removeAgent(login) }
+            try options.withStore { (store) throws(StoreError) in try store.removeAgent(login) }
             try options.print(Removed(removed: login)) { "removed agent \(login)" }
         }
     }
@@ -120,8 +117,7 @@ struct AgentCommand: ParsableCommand {
         func run() throws {
             let login = parseAgentName(name)
             let secret = password.read()
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.setPassword(secret, agent: login) }
+            try options.withStore { (store) throws(StoreError) in try store.setPassword(secret, agent: login) }
             try options.print(["agent": login]) { "password of \(login) changed" }
         }
     }

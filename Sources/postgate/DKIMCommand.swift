@@ -97,8 +97,7 @@ struct DKIMCommand: ParsableCommand {
 
         func run() throws {
             let name = parseDomain(domain)
-            let store = try options.openStore()
-            let current = try reportingFailure { () throws(StoreError) in try store.dkimKey(domain: name) }
+            let current = try options.withStore { (store) throws(StoreError) in try store.dkimKey(domain: name) }
             let algorithm = DKIMAlgorithm(rawValue: current.algorithm) ?? .rsaSHA256
             try addKey(domain: domain, selector: selector, key: key.generate(fallback: algorithm), options: options)
         }
@@ -115,8 +114,7 @@ struct DKIMCommand: ParsableCommand {
 
         func run() throws {
             let name = domain.map(parseDomain)
-            let store = try options.openStore()
-            let keys = try reportingFailure { () throws(StoreError) in try store.dkimKeys(domain: name) }
+            let keys = try options.withStore { (store) throws(StoreError) in try store.dkimKeys(domain: name) }
             if let name, keys.isEmpty { fail(StoreError.dkimKeyNotFound(name, selector: nil).description) }
             try options.print(keys.map(DKIMKeyListing.init)) {
                 guard !keys.isEmpty else { return "no DKIM keys; make one with `postgate dkim generate DOMAIN --selector S`" }

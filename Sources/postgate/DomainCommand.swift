@@ -87,8 +87,7 @@ struct DomainCommand: ParsableCommand {
 
         func run() throws {
             let domain = parseDomain(name)
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.removeDomain(domain, force: force) }
+            try options.withStore { (store) throws(StoreError) in try store.removeDomain(domain, force: force) }
             try options.print(Removed(removed: domain.ascii)) { "removed domain \(domain.unicode)" }
         }
     }

@@ -25,8 +25,7 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var options: StoreOptions
 
     func run() throws {
-        let store = try options.openStore()
-        let export = try reportingFailure { () throws(StoreError) in try store.exportChannels() }
+        let export = try options.withStore { (store) throws(StoreError) in try store.exportChannels() }
         switch format {
         case .json:
             let data = try ChannelExport.encoder.encode(export) + Data("\n".utf8)

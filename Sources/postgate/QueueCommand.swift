@@ -77,8 +77,7 @@ struct QueueCommand: ParsableCommand {
 
         func run() throws {
             let enabled = parseOnOff(privateSeen, option: "--private-seen")
-            let store = try options.openStore()
-            try reportingFailure { () throws(StoreError) in try store.setPrivateSeen(enabled, of: .queue(name)) }
+            try options.withStore { (store) throws(StoreError) in try store.setPrivateSeen(enabled, of: .queue(name)) }
             try options.print(["queue": name, "privateSeen": privateSeen.lowercased()]) {
                 "\\Seen in queue \(name) is now \(enabled ? "private per agent" : "shared")"
             }

@@ -71,8 +71,7 @@ struct SessionCommand: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() throws {
-            let store = try options.openStore()
-            let thread = try reportingFailure { () throws(StoreError) in try store.sessionThread(id: id) }
+            let thread = try options.withStore { (store) throws(StoreError) in try store.sessionThread(id: id) }
             try options.print(thread) { Self.render(thread) }
         }
 
