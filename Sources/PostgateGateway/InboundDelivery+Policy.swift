@@ -47,14 +47,14 @@ extension InboundDelivery {
     }
 
     private func verdict(for target: MailboxTarget, header: MessageHeader, mailFrom: String) throws(StoreError) -> PolicyVerdict {
-        guard let record = try store.address(target.address) else { return .deliver }
+        guard let record = try store.address(target.address, countingMessages: false) else { return .deliver }
         let store = self.store
         do {
             return try InboundPolicy.evaluate(
                 header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record),
                 blocklist: { sender in try store.blocklistEntry(blocking: sender, for: target) },
                 verifyMessageID: store.sessionMessageIDs.sessionID(fromMessageID:),
-                isHostedAddress: { address in try store.address(address) != nil })
+                isHostedAddress: { address in try store.address(address, countingMessages: false) != nil })
         } catch let error as StoreError {
             throw error
         } catch {

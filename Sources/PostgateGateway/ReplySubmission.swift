@@ -24,7 +24,7 @@ public struct ReplySubmission: Sendable {
     /// - Throws: `ReplyRefusal` with the SMTP reply for anything the sender must fix.
     public func submit(_ message: [UInt8], from sender: EmailAddress, to recipients: [EmailAddress], agent: String? = nil,
                        now: Date = Date()) throws -> OutboundMessageRecord {
-        guard let address = try store.address(sender), address.enabled, address.settings.usage.sends else {
+        guard let address = try store.address(sender, countingMessages: false), address.enabled, address.settings.usage.sends else {
             throw ReplyRefusal(code: 550, text: "5.7.1 \(sender) is not a channel address that sends replies")
         }
         if let agent, try store.agent(agent)?.addresses.contains(address.email) != true {

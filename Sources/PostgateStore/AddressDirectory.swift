@@ -23,8 +23,9 @@ protocol AddressDirectory: Sendable {
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws(StoreError) -> AddressRecord
     func addresses(domain: DomainName?) throws(StoreError) -> [AddressRecord]
-    /// The address named `address`, or the one it is an alias of.
-    func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord?
+    /// The address named `address`, or the one it is an alias of; its `messageCount` is 0
+    /// unless `countingMessages` (counting walks the mailbox's index entries).
+    func address(_ address: EmailAddress, countingMessages: Bool) throws(StoreError) -> AddressRecord?
     /// Removes an address and its aliases; its mailbox stays.
     func removeAddress(_ address: EmailAddress) throws(StoreError)
     /// Where mail for `recipient` goes, matching the canonical local part and domain.

@@ -80,7 +80,7 @@ public final class MailStore: Sendable {
 
     /// The messages delivered to `address` (or the address it is an alias of), by UID.
     public func messages(address: EmailAddress) throws(StoreError) -> [StoredMessage] {
-        guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+        guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
         return try messages(mailboxPath: record.mailboxPath)
     }
 
