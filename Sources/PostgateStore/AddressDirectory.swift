@@ -8,6 +8,9 @@ import PostgateMessage
 /// nothing. A name (`local-part@domain`) is either one address or one alias, never both.
 /// `SQLiteAddressDirectory` is the single-node implementation.
 protocol AddressDirectory: Sendable {
+    /// The directory generation, bumped by every committed change to the directory
+    /// (`SQLiteDatabase.registerDirectoryGenerationSchema`).
+    func generation() throws(StoreError) -> Int64
     func domains() throws(StoreError) -> [DomainRecord]
     /// Refuses a domain that still has addresses or aliases unless `force`; with `force`
     /// removes them too. Mailboxes stay.

@@ -20,6 +20,8 @@ public final class MailStore: Sendable {
     let dkimKeys: any DKIMKeyDirectory
     let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
+    /// What the delivery path read from the directory (`directorySnapshot()`).
+    let directoryCache = DirectoryCache()
     let logger: Logger
     /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
     public let sessionMessageIDs: SessionMessageID

@@ -54,17 +54,25 @@ extension SQLiteAddressDirectory {
     }
 
     func route(_ target: MailboxTarget, facts: RoutingFacts) throws(StoreError) -> QueueTarget? {
+        try routePlan(target)?.route(facts)
+    }
+
+    func routePlan(_ target: MailboxTarget) throws(StoreError) -> RoutePlan? {
         try database.read { db in
             guard let addressID = try requireAddressIDIfPresent(db, target.address) else { return nil }
-            let chosen = try filterRules(db, addressID: addressID).first { $0.matches(facts) }?.queue
-                ?? String.fetchOne(db, cachedSQL: """
-                    SELECT queue.name FROM address JOIN queue ON queue.id = address.default_queue_id WHERE address.id = ?
-                    """, arguments: [addressID])
-            guard let chosen, let row = try Row.fetchOne(db, cachedSQL: """
-                SELECT queue.name, queue.mailbox_id, mailbox.path FROM queue JOIN mailbox ON mailbox.id = queue.mailbox_id
-                WHERE queue.name = ?
-                """, arguments: [chosen]) else { return nil }
-            return QueueTarget(queue: row["name"], mailbox: MailboxTarget(mailboxID: row["mailbox_id"], mailboxPath: row["path"], address: target.address))
+            let filters = try filterRules(db, addressID: addressID)
+            let defaultQueue = try String.fetchOne(db, cachedSQL: """
+                SELECT queue.name FROM address JOIN queue ON queue.id = address.default_queue_id WHERE address.id = ?
+                """, arguments: [addressID])
+            var queues: [String: MailboxTarget] = [:]
+            for name in Set(filters.map(\.queue) + [defaultQueue].compactMap { $0 }) {
+                guard let row = try Row.fetchOne(db, cachedSQL: """
+                    SELECT queue.mailbox_id, mailbox.path FROM queue JOIN mailbox ON mailbox.id = queue.mailbox_id
+                    WHERE queue.name = ?
+                    """, arguments: [name]) else { continue }
+                queues[name] = MailboxTarget(mailboxID: row["mailbox_id"], mailboxPath: row["path"], address: target.address)
+            }
+            return RoutePlan(filters: filters, defaultQueue: defaultQueue, queues: queues)
         }
     }
 

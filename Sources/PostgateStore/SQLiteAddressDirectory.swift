@@ -7,6 +7,12 @@ import PostgateMessage
 struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     let database: SQLiteDatabase
 
+    func generation() throws(StoreError) -> Int64 {
+        try database.read { db in
+            try Int64.fetchOne(db, cachedSQL: "SELECT value FROM directory_generation WHERE id = 1") ?? 0
+        }
+    }
+
     func resolve(_ recipient: EmailAddress) throws(StoreError) -> RecipientResolution {
         try database.read { db in
             guard let domainID = try domainID(db, recipient.domain) else { return .domainNotHosted }
