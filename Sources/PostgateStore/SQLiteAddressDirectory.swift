@@ -8,7 +8,7 @@ struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     let database: SQLiteDatabase
 
     func generation() throws(StoreError) -> Int64 {
-        try database.read { db in
+        try database.readStatement { db in
             try Int64.fetchOne(db, cachedSQL: "SELECT value FROM directory_generation WHERE id = 1") ?? 0
         }
     }
