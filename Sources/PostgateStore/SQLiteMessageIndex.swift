@@ -15,10 +15,10 @@ struct SQLiteMessageIndex: MessageIndex {
                 message.filename = MaildirFileName(
                     uniqueName: pending.uniqueName, size: message.size, uid: message.uid, policy: message.policy).baseName
                 let assignment = try sessions.assign(db, pending)
-                try insertRow(db, message)
-                try sessions.annotate(db, rowID: db.lastInsertedRowID, assignment, pending)
                 message.sessionID = assignment?.sessionID
                 message.sessionReason = assignment?.reason.rawValue
+                try insertRow(db, message, threadIndexRoot: pending.threadFacts?.threadIndexRoot,
+                              contentDigest: pending.contentDigest)
                 return message
             }
         }
@@ -90,24 +90,28 @@ struct SQLiteMessageIndex: MessageIndex {
     // MARK: - Rows
 
     private func allocateUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
-        guard let uid = try UInt32.fetchOne(db, cachedSQL: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [mailboxID]) else {
+        guard let uid = try UInt32.fetchOne(db, cachedSQL: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ? RETURNING uid_next - 1",
+                                            arguments: [mailboxID]) else {
             throw StoreError.mailboxNotFound(path: "#\(mailboxID)")
         }
-        try db.execute(cachedSQL: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [mailboxID])
         return uid
     }
 
-    private func insertRow(_ db: Database, _ message: StoredMessage) throws {
+    /// One `message` row, with its session and thread facts (the session was decided first).
+    private func insertRow(_ db: Database, _ message: StoredMessage, threadIndexRoot: String? = nil,
+                           contentDigest: String? = nil) throws {
         try db.execute(cachedSQL: """
             INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
-                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, keywords)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, keywords,
+                session_id, session_reason, thread_index_root, content_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 message.mailboxID, message.uid, message.filename, message.size,
                 message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
                 message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
                 message.messageID, message.inReplyTo, message.references, message.policy,
                 MessageFlags.keywords(forPolicy: message.policy),
+                message.sessionID, message.sessionReason, threadIndexRoot, contentDigest,
             ])
     }
 

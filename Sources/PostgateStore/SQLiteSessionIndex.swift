@@ -77,14 +77,6 @@ struct SQLiteSessionIndex: Sendable {
         }
     }
 
-    /// Stores the assignment and the thread facts on the row just inserted.
-    func annotate(_ db: Database, rowID: Int64, _ assignment: Assignment?, _ pending: PendingMessage) throws {
-        try db.execute(cachedSQL: """
-            UPDATE message SET session_id = ?, session_reason = ?, thread_index_root = ?, content_digest = ? WHERE id = ?
-            """, arguments: [assignment?.sessionID, assignment?.reason.rawValue, pending.threadFacts?.threadIndexRoot,
-                             pending.contentDigest, rowID])
-    }
-
     private func startSession(_ db: Database, mailboxID: Int64, mode: SessionMode, facts: SessionHeaderFacts,
                               previous: Int64?, now: Date) throws -> Int64 {
         let time = now.timeIntervalSince1970
