@@ -47,7 +47,10 @@ public final class Gateway: Service, @unchecked Sendable {
         self.dataDirectory = dataDirectory ?? configuration.dataDirectory
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        self.threadPool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
+        // Store work blocks in fsync(2) and in the group commit far more than it computes, so
+        // the pool has many more threads than cores: concurrent deliveries share commits only
+        // if they can wait for them at the same time.
+        self.threadPool = NIOThreadPool(numberOfThreads: max(16, System.coreCount * 8))
         self.quiescing = ServerQuiescingHelper(group: group)
     }
 

@@ -11,6 +11,8 @@ import GRDB
 struct SQLiteDatabase: Sendable {
     let path: String
     private let pool: DatabasePool
+    /// Shares commits between concurrent deliveries (`groupWrite`).
+    private let commits = GroupCommitQueue()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     init(path: String) throws(StoreError) {
@@ -43,6 +45,13 @@ struct SQLiteDatabase: Sendable {
         } catch {
             throw Self.storeError(error, path: path)
         }
+    }
+
+    /// Runs `body` in a write transaction that may be shared with other concurrent callers'
+    /// (`GroupCommitQueue`); returns once that transaction has committed. For the delivery
+    /// path's index transaction, whose commit costs more than its work.
+    func groupWrite<T>(_ body: @escaping (Database) throws -> T) throws(StoreError) -> T {
+        try commits.write(self, body)
     }
 
     /// Runs `body` in a write transaction that is always rolled back: a dry run that checks

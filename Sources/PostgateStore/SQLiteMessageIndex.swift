@@ -7,7 +7,7 @@ struct SQLiteMessageIndex: MessageIndex {
     let sessions: SQLiteSessionIndex
 
     func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
-        try database.write { db in
+        try database.groupWrite { db in
             try messages.compactMap { pending in
                 if try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
