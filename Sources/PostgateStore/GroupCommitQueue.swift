@@ -29,6 +29,14 @@ final class GroupCommitQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var waiting: [Submission] = []
     private var leading = false
+    private var transactions = 0
+
+    /// Transactions run so far (each holding one batch).
+    var transactionCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return transactions
+    }
 
     /// Runs `work` in a write transaction of `database`, possibly shared with other callers'
     /// work, and returns its result once that transaction has committed.
@@ -48,6 +56,7 @@ final class GroupCommitQueue: @unchecked Sendable {
             let results = Self.run(batch, in: database)
             condition.lock()
             for (submission, result) in zip(batch, results) { submission.result = result }
+            transactions += 1
             leading = false
             condition.broadcast()
         }

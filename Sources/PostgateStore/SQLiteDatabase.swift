@@ -12,7 +12,7 @@ struct SQLiteDatabase: Sendable {
     let path: String
     private let pool: DatabasePool
     /// Shares commits between concurrent deliveries (`groupWrite`).
-    private let commits = GroupCommitQueue()
+    let commits = GroupCommitQueue()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     init(path: String) throws(StoreError) {
