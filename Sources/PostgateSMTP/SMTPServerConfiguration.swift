@@ -1,6 +1,16 @@
 /// The settings of an SMTP listener that the protocol code needs. Every limit has the
 /// reply RFC 5321 names for it.
 public struct SMTPServerConfiguration: Sendable, Equatable {
+    /// What a listener is for: it decides whether AUTH is offered and who may send.
+    public enum Mode: Sendable, Equatable {
+        /// The inbound (MX) listener (RFC 5321): mail for hosted addresses from anyone, no AUTH.
+        case mx
+        /// Message submission (RFC 6409): AUTH (RFC 4954) only over TLS, no MAIL before it,
+        /// and then any remote recipient.
+        case submission
+    }
+
+    public var mode: Mode
     /// The name in the greeting, the EHLO reply and the Received header.
     public var hostname: String
     /// SIZE (RFC 1870): larger messages get 552 5.3.4, whether declared or real.
@@ -20,6 +30,7 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
     public var dataTimeout: Int64
 
     public init(
+        mode: Mode = .mx,
         hostname: String = "postgate.localhost",
         maxMessageSize: Int = 36_700_160,
         maxLineLength: Int = 1000,
@@ -30,6 +41,7 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
         commandTimeout: Int64 = 300,
         dataTimeout: Int64 = 180
     ) {
+        self.mode = mode
         self.hostname = hostname
         self.maxMessageSize = maxMessageSize
         self.maxLineLength = maxLineLength
