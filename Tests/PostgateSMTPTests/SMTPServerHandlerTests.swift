@@ -59,18 +59,20 @@ import Testing
             var configuration = SMTPServerConfiguration(hostname: "mx.test")
             configure(&configuration)
             delegate = MemoryDelegate()
-            var context: NIOSSLContext?
-            if tls {
-                let (cert, key) = try TLSMaterial.makeSelfSigned(hostname: "mx.test")
-                let configuration = TLSConfiguration.makeServerConfiguration(
-                    certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) },
-                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
-                context = try NIOSSLContext(configuration: configuration)
-            }
+            let context = tls ? try Self.serverTLSContext() : nil
             let handler = SMTPServerHandler(configuration: configuration, delegate: delegate, tlsContext: context,
                                             session: SMTPSessionInfo(remoteAddress: "192.0.2.1"))
             channel = EmbeddedChannel(handler: handler)
             try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 4000)).wait()
+        }
+
+        /// A server TLS context with a fresh self-signed certificate for mx.test.
+        static func serverTLSContext() throws -> NIOSSLContext {
+            let (cert, key) = try TLSMaterial.makeSelfSigned(hostname: "mx.test")
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+            return try NIOSSLContext(configuration: configuration)
         }
 
         func send(_ text: String) throws {
