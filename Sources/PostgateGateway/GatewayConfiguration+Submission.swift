@@ -26,6 +26,11 @@ extension GatewayConfiguration {
         public var listen = ["127.0.0.1:2465"]
     }
 
+    /// True when any submission listener is configured (they always need TLS material).
+    var offersSubmission: Bool {
+        !submission.listen.isEmpty || !submissions.listen.isEmpty
+    }
+
     /// The SMTP protocol settings of the submission listeners: the MX limits, in
     /// submission mode.
     public var submissionServerConfiguration: SMTPServerConfiguration {
