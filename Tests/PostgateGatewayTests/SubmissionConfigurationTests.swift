@@ -41,3 +41,13 @@ import PostgateSMTP
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("submissions:\n  max_connections: 3\n") }
     }
 }
+
+@Suite struct ReplyRefusalReplyTests {
+    @Test func enhancedCodeIsSplitOff() {
+        #expect(ReplyRefusal(code: 550, text: "5.7.1 agent bob may not send as a@b.test").smtpReply
+            == SMTPReply(550, "5.7.1", "agent bob may not send as a@b.test"))
+        #expect(ReplyRefusal(code: 552, text: "attachments too large").smtpReply == SMTPReply(552, nil, "attachments too large"))
+        #expect(ReplyRefusal(code: 550, text: "5.7 odd").smtpReply == SMTPReply(550, nil, "5.7 odd"))
+        #expect(ReplyRefusal(code: 250, text: "2.0.0 not a refusal").smtpReply.code == 554)
+    }
+}

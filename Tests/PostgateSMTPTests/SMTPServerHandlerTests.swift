@@ -81,16 +81,26 @@ import Testing
 
         /// Every reply line written so far.
         func replies() throws -> [String] {
+            try Self.lines { try channel.readOutbound(as: ByteBuffer.self) }
+        }
+
+        /// The three-digit codes of the last lines of each reply written so far.
+        func codes() throws -> [String] {
+            try Self.finalLines(replies()).map { String($0.prefix(3)) }
+        }
+
+        /// The CRLF-separated lines of every buffer `next` yields until it yields nil.
+        static func lines(_ next: () throws -> ByteBuffer?) rethrows -> [String] {
             var text = ""
-            while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            while var buffer = try next() {
                 text += buffer.readString(length: buffer.readableBytes) ?? ""
             }
             return text.split(separator: "\r\n").map(String.init)
         }
 
-        /// The three-digit codes of the last lines of each reply written so far.
-        func codes() throws -> [String] {
-            try replies().filter { $0.count >= 4 && $0[$0.index($0.startIndex, offsetBy: 3)] == " " }.map { String($0.prefix(3)) }
+        /// The last line of each reply (`250 …`, not `250-…`).
+        static func finalLines(_ lines: [String]) -> [String] {
+            lines.filter { $0.count >= 4 && $0.dropFirst(3).first == " " }
         }
     }
 

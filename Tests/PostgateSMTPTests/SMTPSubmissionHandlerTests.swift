@@ -90,16 +90,12 @@ import Testing
 
         /// The reply lines the client has received since the last call, in clear.
         func replies() throws -> [String] {
-            var text = ""
-            while var buffer = try client.readInbound(as: ByteBuffer.self) {
-                text += buffer.readString(length: buffer.readableBytes) ?? ""
-            }
-            return text.split(separator: "\r\n").map(String.init)
+            try SMTPServerHandlerTests.Harness.lines { try client.readInbound(as: ByteBuffer.self) }
         }
 
         /// The last line of every reply received since the last call.
         func finalLines() throws -> [String] {
-            try replies().filter { $0.count >= 4 && $0.dropFirst(3).first == " " }
+            try SMTPServerHandlerTests.Harness.finalLines(replies())
         }
     }
 
