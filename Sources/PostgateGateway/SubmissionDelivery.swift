@@ -35,7 +35,7 @@ public struct SubmissionDelivery: SMTPServerDelegate {
         eventLoop.makeSucceededFuture(.accept)
     }
 
-    public func authenticate(_ credentials: SMTPCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
+    public func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
         let ip = session.remoteAddress
         if throttle.isLockedOut(ip) {
             return eventLoop.makeSucceededFuture(.rejected(SMTPReply(454, "4.7.0", "Too many failed logins from your address; try again later")))

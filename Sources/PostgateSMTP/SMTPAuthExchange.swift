@@ -15,7 +15,7 @@ public struct SMTPAuthExchange: Equatable, Sendable {
         /// Send this 334 and take the next line as the response.
         case challenge(SMTPReply)
         /// The exchange is complete: check these credentials.
-        case credentials(SMTPCredentials)
+        case credentials(SASLCredentials)
         /// The exchange failed with this reply.
         case failed(SMTPReply)
     }
@@ -62,7 +62,7 @@ public struct SMTPAuthExchange: Equatable, Sendable {
             expecting = .password(username: text)
             return .challenge(Self.passwordPrompt)
         case .password(let username):
-            return .credentials(SMTPCredentials(user: username, password: text))
+            return .credentials(SASLCredentials(user: username, password: text))
         }
     }
 
@@ -75,7 +75,7 @@ public struct SMTPAuthExchange: Equatable, Sendable {
         guard fields[0].isEmpty || fields[0] == fields[1] else {
             return .failed(SMTPReply(535, "5.7.8", "The authorization identity must be empty or your own user name"))
         }
-        return .credentials(SMTPCredentials(user: fields[1], password: fields[2]))
+        return .credentials(SASLCredentials(user: fields[1], password: fields[2]))
     }
 
     /// "Username:" and "Password:" in base64, the LOGIN mechanism's prompts.

@@ -17,7 +17,7 @@ public protocol SMTPServerDelegate: Sendable {
 
     /// Submission listeners: checks AUTH credentials (RFC 4954). Called on `eventLoop`, so a
     /// slow check (scrypt) must run elsewhere, on a thread pool.
-    func authenticate(_ credentials: SMTPCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict>
+    func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict>
 
     /// Submission listeners: decides whether `transaction.session.authenticatedUser` may
     /// send as `transaction.sender` (RFC 6409 section 6.1).
@@ -28,7 +28,7 @@ public protocol SMTPServerDelegate: Sendable {
 /// (the MX listener never offers AUTH, so this is never called there) and any sender may
 /// start a transaction (RFC 5321 judges recipients, not senders).
 extension SMTPServerDelegate {
-    public func authenticate(_ credentials: SMTPCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
+    public func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
         eventLoop.makeSucceededFuture(.rejected(SMTPReply(454, "4.7.0", "Authentication is not available here")))
     }
 

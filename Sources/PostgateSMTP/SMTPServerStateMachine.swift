@@ -27,7 +27,7 @@ public struct SMTPServerStateMachine {
         /// Make the message durable, then call `messageCommitted`.
         case commitMessage(SMTPTransaction)
         /// Check the AUTH credentials with the delegate, then call `credentialsChecked`.
-        case authenticate(SMTPCredentials)
+        case authenticate(SASLCredentials)
         /// Ask the delegate whether the authenticated user may send as the transaction's
         /// sender, then call `senderVerified` (submission mode).
         case verifySender(SMTPTransaction)

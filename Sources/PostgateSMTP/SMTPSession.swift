@@ -54,7 +54,7 @@ public enum RecipientVerdict: Equatable, Sendable {
 public typealias SenderVerdict = RecipientVerdict
 
 /// What a client proved itself with in AUTH. The password never appears in a description.
-public struct SMTPCredentials: Equatable, Sendable, CustomStringConvertible {
+public struct SASLCredentials: Equatable, Sendable, CustomStringConvertible {
     public var user: String
     public var password: String
 
@@ -63,7 +63,7 @@ public struct SMTPCredentials: Equatable, Sendable, CustomStringConvertible {
         self.password = password
     }
 
-    public var description: String { "SMTPCredentials(user: \(user), password: <redacted>)" }
+    public var description: String { "SASLCredentials(user: \(user), password: <redacted>)" }
 }
 
 /// The delegate's answer to AUTH credentials.

@@ -10,7 +10,7 @@ import Testing
 /// AUTH and the sender check, as a mail client meets them.
 @Suite struct SMTPSubmissionHandlerTests {
     final class SubmissionDelegate: SMTPServerDelegate, @unchecked Sendable {
-        var checked: [SMTPCredentials] = []
+        var checked: [SASLCredentials] = []
         var writers: [SMTPServerHandlerTests.MemoryWriter] = []
         var transactions: [SMTPTransaction] = []
 
@@ -25,9 +25,9 @@ import Testing
             return eventLoop.makeSucceededFuture(writer)
         }
 
-        func authenticate(_ credentials: SMTPCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
+        func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
             checked.append(credentials)
-            let right = credentials == SMTPCredentials(user: "ana", password: "pw")
+            let right = credentials == SASLCredentials(user: "ana", password: "pw")
             return eventLoop.makeSucceededFuture(right ? .accepted(user: "ana") : .rejected(SMTPReply(535, "5.7.8", "Authentication credentials invalid")))
         }
 
@@ -122,7 +122,7 @@ import Testing
         #expect(try pair.finalLines() == ["334 UGFzc3dvcmQ6"])
         try pair.send("cHc=\r\n")
         #expect(try pair.finalLines() == ["235 2.7.0 Authentication successful"])
-        #expect(pair.delegate.checked == [SMTPCredentials(user: "ana", password: "wrong"), SMTPCredentials(user: "ana", password: "pw")])
+        #expect(pair.delegate.checked == [SASLCredentials(user: "ana", password: "wrong"), SASLCredentials(user: "ana", password: "pw")])
 
         try pair.send("MAIL FROM:<other@acme.test>\r\nMAIL FROM:<support@acme.test>\r\nRCPT TO:<jane@example.test>\r\nDATA\r\n")
         #expect(try pair.finalLines() == ["550 5.7.1 may not send as other@acme.test", "250 2.1.0 Sender ok", "250 2.1.5 Recipient ok", "354 End data with <CR><LF>.<CR><LF>"])

@@ -73,7 +73,7 @@ import Testing
     @Test func plainWithInitialResponse() {
         var m = machine()
         _ = send(&m, "EHLO laptop.test")
-        #expect(send(&m, "AUTH PLAIN \(Self.plainAna)") == .authenticate(SMTPCredentials(user: "ana", password: "pw")))
+        #expect(send(&m, "AUTH PLAIN \(Self.plainAna)") == .authenticate(SASLCredentials(user: "ana", password: "pw")))
         #expect(m.credentialsChecked(.accepted(user: "ana")) == .send(SMTPReply(235, "2.7.0", "Authentication successful")))
         #expect(m.session.authenticatedUser == "ana")
         #expect(m.session.protocolName == "ESMTPSA")
@@ -84,7 +84,7 @@ import Testing
         _ = send(&m, "EHLO laptop.test")
         #expect(send(&m, "auth plain") == .send(SMTPReply(334, nil, "")))
         #expect(m.isAwaitingAuthResponse)
-        #expect(m.receiveAuthResponse(Array(Self.plainAsSelf.utf8)) == .authenticate(SMTPCredentials(user: "ana", password: "pw")))
+        #expect(m.receiveAuthResponse(Array(Self.plainAsSelf.utf8)) == .authenticate(SASLCredentials(user: "ana", password: "pw")))
         #expect(!m.isAwaitingAuthResponse)
     }
 
@@ -93,7 +93,7 @@ import Testing
         _ = send(&m, "EHLO laptop.test")
         #expect(send(&m, "AUTH LOGIN") == .send(SMTPReply(334, nil, "VXNlcm5hbWU6")))
         #expect(m.receiveAuthResponse(Array("YW5h".utf8)) == .send(SMTPReply(334, nil, "UGFzc3dvcmQ6")))
-        #expect(m.receiveAuthResponse(Array("cHc=".utf8)) == .authenticate(SMTPCredentials(user: "ana", password: "pw")))
+        #expect(m.receiveAuthResponse(Array("cHc=".utf8)) == .authenticate(SASLCredentials(user: "ana", password: "pw")))
         // With the user name as initial response, only the password is asked for.
         var n = machine()
         _ = send(&n, "EHLO laptop.test")
@@ -215,7 +215,7 @@ import Testing
     }
 
     @Test func credentialsNeverShowTheirPassword() {
-        #expect(!"\(SMTPCredentials(user: "ana", password: "s3cret"))".contains("s3cret"))
+        #expect(!"\(SASLCredentials(user: "ana", password: "s3cret"))".contains("s3cret"))
     }
 
     @Test func strictBase64() {
