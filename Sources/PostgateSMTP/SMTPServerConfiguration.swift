@@ -17,6 +17,11 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
     public var maxMessageSize: Int
     /// Longest command or text line in octets, CRLF included (section 4.5.3.1.4–6).
     public var maxLineLength: Int
+    /// Longest command line: `maxLineLength`, but at least 12288 octets in submission mode,
+    /// where AUTH lines carry base64 credentials (RFC 4954 section 4).
+    public var maxCommandLineLength: Int {
+        mode == .submission ? max(maxLineLength, 12_288) : maxLineLength
+    }
     /// Longest header section in octets; larger gets 552 5.3.4.
     public var maxHeaderSize: Int
     /// Recipients per transaction; more get 452 4.5.3 (section 4.5.3.1.10).

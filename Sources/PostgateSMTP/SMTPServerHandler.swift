@@ -56,7 +56,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         self.tlsContext = tlsContext
         self.logger = logger
         self.stateMachine = SMTPServerStateMachine(configuration: configuration, session: session, startTLSAvailable: tlsContext != nil)
-        self.framer = SMTPInboundFramer(maxLineLength: configuration.maxLineLength, maxHeaderSize: configuration.maxHeaderSize)
+        self.framer = SMTPInboundFramer(maxLineLength: configuration.maxLineLength, maxHeaderSize: configuration.maxHeaderSize,
+                                        maxCommandLineLength: configuration.maxCommandLineLength)
     }
 
     // MARK: Channel events

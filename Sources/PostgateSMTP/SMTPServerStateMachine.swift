@@ -163,7 +163,7 @@ public struct SMTPServerStateMachine {
     public mutating func receiveMalformedLine(tooLong: Bool) -> Action {
         if isAwaitingAuthResponse { state = .ready }  // the AUTH exchange ends with the error
         return fail(tooLong
-            ? SMTPReply(500, "5.5.2", "Line too long (limit \(configuration.maxLineLength) octets)")
+            ? SMTPReply(500, "5.5.2", "Line too long (limit \(configuration.maxCommandLineLength) octets)")
             : SMTPReply(500, "5.5.2", "Command lines must end in CRLF, without bare CR or LF"))
     }
 

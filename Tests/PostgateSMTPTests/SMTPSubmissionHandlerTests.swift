@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOSSL
@@ -144,6 +145,21 @@ import Testing
         try pair.send("EHLO laptop.test\r\nMAIL FROM:<support@acme.test>\r\n")
         #expect(try pair.finalLines() == ["250 AUTH PLAIN LOGIN", "530 5.7.0 Authentication required"])
         #expect(pair.delegate.checked.isEmpty)
+    }
+
+    /// RFC 4954 section 4: AUTH lines up to 12288 octets; longer ones are refused whole.
+    @Test func longAuthLinesUpTo12288Octets() throws {
+        let pair = try Pair(implicitTLS: true)
+        _ = try pair.replies()
+        try pair.send("EHLO laptop.test\r\n")
+        _ = try pair.replies()
+        let long = String(repeating: "p", count: 6000)
+        let plain = Data("\0ana\0\(long)".utf8).base64EncodedString()
+        try pair.send("AUTH PLAIN \(plain)\r\n")
+        #expect(try pair.finalLines() == ["535 5.7.8 Authentication credentials invalid"])
+        #expect(pair.delegate.checked == [SASLCredentials(user: "ana", password: long)])
+        try pair.send("AUTH PLAIN " + String(repeating: "A", count: 12_300) + "\r\nNOOP\r\n")
+        #expect(try pair.finalLines() == ["500 5.5.2 Line too long (limit 12288 octets)", "250 2.0.0 Ok"])
     }
 
     @Test func implicitTLSOffersAuthAtOnce() throws {
