@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import signal
 import smtplib
+import socket
 import subprocess
 from pathlib import Path
 
@@ -117,3 +119,21 @@ def test_swaks_auth_plain_over_starttls(submission_server):
     wait_for(lambda: len(handler.acknowledged) == 1)
     assert b"Sent with swaks." in handler.acknowledged[0][2]
 
+
+
+def test_sigterm_closes_idle_submission_sessions_then_exits_0(submission_server):
+    server, _ = submission_server
+    client = smtplib.SMTP("127.0.0.1", server.submission_port, timeout=30)
+    client.starttls(context=insecure_tls())
+    client.login("alice", PASSWORD)
+    implicit = smtplib.SMTP_SSL("127.0.0.1", server.submissions_port, timeout=30, context=insecure_tls())
+    implicit.ehlo("laptop.test")
+    server.signal(signal.SIGTERM)
+    for session in (client, implicit):
+        # The idle session is told 421 4.3.2 and closed (RFC 5321 section 3.8).
+        code, text = session.getreply()
+        assert code == 421 and text.startswith(b"4.3.2"), text
+        session.close()  # as a client does after 421; TLS would otherwise wait for its close_notify
+    assert server.wait(15) == 0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.submission_port), timeout=2).close()
