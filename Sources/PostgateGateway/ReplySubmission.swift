@@ -45,7 +45,7 @@ public struct ReplySubmission: Sendable {
     /// `submit` asks again, as the directory may have changed since.
     /// - Throws: `ReplyRefusal` 550 5.7.1 (RFC 6409 section 6.1: the server may refuse a sender).
     public func senderAddress(_ sender: EmailAddress, agent: String?) throws -> AddressRecord {
-        guard let address = try store.address(sender), address.enabled, address.settings.usage.sends else {
+        guard let address = try store.address(sender, countingMessages: false), address.enabled, address.settings.usage.sends else {
             throw ReplyRefusal(code: 550, text: "5.7.1 \(sender) is not a channel address that sends replies")
         }
         if let agent, try store.agent(agent)?.addresses.contains(address.email) != true {

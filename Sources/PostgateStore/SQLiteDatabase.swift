@@ -69,6 +69,17 @@ struct SQLiteDatabase: Sendable {
         }
     }
 
+    /// Runs `body`, which must run a single statement, outside an explicit transaction (the
+    /// statement is atomic by itself): half the cost of `read` for the one-value lookups the
+    /// delivery path makes per message.
+    func readStatement<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.unsafeRead(body)
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
     private static func storeError(_ error: any Error, path: String) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError {
