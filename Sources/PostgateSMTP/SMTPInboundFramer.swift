@@ -69,6 +69,9 @@ public struct SMTPInboundFramer {
     public private(set) var mode: Mode = .command
     /// Longest line in octets, CRLF included.
     public var maxLineLength: Int
+    /// Longest command line in octets, CRLF included (the submission listener's is longer:
+    /// RFC 4954 section 4 lets AUTH lines reach 12288).
+    public var maxCommandLineLength: Int
     public var maxHeaderSize: Int
 
     private var buffer = ByteBuffer()
@@ -82,8 +85,9 @@ public struct SMTPInboundFramer {
     private var reportedLargeHeader = false
     private var reportedBareLineEnding = false
 
-    public init(maxLineLength: Int = 1000, maxHeaderSize: Int = 262_144) {
+    public init(maxLineLength: Int = 1000, maxHeaderSize: Int = 262_144, maxCommandLineLength: Int? = nil) {
         self.maxLineLength = maxLineLength
+        self.maxCommandLineLength = maxCommandLineLength ?? maxLineLength
         self.maxHeaderSize = maxHeaderSize
     }
 
@@ -153,7 +157,7 @@ public struct SMTPInboundFramer {
     private mutating func nextCommand() -> Frame? {
         while true {
             guard let lf = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-                if buffer.readableBytes > maxLineLength {
+                if buffer.readableBytes > maxCommandLineLength {
                     skippingLongCommandLine = true
                     buffer.clear()
                 }
@@ -175,7 +179,7 @@ public struct SMTPInboundFramer {
         guard line.last == UInt8(ascii: "\r") else { return .commandBareLineEnding }
         let content = line.dropLast()
         if content.contains(UInt8(ascii: "\r")) { return .commandBareLineEnding }
-        if line.count + 1 > maxLineLength { return .commandLineTooLong }
+        if line.count + 1 > maxCommandLineLength { return .commandLineTooLong }
         return .command(Array(content))
     }
 
