@@ -20,7 +20,7 @@ struct SQLiteSessionLookup: SessionLookup {
         let rows = try Row.fetchAll(db, sql: """
             SELECT DISTINCT message.message_id, message.session_id FROM message
             JOIN session ON session.id = message.session_id
-            WHERE session.mailbox_id = ? AND message.message_id IN (\(databaseQuestionMarks(count: bracketed.count)))
+            WHERE message.mailbox_id = ?1 AND session.mailbox_id = ?1 AND message.message_id IN (\(databaseQuestionMarks(count: bracketed.count)))
             """, arguments: arguments)
         var byID: [String: [Int64]] = [:]
         for row in rows { byID[row["message_id"], default: []].append(row["session_id"]) }
