@@ -25,7 +25,21 @@ struct SQLiteDatabase: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB turns WAL on after `prepareDatabase` and sets the writer to
+            // `synchronous = NORMAL` with it, which leaves the last commits to the next
+            // checkpoint's fsync: a power cut could lose an acknowledged message's row, and
+            // recovery would then remove its file. FULL syncs the WAL on every commit.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL).
+    func writerSynchronous() throws(StoreError) -> Int {
+        do {
+            return try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
         } catch {
             throw Self.storeError(error, path: path)
         }

@@ -68,3 +68,13 @@ import Testing
         #expect(try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM item WHERE value = 1000") } == nil)
     }
 }
+
+/// The writer commits with `synchronous = FULL` (RFC 5321 section 4.2.5: a 250 means the
+/// message is safe), although GRDB's WAL set-up picks NORMAL.
+@Suite struct DurableCommitTests {
+    @Test func theWriterSyncsEveryCommit() throws {
+        let fixture = try StoreFixture()
+        let database = try SQLiteDatabase(path: fixture.dataPath + "/durable.sqlite")
+        #expect(try database.writerSynchronous() == 2)
+    }
+}
