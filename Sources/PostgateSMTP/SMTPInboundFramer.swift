@@ -191,7 +191,14 @@ public struct SMTPInboundFramer {
             var consumed = 0
             var event: Frame?
             buffer.withUnsafeReadableBytes { bytes in
-                for byte in bytes {
+                while consumed < bytes.count {
+                    let run = plainRun(bytes, from: consumed)
+                    if run > 0 {
+                        consumed += run
+                        segmentLength = consumed
+                        continue
+                    }
+                    let byte = bytes[consumed]
                     consumed += 1
                     switch scan(byte) {
                     case .keep:
@@ -278,6 +285,22 @@ public struct SMTPInboundFramer {
             return .data(segment)
         }
         return event
+    }
+
+    /// The fast path of `scan`: inside a line, the bytes up to the next CR or LF are kept
+    /// as they are, so they are counted at once. Returns how many were taken: 0 when not
+    /// inside a line, or when the run would reach a limit (then `scan` goes byte by byte
+    /// and reports it at the exact byte, as before).
+    private mutating func plainRun(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard lineState == .middle else { return 0 }
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\r"), bytes[end] != UInt8(ascii: "\n") { end += 1 }
+        let run = end - start
+        guard reportedLongLine || lineLength + run + 2 <= maxLineLength,
+              !inHeader || reportedLargeHeader || headerSize + run <= maxHeaderSize else { return 0 }
+        lineLength += run
+        if inHeader { headerSize += run }
+        return run
     }
 
     private mutating func scan(_ byte: UInt8) -> ByteDisposition {
