@@ -49,7 +49,11 @@ struct MIMELineSplitter {
     private mutating func append(_ segment: UnsafeRawBufferPointer) {
         guard let last = segment.last else { return }
         let room = maximumLineBytes - buffer.count
-        if room > 0 { buffer.append(contentsOf: segment.prefix(room)) }
+        if room > 0 {
+            // As typed bytes, so the append is one copy.
+            let typed = segment.assumingMemoryBound(to: UInt8.self)
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: typed.prefix(room)))
+        }
         lineLength += segment.count
         totalLength += segment.count
         lastByte = last
