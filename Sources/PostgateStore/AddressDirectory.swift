@@ -11,6 +11,9 @@ protocol AddressDirectory: Sendable {
     /// The directory generation, bumped by every committed change to the directory
     /// (`SQLiteDatabase.registerDirectoryGenerationSchema`).
     func generation() throws(StoreError) -> Int64
+    /// The generation last published by a committed change (`DirectoryGenerationHint`): cheap
+    /// to read, and a hint only.
+    func generationHint() -> Int64?
     func domains() throws(StoreError) -> [DomainRecord]
     /// Refuses a domain that still has addresses or aliases unless `force`; with `force`
     /// removes them too. Mailboxes stay.

@@ -8,9 +8,11 @@ import Synchronization
 /// Every message asks the same questions (is this recipient hosted, what are its address's
 /// settings, is the sender blocked, which queue do its filters choose); answering them from
 /// SQLite cost a third of the CPU of a delivery. The answers are kept here per generation:
-/// `MailStore.directorySnapshot()` reads the generation (one small query) and starts from
-/// empty tables when it moved, so nothing older than the last committed directory change is
-/// ever used. The tables are bounded (`maximumEntries`): a client cycling through made-up
+/// `MailStore.directorySnapshot()` reads the generation and starts from empty tables when it
+/// moved, so nothing older than the last committed directory change is used. Reading the
+/// generation from SQLite is itself a read transaction, so it is read only when the
+/// `DirectoryGenerationHint` file changed, or `recheckInterval` after the last read (for a
+/// writer that died between its commit and its hint). The tables are bounded (`maximumEntries`): a client cycling through made-up
 /// recipients or senders empties them rather than growing them.
 final class DirectoryCache: Sendable {
     /// Entries kept per table before it is emptied.
@@ -56,17 +58,39 @@ final class DirectoryCache: Sendable {
         }
     }
 
-    private let current = Mutex(Tables(generation: -1))
+    /// How long kept tables are used, while the hint is unchanged, before the generation is
+    /// read from SQLite again.
+    static let recheckInterval = Duration.seconds(1)
 
-    /// The tables for `generation`: the kept ones if it is theirs, else new empty ones (a
-    /// generation lower than the kept one, read by a slower thread, gets tables of its own
-    /// that are not kept).
-    func tables(for generation: Int64) -> Tables {
-        current.withLock { tables in
-            if tables.generation == generation { return tables }
-            let fresh = Tables(generation: generation)
-            if generation > tables.generation { tables = fresh }
-            return fresh
+    private struct Current {
+        var tables = Tables(generation: -1)
+        /// The hint as read just before `tables` was last checked against SQLite, and when.
+        var checkedHint: Int64?
+        var checkedAt: ContinuousClock.Instant?
+    }
+
+    private let current = Mutex(Current())
+
+    /// The kept tables, if they were checked against SQLite less than `recheckInterval` ago
+    /// and the hint reads as it did then; nil when the generation must be read.
+    func tablesIfUnchanged(hint: Int64?, now: ContinuousClock.Instant = .now) -> Tables? {
+        current.withLock { current in
+            guard let checkedAt = current.checkedAt, current.checkedHint == hint,
+                  now - checkedAt < Self.recheckInterval else { return nil }
+            return current.tables
+        }
+    }
+
+    /// The tables for `generation`, read from SQLite after reading `hint`: the kept ones if
+    /// it is theirs, else new empty ones (a generation lower than the kept one, read by a
+    /// slower thread, gets tables of its own that are not kept).
+    func tables(for generation: Int64, hint: Int64?, now: ContinuousClock.Instant = .now) -> Tables {
+        current.withLock { current in
+            guard generation >= current.tables.generation else { return Tables(generation: generation) }
+            if generation > current.tables.generation { current.tables = Tables(generation: generation) }
+            current.checkedHint = hint
+            current.checkedAt = now
+            return current.tables
         }
     }
 }

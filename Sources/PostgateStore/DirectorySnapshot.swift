@@ -40,9 +40,14 @@ public struct DirectorySnapshot: Sendable {
 }
 
 extension MailStore {
-    /// A view of the directory for one message: reads the directory generation, and answers
-    /// from what an earlier message read if the directory has not changed since.
+    /// A view of the directory for one message: answers from what an earlier message read if
+    /// the directory has not changed since (`DirectoryCache`).
     public func directorySnapshot() throws(StoreError) -> DirectorySnapshot {
-        DirectorySnapshot(store: self, tables: directoryCache.tables(for: try directory.generation()))
+        let hint = directory.generationHint()
+        if let tables = directoryCache.tablesIfUnchanged(hint: hint) {
+            return DirectorySnapshot(store: self, tables: tables)
+        }
+        let tables = directoryCache.tables(for: try directory.generation(), hint: hint)
+        return DirectorySnapshot(store: self, tables: tables)
     }
 }

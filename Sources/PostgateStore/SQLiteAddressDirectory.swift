@@ -8,9 +8,11 @@ struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     let database: SQLiteDatabase
 
     func generation() throws(StoreError) -> Int64 {
-        try database.readStatement { db in
-            try Int64.fetchOne(db, cachedSQL: "SELECT value FROM directory_generation WHERE id = 1") ?? 0
-        }
+        try database.readStatement { db in try SQLiteDatabase.directoryGeneration(db) }
+    }
+
+    func generationHint() -> Int64? {
+        database.generationHint.read()
     }
 
     func resolve(_ recipient: EmailAddress) throws(StoreError) -> RecipientResolution {

@@ -13,10 +13,13 @@ struct SQLiteDatabase: Sendable {
     private let pool: DatabasePool
     /// Shares commits between concurrent deliveries (`groupWrite`).
     let commits = GroupCommitQueue()
+    /// Where `write` publishes a new directory generation.
+    let generationHint: DirectoryGenerationHint
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     init(path: String) throws(StoreError) {
         self.path = path
+        self.generationHint = DirectoryGenerationHint(databasePath: path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -45,13 +48,19 @@ struct SQLiteDatabase: Sendable {
         }
     }
 
-    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`), committing if it returns.
+    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`), committing if it returns;
+    /// a change to the directory is then published in `generationHint`.
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        var published: Int64?
+        let result: T
         do {
-            return try pool.writeWithoutTransaction { db in
+            result = try pool.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
+                    let before = try Self.directoryGeneration(db)
                     result = try body(db)
+                    let after = try Self.directoryGeneration(db)
+                    published = after != before ? after : nil
                     return .commit
                 }
                 return result!
@@ -59,6 +68,13 @@ struct SQLiteDatabase: Sendable {
         } catch {
             throw Self.storeError(error, path: path)
         }
+        if let published { generationHint.publish(published) }
+        return result
+    }
+
+    /// The directory generation (`registerDirectoryGenerationSchema`).
+    static func directoryGeneration(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, cachedSQL: "SELECT value FROM directory_generation WHERE id = 1") ?? 0
     }
 
     /// Runs `body` in a write transaction that may be shared with other concurrent callers'

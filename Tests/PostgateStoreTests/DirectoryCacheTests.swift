@@ -78,4 +78,30 @@ import Testing
         #expect(try snapshot.resolveRecipient(support) == store.resolveRecipient(support))
         #expect(snapshot.tables.count(\.resolutions) <= DirectoryCache.maximumEntries)
     }
+
+    @Test func aCommittedDirectoryChangePublishesItsGeneration() throws {
+        let hint = DirectoryGenerationHint(databasePath: fixture.dataPath + "/postgate.sqlite")
+        let before = try #require(hint.read())
+        // A delivery changes no directory table, so it publishes nothing.
+        try fixture.deliver(Array("From: jane@example.org\r\nSubject: hi\r\n\r\nhello\r\n".utf8), to: ["support@acme.test"])
+        #expect(hint.read() == before)
+        try otherProcess().setEnabled(support, false)
+        let after = try #require(hint.read())
+        #expect(after > before)
+        #expect(try store.directory.generation() == after)
+    }
+
+    /// A writer that died between its commit and its hint: the kept tables are used for at
+    /// most `recheckInterval`, then the generation is read from SQLite again.
+    @Test func withoutAHintTheGenerationIsReadAgainAfterTheInterval() throws {
+        let cache = DirectoryCache()
+        let start = ContinuousClock.now
+        let first = cache.tables(for: 5, hint: 5, now: start)
+        #expect(cache.tablesIfUnchanged(hint: 5, now: start + .milliseconds(500)) === first)
+        #expect(cache.tablesIfUnchanged(hint: 6, now: start + .milliseconds(500)) == nil)
+        #expect(cache.tablesIfUnchanged(hint: 5, now: start + DirectoryCache.recheckInterval) == nil)
+        #expect(cache.tables(for: 6, hint: 5, now: start + .seconds(2)) !== first)
+        #expect(cache.tables(for: 4, hint: 5, now: start + .seconds(2)).generation == 4)
+        #expect(cache.tablesIfUnchanged(hint: 5, now: start + .seconds(2))?.generation == 6)
+    }
 }
