@@ -74,7 +74,8 @@ final class GroupCommitQueue: @unchecked Sendable {
     /// transaction itself fails (nothing of it was committed).
     private static func run(_ batch: [Submission], in database: SQLiteDatabase) -> [Result<Any, any Error>] {
         do {
-            return try database.write { db in
+            // Deliveries change no directory table.
+            return try database.write(publishingGeneration: false) { db in
                 try batch.map { submission in
                     var value: Any?
                     do {

@@ -43,10 +43,16 @@ extension SQLiteDatabase {
         // whole mailbox for every delivery, so delivery slowed as the mailbox grew. Each delivery
         // also finds the address of a mailbox (its session mode, its blocklist). Every lookup by
         // Message-ID names the mailbox, so the index on the Message-ID alone only cost inserts.
+        // Most rows have no Thread-Index and queue copies no session: partial indexes skip them
+        // (every lookup asks for a value, which implies IS NOT NULL).
         migrator.registerMigration("sessions-v2") { db in
             try db.execute(sql: """
                 CREATE INDEX message_mailbox_message_id ON message(mailbox_id, message_id);
                 DROP INDEX message_message_id;
+                DROP INDEX message_session;
+                CREATE INDEX message_session ON message(session_id) WHERE session_id IS NOT NULL;
+                DROP INDEX message_thread_index;
+                CREATE INDEX message_thread_index ON message(thread_index_root) WHERE thread_index_root IS NOT NULL;
                 CREATE INDEX address_mailbox ON address(mailbox_id);
                 """)
         }

@@ -49,17 +49,18 @@ struct SQLiteDatabase: Sendable {
     }
 
     /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`), committing if it returns;
-    /// a change to the directory is then published in `generationHint`.
-    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    /// a change to the directory is then published in `generationHint` (unless the caller
+    /// changes no directory table: `publishingGeneration: false`).
+    func write<T>(publishingGeneration: Bool = true, _ body: (Database) throws -> T) throws(StoreError) -> T {
         var published: Int64?
         let result: T
         do {
             result = try pool.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
-                    let before = try Self.directoryGeneration(db)
+                    let before = publishingGeneration ? try Self.directoryGeneration(db) : nil
                     result = try body(db)
-                    let after = try Self.directoryGeneration(db)
+                    let after = publishingGeneration ? try Self.directoryGeneration(db) : nil
                     published = after != before ? after : nil
                     return .commit
                 }
