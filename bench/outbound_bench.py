@@ -20,6 +20,7 @@ to a local sink, and the queue's depth when the next hop answers 451 to half the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -54,6 +55,19 @@ class Sink:
                 return "451 4.3.0 try again"
             self.acknowledged += 1
         return "250 2.0.0 ok"
+
+
+@contextlib.contextmanager
+def running_sink(flaky: bool = False):
+    """An aiosmtpd sink on a free loopback port, for the duration of the block."""
+    sink = Sink(flaky=flaky)
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
 
 
 def free_port() -> int:
@@ -118,38 +132,31 @@ def submit_over_smtp(port: int, replies: list[int]) -> None:
 
 
 def end_to_end(binary: Path, count: int, clients: int = 4) -> tuple[str, int, float]:
-    sink = Sink()
-    sink_port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink_port)
-    controller.start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            data, config = prepare(binary, Path(tmp), sink_port, "{first: 60}")
-            run(binary, data, "agent", "add", "agent", "--password-stdin", stdin=(AGENT_PASSWORD + "\n").encode())
-            run(binary, data, "agent", "grant", "agent", "support@acme.test")
-            ports = {name: free_port() for name in ("smtp", "imap", "imaps", "submission", "submissions")}
-            server = subprocess.Popen(
-                [str(binary), "serve", "--data", str(data), "--config", str(config),
-                 *[arg for name, port in ports.items() for arg in (f"--{name}-listen", f"127.0.0.1:{port}")]],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_port(ports["submission"])
-                start = time.perf_counter()
-                threads = [threading.Thread(target=submit_over_smtp, args=(ports["submission"], list(range(c, count, clients))))
-                           for c in range(clients)]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                while sink.acknowledged < count and time.perf_counter() - start < 300:
-                    time.sleep(0.01)
-                seconds = time.perf_counter() - start
-                assert sink.acknowledged == count, sink.acknowledged
-            finally:
-                server.send_signal(signal.SIGTERM)
-                server.wait(30)
-    finally:
-        controller.stop()
+    with running_sink() as (sink, sink_port), tempfile.TemporaryDirectory() as tmp:
+        data, config = prepare(binary, Path(tmp), sink_port, "{first: 60}")
+        run(binary, data, "agent", "add", "agent", "--password-stdin", stdin=(AGENT_PASSWORD + "\n").encode())
+        run(binary, data, "agent", "grant", "agent", "support@acme.test")
+        ports = {name: free_port() for name in ("smtp", "imap", "imaps", "submission", "submissions")}
+        server = subprocess.Popen(
+            [str(binary), "serve", "--data", str(data), "--config", str(config),
+             *[arg for name, port in ports.items() for arg in (f"--{name}-listen", f"127.0.0.1:{port}")]],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(ports["submission"])
+            start = time.perf_counter()
+            threads = [threading.Thread(target=submit_over_smtp, args=(ports["submission"], list(range(c, count, clients))))
+                       for c in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            while sink.acknowledged < count and time.perf_counter() - start < 300:
+                time.sleep(0.01)
+            seconds = time.perf_counter() - start
+            assert sink.acknowledged == count, sink.acknowledged
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
     return (f"end to end: {clients} clients submit over STARTTLS + AUTH, worker delivers", count, seconds)
 
 
@@ -159,49 +166,35 @@ def pending(data: Path) -> int:
 
 
 def throughput(binary: Path, count: int) -> list[tuple[str, int, float]]:
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            data, config = prepare(binary, Path(tmp), port, "{first: 60}")
-            submit_seconds = submit_all(binary, data, count)
-            start = time.perf_counter()
-            run(binary, data, "outbound", "flush", "--config", str(config))
-            deliver_seconds = time.perf_counter() - start
-            assert sink.acknowledged == count, sink.acknowledged
-    finally:
-        controller.stop()
+    with running_sink() as (sink, port), tempfile.TemporaryDirectory() as tmp:
+        data, config = prepare(binary, Path(tmp), port, "{first: 60}")
+        submit_seconds = submit_all(binary, data, count)
+        start = time.perf_counter()
+        run(binary, data, "outbound", "flush", "--config", str(config))
+        deliver_seconds = time.perf_counter() - start
+        assert sink.acknowledged == count, sink.acknowledged
     return [("submit: compose + DKIM + durable enqueue", count, submit_seconds),
             ("deliver: flush to a loopback sink", count, deliver_seconds)]
 
 
 def depth_under_451(binary: Path, count: int) -> tuple[list[tuple[float, int]], Sink]:
-    sink = Sink(flaky=True)
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
     samples: list[tuple[float, int]] = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            data, config = prepare(binary, Path(tmp), port, "{first: 1, factor: 1, max_interval: 1}")
-            submit_all(binary, data, count)
-            worker = subprocess.Popen([str(binary), "outbound", "run", "--data", str(data), "--config", str(config)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            start = time.perf_counter()
-            try:
-                while True:
-                    depth = pending(data)
-                    samples.append((time.perf_counter() - start, depth))
-                    if depth == 0 or time.perf_counter() - start > 300:
-                        break
-                    time.sleep(0.5)
-            finally:
-                worker.send_signal(signal.SIGTERM)
-                worker.wait(30)
-    finally:
-        controller.stop()
+    with running_sink(flaky=True) as (sink, port), tempfile.TemporaryDirectory() as tmp:
+        data, config = prepare(binary, Path(tmp), port, "{first: 1, factor: 1, max_interval: 1}")
+        submit_all(binary, data, count)
+        worker = subprocess.Popen([str(binary), "outbound", "run", "--data", str(data), "--config", str(config)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start = time.perf_counter()
+        try:
+            while True:
+                depth = pending(data)
+                samples.append((time.perf_counter() - start, depth))
+                if depth == 0 or time.perf_counter() - start > 300:
+                    break
+                time.sleep(0.5)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(30)
     return samples, sink
 
 
