@@ -38,6 +38,11 @@ public struct InboundDelivery: SMTPServerDelegate {
             return eventLoop.makeSucceededFuture(.reject(SMTPReply(550, "5.7.1", "Relaying denied: routing characters in <\(recipient)> are not accepted")))
         }
         let store = self.store
+        // A recipient an earlier message already resolved, with the directory unchanged since,
+        // is answered at once: no trip to the thread pool and back.
+        if let known = store.directorySnapshotIfKnown()?.knownResolution(recipient) {
+            return eventLoop.makeSucceededFuture(Self.verdict(for: recipient, resolution: known))
+        }
         return threadPool.runIfActive(eventLoop: eventLoop) {
             try Self.verdict(for: recipient, resolution: store.directorySnapshot().resolveRecipient(recipient))
         }

@@ -15,6 +15,12 @@ public struct DirectorySnapshot: Sendable {
         }
     }
 
+    /// `resolveRecipient(_:)` if an earlier message already asked; nil when answering would
+    /// read the database.
+    public func knownResolution(_ address: EmailAddress) -> RecipientResolution? {
+        tables.knownValue(\.resolutions, address.canonical)
+    }
+
     /// `MailStore.address(_:countingMessages: false)`.
     public func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord? {
         try tables.value(\.addresses, address.canonical) { () throws(StoreError) in
@@ -40,6 +46,13 @@ public struct DirectorySnapshot: Sendable {
 }
 
 extension MailStore {
+    /// The current view of the directory if it can be had without reading the database (the
+    /// hint file is unchanged and was checked within `DirectoryCache.recheckInterval`): for
+    /// an event loop, which must not wait for SQLite.
+    public func directorySnapshotIfKnown() -> DirectorySnapshot? {
+        directoryCache.tablesIfUnchanged(hint: directory.generationHint()).map { DirectorySnapshot(store: self, tables: $0) }
+    }
+
     /// A view of the directory for one message: answers from what an earlier message read if
     /// the directory has not changed since (`DirectoryCache`).
     public func directorySnapshot() throws(StoreError) -> DirectorySnapshot {
