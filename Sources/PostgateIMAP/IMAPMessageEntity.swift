@@ -279,7 +279,7 @@ enum IMAPHeaderValue {
 extension StringProtocol {
     /// Without leading and trailing spaces and tabs.
     var trimmingSpaces: String {
-        let bytes = utf8
+        let bytes = String(self).utf8
         guard let first = bytes.firstIndex(where: { $0 != 32 && $0 != 9 }),
               let last = bytes.lastIndex(where: { $0 != 32 && $0 != 9 }) else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
