@@ -253,23 +253,31 @@ enum IMAPHeaderValue {
 
     /// Removes `(comments)` outside quoted strings (RFC 5322 section 3.2.2).
     static func stripComments(_ value: String) -> String {
-        var result = ""
+        String(decoding: stripComments(Array(value.utf8)), as: UTF8.self)
+    }
+
+    /// `stripComments` on UTF-8 octets (the delimiters are all ASCII).
+    static func stripComments(_ value: [UInt8]) -> [UInt8] {
+        guard value.contains(UInt8(ascii: "(")) else { return value }
+        var result: [UInt8] = []
+        result.reserveCapacity(value.count)
         var depth = 0
         var quoted = false
         var escaped = false
-        for character in value {
+        for byte in value {
             if escaped {
-                if depth == 0 { result.append(character) }
+                if depth == 0 { result.append(byte) }
                 escaped = false
                 continue
             }
-            switch character {
-            case "\\": escaped = true
-                if depth == 0 { result.append(character) }
-            case "\"" where depth == 0: quoted.toggle(); result.append(character)
-            case "(" where !quoted: depth += 1
-            case ")" where !quoted && depth > 0: depth -= 1
-            default: if depth == 0 { result.append(character) }
+            switch byte {
+            case UInt8(ascii: "\\"):
+                escaped = true
+                if depth == 0 { result.append(byte) }
+            case UInt8(ascii: "\"") where depth == 0: quoted.toggle(); result.append(byte)
+            case UInt8(ascii: "(") where !quoted: depth += 1
+            case UInt8(ascii: ")") where !quoted && depth > 0: depth -= 1
+            default: if depth == 0 { result.append(byte) }
             }
         }
         return result
