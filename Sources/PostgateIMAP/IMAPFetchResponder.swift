@@ -69,15 +69,9 @@ struct IMAPFetchResponder {
         case .flags: w.raw("FLAGS (\(message.flags.imapNames.joined(separator: " ")))")
         case .internalDate: w.raw("INTERNALDATE \"\(IMAPDateTime.format(message.internalDate))\"")
         case .rfc822Size: w.raw("RFC822.SIZE \(message.size)")
-        case .envelope:
-            w.raw("ENVELOPE ")
-            w.raw(items!.envelope)
-        case .bodyStructure:
-            w.raw("BODYSTRUCTURE ")
-            w.raw(items!.bodyStructure)
-        case .body:
-            w.raw("BODY ")
-            w.raw(items!.body)
+        case .envelope, .bodyStructure, .body:
+            w.raw(attribute.cachedItem!.name + " ")
+            w.raw(items![keyPath: attribute.cachedItem!.octets])
         case .rfc822:
             w.raw("RFC822 ")
             w.literal(content!.bytes)
@@ -144,13 +138,17 @@ struct IMAPFetchContent {
 }
 
 extension IMAPFetchAttribute {
-    /// Kept in the fetch cache.
-    var isCached: Bool {
+    /// The item name and the cache field of the items kept in the fetch cache; nil for others.
+    var cachedItem: (name: String, octets: KeyPath<CachedFetchItems, [UInt8]>)? {
         switch self {
-        case .envelope, .bodyStructure, .body: true
-        default: false
+        case .envelope: ("ENVELOPE", \.envelope)
+        case .bodyStructure: ("BODYSTRUCTURE", \.bodyStructure)
+        case .body: ("BODY", \.body)
+        default: nil
         }
     }
+
+    var isCached: Bool { cachedItem != nil }
 
     /// Needs the message file whatever the cache holds.
     var needsFile: Bool {
