@@ -70,7 +70,8 @@ def start_postgate(binary: Path, work: Path, count: int) -> tuple[subprocess.Pop
     port = free_port()
     server = subprocess.Popen([str(binary), "serve", "--data", str(data), "--config", str(config),
                                "--smtp-listen", f"127.0.0.1:{free_port()}", "--imap-listen", f"127.0.0.1:{port}",
-                               "--imaps-listen", f"127.0.0.1:{free_port()}"],
+                               "--imaps-listen", f"127.0.0.1:{free_port()}", "--submission-listen", f"127.0.0.1:{free_port()}",
+                               "--submissions-listen", f"127.0.0.1:{free_port()}"],
                               stdout=open(work / "postgate.log", "w"), stderr=subprocess.STDOUT)
     wait_port(port)
     imap = imaplib.IMAP4("127.0.0.1", port)

@@ -2,7 +2,12 @@
 """Outbound benchmark (a script, not a test): replies composed, DKIM-signed and delivered
 to a local sink, and the queue's depth when the next hop answers 451 to half the attempts.
 
-1. `postgate outbound submit` N replies (compose + RSA-2048 DKIM + durable enqueue, one
+1. End to end: `postgate serve` with its submission listener and its delivery worker; four
+   agents' mail clients (smtplib: STARTTLS, AUTH PLAIN) send N replies over submission,
+   each one composed, DKIM-signed and queued durably before its 250, and the worker
+   delivers them to an aiosmtpd sink: replies per second from the first MAIL to the sink's
+   last acknowledgement. Then the same steps one at a time from the command line:
+   `postgate outbound submit` N replies (compose + RSA-2048 DKIM + durable enqueue, one
    process each, so process start is included), then `postgate outbound flush` delivers
    them to an aiosmtpd sink on loopback: replies per second for each phase.
 2. M replies queued, a sink that answers 451 to every other DATA, retry after 1 s
@@ -19,7 +24,9 @@ import json
 import os
 import signal
 import socket
+import smtplib
 import sqlite3
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -83,6 +90,69 @@ def submit_all(binary: Path, data: Path, count: int) -> float:
     return time.perf_counter() - start
 
 
+AGENT_PASSWORD = "bench-password-123"
+
+
+def wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"nothing listening on {port}")
+            time.sleep(0.05)
+
+
+def submit_over_smtp(port: int, replies: list[int]) -> None:
+    """One agent's mail client: STARTTLS (the dev certificate is self-signed), AUTH, then a reply per message."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", port, timeout=120) as client:
+        client.starttls(context=context)
+        client.login("agent", AGENT_PASSWORD)
+        for i in replies:
+            client.sendmail("support@acme.test", [f"customer{i}@example.test"], reply(i))
+
+
+def end_to_end(binary: Path, count: int, clients: int = 4) -> tuple[str, int, float]:
+    sink = Sink()
+    sink_port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink_port)
+    controller.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            data, config = prepare(binary, Path(tmp), sink_port, "{first: 60}")
+            run(binary, data, "agent", "add", "agent", "--password-stdin", stdin=(AGENT_PASSWORD + "\n").encode())
+            run(binary, data, "agent", "grant", "agent", "support@acme.test")
+            ports = {name: free_port() for name in ("smtp", "imap", "imaps", "submission", "submissions")}
+            server = subprocess.Popen(
+                [str(binary), "serve", "--data", str(data), "--config", str(config),
+                 *[arg for name, port in ports.items() for arg in (f"--{name}-listen", f"127.0.0.1:{port}")]],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_port(ports["submission"])
+                start = time.perf_counter()
+                threads = [threading.Thread(target=submit_over_smtp, args=(ports["submission"], list(range(c, count, clients))))
+                           for c in range(clients)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                while sink.acknowledged < count and time.perf_counter() - start < 300:
+                    time.sleep(0.01)
+                seconds = time.perf_counter() - start
+                assert sink.acknowledged == count, sink.acknowledged
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(30)
+    finally:
+        controller.stop()
+    return (f"end to end: {clients} clients submit over STARTTLS + AUTH, worker delivers", count, seconds)
+
+
 def pending(data: Path) -> int:
     with sqlite3.connect(data / "postgate.sqlite") as db:
         return db.execute("SELECT COUNT(DISTINCT message_id) FROM outbound_recipient WHERE state IN ('queued','deferred')").fetchone()[0]
@@ -143,7 +213,7 @@ def main() -> None:
 
     print(f"| phase ({args.replies} replies, ~2 KiB, RSA-2048 DKIM) | seconds | replies/s |")
     print("| --- | ---: | ---: |")
-    for name, count, seconds in throughput(args.bin, args.replies):
+    for name, count, seconds in [end_to_end(args.bin, args.replies)] + throughput(args.bin, args.replies):
         print(f"| {name} | {seconds:.2f} | {count / seconds:.1f} |")
 
     samples, sink = depth_under_451(args.bin, args.replies)

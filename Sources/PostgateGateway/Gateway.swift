@@ -12,7 +12,7 @@ import PostgateStore
 import ServiceLifecycle
 
 /// The running gateway: the store, the thread pool for blocking store work, and the SMTP
-/// listeners. `postgate serve` runs it as a service; tests start it on port 0.
+/// (MX and submission) and IMAP listeners. `postgate serve` runs it as a service; tests start it on port 0.
 ///
 /// Shutdown is graceful: listeners stop accepting, idle sessions are closed with 421, and
 /// sessions in a transaction finish it (their timeouts bound the wait) before the store
@@ -23,17 +23,21 @@ public final class Gateway: Service, @unchecked Sendable {
     public let configuration: GatewayConfiguration
     public let dataDirectory: String
     let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
-    private let threadPool: NIOThreadPool
+    let group: MultiThreadedEventLoopGroup
+    let threadPool: NIOThreadPool
     /// Released in `shutdown()` before the event loops stop: its deinit completes a promise
     /// on one of them.
     private var quiescing: ServerQuiescingHelper?
     private var store: MailStore?
-    private var serverChannels: [any Channel] = []
+    var serverChannels: [any Channel] = []
     /// The bound IMAP and IMAPS addresses, in the order of `imap.listen` then `imaps.listen`.
     public private(set) var imapAddresses: [SocketAddress] = []
-    /// One quiescing helper per IMAP listener: a `ServerQuiescingHelper` tracks one server channel.
-    private var imapQuiescing: [ServerQuiescingHelper] = []
+    /// The bound submission and submissions addresses, in the order of `submission.listen`
+    /// then `submissions.listen`.
+    public internal(set) var submissionAddresses: [SocketAddress] = []
+    /// One quiescing helper per IMAP and submission listener: a `ServerQuiescingHelper`
+    /// tracks one server channel.
+    var listenerQuiescing: [ServerQuiescingHelper] = []
     /// The clock of the DKIM re-checker (injected by tests).
     private let now: @Sendable () -> Date
     private var dkimRechecker: Task<Void, Never>?
@@ -47,7 +51,10 @@ public final class Gateway: Service, @unchecked Sendable {
         self.dataDirectory = dataDirectory ?? configuration.dataDirectory
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        self.threadPool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
+        // Store work blocks in fsync(2) and in the group commit far more than it computes, so
+        // the pool has many more threads than cores: concurrent deliveries share commits only
+        // if they can wait for them at the same time.
+        self.threadPool = NIOThreadPool(numberOfThreads: max(16, System.coreCount * 8))
         self.quiescing = ServerQuiescingHelper(group: group)
     }
 
@@ -61,6 +68,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let report = try store.recover()
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
         let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
+            || configuration.offersSubmission
         let serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
         let tls = configuration.smtp.startTLS ? serverTLS : nil
         try startOutboundDelivery(store: store)
@@ -70,12 +78,15 @@ public final class Gateway: Service, @unchecked Sendable {
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
-        // IMAP first: once the SMTP port answers, every listener is up.
+        // IMAP and submission first: once the SMTP port answers, every listener is up.
         imapAddresses = try await startIMAP(store: store, tls: serverTLS)
+        submissionAddresses = try await startSubmission(store: store, tls: serverTLS)
+        guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
             let address = try ListenAddress(text)
-            let channel = try await bindSMTP(address, delivery: delivery, tls: tls, limiter: limiter)
+            let channel = try await bindSMTP(address, configuration: configuration.smtpServerConfiguration, delegate: delivery, tls: tls,
+                                             limiter: limiter, quiescing: quiescing)
             serverChannels.append(channel)
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: ["smtp": "\(channel.localAddress.map { "\($0)" } ?? text)"])
@@ -115,7 +126,7 @@ public final class Gateway: Service, @unchecked Sendable {
         if let quiescing {
             let done = group.next().makePromise(of: Void.self)
             quiescing.initiateShutdown(promise: done)
-            for helper in imapQuiescing {
+            for helper in listenerQuiescing {
                 let imapDone = group.next().makePromise(of: Void.self)
                 helper.initiateShutdown(promise: imapDone)
                 try? await imapDone.futureResult.get()
@@ -123,7 +134,7 @@ public final class Gateway: Service, @unchecked Sendable {
             try? await done.futureResult.get()
         }
         quiescing = nil
-        imapQuiescing = []
+        listenerQuiescing = []
         serverChannels = []
         await stopOutboundDelivery()
         try? await threadPool.shutdownGracefully()
@@ -152,7 +163,7 @@ public final class Gateway: Service, @unchecked Sendable {
     ) async throws -> any Channel {
         let imapConfiguration = configuration.imapServerConfiguration
         let quiescing = ServerQuiescingHelper(group: group)
-        imapQuiescing.append(quiescing)
+        listenerQuiescing.append(quiescing)
         let logger = self.logger
         let threadPool = self.threadPool
         return try await bind(address, quiescing: quiescing) { channel in
@@ -167,21 +178,28 @@ public final class Gateway: Service, @unchecked Sendable {
         }
     }
 
-    private func bindSMTP(_ address: ListenAddress, delivery: InboundDelivery, tls: NIOSSLContext?, limiter: SMTPConnectionLimiter) async throws -> any Channel {
-        let smtpConfiguration = configuration.smtpServerConfiguration
-        guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
+    /// An SMTP listener (MX or submission). With `implicitTLS` the session is TLS from the
+    /// first byte (RFC 8314) and STARTTLS is not offered; otherwise `tls` serves STARTTLS.
+    func bindSMTP(
+        _ address: ListenAddress, configuration smtpConfiguration: SMTPServerConfiguration, delegate: any SMTPServerDelegate,
+        tls: NIOSSLContext?, implicitTLS: Bool = false, limiter: SMTPConnectionLimiter, quiescing: ServerQuiescingHelper
+    ) async throws -> any Channel {
         let logger = self.logger
         return try await bind(address, quiescing: quiescing) { channel in
             let remote = channel.remoteAddress
             let ip = remote?.ipAddress ?? "unknown"
+            if implicitTLS, let tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            }
             if let refusal = limiter.admit(ip) {
                 try channel.pipeline.syncOperations.addHandler(SMTPRefusalHandler(reply: refusal))
                 return
             }
             channel.closeFuture.whenComplete { _ in limiter.release(ip) }
-            let session = SMTPSessionInfo(remoteAddress: ip, remotePort: remote?.port)
+            var session = SMTPSessionInfo(remoteAddress: ip, remotePort: remote?.port)
+            session.tlsActive = implicitTLS
             try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(
-                configuration: smtpConfiguration, delegate: delivery, tlsContext: tls,
+                configuration: smtpConfiguration, delegate: delegate, tlsContext: implicitTLS ? nil : tls,
                 session: session, logger: logger
             ))
         }
@@ -189,7 +207,7 @@ public final class Gateway: Service, @unchecked Sendable {
 
     /// A TCP listener whose server channel is tracked by `quiescing` and whose accepted
     /// channels are set up by `initializeChild` (on their event loop).
-    private func bind(
+    func bind(
         _ address: ListenAddress, quiescing: ServerQuiescingHelper,
         initializeChild: @escaping @Sendable (any Channel) throws -> Void
     ) async throws -> any Channel {

@@ -18,6 +18,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var smtp = SMTPSettings()
     public var imap = IMAPSettings()
     public var imaps = IMAPSSettings()
+    /// `submission:` and `submissions:` listeners for agents' replies (issue 7).
+    public var submission = SubmissionSettings()
+    public var submissions = SubmissionsSettings()
     /// `sessions:` idle timeout and duplicate window (issue 4).
     public var sessions = SessionSettings()
     /// The channel model's limits per domain kind (the seeds' figures by default).
@@ -124,7 +127,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps", "channels", "dns", "dkim", "sessions", "outbound"])
+        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let level = try node.string("log_level") {
@@ -147,6 +150,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let imapsNode = try node.child("imaps") {
             try imapsNode.checkKeys(["listen"])
             try imapsNode.stringList("listen").map { imaps.listen = $0 }
+        }
+        if let submissionNode = try node.child("submission") {
+            try submission.apply(submissionNode)
+        }
+        if let submissionsNode = try node.child("submissions") {
+            try submissionsNode.checkKeys(["listen"])
+            try submissionsNode.stringList("listen").map { submissions.listen = $0 }
         }
         if let channelsNode = try node.child("channels") {
             try channels.apply(channelsNode)
@@ -173,7 +183,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if smtp.limits.maxRecipients < 1 || smtp.limits.maxErrors < 1 || smtp.limits.maxConnections < 1 || smtp.limits.maxConnectionsPerIP < 1 {
             throw ConfigurationError("\(source): smtp limits must be at least 1")
         }
-        for address in smtp.listen + imap.listen + imaps.listen { _ = try ListenAddress(address) }
+        for address in smtp.listen + imap.listen + imaps.listen + submission.listen + submissions.listen { _ = try ListenAddress(address) }
+        try submission.validate(source: source)
         try outbound.validate(source: source)
         if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.maxFailedLogins < 1 || imap.idleTimeout < 1800 || imap.authCacheTTL < 0 {
             throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1, imap.auth_cache_ttl at least 0")

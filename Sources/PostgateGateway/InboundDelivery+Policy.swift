@@ -30,10 +30,11 @@ extension InboundDelivery {
     }
 
     /// Applies the inbound policy to each accepted mailbox (runs on the thread pool).
-    func route(_ targets: [MailboxTarget: String], header: MessageHeader, mailFrom: String) throws(StoreError) -> PolicyRouting {
+    func route(_ targets: [MailboxTarget: String], header: MessageHeader, mailFrom: String,
+               directory: DirectorySnapshot) throws(StoreError) -> PolicyRouting {
         var routing = PolicyRouting()
         for (target, recipient) in targets {
-            let verdict = try verdict(for: target, header: header, mailFrom: mailFrom)
+            let verdict = try verdict(for: target, header: header, mailFrom: mailFrom, directory: directory)
             let destination = verdict.isQuarantined ? try store.quarantineTarget(for: target) : target
             routing.rcptTo[destination] = recipient
             routing.labels[destination] = verdict.label
@@ -46,15 +47,15 @@ extension InboundDelivery {
         return routing
     }
 
-    private func verdict(for target: MailboxTarget, header: MessageHeader, mailFrom: String) throws(StoreError) -> PolicyVerdict {
-        guard let record = try store.address(target.address) else { return .deliver }
-        let store = self.store
+    private func verdict(for target: MailboxTarget, header: MessageHeader, mailFrom: String,
+                         directory: DirectorySnapshot) throws(StoreError) -> PolicyVerdict {
+        guard let record = try directory.address(target.address) else { return .deliver }
         do {
             return try InboundPolicy.evaluate(
                 header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record),
-                blocklist: { sender in try store.blocklistEntry(blocking: sender, for: target) },
+                blocklist: { sender in try directory.blocklistEntry(blocking: sender, for: target) },
                 verifyMessageID: store.sessionMessageIDs.sessionID(fromMessageID:),
-                isHostedAddress: { address in try store.address(address) != nil })
+                isHostedAddress: { address in try directory.address(address) != nil })
         } catch let error as StoreError {
             throw error
         } catch {

@@ -39,7 +39,7 @@ public struct InboundDelivery: SMTPServerDelegate {
         }
         let store = self.store
         return threadPool.runIfActive(eventLoop: eventLoop) {
-            try Self.verdict(for: recipient, resolution: store.resolveRecipient(recipient))
+            try Self.verdict(for: recipient, resolution: store.directorySnapshot().resolveRecipient(recipient))
         }
     }
 
@@ -64,11 +64,12 @@ public struct InboundDelivery: SMTPServerDelegate {
     /// The queue each address target routes the message to (ipSCAPE filters: first match
     /// wins, else the default queue), on the facts of `RoutingFacts(sender:header:messageBytes:)`;
     /// the spooled message is read only if a body filter asks.
-    func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage) throws -> [QueueTarget] {
+    func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage,
+                directory: DirectorySnapshot) throws -> [QueueTarget] {
         let facts = RoutingFacts(sender: sender, header: header, messageBytes: {
             (try? message.prefix(RoutingFacts.bodyScanLimit)) ?? []
         })
-        return try targets.compactMap { try store.route($0, facts: facts) }
+        return try targets.compactMap { try directory.route($0, facts: facts) }
     }
 
     /// The trace fields this gateway adds at the top of the message: Return-Path
@@ -206,9 +207,10 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     /// changed since RCPT) and make the message durable in each mailbox.
     private func deliver(header: MessageHeader) throws -> String {
         guard let incoming, !aborted else { throw SMTPReply(451, "4.3.0", "Message was aborted") }
+        let directory = try delivery.store.directorySnapshot()
         var targets: [MailboxTarget: String] = [:]
         for recipient in transaction.recipients {
-            if case .accept(let target) = try delivery.store.resolveRecipient(recipient), targets[target] == nil {
+            if case .accept(let target) = try directory.resolveRecipient(recipient), targets[target] == nil {
                 targets[target] = recipient.description
             }
         }
@@ -216,11 +218,12 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             incoming.abort()
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
-        let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description)
+        let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description, directory: directory)
         var rcptTo = routing.rcptTo
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
-        for queue in try delivery.routes(for: ordinary, header: header, sender: transaction.sender.description, message: incoming)
+        for queue in try delivery.routes(for: ordinary, header: header, sender: transaction.sender.description,
+                                         message: incoming, directory: directory)
         where rcptTo[queue.mailbox] == nil {
             rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
         }

@@ -24,12 +24,7 @@ public struct ReplySubmission: Sendable {
     /// - Throws: `ReplyRefusal` with the SMTP reply for anything the sender must fix.
     public func submit(_ message: [UInt8], from sender: EmailAddress, to recipients: [EmailAddress], agent: String? = nil,
                        now: Date = Date()) throws -> OutboundMessageRecord {
-        guard let address = try store.address(sender), address.enabled, address.settings.usage.sends else {
-            throw ReplyRefusal(code: 550, text: "5.7.1 \(sender) is not a channel address that sends replies")
-        }
-        if let agent, try store.agent(agent)?.addresses.contains(address.email) != true {
-            throw ReplyRefusal(code: 550, text: "5.7.1 agent \(agent) may not send as \(sender)")
-        }
+        let address = try senderAddress(sender, agent: agent)
         let parent = try parentMessage(of: message, mailboxPath: address.mailboxPath)
         let sessionID = parent?.sessionID
         let thread = try threadFields(parent: parent, now: now)
@@ -43,6 +38,20 @@ public struct ReplySubmission: Sendable {
         let envelope = try reply.recipients.map { try EmailAddress($0) }
         return try queue.enqueue(sender: sender, recipients: envelope, message: signed, sessionID: sessionID,
                                  threadCopy: sessionID != nil || agent != nil, agent: agent?.lowercased(), now: now)
+    }
+
+    /// The channel address `sender`, if it is enabled, its usage allows outbound and
+    /// `agent` (when given) belongs to it. The submission listener asks at MAIL FROM;
+    /// `submit` asks again, as the directory may have changed since.
+    /// - Throws: `ReplyRefusal` 550 5.7.1 (RFC 6409 section 6.1: the server may refuse a sender).
+    public func senderAddress(_ sender: EmailAddress, agent: String?) throws -> AddressRecord {
+        guard let address = try store.address(sender, countingMessages: false), address.enabled, address.settings.usage.sends else {
+            throw ReplyRefusal(code: 550, text: "5.7.1 \(sender) is not a channel address that sends replies")
+        }
+        if let agent, try store.agent(agent)?.addresses.contains(address.email) != true {
+            throw ReplyRefusal(code: 550, text: "5.7.1 agent \(agent) may not send as \(sender)")
+        }
+        return address
     }
 
     /// The channel settings the composer needs, with the gateway's defaults for limits.

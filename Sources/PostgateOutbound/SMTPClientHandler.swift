@@ -82,12 +82,22 @@ final class SMTPClientHandler: ChannelInboundHandler {
 
     // MARK: Actions
 
+    /// Consecutive command lines go out in one write (a PIPELINING group, RFC 2920).
     private func perform(_ actions: [SMTPClientStateMachine.Action], context: ChannelHandlerContext) {
+        var lines = ByteBuffer()
         for action in actions {
-            switch action {
-            case .send(let line):
+            if case .send(let line) = action {
                 logger.trace("C: \(line.hasPrefix("AUTH") ? "AUTH …" : line)")
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: line + "\r\n")), promise: nil)
+                lines.writeString(line + "\r\n")
+                continue
+            }
+            if lines.readableBytes > 0 {
+                context.writeAndFlush(wrapOutboundOut(lines), promise: nil)
+                lines.clear()
+            }
+            switch action {
+            case .send:
+                break
             case .startTLS:
                 startTLS(context: context)
             case .sendMessage:
@@ -99,6 +109,7 @@ final class SMTPClientHandler: ChannelInboundHandler {
                 context.close(promise: nil)
             }
         }
+        if lines.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(lines), promise: nil) }
         scheduleTimeout(context: context)
     }
 

@@ -6,7 +6,9 @@ import PostgateStore
 /// type: it is fed the server's replies and the events of the connection, and answers with
 /// what the channel handler must do. It does no I/O, so every path is testable directly.
 ///
-/// Commands are sent one at a time (no PIPELINING). The outcome per recipient is known
+/// Commands are sent one at a time, except that when the server advertises PIPELINING
+/// (RFC 2920) MAIL, every RCPT and DATA go out as one group (the handler writes them at
+/// once) and their replies are matched in order. The outcome per recipient is known
 /// once the server answers the final dot (or refuses earlier); `.finish` carries it, and the
 /// handler records it before the polite `QUIT`.
 public struct SMTPClientStateMachine: Sendable {
@@ -43,6 +45,12 @@ public struct SMTPClientStateMachine: Sendable {
     private var accepted: [Int] = []
     private var outcomes: [OutboundRecipientOutcome?]
     private var finished = false
+    /// The commands of a pipelined MAIL/RCPT/DATA group whose replies are still due, in order.
+    private var pipelined: [PipelinedCommand] = []
+    /// The refusal of a pipelined MAIL: every recipient of the group fails with it.
+    private var refusedMail: SMTPClientReply?
+
+    private enum PipelinedCommand: Equatable { case mail, recipient, data }
 
     public init(request: SMTPDeliveryRequest, endpoint: SMTPEndpoint, heloName: String) {
         self.request = request
@@ -58,6 +66,7 @@ public struct SMTPClientStateMachine: Sendable {
 
     /// A complete reply from the server.
     public mutating func receive(_ reply: SMTPClientReply) -> [Action] {
+        if !pipelined.isEmpty { return pipelinedReplied(reply) }
         switch stage {
         case .greeting: return reply.isPositive ? hello() : failAll(reply, thenQuit: true)
         case .ehlo: return ehloReplied(reply)
@@ -218,7 +227,35 @@ public struct SMTPClientStateMachine: Sendable {
         if request.eightBit && extensions["8BITMIME"] != nil { command += " BODY=8BITMIME" }
         if request.smtpUTF8 { command += " SMTPUTF8" }
         stage = .mail
-        return [.send(command)]
+        guard extensions["PIPELINING"] != nil else { return [.send(command)] }
+        pipelined = [.mail] + request.recipients.map { _ in .recipient } + [.data]
+        return [.send(command)] + request.recipients.map { .send("RCPT TO:<\($0)>") } + [.send("DATA")]
+    }
+
+    /// The next reply of a pipelined group (RFC 2920 section 3.1: replies come in the order
+    /// of the commands; a refused MAIL or no accepted recipient still has its RCPT and DATA
+    /// replies read, so the session stays in step).
+    private mutating func pipelinedReplied(_ reply: SMTPClientReply) -> [Action] {
+        switch pipelined.removeFirst() {
+        case .mail:
+            if !reply.isPositive { refusedMail = reply }
+            stage = .recipient
+            return []
+        case .recipient:
+            if let refusal = refusedMail ?? (reply.isPositive ? nil : reply) {
+                outcomes[recipientIndex] = Self.failure(refusal)
+            } else {
+                accepted.append(recipientIndex)
+            }
+            recipientIndex += 1
+            if pipelined == [.data] { stage = .dataInitiation }
+            return []
+        case .data:
+            guard reply.code == 354 else { return failAccepted(reply) }
+            stage = .dataTermination
+            // A 354 although no recipient was accepted is answered with an empty message.
+            return accepted.isEmpty ? [.send(".")] : [.sendMessage]
+        }
     }
 
     private mutating func nextRecipient() -> [Action] {

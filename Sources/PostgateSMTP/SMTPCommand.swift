@@ -18,7 +18,11 @@ public enum SMTPCommand: Equatable, Sendable {
     case vrfy(String)
     case help(String)
     case startTLS
-    /// A command this server knows but does not offer here (EXPN, TURN, ETRN, AUTH on MX…).
+    /// AUTH mechanism [initial-response] (RFC 4954 section 4). An empty mechanism stands
+    /// for a malformed line (none, or more than two words); only a submission listener
+    /// looks at it, the MX listener answers every AUTH alike.
+    case auth(mechanism: String, initialResponse: String?)
+    /// A command this server knows but does not offer here (EXPN, TURN, ETRN…).
     case notImplemented(String)
 
     /// True for commands that may appear anywhere in a PIPELINING group; the others

@@ -25,7 +25,8 @@ public enum SMTPCommandParser {
         case "HELP": return .success(.help(argument))
         case "STARTTLS": return noArgument(argument, .startTLS)
         case "BDAT": return .success(parseBDAT(argument))
-        case "EXPN", "TURN", "ETRN", "AUTH", "ATRN", "SEND", "SOML", "SAML":
+        case "AUTH": return .success(parseAuth(argument))
+        case "EXPN", "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML":
             return .success(.notImplemented(verb.uppercased()))
         default:
             return .failure(SMTPReply(500, "5.5.2", "Command not recognized"))
@@ -39,6 +40,13 @@ public enum SMTPCommandParser {
               digits.allSatisfy({ $0.isASCII && $0.isNumber }), let size = Int(digits) else { return .malformedBDAT }
         guard words.count == 1 || words[1].uppercased() == "LAST" else { return .malformedBDAT }
         return .bdat(size: size, last: words.count == 2)
+    }
+
+    /// `AUTH SP sasl-mech [SP initial-response]` (RFC 4954 section 4).
+    private static func parseAuth(_ argument: String) -> SMTPCommand {
+        let words = argument.split(separator: " ").map(String.init)
+        guard (1...2).contains(words.count) else { return .auth(mechanism: "", initialResponse: nil) }
+        return .auth(mechanism: words[0].uppercased(), initialResponse: words.count == 2 ? words[1] : nil)
     }
 
     private static func split(_ text: String) -> (Substring, String) {

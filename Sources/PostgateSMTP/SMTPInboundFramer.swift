@@ -69,6 +69,9 @@ public struct SMTPInboundFramer {
     public private(set) var mode: Mode = .command
     /// Longest line in octets, CRLF included.
     public var maxLineLength: Int
+    /// Longest command line in octets, CRLF included (the submission listener's is longer:
+    /// RFC 4954 section 4 lets AUTH lines reach 12288).
+    public var maxCommandLineLength: Int
     public var maxHeaderSize: Int
 
     private var buffer = ByteBuffer()
@@ -82,8 +85,9 @@ public struct SMTPInboundFramer {
     private var reportedLargeHeader = false
     private var reportedBareLineEnding = false
 
-    public init(maxLineLength: Int = 1000, maxHeaderSize: Int = 262_144) {
+    public init(maxLineLength: Int = 1000, maxHeaderSize: Int = 262_144, maxCommandLineLength: Int? = nil) {
         self.maxLineLength = maxLineLength
+        self.maxCommandLineLength = maxCommandLineLength ?? maxLineLength
         self.maxHeaderSize = maxHeaderSize
     }
 
@@ -153,7 +157,7 @@ public struct SMTPInboundFramer {
     private mutating func nextCommand() -> Frame? {
         while true {
             guard let lf = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-                if buffer.readableBytes > maxLineLength {
+                if buffer.readableBytes > maxCommandLineLength {
                     skippingLongCommandLine = true
                     buffer.clear()
                 }
@@ -175,7 +179,7 @@ public struct SMTPInboundFramer {
         guard line.last == UInt8(ascii: "\r") else { return .commandBareLineEnding }
         let content = line.dropLast()
         if content.contains(UInt8(ascii: "\r")) { return .commandBareLineEnding }
-        if line.count + 1 > maxLineLength { return .commandLineTooLong }
+        if line.count + 1 > maxCommandLineLength { return .commandLineTooLong }
         return .command(Array(content))
     }
 
@@ -187,7 +191,14 @@ public struct SMTPInboundFramer {
             var consumed = 0
             var event: Frame?
             buffer.withUnsafeReadableBytes { bytes in
-                for byte in bytes {
+                while consumed < bytes.count {
+                    let run = plainRun(bytes, from: consumed)
+                    if run > 0 {
+                        consumed += run
+                        segmentLength = consumed
+                        continue
+                    }
+                    let byte = bytes[consumed]
                     consumed += 1
                     switch scan(byte) {
                     case .keep:
@@ -274,6 +285,22 @@ public struct SMTPInboundFramer {
             return .data(segment)
         }
         return event
+    }
+
+    /// The fast path of `scan`: inside a line, the bytes up to the next CR or LF are kept
+    /// as they are, so they are counted at once. Returns how many were taken: 0 when not
+    /// inside a line, or when the run would reach a limit (then `scan` goes byte by byte
+    /// and reports it at the exact byte, as before).
+    private mutating func plainRun(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard lineState == .middle else { return 0 }
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\r"), bytes[end] != UInt8(ascii: "\n") { end += 1 }
+        let run = end - start
+        guard reportedLongLine || lineLength + run + 2 <= maxLineLength,
+              !inHeader || reportedLargeHeader || headerSize + run <= maxHeaderSize else { return 0 }
+        lineLength += run
+        if inHeader { headerSize += run }
+        return run
     }
 
     private mutating func scan(_ byte: UInt8) -> ByteDisposition {

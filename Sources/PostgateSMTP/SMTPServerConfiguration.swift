@@ -1,12 +1,27 @@
 /// The settings of an SMTP listener that the protocol code needs. Every limit has the
 /// reply RFC 5321 names for it.
 public struct SMTPServerConfiguration: Sendable, Equatable {
+    /// What a listener is for: it decides whether AUTH is offered and who may send.
+    public enum Mode: Sendable, Equatable {
+        /// The inbound (MX) listener (RFC 5321): mail for hosted addresses from anyone, no AUTH.
+        case mx
+        /// Message submission (RFC 6409): AUTH (RFC 4954) only over TLS, no MAIL before it,
+        /// and then any remote recipient.
+        case submission
+    }
+
+    public var mode: Mode
     /// The name in the greeting, the EHLO reply and the Received header.
     public var hostname: String
     /// SIZE (RFC 1870): larger messages get 552 5.3.4, whether declared or real.
     public var maxMessageSize: Int
     /// Longest command or text line in octets, CRLF included (section 4.5.3.1.4–6).
     public var maxLineLength: Int
+    /// Longest command line: `maxLineLength`, but at least 12288 octets in submission mode,
+    /// where AUTH lines carry base64 credentials (RFC 4954 section 4).
+    public var maxCommandLineLength: Int {
+        mode == .submission ? max(maxLineLength, 12_288) : maxLineLength
+    }
     /// Longest header section in octets; larger gets 552 5.3.4.
     public var maxHeaderSize: Int
     /// Recipients per transaction; more get 452 4.5.3 (section 4.5.3.1.10).
@@ -20,6 +35,7 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
     public var dataTimeout: Int64
 
     public init(
+        mode: Mode = .mx,
         hostname: String = "postgate.localhost",
         maxMessageSize: Int = 36_700_160,
         maxLineLength: Int = 1000,
@@ -30,6 +46,7 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
         commandTimeout: Int64 = 300,
         dataTimeout: Int64 = 180
     ) {
+        self.mode = mode
         self.hostname = hostname
         self.maxMessageSize = maxMessageSize
         self.maxLineLength = maxLineLength

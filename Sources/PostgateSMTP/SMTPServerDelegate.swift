@@ -14,6 +14,27 @@ public protocol SMTPServerDelegate: Sendable {
 
     /// Opens a writer for the message of `transaction`, after DATA and before the 354.
     func openMessage(for transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<any SMTPMessageWriter>
+
+    /// Submission listeners: checks AUTH credentials (RFC 4954). Called on `eventLoop`, so a
+    /// slow check (scrypt) must run elsewhere, on a thread pool.
+    func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict>
+
+    /// Submission listeners: decides whether `transaction.session.authenticatedUser` may
+    /// send as `transaction.sender` (RFC 6409 section 6.1).
+    func verifySender(in transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<SenderVerdict>
+}
+
+/// The MX listener's answers to what only submission listeners ask: no one authenticates
+/// (the MX listener never offers AUTH, so this is never called there) and any sender may
+/// start a transaction (RFC 5321 judges recipients, not senders).
+extension SMTPServerDelegate {
+    public func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
+        eventLoop.makeSucceededFuture(.rejected(SMTPReply(454, "4.7.0", "Authentication is not available here")))
+    }
+
+    public func verifySender(in transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<SenderVerdict> {
+        eventLoop.makeSucceededFuture(.accept)
+    }
 }
 
 /// Receives one message's content as it streams in.

@@ -56,7 +56,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         self.tlsContext = tlsContext
         self.logger = logger
         self.stateMachine = SMTPServerStateMachine(configuration: configuration, session: session, startTLSAvailable: tlsContext != nil)
-        self.framer = SMTPInboundFramer(maxLineLength: configuration.maxLineLength, maxHeaderSize: configuration.maxHeaderSize)
+        self.framer = SMTPInboundFramer(maxLineLength: configuration.maxLineLength, maxHeaderSize: configuration.maxHeaderSize,
+                                        maxCommandLineLength: configuration.maxCommandLineLength)
     }
 
     // MARK: Channel events
@@ -94,7 +95,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent {
+        // Only a STARTTLS handshake starts the session over; an implicit-TLS listener's
+        // session began as TLS (`SMTPSessionInfo.tlsActive`).
+        if case .handshakeCompleted = event as? TLSUserEvent, tlsHandshaking {
             tlsHandshaking = false
             stateMachine.tlsStarted()
             logger.debug("TLS started", metadata: ["client": "\(stateMachine.session.remoteAddress)"])
@@ -126,6 +129,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func handle(_ frame: SMTPInboundFramer.Frame, context: ChannelHandlerContext) {
         switch frame {
+        case .command(let line) where stateMachine.isAwaitingAuthResponse:
+            perform(stateMachine.receiveAuthResponse(line), context: context)
         case .command(let line):
             let parsed = SMTPCommandParser.parse(line)
             if case .success(.bdat(let size, _)) = parsed {
@@ -210,6 +215,12 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             commit(context: context)
         case .startTLS(let reply):
             startTLS(reply, context: context)
+        case .authenticate(let credentials):
+            let question = delegate.authenticate(credentials, session: stateMachine.session, eventLoop: context.eventLoop)
+            ask(question, orElse: AuthenticationVerdict.rejected, context: context) { $0.stateMachine.credentialsChecked($1) }
+        case .verifySender(let transaction):
+            let question = delegate.verifySender(in: transaction, eventLoop: context.eventLoop)
+            ask(question, orElse: SenderVerdict.reject, context: context) { $0.stateMachine.senderVerified($1) }
         }
     }
 
@@ -223,17 +234,27 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func verify(_ recipient: EmailAddress, _ transaction: SMTPTransaction, context: ChannelHandlerContext) {
+        let question = delegate.verifyRecipient(recipient, in: transaction, eventLoop: context.eventLoop)
+        ask(question, orElse: RecipientVerdict.reject, context: context) { $0.stateMachine.recipientVerified(recipient, $1) }
+    }
+
+    /// Pauses frames while the delegate answers, then feeds the answer (a failed future
+    /// becomes `failure` of its reply) to the state machine through `next` and carries out
+    /// what it says.
+    private func ask<Answer: Sendable>(
+        _ question: EventLoopFuture<Answer>, orElse failure: @escaping (SMTPReply) -> Answer, context: ChannelHandlerContext,
+        next: @escaping (SMTPServerHandler, Answer) -> SMTPServerStateMachine.Action
+    ) {
         pause(context: context)
-        delegate.verifyRecipient(recipient, in: transaction, eventLoop: context.eventLoop)
-            .hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
-                let verdict: RecipientVerdict
-                switch result {
-                case .success(let value): verdict = value
-                case .failure(let error): verdict = .reject(Self.reply(for: error))
-                }
-                self.perform(self.stateMachine.recipientVerified(recipient, verdict), context: context)
-                self.resume(context: context)
+        question.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            let answer: Answer
+            switch result {
+            case .success(let value): answer = value
+            case .failure(let error): answer = failure(Self.reply(for: error))
             }
+            self.perform(next(self, answer), context: context)
+            self.resume(context: context)
+        }
     }
 
     /// Opens the writer. For DATA the framer switches to data mode with the 354; for BDAT it

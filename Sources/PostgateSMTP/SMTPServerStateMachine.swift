@@ -4,6 +4,9 @@ import PostgateMessage
 /// STARTTLS, RFC 2920 PIPELINING) as a value type: it is fed commands and the outcomes of
 /// asynchronous work, and answers with what the channel handler must do next. It does no
 /// I/O, so every rule can be tested without a socket.
+///
+/// In submission mode (RFC 6409, see `SMTPServerStateMachine+Submission`) it also runs AUTH
+/// (RFC 4954) and asks the delegate about each MAIL FROM.
 public struct SMTPServerStateMachine {
     /// What the handler must do after an input.
     public enum Action: Equatable {
@@ -23,10 +26,15 @@ public struct SMTPServerStateMachine {
         case startTLS(SMTPReply)
         /// Make the message durable, then call `messageCommitted`.
         case commitMessage(SMTPTransaction)
+        /// Check the AUTH credentials with the delegate, then call `credentialsChecked`.
+        case authenticate(SASLCredentials)
+        /// Ask the delegate whether the authenticated user may send as the transaction's
+        /// sender, then call `senderVerified` (submission mode).
+        case verifySender(SMTPTransaction)
         case nothing
     }
 
-    private enum State: Equatable {
+    enum State: Equatable {
         /// Connected; no HELO or EHLO yet (or none since STARTTLS).
         case connected
         case ready
@@ -42,11 +50,17 @@ public struct SMTPServerStateMachine {
         /// Reading and dropping a refused BDAT chunk; `reply` goes out at its end.
         case discardingChunk(reply: SMTPReply, then: SessionStage)
         case committing(SMTPTransaction)
+        /// Between AUTH's 334 challenges: the next line is a SASL response.
+        case authenticating(SMTPAuthExchange)
+        /// The delegate checks the credentials.
+        case checkingCredentials
+        /// The delegate checks MAIL FROM.
+        case verifyingSender(SMTPTransaction)
         case closed
     }
 
     /// Where a refused chunk leaves the session.
-    private enum SessionStage: Equatable {
+    enum SessionStage: Equatable {
         case connected, ready, mail(SMTPTransaction)
 
         var state: State {
@@ -60,8 +74,8 @@ public struct SMTPServerStateMachine {
 
     public let configuration: SMTPServerConfiguration
     public let startTLSAvailable: Bool
-    public private(set) var session: SMTPSessionInfo
-    private var state = State.connected
+    public internal(set) var session: SMTPSessionInfo
+    var state = State.connected
     private var errors = 0
     private var commandsWithoutMail = 0
     private var shutdownPending = false
@@ -99,7 +113,7 @@ public struct SMTPServerStateMachine {
     /// True when nothing is in flight: a SIGTERM can close the session at once.
     public var isIdle: Bool {
         switch state {
-        case .connected, .ready, .closed: true
+        case .connected, .ready, .closed, .authenticating, .checkingCredentials: true
         default: false
         }
     }
@@ -132,6 +146,7 @@ public struct SMTPServerStateMachine {
         session.tlsActive = true
         session.heloName = nil
         session.usedEHLO = false
+        session.authenticatedUser = nil
         state = .connected
     }
 
@@ -146,8 +161,9 @@ public struct SMTPServerStateMachine {
 
     /// A command line that was too long or had a bare CR or LF.
     public mutating func receiveMalformedLine(tooLong: Bool) -> Action {
-        fail(tooLong
-            ? SMTPReply(500, "5.5.2", "Line too long (limit \(configuration.maxLineLength) octets)")
+        if isAwaitingAuthResponse { state = .ready }  // the AUTH exchange ends with the error
+        return fail(tooLong
+            ? SMTPReply(500, "5.5.2", "Line too long (limit \(configuration.maxCommandLineLength) octets)")
             : SMTPReply(500, "5.5.2", "Command lines must end in CRLF, without bare CR or LF"))
     }
 
@@ -180,8 +196,10 @@ public struct SMTPServerStateMachine {
         case .vrfy:
             return .send(SMTPReply(252, "2.5.2", "Cannot VRFY a user, but will accept the message and attempt delivery"))
         case .help:
-            return .send(SMTPReply(214, "2.0.0", ["Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS", "See RFC 5321"]))
+            let auth = configuration.mode == .submission ? " AUTH" : ""
+            return .send(SMTPReply(214, "2.0.0", ["Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS\(auth)", "See RFC 5321"]))
         case .startTLS: return startTLS()
+        case .auth(let mechanism, let initialResponse): return auth(mechanism, initialResponse: initialResponse)
         case .notImplemented(let verb): return fail(SMTPReply(502, "5.5.1", "\(verb) is not implemented here"))
         }
     }
@@ -196,6 +214,7 @@ public struct SMTPServerStateMachine {
         if extended {
             lines += ["PIPELINING", "SIZE \(configuration.maxMessageSize)", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING"]
             if startTLSAvailable && !session.tlsActive { lines.append("STARTTLS") }
+            if offersAuth { lines.append("AUTH " + SMTPAuthExchange.mechanisms.joined(separator: " ")) }
         }
         let reply = SMTPReply(250, nil, lines)
         return wasChunked ? .abortMessage(reply) : .send(reply)
@@ -207,11 +226,17 @@ public struct SMTPServerStateMachine {
         case .ready: break
         default: return fail(SMTPReply(503, "5.5.1", "Nested MAIL command: send RSET first"))
         }
+        if let refusal = submissionRefusalOfMail() { return fail(refusal) }
         if let size = parameters.declaredSize, size > configuration.maxMessageSize {
             return fail(SMTPReply(552, "5.3.4", "Message size exceeds the fixed maximum of \(configuration.maxMessageSize) octets"))
         }
         commandsWithoutMail = 0
-        state = .mail(SMTPTransaction(sender: sender, parameters: parameters, session: session))
+        let transaction = SMTPTransaction(sender: sender, parameters: parameters, session: session)
+        if configuration.mode == .submission {
+            state = .verifyingSender(transaction)
+            return .verifySender(transaction)
+        }
+        state = .mail(transaction)
         return ok("Sender ok", "2.1.0")
     }
 
@@ -409,13 +434,13 @@ public struct SMTPServerStateMachine {
 
     // MARK: Replies
 
-    private func ok(_ text: String, _ code: String = "2.0.0") -> Action {
+    func ok(_ text: String, _ code: String = "2.0.0") -> Action {
         .send(SMTPReply(250, code, text))
     }
 
     /// A failed command: counted against the session's error limit (section 4.5.3.1 lets
     /// a server close sessions that misbehave).
-    private mutating func fail(_ reply: SMTPReply) -> Action {
+    mutating func fail(_ reply: SMTPReply) -> Action {
         errors += 1
         guard errors >= configuration.maxErrors else { return .send(reply) }
         state = .closed

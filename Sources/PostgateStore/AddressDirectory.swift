@@ -8,6 +8,12 @@ import PostgateMessage
 /// nothing. A name (`local-part@domain`) is either one address or one alias, never both.
 /// `SQLiteAddressDirectory` is the single-node implementation.
 protocol AddressDirectory: Sendable {
+    /// The directory generation, bumped by every committed change to the directory
+    /// (`SQLiteDatabase.registerDirectoryGenerationSchema`).
+    func generation() throws(StoreError) -> Int64
+    /// The generation last published by a committed change (`DirectoryGenerationHint`): cheap
+    /// to read, and a hint only.
+    func generationHint() -> Int64?
     func domains() throws(StoreError) -> [DomainRecord]
     /// Refuses a domain that still has addresses or aliases unless `force`; with `force`
     /// removes them too. Mailboxes stay.
@@ -23,8 +29,9 @@ protocol AddressDirectory: Sendable {
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws(StoreError) -> AddressRecord
     func addresses(domain: DomainName?) throws(StoreError) -> [AddressRecord]
-    /// The address named `address`, or the one it is an alias of.
-    func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord?
+    /// The address named `address`, or the one it is an alias of; its `messageCount` is 0
+    /// unless `countingMessages` (counting walks the mailbox's index entries).
+    func address(_ address: EmailAddress, countingMessages: Bool) throws(StoreError) -> AddressRecord?
     /// Removes an address and its aliases; its mailbox stays.
     func removeAddress(_ address: EmailAddress) throws(StoreError)
     /// Where mail for `recipient` goes, matching the canonical local part and domain.

@@ -38,6 +38,8 @@ protocol ChannelDirectory: Sendable {
     /// The queue an inbound message for `target` goes to: the first matching filter's, else
     /// the address's default queue.
     func route(_ target: MailboxTarget, facts: RoutingFacts) throws(StoreError) -> QueueTarget?
+    /// What `route` decides on, read once: nil when `target` is not (or no longer) an address.
+    func routePlan(_ target: MailboxTarget) throws(StoreError) -> RoutePlan?
 }
 
 /// A queue mailbox a message is routed to.

@@ -1,7 +1,7 @@
 /// A message being received, streamed to a file in `DATA/spool/`.
 ///
-/// The SMTP layer writes the data as it arrives (bounded memory: at most 64 KiB is
-/// buffered here), then hands the message to `MailStore.deliver(_:to:envelope:)`, or calls
+/// The SMTP layer writes the data as it arrives (bounded memory: at most `bufferCapacity`
+/// is buffered here), then hands the message to `MailStore.deliver(_:to:envelope:)`, or calls
 /// `abort()` if the transaction fails. A message dropped without either is aborted.
 ///
 /// Not `Sendable`: one caller at a time owns it, although it may move between threads.
@@ -22,14 +22,20 @@ public final class IncomingMessage {
     private(set) var state = State.open
     private var descriptor: Int32
     private var buffer: [UInt8] = []
+    /// Whether any byte has gone to the file yet (before `seal`).
+    private var flushed = false
+    /// The whole message, when it fitted in the buffer: sealing keeps it, so the facts read
+    /// after delivery (session marker, body digest) need not read the file back.
+    public private(set) var contents: [UInt8]?
 
-    static let bufferCapacity = 64 * 1024
+    /// Bytes buffered before they go to the spool file: a typical message (most are well
+    /// under this) is written with one `write(2)` and never read back.
+    static let bufferCapacity = 256 * 1024
 
     init(uniqueName: String, spoolDirectory: String) throws(StoreError) {
         self.uniqueName = uniqueName
         self.spoolPath = spoolDirectory + "/" + uniqueName
         self.descriptor = try FileSystem.createFile(spoolPath)
-        buffer.reserveCapacity(Self.bufferCapacity)
     }
 
     deinit {
@@ -44,6 +50,7 @@ public final class IncomingMessage {
         }
         if bytes.count >= Self.bufferCapacity {
             try FileSystem.writeAll(descriptor, bytes, path: spoolPath)
+            flushed = true
         } else {
             buffer.append(contentsOf: bytes)
         }
@@ -98,9 +105,11 @@ public final class IncomingMessage {
     /// Step 1 of delivery: writes what is buffered, fsyncs and closes the spool file.
     func seal() throws(StoreError) {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        let whole = flushed ? nil : buffer
         try flushBuffer()
         try FileSystem.sync(descriptor, path: spoolPath)
         FileSystem.close(descriptor)
+        contents = whole
         state = .sealed
     }
 
@@ -114,6 +123,7 @@ public final class IncomingMessage {
         guard !buffer.isEmpty else { return }
         try FileSystem.writeAll(descriptor, buffer, path: spoolPath)
         buffer.removeAll(keepingCapacity: true)
+        flushed = true
     }
 }
 

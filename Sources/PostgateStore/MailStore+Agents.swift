@@ -79,7 +79,7 @@ extension MailStore {
         let path: String
         switch membership {
         case .address(let address):
-            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
             path = record.mailboxPath
         case .queue(let name):
             guard let queue = try directory.queues().first(where: { $0.name.lowercased() == name.lowercased() }) else {
@@ -139,7 +139,7 @@ extension MailStore {
     private func target(of membership: AgentMembership) throws(StoreError) -> MembershipTarget {
         switch membership {
         case .address(let address):
-            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
             guard let mailbox = try index.mailbox(path: record.mailboxPath) else { throw .mailboxNotFound(path: record.mailboxPath) }
             return .address(id: try agentDirectory.addressID(mailboxID: mailbox.id))
         case .queue(let name):

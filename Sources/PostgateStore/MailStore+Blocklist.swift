@@ -37,7 +37,7 @@ extension MailStore {
 
     /// The hosted address `address` names (itself or, for an alias, its owner).
     private func owner(of address: EmailAddress) throws(StoreError) -> EmailAddress {
-        guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+        guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
         do { return try EmailAddress(record.email) } catch {
             throw .database(path: data.databasePath, reason: "stored address '\(record.email)' is invalid: \(error)")
         }

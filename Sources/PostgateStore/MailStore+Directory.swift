@@ -50,8 +50,10 @@ extension MailStore {
     }
 
     /// The hosted address `address`, or the address it is an alias of; nil if neither.
-    public func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord? {
-        try directory.address(address)
+    /// The delivery path passes `countingMessages: false`: counting a mailbox's messages
+    /// costs time in proportion to its size, and only the admin commands show the count.
+    public func address(_ address: EmailAddress, countingMessages: Bool = true) throws(StoreError) -> AddressRecord? {
+        try directory.address(address, countingMessages: countingMessages)
     }
 
     /// Stops hosting `address` and its aliases. Its Maildir and messages are kept.

@@ -92,7 +92,7 @@ extension MailStore {
 
     /// The mailbox of the hosted address `address` names.
     private func resolveTarget(_ address: EmailAddress) throws(StoreError) -> MailboxTarget? {
-        guard let record = try directory.address(address), let mailbox = try index.mailbox(path: record.mailboxPath) else { return nil }
+        guard let record = try directory.address(address, countingMessages: false), let mailbox = try index.mailbox(path: record.mailboxPath) else { return nil }
         return MailboxTarget(mailboxID: mailbox.id, mailboxPath: mailbox.path, address: address)
     }
 }

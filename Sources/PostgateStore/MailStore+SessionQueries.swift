@@ -8,7 +8,7 @@ extension MailStore {
     public func sessions(address: EmailAddress? = nil, openOnly: Bool = false, now: Date = Date()) throws(StoreError) -> [SessionRecord] {
         var mailboxPath: String?
         if let address {
-            guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+            guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
             mailboxPath = record.mailboxPath
         }
         return try index.sessions(mailboxPath: mailboxPath, openOnly: openOnly, now: now)

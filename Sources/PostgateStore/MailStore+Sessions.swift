@@ -13,13 +13,18 @@ extension MailStore {
     /// Bytes of the message text searched for a session marker.
     static let markerSearchBytes = 256 * 1024
 
-    /// Reads the spooled message once: its MIME text (for the body marker) and the SHA-256
-    /// of its body (for duplicates: the header differs between a forward and a Bcc copy,
-    /// the body does not). A message that cannot be read still gets header-only facts.
+    /// Reads the message once: its MIME text (for the body marker) and the SHA-256 of its
+    /// body (for duplicates: the header differs between a forward and a Bcc copy, the body
+    /// does not), from memory when the message fitted in `IncomingMessage`'s buffer, else
+    /// from the spool file. A message that cannot be read still gets header-only facts.
     func threadFacts(of message: IncomingMessage, envelope: DeliveryEnvelope) -> MessageThreadFacts {
         var text: String?
         var digest: String?
-        if let root = try? MIMEParser().parse(fileAtPath: message.spoolPath) {
+        if let bytes = message.contents {
+            let root = MIMEParser().parse(bytes)
+            text = try? MIMETextExtractor.text(of: root, from: MIMEBytesSource(bytes), maximumBytes: Self.markerSearchBytes)
+            digest = Self.hex(SHA256.hash(data: bytes[min(root.bodyRange.offset, bytes.count)...]))
+        } else if let root = try? MIMEParser().parse(fileAtPath: message.spoolPath) {
             let source = MIMEFileSource(path: message.spoolPath)
             text = try? MIMETextExtractor.text(of: root, from: source, maximumBytes: Self.markerSearchBytes)
             digest = try? Self.sha256(path: message.spoolPath, from: root.bodyRange.offset)
@@ -43,6 +48,18 @@ extension MailStore {
         try handle.seek(toOffset: UInt64(offset))
         var hasher = SHA256()
         while let chunk = try handle.read(upToCount: 64 * 1024), !chunk.isEmpty { hasher.update(data: chunk) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    /// Lower-case hexadecimal of a digest.
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(SHA256.byteCount * 2)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

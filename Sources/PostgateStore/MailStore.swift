@@ -22,6 +22,8 @@ public final class MailStore: Sendable {
     let dkimKeys: any DKIMKeyDirectory
     let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()
+    /// What the delivery path read from the directory (`directorySnapshot()`).
+    let directoryCache = DirectoryCache()
     let logger: Logger
     /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
     public let sessionMessageIDs: SessionMessageID
@@ -82,7 +84,7 @@ public final class MailStore: Sendable {
 
     /// The messages delivered to `address` (or the address it is an alias of), by UID.
     public func messages(address: EmailAddress) throws(StoreError) -> [StoredMessage] {
-        guard let record = try directory.address(address) else { throw .addressNotFound(address) }
+        guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
         return try messages(mailboxPath: record.mailboxPath)
     }
 

@@ -19,7 +19,7 @@ extension OutboundQueue {
         let found: OutboundMessageRecord?
         do {
             found = try database.read { db in
-                try Row.fetchOne(db, sql: "SELECT * FROM outbound_message WHERE id = ?", arguments: [id]).map { try Self.record($0, db) }
+                try Row.fetchOne(db, cachedSQL: "SELECT * FROM outbound_message WHERE id = ?", arguments: [id]).map { try Self.record($0, db) }
             }
         } catch { throw .store(error) }
         guard let found else { throw .messageNotFound(id) }
@@ -33,7 +33,7 @@ extension OutboundQueue {
         if let id { _ = try message(id) }
         do {
             return try database.write { db in
-                try db.execute(sql: """
+                try db.execute(cachedSQL: """
                     UPDATE outbound_recipient SET next_attempt_at = ? WHERE state IN ('queued', 'deferred') AND (? IS NULL OR message_id = ?)
                     """, arguments: [now.timeIntervalSince1970, id, id])
                 return db.changesCount
@@ -45,14 +45,14 @@ extension OutboundQueue {
     public func drop(_ id: Int64) throws(OutboundQueueError) {
         let record = try message(id)
         do {
-            try database.write { db in try db.execute(sql: "DELETE FROM outbound_message WHERE id = ?", arguments: [id]) }
+            try database.write { db in try db.execute(cachedSQL: "DELETE FROM outbound_message WHERE id = ?", arguments: [id]) }
             try FileSystem.unlink(directoryPath + "/" + record.filename)
         } catch { throw .store(error) }
     }
 
     private static func record(_ row: Row, _ db: Database) throws -> OutboundMessageRecord {
         let id: Int64 = row["id"]
-        let recipients = try Row.fetchAll(db, sql: "SELECT * FROM outbound_recipient WHERE message_id = ? ORDER BY id", arguments: [id])
+        let recipients = try Row.fetchAll(db, cachedSQL: "SELECT * FROM outbound_recipient WHERE message_id = ? ORDER BY id", arguments: [id])
             .map(recipientRecord)
         return OutboundMessageRecord(
             id: id, filename: row["filename"], sender: row["mail_from"], size: row["size"],

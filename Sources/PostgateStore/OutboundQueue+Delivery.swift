@@ -19,7 +19,7 @@ extension OutboundQueue {
         let owner = Int64(getpid())
         let time = now.timeIntervalSince1970
         return try database.write { db in
-            let candidates = try Row.fetchAll(db, sql: """
+            let candidates = try Row.fetchAll(db, cachedSQL: """
                 SELECT m.id, m.filename, m.mail_from, m.size, m.eight_bit, m.smtputf8, m.lease_owner, m.lease_until
                 FROM outbound_message m JOIN outbound_recipient r ON r.message_id = m.id
                 WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= ?
@@ -29,7 +29,7 @@ extension OutboundQueue {
             for row in candidates where claimed.count < limit && Self.isFree(row, owner: owner, time: time) {
                 let id: Int64 = row["id"]
                 let recipients = try Self.dueRecipients(id, time: time, db)
-                try db.execute(sql: "UPDATE outbound_message SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                try db.execute(cachedSQL: "UPDATE outbound_message SET lease_owner = ?, lease_until = ? WHERE id = ?",
                                arguments: [owner, time + leaseSeconds, id])
                 claimed.append(OutboundWork(
                     messageID: id, path: directoryPath + "/" + (row["filename"] as String), sender: row["mail_from"],
@@ -48,7 +48,7 @@ extension OutboundQueue {
     }
 
     private static func dueRecipients(_ messageID: Int64, time: Double, _ db: Database) throws -> [OutboundWork.Recipient] {
-        try Row.fetchAll(db, sql: """
+        try Row.fetchAll(db, cachedSQL: """
             SELECT id, address, attempts FROM outbound_recipient
             WHERE message_id = ? AND state IN ('queued', 'deferred') AND next_attempt_at <= ? ORDER BY id
             """, arguments: [messageID, time]).map { OutboundWork.Recipient(id: $0["id"], address: $0["address"], attempts: $0["attempts"]) }
@@ -61,13 +61,13 @@ extension OutboundQueue {
         let time = now.timeIntervalSince1970
         try database.write { db in
             for (id, outcome) in outcomes.sorted(by: { $0.key < $1.key }) {
-                guard let row = try Row.fetchOne(db, sql: """
+                guard let row = try Row.fetchOne(db, cachedSQL: """
                     SELECT r.attempts, m.expires_at FROM outbound_recipient r JOIN outbound_message m ON m.id = r.message_id
                     WHERE r.id = ? AND r.state IN ('queued', 'deferred')
                     """, arguments: [id]) else { continue }
                 let attempts = (row["attempts"] as Int) + 1
                 let (state, next, reply) = transition(outcome, attempts: attempts, time: time, expires: row["expires_at"])
-                try db.execute(sql: """
+                try db.execute(cachedSQL: """
                     UPDATE outbound_recipient SET state = ?, attempts = ?, next_attempt_at = ?, last_attempt_at = ?, last_reply = ?
                     WHERE id = ?
                     """, arguments: [state.rawValue, attempts, next, time, reply, id])
@@ -93,7 +93,7 @@ extension OutboundQueue {
     /// Releases the claim on a message; once no recipient is left to try, its file is removed.
     public func release(_ messageID: Int64) throws(StoreError) {
         let finishedFile: String? = try database.write { db in
-            try db.execute(sql: "UPDATE outbound_message SET lease_owner = NULL, lease_until = NULL WHERE id = ?", arguments: [messageID])
+            try db.execute(cachedSQL: "UPDATE outbound_message SET lease_owner = NULL, lease_until = NULL WHERE id = ?", arguments: [messageID])
             return try Self.markFileRemovedIfDone(messageID, db)
         }
         if let finishedFile { try FileSystem.unlink(directoryPath + "/" + finishedFile) }
@@ -102,15 +102,15 @@ extension OutboundQueue {
     /// Marks the file of a message with no recipient left to try, no failure left to
     /// notify and no thread copy left to store, as removed; its name.
     static func markFileRemovedIfDone(_ messageID: Int64, _ db: Database) throws -> String? {
-        let pending = try Int.fetchOne(db, sql: """
+        let pending = try Int.fetchOne(db, cachedSQL: """
             SELECT COUNT(*) FROM outbound_recipient
             WHERE message_id = ? AND (state IN ('queued', 'deferred') OR (state = 'failed' AND notified = 0))
             """, arguments: [messageID]) ?? 0
-        let copyPending = try Bool.fetchOne(db, sql: "SELECT thread_copy = 1 FROM outbound_message WHERE id = ?", arguments: [messageID]) ?? false
+        let copyPending = try Bool.fetchOne(db, cachedSQL: "SELECT thread_copy = 1 FROM outbound_message WHERE id = ?", arguments: [messageID]) ?? false
         guard pending == 0, !copyPending,
-              let filename = try String.fetchOne(db, sql: "SELECT filename FROM outbound_message WHERE id = ? AND file_removed = 0", arguments: [messageID])
+              let filename = try String.fetchOne(db, cachedSQL: "SELECT filename FROM outbound_message WHERE id = ? AND file_removed = 0", arguments: [messageID])
         else { return nil }
-        try db.execute(sql: "UPDATE outbound_message SET file_removed = 1 WHERE id = ?", arguments: [messageID])
+        try db.execute(cachedSQL: "UPDATE outbound_message SET file_removed = 1 WHERE id = ?", arguments: [messageID])
         return filename
     }
 }

@@ -10,7 +10,7 @@ extension OutboundQueue {
     /// Up to `limit` messages with failed recipients not yet notified, oldest first.
     public func pendingFailureReports(limit: Int = 20) throws(StoreError) -> [OutboundFailureReport] {
         try database.read { db in
-            let ids = try Int64.fetchAll(db, sql: """
+            let ids = try Int64.fetchAll(db, cachedSQL: """
                 SELECT DISTINCT message_id FROM outbound_recipient WHERE state = 'failed' AND notified = 0
                 ORDER BY message_id LIMIT ?
                 """, arguments: [limit])
@@ -22,9 +22,9 @@ extension OutboundQueue {
     public func markNotified(_ report: OutboundFailureReport) throws(StoreError) {
         let finishedFile: String? = try database.write { db in
             for recipient in report.recipients {
-                try db.execute(sql: "UPDATE outbound_recipient SET notified = 1 WHERE id = ?", arguments: [recipient.id])
+                try db.execute(cachedSQL: "UPDATE outbound_recipient SET notified = 1 WHERE id = ?", arguments: [recipient.id])
             }
-            let leased = try Bool.fetchOne(db, sql: "SELECT lease_owner IS NOT NULL FROM outbound_message WHERE id = ?",
+            let leased = try Bool.fetchOne(db, cachedSQL: "SELECT lease_owner IS NOT NULL FROM outbound_message WHERE id = ?",
                                            arguments: [report.messageID]) ?? false
             return leased ? nil : try Self.markFileRemovedIfDone(report.messageID, db)
         }
@@ -32,8 +32,8 @@ extension OutboundQueue {
     }
 
     private func failureReport(_ id: Int64, _ db: Database) throws -> OutboundFailureReport? {
-        guard let message = try Row.fetchOne(db, sql: "SELECT * FROM outbound_message WHERE id = ?", arguments: [id]) else { return nil }
-        let recipients = try Row.fetchAll(db, sql: """
+        guard let message = try Row.fetchOne(db, cachedSQL: "SELECT * FROM outbound_message WHERE id = ?", arguments: [id]) else { return nil }
+        let recipients = try Row.fetchAll(db, cachedSQL: """
             SELECT * FROM outbound_recipient WHERE message_id = ? AND state = 'failed' AND notified = 0 ORDER BY id
             """, arguments: [id]).map(Self.recipientRecord)
         return OutboundFailureReport(

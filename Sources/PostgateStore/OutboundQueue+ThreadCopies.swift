@@ -8,7 +8,7 @@ extension OutboundQueue {
     /// Replies that reached nobody need none; they are marked done here.
     public func pendingThreadCopies(limit: Int = 20) throws(StoreError) -> [OutboundThreadCopy] {
         let (due, finished): ([OutboundThreadCopy], [String]) = try database.write { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db, cachedSQL: """
                 SELECT m.id, m.filename, m.mail_from, m.agent, m.session_id,
                        SUM(r.state IN ('queued', 'deferred')) AS pending, SUM(r.state = 'delivered') AS delivered
                 FROM outbound_message m JOIN outbound_recipient r ON r.message_id = m.id
@@ -38,7 +38,7 @@ extension OutboundQueue {
     }
 
     private static func markThreadCopied(_ id: Int64, _ db: Database) throws -> String? {
-        try db.execute(sql: "UPDATE outbound_message SET thread_copy = 2 WHERE id = ?", arguments: [id])
+        try db.execute(cachedSQL: "UPDATE outbound_message SET thread_copy = 2 WHERE id = ?", arguments: [id])
         return try markFileRemovedIfDone(id, db)
     }
 }

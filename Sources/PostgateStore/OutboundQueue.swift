@@ -121,14 +121,14 @@ public final class OutboundQueue: Sendable {
 
     private static func insert(_ envelope: Envelope, filename: String, now: Date, policy: OutboundRetryPolicy, _ db: Database) throws -> Int64 {
         let created = now.timeIntervalSince1970
-        try db.execute(sql: """
+        try db.execute(cachedSQL: """
             INSERT INTO outbound_message (filename, mail_from, size, eight_bit, smtputf8, created_at, expires_at, session_id, thread_copy, agent)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [filename, envelope.sender, envelope.size, envelope.eightBit, envelope.smtpUTF8, created,
                             created + policy.lifetime, envelope.sessionID, envelope.threadCopy ? 1 : 0, envelope.agent])
         let id = db.lastInsertedRowID
         for address in envelope.recipients {
-            try db.execute(sql: """
+            try db.execute(cachedSQL: """
                 INSERT INTO outbound_recipient (message_id, address, state, next_attempt_at) VALUES (?, ?, 'queued', ?)
                 """, arguments: [id, address, created])
         }

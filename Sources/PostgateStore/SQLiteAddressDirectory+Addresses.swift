@@ -33,7 +33,7 @@ extension SQLiteAddressDirectory {
         let mailboxID = try mailboxID(db, path: request.mailboxPath) { (proposed) throws(StoreError) in
             try createMailbox(request.mailboxPath, proposed)
         }
-        try db.execute(sql: """
+        try db.execute(cachedSQL: """
             INSERT INTO address (domain_id, local_part, enabled, mailbox_id, created_at)
             VALUES (?, ?, ?, ?, ?)
             """, arguments: [domainID, request.address.canonicalLocalPart, settings.enabled,
@@ -45,9 +45,9 @@ extension SQLiteAddressDirectory {
 
     /// Refuses a new address when its domain's kind allows no more (`channels.limits`).
     private func checkAddressLimit(_ db: Database, domainID: Int64, domain: DomainName, limits: ChannelLimits) throws {
-        let kind = DomainKind(rawValue: try String.fetchOne(db, sql: "SELECT kind FROM domain WHERE id = ?", arguments: [domainID]) ?? "") ?? .hosted
+        let kind = DomainKind(rawValue: try String.fetchOne(db, cachedSQL: "SELECT kind FROM domain WHERE id = ?", arguments: [domainID]) ?? "") ?? .hosted
         guard let limit = limits.limit(for: kind) else { return }
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM address WHERE domain_id = ?", arguments: [domainID]) ?? 0
+        let count = try Int.fetchOne(db, cachedSQL: "SELECT count(*) FROM address WHERE domain_id = ?", arguments: [domainID]) ?? 0
         guard count < limit.addressesPerDomain else {
             throw StoreError.limitReached("\(domain.unicode) is a \(kind) domain and has \(count) addresses; its limit is \(limit.addressesPerDomain) (channels.limits.\(kind).addresses_per_domain)")
         }
@@ -61,7 +61,7 @@ extension SQLiteAddressDirectory {
         }
     }
 
-    func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord? {
+    func address(_ address: EmailAddress, countingMessages: Bool) throws(StoreError) -> AddressRecord? {
         try database.read { db in
             let owner: EmailAddress
             switch try usage(db, of: address) {
@@ -69,14 +69,14 @@ extension SQLiteAddressDirectory {
             case .address: owner = address
             case .alias(let of): owner = of
             }
-            return try record(db, addressID: requireAddressID(db, owner))
+            return try record(db, addressID: requireAddressID(db, owner), countingMessages: countingMessages)
         }
     }
 
     func removeAddress(_ address: EmailAddress) throws(StoreError) {
         try database.write { db in
             let id = try requireAddressID(db, address)
-            try db.execute(sql: "DELETE FROM address WHERE id = ?", arguments: [id])
+            try db.execute(cachedSQL: "DELETE FROM address WHERE id = ?", arguments: [id])
         }
     }
 
@@ -94,36 +94,40 @@ extension SQLiteAddressDirectory {
         _ db: Database, path: String,
         createMailbox: (_ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed
     ) throws -> Int64 {
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM mailbox WHERE path = ?", arguments: [path]) {
+        if let id = try Int64.fetchOne(db, cachedSQL: "SELECT id FROM mailbox WHERE path = ?", arguments: [path]) {
             return id
         }
         // Like Dovecot: the current time, or one more than the last value handed out.
-        let last = try Int64.fetchOne(db, sql: "SELECT max(uid_validity) FROM mailbox") ?? 0
+        let last = try Int64.fetchOne(db, cachedSQL: "SELECT max(uid_validity) FROM mailbox") ?? 0
         let proposed = UInt32(clamping: max(Int64(Date().timeIntervalSince1970), last + 1))
         let seed = try createMailbox(proposed)
-        try db.execute(sql: "INSERT INTO mailbox (path, uid_validity, uid_next, created_at) VALUES (?, ?, ?, ?)",
+        try db.execute(cachedSQL: "INSERT INTO mailbox (path, uid_validity, uid_next, created_at) VALUES (?, ?, ?, ?)",
                        arguments: [path, seed.uidValidity, seed.uidNext, Date().timeIntervalSince1970])
         return db.lastInsertedRowID
     }
 
     func insertAlias(_ db: Database, _ alias: EmailAddress, addressID: Int64) throws {
-        try db.execute(sql: "INSERT INTO alias (address_id, domain_id, local_part) VALUES (?, ?, ?)",
+        try db.execute(cachedSQL: "INSERT INTO alias (address_id, domain_id, local_part) VALUES (?, ?, ?)",
                        arguments: [addressID, requireDomainID(db, alias.domain), alias.canonicalLocalPart])
     }
 
-    func record(_ db: Database, addressID: Int64) throws -> AddressRecord {
-        guard let record = try records(db, where: "address.id = ?", arguments: [addressID]).first else {
+    func record(_ db: Database, addressID: Int64, countingMessages: Bool = true) throws -> AddressRecord {
+        guard let record = try records(db, where: "address.id = ?", arguments: [addressID],
+                                       countingMessages: countingMessages).first else {
             throw StoreError.database(path: database.path, reason: "address #\(addressID) vanished")
         }
         return record
     }
 
-    private func records(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [AddressRecord] {
-        let rows = try Row.fetchAll(db, sql: """
+    /// The records matching `condition`, one of a few fixed texts (so their statements are cached).
+    private func records(_ db: Database, where condition: String, arguments: StatementArguments,
+                         countingMessages: Bool = true) throws -> [AddressRecord] {
+        let count = countingMessages ? "(SELECT count(*) FROM message WHERE message.mailbox_id = address.mailbox_id)" : "0"
+        let rows = try Row.fetchAll(db, cachedSQL: """
             SELECT address.id, address.local_part, address.created_at,
                 domain.name AS domain_name, domain.kind AS domain_kind, mailbox.path,
                 EXISTS (SELECT 1 FROM address_draft WHERE address_draft.address_id = address.id) AS has_draft,
-                (SELECT count(*) FROM message WHERE message.mailbox_id = address.mailbox_id) AS message_count
+                \(count) AS message_count
             FROM address
             JOIN domain ON domain.id = address.domain_id
             JOIN mailbox ON mailbox.id = address.mailbox_id
@@ -140,7 +144,7 @@ extension SQLiteAddressDirectory {
     }
 
     func aliases(_ db: Database, addressID: Int64) throws -> [String] {
-        try Row.fetchAll(db, sql: """
+        try Row.fetchAll(db, cachedSQL: """
             SELECT alias.local_part, domain.name FROM alias JOIN domain ON domain.id = alias.domain_id
             WHERE alias.address_id = ? ORDER BY domain.name, alias.local_part
             """, arguments: [addressID]).map { row in

@@ -8,26 +8,26 @@ extension SQLiteAddressDirectory {
         try database.read { db in
             var export = ChannelExport()
             export.blocklist = []
-            export.domains = try Row.fetchAll(db, sql: "SELECT name, kind FROM domain ORDER BY name").map {
+            export.domains = try Row.fetchAll(db, cachedSQL: "SELECT name, kind FROM domain ORDER BY name").map {
                 ChannelExport.Domain(name: $0["name"], kind: DomainKind(rawValue: $0["kind"]) ?? .hosted)
             }
-            export.queues = try Row.fetchAll(db, sql: """
+            export.queues = try Row.fetchAll(db, cachedSQL: """
                 SELECT queue.name, queue.description, mailbox.private_seen FROM queue JOIN mailbox ON mailbox.id = queue.mailbox_id
                 ORDER BY lower(queue.name)
                 """).map {
                 ChannelExport.Queue(name: $0["name"], description: $0["description"], privateSeen: $0["private_seen"] ? true : nil)
             }
-            let ids = try Int64.fetchAll(db, sql: """
+            let ids = try Int64.fetchAll(db, cachedSQL: """
                 SELECT address.id FROM address JOIN domain ON domain.id = address.domain_id ORDER BY domain.name, address.local_part
                 """)
             for id in ids {
                 let email = try addressName(db, addressID: id)
-                let draft = try String.fetchOne(db, sql: "SELECT settings FROM address_draft WHERE address_id = ?", arguments: [id])
+                let draft = try String.fetchOne(db, cachedSQL: "SELECT settings FROM address_draft WHERE address_id = ?", arguments: [id])
                 export.addresses.append(.init(email: email, settings: try publishedSettings(db, addressID: id), draft: try draft.map(decodeDraft)))
                 export.filters += try filterRules(db, addressID: id).map {
                     ChannelExport.Filter(address: email, position: $0.position, field: $0.field, keyword: $0.keyword, queue: $0.queue)
                 }
-                export.blocklist! += try Row.fetchAll(db, sql: "SELECT kind, display FROM blocklist WHERE address_id = ? ORDER BY value",
+                export.blocklist! += try Row.fetchAll(db, cachedSQL: "SELECT kind, display FROM blocklist WHERE address_id = ? ORDER BY value",
                                                       arguments: [id]).map {
                     ChannelExport.Blocked(address: email, kind: BlocklistEntry.Kind(rawValue: $0["kind"]) ?? .address, entry: $0["display"])
                 }
@@ -69,7 +69,7 @@ extension SQLiteAddressDirectory {
         for entry in domains {
             let domain = try Self.imported(entry.name, as: "domain") { try DomainName($0) }
             if let id = try domainID(db, domain) {
-                try db.execute(sql: "UPDATE domain SET kind = ? WHERE id = ?", arguments: [entry.kind.rawValue, id])
+                try db.execute(cachedSQL: "UPDATE domain SET kind = ? WHERE id = ?", arguments: [entry.kind.rawValue, id])
             } else {
                 _ = try insertDomain(db, domain, kind: entry.kind, limits: limits)
                 report.domainsAdded.append(domain.ascii)
@@ -85,8 +85,8 @@ extension SQLiteAddressDirectory {
         for entry in queues {
             try QueueRecord.validateName(entry.name)
             if let id = try queueID(db, entry.name) {
-                try db.execute(sql: "UPDATE queue SET description = ? WHERE id = ?", arguments: [entry.description, id])
-                let mailboxID = try Int64.fetchOne(db, sql: "SELECT mailbox_id FROM queue WHERE id = ?", arguments: [id])!
+                try db.execute(cachedSQL: "UPDATE queue SET description = ? WHERE id = ?", arguments: [entry.description, id])
+                let mailboxID = try Int64.fetchOne(db, cachedSQL: "SELECT mailbox_id FROM queue WHERE id = ?", arguments: [id])!
                 try setPrivateSeen(db, entry.privateSeen ?? false, mailboxID: mailboxID)
             } else {
                 _ = try insertQueue(db, name: entry.name, description: entry.description, privateSeen: entry.privateSeen ?? false,
@@ -119,13 +119,13 @@ extension SQLiteAddressDirectory {
             report.addressesAdded.append(address.description)
         }
         for item in pending {
-            try db.execute(sql: "DELETE FROM alias WHERE address_id = ?", arguments: [item.id])
+            try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [item.id])
         }
         for (id, address, entry) in pending {
             try apply(db, try checked(db, entry.settings, addressID: id, owner: address), addressID: id)
-            try db.execute(sql: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+            try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
             if let draft = entry.draft {
-                try db.execute(sql: "INSERT INTO address_draft (address_id, settings, updated_at) VALUES (?, ?, ?)",
+                try db.execute(cachedSQL: "INSERT INTO address_draft (address_id, settings, updated_at) VALUES (?, ?, ?)",
                                arguments: [id, try Self.encode(checked(db, draft, addressID: id, owner: address)), Date().timeIntervalSince1970])
             }
         }
@@ -133,7 +133,7 @@ extension SQLiteAddressDirectory {
 
     private func importFilters(_ db: Database, _ filters: [ChannelExport.Filter], addresses: [String], report: inout ImportReport) throws {
         for email in addresses {
-            try db.execute(sql: "DELETE FROM filter WHERE address_id = ?", arguments: [try requireAddressID(db, Self.imported(email, as: "address") { try EmailAddress($0) })])
+            try db.execute(cachedSQL: "DELETE FROM filter WHERE address_id = ?", arguments: [try requireAddressID(db, Self.imported(email, as: "address") { try EmailAddress($0) })])
         }
         for entry in filters.sorted(by: { ($0.address, $0.position) < ($1.address, $1.position) }) {
             let addressID = try requireAddressID(db, Self.imported(entry.address, as: "filter address") { try EmailAddress($0) })
@@ -149,7 +149,7 @@ extension SQLiteAddressDirectory {
         var ids: [String: Int64] = [:]
         for email in addresses + blocklist.map(\.address) where ids[email] == nil {
             let id = try requireAddressID(db, Self.imported(email, as: "blocklist address") { try EmailAddress($0) })
-            try db.execute(sql: "DELETE FROM blocklist WHERE address_id = ?", arguments: [id])
+            try db.execute(cachedSQL: "DELETE FROM blocklist WHERE address_id = ?", arguments: [id])
             ids[email] = id
         }
         let now = Date()

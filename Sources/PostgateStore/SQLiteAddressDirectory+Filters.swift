@@ -18,11 +18,11 @@ extension SQLiteAddressDirectory {
     /// A new rule row at `position` (nil: last), in the caller's transaction.
     func insertFilter(_ db: Database, addressID: Int64, field: FilterRule.Field, keyword: String, queue: String, position: Int?) throws -> Int64 {
         let queueID = try requireQueueID(db, queue)
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM filter WHERE address_id = ?", arguments: [addressID]) ?? 0
+        let count = try Int.fetchOne(db, cachedSQL: "SELECT count(*) FROM filter WHERE address_id = ?", arguments: [addressID]) ?? 0
         let slot = min(max(position ?? count + 1, 1), count + 1)
-        try db.execute(sql: "UPDATE filter SET position = position + 1 WHERE address_id = ? AND position >= ?",
+        try db.execute(cachedSQL: "UPDATE filter SET position = position + 1 WHERE address_id = ? AND position >= ?",
                        arguments: [addressID, slot])
-        try db.execute(sql: """
+        try db.execute(cachedSQL: """
             INSERT INTO filter (address_id, position, field, keyword, queue_id, created_at) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [addressID, slot, field.rawValue, keyword, queueID, Date().timeIntervalSince1970])
         return db.lastInsertedRowID
@@ -35,7 +35,7 @@ extension SQLiteAddressDirectory {
     func removeFilter(_ id: Int64, of address: EmailAddress) throws(StoreError) {
         try database.write { db in
             let addressID = try requireAddressID(db, address)
-            try db.execute(sql: "DELETE FROM filter WHERE id = ? AND address_id = ?", arguments: [id, addressID])
+            try db.execute(cachedSQL: "DELETE FROM filter WHERE id = ? AND address_id = ?", arguments: [id, addressID])
             guard db.changesCount == 1 else { throw StoreError.filterNotFound(Int(id), address: address) }
             try renumber(db, addressID: addressID, order: filterRules(db, addressID: addressID).map(\.id))
         }
@@ -54,17 +54,25 @@ extension SQLiteAddressDirectory {
     }
 
     func route(_ target: MailboxTarget, facts: RoutingFacts) throws(StoreError) -> QueueTarget? {
+        try routePlan(target)?.route(facts)
+    }
+
+    func routePlan(_ target: MailboxTarget) throws(StoreError) -> RoutePlan? {
         try database.read { db in
             guard let addressID = try requireAddressIDIfPresent(db, target.address) else { return nil }
-            let chosen = try filterRules(db, addressID: addressID).first { $0.matches(facts) }?.queue
-                ?? String.fetchOne(db, sql: """
-                    SELECT queue.name FROM address JOIN queue ON queue.id = address.default_queue_id WHERE address.id = ?
-                    """, arguments: [addressID])
-            guard let chosen, let row = try Row.fetchOne(db, sql: """
-                SELECT queue.name, queue.mailbox_id, mailbox.path FROM queue JOIN mailbox ON mailbox.id = queue.mailbox_id
-                WHERE queue.name = ?
-                """, arguments: [chosen]) else { return nil }
-            return QueueTarget(queue: row["name"], mailbox: MailboxTarget(mailboxID: row["mailbox_id"], mailboxPath: row["path"], address: target.address))
+            let filters = try filterRules(db, addressID: addressID)
+            let defaultQueue = try String.fetchOne(db, cachedSQL: """
+                SELECT queue.name FROM address JOIN queue ON queue.id = address.default_queue_id WHERE address.id = ?
+                """, arguments: [addressID])
+            var queues: [String: MailboxTarget] = [:]
+            for name in Set(filters.map(\.queue) + [defaultQueue].compactMap { $0 }) {
+                guard let row = try Row.fetchOne(db, cachedSQL: """
+                    SELECT queue.mailbox_id, mailbox.path FROM queue JOIN mailbox ON mailbox.id = queue.mailbox_id
+                    WHERE queue.name = ?
+                    """, arguments: [name]) else { continue }
+                queues[name] = MailboxTarget(mailboxID: row["mailbox_id"], mailboxPath: row["path"], address: target.address)
+            }
+            return RoutePlan(filters: filters, defaultQueue: defaultQueue, queues: queues)
         }
     }
 
@@ -81,19 +89,19 @@ extension SQLiteAddressDirectory {
 
     private func requireAddressIDIfPresent(_ db: Database, _ address: EmailAddress) throws -> Int64? {
         guard let domainID = try domainID(db, address.domain) else { return nil }
-        return try Int64.fetchOne(db, sql: "SELECT id FROM address WHERE domain_id = ? AND local_part = ?",
+        return try Int64.fetchOne(db, cachedSQL: "SELECT id FROM address WHERE domain_id = ? AND local_part = ?",
                                   arguments: [domainID, address.canonicalLocalPart])
     }
 
     private func renumber(_ db: Database, addressID: Int64, order: [Int64]) throws {
         for (index, id) in order.enumerated() {
-            try db.execute(sql: "UPDATE filter SET position = ? WHERE id = ? AND address_id = ?", arguments: [index + 1, id, addressID])
+            try db.execute(cachedSQL: "UPDATE filter SET position = ? WHERE id = ? AND address_id = ?", arguments: [index + 1, id, addressID])
         }
     }
 
     func filterRules(_ db: Database, addressID: Int64) throws -> [FilterRule] {
         let owner = try addressName(db, addressID: addressID)
-        return try Row.fetchAll(db, sql: """
+        return try Row.fetchAll(db, cachedSQL: """
             SELECT filter.*, queue.name AS queue_name FROM filter JOIN queue ON queue.id = filter.queue_id
             WHERE filter.address_id = ? ORDER BY filter.position, filter.id
             """, arguments: [addressID]).map { row in

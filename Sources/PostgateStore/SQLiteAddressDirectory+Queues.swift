@@ -23,14 +23,14 @@ extension SQLiteAddressDirectory {
             guard let id = try queueID(db, name) else { throw StoreError.queueNotFound(name) }
             let users = try queueUsers(db, queueID: id)
             guard users.isEmpty else { throw StoreError.queueInUse(name, by: users) }
-            try db.execute(sql: "DELETE FROM queue WHERE id = ?", arguments: [id])
+            try db.execute(cachedSQL: "DELETE FROM queue WHERE id = ?", arguments: [id])
         }
     }
 
     // MARK: - Shared with addresses and filters
 
     func queueID(_ db: Database, _ name: String) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT id FROM queue WHERE lower(name) = lower(?)", arguments: [name])
+        try Int64.fetchOne(db, cachedSQL: "SELECT id FROM queue WHERE lower(name) = lower(?)", arguments: [name])
     }
 
     func requireQueueID(_ db: Database, _ name: String) throws -> Int64 {
@@ -56,23 +56,23 @@ extension SQLiteAddressDirectory {
         let path = QueueRecord.mailboxPath(for: name)
         let mailboxID = try mailboxID(db, path: path) { (proposed) throws(StoreError) in try createMailbox(path, proposed) }
         try setPrivateSeen(db, privateSeen, mailboxID: mailboxID)
-        try db.execute(sql: "INSERT INTO queue (name, description, mailbox_id, created_at) VALUES (?, ?, ?, ?)",
+        try db.execute(cachedSQL: "INSERT INTO queue (name, description, mailbox_id, created_at) VALUES (?, ?, ?, ?)",
                        arguments: [name, description, mailboxID, Date().timeIntervalSince1970])
         return db.lastInsertedRowID
     }
 
     func setPrivateSeen(_ db: Database, _ privateSeen: Bool, mailboxID: Int64) throws {
-        try db.execute(sql: "UPDATE mailbox SET private_seen = ? WHERE id = ?", arguments: [privateSeen, mailboxID])
+        try db.execute(cachedSQL: "UPDATE mailbox SET private_seen = ? WHERE id = ?", arguments: [privateSeen, mailboxID])
     }
 
     /// Addresses that name the queue as default (published or in a draft) or in a filter.
     private func queueUsers(_ db: Database, queueID: Int64) throws -> [String] {
-        let name = try String.fetchOne(db, sql: "SELECT name FROM queue WHERE id = ?", arguments: [queueID]) ?? ""
+        let name = try String.fetchOne(db, cachedSQL: "SELECT name FROM queue WHERE id = ?", arguments: [queueID]) ?? ""
         var users = Set(try addressNames(db, sql: """
             SELECT address.local_part, domain.name FROM address JOIN domain ON domain.id = address.domain_id
             WHERE address.default_queue_id = ? OR address.id IN (SELECT address_id FROM filter WHERE queue_id = ?)
             """, arguments: [queueID, queueID]))
-        for row in try Row.fetchAll(db, sql: "SELECT address_id, settings FROM address_draft") {
+        for row in try Row.fetchAll(db, cachedSQL: "SELECT address_id, settings FROM address_draft") {
             let draft = try decodeDraft(row["settings"])
             if draft.defaultQueue?.lowercased() == name.lowercased() {
                 users.insert(try addressName(db, addressID: row["address_id"]) + " (draft)")

@@ -19,9 +19,9 @@ extension SQLiteAddressDirectory {
             try edit(&settings)
             settings = try checked(db, settings, addressID: id, owner: address)
             if settings == published {
-                try db.execute(sql: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+                try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
             } else {
-                try db.execute(sql: "INSERT OR REPLACE INTO address_draft (address_id, settings, updated_at) VALUES (?, ?, ?)",
+                try db.execute(cachedSQL: "INSERT OR REPLACE INTO address_draft (address_id, settings, updated_at) VALUES (?, ?, ?)",
                                arguments: [id, try Self.encode(settings), Date().timeIntervalSince1970])
             }
             return settings
@@ -31,14 +31,14 @@ extension SQLiteAddressDirectory {
     func discardDraft(of address: EmailAddress) throws(StoreError) {
         try database.write { db in
             let id = try requireAddressID(db, address)
-            try db.execute(sql: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+            try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
         }
     }
 
     func publish(_ addresses: [EmailAddress]?, comment: String) throws(StoreError) -> Publication {
         try database.write { db in
             let ids = try addresses.map { try $0.map { try requireAddressID(db, $0) } }
-                ?? Int64.fetchAll(db, sql: "SELECT address_id FROM address_draft ORDER BY address_id")
+                ?? Int64.fetchAll(db, cachedSQL: "SELECT address_id FROM address_draft ORDER BY address_id")
             var published: [Publication.AddressChanges] = []
             for id in ids {
                 guard let draft = try draft(db, addressID: id) else { continue }
@@ -46,7 +46,7 @@ extension SQLiteAddressDirectory {
                 let before = try publishedSettings(db, addressID: id)
                 let settings = try checked(db, draft, addressID: id, owner: EmailAddress(owner))
                 try apply(db, settings, addressID: id)
-                try db.execute(sql: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+                try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
                 published.append(.init(address: owner, changes: settings.changes(from: before)))
             }
             guard !published.isEmpty else {
@@ -55,7 +55,7 @@ extension SQLiteAddressDirectory {
                     : "nothing to publish: \(addresses!.map(\.description).joined(separator: ", ")) has no draft")
             }
             let now = Date()
-            try db.execute(sql: "INSERT INTO publication (published_at, comment, changes) VALUES (?, ?, ?)",
+            try db.execute(cachedSQL: "INSERT INTO publication (published_at, comment, changes) VALUES (?, ?, ?)",
                            arguments: [now.timeIntervalSince1970, comment, try Self.encode(published)])
             return Publication(id: db.lastInsertedRowID, publishedAt: now, comment: comment, addresses: published)
         }
@@ -63,7 +63,7 @@ extension SQLiteAddressDirectory {
 
     func publications() throws(StoreError) -> [Publication] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM publication ORDER BY id").map { row in
+            try Row.fetchAll(db, cachedSQL: "SELECT * FROM publication ORDER BY id").map { row in
                 Publication(id: row["id"], publishedAt: Date(timeIntervalSince1970: row["published_at"]),
                             comment: row["comment"],
                             addresses: try JSONDecoder().decode([Publication.AddressChanges].self, from: Data((row["changes"] as String).utf8)))
@@ -75,7 +75,7 @@ extension SQLiteAddressDirectory {
 
     /// The live settings of an address, from its columns and its aliases.
     func publishedSettings(_ db: Database, addressID: Int64) throws -> ChannelSettings {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db, cachedSQL: """
             SELECT address.*, queue.name AS queue_name FROM address
             LEFT JOIN queue ON queue.id = address.default_queue_id WHERE address.id = ?
             """, arguments: [addressID]) else { throw StoreError.database(path: database.path, reason: "address #\(addressID) vanished") }
@@ -105,7 +105,7 @@ extension SQLiteAddressDirectory {
     /// Writes validated settings to the columns and makes the alias rows match.
     func apply(_ db: Database, _ s: ChannelSettings, addressID: Int64) throws {
         let queueID = try s.defaultQueue.map { try requireQueueID(db, $0) }
-        try db.execute(sql: """
+        try db.execute(cachedSQL: """
             UPDATE address SET display_name = ?, usage = ?, enabled = ?, send_contact_card = ?, contact_card = ?,
                 template_header_text = ?, template_header_html = ?, template_footer_text = ?, template_footer_html = ?,
                 default_queue_id = ?, contact_centre_address = ?, session_mode = ?, allowed_sender_domains = ?,
@@ -117,7 +117,7 @@ extension SQLiteAddressDirectory {
                 queueID, s.contactCentreAddress, s.sessionMode.rawValue, try Self.encode(s.allowedSenderDomains),
                 s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, addressID,
             ])
-        try db.execute(sql: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
+        try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
         for alias in s.aliases {
             try insertAlias(db, EmailAddress(alias), addressID: addressID)
         }
@@ -129,7 +129,7 @@ extension SQLiteAddressDirectory {
         var settings = try settings.validated(for: owner)
         if let queue = settings.defaultQueue {
             guard let id = try queueID(db, queue) else { throw StoreError.queueNotFound(queue) }
-            settings.defaultQueue = try String.fetchOne(db, sql: "SELECT name FROM queue WHERE id = ?", arguments: [id])
+            settings.defaultQueue = try String.fetchOne(db, cachedSQL: "SELECT name FROM queue WHERE id = ?", arguments: [id])
         }
         var aliases: [String] = []
         for text in settings.aliases {
@@ -151,7 +151,7 @@ extension SQLiteAddressDirectory {
     }
 
     private func draft(_ db: Database, addressID: Int64) throws -> ChannelSettings? {
-        try String.fetchOne(db, sql: "SELECT settings FROM address_draft WHERE address_id = ?", arguments: [addressID])
+        try String.fetchOne(db, cachedSQL: "SELECT settings FROM address_draft WHERE address_id = ?", arguments: [addressID])
             .map(decodeDraft)
     }
 

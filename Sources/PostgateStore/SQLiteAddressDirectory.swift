@@ -7,14 +7,22 @@ import PostgateMessage
 struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     let database: SQLiteDatabase
 
+    func generation() throws(StoreError) -> Int64 {
+        try database.readStatement { db in try SQLiteDatabase.directoryGeneration(db) }
+    }
+
+    func generationHint() -> Int64? {
+        database.generationHint.read()
+    }
+
     func resolve(_ recipient: EmailAddress) throws(StoreError) -> RecipientResolution {
         try database.read { db in
             guard let domainID = try domainID(db, recipient.domain) else { return .domainNotHosted }
             let localPart = recipient.canonicalLocalPart
-            let row = try Row.fetchOne(db, sql: Self.ownerSelect + """
+            let row = try Row.fetchOne(db, cachedSQL: Self.ownerSelect + """
                 WHERE address.domain_id = ? AND address.local_part = ?
                 """, arguments: [domainID, localPart])
-                ?? Row.fetchOne(db, sql: Self.ownerSelect + """
+                ?? Row.fetchOne(db, cachedSQL: Self.ownerSelect + """
                 JOIN alias ON alias.address_id = address.id
                 WHERE alias.domain_id = ? AND alias.local_part = ?
                 """, arguments: [domainID, localPart])
@@ -38,7 +46,7 @@ struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     // MARK: - Lookups shared by the operations
 
     func domainID(_ db: Database, _ domain: DomainName) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT id FROM domain WHERE name = ?", arguments: [domain.ascii])
+        try Int64.fetchOne(db, cachedSQL: "SELECT id FROM domain WHERE name = ?", arguments: [domain.ascii])
     }
 
     /// The id of a hosted domain.
@@ -52,11 +60,11 @@ struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     func usage(_ db: Database, of address: EmailAddress) throws -> StoreError.Usage? {
         guard let domainID = try domainID(db, address.domain) else { return nil }
         let localPart = address.canonicalLocalPart
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM address WHERE domain_id = ? AND local_part = ?",
+        if try Bool.fetchOne(db, cachedSQL: "SELECT 1 FROM address WHERE domain_id = ? AND local_part = ?",
                              arguments: [domainID, localPart]) == true {
             return .address
         }
-        guard let row = try Row.fetchOne(db, sql: Self.ownerSelect + """
+        guard let row = try Row.fetchOne(db, cachedSQL: Self.ownerSelect + """
             JOIN alias ON alias.address_id = address.id
             WHERE alias.domain_id = ? AND alias.local_part = ?
             """, arguments: [domainID, localPart]) else { return nil }
@@ -67,7 +75,7 @@ struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
     /// - Throws: `.notAnAddress` if it is an alias, `.addressNotFound` if unknown.
     func requireAddressID(_ db: Database, _ address: EmailAddress) throws -> Int64 {
         if let domainID = try domainID(db, address.domain),
-           let id = try Int64.fetchOne(db, sql: "SELECT id FROM address WHERE domain_id = ? AND local_part = ?",
+           let id = try Int64.fetchOne(db, cachedSQL: "SELECT id FROM address WHERE domain_id = ? AND local_part = ?",
                                        arguments: [domainID, address.canonicalLocalPart]) {
             return id
         }

@@ -10,7 +10,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
     func addAgent(name: String, displayName: String?, passwordHash: String) throws(StoreError) -> Int64 {
         try database.write { db in
             if try requireAgentID(db, name, mustExist: false) != nil { throw StoreError.agentAlreadyExists(name) }
-            try db.execute(sql: "INSERT INTO agent (name, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)",
+            try db.execute(cachedSQL: "INSERT INTO agent (name, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [name, displayName, passwordHash, Date().timeIntervalSince1970])
             return db.lastInsertedRowID
         }
@@ -18,7 +18,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
 
     func agents() throws(StoreError) -> [AgentRecord] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id FROM agent ORDER BY name").map { try record(db, id: $0["id"]) }
+            try Row.fetchAll(db, cachedSQL: "SELECT id FROM agent ORDER BY name").map { try record(db, id: $0["id"]) }
         }
     }
 
@@ -31,27 +31,27 @@ struct SQLiteAgentDirectory: AgentDirectory {
     func removeAgent(named name: String) throws(StoreError) {
         try database.write { db in
             let id = try requireAgentID(db, name)
-            try db.execute(sql: "DELETE FROM agent WHERE id = ?", arguments: [id])
+            try db.execute(cachedSQL: "DELETE FROM agent WHERE id = ?", arguments: [id])
         }
     }
 
     func setPasswordHash(_ hash: String, agent name: String) throws(StoreError) {
         try database.write { db in
             let id = try requireAgentID(db, name)
-            try db.execute(sql: "UPDATE agent SET password_hash = ? WHERE id = ?", arguments: [hash, id])
+            try db.execute(cachedSQL: "UPDATE agent SET password_hash = ? WHERE id = ?", arguments: [hash, id])
         }
     }
 
     func credentials(of name: String) throws(StoreError) -> (id: Int64, hash: String)? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, password_hash FROM agent WHERE name = ?", arguments: [name])
+            try Row.fetchOne(db, cachedSQL: "SELECT id, password_hash FROM agent WHERE name = ?", arguments: [name])
                 .map { (id: $0["id"], hash: $0["password_hash"]) }
         }
     }
 
     func addressID(mailboxID: Int64) throws(StoreError) -> Int64 {
         try database.read { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM address WHERE mailbox_id = ?", arguments: [mailboxID]) else {
+            guard let id = try Int64.fetchOne(db, cachedSQL: "SELECT id FROM address WHERE mailbox_id = ?", arguments: [mailboxID]) else {
                 throw StoreError.mailboxNotFound(path: "#\(mailboxID)")
             }
             return id
@@ -89,19 +89,19 @@ struct SQLiteAgentDirectory: AgentDirectory {
     // MARK: - Rows
 
     func requireAgentID(_ db: Database, _ name: String, mustExist: Bool = true) throws -> Int64? {
-        let id = try Int64.fetchOne(db, sql: "SELECT id FROM agent WHERE name = ?", arguments: [name])
+        let id = try Int64.fetchOne(db, cachedSQL: "SELECT id FROM agent WHERE name = ?", arguments: [name])
         if id == nil, mustExist { throw StoreError.agentNotFound(name) }
         return id
     }
 
     private func record(_ db: Database, id: Int64) throws -> AgentRecord {
-        let row = try Row.fetchOne(db, sql: "SELECT * FROM agent WHERE id = ?", arguments: [id])!
-        let addresses = try String.fetchAll(db, sql: """
+        let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM agent WHERE id = ?", arguments: [id])!
+        let addresses = try String.fetchAll(db, cachedSQL: """
             SELECT address.local_part || '@' || domain.name FROM agent_address
             JOIN address ON address.id = agent_address.address_id JOIN domain ON domain.id = address.domain_id
             WHERE agent_address.agent_id = ? ORDER BY 1
             """, arguments: [id])
-        let queues = try String.fetchAll(db, sql: """
+        let queues = try String.fetchAll(db, cachedSQL: """
             SELECT queue.name FROM agent_queue JOIN queue ON queue.id = agent_queue.queue_id
             WHERE agent_queue.agent_id = ? ORDER BY lower(queue.name)
             """, arguments: [id])

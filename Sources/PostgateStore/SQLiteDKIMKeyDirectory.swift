@@ -13,10 +13,10 @@ struct SQLiteDKIMKeyDirectory: DKIMKeyDirectory {
 
     func add(_ entry: DKIMKeyEntry) throws(StoreError) -> DKIMKeyEntry {
         try database.write { db in
-            guard let domainID = try Int64.fetchOne(db, sql: "SELECT id FROM domain WHERE name = ?", arguments: [entry.domain]) else {
+            guard let domainID = try Int64.fetchOne(db, cachedSQL: "SELECT id FROM domain WHERE name = ?", arguments: [entry.domain]) else {
                 throw StoreError.domainNotHosted(try DomainName(entry.domain))
             }
-            try db.execute(sql: """
+            try db.execute(cachedSQL: """
                 INSERT INTO dkim_key (domain_id, selector, algorithm, key_path, public_record, status, first_seen_at, next_check_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [domainID, entry.selector, entry.algorithm, entry.keyPath, entry.publicRecord,
@@ -40,7 +40,7 @@ struct SQLiteDKIMKeyDirectory: DKIMKeyDirectory {
 
     func record(_ check: DKIMCheckRecord, domain: String, selector: String) throws(StoreError) -> DKIMKeyEntry {
         try database.write { db in
-            try db.execute(sql: """
+            try db.execute(cachedSQL: """
                 UPDATE dkim_key SET status = ?, status_reason = ?, last_check_at = ?, next_check_at = ?, check_count = check_count + 1
                 WHERE selector = ? AND domain_id = (SELECT id FROM domain WHERE name = ?)
                 """, arguments: [check.status, check.reason, check.checkedAt.timeIntervalSince1970,

@@ -68,6 +68,7 @@ extension SQLiteDatabase {
         registerSessionsSchema(&migrator)
         registerAgentsSchema(&migrator)
         registerOutboundMigrations(&migrator)
+        registerDirectoryGenerationSchema(&migrator)
         registerIMAPCacheSchema(&migrator)
         return migrator
     }

@@ -37,5 +37,18 @@ extension SQLiteDatabase {
                 CREATE INDEX message_thread_index ON message(thread_index_root);
                 """)
         }
+        // Duplicate detection and thread lookups ask for a Message-ID within one mailbox. With
+        // only `message_message_id` and `message_filename (mailbox_id, filename)`, SQLite's
+        // planner (no ANALYZE statistics) chose the mailbox's filename index and scanned the
+        // whole mailbox for every delivery, so delivery slowed as the mailbox grew. Each delivery
+        // also finds the address of a mailbox (its session mode, its blocklist). Every lookup by
+        // Message-ID names the mailbox, so the index on the Message-ID alone only cost inserts.
+        migrator.registerMigration("sessions-v2") { db in
+            try db.execute(sql: """
+                CREATE INDEX message_mailbox_message_id ON message(mailbox_id, message_id);
+                DROP INDEX message_message_id;
+                CREATE INDEX address_mailbox ON address(mailbox_id);
+                """)
+        }
     }
 }

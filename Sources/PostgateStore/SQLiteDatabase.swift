@@ -11,10 +11,15 @@ import GRDB
 struct SQLiteDatabase: Sendable {
     let path: String
     private let pool: DatabasePool
+    /// Shares commits between concurrent deliveries (`groupWrite`).
+    let commits = GroupCommitQueue()
+    /// Where `write` publishes a new directory generation.
+    let generationHint: DirectoryGenerationHint
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     init(path: String) throws(StoreError) {
         self.path = path
+        self.generationHint = DirectoryGenerationHint(databasePath: path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -23,22 +28,39 @@ struct SQLiteDatabase: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            // GRDB sets `synchronous = NORMAL` on the writer when it turns WAL on, after
-            // `prepareDatabase`: a commit would then not be fsynced. Set it back.
-            try pool.barrierWriteWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            // GRDB turns WAL on after `prepareDatabase` and sets the writer to
+            // `synchronous = NORMAL` with it, which leaves the last commits to the next
+            // checkpoint's fsync: a power cut could lose an acknowledged message's row, and
+            // recovery would then remove its file. FULL syncs the WAL on every commit.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw Self.storeError(error, path: path)
         }
     }
 
-    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`), committing if it returns.
-    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL).
+    func writerSynchronous() throws(StoreError) -> Int {
         do {
-            return try pool.writeWithoutTransaction { db in
+            return try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`), committing if it returns;
+    /// a change to the directory is then published in `generationHint`.
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        var published: Int64?
+        let result: T
+        do {
+            result = try pool.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
+                    let before = try Self.directoryGeneration(db)
                     result = try body(db)
+                    let after = try Self.directoryGeneration(db)
+                    published = after != before ? after : nil
                     return .commit
                 }
                 return result!
@@ -46,6 +68,20 @@ struct SQLiteDatabase: Sendable {
         } catch {
             throw Self.storeError(error, path: path)
         }
+        if let published { generationHint.publish(published) }
+        return result
+    }
+
+    /// The directory generation (`registerDirectoryGenerationSchema`).
+    static func directoryGeneration(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, cachedSQL: "SELECT value FROM directory_generation WHERE id = 1") ?? 0
+    }
+
+    /// Runs `body` in a write transaction that may be shared with other concurrent callers'
+    /// (`GroupCommitQueue`); returns once that transaction has committed. For the delivery
+    /// path's index transaction, whose commit costs more than its work.
+    func groupWrite<T>(_ body: @escaping (Database) throws -> T) throws(StoreError) -> T {
+        try commits.write(self, body)
     }
 
     /// Runs `body` in a write transaction that is always rolled back: a dry run that checks
@@ -67,6 +103,17 @@ struct SQLiteDatabase: Sendable {
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.read(body)
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// Runs `body`, which must run a single statement, outside an explicit transaction (the
+    /// statement is atomic by itself): half the cost of `read` for the one-value lookups the
+    /// delivery path makes per message.
+    func readStatement<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.unsafeRead(body)
         } catch {
             throw Self.storeError(error, path: path)
         }

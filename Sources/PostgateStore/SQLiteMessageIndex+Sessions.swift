@@ -24,7 +24,7 @@ extension SQLiteMessageIndex {
             guard let session = try sessionRecords(db, where: "session.id = ?", arguments: [id], now: now).first else {
                 return nil
             }
-            let messages = try Row.fetchAll(db, sql: """
+            let messages = try Row.fetchAll(db, cachedSQL: """
                 SELECT message.*, mailbox.path AS mailbox_path FROM message JOIN mailbox ON mailbox.id = message.mailbox_id
                 WHERE message.session_id = ? ORDER BY message.internal_date, message.id
                 """, arguments: [id]).map(Self.storedMessage)
@@ -51,7 +51,7 @@ extension SQLiteMessageIndex {
         let id: Int64 = row["id"]
         let expiresAt = Date(timeIntervalSince1970: row["expires_at"])
         let status: String = row["status"]
-        let participants = try String.fetchAll(db, sql: """
+        let participants = try String.fetchAll(db, cachedSQL: """
             SELECT email FROM session_participant WHERE session_id = ? ORDER BY role = 'participant', added_at, email
             """, arguments: [id])
         let localPart: String? = row["local_part"]

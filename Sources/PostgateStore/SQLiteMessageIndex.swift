@@ -7,7 +7,7 @@ struct SQLiteMessageIndex: MessageIndex {
     let sessions: SQLiteSessionIndex
 
     func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
-        try database.write { db in
+        try database.groupWrite { db in
             try messages.compactMap { pending in
                 if try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
@@ -15,10 +15,10 @@ struct SQLiteMessageIndex: MessageIndex {
                 message.filename = MaildirFileName(
                     uniqueName: pending.uniqueName, size: message.size, uid: message.uid, policy: message.policy).baseName
                 let assignment = try sessions.assign(db, pending)
-                try insertRow(db, message)
-                try sessions.annotate(db, rowID: db.lastInsertedRowID, assignment, pending)
                 message.sessionID = assignment?.sessionID
                 message.sessionReason = assignment?.reason.rawValue
+                try insertRow(db, message, threadIndexRoot: pending.threadFacts?.threadIndexRoot,
+                              contentDigest: pending.contentDigest)
                 return message
             }
         }
@@ -28,7 +28,7 @@ struct SQLiteMessageIndex: MessageIndex {
         // `,` (0x2C) ends the unique name; every name that starts with "<unique>," sorts
         // below "<unique>-" (0x2D), so this is a range scan of the (mailbox_id, filename) index.
         try database.read { db in
-            try String.fetchOne(db, sql: """
+            try String.fetchOne(db, cachedSQL: """
                 SELECT filename FROM message WHERE mailbox_id = ? AND filename >= ? AND filename < ? LIMIT 1
                 """, arguments: [mailboxID, uniqueName + ",", uniqueName + "-"])
         }
@@ -37,8 +37,8 @@ struct SQLiteMessageIndex: MessageIndex {
     /// `PRAGMA integrity_check` (whose one row `ok` means sound) and `PRAGMA foreign_key_check`.
     func integrityProblems() throws(StoreError) -> [String] {
         try database.read { db in
-            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
-            let references = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { row in
+            let integrity = try String.fetchAll(db, cachedSQL: "PRAGMA integrity_check").filter { $0 != "ok" }
+            let references = try Row.fetchAll(db, cachedSQL: "PRAGMA foreign_key_check").map { row in
                 "table \(row[0] as String? ?? "?") row \(row[1] as Int64? ?? 0) refers to a missing \(row[2] as String? ?? "?") row"
             }
             return integrity + references
@@ -47,20 +47,20 @@ struct SQLiteMessageIndex: MessageIndex {
 
     func mailboxes() throws(StoreError) -> [MailboxState] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, path, uid_validity, uid_next FROM mailbox ORDER BY id").map(Self.mailboxState)
+            try Row.fetchAll(db, cachedSQL: "SELECT id, path, uid_validity, uid_next FROM mailbox ORDER BY id").map(Self.mailboxState)
         }
     }
 
     func mailbox(path: String) throws(StoreError) -> MailboxState? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, path, uid_validity, uid_next FROM mailbox WHERE path = ?", arguments: [path])
+            try Row.fetchOne(db, cachedSQL: "SELECT id, path, uid_validity, uid_next FROM mailbox WHERE path = ?", arguments: [path])
                 .map(Self.mailboxState)
         }
     }
 
     func messages(mailboxID: Int64) throws(StoreError) -> [StoredMessage] {
         try database.read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db, cachedSQL: """
                 SELECT message.*, mailbox.path AS mailbox_path FROM message
                 JOIN mailbox ON mailbox.id = message.mailbox_id
                 WHERE mailbox_id = ? ORDER BY uid
@@ -72,13 +72,13 @@ struct SQLiteMessageIndex: MessageIndex {
         try database.write { db in
             var added = 0
             for message in messages {
-                let known = try Bool.fetchOne(db, sql: "SELECT 1 FROM message WHERE mailbox_id = ? AND uid = ?",
+                let known = try Bool.fetchOne(db, cachedSQL: "SELECT 1 FROM message WHERE mailbox_id = ? AND uid = ?",
                                               arguments: [mailboxID, message.uid]) ?? false
                 guard !known else { continue }
                 try insertRow(db, message)
                 added += 1
             }
-            try db.execute(sql: """
+            try db.execute(cachedSQL: """
                 UPDATE mailbox SET uid_validity = ?,
                     uid_next = max(uid_next, coalesce((SELECT max(uid) + 1 FROM message WHERE mailbox_id = ?), 1))
                 WHERE id = ?
@@ -90,24 +90,28 @@ struct SQLiteMessageIndex: MessageIndex {
     // MARK: - Rows
 
     private func allocateUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
-        guard let uid = try UInt32.fetchOne(db, sql: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [mailboxID]) else {
+        guard let uid = try UInt32.fetchOne(db, cachedSQL: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ? RETURNING uid_next - 1",
+                                            arguments: [mailboxID]) else {
             throw StoreError.mailboxNotFound(path: "#\(mailboxID)")
         }
-        try db.execute(sql: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [mailboxID])
         return uid
     }
 
-    private func insertRow(_ db: Database, _ message: StoredMessage) throws {
-        try db.execute(sql: """
+    /// One `message` row, with its session and thread facts (the session was decided first).
+    private func insertRow(_ db: Database, _ message: StoredMessage, threadIndexRoot: String? = nil,
+                           contentDigest: String? = nil) throws {
+        try db.execute(cachedSQL: """
             INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
-                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, keywords)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, keywords,
+                session_id, session_reason, thread_index_root, content_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 message.mailboxID, message.uid, message.filename, message.size,
                 message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
                 message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
                 message.messageID, message.inReplyTo, message.references, message.policy,
                 MessageFlags.keywords(forPolicy: message.policy),
+                message.sessionID, message.sessionReason, threadIndexRoot, contentDigest,
             ])
     }
 

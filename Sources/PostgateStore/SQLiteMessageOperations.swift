@@ -7,7 +7,7 @@ struct SQLiteMessageOperations: MessageOperations {
 
     func snapshot(mailboxID: Int64, agentID: Int64) throws(StoreError) -> MailboxSnapshot {
         try database.read { db in
-            guard let mailbox = try Row.fetchOne(db, sql: "SELECT uid_validity, uid_next, private_seen FROM mailbox WHERE id = ?",
+            guard let mailbox = try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, uid_next, private_seen FROM mailbox WHERE id = ?",
                                                  arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
             let messages = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"], uids: nil)
             return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"], messages: messages)
@@ -18,14 +18,14 @@ struct SQLiteMessageOperations: MessageOperations {
         mailboxID: Int64, agentID: Int64, uids: [UInt32], change: (MessageFlags) -> MessageFlags
     ) throws(StoreError) -> [(before: MessageSummary, after: MessageSummary)] {
         try database.write { db in
-            let privateSeen = try Bool.fetchOne(db, sql: "SELECT private_seen FROM mailbox WHERE id = ?", arguments: [mailboxID]) ?? false
+            let privateSeen = try Bool.fetchOne(db, cachedSQL: "SELECT private_seen FROM mailbox WHERE id = ?", arguments: [mailboxID]) ?? false
             let before = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: privateSeen, uids: uids)
             return try before.map { old in
                 var new = old
                 new.flags = change(old.flags)
                 new.fileLetters = privateSeen ? new.flags.settingSeen(old.fileLetters.contains("S")).letters : new.flags.letters
                 guard new.flags != old.flags else { return (old, new) }
-                try db.execute(sql: "UPDATE message SET flags = ?, keywords = ? WHERE mailbox_id = ? AND uid = ?",
+                try db.execute(cachedSQL: "UPDATE message SET flags = ?, keywords = ? WHERE mailbox_id = ? AND uid = ?",
                                arguments: [new.fileLetters, new.flags.storedKeywords, mailboxID, old.uid])
                 if privateSeen, new.flags.isSeen != old.flags.isSeen {
                     let sql = new.flags.isSeen
@@ -42,8 +42,8 @@ struct SQLiteMessageOperations: MessageOperations {
         try database.write { db in
             let removed = try summaries(db, mailboxID: mailboxID, agentID: 0, privateSeen: false, uids: uids)
             for message in removed {
-                try db.execute(sql: "DELETE FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
-                try db.execute(sql: "DELETE FROM message_private_seen WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
+                try db.execute(cachedSQL: "DELETE FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
+                try db.execute(cachedSQL: "DELETE FROM message_private_seen WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
             }
             return removed
         }
@@ -54,10 +54,10 @@ struct SQLiteMessageOperations: MessageOperations {
     ) throws(StoreError) -> [StoredMessage] {
         try database.write { db in
             try zip(sources, uniqueNames).map { source, uniqueName in
-                let uid = try UInt32.fetchOne(db, sql: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [target.id]) ?? 1
-                try db.execute(sql: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [target.id])
+                let uid = try UInt32.fetchOne(db, cachedSQL: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [target.id]) ?? 1
+                try db.execute(cachedSQL: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [target.id])
                 let filename = MaildirFileName(uniqueName: uniqueName, size: source.size, uid: uid).baseName
-                try db.execute(sql: """
+                try db.execute(cachedSQL: """
                     INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, keywords, mail_from, rcpt_to,
                         header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references")
                     SELECT ?, ?, ?, size, internal_date, ?, keywords, mail_from, rcpt_to,
@@ -73,7 +73,7 @@ struct SQLiteMessageOperations: MessageOperations {
 
     func setKeywords(_ keywords: String, mailboxID: Int64, uid: UInt32) throws(StoreError) {
         try database.write { db in
-            try db.execute(sql: "UPDATE message SET keywords = ? WHERE mailbox_id = ? AND uid = ?", arguments: [keywords, mailboxID, uid])
+            try db.execute(cachedSQL: "UPDATE message SET keywords = ? WHERE mailbox_id = ? AND uid = ?", arguments: [keywords, mailboxID, uid])
         }
     }
 
@@ -88,7 +88,7 @@ struct SQLiteMessageOperations: MessageOperations {
 
     func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError) {
         try database.write { db in
-            try db.execute(sql: "UPDATE mailbox SET private_seen = ? WHERE id = ?", arguments: [enabled, mailboxID])
+            try db.execute(cachedSQL: "UPDATE mailbox SET private_seen = ? WHERE id = ?", arguments: [enabled, mailboxID])
         }
     }
 

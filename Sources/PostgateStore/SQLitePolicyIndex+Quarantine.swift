@@ -10,7 +10,7 @@ extension SQLitePolicyIndex {
     ) throws(StoreError) -> MailboxTarget {
         try database.write { db in
             let id = try directory.mailboxID(db, path: path, createMailbox: createMailbox)
-            try db.execute(sql: """
+            try db.execute(cachedSQL: """
                 INSERT OR IGNORE INTO quarantine_mailbox (mailbox_id, address_mailbox_id) VALUES (?, ?)
                 """, arguments: [id, target.mailboxID])
             return MailboxTarget(mailboxID: id, mailboxPath: path, address: target.address)
@@ -30,7 +30,7 @@ extension SQLitePolicyIndex {
 
     func removeQuarantined(id: Int64) throws(StoreError) {
         try database.write { db in
-            try db.execute(sql: """
+            try db.execute(cachedSQL: """
                 DELETE FROM message WHERE id = ? AND mailbox_id IN (SELECT mailbox_id FROM quarantine_mailbox)
                 """, arguments: [id])
             if db.changesCount == 0 { throw StoreError.quarantinedMessageNotFound(id) }

@@ -13,7 +13,7 @@ struct SQLitePolicyIndex: PolicyIndex {
         try database.read { db in
             let id = try directory.requireAddressID(db, address)
             let pattern = "%" + (containing ?? "").lowercased() + "%"
-            return try Row.fetchAll(db, sql: """
+            return try Row.fetchAll(db, cachedSQL: """
                 SELECT kind, value, display, created_at FROM blocklist
                 WHERE address_id = ? AND (value LIKE ? OR lower(display) LIKE ?)
                 ORDER BY display
@@ -28,7 +28,7 @@ struct SQLitePolicyIndex: PolicyIndex {
     func blocklistValues(of address: EmailAddress) throws(StoreError) -> Set<String> {
         try database.read { db in
             let id = try directory.requireAddressID(db, address)
-            return Set(try String.fetchAll(db, sql: "SELECT value FROM blocklist WHERE address_id = ?", arguments: [id]))
+            return Set(try String.fetchAll(db, cachedSQL: "SELECT value FROM blocklist WHERE address_id = ?", arguments: [id]))
         }
     }
 
@@ -65,7 +65,7 @@ struct SQLitePolicyIndex: PolicyIndex {
     func removeFromBlocklist(_ entry: BlocklistEntry, of address: EmailAddress) throws(StoreError) {
         try database.write { db in
             let id = try directory.requireAddressID(db, address)
-            try db.execute(sql: "DELETE FROM blocklist WHERE address_id = ? AND value = ?", arguments: [id, entry.value])
+            try db.execute(cachedSQL: "DELETE FROM blocklist WHERE address_id = ? AND value = ?", arguments: [id, entry.value])
             if db.changesCount == 0 { throw StoreError.blocklistEntryNotFound(address, entry: entry.display) }
         }
     }
@@ -76,7 +76,8 @@ struct SQLitePolicyIndex: PolicyIndex {
             let placeholders = Array(repeating: "?", count: keys.count).joined(separator: ", ")
             var arguments: StatementArguments = [mailboxID]
             arguments += StatementArguments(keys)
-            return try Row.fetchOne(db, sql: """
+            // One statement per number of keys, a handful (the address, its domain and parents).
+            return try Row.fetchOne(db, cachedSQL: """
                 SELECT blocklist.kind, blocklist.value, blocklist.display FROM blocklist
                 JOIN address ON address.id = blocklist.address_id
                 WHERE address.mailbox_id = ? AND blocklist.value IN (\(placeholders))

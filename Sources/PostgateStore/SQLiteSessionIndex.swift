@@ -22,7 +22,7 @@ struct SQLiteSessionIndex: Sendable {
         let message = pending.message
         guard let messageID = message.messageID, !messageID.isEmpty else { return false }
         let since = message.internalDate.timeIntervalSince1970 - settings.duplicateWindow
-        return try Bool.fetchOne(db, sql: """
+        return try Bool.fetchOne(db, cachedSQL: """
             SELECT 1 FROM message WHERE mailbox_id = ? AND message_id = ?
                 AND ((content_digest IS NOT NULL AND content_digest = ?)
                      OR (coalesce(header_from, '') = coalesce(?, '') AND internal_date >= ?))
@@ -35,7 +35,7 @@ struct SQLiteSessionIndex: Sendable {
     /// message is not customer activity and matches no session (see `SessionActivity`).
     func assign(_ db: Database, _ pending: PendingMessage) throws -> Assignment? {
         guard let facts = pending.threadFacts, let activity = activity(of: pending),
-              let channel = try Row.fetchOne(db, sql: "SELECT session_mode FROM address WHERE mailbox_id = ?",
+              let channel = try Row.fetchOne(db, cachedSQL: "SELECT session_mode FROM address WHERE mailbox_id = ?",
                                              arguments: [pending.message.mailboxID]) else { return nil }
         let mailboxID = pending.message.mailboxID
         let mode = SessionMode(rawValue: channel["session_mode"]) ?? .channel
@@ -47,10 +47,10 @@ struct SQLiteSessionIndex: Sendable {
         switch decision {
         case .join(let id, _):
             sessionID = id
-            try db.execute(sql: "UPDATE session SET last_activity_at = ?, expires_at = ? WHERE id = ?",
+            try db.execute(cachedSQL: "UPDATE session SET last_activity_at = ?, expires_at = ? WHERE id = ?",
                            arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970 + settings.idleTimeout, id])
         case .start(let previous, _):
-            if let previous { try db.execute(sql: "UPDATE session SET status = 'closed' WHERE id = ?", arguments: [previous]) }
+            if let previous { try db.execute(cachedSQL: "UPDATE session SET status = 'closed' WHERE id = ?", arguments: [previous]) }
             sessionID = try startSession(db, mailboxID: mailboxID, mode: mode, facts: facts, previous: previous, now: now)
         case .attach(let id, _):
             sessionID = id
@@ -77,25 +77,17 @@ struct SQLiteSessionIndex: Sendable {
         }
     }
 
-    /// Stores the assignment and the thread facts on the row just inserted.
-    func annotate(_ db: Database, rowID: Int64, _ assignment: Assignment?, _ pending: PendingMessage) throws {
-        try db.execute(sql: """
-            UPDATE message SET session_id = ?, session_reason = ?, thread_index_root = ?, content_digest = ? WHERE id = ?
-            """, arguments: [assignment?.sessionID, assignment?.reason.rawValue, pending.threadFacts?.threadIndexRoot,
-                             pending.contentDigest, rowID])
-    }
-
     private func startSession(_ db: Database, mailboxID: Int64, mode: SessionMode, facts: SessionHeaderFacts,
                               previous: Int64?, now: Date) throws -> Int64 {
         let time = now.timeIntervalSince1970
-        try db.execute(sql: """
+        try db.execute(cachedSQL: """
             INSERT INTO session (mailbox_id, customer, status, mode, subject, started_at, last_activity_at, expires_at,
                 previous_session_id)
             VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?)
             """, arguments: [mailboxID, facts.from ?? "", mode.rawValue, facts.subject, time, time,
                              time + settings.idleTimeout, previous])
         let id = db.lastInsertedRowID
-        try db.execute(sql: "INSERT INTO session_participant (session_id, email, role, added_at) VALUES (?, ?, 'customer', ?)",
+        try db.execute(cachedSQL: "INSERT INTO session_participant (session_id, email, role, added_at) VALUES (?, ?, 'customer', ?)",
                        arguments: [id, facts.from ?? "", time])
         return id
     }
@@ -105,10 +97,10 @@ struct SQLiteSessionIndex: Sendable {
     private func addParticipants(_ db: Database, sessionID: Int64, facts: SessionHeaderFacts, now: Date) throws {
         for address in [facts.from].compactMap({ $0 }) + facts.recipients {
             guard let at = address.lastIndex(of: "@") else { continue }
-            let hosted = try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?",
+            let hosted = try Bool.fetchOne(db, cachedSQL: "SELECT 1 FROM domain WHERE name = ?",
                                            arguments: [String(address[address.index(after: at)...])]) ?? false
             guard !hosted else { continue }
-            try db.execute(sql: """
+            try db.execute(cachedSQL: """
                 INSERT OR IGNORE INTO session_participant (session_id, email, role, added_at) VALUES (?, ?, 'participant', ?)
                 """, arguments: [sessionID, address, now.timeIntervalSince1970])
         }

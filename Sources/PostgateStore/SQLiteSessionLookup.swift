@@ -8,7 +8,7 @@ struct SQLiteSessionLookup: SessionLookup {
     let mailboxID: Int64
 
     func session(id: Int64) throws -> SessionCandidate? {
-        try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ? AND mailbox_id = ?", arguments: [id, mailboxID])
+        try Row.fetchOne(db, cachedSQL: "SELECT * FROM session WHERE id = ? AND mailbox_id = ?", arguments: [id, mailboxID])
             .map(candidate)
     }
 
@@ -20,7 +20,7 @@ struct SQLiteSessionLookup: SessionLookup {
         let rows = try Row.fetchAll(db, sql: """
             SELECT DISTINCT message.message_id, message.session_id FROM message
             JOIN session ON session.id = message.session_id
-            WHERE session.mailbox_id = ? AND message.message_id IN (\(databaseQuestionMarks(count: bracketed.count)))
+            WHERE message.mailbox_id = ?1 AND session.mailbox_id = ?1 AND message.message_id IN (\(databaseQuestionMarks(count: bracketed.count)))
             """, arguments: arguments)
         var byID: [String: [Int64]] = [:]
         for row in rows { byID[row["message_id"], default: []].append(row["session_id"]) }
@@ -30,7 +30,7 @@ struct SQLiteSessionLookup: SessionLookup {
     }
 
     func sessions(threadIndexRoot: String) throws -> [SessionCandidate] {
-        let ids = try Int64.fetchAll(db, sql: """
+        let ids = try Int64.fetchAll(db, cachedSQL: """
             SELECT message.session_id FROM message JOIN session ON session.id = message.session_id
             WHERE message.thread_index_root = ? AND session.mailbox_id = ?
             GROUP BY message.session_id ORDER BY max(message.id) DESC
@@ -39,7 +39,7 @@ struct SQLiteSessionLookup: SessionLookup {
     }
 
     func latestSession(customer: String) throws -> SessionCandidate? {
-        try Row.fetchOne(db, sql: """
+        try Row.fetchOne(db, cachedSQL: """
             SELECT * FROM session WHERE mailbox_id = ? AND customer = ?
             ORDER BY last_activity_at DESC, id DESC LIMIT 1
             """, arguments: [mailboxID, customer]).map(candidate)
@@ -47,7 +47,7 @@ struct SQLiteSessionLookup: SessionLookup {
 
     private func candidate(_ row: Row) throws -> SessionCandidate {
         let id: Int64 = row["id"]
-        let participants = try String.fetchAll(db, sql: """
+        let participants = try String.fetchAll(db, cachedSQL: """
             SELECT email FROM session_participant WHERE session_id = ? AND role = 'participant'
             """, arguments: [id])
         let status: String = row["status"]

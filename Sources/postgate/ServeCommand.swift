@@ -8,10 +8,11 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the gateway: the inbound SMTP (MX) listener, the IMAP listeners for agents, and the store.",
+        abstract: "Run the gateway: the inbound SMTP (MX) listener, the IMAP and submission listeners for agents, and the store.",
         discussion: """
         Without --config the embedded default runs: data in ./postgate-data, SMTP on \
-        127.0.0.1:2525, IMAP on 127.0.0.1:2143, IMAPS on 127.0.0.1:2993, a self-signed certificate made on first start in DATA/certs. \
+        127.0.0.1:2525, IMAP on 127.0.0.1:2143, IMAPS on 127.0.0.1:2993, submission (STARTTLS) on 127.0.0.1:2587, \
+        submissions (implicit TLS) on 127.0.0.1:2465, a self-signed certificate made on first start in DATA/certs. \
         Config/postgate.example.yaml names every setting. SIGTERM or SIGINT stops accepting \
         connections, lets transactions in flight finish, then exits.
         """
@@ -32,6 +33,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("imaps-listen"), help: ArgumentHelp("Address for the IMAPS (implicit TLS) listener, host:port; repeat for several. Replaces the config's imaps.listen.", valueName: "host:port"))
     var imapsListen: [String] = []
 
+    @Option(name: .customLong("submission-listen"), help: ArgumentHelp("Address for the submission (STARTTLS) listener, host:port; repeat for several. Replaces the config's submission.listen.", valueName: "host:port"))
+    var submissionListen: [String] = []
+
+    @Option(name: .customLong("submissions-listen"), help: ArgumentHelp("Address for the submissions (implicit TLS) listener, host:port; repeat for several. Replaces the config's submissions.listen.", valueName: "host:port"))
+    var submissionsListen: [String] = []
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: the config's log_level).", valueName: "level"))
     var logLevel: String?
 
@@ -40,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
         if !smtpListen.isEmpty { configuration.smtp.listen = smtpListen }
         if !imapListen.isEmpty { configuration.imap.listen = imapListen }
         if !imapsListen.isEmpty { configuration.imaps.listen = imapsListen }
+        if !submissionListen.isEmpty { configuration.submission.listen = submissionListen }
+        if !submissionsListen.isEmpty { configuration.submissions.listen = submissionsListen }
         if let logLevel {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")

@@ -65,6 +65,43 @@ import Testing
         #expect(m.receive(reply(554, "5.6.0 rejected")).first == .finish([.permanent(reason: "554 5.6.0 rejected")]))
     }
 
+    @Test func pipeliningSendsMailRecipientsAndDataAsOneGroup() {
+        var m = machine(recipients: ["a@x.test", "b@x.test", "c@x.test"])
+        _ = m.receive(reply(220))
+        #expect(m.receive(ehlo("PIPELINING", "SIZE 1000")) == [
+            .send("MAIL FROM:<agent@acme.test> SIZE=100"), .send("RCPT TO:<a@x.test>"), .send("RCPT TO:<b@x.test>"),
+            .send("RCPT TO:<c@x.test>"), .send("DATA"),
+        ])
+        #expect(m.receive(reply(250)) == [])
+        #expect(m.receive(reply(550, "5.1.1 no such user")) == [])
+        #expect(m.receive(reply(250)) == [])
+        #expect(m.receive(reply(452, "4.5.3 too many")) == [])
+        #expect(m.stage == .dataInitiation)
+        #expect(m.receive(reply(354)) == [.sendMessage])
+        let done = m.receive(reply(250, "queued"))
+        #expect(done == [.finish([
+            .permanent(reason: "550 5.1.1 no such user"), .delivered(reply: "250 queued"), .temporary(reason: "452 4.5.3 too many"),
+        ]), .send("QUIT")])
+    }
+
+    @Test func pipelinedRefusedMailFailsEveryoneAfterReadingEveryReply() {
+        var m = machine()
+        _ = m.receive(reply(220)); _ = m.receive(ehlo("PIPELINING"))
+        #expect(m.receive(reply(553, "5.7.1 sender refused")) == [])
+        #expect(m.receive(reply(503, "5.5.1 need MAIL")) == [])
+        #expect(m.receive(reply(503, "5.5.1 need MAIL")) == [])
+        let done = m.receive(reply(503, "5.5.1 no valid recipients"))
+        #expect(done == [.finish([.permanent(reason: "553 5.7.1 sender refused"), .permanent(reason: "553 5.7.1 sender refused")]), .send("QUIT")])
+    }
+
+    @Test func pipelined354WithoutRecipientsGetsAnEmptyMessage() {
+        var m = machine(recipients: ["a@x.test"])
+        _ = m.receive(reply(220)); _ = m.receive(ehlo("PIPELINING")); _ = m.receive(reply(250))
+        #expect(m.receive(reply(550, "no")) == [])
+        #expect(m.receive(reply(354)) == [.send(".")])
+        #expect(m.receive(reply(554, "no message")) == [.finish([.permanent(reason: "550 no")]), .send("QUIT")])
+    }
+
     @Test func heloFallbackWhenEHLOIsUnknown() {
         var m = machine(recipients: ["a@x.test"])
         _ = m.receive(reply(220))

@@ -89,6 +89,34 @@ import Testing
         #expect(data.utf8.count == header.utf8.count + long.utf8.count - 3)
     }
 
+    /// Runs inside a line are taken at once; the result must not depend on where the reads end.
+    @Test func sameResultWhateverTheReadSizes() {
+        let header = "Subject: " + String(repeating: "s", count: 80) + "\r\n\r\n"
+        let body = String(repeating: "b", count: 1100) + "\r\n..stuffed\r\nplain text\r\n" + String(repeating: "c", count: 990) + "\r\n.\r\n"
+        func run(_ pieces: Int) -> (String, [SMTPInboundFramer.Frame]) {
+            var framer = SMTPInboundFramer(maxLineLength: 1000, maxHeaderSize: 60)
+            framer.beginData()
+            let bytes = Array((header + body).utf8)
+            var all: [SMTPInboundFramer.Frame] = []
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + pieces)
+                framer.append(ByteBuffer(bytes: bytes[start..<end]))
+                while let frame = framer.next() { all.append(frame) }
+                start = end
+            }
+            return flatten(all)
+        }
+        let whole = run(1 << 20)
+        #expect(whole.1 == [.headerTooLarge, .endOfHeader, .dataLineTooLong, .endOfData])
+        #expect(whole.0.contains("\r\n.stuffed\r\n"))
+        for pieces in [1, 2, 7, 64, 999] {
+            let split = run(pieces)
+            #expect(split.0 == whole.0)
+            #expect(split.1 == whole.1)
+        }
+    }
+
     @Test func acceptsLineOfExactlyTheLimit() {
         var framer = SMTPInboundFramer(maxLineLength: 1000)
         framer.beginData()

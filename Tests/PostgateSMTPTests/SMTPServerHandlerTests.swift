@@ -59,18 +59,20 @@ import Testing
             var configuration = SMTPServerConfiguration(hostname: "mx.test")
             configure(&configuration)
             delegate = MemoryDelegate()
-            var context: NIOSSLContext?
-            if tls {
-                let (cert, key) = try TLSMaterial.makeSelfSigned(hostname: "mx.test")
-                let configuration = TLSConfiguration.makeServerConfiguration(
-                    certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) },
-                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
-                context = try NIOSSLContext(configuration: configuration)
-            }
+            let context = tls ? try Self.serverTLSContext() : nil
             let handler = SMTPServerHandler(configuration: configuration, delegate: delegate, tlsContext: context,
                                             session: SMTPSessionInfo(remoteAddress: "192.0.2.1"))
             channel = EmbeddedChannel(handler: handler)
             try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 4000)).wait()
+        }
+
+        /// A server TLS context with a fresh self-signed certificate for mx.test.
+        static func serverTLSContext() throws -> NIOSSLContext {
+            let (cert, key) = try TLSMaterial.makeSelfSigned(hostname: "mx.test")
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+            return try NIOSSLContext(configuration: configuration)
         }
 
         func send(_ text: String) throws {
@@ -79,16 +81,26 @@ import Testing
 
         /// Every reply line written so far.
         func replies() throws -> [String] {
+            try Self.lines { try channel.readOutbound(as: ByteBuffer.self) }
+        }
+
+        /// The three-digit codes of the last lines of each reply written so far.
+        func codes() throws -> [String] {
+            try Self.finalLines(replies()).map { String($0.prefix(3)) }
+        }
+
+        /// The CRLF-separated lines of every buffer `next` yields until it yields nil.
+        static func lines(_ next: () throws -> ByteBuffer?) rethrows -> [String] {
             var text = ""
-            while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            while var buffer = try next() {
                 text += buffer.readString(length: buffer.readableBytes) ?? ""
             }
             return text.split(separator: "\r\n").map(String.init)
         }
 
-        /// The three-digit codes of the last lines of each reply written so far.
-        func codes() throws -> [String] {
-            try replies().filter { $0.count >= 4 && $0[$0.index($0.startIndex, offsetBy: 3)] == " " }.map { String($0.prefix(3)) }
+        /// The last line of each reply (`250 …`, not `250-…`).
+        static func finalLines(_ lines: [String]) -> [String] {
+            lines.filter { $0.count >= 4 && $0.dropFirst(3).first == " " }
         }
     }
 

@@ -45,11 +45,4 @@ final class PasswordVerificationCacheTests: XCTestCase {
         XCTAssertNil(try store.authenticate(agent: "alice", password: "correct horse"), "the old password no longer works")
         XCTAssertNotNil(try store.authenticate(agent: "alice", password: "new password"))
     }
-
-    func testCommitsAreFsyncedSynchronousFull() throws {
-        let fixture = try StoreFixture()
-        let operations = try XCTUnwrap(fixture.store.messageOperations as? SQLiteMessageOperations)
-        // GRDB's WAL set-up lowers the writer to NORMAL (1); the store asks for FULL (2).
-        XCTAssertEqual(try operations.database.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") }, 2)
-    }
 }

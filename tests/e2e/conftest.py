@@ -91,12 +91,15 @@ class Server:
         self.log = log or data.parent / f"server-{port}.log"
         self.pid: int | None = None
         self.returncode: int | None = None
-        # Free ports for the IMAP listeners too, so servers never collide on 2143/2993.
-        self.imap_port, self.imaps_port = distinct_free_ports(2, taken={port})
+        # Free ports for the IMAP and submission listeners too, so servers never collide on
+        # 2143/2993/2587/2465.
+        self.imap_port, self.imaps_port, self.submission_port, self.submissions_port = distinct_free_ports(4, taken={port})
 
     def argv(self) -> list[str]:
         argv = [str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}",
-                "--imap-listen", f"127.0.0.1:{self.imap_port}", "--imaps-listen", f"127.0.0.1:{self.imaps_port}"]
+                "--imap-listen", f"127.0.0.1:{self.imap_port}", "--imaps-listen", f"127.0.0.1:{self.imaps_port}",
+                "--submission-listen", f"127.0.0.1:{self.submission_port}",
+                "--submissions-listen", f"127.0.0.1:{self.submissions_port}"]
         if self.config is not None:
             argv += ["--config", str(self.config)]
         return argv

@@ -1,8 +1,9 @@
 """End-to-end tests of reply composition (issue 7): a customer writes in by SMTP, the agent
-reads it over IMAP, the agent's reply is composed, DKIM-signed and queued (`postgate
-outbound submit --agent`, the path the submission listener will take), `postgate serve`'s
-worker delivers it to a real aiosmtpd, the agent finds it in Sent, and the customer's
-answer to it comes back into the same session.
+reads it over IMAP, the agent sends its reply with smtplib on the submission listener
+(STARTTLS, AUTH), where it is composed, DKIM-signed and queued; `postgate serve`'s worker
+delivers it to a real aiosmtpd, the agent finds it in Sent, and the customer's answer to
+it comes back into the same session. The refusal tests use `postgate outbound submit
+--agent`, which takes the same path.
 
 The DKIM record of the hosted domain's generated key is served by a dnsmasq on loopback
 and checked with dkimpy (system Python), an independent implementation.
@@ -23,7 +24,8 @@ import pytest
 
 from conftest import BIN, cli, maildir_files
 from test_dkim import SYSTEM_PYTHON, TOOL, DNSMasq, _have_dkimpy, free_udp_port  # noqa: F401
-from test_imap import add_agent, login
+from test_imap import PASSWORD, add_agent, login
+from conftest import insecure_tls
 from test_outbound import sink, wait_for, write_outbound_config  # noqa: F401
 
 needs_dkimpy = pytest.mark.skipif(not _have_dkimpy() or DNSMasq is None, reason="dkimpy or dnsmasq not installed")
@@ -56,6 +58,22 @@ def submit(data: Path, message: str, *recipients: str, check: bool = True, agent
     return proc
 
 
+def submit_by_smtp(server, message: str, *recipients: str, agent: str = "alice", password: str = PASSWORD,
+                   sender: str = "support@acme.test") -> str:
+    """Sends `message` as the agent's mail client does: submission port, STARTTLS, AUTH
+    (PLAIN, smtplib's first choice), MAIL/RCPT/DATA. Returns the final reply's text."""
+    with smtplib.SMTP("127.0.0.1", server.submission_port, timeout=30) as client:
+        client.starttls(context=insecure_tls())
+        client.login(agent, password)
+        client.mail(sender)
+        for r in recipients:
+            code, text = client.rcpt(r)
+            assert code == 250, text
+        code, text = client.data(message.encode())
+        assert code == 250, text
+        return text.decode()
+
+
 def agent_reply(in_reply_to: str, body: str = "It ships today.") -> str:
     return (f"From: Agent Seven <agent7@acme.test>\r\nTo: Jane <jane@example.test>\r\nBcc: boss@example.test\r\n"
             f"Subject: Re: where is my order\r\nIn-Reply-To: {in_reply_to}\r\nMessage-ID: <laptop-1@agent>\r\n\r\n{body}\r\n")
@@ -75,7 +93,9 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
     _, data = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
     parent = data[0][1].decode().split(":", 1)[1].strip()
     assert parent == "<order-1@example.test>"
-    record = json.loads(submit(data_dir, agent_reply(parent), "jane@example.test", "boss@example.test").stdout)
+    queued = submit_by_smtp(server, agent_reply(parent), "jane@example.test", "boss@example.test")
+    outbound_id = re.fullmatch(r"2\.0\.0 Ok: queued as (\d+)", queued).group(1)
+    record = json.loads(cli(data_dir, "outbound", "show", outbound_id, "--json").stdout)
     assert sorted(r["address"] for r in record["recipients"]) == ["boss@example.test", "desk@acme.test", "jane@example.test"]
     wait_for(lambda: len(handler.acknowledged) == 1)
     sender, rcpts, content = handler.acknowledged[0]
@@ -119,7 +139,7 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
     imap.logout()
 
     # The second reply in the session carries no contact card.
-    submit(data_dir, agent_reply("<order-1@example.test>", "Tracking number 42."), "jane@example.test")
+    submit_by_smtp(server, agent_reply("<order-1@example.test>", "Tracking number 42."), "jane@example.test")
     wait_for(lambda: len(handler.acknowledged) == 2)
     assert b"text/vcard" not in handler.acknowledged[1][2]
 

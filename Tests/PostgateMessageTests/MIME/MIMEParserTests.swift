@@ -95,6 +95,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let fromFile = try MIMEParser(chunkSize: 7).parse(fileAtPath: path)
         #expect(fromFile == parse(bytes))
+        // Chunks that end between CR and LF, and one byte at a time.
+        for size in [1, 2, 3] { #expect(try MIMEParser(chunkSize: size).parse(fileAtPath: path) == fromFile) }
         let pdf = fromFile.parts[1]
         #expect(try pdf.decodedBody(from: MIMEFileSource(path: path)) == pdf.decodedBody(from: MIMEBytesSource(bytes)))
     }

@@ -1,0 +1,36 @@
+import NIOCore
+import NIOExtras
+import NIOSSL
+import PostgateIMAP
+import PostgateSMTP
+import PostgateStore
+
+/// The submission side of `postgate serve` (issue 7): agents' mail clients send replies on
+/// the submission (STARTTLS, RFC 6409) and submissions (implicit TLS, RFC 8314) listeners.
+extension Gateway {
+    /// Binds every submission and submissions listener; their bound addresses.
+    func startSubmission(store: MailStore, tls: NIOSSLContext?) async throws -> [SocketAddress] {
+        let listeners = configuration.submission.listen.map { ($0, false) } + configuration.submissions.listen.map { ($0, true) }
+        guard !listeners.isEmpty else { return [] }
+        let settings = configuration.submission
+        let queue = try OutboundQueue.open(directory: dataDirectory, policy: configuration.outbound.retry)
+        let delivery = SubmissionDelivery(
+            submission: ReplySubmission(store: store, queue: queue, configuration: configuration), threadPool: threadPool,
+            throttle: IMAPLoginThrottle(maxFailures: settings.maxFailedLogins, lockoutSeconds: Double(settings.lockoutSeconds)),
+            failedLoginDelay: .milliseconds(Int64(settings.failedLoginDelayMs)), logger: logger)
+        // Their own session limits: a flood on the MX listener never locks agents out.
+        let limiter = SMTPConnectionLimiter(maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerIP)
+        var bound: [SocketAddress] = []
+        for (text, implicitTLS) in listeners {
+            let quiescing = ServerQuiescingHelper(group: group)
+            listenerQuiescing.append(quiescing)
+            let channel = try await bindSMTP(
+                try ListenAddress(text), configuration: configuration.submissionServerConfiguration, delegate: delivery,
+                tls: tls, implicitTLS: implicitTLS, limiter: limiter, quiescing: quiescing)
+            serverChannels.append(channel)
+            if let local = channel.localAddress { bound.append(local) }
+            logger.notice("listening", metadata: [implicitTLS ? "submissions" : "submission": "\(channel.localAddress.map { "\($0)" } ?? text)"])
+        }
+        return bound
+    }
+}

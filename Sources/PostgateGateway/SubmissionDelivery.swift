@@ -1,0 +1,78 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PostgateIMAP
+import PostgateMessage
+import PostgateSMTP
+import PostgateStore
+
+/// The submission listeners' delegate (RFC 6409): agents authenticate with their IMAP
+/// credentials, may send only as a channel address they belong to, and each message goes
+/// to `ReplySubmission` (compose, DKIM-sign, queue durably) before the 250.
+///
+/// Password checks (scrypt) and store calls block, so they run on the thread pool; failed
+/// logins are answered after a delay and counted per client IP by the throttle, which locks
+/// an address out after too many.
+public struct SubmissionDelivery: SMTPServerDelegate {
+    let submission: ReplySubmission
+    let threadPool: NIOThreadPool
+    let throttle: IMAPLoginThrottle
+    let failedLoginDelay: TimeAmount
+    let logger: Logger
+
+    public init(submission: ReplySubmission, threadPool: NIOThreadPool, throttle: IMAPLoginThrottle,
+                failedLoginDelay: TimeAmount, logger: Logger) {
+        self.submission = submission
+        self.threadPool = threadPool
+        self.throttle = throttle
+        self.failedLoginDelay = failedLoginDelay
+        self.logger = logger
+    }
+
+    /// Any syntactically valid address (the parser has checked it): the client is an
+    /// authenticated agent, not a stranger, so this is submission, not relaying.
+    public func verifyRecipient(_ recipient: EmailAddress, in transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<RecipientVerdict> {
+        eventLoop.makeSucceededFuture(.accept)
+    }
+
+    public func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
+        let ip = session.remoteAddress
+        if throttle.isLockedOut(ip) {
+            return eventLoop.makeSucceededFuture(.rejected(SMTPReply(454, "4.7.0", "Too many failed logins from your address; try again later")))
+        }
+        let store = submission.store
+        return threadPool.runIfActive(eventLoop: eventLoop) {
+            try store.authenticate(agent: credentials.user, password: credentials.password)
+        }.flatMap { [throttle, logger, failedLoginDelay] identity in
+            if let identity {
+                throttle.recordSuccess(ip)
+                return eventLoop.makeSucceededFuture(.accepted(user: identity.name))
+            }
+            throttle.recordFailure(ip)
+            logger.notice("submission login failed", metadata: ["client": "\(ip)", "user": "\(credentials.user.prefix(64))"])
+            return eventLoop.scheduleTask(in: failedLoginDelay) {
+                AuthenticationVerdict.rejected(SMTPReply(535, "5.7.8", "Authentication credentials invalid"))
+            }.futureResult
+        }
+    }
+
+    /// MAIL FROM must be a channel address the agent may send as (550 5.7.1 otherwise).
+    public func verifySender(in transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<SenderVerdict> {
+        guard case .mailbox(let sender) = transaction.sender, let agent = transaction.session.authenticatedUser else {
+            return eventLoop.makeSucceededFuture(.reject(SMTPReply(550, "5.7.1", "Replies need a channel address as sender, not <>")))
+        }
+        let submission = self.submission
+        return threadPool.runIfActive(eventLoop: eventLoop) {
+            do {
+                _ = try submission.senderAddress(sender, agent: agent)
+                return .accept
+            } catch let refusal as ReplyRefusal {
+                return .reject(refusal.smtpReply)
+            }
+        }
+    }
+
+    public func openMessage(for transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<any SMTPMessageWriter> {
+        eventLoop.makeSucceededFuture(SubmissionMessageWriter(delivery: self, transaction: transaction, eventLoop: eventLoop))
+    }
+}

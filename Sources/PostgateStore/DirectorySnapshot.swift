@@ -1,0 +1,53 @@
+import PostgateMessage
+import PostgatePolicy
+
+/// The directory as the delivery path sees it for one message or one `RCPT`: the same
+/// answers as `MailStore`'s own lookups, served from `DirectoryCache` while the directory
+/// is unchanged. Take a new snapshot for each message; one kept longer would miss changes.
+public struct DirectorySnapshot: Sendable {
+    let store: MailStore
+    let tables: DirectoryCache.Tables
+
+    /// `MailStore.resolveRecipient(_:)`.
+    public func resolveRecipient(_ address: EmailAddress) throws(StoreError) -> RecipientResolution {
+        try tables.value(\.resolutions, address.canonical) { () throws(StoreError) in
+            try store.resolveRecipient(address)
+        }
+    }
+
+    /// `MailStore.address(_:countingMessages: false)`.
+    public func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord? {
+        try tables.value(\.addresses, address.canonical) { () throws(StoreError) in
+            try store.address(address, countingMessages: false)
+        }
+    }
+
+    /// `MailStore.blocklistEntry(blocking:for:)`.
+    public func blocklistEntry(blocking sender: EmailAddress, for target: MailboxTarget) throws(StoreError) -> BlocklistEntry? {
+        let key = DirectoryCache.BlocklistKey(mailboxID: target.mailboxID, sender: sender.canonical)
+        return try tables.value(\.blocklist, key) { () throws(StoreError) in
+            try store.blocklistEntry(blocking: sender, for: target)
+        }
+    }
+
+    /// `MailStore.route(_:facts:)`.
+    public func route(_ target: MailboxTarget, facts: RoutingFacts) throws(StoreError) -> QueueTarget? {
+        let plan = try tables.value(\.routePlans, target.mailboxID) { () throws(StoreError) in
+            try store.directory.routePlan(target)
+        }
+        return plan?.route(facts)
+    }
+}
+
+extension MailStore {
+    /// A view of the directory for one message: answers from what an earlier message read if
+    /// the directory has not changed since (`DirectoryCache`).
+    public func directorySnapshot() throws(StoreError) -> DirectorySnapshot {
+        let hint = directory.generationHint()
+        if let tables = directoryCache.tablesIfUnchanged(hint: hint) {
+            return DirectorySnapshot(store: self, tables: tables)
+        }
+        let tables = directoryCache.tables(for: try directory.generation(), hint: hint)
+        return DirectorySnapshot(store: self, tables: tables)
+    }
+}
