@@ -146,6 +146,7 @@ public final class Gateway: Service, @unchecked Sendable {
     private func startIMAP(store: MailStore, tls: NIOSSLContext?) async throws -> [SocketAddress] {
         let throttle = IMAPLoginThrottle(maxFailures: configuration.imap.maxFailedLogins,
                                          lockoutSeconds: Double(configuration.imap.lockoutSeconds))
+        store.verifiedPasswords.setTTL(TimeInterval(configuration.imap.authCacheTTL))
         var bound: [SocketAddress] = []
         let listeners = configuration.imap.listen.map { ($0, false) } + configuration.imaps.listen.map { ($0, true) }
         for (text, implicitTLS) in listeners {

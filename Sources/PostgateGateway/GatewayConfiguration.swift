@@ -57,6 +57,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var failedLoginDelayMs = 1000
         public var maxFailedLogins = 10
         public var lockoutSeconds = 300
+        /// Seconds a password that passed scrypt is remembered (in memory, as an HMAC) so
+        /// the agent's next logins skip scrypt; 0 turns this off (Dovecot's auth cache).
+        public var authCacheTTL = 600
     }
 
     /// The implicit-TLS IMAP listener (RFC 8314); it shares the IMAP limits.
@@ -183,8 +186,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         for address in smtp.listen + imap.listen + imaps.listen + submission.listen + submissions.listen { _ = try ListenAddress(address) }
         try submission.validate(source: source)
         try outbound.validate(source: source)
-        if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.maxFailedLogins < 1 || imap.idleTimeout < 1800 {
-            throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1")
+        if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.maxFailedLogins < 1 || imap.idleTimeout < 1800 || imap.authCacheTTL < 0 {
+            throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1, imap.auth_cache_ttl at least 0")
         }
     }
 }
@@ -194,7 +197,7 @@ extension GatewayConfiguration.IMAPSettings {
         let fields: [(String, WritableKeyPath<Self, Int>)] = [
             ("max_line_length", \.maxLineLength), ("max_literal_size", \.maxLiteralSize), ("idle_timeout", \.idleTimeout),
             ("failed_login_delay_ms", \.failedLoginDelayMs), ("max_failed_logins", \.maxFailedLogins),
-            ("lockout_seconds", \.lockoutSeconds),
+            ("lockout_seconds", \.lockoutSeconds), ("auth_cache_ttl", \.authCacheTTL),
         ]
         try node.checkKeys(["listen", "allow_plaintext_auth"] + fields.map(\.0))
         try node.stringList("listen").map { listen = $0 }

@@ -51,11 +51,16 @@ extension IMAPCommandExecutor.Run {
                 apply(changed, to: &view)
             }
         }
-        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox)
-        for index in indexes {
-            responder.write(view.messages[index], sequence: index + 1, attributes: attributes, into: &w)
-            flushIfLarge()
+        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes)
+        for batch in indexes.chunks(of: Self.fetchBatch) {
+            responder.prepare(batch.map { view.messages[$0] })
+            for index in batch {
+                responder.write(view.messages[index], sequence: index + 1, into: &w)
+                flushIfLarge()
+            }
+            responder.storePending(force: false)
         }
+        responder.storePending(force: true)
         selected = view
         try finish("FETCH completed", allowExpunge: false)
     }
@@ -114,6 +119,9 @@ extension IMAPCommandExecutor.Run {
         }
     }
 
+    /// Messages a FETCH looks up in the fetch cache at a time.
+    static let fetchBatch = 500
+
     private mutating func badSequence() {
         w.tagged(tag, .bad, "Invalid message sequence number")
     }
@@ -141,11 +149,11 @@ extension IMAPFetchAttribute {
         default: false
         }
     }
+}
 
-    var needsContent: Bool {
-        switch self {
-        case .uid, .flags, .internalDate, .rfc822Size: false
-        default: true
-        }
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

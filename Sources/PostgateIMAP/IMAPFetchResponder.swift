@@ -1,58 +1,106 @@
 import PostgateStore
 
-/// Writes one FETCH response (RFC 9051 section 7.5.2), reading the message file only
-/// when an item needs its content.
+/// Writes FETCH responses (RFC 9051 section 7.5.2), reading a message file only when an
+/// item needs it, and parsing its MIME structure only when an item needs that.
+///
+/// ENVELOPE, BODYSTRUCTURE and BODY come from the index's fetch cache; the responder fills
+/// the cache for messages that have no row yet, in batches (`store(pending:)`).
 struct IMAPFetchResponder {
     let store: MailStore
     let mailbox: VisibleMailbox
+    let attributes: [IMAPFetchAttribute]
+    private let usesCache: Bool
+    private var cached: [UInt32: CachedFetchItems] = [:]
+    /// Items computed from files and not yet kept in the index.
+    private var pending: [UInt32: CachedFetchItems] = [:]
 
-    mutating func write(_ message: MessageSummary, sequence: Int, attributes: [IMAPFetchAttribute], into w: inout IMAPResponseWriter) {
-        var entity: IMAPMessageEntity?
-        if attributes.contains(where: \.needsContent) {
-            guard let bytes = try? store.content(of: message, in: mailbox) else { return }
-            entity = IMAPMessageEntity(bytes)
-        }
+    static let pendingLimit = 1000
+
+    init(store: MailStore, mailbox: VisibleMailbox, attributes: [IMAPFetchAttribute]) {
+        self.store = store
+        self.mailbox = mailbox
         var items = attributes
         if attributes.contains(where: \.setsSeen), !items.contains(.flags) { items.append(.flags) }
+        self.attributes = items
+        usesCache = items.contains(where: \.isCached)
+    }
+
+    /// Loads the cache rows of the messages about to be written (one query per batch).
+    mutating func prepare(_ messages: some Collection<MessageSummary>) {
+        guard usesCache, let low = messages.map(\.uid).min(), let high = messages.map(\.uid).max() else { return }
+        cached = (try? store.cachedFetchItems(in: mailbox, uids: low...high)) ?? [:]
+    }
+
+    mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) {
+        var items = cached[message.uid] ?? pending[message.uid]
+        var content: IMAPFetchContent?
+        if attributes.contains(where: \.needsFile) || (usesCache && items == nil) {
+            guard let bytes = try? store.content(of: message, in: mailbox) else { return }
+            content = IMAPFetchContent(bytes)
+        }
+        if usesCache, items == nil, var loaded = content {
+            let computed = Self.cacheItems(loaded.entity())
+            pending[message.uid] = computed
+            items = computed
+            content = loaded
+        }
         w.raw("* \(sequence) FETCH (")
-        for (position, attribute) in items.enumerated() {
+        for (position, attribute) in attributes.enumerated() {
             if position > 0 { w.raw(" ") }
-            item(attribute, message, entity, into: &w)
+            item(attribute, message, items, &content, into: &w)
         }
         w.raw(")")
         w.crlf()
     }
 
-    private func item(_ attribute: IMAPFetchAttribute, _ message: MessageSummary, _ entity: IMAPMessageEntity?, into w: inout IMAPResponseWriter) {
+    /// Keeps the computed items once there are enough of them (or always, with `force`).
+    mutating func storePending(force: Bool) {
+        guard !pending.isEmpty, force || pending.count >= Self.pendingLimit else { return }
+        try? store.storeFetchItems(pending, in: mailbox)
+        pending = [:]
+    }
+
+    private func item(
+        _ attribute: IMAPFetchAttribute, _ message: MessageSummary, _ items: CachedFetchItems?, _ content: inout IMAPFetchContent?,
+        into w: inout IMAPResponseWriter
+    ) {
         switch attribute {
         case .uid: w.raw("UID \(message.uid)")
         case .flags: w.raw("FLAGS (\(message.flags.imapNames.joined(separator: " ")))")
         case .internalDate: w.raw("INTERNALDATE \"\(IMAPDateTime.format(message.internalDate))\"")
         case .rfc822Size: w.raw("RFC822.SIZE \(message.size)")
-        case .envelope:
-            w.raw("ENVELOPE ")
-            IMAPBodyStructureWriter.envelope(entity!, into: &w)
-        case .bodyStructure, .body:
-            w.raw(attribute == .body ? "BODY " : "BODYSTRUCTURE ")
-            IMAPBodyStructureWriter.structure(entity!, extended: attribute == .bodyStructure, into: &w)
+        case .envelope, .bodyStructure, .body:
+            w.raw(attribute.cachedItem!.name + " ")
+            w.raw(items![keyPath: attribute.cachedItem!.octets])
         case .rfc822:
             w.raw("RFC822 ")
-            w.literal(entity!.source)
+            w.literal(content!.bytes)
         case .rfc822Header:
             w.raw("RFC822.HEADER ")
-            w.literal(entity!.header)
+            w.literal(content!.entity().header)
         case .rfc822Text:
             w.raw("RFC822.TEXT ")
-            w.literal(entity!.body)
+            w.literal(content!.entity().body)
         case .section(let section, _, let partial):
             w.raw("BODY[\(section.description)]" + (partial.map { "<\($0.lowerBound)>" } ?? "") + " ")
-            let bytes = Self.content(of: section, in: entity!)
+            let bytes = section.isWholeMessage ? content!.bytes[...] : Self.content(of: section, in: content!.entity())
             guard let bytes else { return w.raw("NIL") }
             guard let partial else { return w.literal(bytes) }
             let start = min(partial.lowerBound, bytes.count)
             let end = min(partial.upperBound + 1, bytes.count)
             w.literal(bytes[(bytes.startIndex + start)..<(bytes.startIndex + end)])
         }
+    }
+
+    /// ENVELOPE, BODYSTRUCTURE and BODY of a parsed message, as the cache keeps them.
+    static func cacheItems(_ entity: IMAPMessageEntity) -> CachedFetchItems {
+        var envelope = IMAPResponseWriter()
+        IMAPBodyStructureWriter.envelope(entity, into: &envelope)
+        var structure = IMAPResponseWriter()
+        IMAPBodyStructureWriter.structure(entity, extended: true, into: &structure)
+        var body = IMAPResponseWriter()
+        IMAPBodyStructureWriter.structure(entity, extended: false, into: &body)
+        return CachedFetchItems(envelope: envelope.bytes, bodyStructure: structure.bytes, body: body.bytes)
     }
 
     /// The octets of a section; nil if the part does not exist.
@@ -69,5 +117,52 @@ struct IMAPFetchResponder {
         case .headerFields(let names): return ArraySlice(target.headerFields(names, exclude: false))
         case .headerFieldsNot(let names): return ArraySlice(target.headerFields(names, exclude: true))
         }
+    }
+}
+
+/// A message file read for FETCH, parsed on first need.
+struct IMAPFetchContent {
+    let bytes: [UInt8]
+    private var parsed: IMAPMessageEntity?
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    mutating func entity() -> IMAPMessageEntity {
+        if let parsed { return parsed }
+        let entity = IMAPMessageEntity(bytes)
+        parsed = entity
+        return entity
+    }
+}
+
+extension IMAPFetchAttribute {
+    /// The item name and the cache field of the items kept in the fetch cache; nil for others.
+    var cachedItem: (name: String, octets: KeyPath<CachedFetchItems, [UInt8]>)? {
+        switch self {
+        case .envelope: ("ENVELOPE", \.envelope)
+        case .bodyStructure: ("BODYSTRUCTURE", \.bodyStructure)
+        case .body: ("BODY", \.body)
+        default: nil
+        }
+    }
+
+    var isCached: Bool { cachedItem != nil }
+
+    /// Needs the message file whatever the cache holds.
+    var needsFile: Bool {
+        switch self {
+        case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body: false
+        default: true
+        }
+    }
+}
+
+extension IMAPSection {
+    /// `BODY[]`: the whole message, sent from the file as it is, without parsing it.
+    var isWholeMessage: Bool {
+        guard part.isEmpty, case .full = text else { return false }
+        return true
     }
 }

@@ -8,6 +8,8 @@
 struct IMAPMessageEntity {
     struct Field {
         var name: String
+        /// `name` in lower case, for lookups.
+        var key: String
         /// The whole field, CRLF included.
         var range: Range<Int>
         /// The value unfolded, without the line ending.
@@ -44,7 +46,7 @@ struct IMAPMessageEntity {
         headerRange = range.lowerBound..<split
         bodyRange = split..<range.upperBound
         fields = Self.fields(source, headerRange)
-        let typeField = fields.first { $0.name.lowercased() == "content-type" }?.value
+        let typeField = fields.first { $0.key == "content-type" }?.value
         contentType = typeField.flatMap(ContentType.parse) ?? defaultType
         budget -= 1
         guard depth < Self.maxDepth, budget > 0 else {
@@ -75,7 +77,8 @@ struct IMAPMessageEntity {
     var isMessage: Bool { contentType.type == "message" && !children.isEmpty && !isMultipart }
 
     func field(_ name: String) -> String? {
-        fields.first { $0.name.lowercased() == name.lowercased() }?.value
+        let key = name.lowercased()
+        return fields.first { $0.key == key }?.value
     }
 
     var header: ArraySlice<UInt8> { source[headerRange] }
@@ -98,7 +101,7 @@ struct IMAPMessageEntity {
     func headerFields(_ names: [String], exclude: Bool) -> [UInt8] {
         let wanted = Set(names.map { $0.lowercased() })
         var result: [UInt8] = []
-        for field in fields where wanted.contains(field.name.lowercased()) != exclude {
+        for field in fields where wanted.contains(field.key) != exclude {
             result += source[field.range]
         }
         return result + [13, 10]
@@ -114,7 +117,7 @@ struct IMAPMessageEntity {
     // MARK: - Parsing
 
     /// Index just after the blank line ending the header, or the end if there is none.
-    private static func headerEnd(_ source: [UInt8], _ range: Range<Int>) -> Int {
+    static func headerEnd(_ source: [UInt8], _ range: Range<Int>) -> Int {
         var index = range.lowerBound
         // A part may start with its blank line at once (no header fields).
         if index < range.upperBound, source[index] == 10 { return index + 1 }
@@ -142,7 +145,7 @@ struct IMAPMessageEntity {
             if let colon = raw.firstIndex(of: UInt8(ascii: ":")), colon > start {
                 let name = String(decoding: source[start..<colon], as: UTF8.self).trimmingSpaces
                 let value = String(decoding: source[(colon + 1)..<end].filter { $0 != 13 && $0 != 10 }, as: UTF8.self).trimmingSpaces
-                fields.append(Field(name: name, range: start..<end, value: value))
+                fields.append(Field(name: name, key: name.lowercased(), range: start..<end, value: value))
             }
         }
         while index < range.upperBound {
@@ -250,23 +253,31 @@ enum IMAPHeaderValue {
 
     /// Removes `(comments)` outside quoted strings (RFC 5322 section 3.2.2).
     static func stripComments(_ value: String) -> String {
-        var result = ""
+        String(decoding: stripComments(Array(value.utf8)), as: UTF8.self)
+    }
+
+    /// `stripComments` on UTF-8 octets (the delimiters are all ASCII).
+    static func stripComments(_ value: [UInt8]) -> [UInt8] {
+        guard value.contains(UInt8(ascii: "(")) else { return value }
+        var result: [UInt8] = []
+        result.reserveCapacity(value.count)
         var depth = 0
         var quoted = false
         var escaped = false
-        for character in value {
+        for byte in value {
             if escaped {
-                if depth == 0 { result.append(character) }
+                if depth == 0 { result.append(byte) }
                 escaped = false
                 continue
             }
-            switch character {
-            case "\\": escaped = true
-                if depth == 0 { result.append(character) }
-            case "\"" where depth == 0: quoted.toggle(); result.append(character)
-            case "(" where !quoted: depth += 1
-            case ")" where !quoted && depth > 0: depth -= 1
-            default: if depth == 0 { result.append(character) }
+            switch byte {
+            case UInt8(ascii: "\\"):
+                escaped = true
+                if depth == 0 { result.append(byte) }
+            case UInt8(ascii: "\"") where depth == 0: quoted.toggle(); result.append(byte)
+            case UInt8(ascii: "(") where !quoted: depth += 1
+            case UInt8(ascii: ")") where !quoted && depth > 0: depth -= 1
+            default: if depth == 0 { result.append(byte) }
             }
         }
         return result
@@ -274,7 +285,11 @@ enum IMAPHeaderValue {
 }
 
 extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
     var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        let bytes = String(self).utf8
+        guard let first = bytes.firstIndex(where: { $0 != 32 && $0 != 9 }),
+              let last = bytes.lastIndex(where: { $0 != 32 && $0 != 9 }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }

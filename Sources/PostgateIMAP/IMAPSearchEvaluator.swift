@@ -3,12 +3,13 @@ import PostgateStore
 
 /// Decides which messages match a search key (RFC 9051 section 6.4.4). Flags, sizes,
 /// dates and UIDs come from the index; header and text keys read the message file, once
-/// per message and only if needed. Text matching ignores case (ASCII and Unicode).
+/// per message and only if needed, and parse it only for header keys. Text matching
+/// ignores case (ASCII and Unicode).
 struct IMAPSearchEvaluator {
     let store: MailStore
     let view: IMAPSelectedMailbox
     private var cachedIndex: Int?
-    private var cachedEntity: IMAPMessageEntity?
+    private var cachedContent: IMAPFetchContent?
     /// Header keys answered from the index, by "name NUL value"; nil where it cannot.
     private var indexedHeaders: [String: Set<UInt32>?] = [:]
 
@@ -47,15 +48,17 @@ struct IMAPSearchEvaluator {
         case .header(let name, let value):
             if let uids = indexedHeader(name, value) { return uids.contains(message.uid) }
             guard let entity = entity(index) else { return false }
-            let values = entity.fields.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+            let key = name.lowercased()
+            let values = entity.fields.filter { $0.key == key }.map(\.value)
             if value.isEmpty { return !values.isEmpty }
             return values.contains { Self.contains($0, value) }
         case .body(let value):
-            guard let entity = entity(index) else { return false }
-            return Self.contains(entity.body, value)
+            guard let bytes = content(index)?.bytes else { return false }
+            let range = bytes.startIndex..<bytes.endIndex
+            return Self.contains(bytes[IMAPMessageEntity.headerEnd(bytes, range)...], value)
         case .text(let value):
-            guard let entity = entity(index) else { return false }
-            return Self.contains(entity.source[...], value)
+            guard let bytes = content(index)?.bytes else { return false }
+            return Self.contains(bytes[...], value)
         }
     }
 
@@ -67,11 +70,17 @@ struct IMAPSearchEvaluator {
         return uids
     }
 
-    private mutating func entity(_ index: Int) -> IMAPMessageEntity? {
-        if cachedIndex == index { return cachedEntity }
+    /// The message file, read once while the evaluation stays on one message.
+    private mutating func content(_ index: Int) -> IMAPFetchContent? {
+        if cachedIndex == index { return cachedContent }
         cachedIndex = index
-        cachedEntity = (try? store.content(of: view.messages[index], in: view.mailbox)).flatMap { $0.map(IMAPMessageEntity.init) }
-        return cachedEntity
+        cachedContent = (try? store.content(of: view.messages[index], in: view.mailbox)).flatMap { $0.map(IMAPFetchContent.init) }
+        return cachedContent
+    }
+
+    private mutating func entity(_ index: Int) -> IMAPMessageEntity? {
+        guard content(index) != nil else { return nil }
+        return cachedContent?.entity()
     }
 
     private mutating func sentDay(_ index: Int) -> IMAPDay? {
@@ -91,14 +100,22 @@ struct IMAPSearchEvaluator {
         if pattern.contains(where: { $0 >= 0x80 }) {
             return contains(String(decoding: haystack, as: UTF8.self), needle)
         }
-        guard haystack.count >= pattern.count else { return false }
+        return haystack.withUnsafeBufferPointer { hay in pattern.withUnsafeBufferPointer { search(hay, $0) } }
+    }
+
+    /// Whether `pattern` (ASCII, lower case) occurs in `hay`, ignoring ASCII case: a scan
+    /// for the first octet in either case, then a comparison, over the raw buffer.
+    private static func search(_ hay: UnsafeBufferPointer<UInt8>, _ pattern: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard hay.count >= pattern.count else { return false }
         let first = pattern[0]
-        var index = haystack.startIndex
-        let last = haystack.endIndex - pattern.count
+        let firstUpper = (97...122).contains(first) ? first - 32 : first
+        let last = hay.count - pattern.count
+        var index = 0
         while index <= last {
-            if lowerASCII(haystack[index]) == first {
+            let byte = hay[index]
+            if byte == first || byte == firstUpper {
                 var k = 1
-                while k < pattern.count, lowerASCII(haystack[index + k]) == pattern[k] { k += 1 }
+                while k < pattern.count, lowerASCII(hay[index + k]) == pattern[k] { k += 1 }
                 if k == pattern.count { return true }
             }
             index += 1

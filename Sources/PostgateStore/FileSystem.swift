@@ -143,7 +143,8 @@ enum FileSystem {
             if n == 0 { break }
             count += n
         }
-        return Array(bytes[..<count])
+        bytes.removeLast(limit - count)
+        return bytes
     }
 
     /// Appends the content of the file at `source` from byte `offset` on to `fd`, in 64 KiB pieces.

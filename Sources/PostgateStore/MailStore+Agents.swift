@@ -61,12 +61,16 @@ extension MailStore {
         try grant(agent: name, to: .address(address))
     }
 
-    /// The agent if `password` is right, else nil. Runs scrypt: call it off the event loop.
+    /// The agent if `password` is right, else nil. Runs scrypt unless `verifiedPasswords`
+    /// remembers this password for this stored hash: call it off the event loop.
     public func authenticate(agent name: String, password: String) throws(StoreError) -> AgentIdentity? {
-        guard let credentials = try agentDirectory.credentials(of: name.lowercased()),
-              let stored = PasswordHash(stored: credentials.hash), stored.verify(password)
-        else { return nil }
-        return AgentIdentity(id: credentials.id, name: name.lowercased())
+        let name = name.lowercased()
+        guard let credentials = try agentDirectory.credentials(of: name) else { return nil }
+        let identity = AgentIdentity(id: credentials.id, name: name)
+        if verifiedPasswords.contains(agent: name, storedHash: credentials.hash, password: password) { return identity }
+        guard let stored = PasswordHash(stored: credentials.hash), stored.verify(password) else { return nil }
+        verifiedPasswords.insert(agent: name, storedHash: credentials.hash, password: password)
+        return identity
     }
 
     /// Keeps `\Seen` per agent (true) or shared by everyone (false) in the shared folder of

@@ -79,36 +79,34 @@ extension MailStore {
 
     /// Stores a new message in `mailbox` with `flags` and `internalDate`; returns once the
     /// file and its index row are durable (RFC 9051 section 6.3.12: OK means stored).
+    /// The whole message is at hand, so it is written straight into `tmp/` (no spool file
+    /// and link as for SMTP): fsync of the file, then of `tmp/`, then the index commit;
+    /// `recover()` finishes or removes what a crash leaves in `tmp/`, as for deliveries.
     /// - Returns: the mailbox's UIDVALIDITY and the new UID (UIDPLUS APPENDUID).
     public func append(
         _ bytes: [UInt8], to mailbox: VisibleMailbox, flags: MessageFlags, internalDate: Date
     ) throws(StoreError) -> (uidValidity: UInt32, uid: UInt32) {
         guard let state = try index.mailbox(path: mailbox.path) else { throw .mailboxNotFound(path: mailbox.path) }
         let maildir = data.maildir(mailbox.path)
-        let incoming = try beginMessage()
+        let unique = uniqueNames.next()
         let stored: StoredMessage
         do throws(StoreError) {
-            try incoming.write(bytes)
-            try incoming.seal()
-            try maildir.linkIntoTmp(incoming.spoolPath, uniqueName: incoming.uniqueName)
-            try maildir.syncTmp()
+            try maildir.writeIntoTmp(bytes, uniqueName: unique)
             var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: bytes.count, internalDate: internalDate,
                                     mailFrom: "", rcptTo: "", header: MessageHeader.parse(bytes.prefix(256 * 1024)))
             row.flags = flags.letters
-            guard let inserted = try index.insert([PendingMessage(message: row, uniqueName: incoming.uniqueName)]).first else {
+            guard let inserted = try index.insert([PendingMessage(message: row, uniqueName: unique)]).first else {
                 throw StoreError.mailboxNotFound(path: mailbox.path)
             }
             stored = inserted
         } catch {
-            try? maildir.removeFromTmp(incoming.uniqueName)
-            incoming.abort()
+            try? maildir.removeFromTmp(unique)
             throw error
         }
         if !flags.keywords.isEmpty {
             try messageOperations.setKeywords(flags.storedKeywords, mailboxID: state.id, uid: stored.uid)
         }
-        try publish(incoming.uniqueName, as: stored.filename, letters: flags.letters, in: maildir)
-        incoming.markDelivered()
+        try publish(unique, as: stored.filename, letters: flags.letters, in: maildir)
         changes.notify([mailbox.mailboxID])
         return (state.uidValidity, stored.uid)
     }

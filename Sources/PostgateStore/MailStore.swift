@@ -17,6 +17,8 @@ public final class MailStore: Sendable {
     let messageOperations: any MessageOperations
     /// Changes to mailboxes made in this process, for IMAP sessions (IDLE, EXISTS, EXPUNGE).
     public let changes = MailboxChangeFeed()
+    /// Passwords that passed scrypt lately (off until `setTTL`; `postgate serve` turns it on).
+    public let verifiedPasswords = PasswordVerificationCache()
     let dkimKeys: any DKIMKeyDirectory
     let policyIndex: any PolicyIndex
     let uniqueNames = MaildirUniqueName()

@@ -24,6 +24,23 @@ extension Maildir {
         try FileSystem.unlink(path)
     }
 
+    /// Writes a new message file as `tmp/<uniqueName>` and makes it durable: the file, then
+    /// its name (fsync of `tmp/`). On failure nothing is left behind.
+    func writeIntoTmp(_ bytes: [UInt8], uniqueName: String) throws(StoreError) {
+        let path = tmp + "/" + uniqueName
+        let fd = try FileSystem.createFile(path)
+        do throws(StoreError) {
+            try FileSystem.writeAll(fd, bytes, path: path)
+            try FileSystem.sync(fd, path: path)
+        } catch {
+            FileSystem.close(fd)
+            try? FileSystem.unlink(path)
+            throw error
+        }
+        FileSystem.close(fd)
+        try syncTmp()
+    }
+
     /// Hard-links an existing message file into `tmp/<uniqueName>` (COPY, MOVE).
     func linkCopy(from path: String, uniqueName: String) throws(StoreError) {
         try FileSystem.link(path, tmp + "/" + uniqueName)

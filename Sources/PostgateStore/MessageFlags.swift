@@ -17,6 +17,11 @@ public struct MessageFlags: Sendable, Hashable {
     ]
 
     public init(letters: String = "", keywords: [String] = []) {
+        guard !letters.isEmpty || !keywords.isEmpty else {
+            self.letters = ""
+            self.keywords = []
+            return
+        }
         self.letters = String(Set(letters.filter { c in Self.letterNames.contains { $0.0 == c } }).sorted())
         var seen = Set<String>()
         self.keywords = keywords.filter { !$0.isEmpty && seen.insert($0.lowercased()).inserted }.sorted()
@@ -38,7 +43,8 @@ public struct MessageFlags: Sendable, Hashable {
 
     /// The IMAP names: system flags first, then keywords.
     public var imapNames: [String] {
-        Self.letterNames.filter { letters.contains($0.0) }.map(\.1) + keywords
+        guard !letters.isEmpty || !keywords.isEmpty else { return [] }
+        return Self.letterNames.filter { letters.contains($0.0) }.map(\.1) + keywords
     }
 
     public var isSeen: Bool { letters.contains("S") }
@@ -74,6 +80,6 @@ public struct MessageFlags: Sendable, Hashable {
     var storedKeywords: String { keywords.joined(separator: " ") }
 
     init(letters: String, storedKeywords: String) {
-        self.init(letters: letters, keywords: storedKeywords.split(separator: " ").map(String.init))
+        self.init(letters: letters, keywords: storedKeywords.isEmpty ? [] : storedKeywords.split(separator: " ").map(String.init))
     }
 }

@@ -69,6 +69,7 @@ extension SQLiteDatabase {
         registerAgentsSchema(&migrator)
         registerOutboundMigrations(&migrator)
         registerDirectoryGenerationSchema(&migrator)
+        registerIMAPCacheSchema(&migrator)
         return migrator
     }
 }

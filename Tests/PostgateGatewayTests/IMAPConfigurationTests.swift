@@ -21,6 +21,13 @@ import Testing
         #expect(configuration.imap.maxFailedLogins == 3)
     }
 
+    @Test func authCacheTTLIsReadAndMayBeTurnedOff() throws {
+        #expect(GatewayConfiguration().imap.authCacheTTL == 600)
+        #expect(try GatewayConfiguration.parse("imap:\n  auth_cache_ttl: 0\n").imap.authCacheTTL == 0)
+        #expect(try GatewayConfiguration.parse("imap:\n  auth_cache_ttl: 30\n").imap.authCacheTTL == 30)
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("imap:\n  auth_cache_ttl: -1\n") }
+    }
+
     @Test func imapMistakesAreOneLineErrors() {
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("imap:\n  max_literal: 5\n") }
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("imap:\n  idle_timeout: 60\n") }

@@ -1,0 +1,15 @@
+/// The fetch cache behind IMAP FETCH ENVELOPE, BODYSTRUCTURE and BODY: items computed
+/// once from a message file and kept in the index (`message_cache`), as Dovecot keeps
+/// them in `dovecot.index.cache`.
+extension MailStore {
+    /// The cached items of the messages of `mailbox` with UIDs in `uids`, by UID; messages
+    /// without a row are missing from the result.
+    public func cachedFetchItems(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: CachedFetchItems] {
+        try messageOperations.cachedFetchItems(mailboxID: mailbox.mailboxID, uids: uids)
+    }
+
+    /// Keeps items computed from the files of `mailbox`, in one transaction.
+    public func storeFetchItems(_ items: [UInt32: CachedFetchItems], in mailbox: VisibleMailbox) throws(StoreError) {
+        try messageOperations.storeFetchItems(items, mailboxID: mailbox.mailboxID)
+    }
+}

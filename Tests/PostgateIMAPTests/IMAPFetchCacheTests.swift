@@ -1,0 +1,87 @@
+import Foundation
+import PostgateStore
+import XCTest
+@testable import PostgateIMAP
+
+/// FETCH from the index's fetch cache, whole bodies sent as stored, and SEARCH over raw
+/// message files, against a real store.
+final class IMAPFetchCacheTests: XCTestCase {
+    private func inbox(_ fixture: IMAPStoreFixture) throws -> VisibleMailbox {
+        try XCTUnwrap(try fixture.store.visibleMailboxes(agent: fixture.agent).first { $0.name == "INBOX" })
+    }
+
+    private func appendBoth(_ session: inout IMAPTestSession) {
+        _ = session.run("a APPEND INBOX {\(sampleMessage.utf8.count)+}\r\n\(sampleMessage)")
+        _ = session.run("b APPEND INBOX {\(multipartMessage.utf8.count)+}\r\n\(multipartMessage)")
+        _ = session.run("c SELECT INBOX")
+    }
+
+    func testFirstFetchFillsTheCacheAndLaterFetchesReadIt() throws {
+        let fixture = try IMAPStoreFixture()
+        var session = fixture.session()
+        appendBoth(&session)
+        let mailbox = try inbox(fixture)
+        XCTAssertTrue(try fixture.store.cachedFetchItems(in: mailbox, uids: 1...2).isEmpty)
+
+        let first = session.run("d FETCH 1:2 (ENVELOPE BODY BODYSTRUCTURE)")
+        let cached = try fixture.store.cachedFetchItems(in: mailbox, uids: 1...2)
+        XCTAssertEqual(cached.count, 2)
+        let structure = String(decoding: try XCTUnwrap(cached[2]).bodyStructure, as: UTF8.self)
+        XCTAssertTrue(structure.hasPrefix("((\"text\" \"plain\" (\"charset\" \"utf-8\")"), structure)
+        XCTAssertTrue(first.contains("BODYSTRUCTURE " + structure + ")"), first)
+        XCTAssertTrue(first.contains("ENVELOPE (\"Mon, 23 Nov 2026 10:00:00 +0100\" \"Order 1234 is late\""), first)
+        XCTAssertEqual(session.run("d FETCH 1:2 (ENVELOPE BODY BODYSTRUCTURE)"), first, "the same answer from the cache")
+
+        // A row planted in the cache is what FETCH sends: it does not read the file again.
+        let planted = CachedFetchItems(envelope: Array("(\"planted\")".utf8), bodyStructure: Array("(\"x\")".utf8), body: Array("(\"y\")".utf8))
+        try fixture.store.storeFetchItems([1: planted], in: mailbox)
+        XCTAssertTrue(session.run("e FETCH 1 (ENVELOPE BODY)").contains("* 1 FETCH (ENVELOPE (\"planted\") BODY (\"y\"))"))
+
+        _ = session.run("f STORE 1 +FLAGS (\\Deleted)")
+        _ = session.run("g EXPUNGE")
+        XCTAssertEqual(Array(try fixture.store.cachedFetchItems(in: mailbox, uids: 1...2).keys), [2], "the row goes with its message")
+    }
+
+    func testFlagsOnlyFetchNeitherReadsFilesNorFillsTheCache() throws {
+        let fixture = try IMAPStoreFixture()
+        var session = fixture.session()
+        appendBoth(&session)
+        XCTAssertTrue(session.run("d FETCH 1:* (UID FLAGS RFC822.SIZE)").contains("* 2 FETCH (UID 2 FLAGS () RFC822.SIZE"))
+        XCTAssertTrue(try fixture.store.cachedFetchItems(in: inbox(fixture), uids: 1...2).isEmpty)
+    }
+
+    func testWholeMessageIsSentAsStoredAndPartsStillParse() throws {
+        let fixture = try IMAPStoreFixture()
+        var session = fixture.session()
+        appendBoth(&session)
+        let size = multipartMessage.utf8.count
+        let whole = session.run("d FETCH 2 (BODY.PEEK[] RFC822.SIZE)")
+        XCTAssertTrue(whole.contains("BODY[] {\(size)}\r\n\(multipartMessage) RFC822.SIZE \(size))"), whole)
+        XCTAssertTrue(session.run("e FETCH 2 BODY.PEEK[]<0.5>").contains("BODY[]<0> {5}\r\nFrom:"))
+        XCTAssertTrue(session.run("f FETCH 1 RFC822").contains("RFC822 {\(sampleMessage.utf8.count)}\r\n\(sampleMessage)"))
+        XCTAssertTrue(session.run("g FETCH 2 (BODY.PEEK[1] ENVELOPE)").contains("BODY[1] {13}\r\nSee attached. ENVELOPE (NIL \"Photo\""))
+        XCTAssertTrue(session.run("h FETCH 1 BODY.PEEK[TEXT]").contains("BODY[TEXT] {20}\r\nWhere is my order?\r\n"))
+    }
+
+    func testSearchTextAndBodyOnRawFiles() throws {
+        let fixture = try IMAPStoreFixture()
+        var session = fixture.session()
+        appendBoth(&session)
+        XCTAssertTrue(session.run("d SEARCH TEXT \"ORDER 1234\"").contains("* SEARCH 1\r\n"), "TEXT includes the header, any case")
+        XCTAssertTrue(session.run("e SEARCH BODY \"order 1234\"").contains("* SEARCH\r\n"), "BODY skips the header")
+        XCTAssertTrue(session.run("f SEARCH BODY \"MY ORDER\"").contains("* SEARCH 1\r\n"))
+        XCTAssertTrue(session.run("g SEARCH TEXT attached").contains("* SEARCH 2\r\n"))
+        XCTAssertTrue(session.run("h SEARCH TEXT \"order-1234@\"").contains("* SEARCH 1 2\r\n"), "References of 2 names it")
+        XCTAssertTrue(session.run("i SEARCH TEXT \"nowhere\"").contains("* SEARCH\r\n"))
+    }
+
+    func testByteSearchFoldsASCIICase() {
+        let hay = Array("Hello World, hello again".utf8)[...]
+        XCTAssertTrue(IMAPSearchEvaluator.contains(hay, "WORLD"))
+        XCTAssertTrue(IMAPSearchEvaluator.contains(hay, "again"))
+        XCTAssertTrue(IMAPSearchEvaluator.contains(hay[18...], "again"), "a slice that does not start at 0")
+        XCTAssertFalse(IMAPSearchEvaluator.contains(hay[..<22], "again"))
+        XCTAssertFalse(IMAPSearchEvaluator.contains(hay, "worlds"))
+        XCTAssertTrue(IMAPSearchEvaluator.contains(Array("Grüße aus KÖLN".utf8)[...], "köln"), "non-ASCII folds too")
+    }
+}
