@@ -56,17 +56,22 @@ struct SQLiteMessageOperations: MessageOperations {
             try zip(sources, uniqueNames).map { source, uniqueName in
                 let uid = try UInt32.fetchOne(db, cachedSQL: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [target.id]) ?? 1
                 try db.execute(cachedSQL: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [target.id])
-                let filename = MaildirFileName(uniqueName: uniqueName, size: source.size, uid: uid).baseName
+                // The inbound policy's label goes with the copy, in its row and its file name.
+                let policy = try String.fetchOne(db, cachedSQL: "SELECT policy FROM message WHERE mailbox_id = ? AND uid = ?",
+                                                 arguments: [mailboxID, source.uid])
+                let filename = MaildirFileName(uniqueName: uniqueName, size: source.size, uid: uid, policy: policy).baseName
                 try db.execute(cachedSQL: """
                     INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references")
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy)
                     SELECT ?, ?, ?, size, internal_date, ?, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references"
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy
                     FROM message WHERE mailbox_id = ? AND uid = ?
                     """, arguments: [target.id, uid, filename, source.fileLetters, mailboxID, source.uid])
-                return StoredMessage(mailboxID: target.id, mailboxPath: target.path, uid: uid, filename: filename,
-                                     size: source.size, internalDate: source.internalDate, flags: source.fileLetters,
-                                     mailFrom: "", rcptTo: "")
+                var copy = StoredMessage(mailboxID: target.id, mailboxPath: target.path, uid: uid, filename: filename,
+                                         size: source.size, internalDate: source.internalDate, flags: source.fileLetters,
+                                         mailFrom: "", rcptTo: "")
+                copy.policy = policy
+                return copy
             }
         }
     }

@@ -166,6 +166,16 @@ final class IMAPCommandExecutorTests: XCTestCase {
         XCTAssertTrue(flags.contains("* 2 FETCH (FLAGS ($Blocked))") && flags.contains("* 3 FETCH (FLAGS ($AutoReply))"), flags)
         XCTAssertTrue(alice.run("h SEARCH KEYWORD $AutoReply").contains("* SEARCH 3\r\n"))
         XCTAssertTrue(alice.run("i SEARCH UNKEYWORD $Blocked UNKEYWORD $AutoReply").contains("* SEARCH 1\r\n"))
+
+        // A copy into a personal folder keeps the inbound policy's label, so its keyword.
+        XCTAssertTrue(alice.run("j CREATE Kept").contains("j OK"))
+        XCTAssertTrue(alice.run("k COPY 2:3 Kept").contains("k OK"))
+        _ = alice.run("l SELECT Kept")
+        let copies = alice.run("m FETCH 1:2 FLAGS")
+        XCTAssertTrue(copies.contains("* 1 FETCH (FLAGS ($Blocked))") && copies.contains("* 2 FETCH (FLAGS ($AutoReply))"), copies)
+        let kept = try fixture.store.visibleMailboxes(agent: fixture.agent).first { $0.name == "Kept" }
+        let labels = try fixture.store.messages(mailboxPath: XCTUnwrap(kept).path).map(\.policy)
+        XCTAssertEqual(labels, ["blocked", "auto-reply"])
     }
 
     func testLongFetchIsEmittedInPieces() throws {
