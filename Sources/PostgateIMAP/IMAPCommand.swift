@@ -14,7 +14,7 @@ public struct IMAPTaggedCommand: Sendable, Equatable {
 /// The commands of IMAP4rev1/rev2 (RFC 3501, RFC 9051 section 6) and the extensions
 /// Postgate offers: IDLE (RFC 2177), NAMESPACE (RFC 2342), ID (RFC 2971), ENABLE
 /// (RFC 5161), UNSELECT (RFC 3691), UIDPLUS (RFC 4315), MOVE (RFC 6851), SPECIAL-USE
-/// (RFC 6154), SORT and THREAD (RFC 5256).
+/// (RFC 6154), SORT and THREAD (RFC 5256), CONDSTORE (RFC 7162 section 3.1).
 public enum IMAPCommand: Sendable, Equatable {
     case capability
     case noop
@@ -22,7 +22,8 @@ public enum IMAPCommand: Sendable, Equatable {
     case startTLS
     case login(user: String, password: String)
     case authenticate(mechanism: String, initialResponse: String?)
-    case select(mailbox: String, readOnly: Bool)
+    /// `condStore`: the `(CONDSTORE)` parameter (RFC 7162 section 3.1.8).
+    case select(mailbox: String, readOnly: Bool, condStore: Bool = false)
     case create(mailbox: String)
     case delete(mailbox: String)
     case rename(from: String, to: String)
@@ -37,8 +38,10 @@ public enum IMAPCommand: Sendable, Equatable {
     case unselect
     case expunge(uids: IMAPSequenceSet?)
     case search(key: IMAPSearchKey, uid: Bool, returnOptions: [String]?)
-    case fetch(set: IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool)
-    case store(set: IMAPSequenceSet, operation: StoreOperation, silent: Bool, flags: [String], uid: Bool)
+    /// `changedSince`: the CHANGEDSINCE modifier (RFC 7162 section 3.1.4.1).
+    case fetch(set: IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool, changedSince: UInt64? = nil)
+    /// `unchangedSince`: the UNCHANGEDSINCE modifier (RFC 7162 section 3.1.3).
+    case store(set: IMAPSequenceSet, operation: StoreOperation, silent: Bool, flags: [String], uid: Bool, unchangedSince: UInt64? = nil)
     case copy(set: IMAPSequenceSet, mailbox: String, uid: Bool)
     case move(set: IMAPSequenceSet, mailbox: String, uid: Bool)
     case sort(criteria: [SortCriterion], key: IMAPSearchKey, uid: Bool)
@@ -66,6 +69,7 @@ public enum IMAPCommand: Sendable, Equatable {
         case unseen = "UNSEEN"
         case size = "SIZE"
         case deleted = "DELETED"
+        case highestModSeq = "HIGHESTMODSEQ"
     }
 
     public enum StoreOperation: Sendable, Equatable {
@@ -140,6 +144,8 @@ public struct IMAPSequenceSet: Sendable, Equatable {
 /// One item of FETCH (RFC 9051 section 6.4.5).
 public enum IMAPFetchAttribute: Sendable, Equatable {
     case uid, flags, internalDate, rfc822Size, envelope, bodyStructure, body
+    /// MODSEQ (RFC 7162 section 3.1.4).
+    case modSeq
     case rfc822, rfc822Header, rfc822Text
     case section(IMAPSection, peek: Bool, partial: ClosedRange<Int>?)
 }
@@ -190,4 +196,6 @@ public indirect enum IMAPSearchKey: Sendable, Equatable {
     case before(IMAPDay), on(IMAPDay), since(IMAPDay)
     case sentBefore(IMAPDay), sentOn(IMAPDay), sentSince(IMAPDay)
     case larger(Int), smaller(Int)
+    /// MODSEQ: a mod-sequence at least this (RFC 7162 section 3.1.5); the entry name is ignored.
+    case modSeq(UInt64)
 }

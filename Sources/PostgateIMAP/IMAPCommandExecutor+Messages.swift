@@ -37,10 +37,14 @@ extension IMAPCommandExecutor.Run {
         try finish("EXPUNGE completed")
     }
 
-    mutating func fetch(_ set: IMAPSequenceSet, _ attributes: [IMAPFetchAttribute], uid: Bool) throws(IMAPCommandFailure) {
+    mutating func fetch(
+        _ set: IMAPSequenceSet, _ attributes: [IMAPFetchAttribute], uid: Bool, changedSince: UInt64?
+    ) throws(IMAPCommandFailure) {
         guard var view = selected else { return }
         if !uid, !view.sequenceNumbersValid(set) { return badSequence() }
-        let indexes = view.indexes(set, uid: uid)
+        var indexes = view.indexes(set, uid: uid)
+        // CHANGEDSINCE: only messages changed after it (RFC 7162 section 3.1.4.1).
+        if let changedSince { indexes.removeAll { view.messages[$0].modSeq <= changedSince } }
         let marksSeen = !view.readOnly && attributes.contains { $0.setsSeen }
         if marksSeen {
             let unseen = indexes.map { view.messages[$0] }.filter { !$0.flags.isSeen }.map(\.uid)
@@ -48,10 +52,10 @@ extension IMAPCommandExecutor.Run {
                 let changed = try storeCall { () throws(StoreError) in
                     try store.updateFlags(view.mailbox, agent: agent, uids: unseen) { $0.settingSeen(true) }
                 }
-                apply(changed, to: &view)
+                apply(changed.changed, to: &view)
             }
         }
-        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes)
+        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore)
         for batch in indexes.chunks(of: Self.fetchBatch) {
             responder.prepare(batch.map { view.messages[$0] })
             for index in batch {
@@ -65,16 +69,21 @@ extension IMAPCommandExecutor.Run {
         try finish("FETCH completed", allowExpunge: false)
     }
 
+    /// STORE, with UNCHANGEDSINCE (RFC 7162 section 3.1.3): messages changed since are
+    /// left alone and named in `MODIFIED`; with CONDSTORE the changed ones are reported
+    /// with their MODSEQ, also after `.SILENT`.
     mutating func storeFlags(
-        _ set: IMAPSequenceSet, _ operation: IMAPCommand.StoreOperation, silent: Bool, flags: [String], uid: Bool
+        _ set: IMAPSequenceSet, _ operation: IMAPCommand.StoreOperation, silent: Bool, flags: [String], uid: Bool,
+        unchangedSince: UInt64?
     ) throws(IMAPCommandFailure) {
         guard var view = selected else { return }
         guard !view.readOnly else { throw IMAPCommandFailure("Mailbox is read-only", code: "READ-ONLY") }
         if !uid, !view.sequenceNumbersValid(set) { return badSequence() }
         let indexes = view.indexes(set, uid: uid)
         let given = MessageFlags(imapNames: flags)
-        let changed = try storeCall { () throws(StoreError) in
-            try store.updateFlags(view.mailbox, agent: agent, uids: indexes.map { view.messages[$0].uid }) { current in
+        let result = try storeCall { () throws(StoreError) in
+            try store.updateFlags(view.mailbox, agent: agent, uids: indexes.map { view.messages[$0].uid },
+                                  unchangedSince: unchangedSince) { current in
                 switch operation {
                 case .replace: given
                 case .add: current.union(given)
@@ -82,15 +91,20 @@ extension IMAPCommandExecutor.Run {
                 }
             }
         }
-        apply(changed, to: &view)
-        if !silent {
-            for index in indexes {
-                let message = view.messages[index]
-                w.untagged("\(index + 1) FETCH (\(uid ? "UID \(message.uid) " : "")FLAGS (\(message.flags.imapNames.joined(separator: " "))))")
-            }
+        apply(result.changed, to: &view)
+        let modified = Set(result.modified)
+        let changed = Set(result.changed.map(\.uid))
+        for index in indexes where !modified.contains(view.messages[index].uid) {
+            let message = view.messages[index]
+            guard !silent || (condStore && changed.contains(message.uid)) else { continue }
+            w.untagged("\(index + 1) FETCH (\(IMAPSelectedMailbox.flagItems(message, uid: uid, condStore: condStore, flags: !silent)))")
         }
         selected = view
-        try finish("STORE completed", allowExpunge: false)
+        guard !modified.isEmpty else { return try finish("STORE completed", allowExpunge: false) }
+        let numbers = indexes.map { view.messages[$0].uid }.filter(modified.contains).map { number in
+            uid ? number : UInt32(view.index(ofUID: number)! + 1)
+        }
+        try finish("Conditional STORE failed", code: "MODIFIED \(Self.uidList(numbers))", allowExpunge: false)
     }
 
     mutating func copy(_ set: IMAPSequenceSet, to name: String, uid: Bool, move: Bool) throws(IMAPCommandFailure) {

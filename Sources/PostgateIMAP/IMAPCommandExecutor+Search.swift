@@ -6,7 +6,10 @@ extension IMAPCommandExecutor.Run {
     mutating func search(_ key: IMAPSearchKey, uid: Bool, returnOptions: [String]?) throws(IMAPCommandFailure) {
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
-        let numbers = evaluator.matches(key).map { uid ? view.messages[$0].uid : UInt32($0 + 1) }
+        let matches = evaluator.matches(key)
+        let numbers = matches.map { uid ? view.messages[$0].uid : UInt32($0 + 1) }
+        // With a MODSEQ key, the highest mod-sequence of the matches (RFC 7162 section 3.1.5).
+        let highest = key.usesModSeq ? matches.map { view.messages[$0].modSeq }.max() : nil
         if let options = returnOptions {
             var parts = ["(TAG \"\(tag)\")"] + (uid ? ["UID"] : [])
             let wanted = options.isEmpty ? ["ALL"] : options
@@ -14,9 +17,10 @@ extension IMAPCommandExecutor.Run {
             if wanted.contains("MAX"), let last = numbers.last { parts.append("MAX \(last)") }
             if wanted.contains("COUNT") { parts.append("COUNT \(numbers.count)") }
             if wanted.contains("ALL"), !numbers.isEmpty { parts.append("ALL " + Self.uidList(numbers)) }
+            if let highest { parts.append("MODSEQ \(highest)") }
             w.untagged("ESEARCH " + parts.joined(separator: " "))
         } else {
-            w.untagged((["SEARCH"] + numbers.map(String.init)).joined(separator: " "))
+            w.untagged((["SEARCH"] + numbers.map(String.init) + (highest.map { ["(MODSEQ \($0))"] } ?? [])).joined(separator: " "))
         }
         try finish("SEARCH completed", allowExpunge: false)
     }

@@ -19,7 +19,8 @@ public struct IMAPCommandExecutor: Sendable {
     public func execute(
         _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, emit: (@Sendable ([UInt8]) -> Void)? = nil
     ) -> IMAPExecutionResult {
-        var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected)
+        var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected,
+                      condStore: context.condStore || tagged.command.enablesCondStore)
         run.emit = emit
         do {
             try run.perform(tagged.command)
@@ -31,7 +32,7 @@ public struct IMAPCommandExecutor: Sendable {
 
     /// Reports changes to the selected mailbox (for IDLE); no tagged response.
     public func poll(context: IMAPSessionContext) -> IMAPExecutionResult {
-        var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected)
+        var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected, condStore: context.condStore)
         try? run.synchronize(allowExpunge: true)
         return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
     }
@@ -64,6 +65,8 @@ extension IMAPCommandExecutor {
         let tag: String
         let agent: AgentIdentity
         var selected: IMAPSelectedMailbox?
+        /// CONDSTORE is enabled: FETCH responses about flag changes carry MODSEQ.
+        let condStore: Bool
         var w = IMAPResponseWriter()
         var emit: (@Sendable ([UInt8]) -> Void)?
 
@@ -78,16 +81,17 @@ extension IMAPCommandExecutor {
             w = IMAPResponseWriter()
         }
 
-        init(executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?) {
+        init(executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?, condStore: Bool) {
             self.executor = executor
             self.tag = tag
             self.agent = agent
             self.selected = selected
+            self.condStore = condStore
         }
 
         mutating func perform(_ command: IMAPCommand) throws(IMAPCommandFailure) {
             switch command {
-            case .select(let name, let readOnly): try select(name, readOnly: readOnly)
+            case .select(let name, let readOnly, let condStore): try select(name, readOnly: readOnly, condStore: condStore)
             case .create(let name): try create(name)
             case .delete(let name): try delete(name)
             case .rename(let from, let to): try rename(from, to)
@@ -101,9 +105,9 @@ extension IMAPCommandExecutor {
             case .close: try close()
             case .expunge(let uids): try expunge(uids)
             case .search(let key, let uid, let options): try search(key, uid: uid, returnOptions: options)
-            case .fetch(let set, let attributes, let uid): try fetch(set, attributes, uid: uid)
-            case .store(let set, let operation, let silent, let flags, let uid):
-                try storeFlags(set, operation, silent: silent, flags: flags, uid: uid)
+            case .fetch(let set, let attributes, let uid, let changedSince): try fetch(set, attributes, uid: uid, changedSince: changedSince)
+            case .store(let set, let operation, let silent, let flags, let uid, let unchangedSince):
+                try storeFlags(set, operation, silent: silent, flags: flags, uid: uid, unchangedSince: unchangedSince)
             case .copy(let set, let name, let uid): try copy(set, to: name, uid: uid, move: false)
             case .move(let set, let name, let uid): try copy(set, to: name, uid: uid, move: true)
             case .sort(let criteria, let key, let uid): try sort(criteria, key, uid: uid)
@@ -124,7 +128,7 @@ extension IMAPCommandExecutor {
             let version = store.changes.version(of: view.mailbox.mailboxID)
             guard version != view.version else { return }
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent) }
-            view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, into: &w)
+            view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, condStore: condStore, into: &w)
             selected = view
         }
 
@@ -147,7 +151,7 @@ extension IMAPCommandExecutor {
             return found
         }
 
-        mutating func select(_ name: String, readOnly: Bool) throws(IMAPCommandFailure) {
+        mutating func select(_ name: String, readOnly: Bool, condStore parameter: Bool) throws(IMAPCommandFailure) {
             selected = nil
             let mailbox = try mailbox(name)
             let version = store.changes.version(of: mailbox.mailboxID)
@@ -162,8 +166,12 @@ extension IMAPCommandExecutor {
             }
             w.untagged("OK [UIDVALIDITY \(snapshot.uidValidity)] UIDs valid")
             w.untagged("OK [UIDNEXT \(snapshot.uidNext)] Predicted next UID")
+            // Always: mod-sequences are kept for every mailbox (RFC 7162 section 3.1.2.1).
+            w.untagged("OK [HIGHESTMODSEQ \(snapshot.highestModSeq)] Highest")
             selected = view
-            w.tagged(tag, .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE", "\(readOnly ? "EXAMINE" : "SELECT") completed")
+            let verb = readOnly ? "EXAMINE" : "SELECT"
+            w.tagged(tag, .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE",
+                     parameter ? "\(verb) completed, CONDSTORE is now enabled" : "\(verb) completed")
         }
 
         mutating func create(_ name: String) throws(IMAPCommandFailure) {
@@ -227,15 +235,16 @@ extension IMAPCommandExecutor {
             let mailbox = try mailbox(name)
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent) }
             let values = items.map { item -> String in
-                let value: Int
+                let value: UInt64
                 switch item {
-                case .messages: value = snapshot.messages.count
+                case .messages: value = UInt64(snapshot.messages.count)
                 case .recent: value = 0
-                case .uidNext: value = Int(snapshot.uidNext)
-                case .uidValidity: value = Int(snapshot.uidValidity)
-                case .unseen: value = snapshot.messages.count { !$0.flags.isSeen }
-                case .size: value = snapshot.messages.reduce(0) { $0 + $1.size }
-                case .deleted: value = snapshot.messages.count { $0.flags.isDeleted }
+                case .uidNext: value = UInt64(snapshot.uidNext)
+                case .uidValidity: value = UInt64(snapshot.uidValidity)
+                case .unseen: value = UInt64(snapshot.messages.count { !$0.flags.isSeen })
+                case .size: value = UInt64(snapshot.messages.reduce(0) { $0 + $1.size })
+                case .deleted: value = UInt64(snapshot.messages.count { $0.flags.isDeleted })
+                case .highestModSeq: value = snapshot.highestModSeq
                 }
                 return "\(item.rawValue) \(value)"
             }

@@ -48,8 +48,8 @@ public enum IMAPCommandParser {
         case "SELECT", "EXAMINE":
             try r.space()
             let mailbox = try r.astring()
-            if r.take(" ") { _ = try r.parenthesized { (r) throws(IMAPParseError) in try r.atom() } }
-            return .select(mailbox: mailbox, readOnly: name == "EXAMINE")
+            let parameters = r.take(" ") ? try r.parenthesized { (r) throws(IMAPParseError) in try r.atom().uppercased() } : []
+            return .select(mailbox: mailbox, readOnly: name == "EXAMINE", condStore: parameters.contains("CONDSTORE"))
         case "CREATE", "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
             try r.space()
             let mailbox = try r.astring()
@@ -194,9 +194,10 @@ public enum IMAPCommandParser {
         } else {
             attributes = try fetchAttribute(&r)
         }
-        if r.take(" ") { _ = try r.parenthesized { (r) throws(IMAPParseError) in try r.atom(allowing: [UInt8(ascii: " ")]) } }
+        let changedSince = r.take(" ") ? try modifier("CHANGEDSINCE", &r) : nil
         if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
-        return .fetch(set: set, attributes: attributes, uid: uid)
+        if changedSince != nil, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
+        return .fetch(set: set, attributes: attributes, uid: uid, changedSince: changedSince)
     }
 
     /// One FETCH item; the macros ALL, FAST and FULL expand to several.
@@ -223,7 +224,7 @@ public enum IMAPCommandParser {
             let section = try self.section(&r)
             let partial = try self.partial(&r)
             return [.section(section, peek: word.hasSuffix(".PEEK"), partial: partial)]
-        case "MODSEQ": return []
+        case "MODSEQ": return [.modSeq]
         default: throw IMAPParseError("unknown FETCH item \(word)")
         }
     }
@@ -267,11 +268,9 @@ public enum IMAPCommandParser {
         try r.space()
         let set = try r.sequenceSet()
         try r.space()
-        if r.take("(") {
-            _ = try r.atom()
-            try r.space()
-            _ = try r.number()
-            try r.expect(")")
+        var unchangedSince: UInt64?
+        if r.peek() == UInt8(ascii: "(") {
+            unchangedSince = try modifier("UNCHANGEDSINCE", &r)
             try r.space()
         }
         let word = try r.atom(allowing: [UInt8(ascii: ".")]).uppercased()
@@ -286,7 +285,8 @@ public enum IMAPCommandParser {
         let flags = r.peek() == UInt8(ascii: "(")
             ? try r.parenthesized { (r) throws(IMAPParseError) in try r.flag() }
             : try spaceSeparatedFlags(&r)
-        return .store(set: set, operation: operation, silent: word.hasSuffix(".SILENT"), flags: flags, uid: uid)
+        return .store(set: set, operation: operation, silent: word.hasSuffix(".SILENT"), flags: flags, uid: uid,
+                      unchangedSince: unchangedSince)
     }
 
     private static func spaceSeparatedFlags(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> [String] {

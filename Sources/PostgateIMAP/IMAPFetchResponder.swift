@@ -16,11 +16,13 @@ struct IMAPFetchResponder {
 
     static let pendingLimit = 1000
 
-    init(store: MailStore, mailbox: VisibleMailbox, attributes: [IMAPFetchAttribute]) {
+    /// `condStore`: a `\Seen` set by the FETCH is reported with MODSEQ (RFC 7162 section 3.1.4.1).
+    init(store: MailStore, mailbox: VisibleMailbox, attributes: [IMAPFetchAttribute], condStore: Bool = false) {
         self.store = store
         self.mailbox = mailbox
         var items = attributes
         if attributes.contains(where: \.setsSeen), !items.contains(.flags) { items.append(.flags) }
+        if condStore, attributes.contains(where: \.setsSeen), !items.contains(.modSeq) { items.append(.modSeq) }
         self.attributes = items
         usesCache = items.contains(where: \.isCached)
     }
@@ -69,6 +71,7 @@ struct IMAPFetchResponder {
         case .flags: w.raw("FLAGS (\(message.flags.imapNames.joined(separator: " ")))")
         case .internalDate: w.raw("INTERNALDATE \"\(IMAPDateTime.format(message.internalDate))\"")
         case .rfc822Size: w.raw("RFC822.SIZE \(message.size)")
+        case .modSeq: w.raw("MODSEQ (\(message.modSeq))")
         case .envelope, .bodyStructure, .body:
             w.raw(attribute.cachedItem!.name + " ")
             w.raw(items![keyPath: attribute.cachedItem!.octets])
@@ -153,7 +156,7 @@ extension IMAPFetchAttribute {
     /// Needs the message file whatever the cache holds.
     var needsFile: Bool {
         switch self {
-        case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body: false
+        case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body, .modSeq: false
         default: true
         }
     }

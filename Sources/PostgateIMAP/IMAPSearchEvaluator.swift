@@ -39,6 +39,7 @@ struct IMAPSearchEvaluator {
         case .old: return true
         case .larger(let size): return message.size > size
         case .smaller(let size): return message.size < size
+        case .modSeq(let value): return message.modSeq >= value
         case .before(let day): return IMAPDay(message.internalDate) < day
         case .on(let day): return IMAPDay(message.internalDate) == day
         case .since(let day): return IMAPDay(message.internalDate) >= day

@@ -66,6 +66,16 @@ enum IMAPSearchKeyParser {
             case "SENTON": return .sentOn(day)
             default: return .sentSince(day)
             }
+        case "MODSEQ":
+            try r.space()
+            // An optional entry name and type (RFC 7162 section 3.1.5): metadata Postgate does not split.
+            if r.peek() == UInt8(ascii: "\"") {
+                _ = try r.string()
+                try r.space()
+                _ = try r.atom()
+                try r.space()
+            }
+            return .modSeq(try r.modSequence())
         default:
             throw IMAPParseError("unknown search key \(word)")
         }

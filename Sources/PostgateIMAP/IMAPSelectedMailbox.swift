@@ -11,6 +11,8 @@ public struct IMAPSelectedMailbox: Sendable {
     public var readOnly: Bool
     public var uidValidity: UInt32
     public var uidNext: UInt32
+    /// HIGHESTMODSEQ as last read (RFC 7162 section 3.1.2.1).
+    public var highestModSeq: UInt64
     /// In UID order; message `n` is `messages[n - 1]`.
     public var messages: [MessageSummary]
     public var version: UInt64
@@ -20,6 +22,7 @@ public struct IMAPSelectedMailbox: Sendable {
         self.readOnly = readOnly
         self.uidValidity = snapshot.uidValidity
         self.uidNext = snapshot.uidNext
+        self.highestModSeq = snapshot.highestModSeq
         self.messages = snapshot.messages
         self.version = version
     }
@@ -89,8 +92,20 @@ public struct IMAPSelectedMailbox: Sendable {
         return low
     }
 
-    /// Brings the view up to `snapshot`, writing the untagged responses a client needs.
-    mutating func synchronize(with snapshot: MailboxSnapshot, version: UInt64, allowExpunge: Bool, into w: inout IMAPResponseWriter) {
+    /// `UID n MODSEQ (m) FLAGS (…)`: what a FETCH response about a flag change says.
+    static func flagItems(_ message: MessageSummary, uid: Bool, condStore: Bool, flags: Bool = true) -> String {
+        var items: [String] = []
+        if uid { items.append("UID \(message.uid)") }
+        if condStore { items.append("MODSEQ (\(message.modSeq))") }
+        if flags { items.append("FLAGS (\(message.flags.imapNames.joined(separator: " ")))") }
+        return items.joined(separator: " ")
+    }
+
+    /// Brings the view up to `snapshot`, writing the untagged responses a client needs;
+    /// with CONDSTORE, any new mod-sequence is reported, with MODSEQ (RFC 7162 section 3.1.4.1).
+    mutating func synchronize(
+        with snapshot: MailboxSnapshot, version: UInt64, allowExpunge: Bool, condStore: Bool, into w: inout IMAPResponseWriter
+    ) {
         var current: [UInt32: MessageSummary] = [:]
         current.reserveCapacity(snapshot.messages.count)
         for message in snapshot.messages { current[message.uid] = message }
@@ -102,8 +117,8 @@ public struct IMAPSelectedMailbox: Sendable {
         }
         for index in messages.indices {
             guard let now = current[messages[index].uid] else { continue }
-            if now.flags != messages[index].flags {
-                w.untagged("\(index + 1) FETCH (UID \(now.uid) FLAGS (\(now.flags.imapNames.joined(separator: " "))))")
+            if now.flags != messages[index].flags || (condStore && now.modSeq != messages[index].modSeq) {
+                w.untagged("\(index + 1) FETCH (\(Self.flagItems(now, uid: true, condStore: condStore)))")
             }
             messages[index] = now
         }
@@ -112,6 +127,7 @@ public struct IMAPSelectedMailbox: Sendable {
         messages += snapshot.messages.filter { $0.uid > highest }
         if messages.count != before { w.untagged("\(messages.count) EXISTS") }
         uidNext = snapshot.uidNext
+        highestModSeq = snapshot.highestModSeq
         self.version = allowExpunge || messages.count == snapshot.messages.count ? version : self.version
     }
 }

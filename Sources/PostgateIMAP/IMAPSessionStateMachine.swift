@@ -35,6 +35,8 @@ public struct IMAPSessionStateMachine: Sendable {
     public let tlsAvailable: Bool
     /// A command is running off the loop; no other is taken.
     public private(set) var busy = false
+    /// CONDSTORE is enabled (RFC 7162 section 3.1): by ENABLE or any enabling command.
+    public private(set) var condStore = false
     private var awaitingSASL: String?
     private var idleTag: String?
     private var errors = 0
@@ -49,8 +51,8 @@ public struct IMAPSessionStateMachine: Sendable {
 
     public var context: IMAPSessionContext? {
         switch state {
-        case .authenticated(let agent): IMAPSessionContext(agent: agent, selected: nil)
-        case .selected(let agent, let mailbox): IMAPSessionContext(agent: agent, selected: mailbox)
+        case .authenticated(let agent): IMAPSessionContext(agent: agent, selected: nil, condStore: condStore)
+        case .selected(let agent, let mailbox): IMAPSessionContext(agent: agent, selected: mailbox, condStore: condStore)
         default: nil
         }
     }
@@ -60,7 +62,8 @@ public struct IMAPSessionStateMachine: Sendable {
     /// The capabilities for the current state (RFC 9051 section 7.2.2).
     public var capabilities: String {
         var words = ["IMAP4rev1", "LITERAL+", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
-                     "SPECIAL-USE", "LIST-EXTENDED", "CHILDREN", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH"]
+                     "SPECIAL-USE", "LIST-EXTENDED", "CHILDREN", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH",
+                     "CONDSTORE"]
         if case .notAuthenticated = state {
             if tlsAvailable, !tlsActive { words.append("STARTTLS") }
             words += authAllowed ? ["AUTH=PLAIN", "SASL-IR"] : ["LOGINDISABLED"]
@@ -142,8 +145,11 @@ public struct IMAPSessionStateMachine: Sendable {
             w.untagged("NAMESPACE ((\"\" \"/\")) NIL ((\"\(VisibleMailbox.sharedPrefix)\" \"/\"))")
             w.tagged(tag, .ok, "NAMESPACE completed")
             return .send(w.bytes)
-        case .enable:
-            w.untagged("ENABLED")
+        case .enable(let capabilities):
+            // RFC 5161: ENABLED names what was enabled; CONDSTORE is the one Postgate has.
+            let enabled = capabilities.filter { $0 == "CONDSTORE" }
+            if !enabled.isEmpty { condStore = true }
+            w.untagged((["ENABLED"] + enabled).joined(separator: " "))
             w.tagged(tag, .ok, "ENABLE completed")
             return .send(w.bytes)
         case .unselect:
@@ -159,8 +165,9 @@ public struct IMAPSessionStateMachine: Sendable {
         default:
             break
         }
+        if tagged.command.enablesCondStore { condStore = true }
         busy = true
-        return .execute(tagged, context)
+        return .execute(tagged, self.context ?? context)
     }
 
     /// The result of an `.execute`: new selected-mailbox state and the bytes to send.
@@ -295,6 +302,8 @@ public struct IMAPSessionStateMachine: Sendable {
 public struct IMAPSessionContext: Sendable {
     public var agent: AgentIdentity
     public var selected: IMAPSelectedMailbox?
+    /// CONDSTORE is enabled: flag changes are reported with MODSEQ (RFC 7162 section 3.1).
+    public var condStore = false
 }
 
 /// What a store command produced.

@@ -87,13 +87,23 @@ struct IMAPTokenReader {
     }
 
     mutating func number() throws(IMAPParseError) -> UInt32 {
-        let start = position
-        while let byte = peek(), (48...57).contains(byte) { position += 1 }
-        guard position > start, position - start <= 10,
-              let value = UInt32(String(decoding: bytes[start..<position], as: UTF8.self)) else {
-            throw IMAPParseError("expected a number")
+        guard let value = UInt32(try digits(upTo: 10)) else { throw IMAPParseError("expected a number") }
+        return value
+    }
+
+    /// `mod-sequence-valzer`: 0 or a positive 63-bit number (RFC 7162 section 7).
+    mutating func modSequence() throws(IMAPParseError) -> UInt64 {
+        guard let value = UInt64(try digits(upTo: 19)), value <= UInt64(Int64.max) else {
+            throw IMAPParseError("expected a mod-sequence")
         }
         return value
+    }
+
+    private mutating func digits(upTo limit: Int) throws(IMAPParseError) -> String {
+        let start = position
+        while let byte = peek(), (48...57).contains(byte) { position += 1 }
+        guard position > start, position - start <= limit else { throw IMAPParseError("expected a number") }
+        return String(decoding: bytes[start..<position], as: UTF8.self)
     }
 
     mutating func sequenceSet() throws(IMAPParseError) -> IMAPSequenceSet {

@@ -24,19 +24,23 @@ extension MailStore {
         return try messageOperations.uids(mailboxID: mailbox.mailboxID, column: column, containing: text)
     }
 
-    /// Changes the flags of `uids` (missing ones are skipped); returns the messages whose
-    /// flags changed, after the change. The Maildir files are renamed into `cur/`.
+    /// Changes the flags of `uids` (missing ones are skipped), but not of those whose
+    /// mod-sequence is above `unchangedSince` (RFC 7162 section 3.1.3); returns the messages
+    /// whose flags changed, after the change (with their new mod-sequence), and the UIDs
+    /// left alone. The Maildir files are renamed into `cur/`.
     public func updateFlags(
-        _ mailbox: VisibleMailbox, agent: AgentIdentity, uids: [UInt32], change: (MessageFlags) -> MessageFlags
-    ) throws(StoreError) -> [MessageSummary] {
-        let changed = try messageOperations.updateFlags(mailboxID: mailbox.mailboxID, agentID: agent.id, uids: uids, change: change)
-            .filter { $0.before.flags != $0.after.flags }
+        _ mailbox: VisibleMailbox, agent: AgentIdentity, uids: [UInt32], unchangedSince: UInt64? = nil,
+        change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> (changed: [MessageSummary], modified: [UInt32]) {
+        let update = try messageOperations.updateFlags(mailboxID: mailbox.mailboxID, agentID: agent.id, uids: uids,
+                                                       unchangedSince: unchangedSince, change: change)
+        let changed = update.changes.filter { $0.before.flags != $0.after.flags }
         let maildir = data.maildir(mailbox.path)
         for (before, after) in changed where before.fileLetters != after.fileLetters {
             try? maildir.setLetters(before.filename, from: before.fileLetters, to: after.fileLetters)
         }
         if !changed.isEmpty { changes.notify([mailbox.mailboxID]) }
-        return changed.map(\.after)
+        return (changed.map(\.after), update.modified)
     }
 
     /// Removes `uids` from the mailbox and their files; returns the UIDs removed.

@@ -5,10 +5,11 @@ protocol MessageOperations: Sendable {
     /// The mailbox with every message, `\Seen` taken per agent where the mailbox keeps it private.
     func snapshot(mailboxID: Int64, agentID: Int64) throws(StoreError) -> MailboxSnapshot
     /// Applies `change` to the flags of each message in `uids` (missing ones are skipped)
-    /// in one transaction; returns the messages before and after.
+    /// in one transaction, except to those whose mod-sequence is above `unchangedSince`;
+    /// the changed messages get one new mod-sequence.
     func updateFlags(
-        mailboxID: Int64, agentID: Int64, uids: [UInt32], change: (MessageFlags) -> MessageFlags
-    ) throws(StoreError) -> [(before: MessageSummary, after: MessageSummary)]
+        mailboxID: Int64, agentID: Int64, uids: [UInt32], unchangedSince: UInt64?, change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> FlagUpdate
     /// Removes the rows of `uids`; returns the removed messages.
     func deleteMessages(mailboxID: Int64, uids: [UInt32]) throws(StoreError) -> [MessageSummary]
     /// Inserts copies (new UIDs allocated in the target) in one transaction; returns the

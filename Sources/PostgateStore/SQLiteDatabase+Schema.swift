@@ -70,6 +70,7 @@ extension SQLiteDatabase {
         registerOutboundMigrations(&migrator)
         registerDirectoryGenerationSchema(&migrator)
         registerIMAPCacheSchema(&migrator)
+        registerCondStoreSchema(&migrator)
         return migrator
     }
 }

@@ -11,13 +11,14 @@ struct SQLiteMessageIndex: MessageIndex {
             try messages.compactMap { pending in
                 if try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
-                message.uid = try allocateUID(db, mailboxID: message.mailboxID)
+                let allocated = try allocateUID(db, mailboxID: message.mailboxID)
+                message.uid = allocated.uid
                 message.filename = MaildirFileName(
                     uniqueName: pending.uniqueName, size: message.size, uid: message.uid, policy: message.policy).baseName
                 let assignment = try sessions.assign(db, pending)
                 message.sessionID = assignment?.sessionID
                 message.sessionReason = assignment?.reason.rawValue
-                try insertRow(db, message, threadIndexRoot: pending.threadFacts?.threadIndexRoot,
+                try insertRow(db, message, modSeq: allocated.modSeq, threadIndexRoot: pending.threadFacts?.threadIndexRoot,
                               contentDigest: pending.contentDigest)
                 return message
             }
@@ -71,11 +72,14 @@ struct SQLiteMessageIndex: MessageIndex {
     func restore(_ messages: [StoredMessage], mailboxID: Int64, uidValidity: UInt32) throws(StoreError) -> Int {
         try database.write { db in
             var added = 0
+            // One new mod-sequence for the restored rows: at least the clock, so above what
+            // the lost rows had even if the mailbox row itself was made anew.
+            let modSeq = try ModSequence.next(db, mailboxID: mailboxID)
             for message in messages {
                 let known = try Bool.fetchOne(db, cachedSQL: "SELECT 1 FROM message WHERE mailbox_id = ? AND uid = ?",
                                               arguments: [mailboxID, message.uid]) ?? false
                 guard !known else { continue }
-                try insertRow(db, message)
+                try insertRow(db, message, modSeq: modSeq)
                 added += 1
             }
             try db.execute(cachedSQL: """
@@ -89,29 +93,32 @@ struct SQLiteMessageIndex: MessageIndex {
 
     // MARK: - Rows
 
-    private func allocateUID(_ db: Database, mailboxID: Int64) throws -> UInt32 {
-        guard let uid = try UInt32.fetchOne(db, cachedSQL: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ? RETURNING uid_next - 1",
-                                            arguments: [mailboxID]) else {
+    /// The next UID and the next mod-sequence (`ModSequence`) of a mailbox, in one statement.
+    private func allocateUID(_ db: Database, mailboxID: Int64) throws -> (uid: UInt32, modSeq: UInt64) {
+        guard let row = try Row.fetchOne(db, cachedSQL: """
+            UPDATE mailbox SET uid_next = uid_next + 1, highest_modseq = max(highest_modseq + 1, ?) WHERE id = ?
+            RETURNING uid_next - 1, highest_modseq
+            """, arguments: [ModSequence.clock(), mailboxID]) else {
             throw StoreError.mailboxNotFound(path: "#\(mailboxID)")
         }
-        return uid
+        return (row[0], row[1])
     }
 
     /// One `message` row, with its session and thread facts (the session was decided first).
-    private func insertRow(_ db: Database, _ message: StoredMessage, threadIndexRoot: String? = nil,
+    private func insertRow(_ db: Database, _ message: StoredMessage, modSeq: UInt64, threadIndexRoot: String? = nil,
                            contentDigest: String? = nil) throws {
         try db.execute(cachedSQL: """
             INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
                 header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, keywords,
-                session_id, session_reason, thread_index_root, content_digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                session_id, session_reason, thread_index_root, content_digest, modseq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 message.mailboxID, message.uid, message.filename, message.size,
                 message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
                 message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
                 message.messageID, message.inReplyTo, message.references, message.policy,
                 MessageFlags.keywords(forPolicy: message.policy),
-                message.sessionID, message.sessionReason, threadIndexRoot, contentDigest,
+                message.sessionID, message.sessionReason, threadIndexRoot, contentDigest, modSeq,
             ])
     }
 

@@ -7,26 +7,35 @@ struct SQLiteMessageOperations: MessageOperations {
 
     func snapshot(mailboxID: Int64, agentID: Int64) throws(StoreError) -> MailboxSnapshot {
         try database.read { db in
-            guard let mailbox = try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, uid_next, private_seen FROM mailbox WHERE id = ?",
+            guard let mailbox = try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, uid_next, private_seen, highest_modseq FROM mailbox WHERE id = ?",
                                                  arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
             let messages = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"], uids: nil)
-            return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"], messages: messages)
+            return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"],
+                                   highestModSeq: mailbox["highest_modseq"], messages: messages)
         }
     }
 
     func updateFlags(
-        mailboxID: Int64, agentID: Int64, uids: [UInt32], change: (MessageFlags) -> MessageFlags
-    ) throws(StoreError) -> [(before: MessageSummary, after: MessageSummary)] {
+        mailboxID: Int64, agentID: Int64, uids: [UInt32], unchangedSince: UInt64?, change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> FlagUpdate {
         try database.write { db in
             let privateSeen = try Bool.fetchOne(db, cachedSQL: "SELECT private_seen FROM mailbox WHERE id = ?", arguments: [mailboxID]) ?? false
-            let before = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: privateSeen, uids: uids)
-            return try before.map { old in
+            var before = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: privateSeen, uids: uids)
+            // UNCHANGEDSINCE (RFC 7162 section 3.1.3): messages changed since are left alone.
+            let modified = unchangedSince.map { limit in before.filter { $0.modSeq > limit }.map(\.uid) } ?? []
+            if let limit = unchangedSince { before.removeAll { $0.modSeq > limit } }
+            // One new mod-sequence for every message this command changes, a private `\Seen` too.
+            var modSeq: UInt64?
+            let changes = try before.map { old in
                 var new = old
                 new.flags = change(old.flags)
                 new.fileLetters = privateSeen ? new.flags.settingSeen(old.fileLetters.contains("S")).letters : new.flags.letters
                 guard new.flags != old.flags else { return (old, new) }
-                try db.execute(cachedSQL: "UPDATE message SET flags = ?, keywords = ? WHERE mailbox_id = ? AND uid = ?",
-                               arguments: [new.fileLetters, new.flags.storedKeywords, mailboxID, old.uid])
+                let value = try modSeq ?? ModSequence.next(db, mailboxID: mailboxID)
+                modSeq = value
+                new.modSeq = value
+                try db.execute(cachedSQL: "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+                               arguments: [new.fileLetters, new.flags.storedKeywords, value, mailboxID, old.uid])
                 if privateSeen, new.flags.isSeen != old.flags.isSeen {
                     let sql = new.flags.isSeen
                         ? "INSERT OR IGNORE INTO message_private_seen (mailbox_id, uid, agent_id) VALUES (?, ?, ?)"
@@ -35,12 +44,14 @@ struct SQLiteMessageOperations: MessageOperations {
                 }
                 return (old, new)
             }
+            return FlagUpdate(changes: changes, modified: modified)
         }
     }
 
     func deleteMessages(mailboxID: Int64, uids: [UInt32]) throws(StoreError) -> [MessageSummary] {
         try database.write { db in
             let removed = try summaries(db, mailboxID: mailboxID, agentID: 0, privateSeen: false, uids: uids)
+            if !removed.isEmpty { _ = try ModSequence.next(db, mailboxID: mailboxID) }
             for message in removed {
                 try db.execute(cachedSQL: "DELETE FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
                 try db.execute(cachedSQL: "DELETE FROM message_private_seen WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
@@ -53,7 +64,8 @@ struct SQLiteMessageOperations: MessageOperations {
         _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String]
     ) throws(StoreError) -> [StoredMessage] {
         try database.write { db in
-            try zip(sources, uniqueNames).map { source, uniqueName in
+            let modSeq = try ModSequence.next(db, mailboxID: target.id)
+            return try zip(sources, uniqueNames).map { source, uniqueName in
                 let uid = try UInt32.fetchOne(db, cachedSQL: "SELECT uid_next FROM mailbox WHERE id = ?", arguments: [target.id]) ?? 1
                 try db.execute(cachedSQL: "UPDATE mailbox SET uid_next = uid_next + 1 WHERE id = ?", arguments: [target.id])
                 // The inbound policy's label goes with the copy, in its row and its file name.
@@ -62,11 +74,11 @@ struct SQLiteMessageOperations: MessageOperations {
                 let filename = MaildirFileName(uniqueName: uniqueName, size: source.size, uid: uid, policy: policy).baseName
                 try db.execute(cachedSQL: """
                     INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy)
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, modseq)
                     SELECT ?, ?, ?, size, internal_date, ?, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, ?
                     FROM message WHERE mailbox_id = ? AND uid = ?
-                    """, arguments: [target.id, uid, filename, source.fileLetters, mailboxID, source.uid])
+                    """, arguments: [target.id, uid, filename, source.fileLetters, modSeq, mailboxID, source.uid])
                 var copy = StoredMessage(mailboxID: target.id, mailboxPath: target.path, uid: uid, filename: filename,
                                          size: source.size, internalDate: source.internalDate, flags: source.fileLetters,
                                          mailFrom: "", rcptTo: "")
@@ -78,7 +90,9 @@ struct SQLiteMessageOperations: MessageOperations {
 
     func setKeywords(_ keywords: String, mailboxID: Int64, uid: UInt32) throws(StoreError) {
         try database.write { db in
-            try db.execute(cachedSQL: "UPDATE message SET keywords = ? WHERE mailbox_id = ? AND uid = ?", arguments: [keywords, mailboxID, uid])
+            let modSeq = try ModSequence.next(db, mailboxID: mailboxID)
+            try db.execute(cachedSQL: "UPDATE message SET keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+                           arguments: [keywords, modSeq, mailboxID, uid])
         }
     }
 
@@ -105,7 +119,7 @@ struct SQLiteMessageOperations: MessageOperations {
         let seen = privateSeen
             ? "EXISTS(SELECT 1 FROM message_private_seen p WHERE p.mailbox_id = message.mailbox_id AND p.uid = message.uid AND p.agent_id = ?)"
             : "? AND 0"
-        var sql = "SELECT uid, flags, keywords, size, internal_date, filename, \(seen) FROM message WHERE mailbox_id = ?"
+        var sql = "SELECT uid, flags, keywords, size, internal_date, filename, \(seen), modseq FROM message WHERE mailbox_id = ?"
         var arguments: StatementArguments = [agentID, mailboxID]
         if let uids {
             sql += " AND uid IN (SELECT value FROM json_each(?))"
@@ -119,7 +133,8 @@ struct SQLiteMessageOperations: MessageOperations {
             var flags = MessageFlags(letters: letters, storedKeywords: row[2])
             if privateSeen { flags = flags.settingSeen(row[6]) }
             summaries.append(MessageSummary(uid: row[0], flags: flags, size: row[3],
-                                            internalDate: Date(timeIntervalSince1970: row[4]), filename: row[5], fileLetters: letters))
+                                            internalDate: Date(timeIntervalSince1970: row[4]), filename: row[5], fileLetters: letters,
+                                            modSeq: row[7]))
         }
         return summaries
     }

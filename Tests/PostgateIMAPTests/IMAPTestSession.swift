@@ -56,6 +56,7 @@ struct IMAPTestSession {
         guard case .frame(let frame)? = decoder.next(), case .success(let command) = IMAPCommandParser.parse(frame) else {
             return "unparsable: \(line)"
         }
+        if command.command.enablesCondStore { context.condStore = true }
         let result = executor.execute(command, context: context)
         context.selected = result.selected
         return String(decoding: result.output, as: UTF8.self)
