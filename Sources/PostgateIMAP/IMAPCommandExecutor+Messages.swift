@@ -40,10 +40,12 @@ extension IMAPCommandExecutor.Run {
     mutating func fetch(
         _ set: IMAPSequenceSet, _ attributes: [IMAPFetchAttribute], uid: Bool, changedSince: UInt64?
     ) throws(IMAPCommandFailure) {
+        // CHANGEDSINCE (RFC 7162 section 3.1.4.1) asks about changes: the view is brought
+        // up to date first (changes reported, expunges held back), then filtered.
+        if changedSince != nil { try synchronize(allowExpunge: false) }
         guard var view = selected else { return }
         if !uid, !view.sequenceNumbersValid(set) { return badSequence() }
         var indexes = view.indexes(set, uid: uid)
-        // CHANGEDSINCE: only messages changed after it (RFC 7162 section 3.1.4.1).
         if let changedSince { indexes.removeAll { view.messages[$0].modSeq <= changedSince } }
         let marksSeen = !view.readOnly && attributes.contains { $0.setsSeen }
         if marksSeen {
@@ -58,6 +60,8 @@ extension IMAPCommandExecutor.Run {
         var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore)
         for batch in indexes.chunks(of: Self.fetchBatch) {
             responder.prepare(batch.map { view.messages[$0] })
+            let needing = batch.filter { responder.needsDetails(view.messages[$0]) }
+            if !needing.isEmpty { try storeCall { () throws(StoreError) in try view.loadDetails(needing, from: store) } }
             for index in batch {
                 responder.write(view.messages[index], sequence: index + 1, into: &w)
                 flushIfLarge()
@@ -115,7 +119,9 @@ extension IMAPCommandExecutor.Run {
         do { target = try mailbox(name) } catch {
             throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
         }
-        let messages = view.indexes(set, uid: uid).map { view.messages[$0] }
+        let indexes = view.indexes(set, uid: uid)
+        try loadDetails(indexes)
+        let messages = indexes.compactMap { selected?.messages[$0] }.filter(\.hasDetails)
         let verb = move ? "MOVE" : "COPY"
         guard !messages.isEmpty else { return try finish("\(verb) completed: nothing to do") }
         let result = try storeCall { () throws(StoreError) in try store.copy(messages, from: view.mailbox, to: target) }

@@ -4,6 +4,7 @@ import PostgateStore
 /// SEARCH (with ESEARCH return options, RFC 4731), SORT and THREAD (RFC 5256).
 extension IMAPCommandExecutor.Run {
     mutating func search(_ key: IMAPSearchKey, uid: Bool, returnOptions: [String]?) throws(IMAPCommandFailure) {
+        if key.needsDetails { try loadDetails(selected?.messages.indices ?? 0..<0) }
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
         let matches = evaluator.matches(key)
@@ -26,6 +27,7 @@ extension IMAPCommandExecutor.Run {
     }
 
     mutating func sort(_ criteria: [IMAPCommand.SortCriterion], _ key: IMAPSearchKey, uid: Bool) throws(IMAPCommandFailure) {
+        try loadDetails(selected?.messages.indices ?? 0..<0)
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
         let keys = evaluator.matches(key).map { index in (index, IMAPSortKeys(store: store, view: view, index: index)) }
@@ -42,6 +44,7 @@ extension IMAPCommandExecutor.Run {
     }
 
     mutating func thread(_ algorithm: String, _ key: IMAPSearchKey, uid: Bool) throws(IMAPCommandFailure) {
+        try loadDetails(selected?.messages.indices ?? 0..<0)
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
         let messages = evaluator.matches(key).map { index in

@@ -127,8 +127,15 @@ extension IMAPCommandExecutor {
             guard var view = selected else { return }
             let version = store.changes.version(of: view.mailbox.mailboxID)
             guard version != view.version else { return }
-            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent) }
+            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent, details: false) }
             view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, condStore: condStore, into: &w)
+            selected = view
+        }
+
+        /// Reads the details (size, date, file name) of the messages at `indexes` into the view.
+        mutating func loadDetails(_ indexes: some Collection<Int>) throws(IMAPCommandFailure) {
+            guard var view = selected else { return }
+            try storeCall { () throws(StoreError) in try view.loadDetails(indexes, from: store) }
             selected = view
         }
 
@@ -155,7 +162,7 @@ extension IMAPCommandExecutor {
             selected = nil
             let mailbox = try mailbox(name)
             let version = store.changes.version(of: mailbox.mailboxID)
-            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent) }
+            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent, details: false) }
             let view = IMAPSelectedMailbox(mailbox: mailbox, readOnly: readOnly, snapshot: snapshot, version: version)
             w.untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)")
             w.untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded \\*)] Flags permitted")
@@ -233,7 +240,9 @@ extension IMAPCommandExecutor {
 
         mutating func status(_ name: String, _ items: [IMAPCommand.StatusItem]) throws(IMAPCommandFailure) {
             let mailbox = try mailbox(name)
-            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent) }
+            let snapshot = try storeCall { () throws(StoreError) in
+                try store.snapshot(mailbox, agent: agent, details: items.contains(.size))
+            }
             let values = items.map { item -> String in
                 let value: UInt64
                 switch item {

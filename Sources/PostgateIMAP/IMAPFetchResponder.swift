@@ -33,6 +33,13 @@ struct IMAPFetchResponder {
         cached = (try? store.cachedFetchItems(in: mailbox, uids: low...high)) ?? [:]
     }
 
+    /// The message's size, date or file name are needed and not read yet: for an item,
+    /// or to fill the cache.
+    func needsDetails(_ message: MessageSummary) -> Bool {
+        guard !message.hasDetails else { return false }
+        return attributes.contains(where: \.needsDetails) || (usesCache && cached[message.uid] == nil && pending[message.uid] == nil)
+    }
+
     mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) {
         var items = cached[message.uid] ?? pending[message.uid]
         var content: IMAPFetchContent?
@@ -152,6 +159,14 @@ extension IMAPFetchAttribute {
     }
 
     var isCached: Bool { cachedItem != nil }
+
+    /// Needs the message's size, date or file (`MessageSummary.hasDetails`).
+    var needsDetails: Bool {
+        switch self {
+        case .internalDate, .rfc822Size: true
+        default: needsFile
+        }
+    }
 
     /// Needs the message file whatever the cache holds.
     var needsFile: Bool {

@@ -154,3 +154,17 @@ enum IMAPSentDate {
         return String(year < 50 ? 2000 + year : 1900 + year)
     }
 }
+
+extension IMAPSearchKey {
+    /// Needs sizes, dates or files (`MessageSummary.hasDetails`); flag, UID, sequence and
+    /// MODSEQ keys are answered from what SELECT read.
+    var needsDetails: Bool {
+        switch self {
+        case .all, .sequence, .uid, .flag, .new, .old, .recent, .modSeq: false
+        case .and(let keys): keys.contains { $0.needsDetails }
+        case .or(let a, let b): a.needsDetails || b.needsDetails
+        case .not(let key): key.needsDetails
+        default: true
+        }
+    }
+}

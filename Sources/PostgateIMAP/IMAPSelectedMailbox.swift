@@ -27,6 +27,18 @@ public struct IMAPSelectedMailbox: Sendable {
         self.version = version
     }
 
+    /// Reads size, date and file name of the messages at `indexes` that have none yet
+    /// (SELECT reads only UIDs and flags), in one query over their UID range.
+    mutating func loadDetails(_ indexes: some Collection<Int>, from store: MailStore) throws(StoreError) {
+        let missing = indexes.filter { !messages[$0].hasDetails }
+        guard let low = missing.map({ messages[$0].uid }).min(), let high = missing.map({ messages[$0].uid }).max() else { return }
+        var read: [UInt32: MessageSummary] = [:]
+        for message in try store.details(in: mailbox, uids: low...high) { read[message.uid] = message }
+        for index in missing {
+            if let found = read[messages[index].uid] { messages[index].takeDetails(of: found) }
+        }
+    }
+
     /// The index in `messages` of `uid`, or nil.
     func index(ofUID uid: UInt32) -> Int? {
         var low = 0, high = messages.count
@@ -116,10 +128,11 @@ public struct IMAPSelectedMailbox: Sendable {
             }
         }
         for index in messages.indices {
-            guard let now = current[messages[index].uid] else { continue }
+            guard var now = current[messages[index].uid] else { continue }
             if now.flags != messages[index].flags || (condStore && now.modSeq != messages[index].modSeq) {
                 w.untagged("\(index + 1) FETCH (\(Self.flagItems(now, uid: true, condStore: condStore)))")
             }
+            if !now.hasDetails { now.takeDetails(of: messages[index]) }
             messages[index] = now
         }
         let highest = messages.last?.uid ?? 0

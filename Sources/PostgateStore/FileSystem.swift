@@ -130,7 +130,15 @@ enum FileSystem {
 
     /// Reads at most `limit` bytes from the start of `path`.
     static func read(_ path: String, limit: Int) throws(StoreError) -> [UInt8] {
+        guard let bytes = try readIfPresent(path, limit: limit) else { throw .posix("open", path, errno: ENOENT) }
+        return bytes
+    }
+
+    /// Reads at most `limit` bytes from the start of `path`; nil if there is no such file
+    /// (one `open` instead of a check and an `open`).
+    static func readIfPresent(_ path: String, limit: Int) throws(StoreError) -> [UInt8]? {
         let fd = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        if fd < 0, errno == ENOENT { return nil }
         guard fd >= 0 else { throw .posix("open", path) }
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: limit)

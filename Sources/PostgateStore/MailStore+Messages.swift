@@ -5,15 +5,23 @@ import PostgateMessage
 /// COPY/MOVE (hard links, new UIDs) and APPEND (durable before it returns). Every change
 /// is announced on `changes`, so other sessions on the mailbox see it.
 extension MailStore {
-    /// The mailbox as `agent` sees it (`\Seen` per agent where the mailbox keeps it private).
-    public func snapshot(_ mailbox: VisibleMailbox, agent: AgentIdentity) throws(StoreError) -> MailboxSnapshot {
-        try messageOperations.snapshot(mailboxID: mailbox.mailboxID, agentID: agent.id)
+    /// The mailbox as `agent` sees it (`\Seen` per agent where the mailbox keeps it private);
+    /// without `details` only UIDs, flags and mod-sequences: what SELECT answers, read from
+    /// the covering index without making a file name per message.
+    public func snapshot(_ mailbox: VisibleMailbox, agent: AgentIdentity, details: Bool = true) throws(StoreError) -> MailboxSnapshot {
+        try messageOperations.snapshot(mailboxID: mailbox.mailboxID, agentID: agent.id, details: details)
+    }
+
+    /// The messages with UIDs in `uids`, with size, date and file name (flags as stored:
+    /// take only the details from them).
+    public func details(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary] {
+        try messageOperations.details(mailboxID: mailbox.mailboxID, uids: uids)
     }
 
     /// The whole message file, or nil if it is gone (expunged by another session meanwhile).
     public func content(of message: MessageSummary, in mailbox: VisibleMailbox) throws(StoreError) -> [UInt8]? {
-        guard let path = data.maildir(mailbox.path).locate(message.filename, letters: message.fileLetters) else { return nil }
-        return try FileSystem.read(path, limit: max(message.size, 0) + 1)
+        guard message.hasDetails else { return nil }
+        return try data.maildir(mailbox.path).read(message.filename, letters: message.fileLetters, limit: max(message.size, 0) + 1)
     }
 
     /// The UIDs whose header field `name` contains `text`, from the index, or nil when the

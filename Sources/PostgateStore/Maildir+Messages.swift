@@ -3,12 +3,28 @@
 extension Maildir {
     /// The current path of the message `filename` whose file carries `letters`, or nil.
     func locate(_ filename: String, letters: String) -> String? {
-        let candidates = [cur + "/" + filename + ":2," + letters, new + "/" + filename]
-        if let found = candidates.first(where: FileSystem.exists) { return found }
+        if let found = likelyPaths(filename, letters: letters).first(where: FileSystem.exists) { return found }
         // Renamed by another Maildir client: any `cur/<name>:2,…`.
         let prefix = filename + ":2,"
         let names = (try? FileSystem.contents(of: cur)) ?? []
         return names.first { $0.hasPrefix(prefix) }.map { cur + "/" + $0 }
+    }
+
+    /// Where a message file with `letters` is, most likely first: a message without flags
+    /// stays in `new/` until a flag moves it into `cur/` (`setLetters`).
+    func likelyPaths(_ filename: String, letters: String) -> [String] {
+        let inCur = cur + "/" + filename + ":2," + letters, inNew = new + "/" + filename
+        return letters.isEmpty ? [inNew, inCur] : [inCur, inNew]
+    }
+
+    /// The whole message file (at most `limit` bytes), or nil if it is gone. The likely
+    /// paths are opened directly, without a check first (FETCH BODY[] of many messages).
+    func read(_ filename: String, letters: String, limit: Int) throws(StoreError) -> [UInt8]? {
+        for path in likelyPaths(filename, letters: letters) {
+            if let bytes = try FileSystem.readIfPresent(path, limit: limit) { return bytes }
+        }
+        guard let path = locate(filename, letters: letters) else { return nil }
+        return try FileSystem.readIfPresent(path, limit: limit)
     }
 
     /// Moves the message into `cur/` with the info part for `letters`.

@@ -2,8 +2,11 @@
 /// changing flags, removing rows, adding copies. Files are handled by `MailStore`.
 /// `SQLiteMessageOperations` is the single-node implementation.
 protocol MessageOperations: Sendable {
-    /// The mailbox with every message, `\Seen` taken per agent where the mailbox keeps it private.
-    func snapshot(mailboxID: Int64, agentID: Int64) throws(StoreError) -> MailboxSnapshot
+    /// The mailbox with every message, `\Seen` taken per agent where the mailbox keeps it
+    /// private; without `details`, no sizes, dates or file names (`MessageSummary.hasDetails`).
+    func snapshot(mailboxID: Int64, agentID: Int64, details: Bool) throws(StoreError) -> MailboxSnapshot
+    /// The messages whose UIDs are in `uids`, with their details (flags as stored, without a private `\Seen`).
+    func details(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary]
     /// Applies `change` to the flags of each message in `uids` (missing ones are skipped)
     /// in one transaction, except to those whose mod-sequence is above `unchangedSince`;
     /// the changed messages get one new mod-sequence.

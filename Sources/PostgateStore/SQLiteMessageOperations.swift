@@ -5,11 +5,13 @@ import GRDB
 struct SQLiteMessageOperations: MessageOperations {
     let database: SQLiteDatabase
 
-    func snapshot(mailboxID: Int64, agentID: Int64) throws(StoreError) -> MailboxSnapshot {
+    func snapshot(mailboxID: Int64, agentID: Int64, details: Bool) throws(StoreError) -> MailboxSnapshot {
         try database.read { db in
             guard let mailbox = try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, uid_next, private_seen, highest_modseq FROM mailbox WHERE id = ?",
                                                  arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
-            let messages = try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"], uids: nil)
+            let messages = details
+                ? try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"], uids: nil)
+                : try flagSummaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"])
             return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"],
                                    highestModSeq: mailbox["highest_modseq"], messages: messages)
         }
@@ -111,19 +113,50 @@ struct SQLiteMessageOperations: MessageOperations {
         }
     }
 
+    func details(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary] {
+        try database.read { db in
+            try summaries(db, mailboxID: mailboxID, agentID: 0, privateSeen: false, uids: nil, range: uids)
+        }
+    }
+
     // MARK: - Rows
 
-    /// The messages of a mailbox (all, or those in `uids`) as `agentID` sees them.
-    private func summaries(_ db: Database, mailboxID: Int64, agentID: Int64, privateSeen: Bool, uids: [UInt32]?) throws -> [MessageSummary] {
-        // The per-agent `\Seen` lookup only where the mailbox keeps it private.
-        let seen = privateSeen
+    /// The per-agent `\Seen` lookup, only where the mailbox keeps it private (its argument: the agent).
+    private static func seenColumn(_ privateSeen: Bool) -> String {
+        privateSeen
             ? "EXISTS(SELECT 1 FROM message_private_seen p WHERE p.mailbox_id = message.mailbox_id AND p.uid = message.uid AND p.agent_id = ?)"
             : "? AND 0"
-        var sql = "SELECT uid, flags, keywords, size, internal_date, filename, \(seen), modseq FROM message WHERE mailbox_id = ?"
+    }
+
+    /// What SELECT needs of every message: UID, flags and mod-sequence, without details.
+    private func flagSummaries(_ db: Database, mailboxID: Int64, agentID: Int64, privateSeen: Bool) throws -> [MessageSummary] {
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT uid, flags, keywords, modseq, \(Self.seenColumn(privateSeen)) FROM message WHERE mailbox_id = ? ORDER BY uid
+            """), arguments: [agentID, mailboxID])
+        var summaries: [MessageSummary] = []
+        while let row = try rows.next() {
+            let letters: String = row[1]
+            var flags = MessageFlags(letters: letters, storedKeywords: row[2])
+            if privateSeen { flags = flags.settingSeen(row[4]) }
+            summaries.append(MessageSummary(uid: row[0], flags: flags, size: 0, internalDate: Date(timeIntervalSince1970: 0),
+                                            filename: "", fileLetters: letters, modSeq: row[3]))
+        }
+        return summaries
+    }
+
+    /// The messages of a mailbox (all, those in `uids` or in `range`) as `agentID` sees them.
+    private func summaries(
+        _ db: Database, mailboxID: Int64, agentID: Int64, privateSeen: Bool, uids: [UInt32]?, range: ClosedRange<UInt32>? = nil
+    ) throws -> [MessageSummary] {
+        var sql = "SELECT uid, flags, keywords, size, internal_date, filename, \(Self.seenColumn(privateSeen)), modseq FROM message WHERE mailbox_id = ?"
         var arguments: StatementArguments = [agentID, mailboxID]
         if let uids {
             sql += " AND uid IN (SELECT value FROM json_each(?))"
             arguments += [String(describing: uids)]
+        }
+        if let range {
+            sql += " AND uid BETWEEN ? AND ?"
+            arguments += [range.lowerBound, range.upperBound]
         }
         // Columns by position: a mailbox of 10,000 messages is read on every SELECT.
         let rows = try Row.fetchCursor(db, sql: sql + " ORDER BY uid", arguments: arguments)

@@ -103,6 +103,32 @@ final class IMAPCommandParserTests: XCTestCase {
         let deepNot = "a SEARCH " + String(repeating: "NOT ", count: 5000) + "ALL"
         XCTAssertNotNil(parse(deepNot).failureMessage)
     }
+
+    /// RFC 7162 section 3.1: the CONDSTORE forms, from the RFC's examples.
+    func testCondStoreForms() throws {
+        XCTAssertEqual(try command("A142 SELECT INBOX (CONDSTORE)"), .select(mailbox: "INBOX", readOnly: false, condStore: true))
+        XCTAssertEqual(try command("A142 EXAMINE INBOX"), .select(mailbox: "INBOX", readOnly: true, condStore: false))
+        XCTAssertEqual(try command("s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)"),
+                       .fetch(set: IMAPSequenceSet(ranges: [(.number(1), .star)]), attributes: [.uid, .flags, .modSeq], uid: true,
+                              changedSince: 12345))
+        XCTAssertEqual(try command("a FETCH 12 (FLAGS MODSEQ)"),
+                       .fetch(set: IMAPSequenceSet(ranges: [(.number(12), .number(12))]), attributes: [.flags, .modSeq], uid: false))
+        XCTAssertEqual(try command("d105 STORE 7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)"),
+                       .store(set: IMAPSequenceSet(ranges: [(.number(7), .number(7)), (.number(5), .number(5)), (.number(9), .number(9))]),
+                              operation: .add, silent: true, flags: ["\\Deleted"], uid: false, unchangedSince: 320162338))
+        XCTAssertEqual(try command("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338"), .search(key: .modSeq(620162338), uid: false, returnOptions: nil))
+        XCTAssertEqual(try command("a SEARCH OR NOT MODSEQ 720162338 LARGER 50000"),
+                       .search(key: .or(.not(.modSeq(720162338)), .larger(50000)), uid: false, returnOptions: nil))
+        XCTAssertEqual(try command("A042 STATUS blurdybloop (UIDNEXT MESSAGES HIGHESTMODSEQ)"),
+                       .status(mailbox: "blurdybloop", items: [.uidNext, .messages, .highestModSeq]))
+        XCTAssertTrue(try command("a STORE 1 (UNCHANGEDSINCE 0) FLAGS ()").enablesCondStore)
+        XCTAssertFalse(try command("a STORE 1 FLAGS ()").enablesCondStore)
+        // Mod-sequences are 63-bit; other modifiers are refused.
+        for line in ["a FETCH 1 (FLAGS) (CHANGEDSINCE 9223372036854775808)", "a FETCH 1 (FLAGS) (CHANGEDSINCE 1 VANISHED)",
+                     "a FETCH 1 (FLAGS) (FOO 1)", "a STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)", "a SEARCH MODSEQ"] {
+            XCTAssertThrowsError(try command(line), line)
+        }
+    }
 }
 
 extension Result where Failure == IMAPParseFailure {

@@ -51,6 +51,26 @@ final class IMAPSessionStateMachineTests: XCTestCase {
         XCTAssertTrue(text(feed(&machine, "e NAMESPACE")).contains("* NAMESPACE ((\"\" \"/\")) NIL ((\"Shared/\" \"/\"))"))
     }
 
+    /// RFC 7162 section 3.1 and RFC 5161: CONDSTORE is offered; ENABLE or an enabling
+    /// command (here SELECT with the CONDSTORE parameter) turns it on for the session.
+    func testCondStoreIsEnabledByEnableOrAnEnablingCommand() {
+        var machine = IMAPSessionStateMachine(configuration: configuration, tlsAvailable: false, tlsActive: true)
+        _ = machine.loginFinished(tag: "a", agent: AgentIdentity(id: 1, name: "alice"))
+        XCTAssertTrue(text(feed(&machine, "b CAPABILITY")).contains(" CONDSTORE"))
+        XCTAssertEqual(text(feed(&machine, "c ENABLE UTF8=ACCEPT")), "* ENABLED\r\nc OK ENABLE completed\r\n")
+        XCTAssertFalse(machine.condStore)
+        guard case .execute(_, let plain) = feed(&machine, "d SELECT INBOX") else { return XCTFail("not executed") }
+        XCTAssertFalse(plain.condStore)
+        _ = machine.executed(IMAPExecutionResult(output: [], selected: nil))
+        XCTAssertEqual(text(feed(&machine, "e ENABLE CONDSTORE")), "* ENABLED CONDSTORE\r\ne OK ENABLE completed\r\n")
+        XCTAssertTrue(machine.condStore)
+
+        var other = IMAPSessionStateMachine(configuration: configuration, tlsAvailable: false, tlsActive: true)
+        _ = other.loginFinished(tag: "a", agent: AgentIdentity(id: 1, name: "alice"))
+        guard case .execute(_, let context) = feed(&other, "b SELECT INBOX (CONDSTORE)") else { return XCTFail("not executed") }
+        XCTAssertTrue(context.condStore && other.condStore)
+    }
+
     func testIdleEndsWithDone() {
         var machine = IMAPSessionStateMachine(configuration: configuration, tlsAvailable: false, tlsActive: true)
         _ = machine.loginFinished(tag: "a", agent: AgentIdentity(id: 1, name: "alice"))
