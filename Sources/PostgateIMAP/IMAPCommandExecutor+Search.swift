@@ -4,10 +4,10 @@ import PostgateStore
 /// SEARCH (with ESEARCH return options, RFC 4731), SORT and THREAD (RFC 5256).
 extension IMAPCommandExecutor.Run {
     mutating func search(_ key: IMAPSearchKey, uid: Bool, returnOptions: [String]?) throws(IMAPCommandFailure) {
-        if key.needsDetails { try loadDetails(selected?.messages.indices ?? 0..<0) }
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
         let matches = evaluator.matches(key)
+        selected = evaluator.view
         let numbers = matches.map { uid ? view.messages[$0].uid : UInt32($0 + 1) }
         // With a MODSEQ key, the highest mod-sequence of the matches (RFC 7162 section 3.1.5).
         let highest = key.usesModSeq ? matches.map { view.messages[$0].modSeq }.max() : nil

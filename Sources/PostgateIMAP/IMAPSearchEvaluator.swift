@@ -7,7 +7,9 @@ import PostgateStore
 /// ignores case (ASCII and Unicode).
 struct IMAPSearchEvaluator {
     let store: MailStore
-    let view: IMAPSelectedMailbox
+    /// The selected mailbox, with the details of its messages once a key needed them.
+    private(set) var view: IMAPSelectedMailbox
+    private var detailsRead = false
     private var cachedIndex: Int?
     private var cachedContent: IMAPFetchContent?
     /// Header keys answered from the index, by "name NUL value"; nil where it cannot.
@@ -24,30 +26,29 @@ struct IMAPSearchEvaluator {
     }
 
     mutating func matches(_ key: IMAPSearchKey, at index: Int) -> Bool {
-        let message = view.messages[index]
         switch key {
         case .all: return true
         case .and(let keys): return keys.allSatisfy { matches($0, at: index) }
         case .or(let a, let b): return matches(a, at: index) || matches(b, at: index)
         case .not(let inner): return !matches(inner, at: index)
         case .sequence(let set): return set.contains(UInt32(index + 1), largest: UInt32(view.messages.count))
-        case .uid(let set): return set.contains(message.uid, largest: view.messages.last?.uid ?? 0)
+        case .uid(let set): return set.contains(view.messages[index].uid, largest: view.messages.last?.uid ?? 0)
         case .flag(let name, let set):
-            return message.flags.imapNames.contains { $0.lowercased() == name.lowercased() } == set
+            return view.messages[index].flags.imapNames.contains { $0.lowercased() == name.lowercased() } == set
         case .new: return false  // no message is \Recent: Postgate does not track it (RFC 9051 drops it)
         case .recent: return false
         case .old: return true
-        case .larger(let size): return message.size > size
-        case .smaller(let size): return message.size < size
-        case .modSeq(let value): return message.modSeq >= value
-        case .before(let day): return IMAPDay(message.internalDate) < day
-        case .on(let day): return IMAPDay(message.internalDate) == day
-        case .since(let day): return IMAPDay(message.internalDate) >= day
+        case .larger(let size): return detailed(index).size > size
+        case .smaller(let size): return detailed(index).size < size
+        case .modSeq(let value): return view.messages[index].modSeq >= value
+        case .before(let day): return IMAPDay(detailed(index).internalDate) < day
+        case .on(let day): return IMAPDay(detailed(index).internalDate) == day
+        case .since(let day): return IMAPDay(detailed(index).internalDate) >= day
         case .sentBefore(let day): return sentDay(index).map { $0 < day } ?? false
         case .sentOn(let day): return sentDay(index) == day
         case .sentSince(let day): return sentDay(index).map { $0 >= day } ?? false
         case .header(let name, let value):
-            if let uids = indexedHeader(name, value) { return uids.contains(message.uid) }
+            if let uids = indexedHeader(name, value) { return uids.contains(view.messages[index].uid) }
             guard let entity = entity(index) else { return false }
             let key = name.lowercased()
             let values = entity.fields.filter { $0.key == key }.map(\.value)
@@ -75,8 +76,18 @@ struct IMAPSearchEvaluator {
     private mutating func content(_ index: Int) -> IMAPFetchContent? {
         if cachedIndex == index { return cachedContent }
         cachedIndex = index
-        cachedContent = (try? store.content(of: view.messages[index], in: view.mailbox)).flatMap { $0.map(IMAPFetchContent.init) }
+        cachedContent = (try? store.content(of: detailed(index), in: view.mailbox)).flatMap { $0.map(IMAPFetchContent.init) }
         return cachedContent
+    }
+
+    /// The message with its size, date and file name: the first key that needs them reads
+    /// them for the whole mailbox, in one query (flag, UID and MODSEQ keys never do).
+    private mutating func detailed(_ index: Int) -> MessageSummary {
+        if !detailsRead, !view.messages[index].hasDetails {
+            detailsRead = true
+            try? view.loadDetails(view.messages.indices, from: store)
+        }
+        return view.messages[index]
     }
 
     private mutating func entity(_ index: Int) -> IMAPMessageEntity? {
@@ -152,19 +163,5 @@ enum IMAPSentDate {
     private static func fullYear(_ text: String) -> String {
         guard let year = Int(text), text.count <= 2 else { return text }
         return String(year < 50 ? 2000 + year : 1900 + year)
-    }
-}
-
-extension IMAPSearchKey {
-    /// Needs sizes, dates or files (`MessageSummary.hasDetails`); flag, UID, sequence and
-    /// MODSEQ keys are answered from what SELECT read.
-    var needsDetails: Bool {
-        switch self {
-        case .all, .sequence, .uid, .flag, .new, .old, .recent, .modSeq: false
-        case .and(let keys): keys.contains { $0.needsDetails }
-        case .or(let a, let b): a.needsDetails || b.needsDetails
-        case .not(let key): key.needsDetails
-        default: true
-        }
     }
 }
