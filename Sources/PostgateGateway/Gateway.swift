@@ -63,7 +63,8 @@ public final class Gateway: Service, @unchecked Sendable {
     @discardableResult
     public func start() async throws -> [SocketAddress] {
         threadPool.start()
-        let store = try MailStore.open(directory: dataDirectory, logger: logger, sessions: configuration.sessions)
+        let store = try MailStore.open(
+            directory: dataDirectory, logger: logger, sessions: configuration.sessions, dataSync: configuration.dataSync)
         self.store = store
         let report = try store.recover()
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])

@@ -102,12 +102,14 @@ public final class IncomingMessage {
         if state != .delivered { state = .aborted }
     }
 
-    /// Step 1 of delivery: writes what is buffered, fsyncs and closes the spool file.
-    func seal() throws(StoreError) {
+    /// Step 2 of delivery, after its names were linked into `directories`: writes what is
+    /// buffered, then makes the file and those names durable together (`DurableSync`: one
+    /// `syncfs` where it can) and closes the spool file.
+    func seal(syncing directories: [String], with sync: DurableSync) throws(StoreError) {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
         let whole = flushed ? nil : buffer
         try flushBuffer()
-        try FileSystem.sync(descriptor, path: spoolPath)
+        try sync.sync(file: descriptor, path: spoolPath, directories: directories)
         FileSystem.close(descriptor)
         contents = whole
         state = .sealed

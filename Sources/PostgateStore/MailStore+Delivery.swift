@@ -17,8 +17,9 @@ extension MailStore {
     /// Delivers `message` to every mailbox in `targets` (a mailbox listed twice gets one
     /// copy) and returns the stored messages, one per mailbox, with their UIDs.
     ///
-    /// 1. fsync and close the spool file;
-    /// 2. hard-link it into each Maildir's `tmp/` (one inode for all), fsync each `tmp/`;
+    /// 1. hard-link the spool file into each Maildir's `tmp/` (one inode for all);
+    /// 2. write what is buffered, and make the file and its `tmp/` names durable
+    ///    (`DurableSync`: one shared `syncfs`, or an `fsync` of the file and of each `tmp/`);
     /// 3. in one index transaction, allocate each mailbox's next UID and insert the rows,
     ///    file name `<unique>,S=<size>,U=<uid>`, each assigned to its session; a mailbox that
     ///    already holds the message (a duplicate) gets no row, and its `tmp/` link is removed;
@@ -35,8 +36,7 @@ extension MailStore {
         let targets = distinctMailboxes(targets)
         let stored: [StoredMessage]
         do {
-            try message.seal()
-            try link(message, into: targets)
+            try linkDurably(message, into: targets)
             stored = try commit(message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope))
             dropDuplicateLinks(message, targets: targets, stored: stored)
         } catch {
@@ -50,8 +50,9 @@ extension MailStore {
         return stored
     }
 
-    /// Steps 2: links into every `tmp/`, then fsyncs them; on failure removes every link.
-    private func link(_ message: IncomingMessage, into targets: [MailboxTarget]) throws(StoreError) {
+    /// Steps 1 and 2: links into every `tmp/`, then seals the message, making the file and
+    /// the links durable; on failure removes every link.
+    private func linkDurably(_ message: IncomingMessage, into targets: [MailboxTarget]) throws(StoreError) {
         var linked: [Maildir] = []
         do {
             for target in targets {
@@ -59,7 +60,7 @@ extension MailStore {
                 try maildir.linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
                 linked.append(maildir)
             }
-            for maildir in linked { try maildir.syncTmp() }
+            try message.seal(syncing: linked.map(\.tmp), with: durableSync)
         } catch {
             for maildir in linked { try? maildir.removeFromTmp(message.uniqueName) }
             throw error

@@ -1,0 +1,121 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import PostgateStore
+
+/// `DurableSync`: one shared `syncfs` for a file and directories on the data directory's
+/// filesystem, `fsync` otherwise, and no caller returns before a flush that began after it.
+@Suite struct DurableSyncTests {
+    let fixture: StoreFixture
+
+    init() throws {
+        fixture = try StoreFixture()
+    }
+
+    /// A new file in the data directory, open for writing.
+    func newFile(_ name: String) throws -> (Int32, String) {
+        let path = fixture.dataPath + "/" + name
+        return (try FileSystem.createFile(path), path)
+    }
+
+    /// Runs `body(i)` for i in 0..<n on n threads of their own, all at once.
+    func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<n {
+            group.enter()
+            Thread { body(i); group.leave() }.start()
+        }
+        group.wait()
+    }
+
+    @Test func filesystemModeFlushesOnceForAFileAndItsDirectories() throws {
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem)
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath, fixture.dataPath + "/spool"])
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath])
+        #expect(sync.filesystemSyncCount == 2)
+    }
+
+    @Test func filesModeNeverUsesSyncfs() throws {
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .files)
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath])
+        #expect(sync.filesystemSyncCount == 0)
+    }
+
+    @Test func aDirectoryOnAnotherFilesystemFallsBackToFsync() throws {
+        var root = stat(), shm = stat()
+        guard stat(fixture.dataPath, &root) == 0, stat("/dev/shm", &shm) == 0, root.st_dev != shm.st_dev else { return }
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem)
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath, "/dev/shm"])
+        #expect(sync.filesystemSyncCount == 0)
+    }
+
+    @Test func callersWaitingDuringAFlushShareTheNextOne() throws {
+        // The first flush blocks until released; eight callers arrive while it runs. None
+        // may count on it (their writes may be later than its start), and all of them are
+        // served by one flush after it: two in all.
+        let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let flushes = Atomic<Int>(0)
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem) { _ in
+            if flushes.add(1, ordering: .relaxed).newValue == 1 {
+                entered.signal()
+                release.wait()
+            }
+            return nil
+        }
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        let done = Atomic<Int>(0)
+        let first = Thread {
+            try? sync.sync(file: fd, path: path, directories: [])
+            done.add(1, ordering: .relaxed)
+        }
+        first.start()
+        entered.wait()
+        let waiting = DispatchGroup()
+        waiting.enter()
+        Thread { [self] in
+            onThreads(8) { _ in
+                try? sync.sync(file: fd, path: path, directories: [])
+                done.add(1, ordering: .relaxed)
+            }
+            waiting.leave()
+        }.start()
+        usleep(100_000)
+        #expect(done.load(ordering: .relaxed) == 0)
+        release.signal()
+        waiting.wait()
+        while done.load(ordering: .relaxed) < 9 { usleep(1000) }
+        #expect(flushes.load(ordering: .relaxed) == 2)
+        #expect(sync.filesystemSyncCount == 2)
+    }
+
+    @Test func aFailedFlushFailsItsCallersOnly() throws {
+        let failNext = Atomic<Bool>(true)
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem) { _ in
+            failNext.exchange(false, ordering: .relaxed) ? EIO : nil
+        }
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        #expect(throws: StoreError.self) { try sync.sync(file: fd, path: path, directories: []) }
+        try sync.sync(file: fd, path: path, directories: [])
+    }
+
+    @Test func deliveryFlushesTheFilesystemOncePerMessage() throws {
+        try fixture.host("acme.test", "support")
+        let store = fixture.store
+        let before = store.durableSync.filesystemSyncCount
+        let message = try store.beginMessage()
+        try message.write(Array("Subject: hi\r\n\r\nbody\r\n".utf8))
+        let stored = try store.deliver(message, to: [try fixture.target("support@acme.test")], envelope: DeliveryEnvelope(
+            mailFrom: "a@example.org", rcptTo: [:], internalDate: Date(), header: .parse(Array("Subject: hi\r\n\r\n".utf8))))
+        #expect(stored.count == 1)
+        #expect(store.durableSync.filesystemSyncCount == before + 1)
+    }
+}
