@@ -32,10 +32,12 @@ public final class IncomingMessage {
     /// under this) is written with one `write(2)` and never read back.
     static let bufferCapacity = 256 * 1024
 
-    init(uniqueName: String, spoolDirectory: String) throws(StoreError) {
+    /// A message to be received into the new, empty file `spoolDirectory/uniqueName`, open
+    /// for writing as `descriptor`; the message owns the descriptor from now on.
+    init(uniqueName: String, spoolDirectory: String, descriptor: Int32) {
         self.uniqueName = uniqueName
         self.spoolPath = spoolDirectory + "/" + uniqueName
-        self.descriptor = try FileSystem.createFile(spoolPath)
+        self.descriptor = descriptor
     }
 
     deinit {

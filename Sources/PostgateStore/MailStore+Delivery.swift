@@ -9,9 +9,23 @@ import PostgateMessage
 /// exists only in `spool/` and `tmp/`, which `recover()` clears; after it commits the file
 /// is durable in every `tmp/`, so `recover()` can finish the move into `new/`.
 extension MailStore {
-    /// Starts receiving a message: a new file in `DATA/spool/` with a Maildir unique name.
+    /// Keeps a few spool files ready from now on, so that `beginMessage` need not create one
+    /// on a delivery's critical path (`SpoolFileReserve`). For `postgate serve`, after
+    /// `recover()` has cleared `spool/`.
+    public func reserveSpoolFiles() {
+        spoolReserve.enable()
+    }
+
+    /// Removes the spool files kept ready (at shutdown).
+    public func releaseSpoolFiles() {
+        spoolReserve.release()
+    }
+
+    /// Starts receiving a message: a new file in `DATA/spool/` with a Maildir unique name,
+    /// made ahead of need when one is ready (`SpoolFileReserve`).
     public func beginMessage() throws(StoreError) -> IncomingMessage {
-        try IncomingMessage(uniqueName: uniqueNames.next(), spoolDirectory: data.spoolPath)
+        let file = try spoolReserve.take()
+        return IncomingMessage(uniqueName: file.name, spoolDirectory: data.spoolPath, descriptor: file.descriptor)
     }
 
     /// Delivers `message` to every mailbox in `targets` (a mailbox listed twice gets one

@@ -21,7 +21,9 @@ public final class MailStore: Sendable {
     public let verifiedPasswords = PasswordVerificationCache()
     let dkimKeys: any DKIMKeyDirectory
     let policyIndex: any PolicyIndex
-    let uniqueNames = MaildirUniqueName()
+    let uniqueNames: MaildirUniqueName
+    /// Spool files made ahead of need (`beginMessage`).
+    let spoolReserve: SpoolFileReserve
     /// How deliveries make their files and `tmp/` names durable (`data_sync`).
     let durableSync: DurableSync
     /// What the delivery path read from the directory (`directorySnapshot()`).
@@ -40,6 +42,9 @@ public final class MailStore: Sendable {
         sessionMessageIDs: SessionMessageID, durableSync: DurableSync
     ) {
         self.durableSync = durableSync
+        let names = MaildirUniqueName()
+        self.uniqueNames = names
+        self.spoolReserve = SpoolFileReserve(directory: data.spoolPath, names: names)
         self.data = data
         self.directory = directory
         self.index = index
