@@ -64,6 +64,14 @@ public final class MailStore: Sendable {
         directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings(),
         dataSync: DurableSync.Mode = .filesystem
     ) throws(StoreError) -> MailStore {
+        try open(directory: path, logger: logger, sessions: sessions, dataSync: dataSync, flush: FilesystemFlusher.syncFilesystem)
+    }
+
+    /// `open`, with the call that flushes the filesystem given (tests make it slow or fail).
+    static func open(
+        directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings(),
+        dataSync: DurableSync.Mode = .filesystem, flush: @escaping @Sendable (Int32) -> Int32?
+    ) throws(StoreError) -> MailStore {
         let data = try DataDirectory.prepare(path)
         let database = try SQLiteDatabase(path: data.databasePath)
         let messageIDs = SessionMessageID(key: try SessionKeyFile.loadOrCreate(in: data))
@@ -77,7 +85,7 @@ public final class MailStore: Sendable {
             policyIndex: SQLitePolicyIndex(database: database),
             logger: logger ?? Logger(label: "postgate.store"),
             sessionMessageIDs: messageIDs,
-            durableSync: try DurableSync(rootPath: data.root, mode: dataSync)
+            durableSync: try DurableSync(rootPath: data.root, mode: dataSync, flush: flush)
         )
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PostgateMessage
 import Synchronization
 import Testing
 @testable import PostgateStore
@@ -117,5 +118,57 @@ import Testing
             mailFrom: "a@example.org", rcptTo: [:], internalDate: Date(), header: .parse(Array("Subject: hi\r\n\r\n".utf8))))
         #expect(stored.count == 1)
         #expect(store.durableSync.filesystemSyncCount == before + 1)
+    }
+
+    /// A store in a fresh data directory whose filesystem flushes go through `flush`.
+    func storeFlushing(with flush: @escaping @Sendable (Int32) -> Int32?) throws -> MailStore {
+        let store = try MailStore.open(directory: fixture.dataPath + "-flushing", flush: flush)
+        try store.addDomain(DomainName("acme.test"))
+        try store.addAddress(EmailAddress("support@acme.test"))
+        return store
+    }
+
+    func deliverSample(_ store: MailStore) throws -> [StoredMessage] {
+        guard case .accept(let target) = try store.resolveRecipient(EmailAddress("support@acme.test")) else {
+            throw StoreFixtureError.notAccepted("support@acme.test")
+        }
+        let message = try store.beginMessage()
+        try message.write(sampleMessage())
+        return try store.deliver(message, to: [target], envelope: DeliveryEnvelope(
+            mailFrom: "", rcptTo: [:], header: .parse(sampleMessage())))
+    }
+
+    @Test func theIndexCommitsOnlyAfterTheFlush() throws {
+        let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let store = try storeFlushing { _ in
+            entered.signal()
+            release.wait()
+            return nil
+        }
+        let delivered = DispatchSemaphore(value: 0)
+        let result = Mutex<[StoredMessage]?>(nil)
+        Thread {
+            result.withLock { $0 = try? deliverSample(store) }
+            delivered.signal()
+        }.start()
+        entered.wait()
+        usleep(100_000)  // the delivery's statements run meanwhile; it must not commit
+        #expect(try store.messages(mailboxPath: "maildir/acme.test/support").isEmpty)
+        release.signal()
+        delivered.wait()
+        #expect(result.withLock { $0?.count } == 1)
+        #expect(try store.messages(mailboxPath: "maildir/acme.test/support").count == 1)
+    }
+
+    @Test func aFailedFlushStoresNothing() throws {
+        let store = try storeFlushing { _ in EIO }
+        #expect(throws: StoreError.self) { try deliverSample(store) }
+        #expect(try store.messages(mailboxPath: "maildir/acme.test/support").isEmpty)
+        let maildir = fixture.dataPath + "-flushing/maildir/acme.test/support"
+        for folder in ["tmp", "new", "cur"] {
+            #expect(try FileSystem.contents(of: maildir + "/" + folder).isEmpty)
+        }
+        #expect(try FileSystem.contents(of: fixture.dataPath + "-flushing/spool").isEmpty)
     }
 }
