@@ -63,9 +63,11 @@ public final class Gateway: Service, @unchecked Sendable {
     @discardableResult
     public func start() async throws -> [SocketAddress] {
         threadPool.start()
-        let store = try MailStore.open(directory: dataDirectory, logger: logger, sessions: configuration.sessions)
+        let store = try MailStore.open(
+            directory: dataDirectory, logger: logger, sessions: configuration.sessions, dataSync: configuration.dataSync)
         self.store = store
         let report = try store.recover()
+        store.reserveSpoolFiles()
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
         let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
             || configuration.offersSubmission
@@ -138,6 +140,7 @@ public final class Gateway: Service, @unchecked Sendable {
         serverChannels = []
         await stopOutboundDelivery()
         try? await threadPool.shutdownGracefully()
+        store?.releaseSpoolFiles()
         try? await group.shutdownGracefully()
         logger.notice("stopped")
     }

@@ -13,6 +13,8 @@ import Yams
 public struct GatewayConfiguration: Sendable, Equatable {
     public var hostname = "postgate.localhost"
     public var dataDirectory = "./postgate-data"
+    /// How a delivery makes its file and Maildir entries durable before the `250`.
+    public var dataSync = DurableSync.Mode.filesystem
     public var logLevel = Logger.Level.info
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
@@ -127,9 +129,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound"])
+        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
+        if let mode = try node.string("data_sync") {
+            guard let parsed = DurableSync.Mode(rawValue: mode) else {
+                throw ConfigurationError("\(node.path).data_sync: \(mode) is not one of filesystem, files")
+            }
+            dataSync = parsed
+        }
         if let level = try node.string("log_level") {
             guard let parsed = Logger.Level(rawValue: level) else {
                 throw ConfigurationError("\(node.path).log_level: \(level) is not one of trace, debug, info, notice, warning, error, critical")

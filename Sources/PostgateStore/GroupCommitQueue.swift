@@ -76,7 +76,11 @@ final class GroupCommitQueue: @unchecked Sendable {
         do {
             // Deliveries change no directory table.
             return try database.write(publishingGeneration: false) { db in
-                try batch.map { submission in
+                // A batch of one needs no savepoint: its failure rolls back the whole
+                // transaction, which is all of its own work. A savepoint would copy every
+                // page it changes into a statement journal.
+                if batch.count == 1 { return [.success(try batch[0].work(db))] }
+                return try batch.map { submission in
                     var value: Any?
                     do {
                         try db.inSavepoint {

@@ -21,6 +21,8 @@ public final class IncomingMessage {
     public private(set) var size = 0
     private(set) var state = State.open
     private var descriptor: Int32
+    /// The sync `seal` started, which still uses `descriptor`.
+    private var pending: PendingDurableSync?
     private var buffer: [UInt8] = []
     /// Whether any byte has gone to the file yet (before `seal`).
     private var flushed = false
@@ -32,10 +34,12 @@ public final class IncomingMessage {
     /// under this) is written with one `write(2)` and never read back.
     static let bufferCapacity = 256 * 1024
 
-    init(uniqueName: String, spoolDirectory: String) throws(StoreError) {
+    /// A message to be received into the new, empty file `spoolDirectory/uniqueName`, open
+    /// for writing as `descriptor`; the message owns the descriptor from now on.
+    init(uniqueName: String, spoolDirectory: String, descriptor: Int32) {
         self.uniqueName = uniqueName
         self.spoolPath = spoolDirectory + "/" + uniqueName
-        self.descriptor = try FileSystem.createFile(spoolPath)
+        self.descriptor = descriptor
     }
 
     deinit {
@@ -97,24 +101,39 @@ public final class IncomingMessage {
 
     /// Closes and removes the spool file; the message is dropped. Safe to call twice.
     public func abort() {
-        if state == .open { FileSystem.close(descriptor) }
-        if state == .open || state == .sealed { try? FileSystem.unlink(spoolPath) }
+        if state == .open || state == .sealed {
+            closeFile()
+            try? FileSystem.unlink(spoolPath)
+        }
         if state != .delivered { state = .aborted }
     }
 
-    /// Step 1 of delivery: writes what is buffered, fsyncs and closes the spool file.
-    func seal() throws(StoreError) {
+    /// Closes the spool file once a sync started by `seal` has finished with it.
+    private func closeFile() {
+        try? pending?.wait()
+        pending = nil
+        FileSystem.close(descriptor)
+    }
+
+    /// Step 2 of delivery, after its names were linked into `directories`: writes what is
+    /// buffered and starts making the file and those names durable together (`DurableSync`:
+    /// one `syncfs` where it can). The file stays open until `markDelivered` or `abort`,
+    /// which wait for the sync first.
+    func seal(syncing directories: [String], with sync: DurableSync) throws(StoreError) -> PendingDurableSync {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
         let whole = flushed ? nil : buffer
         try flushBuffer()
-        try FileSystem.sync(descriptor, path: spoolPath)
-        FileSystem.close(descriptor)
         contents = whole
         state = .sealed
+        let pending = sync.start(file: descriptor, path: spoolPath, directories: directories)
+        self.pending = pending
+        return pending
     }
 
     /// Step 5 of delivery: the Maildirs hold the message; the spool name goes.
     func markDelivered() {
+        guard state == .sealed else { return }
+        closeFile()
         try? FileSystem.unlink(spoolPath)
         state = .delivered
     }

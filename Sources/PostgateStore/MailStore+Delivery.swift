@@ -9,19 +9,36 @@ import PostgateMessage
 /// exists only in `spool/` and `tmp/`, which `recover()` clears; after it commits the file
 /// is durable in every `tmp/`, so `recover()` can finish the move into `new/`.
 extension MailStore {
-    /// Starts receiving a message: a new file in `DATA/spool/` with a Maildir unique name.
+    /// Keeps a few spool files ready from now on, so that `beginMessage` need not create one
+    /// on a delivery's critical path (`SpoolFileReserve`). For `postgate serve`, after
+    /// `recover()` has cleared `spool/`.
+    public func reserveSpoolFiles() {
+        spoolReserve.enable()
+    }
+
+    /// Removes the spool files kept ready (at shutdown).
+    public func releaseSpoolFiles() {
+        spoolReserve.release()
+    }
+
+    /// Starts receiving a message: a new file in `DATA/spool/` with a Maildir unique name,
+    /// made ahead of need when one is ready (`SpoolFileReserve`).
     public func beginMessage() throws(StoreError) -> IncomingMessage {
-        try IncomingMessage(uniqueName: uniqueNames.next(), spoolDirectory: data.spoolPath)
+        let file = try spoolReserve.take()
+        return IncomingMessage(uniqueName: file.name, spoolDirectory: data.spoolPath, descriptor: file.descriptor)
     }
 
     /// Delivers `message` to every mailbox in `targets` (a mailbox listed twice gets one
     /// copy) and returns the stored messages, one per mailbox, with their UIDs.
     ///
-    /// 1. fsync and close the spool file;
-    /// 2. hard-link it into each Maildir's `tmp/` (one inode for all), fsync each `tmp/`;
+    /// 1. hard-link the spool file into each Maildir's `tmp/` (one inode for all);
+    /// 2. write what is buffered, and start making the file and its `tmp/` names durable
+    ///    (`DurableSync`: one shared `syncfs`, or an `fsync` of the file and of each `tmp/`);
     /// 3. in one index transaction, allocate each mailbox's next UID and insert the rows,
     ///    file name `<unique>,S=<size>,U=<uid>`, each assigned to its session; a mailbox that
-    ///    already holds the message (a duplicate) gets no row, and its `tmp/` link is removed;
+    ///    already holds the message (a duplicate) gets no row, and its `tmp/` link is removed.
+    ///    The statements run while step 2's flush is under way; the transaction commits only
+    ///    after it has finished, so a committed row never names a file that is not durable;
     /// 4. rename each `tmp/<unique>` to `new/<filename>` (not fsynced: recovery repeats a
     ///    lost rename from the durable `tmp/` entry and the committed row);
     /// 5. remove the spool file.
@@ -35,9 +52,9 @@ extension MailStore {
         let targets = distinctMailboxes(targets)
         let stored: [StoredMessage]
         do {
-            try message.seal()
-            try link(message, into: targets)
-            stored = try commit(message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope))
+            let flush = try linkDurably(message, into: targets)
+            stored = try commit(
+                message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope), after: flush)
             dropDuplicateLinks(message, targets: targets, stored: stored)
         } catch {
             message.abort()
@@ -50,8 +67,9 @@ extension MailStore {
         return stored
     }
 
-    /// Steps 2: links into every `tmp/`, then fsyncs them; on failure removes every link.
-    private func link(_ message: IncomingMessage, into targets: [MailboxTarget]) throws(StoreError) {
+    /// Steps 1 and 2: links into every `tmp/`, then seals the message, starting the sync of
+    /// the file and the links; on failure removes every link.
+    private func linkDurably(_ message: IncomingMessage, into targets: [MailboxTarget]) throws(StoreError) -> PendingDurableSync {
         var linked: [Maildir] = []
         do {
             for target in targets {
@@ -59,16 +77,18 @@ extension MailStore {
                 try maildir.linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
                 linked.append(maildir)
             }
-            for maildir in linked { try maildir.syncTmp() }
+            return try message.seal(syncing: linked.map(\.tmp), with: durableSync)
         } catch {
             for maildir in linked { try? maildir.removeFromTmp(message.uniqueName) }
             throw error
         }
     }
 
-    /// Step 3: the index rows, one transaction. On failure removes the `tmp/` links.
+    /// Step 3: the index rows, one transaction, committed once `flush` has finished. On
+    /// failure removes the `tmp/` links.
     private func commit(
-        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope, thread: MessageThreadFacts
+        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope, thread: MessageThreadFacts,
+        after flush: PendingDurableSync
     ) throws(StoreError) -> [StoredMessage] {
         let pending = targets.map { target in
             var row = StoredMessage(
@@ -80,8 +100,9 @@ extension MailStore {
                 message: row, uniqueName: message.uniqueName, threadFacts: thread.facts, contentDigest: thread.digest)
         }
         do {
-            return try index.insert(pending)
+            return try index.insert(pending, beforeCommit: { () throws(StoreError) in try flush.wait() })
         } catch {
+            try? flush.wait()
             for target in targets { try? data.maildir(target.mailboxPath).removeFromTmp(message.uniqueName) }
             throw error
         }

@@ -103,7 +103,7 @@ extension MailStore {
         let unique = uniqueNames.next()
         let stored: StoredMessage
         do throws(StoreError) {
-            try maildir.writeIntoTmp(bytes, uniqueName: unique)
+            try maildir.writeIntoTmp(bytes, uniqueName: unique, sync: durableSync)
             var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: bytes.count, internalDate: internalDate,
                                     mailFrom: "", rcptTo: "", header: MessageHeader.parse(bytes.prefix(256 * 1024)))
             row.flags = flags.letters

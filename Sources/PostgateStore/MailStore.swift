@@ -21,7 +21,11 @@ public final class MailStore: Sendable {
     public let verifiedPasswords = PasswordVerificationCache()
     let dkimKeys: any DKIMKeyDirectory
     let policyIndex: any PolicyIndex
-    let uniqueNames = MaildirUniqueName()
+    let uniqueNames: MaildirUniqueName
+    /// Spool files made ahead of need (`beginMessage`).
+    let spoolReserve: SpoolFileReserve
+    /// How deliveries make their files and `tmp/` names durable (`data_sync`).
+    let durableSync: DurableSync
     /// What the delivery path read from the directory (`directorySnapshot()`).
     let directoryCache = DirectoryCache()
     let logger: Logger
@@ -35,8 +39,12 @@ public final class MailStore: Sendable {
         data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
         agentDirectory: any AgentDirectory, messageOperations: any MessageOperations,
         dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger,
-        sessionMessageIDs: SessionMessageID
+        sessionMessageIDs: SessionMessageID, durableSync: DurableSync
     ) {
+        self.durableSync = durableSync
+        let names = MaildirUniqueName()
+        self.uniqueNames = names
+        self.spoolReserve = SpoolFileReserve(directory: data.spoolPath, names: names)
         self.data = data
         self.directory = directory
         self.index = index
@@ -49,10 +57,20 @@ public final class MailStore: Sendable {
     }
 
     /// Opens the store in `directory`, creating the directory and its index if missing and
-    /// bringing the index schema up to date.
+    /// bringing the index schema up to date. `dataSync` says how deliveries make their files
+    /// durable (`DurableSync.Mode`).
     /// - Throws: `.dataDirectoryNotWritable` or `.database` naming the path and the reason.
     public static func open(
-        directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings()
+        directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings(),
+        dataSync: DurableSync.Mode = .filesystem
+    ) throws(StoreError) -> MailStore {
+        try open(directory: path, logger: logger, sessions: sessions, dataSync: dataSync, flush: FilesystemFlusher.syncFilesystem)
+    }
+
+    /// `open`, with the call that flushes the filesystem given (tests make it slow or fail).
+    static func open(
+        directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings(),
+        dataSync: DurableSync.Mode = .filesystem, flush: @escaping @Sendable (Int32) -> Int32?
     ) throws(StoreError) -> MailStore {
         let data = try DataDirectory.prepare(path)
         let database = try SQLiteDatabase(path: data.databasePath)
@@ -66,7 +84,8 @@ public final class MailStore: Sendable {
             dkimKeys: SQLiteDKIMKeyDirectory(database: database),
             policyIndex: SQLitePolicyIndex(database: database),
             logger: logger ?? Logger(label: "postgate.store"),
-            sessionMessageIDs: messageIDs
+            sessionMessageIDs: messageIDs,
+            durableSync: try DurableSync(rootPath: data.root, mode: dataSync, flush: flush)
         )
     }
 

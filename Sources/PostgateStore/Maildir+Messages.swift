@@ -40,21 +40,20 @@ extension Maildir {
         try FileSystem.unlink(path)
     }
 
-    /// Writes a new message file as `tmp/<uniqueName>` and makes it durable: the file, then
-    /// its name (fsync of `tmp/`). On failure nothing is left behind.
-    func writeIntoTmp(_ bytes: [UInt8], uniqueName: String) throws(StoreError) {
+    /// Writes a new message file as `tmp/<uniqueName>` and makes it and its name durable
+    /// (`DurableSync`). On failure nothing is left behind.
+    func writeIntoTmp(_ bytes: [UInt8], uniqueName: String, sync: DurableSync) throws(StoreError) {
         let path = tmp + "/" + uniqueName
         let fd = try FileSystem.createFile(path)
         do throws(StoreError) {
             try FileSystem.writeAll(fd, bytes, path: path)
-            try FileSystem.sync(fd, path: path)
+            try sync.sync(file: fd, path: path, directories: [tmp])
         } catch {
             FileSystem.close(fd)
             try? FileSystem.unlink(path)
             throw error
         }
         FileSystem.close(fd)
-        try syncTmp()
     }
 
     /// Hard-links an existing message file into `tmp/<uniqueName>` (COPY, MOVE).

@@ -11,8 +11,11 @@ protocol MessageIndex: Sendable {
     /// transaction: either every message is acknowledged or none is. Each message's
     /// `uid` and `filename` are filled in from `uniqueName` and the allocated UID, and its
     /// session assigned. A message the mailbox already holds (a duplicate) is left out of
-    /// the result and not inserted.
-    func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage]
+    /// the result and not inserted. `beforeCommit` runs last in the transaction; what it
+    /// throws rolls the transaction back.
+    func insert(
+        _ messages: [PendingMessage], beforeCommit: @escaping @Sendable () throws(StoreError) -> Void
+    ) throws(StoreError) -> [StoredMessage]
 
     /// The committed file name of the message delivered to `mailboxID` under
     /// `uniqueName`, or nil if no such delivery was committed.
@@ -62,4 +65,11 @@ struct MailboxState: Sendable, Equatable {
     var path: String
     var uidValidity: UInt32
     var uidNext: UInt32
+}
+
+extension MessageIndex {
+    /// `insert(_:beforeCommit:)` with nothing to wait for.
+    func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
+        try insert(messages, beforeCommit: {})
+    }
 }

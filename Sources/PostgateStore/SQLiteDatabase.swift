@@ -25,6 +25,9 @@ struct SQLiteDatabase: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Statement journals (savepoints in a group commit) and temporary b-trees stay
+            // in memory: spilled, each transaction created, wrote and removed a file.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)

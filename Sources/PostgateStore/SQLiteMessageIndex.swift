@@ -6,9 +6,11 @@ struct SQLiteMessageIndex: MessageIndex {
     let database: SQLiteDatabase
     let sessions: SQLiteSessionIndex
 
-    func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
+    func insert(
+        _ messages: [PendingMessage], beforeCommit: @escaping @Sendable () throws(StoreError) -> Void
+    ) throws(StoreError) -> [StoredMessage] {
         try database.groupWrite { db in
-            try messages.compactMap { pending in
+            let stored = try messages.compactMap { pending -> StoredMessage? in
                 if try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
                 let allocated = try allocateUID(db, mailboxID: message.mailboxID)
@@ -22,6 +24,8 @@ struct SQLiteMessageIndex: MessageIndex {
                               contentDigest: pending.contentDigest)
                 return message
             }
+            try beforeCommit()
+            return stored
         }
     }
 

@@ -19,7 +19,7 @@ import Testing
     private func spoolAndLink(_ bytes: [UInt8]) throws -> (IncomingMessage, MailboxTarget) {
         let message = try store.beginMessage()
         try message.write(bytes)
-        try message.seal()
+        _ = try message.seal(syncing: [], with: store.durableSync)
         let target = try fixture.target("support@acme.test")
         try store.data.maildir(target.mailboxPath).linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
         return (message, target)

@@ -1,0 +1,174 @@
+import Foundation
+import PostgateMessage
+import Synchronization
+import Testing
+@testable import PostgateStore
+
+/// `DurableSync`: one shared `syncfs` for a file and directories on the data directory's
+/// filesystem, `fsync` otherwise, and no caller returns before a flush that began after it.
+@Suite struct DurableSyncTests {
+    let fixture: StoreFixture
+
+    init() throws {
+        fixture = try StoreFixture()
+    }
+
+    /// A new file in the data directory, open for writing.
+    func newFile(_ name: String) throws -> (Int32, String) {
+        let path = fixture.dataPath + "/" + name
+        return (try FileSystem.createFile(path), path)
+    }
+
+    /// Runs `body(i)` for i in 0..<n on n threads of their own, all at once.
+    func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<n {
+            group.enter()
+            Thread { body(i); group.leave() }.start()
+        }
+        group.wait()
+    }
+
+    @Test func filesystemModeFlushesOnceForAFileAndItsDirectories() throws {
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem)
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath, fixture.dataPath + "/spool"])
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath])
+        #expect(sync.filesystemSyncCount == 2)
+    }
+
+    @Test func filesModeNeverUsesSyncfs() throws {
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .files)
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath])
+        #expect(sync.filesystemSyncCount == 0)
+    }
+
+    @Test func aDirectoryOnAnotherFilesystemFallsBackToFsync() throws {
+        var root = stat(), shm = stat()
+        guard stat(fixture.dataPath, &root) == 0, stat("/dev/shm", &shm) == 0, root.st_dev != shm.st_dev else { return }
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem)
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        try sync.sync(file: fd, path: path, directories: [fixture.dataPath, "/dev/shm"])
+        #expect(sync.filesystemSyncCount == 0)
+    }
+
+    @Test func callersWaitingDuringAFlushShareTheNextOne() throws {
+        // The first flush blocks until released; eight callers arrive while it runs. None
+        // may count on it (their writes may be later than its start), and all of them are
+        // served by one flush after it: two in all.
+        let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let flushes = Atomic<Int>(0)
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem) { _ in
+            if flushes.add(1, ordering: .relaxed).newValue == 1 {
+                entered.signal()
+                release.wait()
+            }
+            return nil
+        }
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        let done = Atomic<Int>(0)
+        let first = Thread {
+            try? sync.sync(file: fd, path: path, directories: [])
+            done.add(1, ordering: .relaxed)
+        }
+        first.start()
+        entered.wait()
+        let waiting = DispatchGroup()
+        waiting.enter()
+        Thread { [self] in
+            onThreads(8) { _ in
+                try? sync.sync(file: fd, path: path, directories: [])
+                done.add(1, ordering: .relaxed)
+            }
+            waiting.leave()
+        }.start()
+        usleep(100_000)
+        #expect(done.load(ordering: .relaxed) == 0)
+        release.signal()
+        waiting.wait()
+        while done.load(ordering: .relaxed) < 9 { usleep(1000) }
+        #expect(flushes.load(ordering: .relaxed) == 2)
+        #expect(sync.filesystemSyncCount == 2)
+    }
+
+    @Test func aFailedFlushFailsItsCallersOnly() throws {
+        let failNext = Atomic<Bool>(true)
+        let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem) { _ in
+            failNext.exchange(false, ordering: .relaxed) ? EIO : nil
+        }
+        let (fd, path) = try newFile("one")
+        defer { FileSystem.close(fd) }
+        #expect(throws: StoreError.self) { try sync.sync(file: fd, path: path, directories: []) }
+        try sync.sync(file: fd, path: path, directories: [])
+    }
+
+    @Test func deliveryFlushesTheFilesystemOncePerMessage() throws {
+        try fixture.host("acme.test", "support")
+        let store = fixture.store
+        let before = store.durableSync.filesystemSyncCount
+        let message = try store.beginMessage()
+        try message.write(Array("Subject: hi\r\n\r\nbody\r\n".utf8))
+        let stored = try store.deliver(message, to: [try fixture.target("support@acme.test")], envelope: DeliveryEnvelope(
+            mailFrom: "a@example.org", rcptTo: [:], internalDate: Date(), header: .parse(Array("Subject: hi\r\n\r\n".utf8))))
+        #expect(stored.count == 1)
+        #expect(store.durableSync.filesystemSyncCount == before + 1)
+    }
+
+    /// A store in a fresh data directory whose filesystem flushes go through `flush`.
+    func storeFlushing(with flush: @escaping @Sendable (Int32) -> Int32?) throws -> MailStore {
+        let store = try MailStore.open(directory: fixture.dataPath + "-flushing", flush: flush)
+        try store.addDomain(DomainName("acme.test"))
+        try store.addAddress(EmailAddress("support@acme.test"))
+        return store
+    }
+
+    func deliverSample(_ store: MailStore) throws -> [StoredMessage] {
+        guard case .accept(let target) = try store.resolveRecipient(EmailAddress("support@acme.test")) else {
+            throw StoreFixtureError.notAccepted("support@acme.test")
+        }
+        let message = try store.beginMessage()
+        try message.write(sampleMessage())
+        return try store.deliver(message, to: [target], envelope: DeliveryEnvelope(
+            mailFrom: "", rcptTo: [:], header: .parse(sampleMessage())))
+    }
+
+    @Test func theIndexCommitsOnlyAfterTheFlush() throws {
+        let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let store = try storeFlushing { _ in
+            entered.signal()
+            release.wait()
+            return nil
+        }
+        let delivered = DispatchSemaphore(value: 0)
+        let result = Mutex<[StoredMessage]?>(nil)
+        Thread {
+            result.withLock { $0 = try? deliverSample(store) }
+            delivered.signal()
+        }.start()
+        entered.wait()
+        usleep(100_000)  // the delivery's statements run meanwhile; it must not commit
+        #expect(try store.messages(mailboxPath: "maildir/acme.test/support").isEmpty)
+        release.signal()
+        delivered.wait()
+        #expect(result.withLock { $0?.count } == 1)
+        #expect(try store.messages(mailboxPath: "maildir/acme.test/support").count == 1)
+    }
+
+    @Test func aFailedFlushStoresNothing() throws {
+        let store = try storeFlushing { _ in EIO }
+        #expect(throws: StoreError.self) { try deliverSample(store) }
+        #expect(try store.messages(mailboxPath: "maildir/acme.test/support").isEmpty)
+        let maildir = fixture.dataPath + "-flushing/maildir/acme.test/support"
+        for folder in ["tmp", "new", "cur"] {
+            #expect(try FileSystem.contents(of: maildir + "/" + folder).isEmpty)
+        }
+        #expect(try FileSystem.contents(of: fixture.dataPath + "-flushing/spool").isEmpty)
+    }
+}
