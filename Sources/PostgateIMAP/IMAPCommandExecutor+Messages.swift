@@ -58,6 +58,7 @@ extension IMAPCommandExecutor.Run {
             }
         }
         var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore)
+        if emit != nil, w.bytes.isEmpty, attributes.contains(where: \.needsFile) { w = IMAPResponseWriter(capacity: Self.chunkSize * 3 / 2) }
         for batch in indexes.chunks(of: Self.fetchBatch) {
             responder.prepare(batch.map { view.messages[$0] })
             let needing = batch.filter { responder.needsDetails(view.messages[$0]) }

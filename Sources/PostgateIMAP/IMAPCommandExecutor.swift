@@ -78,7 +78,7 @@ extension IMAPCommandExecutor {
         mutating func flushIfLarge() {
             guard let emit, w.bytes.count >= Self.chunkSize else { return }
             emit(w.bytes)
-            w = IMAPResponseWriter()
+            w = IMAPResponseWriter(capacity: Self.chunkSize + Self.chunkSize / 2)
         }
 
         init(executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?, condStore: Bool) {

@@ -5,6 +5,11 @@ public struct IMAPResponseWriter: Sendable {
 
     public init() {}
 
+    /// With room for `capacity` octets, so a long response is not copied as it grows.
+    public init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
     public mutating func raw(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }

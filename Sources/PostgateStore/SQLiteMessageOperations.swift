@@ -131,12 +131,14 @@ struct SQLiteMessageOperations: MessageOperations {
     /// What SELECT needs of every message: UID, flags and mod-sequence, without details.
     private func flagSummaries(_ db: Database, mailboxID: Int64, agentID: Int64, privateSeen: Bool) throws -> [MessageSummary] {
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT uid, flags, keywords, modseq, \(Self.seenColumn(privateSeen)) FROM message WHERE mailbox_id = ? ORDER BY uid
+            SELECT uid, nullif(flags, ''), nullif(keywords, ''), modseq, \(Self.seenColumn(privateSeen))
+            FROM message WHERE mailbox_id = ? ORDER BY uid
             """), arguments: [agentID, mailboxID])
         var summaries: [MessageSummary] = []
         while let row = try rows.next() {
-            let letters: String = row[1]
-            var flags = MessageFlags(letters: letters, storedKeywords: row[2])
+            // Most messages have no flags: NULL, so no string is made for them.
+            let letters = row[1] as String? ?? ""
+            var flags = MessageFlags(letters: letters, storedKeywords: row[2] as String? ?? "")
             if privateSeen { flags = flags.settingSeen(row[4]) }
             summaries.append(MessageSummary(uid: row[0], flags: flags, size: 0, internalDate: Date(timeIntervalSince1970: 0),
                                             filename: "", fileLetters: letters, modSeq: row[3]))
