@@ -53,7 +53,9 @@ struct IMAPFetchResponder {
             items = computed
             content = loaded
         }
-        w.raw("* \(sequence) FETCH (")
+        w.raw("* ")
+        w.number(sequence)
+        w.raw(" FETCH (")
         for (position, attribute) in attributes.enumerated() {
             if position > 0 { w.raw(" ") }
             item(attribute, message, items, &content, into: &w)
@@ -74,11 +76,20 @@ struct IMAPFetchResponder {
         into w: inout IMAPResponseWriter
     ) {
         switch attribute {
-        case .uid: w.raw("UID \(message.uid)")
-        case .flags: w.raw("FLAGS (\(message.flags.imapNames.joined(separator: " ")))")
+        case .uid:
+            w.raw("UID ")
+            w.number(message.uid)
+        case .flags:
+            w.raw("FLAGS ")
+            w.flagList(message.flags.imapNames)
         case .internalDate: w.raw("INTERNALDATE \"\(IMAPDateTime.format(message.internalDate))\"")
-        case .rfc822Size: w.raw("RFC822.SIZE \(message.size)")
-        case .modSeq: w.raw("MODSEQ (\(message.modSeq))")
+        case .rfc822Size:
+            w.raw("RFC822.SIZE ")
+            w.number(message.size)
+        case .modSeq:
+            w.raw("MODSEQ (")
+            w.number(message.modSeq)
+            w.raw(")")
         case .envelope, .bodyStructure, .body:
             w.raw(attribute.cachedItem!.name + " ")
             w.raw(items![keyPath: attribute.cachedItem!.octets])

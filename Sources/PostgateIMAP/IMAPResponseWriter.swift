@@ -68,14 +68,38 @@ public struct IMAPResponseWriter: Sendable {
     }
 
     public mutating func literal(_ octets: some Collection<UInt8>) {
-        raw("{\(octets.count)}")
-        crlf()
+        bytes.append(UInt8(ascii: "{"))
+        number(UInt64(octets.count))
+        bytes.append(contentsOf: [UInt8(ascii: "}"), 13, 10])
         bytes.append(contentsOf: octets)
     }
 
     /// `(\Seen \Flagged …)`.
     public mutating func flagList(_ flags: [String]) {
-        raw("(" + flags.joined(separator: " ") + ")")
+        bytes.append(UInt8(ascii: "("))
+        for (position, flag) in flags.enumerated() {
+            if position > 0 { bytes.append(UInt8(ascii: " ")) }
+            raw(flag)
+        }
+        bytes.append(UInt8(ascii: ")"))
+    }
+
+    /// A number in decimal, written without making a string (FETCH of 10,000 messages
+    /// writes tens of thousands of them).
+    public mutating func number(_ value: some BinaryInteger) {
+        var value = UInt64(clamping: value)
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            } while value > 0
+            bytes.append(contentsOf: buffer[start...])
+        }
     }
 }
 

@@ -45,4 +45,19 @@ final class IMAPSyntaxTests: XCTestCase {
         w.astring("INBOX")
         XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), "\"a \\\"b\\\" \\\\c\" {7}\r\nGrüße NIL INBOX")
     }
+
+    /// Numbers, flag lists and literal headers written straight into the response bytes.
+    func testWriterNumbersFlagsAndLiterals() {
+        var w = IMAPResponseWriter()
+        for value in [0, 7, 10, 4_294_967_295] { w.number(UInt32(value)); w.raw(" ") }
+        w.number(UInt64(Int64.max))
+        w.raw(" ")
+        w.number(-5)
+        w.raw(" ")
+        w.flagList([])
+        w.flagList(["\\Seen", "$Label"])
+        w.literal(Array("abc".utf8))
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self),
+                       "0 7 10 4294967295 9223372036854775807 0 ()(\\Seen $Label){3}\r\nabc")
+    }
 }
