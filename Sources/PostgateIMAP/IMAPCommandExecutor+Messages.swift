@@ -61,7 +61,9 @@ extension IMAPCommandExecutor.Run {
         if emit != nil, w.bytes.isEmpty, attributes.contains(where: \.needsFile) { w = IMAPResponseWriter(capacity: Self.chunkSize * 3 / 2) }
         for batch in indexes.chunks(of: Self.fetchBatch) {
             responder.prepare(batch.map { view.messages[$0] })
-            let needing = batch.filter { responder.needsDetails(view.messages[$0]) }
+            let needing = !responder.mayNeedDetails ? [] : batch.filter {
+                !view.messages[$0].hasDetails && responder.needsDetails(uid: view.messages[$0].uid)
+            }
             if !needing.isEmpty { try storeCall { () throws(StoreError) in try view.loadDetails(needing, from: store) } }
             for index in batch {
                 responder.write(view.messages[index], sequence: index + 1, into: &w)

@@ -10,6 +10,8 @@ struct IMAPFetchResponder {
     let mailbox: VisibleMailbox
     let attributes: [IMAPFetchAttribute]
     private let usesCache: Bool
+    /// An item needs every message's size, date or file name.
+    private let detailsAlways: Bool
     private var cached: [UInt32: CachedFetchItems] = [:]
     /// Items computed from files and not yet kept in the index.
     private var pending: [UInt32: CachedFetchItems] = [:]
@@ -25,6 +27,7 @@ struct IMAPFetchResponder {
         if condStore, attributes.contains(where: \.setsSeen), !items.contains(.modSeq) { items.append(.modSeq) }
         self.attributes = items
         usesCache = items.contains(where: \.isCached)
+        detailsAlways = items.contains(where: \.needsDetails)
     }
 
     /// Loads the cache rows of the messages about to be written (one query per batch).
@@ -33,11 +36,12 @@ struct IMAPFetchResponder {
         cached = (try? store.cachedFetchItems(in: mailbox, uids: low...high)) ?? [:]
     }
 
-    /// The message's size, date or file name are needed and not read yet: for an item,
-    /// or to fill the cache.
-    func needsDetails(_ message: MessageSummary) -> Bool {
-        guard !message.hasDetails else { return false }
-        return attributes.contains(where: \.needsDetails) || (usesCache && cached[message.uid] == nil && pending[message.uid] == nil)
+    /// Some messages may need their size, date or file name (`MessageSummary.hasDetails`).
+    var mayNeedDetails: Bool { detailsAlways || usesCache }
+
+    /// The message with `uid` needs its size, date or file name: for an item, or to fill the cache.
+    func needsDetails(uid: UInt32) -> Bool {
+        detailsAlways || (usesCache && cached[uid] == nil && pending[uid] == nil)
     }
 
     mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) {

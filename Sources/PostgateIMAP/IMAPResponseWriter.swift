@@ -11,7 +11,8 @@ public struct IMAPResponseWriter: Sendable {
     }
 
     public mutating func raw(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     public mutating func raw(_ octets: some Collection<UInt8>) {
