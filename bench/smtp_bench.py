@@ -202,6 +202,16 @@ def report(pg: dict, pg_info: dict, pf: dict | None, pf_info: dict | None, args)
                 print(f"| {human(size)} | {conc} | {a.rate:.0f} | {b.rate:.0f} | {ratio:.2f}x | "
                       f"{a.percentile(99) * 1000:.1f} | {b.percentile(99) * 1000:.1f} | {pf_info['drain'][(size, conc)]:.0f} |")
     print()
+    print("One session, median ms: the pipelined MAIL/RCPT/DATA to its 354, and the body to the 250 after the dot.")
+    print()
+    print("| size | Postgate envelope | Postgate data | " + ("Postfix envelope | Postfix data |" if pf is not None else ""))
+    print("| --- | ---: | ---: |" + (" ---: | ---: |" if pf is not None else ""))
+    for size in SIZES:
+        cells = [pg[(size, 1)]] + ([pf[(size, 1)]] if pf is not None else [])
+        halves = " | ".join(f"{r.percentile(50, r.envelope_latencies) * 1000:.2f} | {r.percentile(50, r.data_latencies) * 1000:.2f}"
+                            for r in cells)
+        print(f"| {human(size)} | {halves} |")
+    print()
     mb = 1024 * 1024
     print(f"Postgate peak RSS (VmHWM): {pg_info['rss_peak'] / mb:.1f} MB (after warm-up {pg_info['rss_idle'] / mb:.1f} MB); "
           f"{pg_info['stored']} files in its Maildir for {pg_info['accepted_total']} accepted (+ warm-up)")

@@ -38,15 +38,20 @@ class CellResult:
     wall: float = 0.0
     gen_cpu: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    # The two halves of each accepted message's latency: MAIL FROM to the 354 after the
+    # pipelined MAIL/RCPT/DATA, and the body to the 250 after the final dot.
+    envelope_latencies: list[float] = field(default_factory=list)
+    data_latencies: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.accepted / self.wall if self.wall else 0.0
 
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
+    def percentile(self, p: float, latencies: list[float] | None = None) -> float:
+        values = self.latencies if latencies is None else latencies
+        if not values:
             return float("nan")
-        xs = sorted(self.latencies)
+        xs = sorted(values)
         k = min(len(xs) - 1, max(0, int(round(p / 100.0 * len(xs) + 0.5)) - 1))
         return xs[k]
 
@@ -85,12 +90,15 @@ async def _session(host: str, port: int, body: bytes, tag: str, budget: list[int
                 writer.write(b"RSET\r\n")
                 await _reply(reader)
                 continue
+            t_data = time.perf_counter()
             writer.writelines((mid, body))
             code = await _reply(reader)
             t1 = time.perf_counter()
             if code == 250:
                 res.accepted += 1
                 res.latencies.append(t1 - t0)
+                res.envelope_latencies.append(t_data - t0)
+                res.data_latencies.append(t1 - t_data)
             else:
                 res.refused += 1
         writer.write(b"QUIT\r\n")

@@ -8,9 +8,8 @@ import PostgateStore
 /// listeners on the same data directory.
 extension Gateway {
     /// The worker for this configuration: its next hop, retry schedule and notifications.
-    public static func makeDeliveryWorker(configuration: GatewayConfiguration, dataDirectory: String, store: MailStore,
-                                   logger: Logger) throws -> DeliveryWorker {
-        let queue = try OutboundQueue.open(directory: dataDirectory, policy: configuration.outbound.retry)
+    public static func makeDeliveryWorker(configuration: GatewayConfiguration, store: MailStore, logger: Logger) throws -> DeliveryWorker {
+        let queue = try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry)
         return DeliveryWorker(
             queue: queue, client: SMTPClient(configuration: configuration.smtpClientConfiguration, logger: logger),
             nextHop: try configuration.outboundNextHop(),
@@ -25,7 +24,7 @@ extension Gateway {
         for name in try Self.ensureHostedDKIMKeys(store: store) {
             logger.notice("generated a DKIM key for the hosted domain", metadata: ["domain": "\(name)", "selector": "\(Self.hostedSelector)"])
         }
-        let worker = try Self.makeDeliveryWorker(configuration: configuration, dataDirectory: dataDirectory, store: store, logger: logger)
+        let worker = try Self.makeDeliveryWorker(configuration: configuration, store: store, logger: logger)
         let logger = logger
         outboundDelivery = Task {
             do { try await worker.run() } catch { logger.error("outbound delivery stopped: \(error)") }

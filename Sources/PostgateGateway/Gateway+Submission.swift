@@ -13,7 +13,7 @@ extension Gateway {
         let listeners = configuration.submission.listen.map { ($0, false) } + configuration.submissions.listen.map { ($0, true) }
         guard !listeners.isEmpty else { return [] }
         let settings = configuration.submission
-        let queue = try OutboundQueue.open(directory: dataDirectory, policy: configuration.outbound.retry)
+        let queue = try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry)
         let delivery = SubmissionDelivery(
             submission: ReplySubmission(store: store, queue: queue, configuration: configuration), threadPool: threadPool,
             throttle: IMAPLoginThrottle(maxFailures: settings.maxFailedLogins, lockoutSeconds: Double(settings.lockoutSeconds)),

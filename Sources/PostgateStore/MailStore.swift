@@ -26,6 +26,10 @@ public final class MailStore: Sendable {
     let spoolReserve: SpoolFileReserve
     /// How deliveries make their files and `tmp/` names durable (`data_sync`).
     let durableSync: DurableSync
+    /// The index file's connections, which the outbound queue of the same process shares
+    /// (`OutboundQueue.open(sharing:)`): one writer per process, so its writes queue in
+    /// GRDB instead of meeting the store's at SQLite's lock and sleeping in its busy handler.
+    let database: SQLiteDatabase
     /// What the delivery path read from the directory (`directorySnapshot()`).
     let directoryCache = DirectoryCache()
     let logger: Logger
@@ -39,9 +43,10 @@ public final class MailStore: Sendable {
         data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
         agentDirectory: any AgentDirectory, messageOperations: any MessageOperations,
         dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger,
-        sessionMessageIDs: SessionMessageID, durableSync: DurableSync
+        sessionMessageIDs: SessionMessageID, durableSync: DurableSync, database: SQLiteDatabase
     ) {
         self.durableSync = durableSync
+        self.database = database
         let names = MaildirUniqueName()
         self.uniqueNames = names
         self.spoolReserve = SpoolFileReserve(directory: data.spoolPath, names: names)
@@ -85,7 +90,8 @@ public final class MailStore: Sendable {
             policyIndex: SQLitePolicyIndex(database: database),
             logger: logger ?? Logger(label: "postgate.store"),
             sessionMessageIDs: messageIDs,
-            durableSync: try DurableSync(rootPath: data.root, mode: dataSync, flush: flush)
+            durableSync: try DurableSync(rootPath: data.root, mode: dataSync, flush: flush),
+            database: database
         )
     }
 

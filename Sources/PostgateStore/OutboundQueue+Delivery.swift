@@ -18,6 +18,13 @@ extension OutboundQueue {
     public func claimDue(now: Date = Date(), limit: Int = 20, leaseSeconds: Double = 600) throws(StoreError) -> [OutboundWork] {
         let owner = Int64(getpid())
         let time = now.timeIntervalSince1970
+        // Most polls find nothing due: a read answers that without taking the write lock.
+        guard try database.readStatement({ db in
+            try Bool.fetchOne(db, cachedSQL: """
+                SELECT EXISTS (SELECT 1 FROM outbound_recipient
+                               WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ?)
+                """, arguments: [time]) ?? false
+        }) else { return [] }
         return try database.write { db in
             let candidates = try Row.fetchAll(db, cachedSQL: """
                 SELECT m.id, m.filename, m.mail_from, m.size, m.eight_bit, m.smtputf8, m.lease_owner, m.lease_until

@@ -39,12 +39,23 @@ public final class OutboundQueue: Sendable {
     /// Opens the queue of the data directory at `path`, creating what is missing.
     public static func open(directory path: String, policy: OutboundRetryPolicy = OutboundRetryPolicy()) throws(StoreError) -> OutboundQueue {
         let data = try DataDirectory.prepare(path)
+        try makeQueueDirectory(data)
+        return OutboundQueue(data: data, database: try SQLiteDatabase(path: data.databasePath), policy: policy)
+    }
+
+    /// Opens the queue of `store`'s data directory on the store's own database connections
+    /// (`postgate serve`, where both run in one process).
+    public static func open(sharing store: MailStore, policy: OutboundRetryPolicy = OutboundRetryPolicy()) throws(StoreError) -> OutboundQueue {
+        try makeQueueDirectory(store.data)
+        return OutboundQueue(data: store.data, database: store.database, policy: policy)
+    }
+
+    private static func makeQueueDirectory(_ data: DataDirectory) throws(StoreError) {
         do {
             try FileSystem.makeDirectories(data.root + "/outbound")
         } catch {
             throw .dataDirectoryNotWritable(path: data.root, reason: error.reason)
         }
-        return OutboundQueue(data: data, database: try SQLiteDatabase(path: data.databasePath), policy: policy)
     }
 
     /// Queues a message read from `fd` to its end, in bounded chunks, for `recipients`.

@@ -76,8 +76,7 @@ private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, Deliv
     let configuration = options.gatewayConfiguration()
     let store = try options.openStore()
     do {
-        let worker = try Gateway.makeDeliveryWorker(configuration: configuration, dataDirectory: options.dataDirectory,
-                                                    store: store, logger: Logger(label: "postgate.outbound"))
+        let worker = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, logger: Logger(label: "postgate.outbound"))
         return (worker.queue, worker)
     } catch {
         fail("\(error)")

@@ -90,4 +90,21 @@ import Testing
         let header = MessageHeader.parse(bytes[5...])
         #expect(header["From"] == "x@y.test")
     }
+
+    @Test func fieldNamesMatchWithoutCaseInASCIIOnly() {
+        let header = parse("message-id: <a@b>\r\nX-AUTO-Submitted: auto-replied\r\nReceived: one\r\nRECEIVED: two\r\n\r\n")
+        #expect(header["Message-ID"] == "<a@b>")
+        #expect(header["x-auto-submitted"] == "auto-replied")
+        #expect(header.values("Received") == ["one", "two"])
+        #expect(header["Message-I"] == nil && header["Message-IDs"] == nil)
+    }
+
+    @Test func asciiCaseFoldingTouchesLettersOnly() {
+        #expect("Content-Type".equalsIgnoringASCIICase("CONTENT-type"))
+        #expect(!"a@b".equalsIgnoringASCIICase("a`b"), "@ and ` differ only in the case bit, and are not letters")
+        #expect(!"[x]".equalsIgnoringASCIICase("{x}"))
+        #expect(!"é".equalsIgnoringASCIICase("É"), "non-ASCII compares exactly")
+        #expect(!"abc".equalsIgnoringASCIICase("abcd"))
+        #expect("".equalsIgnoringASCIICase(""))
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import PostgateMessage
 import Testing
 @testable import PostgateStore
@@ -33,6 +34,36 @@ import Testing
         #expect(try queue.claimDue(now: t0).isEmpty)
         try queue.release(record.id)
         #expect(try queue.claimDue(now: t0).count == 1)
+    }
+
+    @Test func aPollWithNothingDueTakesNoWriteLock() throws {
+        // Another connection holds the write lock (a delivery committing). A poll that
+        // finds nothing due must answer at once, not queue behind it (busy timeout 10 s).
+        let queue = try open()
+        let writer = try DatabaseQueue(path: root + "/data/postgate.sqlite")
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread {
+            try? writer.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                holding.signal()
+                release.wait()
+                try db.execute(sql: "ROLLBACK")
+            }
+        }.start()
+        holding.wait()
+        defer { release.signal() }
+        let started = Date()
+        #expect(try queue.claimDue(now: t0).isEmpty)
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+
+    @Test func theQueueSharesTheStoresConnections() throws {
+        let store = try MailStore.open(directory: root + "/data")
+        let queue = try OutboundQueue.open(sharing: store, policy: policy)
+        #expect(queue.database.commits === store.database.commits, "one SQLiteDatabase, not a second pool on the same file")
+        let record = try queue.enqueue(sender: nil, recipients: [address("a@x.test")], message: Array("x\r\n".utf8), now: t0)
+        #expect(try open().claimDue(now: t0).map(\.messageID) == [record.id])
     }
 
     @Test func outcomesFollowTheRetrySchedule() throws {

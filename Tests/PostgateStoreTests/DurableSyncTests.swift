@@ -19,16 +19,6 @@ import Testing
         return (try FileSystem.createFile(path), path)
     }
 
-    /// Runs `body(i)` for i in 0..<n on n threads of their own, all at once.
-    func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
-        for i in 0..<n {
-            group.enter()
-            Thread { body(i); group.leave() }.start()
-        }
-        group.wait()
-    }
-
     @Test func filesystemModeFlushesOnceForAFileAndItsDirectories() throws {
         let sync = try DurableSync(rootPath: fixture.dataPath, mode: .filesystem)
         let (fd, path) = try newFile("one")
@@ -81,7 +71,7 @@ import Testing
         entered.wait()
         let waiting = DispatchGroup()
         waiting.enter()
-        Thread { [self] in
+        Thread {
             onThreads(8) { _ in
                 try? sync.sync(file: fd, path: path, directories: [])
                 done.add(1, ordering: .relaxed)

@@ -16,16 +16,6 @@ import Testing
         try database.write { db in try db.execute(sql: "CREATE TABLE item (id INTEGER PRIMARY KEY, value INTEGER NOT NULL UNIQUE)") }
     }
 
-    /// Runs `body(i)` for i in 0..<n on n threads of their own, all at once.
-    func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
-        for i in 0..<n {
-            group.enter()
-            Thread { body(i); group.leave() }.start()
-        }
-        group.wait()
-    }
-
     func count() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM item") ?? 0 }
     }

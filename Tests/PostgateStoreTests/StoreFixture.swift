@@ -116,3 +116,13 @@ func named(_ displayName: String) -> ChannelSettings {
     settings.displayName = displayName
     return settings
 }
+
+/// Runs `body(i)` for i in 0..<n on n threads of their own, all at once.
+func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for i in 0..<n {
+        group.enter()
+        Thread { body(i); group.leave() }.start()
+    }
+    group.wait()
+}
