@@ -4,17 +4,34 @@ import GRDB
 /// `MessageOperations` on the SQLite file (`message`, `message_private_seen`).
 struct SQLiteMessageOperations: MessageOperations {
     let database: SQLiteDatabase
+    /// SELECT's summaries of unchanged mailboxes.
+    let selectCache = MailboxSummaryCache()
 
     func snapshot(mailboxID: Int64, agentID: Int64, details: Bool) throws(StoreError) -> MailboxSnapshot {
         try database.read { db in
             guard let mailbox = try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, uid_next, private_seen, highest_modseq FROM mailbox WHERE id = ?",
                                                  arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
+            let privateSeen: Bool = mailbox["private_seen"]
             let messages = details
-                ? try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"], uids: nil)
-                : try flagSummaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: mailbox["private_seen"])
+                ? try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: privateSeen, uids: nil)
+                : try cachedFlagSummaries(db, mailboxID: mailboxID, agentID: agentID, version: MailboxSummaryCache.Version(
+                    uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"], highestModSeq: mailbox["highest_modseq"],
+                    privateSeen: privateSeen))
             return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"],
                                    highestModSeq: mailbox["highest_modseq"], messages: messages)
         }
+    }
+
+    /// `flagSummaries`, from `selectCache` while the mailbox reads as `version` (in the
+    /// same read transaction as the version).
+    private func cachedFlagSummaries(
+        _ db: Database, mailboxID: Int64, agentID: Int64, version: MailboxSummaryCache.Version
+    ) throws -> [MessageSummary] {
+        let key = MailboxSummaryCache.Key(mailboxID: mailboxID, agentID: version.privateSeen ? agentID : 0)
+        if let cached = selectCache.messages(key, at: version) { return cached }
+        let messages = try flagSummaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: version.privateSeen)
+        selectCache.store(messages, key, at: version)
+        return messages
     }
 
     func updateFlags(

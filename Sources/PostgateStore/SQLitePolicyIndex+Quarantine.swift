@@ -30,10 +30,12 @@ extension SQLitePolicyIndex {
 
     func removeQuarantined(id: Int64) throws(StoreError) {
         try database.write { db in
-            try db.execute(cachedSQL: """
+            guard let mailboxID = try Int64.fetchOne(db, cachedSQL: """
                 DELETE FROM message WHERE id = ? AND mailbox_id IN (SELECT mailbox_id FROM quarantine_mailbox)
-                """, arguments: [id])
-            if db.changesCount == 0 { throw StoreError.quarantinedMessageNotFound(id) }
+                RETURNING mailbox_id
+                """, arguments: [id]) else { throw StoreError.quarantinedMessageNotFound(id) }
+            // An expunge raises HIGHESTMODSEQ (RFC 7162 section 3.1.2.1).
+            _ = try ModSequence.next(db, mailboxID: mailboxID)
         }
     }
 

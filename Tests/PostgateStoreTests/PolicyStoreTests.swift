@@ -125,8 +125,11 @@ import Testing
         // An ordinary message's row id is not a quarantine id.
         let ordinaryID = try #require(try fixture.sql { try Int64.fetchOne($0, sql: "SELECT id FROM message WHERE policy IS NULL") })
         #expect(throws: StoreError.quarantinedMessageNotFound(ordinaryID)) { try store.deleteQuarantined(id: ordinaryID) }
+        let highest = "SELECT highest_modseq FROM mailbox WHERE path = 'quarantine/acme.test/support'"
+        let before = try fixture.sql { try Int64.fetchOne($0, sql: highest) }
         try store.deleteQuarantined(id: id)
         #expect(try store.quarantined().isEmpty)
+        #expect(try fixture.sql { try Int64.fetchOne($0, sql: highest) }! > before!, "an expunge raises HIGHESTMODSEQ")
         #expect(fixture.names("quarantine/acme.test/support/new").isEmpty)
         #expect(fixture.names("maildir/acme.test/support/new").count == 1)
         _ = stored
