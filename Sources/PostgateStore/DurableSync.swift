@@ -68,7 +68,8 @@ public final class DurableSync: Sendable {
 
     /// Asks for `sync(file:path:directories:)` and returns at once if the flusher thread
     /// will do it (the result's `wait()` returns when it is done); the `fsync` fallback runs
-    /// here and returns finished. The descriptor must stay open until `wait()` returned.
+    /// here and returns finished. `descriptor` is not used after this returns (the flusher
+    /// syncs the whole filesystem through its own descriptor), so it may be closed.
     func start(file descriptor: Int32, path: String, directories: [String]) -> PendingDurableSync {
         guard canSyncFilesystem(file: descriptor, directories: directories) else {
             do throws(StoreError) {

@@ -92,8 +92,9 @@ extension MailStore {
     /// Stores a new message in `mailbox` with `flags` and `internalDate`; returns once the
     /// file and its index row are durable (RFC 9051 section 6.3.12: OK means stored).
     /// The whole message is at hand, so it is written straight into `tmp/` (no spool file
-    /// and link as for SMTP): fsync of the file, then of `tmp/`, then the index commit;
-    /// `recover()` finishes or removes what a crash leaves in `tmp/`, as for deliveries.
+    /// and link as for SMTP). As for deliveries, the file and its `tmp/` name are made
+    /// durable (`DurableSync`) while the index statements run, and the index commits only
+    /// after that; `recover()` finishes or removes what a crash leaves in `tmp/`.
     /// - Returns: the mailbox's UIDVALIDITY and the new UID (UIDPLUS APPENDUID).
     public func append(
         _ bytes: [UInt8], to mailbox: VisibleMailbox, flags: MessageFlags, internalDate: Date
@@ -102,16 +103,18 @@ extension MailStore {
         let maildir = data.maildir(mailbox.path)
         let unique = uniqueNames.next()
         let stored: StoredMessage
+        let flush = try maildir.writeIntoTmp(bytes, uniqueName: unique, sync: durableSync)
         do throws(StoreError) {
-            try maildir.writeIntoTmp(bytes, uniqueName: unique, sync: durableSync)
             var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: bytes.count, internalDate: internalDate,
                                     mailFrom: "", rcptTo: "", header: MessageHeader.parse(bytes.prefix(256 * 1024)))
             row.flags = flags.letters
-            guard let inserted = try index.insert([PendingMessage(message: row, uniqueName: unique)]).first else {
+            let pending = [PendingMessage(message: row, uniqueName: unique)]
+            guard let inserted = try index.insert(pending, beforeCommit: { () throws(StoreError) in try flush.wait() }).first else {
                 throw StoreError.mailboxNotFound(path: mailbox.path)
             }
             stored = inserted
         } catch {
+            try? flush.wait()
             try? maildir.removeFromTmp(unique)
             throw error
         }

@@ -40,20 +40,20 @@ extension Maildir {
         try FileSystem.unlink(path)
     }
 
-    /// Writes a new message file as `tmp/<uniqueName>` and makes it and its name durable
-    /// (`DurableSync`). On failure nothing is left behind.
-    func writeIntoTmp(_ bytes: [UInt8], uniqueName: String, sync: DurableSync) throws(StoreError) {
+    /// Writes a new message file as `tmp/<uniqueName>` and starts making it and its name
+    /// durable (`DurableSync.start`); the caller waits on the result before it relies on
+    /// that. On a failure to write nothing is left behind.
+    func writeIntoTmp(_ bytes: [UInt8], uniqueName: String, sync: DurableSync) throws(StoreError) -> PendingDurableSync {
         let path = tmp + "/" + uniqueName
         let fd = try FileSystem.createFile(path)
+        defer { FileSystem.close(fd) }
         do throws(StoreError) {
             try FileSystem.writeAll(fd, bytes, path: path)
-            try sync.sync(file: fd, path: path, directories: [tmp])
         } catch {
-            FileSystem.close(fd)
             try? FileSystem.unlink(path)
             throw error
         }
-        FileSystem.close(fd)
+        return sync.start(file: fd, path: path, directories: [tmp])
     }
 
     /// Hard-links an existing message file into `tmp/<uniqueName>` (COPY, MOVE).

@@ -118,7 +118,7 @@ import Testing
         return store
     }
 
-    func deliverSample(_ store: MailStore) throws -> [StoredMessage] {
+    @Sendable func deliverSample(_ store: MailStore) throws -> [StoredMessage] {
         guard case .accept(let target) = try store.resolveRecipient(EmailAddress("support@acme.test")) else {
             throw StoreFixtureError.notAccepted("support@acme.test")
         }
@@ -128,7 +128,9 @@ import Testing
             mailFrom: "", rcptTo: [:], header: .parse(sampleMessage())))
     }
 
-    @Test func theIndexCommitsOnlyAfterTheFlush() throws {
+    /// Runs `operation` on a store whose flush blocks until released, and checks that no
+    /// row is visible before the flush ends and one is after.
+    func expectCommitAfterFlush(_ operation: @escaping @Sendable (MailStore) throws -> Void) throws {
         let release = DispatchSemaphore(value: 0)
         let entered = DispatchSemaphore(value: 0)
         let store = try storeFlushing { _ in
@@ -136,19 +138,32 @@ import Testing
             release.wait()
             return nil
         }
-        let delivered = DispatchSemaphore(value: 0)
-        let result = Mutex<[StoredMessage]?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
         Thread {
-            result.withLock { $0 = try? deliverSample(store) }
-            delivered.signal()
+            do { try operation(store) } catch { failure.withLock { $0 = error } }
+            done.signal()
         }.start()
         entered.wait()
-        usleep(100_000)  // the delivery's statements run meanwhile; it must not commit
+        usleep(100_000)  // the operation's statements run meanwhile; it must not commit
         #expect(try store.messages(mailboxPath: "maildir/acme.test/support").isEmpty)
         release.signal()
-        delivered.wait()
-        #expect(result.withLock { $0?.count } == 1)
+        done.wait()
+        #expect(failure.withLock { $0 } == nil)
         #expect(try store.messages(mailboxPath: "maildir/acme.test/support").count == 1)
+    }
+
+    @Test func theIndexCommitsOnlyAfterTheFlush() throws {
+        try expectCommitAfterFlush { store in _ = try deliverSample(store) }
+    }
+
+    @Test func anAppendCommitsOnlyAfterTheFlush() throws {
+        try expectCommitAfterFlush { store in
+            guard let state = try store.index.mailbox(path: "maildir/acme.test/support") else { throw StoreError.mailboxNotFound(path: "") }
+            let mailbox = VisibleMailbox(name: "Shared/support@acme.test", kind: .shared, mailboxID: state.id,
+                                         path: state.path, specialUse: nil, privateSeen: false)
+            _ = try store.append(sampleMessage(), to: mailbox, flags: MessageFlags(), internalDate: Date())
+        }
     }
 
     @Test func aFailedFlushStoresNothing() throws {
