@@ -21,8 +21,6 @@ public final class IncomingMessage {
     public private(set) var size = 0
     private(set) var state = State.open
     private var descriptor: Int32
-    /// The sync `seal` started, which still uses `descriptor`.
-    private var pending: PendingDurableSync?
     private var buffer: [UInt8] = []
     /// Whether any byte has gone to the file yet (before `seal`).
     private var flushed = false
@@ -101,39 +99,28 @@ public final class IncomingMessage {
 
     /// Closes and removes the spool file; the message is dropped. Safe to call twice.
     public func abort() {
-        if state == .open || state == .sealed {
-            closeFile()
-            try? FileSystem.unlink(spoolPath)
-        }
+        if state == .open { FileSystem.close(descriptor) }
+        if state == .open || state == .sealed { try? FileSystem.unlink(spoolPath) }
         if state != .delivered { state = .aborted }
     }
 
-    /// Closes the spool file once a sync started by `seal` has finished with it.
-    private func closeFile() {
-        try? pending?.wait()
-        pending = nil
-        FileSystem.close(descriptor)
-    }
-
     /// Step 2 of delivery, after its names were linked into `directories`: writes what is
-    /// buffered and starts making the file and those names durable together (`DurableSync`:
-    /// one `syncfs` where it can). The file stays open until `markDelivered` or `abort`,
-    /// which wait for the sync first.
+    /// buffered, starts making the file and those names durable together (`DurableSync`:
+    /// one `syncfs` where it can) and closes the spool file. The caller waits on the result
+    /// before it relies on the sync.
     func seal(syncing directories: [String], with sync: DurableSync) throws(StoreError) -> PendingDurableSync {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
         let whole = flushed ? nil : buffer
         try flushBuffer()
+        let pending = sync.start(file: descriptor, path: spoolPath, directories: directories)
+        FileSystem.close(descriptor)
         contents = whole
         state = .sealed
-        let pending = sync.start(file: descriptor, path: spoolPath, directories: directories)
-        self.pending = pending
         return pending
     }
 
     /// Step 5 of delivery: the Maildirs hold the message; the spool name goes.
     func markDelivered() {
-        guard state == .sealed else { return }
-        closeFile()
         try? FileSystem.unlink(spoolPath)
         state = .delivered
     }

@@ -102,7 +102,6 @@ extension MailStore {
         do {
             return try index.insert(pending, beforeCommit: { () throws(StoreError) in try flush.wait() })
         } catch {
-            try? flush.wait()
             for target in targets { try? data.maildir(target.mailboxPath).removeFromTmp(message.uniqueName) }
             throw error
         }

@@ -114,7 +114,6 @@ extension MailStore {
             }
             stored = inserted
         } catch {
-            try? flush.wait()
             try? maildir.removeFromTmp(unique)
             throw error
         }

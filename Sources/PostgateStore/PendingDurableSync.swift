@@ -4,8 +4,7 @@ import Dispatch
 /// work that does not depend on the flush (the index statements of the same delivery)
 /// while the device flushes.
 ///
-/// `wait()` must return before the file descriptor being synced is closed, and before
-/// anything that relies on the sync (the index commit) happens.
+/// `wait()` must return before anything that relies on the sync (the index commit) happens.
 final class PendingDurableSync: @unchecked Sendable {
     // Invariant making @unchecked Sendable sound: `failure` is written once, by `complete`,
     // before it signals `done`, and read only after `wait` has seen that signal.
