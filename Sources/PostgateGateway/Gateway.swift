@@ -140,7 +140,7 @@ public final class Gateway: Service, @unchecked Sendable {
         serverChannels = []
         await stopOutboundDelivery()
         try? await threadPool.shutdownGracefully()
-        store?.releaseSpoolFiles()
+        store?.finishDeliveries()
         try? await group.shutdownGracefully()
         logger.notice("stopped")
     }

@@ -71,7 +71,7 @@ public final class DurableSync: Sendable {
     /// here and returns finished. `descriptor` is not used after this returns (the flusher
     /// syncs the whole filesystem through its own descriptor), so it may be closed.
     func start(file descriptor: Int32, path: String, directories: [String]) -> PendingDurableSync {
-        guard canSyncFilesystem(file: descriptor, directories: directories) else {
+        guard coversWithFilesystemSync(file: descriptor, directories: directories) else {
             do throws(StoreError) {
                 try FileSystem.sync(descriptor, path: path)
                 for directory in directories { try FileSystem.syncDirectory(directory) }
@@ -83,8 +83,16 @@ public final class DurableSync: Sendable {
         return worker.request()
     }
 
-    /// Whether one `syncfs` of the root's filesystem covers the file and every directory.
-    private func canSyncFilesystem(file descriptor: Int32, directories: [String]) -> Bool {
+    /// One flush of the data directory's filesystem, shared with concurrent requests: once
+    /// it has finished, everything written there before this call is durable. Only for
+    /// paths `coversWithFilesystemSync` accepted.
+    func flushFilesystem() -> PendingDurableSync {
+        worker.request()
+    }
+
+    /// Whether one `syncfs` of the root's filesystem covers the file and every directory
+    /// (`filesystem` mode, all on the data directory's filesystem).
+    func coversWithFilesystemSync(file descriptor: Int32, directories: [String]) -> Bool {
         #if os(Linux)
         guard mode == .filesystem, let device else { return false }
         var info = stat()

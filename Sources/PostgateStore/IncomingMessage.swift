@@ -105,14 +105,14 @@ public final class IncomingMessage {
     }
 
     /// Step 2 of delivery, after its names were linked into `directories`: writes what is
-    /// buffered, starts making the file and those names durable together (`DurableSync`:
-    /// one `syncfs` where it can) and closes the spool file. The caller waits on the result
-    /// before it relies on the sync.
-    func seal(syncing directories: [String], with sync: DurableSync) throws(StoreError) -> PendingDurableSync {
+    /// buffered, decides how the file and those names become durable (`DeliveryJournal`:
+    /// journalled if the whole message is in memory, else a flush started now, one
+    /// `syncfs` where it can) and closes the spool file. The index commit relies on the result.
+    func seal(syncing directories: [String], with journal: DeliveryJournal) throws(StoreError) -> MessageDurability {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
         let whole = flushed ? nil : buffer
         try flushBuffer()
-        let pending = sync.start(file: descriptor, path: spoolPath, directories: directories)
+        let pending = journal.durability(of: descriptor, path: spoolPath, directories: directories, content: whole)
         FileSystem.close(descriptor)
         contents = whole
         state = .sealed

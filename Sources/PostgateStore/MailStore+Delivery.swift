@@ -6,8 +6,9 @@ import PostgateMessage
 /// The SMTP layer acknowledges a message (RFC 5321 section 4.2.5: "250" after the final
 /// dot means the server has taken responsibility for it) only after `deliver` returns.
 /// The protocol below makes that safe: until the index transaction commits the message
-/// exists only in `spool/` and `tmp/`, which `recover()` clears; after it commits the file
-/// is durable in every `tmp/`, so `recover()` can finish the move into `new/`.
+/// exists only in `spool/` and `tmp/`, which `recover()` clears; after it commits either
+/// the file is durable in every `tmp/`, so `recover()` can finish the move into `new/`, or
+/// its content is durable in the delivery journal, from which `recover()` rewrites it.
 extension MailStore {
     /// Keeps a few spool files ready from now on, so that `beginMessage` need not create one
     /// on a delivery's critical path (`SpoolFileReserve`). For `postgate serve`, after
@@ -16,9 +17,11 @@ extension MailStore {
         spoolReserve.enable()
     }
 
-    /// Removes the spool files kept ready (at shutdown).
-    public func releaseSpoolFiles() {
+    /// At shutdown, once no delivery is in flight: removes the spool files kept ready and
+    /// flushes the journalled deliveries' files (`DeliveryJournal`).
+    public func finishDeliveries() {
         spoolReserve.release()
+        journal.stop()
     }
 
     /// Starts receiving a message: a new file in `DATA/spool/` with a Maildir unique name,
@@ -32,16 +35,22 @@ extension MailStore {
     /// copy) and returns the stored messages, one per mailbox, with their UIDs.
     ///
     /// 1. hard-link the spool file into each Maildir's `tmp/` (one inode for all);
-    /// 2. write what is buffered, and start making the file and its `tmp/` names durable
-    ///    (`DurableSync`: one shared `syncfs`, or an `fsync` of the file and of each `tmp/`);
+    /// 2. write what is buffered, and decide how the file and its `tmp/` names become
+    ///    durable: a message held in memory whole (at most 256 KiB) is journalled
+    ///    (`DeliveryJournal`); for any other, a flush starts (`DurableSync`: one shared
+    ///    `syncfs`, or an `fsync` of the file and of each `tmp/`);
     /// 3. in one index transaction, allocate each mailbox's next UID and insert the rows,
     ///    file name `<unique>,S=<size>,U=<uid>`, each assigned to its session; a mailbox that
     ///    already holds the message (a duplicate) gets no row, and its `tmp/` link is removed.
-    ///    The statements run while step 2's flush is under way; the transaction commits only
-    ///    after it has finished, so a committed row never names a file that is not durable;
+    ///    A journalled message's content is inserted with the rows, so the commit makes it
+    ///    durable; otherwise the statements run while step 2's flush is under way, and the
+    ///    transaction commits only after it has finished. Either way a committed row never
+    ///    names a message that a crash could lose;
     /// 4. rename each `tmp/<unique>` to `new/<filename>` (not fsynced: recovery repeats a
-    ///    lost rename from the durable `tmp/` entry and the committed row);
-    /// 5. remove the spool file.
+    ///    lost rename from the `tmp/` entry and the committed row, or rewrites the file
+    ///    from the journal);
+    /// 5. remove the spool file; a journalled message is queued for the journal's next
+    ///    flush, after which its journal row goes.
     ///
     /// - Throws: before step 3 commits, any failure removes what was linked and drops the
     ///   message (nothing was stored). After it, `.publishFailed`: the message is stored
@@ -51,10 +60,13 @@ extension MailStore {
     ) throws(StoreError) -> [StoredMessage] {
         let targets = distinctMailboxes(targets)
         let stored: [StoredMessage]
+        let journalled: Bool
         do {
-            let flush = try linkDurably(message, into: targets)
+            let durability = try linkDurably(message, into: targets)
+            journalled = durability.journalContent != nil
             stored = try commit(
-                message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope), after: flush)
+                message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope),
+                durability: durability)
             dropDuplicateLinks(message, targets: targets, stored: stored)
         } catch {
             message.abort()
@@ -62,14 +74,15 @@ extension MailStore {
         }
         let failure = publish(stored, uniqueName: message.uniqueName)
         message.markDelivered()
+        if journalled, !stored.isEmpty { journal.retire(message.uniqueName) }
         changes.notify(stored.map(\.mailboxID))
         if let failure { throw StoreError.publishFailed(reason: failure.description) }
         return stored
     }
 
-    /// Steps 1 and 2: links into every `tmp/`, then seals the message, starting the sync of
-    /// the file and the links; on failure removes every link.
-    private func linkDurably(_ message: IncomingMessage, into targets: [MailboxTarget]) throws(StoreError) -> PendingDurableSync {
+    /// Steps 1 and 2: links into every `tmp/`, then seals the message, deciding how the
+    /// file and the links become durable; on failure removes every link.
+    private func linkDurably(_ message: IncomingMessage, into targets: [MailboxTarget]) throws(StoreError) -> MessageDurability {
         var linked: [Maildir] = []
         do {
             for target in targets {
@@ -77,18 +90,18 @@ extension MailStore {
                 try maildir.linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
                 linked.append(maildir)
             }
-            return try message.seal(syncing: linked.map(\.tmp), with: durableSync)
+            return try message.seal(syncing: linked.map(\.tmp), with: journal)
         } catch {
             for maildir in linked { try? maildir.removeFromTmp(message.uniqueName) }
             throw error
         }
     }
 
-    /// Step 3: the index rows, one transaction, committed once `flush` has finished. On
-    /// failure removes the `tmp/` links.
+    /// Step 3: the index rows (and the journalled content), one transaction, committed
+    /// once the file is durable as `durability` says. On failure removes the `tmp/` links.
     private func commit(
         _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope, thread: MessageThreadFacts,
-        after flush: PendingDurableSync
+        durability: MessageDurability
     ) throws(StoreError) -> [StoredMessage] {
         let pending = targets.map { target in
             var row = StoredMessage(
@@ -100,7 +113,7 @@ extension MailStore {
                 message: row, uniqueName: message.uniqueName, threadFacts: thread.facts, contentDigest: thread.digest)
         }
         do {
-            return try index.insert(pending, beforeCommit: { () throws(StoreError) in try flush.wait() })
+            return try index.insert(pending, durability: durability)
         } catch {
             for target in targets { try? data.maildir(target.mailboxPath).removeFromTmp(message.uniqueName) }
             throw error

@@ -77,6 +77,9 @@ extension MailStore {
                 linked.append((message, unique))
             }
             try targetDir.syncTmp()
+            // A journalled source file may not be durable yet; its new name must not be
+            // committed before it is (the journal rewrites only the delivered names).
+            try journal.settle()
         } catch {
             for (_, unique) in linked { try? targetDir.removeFromTmp(unique) }
             throw error
@@ -92,7 +95,8 @@ extension MailStore {
     /// Stores a new message in `mailbox` with `flags` and `internalDate`; returns once the
     /// file and its index row are durable (RFC 9051 section 6.3.12: OK means stored).
     /// The whole message is at hand, so it is written straight into `tmp/` (no spool file
-    /// and link as for SMTP). As for deliveries, the file and its `tmp/` name are made
+    /// and link as for SMTP). As for deliveries, a message of at most 256 KiB is journalled
+    /// with its row (`DeliveryJournal`); a bigger one's file and `tmp/` name are made
     /// durable (`DurableSync`) while the index statements run, and the index commits only
     /// after that; `recover()` finishes or removes what a crash leaves in `tmp/`.
     /// - Returns: the mailbox's UIDVALIDITY and the new UID (UIDPLUS APPENDUID).
@@ -103,13 +107,13 @@ extension MailStore {
         let maildir = data.maildir(mailbox.path)
         let unique = uniqueNames.next()
         let stored: StoredMessage
-        let flush = try maildir.writeIntoTmp(bytes, uniqueName: unique, sync: durableSync)
+        let durability = try maildir.writeIntoTmp(bytes, uniqueName: unique, journal: journal)
         do throws(StoreError) {
             var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: bytes.count, internalDate: internalDate,
                                     mailFrom: "", rcptTo: "", header: MessageHeader.parse(bytes.prefix(256 * 1024)))
             row.flags = flags.letters
             let pending = [PendingMessage(message: row, uniqueName: unique)]
-            guard let inserted = try index.insert(pending, beforeCommit: { () throws(StoreError) in try flush.wait() }).first else {
+            guard let inserted = try index.insert(pending, durability: durability).first else {
                 throw StoreError.mailboxNotFound(path: mailbox.path)
             }
             stored = inserted
@@ -121,6 +125,7 @@ extension MailStore {
             try messageOperations.setKeywords(flags.storedKeywords, mailboxID: state.id, uid: stored.uid)
         }
         try publish(unique, as: stored.filename, letters: flags.letters, in: maildir)
+        if durability.journalContent != nil { journal.retire(unique) }
         changes.notify([mailbox.mailboxID])
         return (state.uidValidity, stored.uid)
     }

@@ -9,22 +9,28 @@ extension MailStore {
     ///
     /// Everything in `spool/` is removed (never acknowledged). A file in a Maildir's `tmp/`
     /// whose index row was committed is moved into `new/` under its committed name; any
-    /// other file in `tmp/` is removed. The work is proportional to the number of files in
-    /// `spool/` and `tmp/`, not to the number of messages.
+    /// other file in `tmp/` is removed. Then every message still in the delivery journal
+    /// gets each committed copy's file written again from the journalled content
+    /// (`DeliveryJournal`), and leaves the journal. The work is proportional to the number
+    /// of files in `spool/` and `tmp/` and of journalled messages, not to the number of
+    /// messages.
     public func recover() throws(StoreError) -> RecoveryReport {
         var report = RecoveryReport()
         for name in try FileSystem.contents(of: data.spoolPath) {
             try FileSystem.unlink(data.spoolPath + "/" + name)
             report.spoolFilesRemoved += 1
         }
-        for mailbox in try index.mailboxes() {
+        let mailboxes = try index.mailboxes()
+        for mailbox in mailboxes {
             try recover(mailbox, into: &report)
         }
+        try replayJournal(mailboxes: mailboxes, into: &report)
         if report != RecoveryReport() {
             logger.notice("recovered after an unclean stop", metadata: [
                 "spoolFilesRemoved": "\(report.spoolFilesRemoved)",
                 "messagesCompleted": "\(report.messagesCompleted)",
                 "tmpFilesRemoved": "\(report.tmpFilesRemoved)",
+                "filesRewritten": "\(report.filesRewritten)",
             ])
         }
         return report
@@ -46,6 +52,24 @@ extension MailStore {
         }
         if completed { try maildir.syncNew() }
         if removed { try maildir.syncTmp() }
+    }
+
+    /// Writes the files of the journalled messages again; a copy whose row is gone
+    /// (expunged since) is left alone.
+    private func replayJournal(mailboxes: [MailboxState], into report: inout RecoveryReport) throws(StoreError) {
+        let entries = try journal.entries()
+        guard !entries.isEmpty else { return }
+        let paths = Dictionary(mailboxes.map { ($0.id, $0.path) }, uniquingKeysWith: { first, _ in first })
+        for entry in entries {
+            guard let content = try journal.content(of: entry.uniqueName) else { continue }
+            for mailboxID in entry.mailboxIDs {
+                guard let path = paths[mailboxID],
+                      let filename = try index.committedFilename(mailboxID: mailboxID, uniqueName: entry.uniqueName) else { continue }
+                try data.maildir(path).rewrite(filename, uniqueName: entry.uniqueName, with: content)
+                report.filesRewritten += 1
+            }
+        }
+        try journal.delete(entries.map(\.uniqueName))
     }
 
     /// Re-creates missing index rows of every mailbox from its Maildir.

@@ -26,6 +26,8 @@ public final class MailStore: Sendable {
     let spoolReserve: SpoolFileReserve
     /// How deliveries make their files and `tmp/` names durable (`data_sync`).
     let durableSync: DurableSync
+    /// Deliveries made durable by their index commit, their files flushed later.
+    let journal: DeliveryJournal
     /// The index file's connections, which the outbound queue of the same process shares
     /// (`OutboundQueue.open(sharing:)`): one writer per process, so its writes queue in
     /// GRDB instead of meeting the store's at SQLite's lock and sleeping in its busy handler.
@@ -35,6 +37,10 @@ public final class MailStore: Sendable {
     let logger: Logger
     /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
     public let sessionMessageIDs: SessionMessageID
+
+    deinit {
+        journal.stop()
+    }
 
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
@@ -47,6 +53,7 @@ public final class MailStore: Sendable {
     ) {
         self.durableSync = durableSync
         self.database = database
+        self.journal = DeliveryJournal(database: database, sync: durableSync, logger: logger)
         let names = MaildirUniqueName()
         self.uniqueNames = names
         self.spoolReserve = SpoolFileReserve(directory: data.spoolPath, names: names)

@@ -40,10 +40,10 @@ extension Maildir {
         try FileSystem.unlink(path)
     }
 
-    /// Writes a new message file as `tmp/<uniqueName>` and starts making it and its name
-    /// durable (`DurableSync.start`); the caller waits on the result before it relies on
-    /// that. On a failure to write nothing is left behind.
-    func writeIntoTmp(_ bytes: [UInt8], uniqueName: String, sync: DurableSync) throws(StoreError) -> PendingDurableSync {
+    /// Writes a new message file as `tmp/<uniqueName>` and decides how it and its name
+    /// become durable (`DeliveryJournal.durability`); the index commit relies on the result.
+    /// On a failure to write nothing is left behind.
+    func writeIntoTmp(_ bytes: [UInt8], uniqueName: String, journal: DeliveryJournal) throws(StoreError) -> MessageDurability {
         let path = tmp + "/" + uniqueName
         let fd = try FileSystem.createFile(path)
         defer { FileSystem.close(fd) }
@@ -53,7 +53,28 @@ extension Maildir {
             try? FileSystem.unlink(path)
             throw error
         }
-        return sync.start(file: fd, path: path, directories: [tmp])
+        return journal.durability(of: fd, path: path, directories: [tmp], content: bytes)
+    }
+
+    /// Recovery of a journalled message (`DeliveryJournal`): writes `bytes` as the message
+    /// `filename` where it is (`new/`, or `cur/` with its info part) or into `new/` if it is
+    /// gone, through `tmp/<uniqueName>.journal`, durably.
+    func rewrite(_ filename: String, uniqueName: String, with bytes: [UInt8]) throws(StoreError) {
+        let target = locate(filename, letters: "") ?? new + "/" + filename
+        let scratch = tmp + "/" + uniqueName + ".journal"
+        try? FileSystem.unlink(scratch)
+        let fd = try FileSystem.createFile(scratch)
+        do throws(StoreError) {
+            try FileSystem.writeAll(fd, bytes, path: scratch)
+            try FileSystem.sync(fd, path: scratch)
+            FileSystem.close(fd)
+        } catch {
+            FileSystem.close(fd)
+            try? FileSystem.unlink(scratch)
+            throw error
+        }
+        try FileSystem.rename(scratch, target)
+        try FileSystem.syncDirectory(target.hasPrefix(cur + "/") ? cur : new)
     }
 
     /// Hard-links an existing message file into `tmp/<uniqueName>` (COPY, MOVE).

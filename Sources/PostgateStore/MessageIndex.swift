@@ -11,11 +11,11 @@ protocol MessageIndex: Sendable {
     /// transaction: either every message is acknowledged or none is. Each message's
     /// `uid` and `filename` are filled in from `uniqueName` and the allocated UID, and its
     /// session assigned. A message the mailbox already holds (a duplicate) is left out of
-    /// the result and not inserted. `beforeCommit` runs last in the transaction; what it
-    /// throws rolls the transaction back.
-    func insert(
-        _ messages: [PendingMessage], beforeCommit: @escaping @Sendable () throws(StoreError) -> Void
-    ) throws(StoreError) -> [StoredMessage]
+    /// the result and not inserted. All messages share one file (`uniqueName`), made
+    /// durable as `durability` says: its journalled content is inserted with the rows
+    /// (`DeliveryJournal`), or its flush awaited last in the transaction, whose failure
+    /// rolls the transaction back.
+    func insert(_ messages: [PendingMessage], durability: MessageDurability) throws(StoreError) -> [StoredMessage]
 
     /// The committed file name of the message delivered to `mailboxID` under
     /// `uniqueName`, or nil if no such delivery was committed.
@@ -68,8 +68,8 @@ struct MailboxState: Sendable, Equatable {
 }
 
 extension MessageIndex {
-    /// `insert(_:beforeCommit:)` with nothing to wait for.
+    /// `insert(_:durability:)` of messages whose file is durable already.
     func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
-        try insert(messages, beforeCommit: {})
+        try insert(messages, durability: .durable)
     }
 }

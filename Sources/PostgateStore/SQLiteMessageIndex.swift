@@ -6,9 +6,7 @@ struct SQLiteMessageIndex: MessageIndex {
     let database: SQLiteDatabase
     let sessions: SQLiteSessionIndex
 
-    func insert(
-        _ messages: [PendingMessage], beforeCommit: @escaping @Sendable () throws(StoreError) -> Void
-    ) throws(StoreError) -> [StoredMessage] {
+    func insert(_ messages: [PendingMessage], durability: MessageDurability) throws(StoreError) -> [StoredMessage] {
         try database.groupWrite { db in
             let stored = try messages.compactMap { pending -> StoredMessage? in
                 if try sessions.isDuplicate(db, pending) { return nil }
@@ -24,7 +22,10 @@ struct SQLiteMessageIndex: MessageIndex {
                               contentDigest: pending.contentDigest)
                 return message
             }
-            try beforeCommit()
+            if let content = durability.journalContent, !stored.isEmpty, let pending = messages.first {
+                try DeliveryJournal.insert(db, uniqueName: pending.uniqueName, mailboxIDs: stored.map(\.mailboxID), content: content)
+            }
+            try durability.awaitBeforeCommit()
             return stored
         }
     }

@@ -45,7 +45,7 @@ import Testing
     @Test func leftoverInTmpIsAWarning() throws {
         let message = try store.beginMessage()
         try message.write(sampleMessage())
-        _ = try message.seal(syncing: [], with: store.durableSync)
+        _ = try message.seal(syncing: [], with: store.journal)
         let target = try fixture.target("support@acme.test")
         try store.data.maildir(target.mailboxPath).linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
         let warnings = try withExtendedLifetime(message) { try findings(.warning) }

@@ -98,34 +98,14 @@ import Testing
         try sync.sync(file: fd, path: path, directories: [])
     }
 
-    @Test func deliveryFlushesTheFilesystemOncePerMessage() throws {
+    @Test func aDeliveryTooBigForTheJournalFlushesOnceBeforeItsCommit() throws {
         try fixture.host("acme.test", "support")
         let store = fixture.store
         let before = store.durableSync.filesystemSyncCount
-        let message = try store.beginMessage()
-        try message.write(Array("Subject: hi\r\n\r\nbody\r\n".utf8))
-        let stored = try store.deliver(message, to: [try fixture.target("support@acme.test")], envelope: DeliveryEnvelope(
-            mailFrom: "a@example.org", rcptTo: [:], internalDate: Date(), header: .parse(Array("Subject: hi\r\n\r\n".utf8))))
+        let stored = try fixture.deliver(unjournalledMessage(), to: ["support@acme.test"], chunk: 64 * 1024)
         #expect(stored.count == 1)
         #expect(store.durableSync.filesystemSyncCount == before + 1)
-    }
-
-    /// A store in a fresh data directory whose filesystem flushes go through `flush`.
-    func storeFlushing(with flush: @escaping @Sendable (Int32) -> Int32?) throws -> MailStore {
-        let store = try MailStore.open(directory: fixture.dataPath + "-flushing", flush: flush)
-        try store.addDomain(DomainName("acme.test"))
-        try store.addAddress(EmailAddress("support@acme.test"))
-        return store
-    }
-
-    @Sendable func deliverSample(_ store: MailStore) throws -> [StoredMessage] {
-        guard case .accept(let target) = try store.resolveRecipient(EmailAddress("support@acme.test")) else {
-            throw StoreFixtureError.notAccepted("support@acme.test")
-        }
-        let message = try store.beginMessage()
-        try message.write(sampleMessage())
-        return try store.deliver(message, to: [target], envelope: DeliveryEnvelope(
-            mailFrom: "", rcptTo: [:], header: .parse(sampleMessage())))
+        #expect(try store.journal.entries().isEmpty)
     }
 
     /// Runs `operation` on a store whose flush blocks until released, and checks that no
@@ -133,7 +113,7 @@ import Testing
     func expectCommitAfterFlush(_ operation: @escaping @Sendable (MailStore) throws -> Void) throws {
         let release = DispatchSemaphore(value: 0)
         let entered = DispatchSemaphore(value: 0)
-        let store = try storeFlushing { _ in
+        let store = try fixture.storeFlushing { _ in
             entered.signal()
             release.wait()
             return nil
@@ -154,26 +134,23 @@ import Testing
     }
 
     @Test func theIndexCommitsOnlyAfterTheFlush() throws {
-        try expectCommitAfterFlush { store in _ = try deliverSample(store) }
+        try expectCommitAfterFlush { store in try deliverSample(store, unjournalledMessage()) }
     }
 
     @Test func anAppendCommitsOnlyAfterTheFlush() throws {
         try expectCommitAfterFlush { store in
-            guard let state = try store.index.mailbox(path: "maildir/acme.test/support") else { throw StoreError.mailboxNotFound(path: "") }
-            let mailbox = VisibleMailbox(name: "Shared/support@acme.test", kind: .shared, mailboxID: state.id,
-                                         path: state.path, specialUse: nil, privateSeen: false)
-            _ = try store.append(sampleMessage(), to: mailbox, flags: MessageFlags(), internalDate: Date())
+            _ = try store.append(unjournalledMessage(), to: try sharedMailbox(store), flags: MessageFlags(), internalDate: Date())
         }
     }
 
     @Test func aFailedFlushStoresNothing() throws {
-        let store = try storeFlushing { _ in EIO }
-        #expect(throws: StoreError.self) { try deliverSample(store) }
+        let store = try fixture.storeFlushing { _ in EIO }
+        #expect(throws: StoreError.self) { try deliverSample(store, unjournalledMessage()) }
         #expect(try store.messages(mailboxPath: "maildir/acme.test/support").isEmpty)
-        let maildir = fixture.dataPath + "-flushing/maildir/acme.test/support"
+        let maildir = fixture.flushingPath + "/maildir/acme.test/support"
         for folder in ["tmp", "new", "cur"] {
             #expect(try FileSystem.contents(of: maildir + "/" + folder).isEmpty)
         }
-        #expect(try FileSystem.contents(of: fixture.dataPath + "-flushing/spool").isEmpty)
+        #expect(try FileSystem.contents(of: fixture.flushingPath + "/spool").isEmpty)
     }
 }

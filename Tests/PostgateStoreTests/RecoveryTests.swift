@@ -19,7 +19,7 @@ import Testing
     private func spoolAndLink(_ bytes: [UInt8]) throws -> (IncomingMessage, MailboxTarget) {
         let message = try store.beginMessage()
         try message.write(bytes)
-        _ = try message.seal(syncing: [], with: store.durableSync)
+        _ = try message.seal(syncing: [], with: store.journal)
         let target = try fixture.target("support@acme.test")
         try store.data.maildir(target.mailboxPath).linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
         return (message, target)
@@ -47,6 +47,7 @@ import Testing
 
     @Test func removesAnUnacknowledgedMessageFromTmp() throws {
         let committed = try fixture.deliver(sampleMessage(subject: "kept"), to: ["support@acme.test"])
+        store.journal.stop()  // its file flushed, as before a crash that comes later
         let (message, _) = try spoolAndLink(sampleMessage(subject: "never acknowledged"))
         // Crash here: linked into tmp/, no index row.
         let report = try withExtendedLifetime(message) { try store.recover() }

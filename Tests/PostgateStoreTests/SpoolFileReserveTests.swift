@@ -85,7 +85,7 @@ import Testing
         let stored = try store.deliver(message, to: [try fixture.target("support@acme.test")], envelope: DeliveryEnvelope(
             mailFrom: "", rcptTo: [:], header: .parse(Array("Subject: hi\r\n\r\n".utf8))))
         #expect(stored.count == 1 && stored[0].filename.hasPrefix(message.uniqueName + ","))
-        store.releaseSpoolFiles()
+        store.finishDeliveries()
         usleep(50_000)
         #expect(try spoolNames().isEmpty)
     }

@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+
+/// The `delivery_journal` table (`SQLiteDatabase.registerJournalSchema`).
+extension DeliveryJournal {
+    /// A message whose files a crash may have lost: its unique name and the mailboxes
+    /// that got a copy.
+    struct Entry: Sendable, Equatable {
+        var uniqueName: String
+        var mailboxIDs: [Int64]
+    }
+
+    /// Journals `content`, delivered as `uniqueName` to `mailboxIDs`, in the delivery's
+    /// transaction.
+    static func insert(_ db: Database, uniqueName: String, mailboxIDs: [Int64], content: [UInt8]) throws {
+        try db.execute(cachedSQL: "INSERT INTO delivery_journal (unique_name, mailbox_ids, content) VALUES (?, ?, ?)",
+                       arguments: [uniqueName, mailboxIDs.map(String.init).joined(separator: ","), Data(content)])
+    }
+
+    /// Every message still journalled, oldest first (without their content).
+    func entries() throws(StoreError) -> [Entry] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT unique_name, mailbox_ids FROM delivery_journal ORDER BY id").map { row in
+                let ids: String = row[1]
+                return Entry(uniqueName: row[0], mailboxIDs: ids.split(separator: ",").compactMap { Int64($0) })
+            }
+        }
+    }
+
+    /// The journalled content of `uniqueName`, nil if it is not journalled.
+    func content(of uniqueName: String) throws(StoreError) -> [UInt8]? {
+        try database.read { db in
+            try Data.fetchOne(db, sql: "SELECT content FROM delivery_journal WHERE unique_name = ?", arguments: [uniqueName])
+                .map { Array($0) }
+        }
+    }
+
+    /// Deletes the rows of `uniqueNames`, whose files are durable.
+    func delete(_ uniqueNames: [String]) throws(StoreError) {
+        try database.write(publishingGeneration: false) { db in
+            for name in uniqueNames {
+                try db.execute(cachedSQL: "DELETE FROM delivery_journal WHERE unique_name = ?", arguments: [name])
+            }
+        }
+    }
+}

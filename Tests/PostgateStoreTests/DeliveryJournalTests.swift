@@ -1,0 +1,161 @@
+import Foundation
+import PostgateMessage
+import Synchronization
+import Testing
+@testable import PostgateStore
+
+/// Journalled deliveries (`DeliveryJournal`): a message in memory is durable by its index
+/// commit alone; its files are flushed later in batches, and rewritten from the journal
+/// after a crash that may have lost them.
+@Suite struct DeliveryJournalTests {
+    let fixture: StoreFixture
+    let mailbox = "maildir/acme.test/support"
+
+    init() throws {
+        fixture = try StoreFixture()
+    }
+
+    /// A store whose filesystem flushes always fail: nothing is ever retired from the
+    /// journal, as in the moments before a crash.
+    func storeNeverFlushing() throws -> MailStore {
+        try fixture.storeFlushing { _ in EIO }
+    }
+
+    /// The path of `relative` in the data directory of `storeFlushing`.
+    func flushingFile(_ relative: String) -> String { fixture.flushingPath + "/" + relative }
+
+    /// The data directory opened again, as at a restart after a crash, and recovered.
+    func recoverAfterCrash() throws -> (MailStore, RecoveryReport) {
+        let restarted = try MailStore.open(directory: fixture.flushingPath)
+        return (restarted, try restarted.recover())
+    }
+
+    @Test func aSmallDeliveryCommitsWithoutWaitingForAFlush() throws {
+        // The flush blocks until released; the delivery returns anyway, its row and its
+        // content in the journal committed. The journal row goes once the flush has ended.
+        let release = DispatchSemaphore(value: 0)
+        let store = try fixture.storeFlushing { _ in
+            release.wait()
+            return nil
+        }
+        let bytes = sampleMessage()
+        let stored = try deliverSample(store, bytes)
+        #expect(stored.count == 1)
+        #expect(try store.journal.entries() == [DeliveryJournal.Entry(uniqueName: String(stored[0].filename.prefix { $0 != "," }),
+                                                                     mailboxIDs: [stored[0].mailboxID])])
+        #expect(try store.journal.content(of: String(stored[0].filename.prefix { $0 != "," })) == bytes)
+        usleep(300_000)  // past the batch interval: the flush has begun and holds the row
+        #expect(try store.journal.entries().count == 1)
+        release.signal()
+        store.journal.stop()
+        #expect(try store.journal.entries().isEmpty)
+        #expect(store.journal.unretiredCount == 0)
+    }
+
+    @Test func recoveryRewritesACutFile() throws {
+        let store = try storeNeverFlushing()
+        let bytes = sampleMessage()
+        let stored = try deliverSample(store, bytes)
+        let file = flushingFile(mailbox + "/new/" + stored[0].filename)
+        #expect(truncate(file, 10) == 0)  // what a power cut may leave of an unflushed file
+        let (restarted, report) = try recoverAfterCrash()
+        #expect(report.filesRewritten == 1)
+        #expect(try FileSystem.read(file, limit: 1 << 20) == bytes)
+        #expect(try restarted.journal.entries().isEmpty)
+        #expect(try FileSystem.contents(of: flushingFile(mailbox + "/tmp")).isEmpty)
+    }
+
+    @Test func recoveryWritesALostFileIntoNew() throws {
+        let store = try storeNeverFlushing()
+        let bytes = sampleMessage()
+        let stored = try deliverSample(store, bytes)
+        try FileSystem.unlink(flushingFile(mailbox + "/new/" + stored[0].filename))  // its names never reached the disk
+        let (_, report) = try recoverAfterCrash()
+        #expect(report.filesRewritten == 1)
+        #expect(try FileSystem.read(flushingFile(mailbox + "/new/" + stored[0].filename), limit: 1 << 20) == bytes)
+    }
+
+    @Test func recoveryRewritesAFlaggedFileWhereItIs() throws {
+        let store = try storeNeverFlushing()
+        let bytes = sampleMessage()
+        let stored = try deliverSample(store, bytes)
+        _ = try store.updateFlags(try sharedMailbox(store), agent: AgentIdentity(id: 1, name: "a"), uids: [stored[0].uid]) {
+            $0.union(MessageFlags(letters: "S"))
+        }
+        let file = flushingFile(mailbox + "/cur/" + stored[0].filename + ":2,S")
+        #expect(truncate(file, 0) == 0)
+        let (_, report) = try recoverAfterCrash()
+        #expect(report.filesRewritten == 1)
+        #expect(try FileSystem.read(file, limit: 1 << 20) == bytes)
+        #expect(try FileSystem.contents(of: flushingFile(mailbox + "/new")).isEmpty)
+    }
+
+    @Test func recoveryLeavesAnExpungedMessageGone() throws {
+        let store = try storeNeverFlushing()
+        let stored = try deliverSample(store)
+        #expect(try store.expunge(try sharedMailbox(store), uids: [stored[0].uid]) == [stored[0].uid])
+        let (restarted, report) = try recoverAfterCrash()
+        #expect(report.filesRewritten == 0)
+        #expect(try FileSystem.contents(of: flushingFile(mailbox + "/new")).isEmpty)
+        #expect(try restarted.journal.entries().isEmpty)
+    }
+
+    @Test func everyMailboxCopyIsRewritten() throws {
+        let store = try storeNeverFlushing()
+        try store.addAddress(EmailAddress("sales@acme.test"))
+        let bytes = sampleMessage()
+        let message = try store.beginMessage()
+        try message.write(bytes)
+        let targets = try ["support@acme.test", "sales@acme.test"].map { address -> MailboxTarget in
+            guard case .accept(let target) = try store.resolveRecipient(EmailAddress(address)) else {
+                throw StoreFixtureError.notAccepted(address)
+            }
+            return target
+        }
+        let stored = try store.deliver(message, to: targets, envelope: DeliveryEnvelope(mailFrom: "", rcptTo: [:], header: .parse(bytes)))
+        for copy in stored { #expect(truncate(flushingFile(copy.mailboxPath + "/new/" + copy.filename), 1) == 0) }
+        let (_, report) = try recoverAfterCrash()
+        #expect(report.filesRewritten == 2)
+        for copy in stored {
+            #expect(try FileSystem.read(flushingFile(copy.mailboxPath + "/new/" + copy.filename), limit: 1 << 20) == bytes)
+        }
+    }
+
+    @Test func anAppendIsJournalledAndRecovered() throws {
+        let store = try storeNeverFlushing()
+        let bytes = sampleMessage()
+        let appended = try store.append(bytes, to: try sharedMailbox(store), flags: MessageFlags(), internalDate: Date())
+        let filename = try #require(try store.messages(mailboxPath: mailbox).first { $0.uid == appended.uid }?.filename)
+        #expect(truncate(flushingFile(mailbox + "/new/" + filename), 3) == 0)
+        let (_, report) = try recoverAfterCrash()
+        #expect(report.filesRewritten == 1)
+        #expect(try FileSystem.read(flushingFile(mailbox + "/new/" + filename), limit: 1 << 20) == bytes)
+    }
+
+    @Test func aCopyWaitsUntilTheJournalledFileIsDurable() throws {
+        // COPY gives the file a second name that the journal does not know; with the file
+        // not yet durable (every flush fails here), the copy fails and adds nothing.
+        let store = try storeNeverFlushing()
+        let stored = try deliverSample(store)
+        let source = try sharedMailbox(store)
+        let summaries = try store.details(in: source, uids: stored[0].uid...stored[0].uid)
+        #expect(throws: StoreError.self) { try store.copy(summaries, from: source, to: source) }
+        #expect(try store.messages(mailboxPath: mailbox).count == 1)
+        #expect(try FileSystem.contents(of: flushingFile(mailbox + "/tmp")).isEmpty)
+    }
+
+    @Test func aCopyAfterTheFlushNeedsNone() throws {
+        let flushes = Atomic<Int>(0)
+        let store = try fixture.storeFlushing { _ in
+            flushes.add(1, ordering: .relaxed)
+            return nil
+        }
+        let stored = try deliverSample(store)
+        store.journal.stop()
+        let before = flushes.load(ordering: .relaxed)
+        let source = try sharedMailbox(store)
+        _ = try store.copy(try store.details(in: source, uids: stored[0].uid...stored[0].uid), from: source, to: source)
+        #expect(flushes.load(ordering: .relaxed) == before)
+        #expect(try store.messages(mailboxPath: mailbox).count == 2)
+    }
+}
