@@ -29,8 +29,9 @@ import Darwin
 public final class DurableSync: Sendable {
     /// How deliveries make their files durable (the `data_sync` setting).
     public enum Mode: String, Sendable, CaseIterable {
-        /// One shared `syncfs(2)` of the data directory's filesystem (Linux); `fsync` per
-        /// file and directory for anything on another filesystem.
+        /// One shared `syncfs(2)` of the data directory's filesystem (Linux), after the
+        /// index commit for a journalled message (`DeliveryJournal`), before it for a
+        /// bigger one; `fsync` per file and directory for anything on another filesystem.
         case filesystem
         /// One `fsync(2)` per file and per directory: for a data directory whose filesystem
         /// is shared with heavy writers whose data a `syncfs` would also wait for.

@@ -233,6 +233,16 @@ def db(data: Path) -> sqlite3.Connection:
     return conn
 
 
+def journalled(data: Path) -> int:
+    """Messages still in the delivery journal: made durable by their index commit, their
+    Maildir files not yet flushed (DeliveryJournal)."""
+    conn = db(data)
+    try:
+        return conn.execute("SELECT count(*) FROM delivery_journal").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def messages(data: Path, prefix: str = "maildir/") -> list[sqlite3.Row]:
     """The index rows of the mailboxes under `prefix`: the addresses' own mailboxes by
     default, `queues/` for the queue copies, "" for all."""

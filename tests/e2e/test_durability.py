@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 
-from conftest import RawSMTP, maildir_files, messages
+from conftest import RawSMTP, journalled, maildir_files, messages
 
 TRAILER = b"-- END OF MESSAGE %s --\r\n"
 
@@ -63,8 +63,10 @@ def test_sigkill_under_load_loses_no_acknowledged_message(data_dir, spawn):
         t.join(15)
     assert len(acked) >= 8, f"only {len(acked)} messages acknowledged in 2 s; see {server.log}"
 
-    print(f"{len(acked)} acknowledged of {len(attempted)} attempted before SIGKILL")
+    print(f"{len(acked)} acknowledged of {len(attempted)} attempted before SIGKILL, "
+          f"{journalled(data_dir)} of them still journalled")
     server2 = spawn(data_dir)  # recovery runs at start
+    assert journalled(data_dir) == 0, "recovery left messages in the delivery journal"
     rows = messages(data_dir)
     index_ids = Counter(r["message_id"].strip("<>") for r in rows)
     files = maildir_files(data_dir, "new") + maildir_files(data_dir, "cur")
@@ -139,6 +141,7 @@ def test_sigterm_finishes_transaction_in_flight_then_exits_0(data_dir, spawn):
     assert r is None or r[0] in (221, 421), r
     c.close()
     assert server.wait(15) == 0, server.log_text()
+    assert journalled(data_dir) == 0, "a clean stop flushes the journalled messages' files"
     (row,) = messages(data_dir)
     assert row["message_id"] == "<in-flight@sigterm.test>"
     (f,) = maildir_files(data_dir)
