@@ -65,20 +65,24 @@ public struct SessionMessageID: Sendable {
         return found
     }
 
-    /// The first position of `needle` (lower-case ASCII) in `bytes` at or after `from`,
-    /// ignoring ASCII case.
+    /// The first position of `needle` (lower-case ASCII, its first byte without case) in
+    /// `bytes` at or after `from`, ignoring ASCII case. `memchr` finds each candidate first
+    /// byte: a message body rarely holds many.
     private static func firstIndex(of needle: [UInt8], in bytes: [UInt8], from: Int) -> Int? {
-        guard bytes.count >= needle.count else { return nil }
-        var i = from
-        while i <= bytes.count - needle.count {
-            if bytes[i] == needle[0] {
+        guard let first = needle.first, bytes.count >= needle.count else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> Int? in
+            guard let base = buffer.baseAddress else { return nil }
+            var i = from
+            while i <= buffer.count - needle.count {
+                guard let hit = memchr(base + i, Int32(first), buffer.count - needle.count + 1 - i) else { return nil }
+                i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                 var j = 1
-                while j < needle.count, bytes[i + j] | 0x20 == needle[j] | 0x20 { j += 1 }
+                while j < needle.count, buffer[i + j] | 0x20 == needle[j] | 0x20 { j += 1 }
                 if j == needle.count { return i }
+                i += 1
             }
-            i += 1
+            return nil
         }
-        return nil
     }
 
     private func sessionID(fromToken token: String) -> Int64? {
