@@ -14,9 +14,20 @@ extension MailStore {
         for mailbox in try index.mailboxes() {
             findings += try check(mailbox)
         }
+        findings += try checkJournal()
         findings += try checkAddresses()
         findings += try checkDKIM(now: now)
         return findings
+    }
+
+    /// Messages still in the delivery journal (`DeliveryJournal`): normal for a moment
+    /// while the server runs; after an unclean stop, their files may be missing or cut
+    /// until `postgate serve` writes them again at start.
+    private func checkJournal() throws(StoreError) -> [CheckFinding] {
+        let count = try journal.entries().count
+        guard count > 0 else { return [] }
+        return [CheckFinding("delivery journal", .warning,
+            "\(count) message(s) whose Maildir files are not yet flushed: normal while `postgate serve` runs; after an unclean stop `postgate serve` rewrites them at start")]
     }
 
     /// Rows whose file is gone, files without a row, leftovers in `tmp/`.

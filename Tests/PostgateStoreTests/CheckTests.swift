@@ -21,6 +21,7 @@ import Testing
 
     @Test func soundStoreHasNoWarningsOrErrors() throws {
         try fixture.deliver(sampleMessage(), to: ["support@acme.test"])
+        store.journal.stop()  // its file flushed and its journal row gone
         let all = try store.check()
         #expect(all.allSatisfy { $0.severity == .ok })
         #expect(all.contains(CheckFinding("mailbox \(mailbox)", .ok, "1 message(s), index and Maildir agree")))
@@ -32,6 +33,7 @@ import Testing
         let path = fixture.dataPath + "/" + mailbox + "/new/" + stored[0].filename
         let content = try Data(contentsOf: URL(fileURLWithPath: path))
         try FileManager.default.removeItem(atPath: path)
+        store.journal.stop()
         let errors = try findings(.error)
         #expect(errors.count == 1 && errors[0].detail.contains(stored[0].filename))
 
@@ -50,6 +52,14 @@ import Testing
         try store.data.maildir(target.mailboxPath).linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
         let warnings = try withExtendedLifetime(message) { try findings(.warning) }
         #expect(warnings.map(\.detail) == ["1 file(s) in tmp/: a delivery in flight, or an unclean stop that `postgate serve` recovers at start"])
+    }
+
+    @Test func aJournalledMessageNotYetFlushedIsAWarning() throws {
+        let flushing = try fixture.storeFlushing { _ in EIO }
+        try deliverSample(flushing)
+        let warnings = try flushing.check().filter { $0.severity == .warning }
+        #expect(warnings.map(\.subject) == ["delivery journal"])
+        #expect(warnings.first?.detail.hasPrefix("1 message(s) whose Maildir files are not yet flushed") == true)
     }
 
     @Test func severitiesOrder() {
