@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 
 /// Journalled deliveries: a message that fits in memory is made durable by the index
@@ -39,6 +40,14 @@ final class DeliveryJournal: @unchecked Sendable {
     static let contentLimit = IncomingMessage.bufferCapacity
     /// How long the thread collects published messages before it flushes them.
     static let batchInterval: TimeInterval = 0.1
+    /// The most deliveries in progress at once for which the journal is used. With more,
+    /// a shared `syncfs` before the commit costs each delivery less than journalling
+    /// does: the content would be written twice more (WAL, then checkpoint) by the one
+    /// writer that all commits wait for.
+    static let concurrencyLimit = 2
+
+    /// Deliveries (and APPENDs) between `enter` and `leave`.
+    private let inProgress = Atomic<Int>(0)
 
     init(database: SQLiteDatabase, sync: DurableSync, logger: Logger) {
         self.database = database
@@ -46,11 +55,24 @@ final class DeliveryJournal: @unchecked Sendable {
         self.logger = logger
     }
 
+    /// Counts a delivery in progress until `leave`: call around the work from writing the
+    /// file to the index commit.
+    func enter() {
+        inProgress.add(1, ordering: .relaxed)
+    }
+
+    /// Ends what `enter` began.
+    func leave() {
+        inProgress.subtract(1, ordering: .relaxed)
+    }
+
     /// How the new file `descriptor` (at `path`, named in `directories`) is made durable:
-    /// journalled when its whole `content` is at hand, at most `contentLimit`, and one
-    /// `syncfs` covers it; otherwise by a flush started now (`DurableSync.start`).
+    /// journalled when its whole `content` is at hand, at most `contentLimit`, at most
+    /// `concurrencyLimit` deliveries are in progress, and one `syncfs` covers it;
+    /// otherwise by a flush started now (`DurableSync.start`).
     func durability(of descriptor: Int32, path: String, directories: [String], content: [UInt8]?) -> MessageDurability {
         if let content, content.count <= Self.contentLimit,
+           inProgress.load(ordering: .relaxed) <= Self.concurrencyLimit,
            sync.coversWithFilesystemSync(file: descriptor, directories: directories) {
             return .journal(content)
         }

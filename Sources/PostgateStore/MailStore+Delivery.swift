@@ -61,6 +61,8 @@ extension MailStore {
         let targets = distinctMailboxes(targets)
         let stored: [StoredMessage]
         let journalled: Bool
+        journal.enter()
+        defer { journal.leave() }
         do {
             let durability = try linkDurably(message, into: targets)
             journalled = durability.journalContent != nil

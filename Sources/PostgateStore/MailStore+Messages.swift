@@ -107,6 +107,8 @@ extension MailStore {
         let maildir = data.maildir(mailbox.path)
         let unique = uniqueNames.next()
         let stored: StoredMessage
+        journal.enter()
+        defer { journal.leave() }
         let durability = try maildir.writeIntoTmp(bytes, uniqueName: unique, journal: journal)
         do throws(StoreError) {
             var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: bytes.count, internalDate: internalDate,

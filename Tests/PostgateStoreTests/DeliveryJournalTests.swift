@@ -52,6 +52,23 @@ import Testing
         #expect(store.journal.unretiredCount == 0)
     }
 
+    @Test func manyDeliveriesInProgressShareAFlushInstead() throws {
+        // With more than `concurrencyLimit` deliveries under way, a delivery syncs its file
+        // before the commit (shared syncfs) and journals nothing. Only that first flush
+        // succeeds, so the journal row of the second delivery stays.
+        let flushes = Atomic<Int>(0)
+        let store = try fixture.storeFlushing { _ in
+            flushes.add(1, ordering: .relaxed).newValue == 1 ? nil : EIO
+        }
+        for _ in 0..<DeliveryJournal.concurrencyLimit { store.journal.enter() }
+        try deliverSample(store)
+        #expect(try store.journal.entries().isEmpty)
+        #expect(flushes.load(ordering: .relaxed) == 1)
+        for _ in 0..<DeliveryJournal.concurrencyLimit { store.journal.leave() }
+        try deliverSample(store)
+        #expect(try store.journal.entries().count == 1)
+    }
+
     @Test func recoveryRewritesACutFile() throws {
         let store = try storeNeverFlushing()
         let bytes = sampleMessage()
