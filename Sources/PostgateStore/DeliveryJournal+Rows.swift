@@ -35,11 +35,14 @@ extension DeliveryJournal {
         }
     }
 
-    /// Deletes the rows of `uniqueNames`, whose files are durable.
+    /// Deletes the rows of `uniqueNames`, whose files are durable: one scan of the small
+    /// table per 500 names.
     func delete(_ uniqueNames: [String]) throws(StoreError) {
+        guard !uniqueNames.isEmpty else { return }
         try database.write(publishingGeneration: false) { db in
-            for name in uniqueNames {
-                try db.execute(cachedSQL: "DELETE FROM delivery_journal WHERE unique_name = ?", arguments: [name])
+            for batch in stride(from: 0, to: uniqueNames.count, by: 500).map({ uniqueNames[$0..<min($0 + 500, uniqueNames.count)] }) {
+                let marks = Array(repeating: "?", count: batch.count).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM delivery_journal WHERE unique_name IN (\(marks))", arguments: StatementArguments(Array(batch)))
             }
         }
     }

@@ -8,12 +8,15 @@ extension SQLiteDatabase {
     /// A row lives from the delivery's commit until a later flush has made the Maildir
     /// files durable; after a crash, `MailStore.recover()` rewrites the files of the rows
     /// left. `mailbox_ids` lists (comma-separated) the mailboxes that got a copy.
+    ///
+    /// `unique_name` has no index: the table holds only the last moments' deliveries, and
+    /// an index would cost every delivery one more page in its commit.
     static func registerJournalSchema(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("journal-v1") { db in
             try db.execute(sql: """
                 CREATE TABLE delivery_journal (
                     id INTEGER PRIMARY KEY,
-                    unique_name TEXT NOT NULL UNIQUE,
+                    unique_name TEXT NOT NULL,
                     mailbox_ids TEXT NOT NULL,
                     content BLOB NOT NULL
                 );

@@ -52,6 +52,17 @@ import Testing
         #expect(store.journal.unretiredCount == 0)
     }
 
+    @Test func deletingRemovesExactlyTheNamedRows() throws {
+        let store = try storeNeverFlushing()
+        try store.database.write { db in
+            for name in ["a", "b", "c"] { try DeliveryJournal.insert(db, uniqueName: name, mailboxIDs: [1, 2], content: [1, 2, 3]) }
+        }
+        try store.journal.delete(["a", "c", "missing"])
+        #expect(try store.journal.entries() == [DeliveryJournal.Entry(uniqueName: "b", mailboxIDs: [1, 2])])
+        #expect(try store.journal.content(of: "b") == [1, 2, 3])
+        try store.journal.delete([])
+    }
+
     @Test func manyDeliveriesInProgressShareAFlushInstead() throws {
         // With more than `concurrencyLimit` deliveries under way, a delivery syncs its file
         // before the commit (shared syncfs) and journals nothing. Only that first flush
