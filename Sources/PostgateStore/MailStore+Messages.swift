@@ -126,17 +126,22 @@ extension MailStore {
         if !flags.keywords.isEmpty {
             try messageOperations.setKeywords(flags.storedKeywords, mailboxID: state.id, uid: stored.uid)
         }
-        try publish(unique, as: stored.filename, letters: flags.letters, in: maildir)
-        if durability.journalContent != nil { journal.retire(unique) }
+        let journalled = durability.journalContent != nil
+        // A journalled file's names are flushed with the journal's next batch.
+        try publish(unique, as: stored.filename, letters: flags.letters, in: maildir, syncingCur: !journalled)
+        if journalled { journal.retire(unique) }
         changes.notify([mailbox.mailboxID])
         return (state.uidValidity, stored.uid)
     }
 
-    /// `tmp/` → `new/`, then into `cur/` with its info part when it has flags.
-    private func publish(_ unique: String, as filename: String, letters: String, in maildir: Maildir) throws(StoreError) {
+    /// `tmp/` → `new/`, then into `cur/` with its info part when it has flags (and that
+    /// name made durable if `syncingCur`).
+    private func publish(
+        _ unique: String, as filename: String, letters: String, in maildir: Maildir, syncingCur: Bool = true
+    ) throws(StoreError) {
         try maildir.publish(uniqueName: unique, as: filename)
         guard !letters.isEmpty else { return }
         try maildir.setLetters(filename, from: "", to: letters)
-        try FileSystem.syncDirectory(maildir.cur)
+        if syncingCur { try FileSystem.syncDirectory(maildir.cur) }
     }
 }
