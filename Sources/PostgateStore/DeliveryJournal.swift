@@ -46,6 +46,11 @@ final class DeliveryJournal: @unchecked Sendable {
     /// writer that all commits wait for.
     static let concurrencyLimit = 2
 
+    /// The most journalled messages waiting for their flush: beyond it (flushes failing or
+    /// stuck) deliveries sync before their commit again, so they wait for the disk or fail
+    /// with it, and the backlog stays bounded.
+    static let backlogLimit = 2_000
+
     /// Deliveries (and APPENDs) between `enter` and `leave`.
     private let inProgress = Atomic<Int>(0)
 
@@ -68,11 +73,12 @@ final class DeliveryJournal: @unchecked Sendable {
 
     /// How the new file `descriptor` (at `path`, named in `directories`) is made durable:
     /// journalled when its whole `content` is at hand, at most `contentLimit`, at most
-    /// `concurrencyLimit` deliveries are in progress, and one `syncfs` covers it;
-    /// otherwise by a flush started now (`DurableSync.start`).
+    /// `concurrencyLimit` deliveries are in progress, fewer than `backlogLimit` wait for
+    /// their flush, and one `syncfs` covers it; otherwise by a flush started now
+    /// (`DurableSync.start`).
     func durability(of descriptor: Int32, path: String, directories: [String], content: [UInt8]?) -> MessageDurability {
         if let content, content.count <= Self.contentLimit,
-           inProgress.load(ordering: .relaxed) <= Self.concurrencyLimit,
+           inProgress.load(ordering: .relaxed) <= Self.concurrencyLimit, unretiredCount < Self.backlogLimit,
            sync.coversWithFilesystemSync(file: descriptor, directories: directories) {
             return .journal(content)
         }

@@ -80,6 +80,15 @@ import Testing
         #expect(try store.journal.entries().count == 1)
     }
 
+    @Test func aBacklogOfUnflushedMessagesStopsTheJournal() throws {
+        // Flushes fail: the journal fills up to its limit, then deliveries sync before
+        // their commit and fail with the flush.
+        let store = try storeNeverFlushing()
+        for _ in 0..<DeliveryJournal.backlogLimit { store.journal.retire("pretend") }
+        #expect(throws: StoreError.self) { try deliverSample(store) }
+        #expect(try store.messages(mailboxPath: mailbox).isEmpty)
+    }
+
     @Test func recoveryRewritesACutFile() throws {
         let store = try storeNeverFlushing()
         let bytes = sampleMessage()
