@@ -27,6 +27,11 @@ extension DeliveryJournal {
         }
     }
 
+    /// Whether no message of any process is journalled.
+    func isEmpty() throws(StoreError) -> Bool {
+        try database.read { db in try !Bool.fetchOne(db, cachedSQL: "SELECT EXISTS (SELECT 1 FROM delivery_journal)")! }
+    }
+
     /// The journalled content of `uniqueName`, nil if it is not journalled.
     func content(of uniqueName: String) throws(StoreError) -> [UInt8]? {
         try database.read { db in

@@ -110,9 +110,10 @@ final class DeliveryJournal: @unchecked Sendable {
     }
 
     /// Returns once every file published so far is durable (before a second name for one
-    /// of them is made durable: COPY, MOVE). Free when nothing is waiting to be retired.
+    /// of them is made durable: COPY, MOVE). One read when the journal is empty, also of
+    /// other processes' deliveries (an admin command's).
     func settle() throws(StoreError) {
-        guard unretiredCount > 0 else { return }
+        if unretiredCount == 0, try isEmpty() { return }
         try sync.flushFilesystem().wait()
     }
 

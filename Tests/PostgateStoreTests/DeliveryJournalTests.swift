@@ -181,6 +181,19 @@ import Testing
         #expect(try FileSystem.contents(of: flushingFile(mailbox + "/tmp")).isEmpty)
     }
 
+    @Test func aCopySettlesWhatAnotherProcessJournalled() throws {
+        let journalling = try storeNeverFlushing()
+        let stored = try deliverSample(journalling)
+        let flushes = Atomic<Int>(0)
+        let other = try MailStore.open(directory: fixture.flushingPath) { _ in
+            flushes.add(1, ordering: .relaxed)
+            return nil
+        }
+        let source = try sharedMailbox(other)
+        _ = try other.copy(try other.details(in: source, uids: stored[0].uid...stored[0].uid), from: source, to: source)
+        #expect(flushes.load(ordering: .relaxed) == 1)
+    }
+
     @Test func aCopyAfterTheFlushNeedsNone() throws {
         let flushes = Atomic<Int>(0)
         let store = try fixture.storeFlushing { _ in
