@@ -71,6 +71,7 @@ extension SQLiteDatabase {
         registerDirectoryGenerationSchema(&migrator)
         registerIMAPCacheSchema(&migrator)
         registerCondStoreSchema(&migrator)
+        registerSelectRefreshSchema(&migrator)
         return migrator
     }
 }
