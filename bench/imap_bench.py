@@ -2,7 +2,8 @@
 """Postgate IMAP benchmark against Dovecot (a script, not a test).
 
 Both servers hold the same N messages (default 10,000) in one mailbox; the script times,
-with Python's imaplib over loopback, in one run: LOGIN+SELECT, UID FETCH 1:* (FLAGS),
+with Python's imaplib over loopback, in one run: LOGIN+SELECT, SELECT again after another
+session changed one message's flags, UID FETCH 1:* (FLAGS),
 FETCH 1:* (ENVELOPE), 1,000 full bodies (BODY.PEEK[]), SEARCH FROM and SEARCH TEXT (each the
 median of five timings; LOGIN+SELECT on five new connections), and 1,000 APPENDs; and prints
 a table with the ratio Postgate / Dovecot (below 1 is faster).
@@ -172,9 +173,17 @@ def measure(port: int, count: int) -> dict[str, float]:
         assert int(data[0]) == count, data
         sessions.append(imap)
     results["LOGIN+SELECT"] = sorted(times)[len(times) // 2]
+    # The first SELECT after another session changed one message's flags.
+    changer, imap = sessions[0], sessions[-1]
+    times = []
+    for round in range(REPEAT):
+        changer.store(str(round + 1), "+FLAGS", "(\\Flagged)")
+        start = time.perf_counter()
+        imap.select("INBOX")
+        times.append(time.perf_counter() - start)
+    results["SELECT after a STORE"] = sorted(times)[len(times) // 2]
     for other in sessions[:-1]:
         other.logout()
-    imap = sessions[-1]
     results["UID FETCH 1:* (FLAGS)"] = timed(lambda: imap.uid("FETCH", "1:*", "(FLAGS)"), REPEAT)
     results["FETCH 1:* (ENVELOPE)"] = timed(lambda: imap.fetch("1:*", "(ENVELOPE)"), REPEAT)
     results["1,000 full bodies"] = timed(lambda: imap.fetch(f"1:{min(1000, count)}", "(BODY.PEEK[])"), REPEAT)
