@@ -22,8 +22,7 @@ import Testing
     }
 
     func seen(_ uid: UInt32, agent: Int64 = 1, via operations: SQLiteMessageOperations? = nil) throws {
-        _ = try (operations ?? self.operations).updateFlags(
-            mailboxID: mailboxID, agentID: agent, uids: [uid], unchangedSince: nil) { $0.union(MessageFlags(letters: "S")) }
+        try flag(uid, "S", agent: agent, via: operations)
     }
 
     @Test func anUnchangedMailboxIsServedFromTheCache() throws {
@@ -31,9 +30,7 @@ import Testing
         #expect(operations.selectCache.count == 1)
         // A change behind the store's back that does not raise HIGHESTMODSEQ is not seen:
         // the cached answer was used. (Every real change raises it; see the next tests.)
-        try DatabaseQueue(path: fixture.dataPath + "/postgate.sqlite").write { db in
-            try db.execute(sql: "UPDATE message SET flags = 'F' WHERE mailbox_id = ?", arguments: [mailboxID])
-        }
+        try sql("UPDATE message SET flags = 'F' WHERE mailbox_id = ?")
         #expect(try select()[0].flags.isSeen == false)
         #expect(try select()[0].fileLetters == "")
     }
@@ -83,30 +80,18 @@ import Testing
         #expect(cache.messages(.init(mailboxID: 3, agentID: 0), at: version)?.count == half.count)
         #expect(cache.messages(.init(mailboxID: 3, agentID: 0), at: .init(uidValidity: 1, uidNext: 2, highestModSeq: 4, privateSeen: false)) == nil)
     }
-}
 
-/// The first SELECT after a change reads only the messages changed since the cached
-/// summary (`MailboxSummaryCache.Version.canRefresh`), and the whole mailbox after a removal.
-@Suite struct MailboxSummaryRefreshTests {
-    let fixture: StoreFixture
-    let mailboxID: Int64
+    // MARK: - Refresh: the first SELECT after a change reads only the messages changed
+    // since the cached summary (`MailboxSummaryCache.Version.canRefresh`), and the whole
+    // mailbox after a removal. These tests start with two messages.
 
-    init() throws {
-        fixture = try StoreFixture()
-        try fixture.host("acme.test", "support")
-        mailboxID = try fixture.deliver(sampleMessage(), to: ["support@acme.test"])[0].mailboxID
+    func secondMessage() throws {
         try fixture.deliver(sampleMessage(subject: "second"), to: ["support@acme.test"])
-    }
-
-    var operations: SQLiteMessageOperations { fixture.store.messageOperations as! SQLiteMessageOperations }
-
-    func select(agent: Int64 = 1, via operations: SQLiteMessageOperations? = nil) throws -> [MessageSummary] {
-        try (operations ?? self.operations).snapshot(mailboxID: mailboxID, agentID: agent, details: false).messages
     }
 
     /// What a store without a cached summary reads (the whole mailbox).
     func uncached(agent: Int64 = 1) throws -> [MessageSummary] {
-        try select(agent: agent, via: MailStore.open(directory: fixture.dataPath).messageOperations as? SQLiteMessageOperations)
+        try select(agent: agent, in: MailStore.open(directory: fixture.dataPath).messageOperations as? SQLiteMessageOperations)
     }
 
     func flag(_ uid: UInt32, _ letters: String, agent: Int64 = 1, via operations: SQLiteMessageOperations? = nil) throws {
@@ -117,9 +102,7 @@ import Testing
     /// Changes message 1's flags in the file without raising any mod-sequence: a whole
     /// read shows it, a refresh (which reads only rows changed since) does not.
     func plantUnannouncedFlag() throws {
-        try DatabaseQueue(path: fixture.dataPath + "/postgate.sqlite").write { db in
-            try db.execute(sql: "UPDATE message SET flags = 'F' WHERE mailbox_id = ? AND uid = 1", arguments: [mailboxID])
-        }
+        try sql("UPDATE message SET flags = 'F' WHERE mailbox_id = ? AND uid = 1")
     }
 
     func sql(_ statement: String) throws {
@@ -129,6 +112,7 @@ import Testing
     }
 
     @Test func aDeliveryIsMergedWithoutReadingTheMailboxAgain() throws {
+        try secondMessage()
         _ = try select()
         try plantUnannouncedFlag()
         try fixture.deliver(sampleMessage(subject: "third"), to: ["support@acme.test"])
@@ -139,6 +123,7 @@ import Testing
     }
 
     @Test func aFlagChangeIsMergedWithItsModSequence() throws {
+        try secondMessage()
         _ = try select()
         try flag(2, "F")
         let refreshed = try select()
@@ -151,6 +136,7 @@ import Testing
     }
 
     @Test func anExpungeMakesTheNextSelectReadEverything() throws {
+        try secondMessage()
         _ = try select()
         try plantUnannouncedFlag()
         _ = try operations.deleteMessages(mailboxID: mailboxID, uids: [2])
@@ -162,6 +148,7 @@ import Testing
     }
 
     @Test func everyRowRemovalRaisesTheExpungeModSequence() throws {
+        try secondMessage()
         // Another process (or any path: quarantine, folder removal, repair) removing a row and
         // raising HIGHESTMODSEQ: the trigger records it, so the removal is seen.
         _ = try select()
@@ -177,6 +164,7 @@ import Testing
     }
 
     @Test func changesByAnotherProcessAreMerged() throws {
+        try secondMessage()
         _ = try select()
         let other = try MailStore.open(directory: fixture.dataPath)
         try flag(1, "S", via: other.messageOperations as? SQLiteMessageOperations)
@@ -185,10 +173,8 @@ import Testing
     }
 
     @Test func privateSeenIsRefreshedPerAgent() throws {
-        _ = try fixture.store.addAgent("ana", password: "a long password")
-        _ = try fixture.store.addAgent("bo", password: "a long password")
-        let ana = try #require(try fixture.store.authenticate(agent: "ana", password: "a long password")).id
-        let bo = try #require(try fixture.store.authenticate(agent: "bo", password: "a long password")).id
+        try secondMessage()
+        let ana = try agent("ana"), bo = try agent("bo")
         try operations.setPrivateSeen(true, mailboxID: mailboxID)
         _ = try select(agent: ana)
         _ = try select(agent: bo)
