@@ -50,11 +50,11 @@ struct IMAPFetchResponder {
 
     /// The message with `uid` needs its size, date or file name: for an item, or to fill the cache.
     func needsDetails(uid: UInt32) -> Bool {
-        detailsAlways || (usesCache && cached.position(of: uid) == nil && pending[uid] == nil)
+        detailsAlways || (usesCache && cachedItems(of: uid) == nil)
     }
 
     mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) {
-        var items = usesCache ? cached.position(of: message.uid).map(CachedItems.batch) ?? pending[message.uid].map(CachedItems.computed) : nil
+        var items = cachedItems(of: message.uid)
         var content: IMAPFetchContent?
         if fileAlways || (usesCache && items == nil) {
             guard let bytes = try? store.content(of: message, in: mailbox) else { return }
@@ -88,6 +88,14 @@ struct IMAPFetchResponder {
     private enum CachedItems {
         case batch(Int)
         case computed(CachedFetchItems)
+    }
+
+    /// The message's cached items, from the batch or computed earlier in this FETCH; nil when
+    /// the cache is not used or holds nothing for it yet.
+    private func cachedItems(of uid: UInt32) -> CachedItems? {
+        guard usesCache else { return nil }
+        if let position = cached.position(of: uid) { return .batch(position) }
+        return pending[uid].map(CachedItems.computed)
     }
 
     private func octets(_ item: CachedFetchBatch.Item, of items: CachedItems) -> ArraySlice<UInt8> {
