@@ -60,7 +60,7 @@ extension IMAPCommandExecutor.Run {
         var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore)
         if emit != nil, w.bytes.isEmpty, attributes.contains(where: \.needsFile) { w = IMAPResponseWriter(capacity: Self.chunkSize * 3 / 2) }
         for batch in indexes.chunks(of: Self.fetchBatch) {
-            responder.prepare(batch.map { view.messages[$0] })
+            responder.prepare(view.messages[batch.first!].uid...view.messages[batch.last!].uid)
             let needing = !responder.mayNeedDetails ? [] : batch.filter {
                 !view.messages[$0].hasDetails && responder.needsDetails(uid: view.messages[$0].uid)
             }

@@ -73,12 +73,21 @@ extension IMAPCommandExecutor {
         var store: MailStore { executor.store }
 
         static let chunkSize = 1 << 20
+        /// The first piece of a long response is this small, so the client starts reading
+        /// while the rest is made; the pieces then double up to `chunkSize`.
+        static let firstChunkSize = 32 << 10
+        /// Octets handed to `emit` so far.
+        private var emitted = 0
 
-        /// Hands what is written so far to `emit` once it passes `chunkSize`.
+        /// The size at which the next piece goes to `emit`.
+        private var emitThreshold: Int { min(Self.chunkSize, max(Self.firstChunkSize, emitted)) }
+
+        /// Hands what is written so far to `emit` once it passes `emitThreshold`.
         mutating func flushIfLarge() {
-            guard let emit, w.bytes.count >= Self.chunkSize else { return }
+            guard let emit, w.bytes.count >= emitThreshold else { return }
+            emitted += w.bytes.count
             emit(w.bytes)
-            w = IMAPResponseWriter(capacity: Self.chunkSize + Self.chunkSize / 2)
+            w = IMAPResponseWriter(capacity: emitThreshold + emitThreshold / 2)
         }
 
         init(executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?, condStore: Bool) {

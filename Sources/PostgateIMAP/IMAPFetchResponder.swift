@@ -9,12 +9,17 @@ struct IMAPFetchResponder {
     let store: MailStore
     let mailbox: VisibleMailbox
     let attributes: [IMAPFetchAttribute]
-    private let usesCache: Bool
+    /// The cached items asked for (none: the fetch cache is not read).
+    private let cachedItems: Set<CachedFetchBatch.Item>
     /// An item needs every message's size, date or file name.
     private let detailsAlways: Bool
-    private var cached: [UInt32: CachedFetchItems] = [:]
+    /// An item needs every message's file.
+    private let fileAlways: Bool
+    private var cached = CachedFetchBatch()
     /// Items computed from files and not yet kept in the index.
     private var pending: [UInt32: CachedFetchItems] = [:]
+    /// `(…)` of each set of flags met so far, as sent.
+    private var flagLists: [MessageFlags: [UInt8]] = [:]
 
     static let pendingLimit = 1000
 
@@ -26,14 +31,18 @@ struct IMAPFetchResponder {
         if attributes.contains(where: \.setsSeen), !items.contains(.flags) { items.append(.flags) }
         if condStore, attributes.contains(where: \.setsSeen), !items.contains(.modSeq) { items.append(.modSeq) }
         self.attributes = items
-        usesCache = items.contains(where: \.isCached)
+        cachedItems = Set(items.compactMap(\.cachedItem))
         detailsAlways = items.contains(where: \.needsDetails)
+        fileAlways = items.contains(where: \.needsFile)
     }
 
-    /// Loads the cache rows of the messages about to be written (one query per batch).
-    mutating func prepare(_ messages: some Collection<MessageSummary>) {
-        guard usesCache, let low = messages.map(\.uid).min(), let high = messages.map(\.uid).max() else { return }
-        cached = (try? store.cachedFetchItems(in: mailbox, uids: low...high)) ?? [:]
+    private var usesCache: Bool { !cachedItems.isEmpty }
+
+    /// Loads the cache rows of the messages about to be written, whose UIDs are in `uids`
+    /// (one query per batch).
+    mutating func prepare(_ uids: ClosedRange<UInt32>) {
+        guard usesCache else { return }
+        cached = (try? store.cachedFetchBatch(in: mailbox, uids: uids, items: cachedItems)) ?? CachedFetchBatch()
     }
 
     /// Some messages may need their size, date or file name (`MessageSummary.hasDetails`).
@@ -41,20 +50,20 @@ struct IMAPFetchResponder {
 
     /// The message with `uid` needs its size, date or file name: for an item, or to fill the cache.
     func needsDetails(uid: UInt32) -> Bool {
-        detailsAlways || (usesCache && cached[uid] == nil && pending[uid] == nil)
+        detailsAlways || (usesCache && cachedItems(of: uid) == nil)
     }
 
     mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) {
-        var items = cached[message.uid] ?? pending[message.uid]
+        var items = cachedItems(of: message.uid)
         var content: IMAPFetchContent?
-        if attributes.contains(where: \.needsFile) || (usesCache && items == nil) {
+        if fileAlways || (usesCache && items == nil) {
             guard let bytes = try? store.content(of: message, in: mailbox) else { return }
             content = IMAPFetchContent(bytes)
         }
         if usesCache, items == nil, var loaded = content {
             let computed = Self.cacheItems(loaded.entity())
             pending[message.uid] = computed
-            items = computed
+            items = .computed(computed)
             content = loaded
         }
         w.raw("* ")
@@ -75,8 +84,39 @@ struct IMAPFetchResponder {
         pending = [:]
     }
 
-    private func item(
-        _ attribute: IMAPFetchAttribute, _ message: MessageSummary, _ items: CachedFetchItems?, _ content: inout IMAPFetchContent?,
+    /// Where a message's cached items are: in the batch read from the index, or computed now.
+    private enum CachedItems {
+        case batch(Int)
+        case computed(CachedFetchItems)
+    }
+
+    /// The message's cached items, from the batch or computed earlier in this FETCH; nil when
+    /// the cache is not used or holds nothing for it yet.
+    private func cachedItems(of uid: UInt32) -> CachedItems? {
+        guard usesCache else { return nil }
+        if let position = cached.position(of: uid) { return .batch(position) }
+        return pending[uid].map(CachedItems.computed)
+    }
+
+    private func octets(_ item: CachedFetchBatch.Item, of items: CachedItems) -> ArraySlice<UInt8> {
+        switch items {
+        case .batch(let position): cached.octets(item, at: position)
+        case .computed(let computed): computed[keyPath: item.field][...]
+        }
+    }
+
+    /// `(\Seen …)`, made once per set of flags.
+    private mutating func writeFlags(_ flags: MessageFlags, into w: inout IMAPResponseWriter) {
+        guard flags != MessageFlags() else { return w.raw("()") }
+        if let list = flagLists[flags] { return w.raw(list) }
+        var list = IMAPResponseWriter()
+        list.flagList(flags.imapNames)
+        flagLists[flags] = list.bytes
+        w.raw(list.bytes)
+    }
+
+    private mutating func item(
+        _ attribute: IMAPFetchAttribute, _ message: MessageSummary, _ items: CachedItems?, _ content: inout IMAPFetchContent?,
         into w: inout IMAPResponseWriter
     ) {
         switch attribute {
@@ -85,7 +125,7 @@ struct IMAPFetchResponder {
             w.number(message.uid)
         case .flags:
             w.raw("FLAGS ")
-            w.flagList(message.flags.imapNames)
+            writeFlags(message.flags, into: &w)
         case .internalDate: w.raw("INTERNALDATE \"\(IMAPDateTime.format(message.internalDate))\"")
         case .rfc822Size:
             w.raw("RFC822.SIZE ")
@@ -95,8 +135,9 @@ struct IMAPFetchResponder {
             w.number(message.modSeq)
             w.raw(")")
         case .envelope, .bodyStructure, .body:
-            w.raw(attribute.cachedItem!.name + " ")
-            w.raw(items![keyPath: attribute.cachedItem!.octets])
+            let item = attribute.cachedItem!
+            w.raw(item.prefix)
+            w.raw(octets(item, of: items!))
         case .rfc822:
             w.raw("RFC822 ")
             w.literal(content!.bytes)
@@ -163,17 +204,15 @@ struct IMAPFetchContent {
 }
 
 extension IMAPFetchAttribute {
-    /// The item name and the cache field of the items kept in the fetch cache; nil for others.
-    var cachedItem: (name: String, octets: KeyPath<CachedFetchItems, [UInt8]>)? {
+    /// The fetch-cache item behind ENVELOPE, BODYSTRUCTURE and BODY; nil for others.
+    var cachedItem: CachedFetchBatch.Item? {
         switch self {
-        case .envelope: ("ENVELOPE", \.envelope)
-        case .bodyStructure: ("BODYSTRUCTURE", \.bodyStructure)
-        case .body: ("BODY", \.body)
+        case .envelope: .envelope
+        case .bodyStructure: .bodyStructure
+        case .body: .body
         default: nil
         }
     }
-
-    var isCached: Bool { cachedItem != nil }
 
     /// Needs the message's size, date or file (`MessageSummary.hasDetails`).
     var needsDetails: Bool {
@@ -197,5 +236,25 @@ extension IMAPSection {
     var isWholeMessage: Bool {
         guard part.isEmpty, case .full = text else { return false }
         return true
+    }
+}
+
+extension CachedFetchBatch.Item {
+    /// The item name and the space after it, as a FETCH response starts the item.
+    var prefix: String {
+        switch self {
+        case .envelope: "ENVELOPE "
+        case .bodyStructure: "BODYSTRUCTURE "
+        case .body: "BODY "
+        }
+    }
+
+    /// The same item in `CachedFetchItems`.
+    var field: KeyPath<CachedFetchItems, [UInt8]> {
+        switch self {
+        case .envelope: \.envelope
+        case .bodyStructure: \.bodyStructure
+        case .body: \.body
+        }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -191,17 +192,23 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     /// Sends a piece of a long response from the thread pool and waits until the socket
-    /// took it, so a FETCH of a whole mailbox never sits in memory at once.
+    /// took the piece before it, so a FETCH of a whole mailbox never sits in memory at once
+    /// (at most two pieces wait to be sent), while the next piece is made as one is sent.
     private func chunkWriter(context: ChannelHandlerContext) -> @Sendable ([UInt8]) -> Void {
         let loop = context.eventLoop
         let boundContext = NIOLoopBound(context, eventLoop: loop)
         let boundSelf = NIOLoopBound(self, eventLoop: loop)
+        let previous = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         return { bytes in
             let sent = loop.flatSubmit {
                 let context = boundContext.value
                 return context.writeAndFlush(boundSelf.value.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
             }
-            try? sent.wait()
+            let before = previous.withLockedValue { last in
+                defer { last = sent }
+                return last
+            }
+            try? before?.wait()
         }
     }
 

@@ -2,10 +2,19 @@
 /// once from a message file and kept in the index (`message_cache`), as Dovecot keeps
 /// them in `dovecot.index.cache`.
 extension MailStore {
+    /// The cached `items` of the messages of `mailbox` with UIDs in `uids`, in one query;
+    /// messages without a row are missing from it.
+    public func cachedFetchBatch(
+        in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item> = Set(CachedFetchBatch.Item.allCases)
+    ) throws(StoreError) -> CachedFetchBatch {
+        try messageOperations.cachedFetchBatch(mailboxID: mailbox.mailboxID, uids: uids, items: items)
+    }
+
     /// The cached items of the messages of `mailbox` with UIDs in `uids`, by UID; messages
     /// without a row are missing from the result.
     public func cachedFetchItems(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: CachedFetchItems] {
-        try messageOperations.cachedFetchItems(mailboxID: mailbox.mailboxID, uids: uids)
+        let batch = try cachedFetchBatch(in: mailbox, uids: uids)
+        return Dictionary(uniqueKeysWithValues: batch.uids.enumerated().map { ($1, batch.items(at: $0)) })
     }
 
     /// Keeps items computed from the files of `mailbox`, in one transaction.

@@ -40,10 +40,13 @@ final class MailboxSummaryCache: @unchecked Sendable {
 
     /// The summaries cached for `key` at `version`, or nil.
     func messages(_ key: Key, at version: Version) -> [MessageSummary]? {
-        lock.withLock {
-            guard let entry = entries[key], entry.version == version else { return nil }
-            return entry.messages
-        }
+        guard let entry = entry(key), entry.version == version else { return nil }
+        return entry.messages
+    }
+
+    /// The summaries cached for `key` and the version they were read at, or nil.
+    func entry(_ key: Key) -> (version: Version, messages: [MessageSummary])? {
+        lock.withLock { entries[key] }
     }
 
     /// Keeps `messages` for `key` at `version`, replacing what was there, and drops the

@@ -26,8 +26,8 @@ protocol MessageOperations: Sendable {
     func uids(mailboxID: Int64, column: IndexedHeader, containing text: String) throws(StoreError) -> Set<UInt32>
     /// Keeps `\Seen` per agent (true) or shared (false) in a mailbox.
     func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError)
-    /// The cached FETCH items of the messages whose UIDs are in `uids`, by UID.
-    func cachedFetchItems(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: CachedFetchItems]
+    /// The cached FETCH `items` of the messages whose UIDs are in `uids`, in one query.
+    func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch
     /// Keeps FETCH items computed from the files, in one transaction; UIDs gone meanwhile are skipped.
     func storeFetchItems(_ items: [UInt32: CachedFetchItems], mailboxID: Int64) throws(StoreError)
 }

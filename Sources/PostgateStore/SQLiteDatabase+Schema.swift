@@ -72,6 +72,7 @@ extension SQLiteDatabase {
         registerIMAPCacheSchema(&migrator)
         registerCondStoreSchema(&migrator)
         registerJournalSchema(&migrator)
+        registerSelectRefreshSchema(&migrator)
         return migrator
     }
 }

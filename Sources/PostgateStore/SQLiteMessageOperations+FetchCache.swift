@@ -3,17 +3,23 @@ import GRDB
 
 /// The fetch cache (`message_cache`, migration "imap-cache-v1") behind IMAP FETCH.
 extension SQLiteMessageOperations {
-    func cachedFetchItems(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: CachedFetchItems] {
-        try database.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT m.uid, c.envelope, c.body_structure, c.body FROM message m JOIN message_cache c ON c.message_id = m.id
-                WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?
-                """, arguments: [mailboxID, uids.lowerBound, uids.upperBound])
-            var items: [UInt32: CachedFetchItems] = [:]
+    func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch {
+        // Only the columns asked for: the others are not copied out of SQLite.
+        let columns = zip(CachedFetchBatch.Item.allCases, ["c.envelope", "c.body_structure", "c.body"]).map { items.contains($0) ? $1 : "NULL" }
+        return try database.read { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT m.uid, \(columns.joined(separator: ", ")) FROM message m JOIN message_cache c ON c.message_id = m.id
+                WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid
+                """), arguments: [mailboxID, uids.lowerBound, uids.upperBound])
+            var batch = CachedFetchBatch()
             while let row = try rows.next() {
-                items[row[0]] = CachedFetchItems(envelope: Self.bytes(row, 1), bodyStructure: Self.bytes(row, 2), body: Self.bytes(row, 3))
+                try batch.append(uid: row[0]) { item, octets in
+                    try row.withUnsafeData(atIndex: item.rawValue + 1) { data in
+                        data?.withUnsafeBytes { octets.append(contentsOf: $0) }
+                    }
+                }
             }
-            return items
+            return batch
         }
     }
 
@@ -28,9 +34,5 @@ extension SQLiteMessageOperations {
                 try statement.execute(arguments: [Data(item.envelope), Data(item.bodyStructure), Data(item.body), mailboxID, uid])
             }
         }
-    }
-
-    private static func bytes(_ row: Row, _ column: Int) -> [UInt8] {
-        (row[column] as Data?).map { [UInt8]($0) } ?? []
     }
 }

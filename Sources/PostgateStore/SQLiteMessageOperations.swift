@@ -9,27 +9,38 @@ struct SQLiteMessageOperations: MessageOperations {
 
     func snapshot(mailboxID: Int64, agentID: Int64, details: Bool) throws(StoreError) -> MailboxSnapshot {
         try database.read { db in
-            guard let mailbox = try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, uid_next, private_seen, highest_modseq FROM mailbox WHERE id = ?",
-                                                 arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
+            guard let mailbox = try Row.fetchOne(db, cachedSQL: """
+                SELECT uid_validity, uid_next, private_seen, highest_modseq, expunge_modseq FROM mailbox WHERE id = ?
+                """, arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
             let privateSeen: Bool = mailbox["private_seen"]
             let messages = details
                 ? try summaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: privateSeen, uids: nil)
                 : try cachedFlagSummaries(db, mailboxID: mailboxID, agentID: agentID, version: MailboxSummaryCache.Version(
                     uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"], highestModSeq: mailbox["highest_modseq"],
-                    privateSeen: privateSeen))
+                    privateSeen: privateSeen), expungeModSeq: mailbox["expunge_modseq"])
             return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"],
                                    highestModSeq: mailbox["highest_modseq"], messages: messages)
         }
     }
 
     /// `flagSummaries`, from `selectCache` while the mailbox reads as `version` (in the
-    /// same read transaction as the version).
+    /// same read transaction as the version); after a change without an expunge since the
+    /// cached version, only the messages changed after it are read and merged in
+    /// (`MailboxSummaryCache.Version.canRefresh`).
     private func cachedFlagSummaries(
-        _ db: Database, mailboxID: Int64, agentID: Int64, version: MailboxSummaryCache.Version
+        _ db: Database, mailboxID: Int64, agentID: Int64, version: MailboxSummaryCache.Version, expungeModSeq: UInt64
     ) throws -> [MessageSummary] {
         let key = MailboxSummaryCache.Key(mailboxID: mailboxID, agentID: version.privateSeen ? agentID : 0)
-        if let cached = selectCache.messages(key, at: version) { return cached }
-        let messages = try flagSummaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: version.privateSeen)
+        let cached = selectCache.entry(key)
+        if let cached, cached.version == version { return cached.messages }
+        let messages: [MessageSummary]
+        if let cached, cached.version.canRefresh(to: version, expungeModSeq: expungeModSeq) {
+            let changed = try flagSummaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: version.privateSeen,
+                                            changedAfter: cached.version.highestModSeq)
+            messages = MailboxSummaryCache.merging(changed, into: cached.messages)
+        } else {
+            messages = try flagSummaries(db, mailboxID: mailboxID, agentID: agentID, privateSeen: version.privateSeen)
+        }
         selectCache.store(messages, key, at: version)
         return messages
     }
@@ -145,12 +156,16 @@ struct SQLiteMessageOperations: MessageOperations {
             : "? AND 0"
     }
 
-    /// What SELECT needs of every message: UID, flags and mod-sequence, without details.
-    private func flagSummaries(_ db: Database, mailboxID: Int64, agentID: Int64, privateSeen: Bool) throws -> [MessageSummary] {
+    /// What SELECT needs of every message (or of those changed after the mod-sequence
+    /// `changedAfter`, in mod-sequence order, through `message_modseq`): UID, flags and
+    /// mod-sequence, without details.
+    private func flagSummaries(
+        _ db: Database, mailboxID: Int64, agentID: Int64, privateSeen: Bool, changedAfter: UInt64? = nil
+    ) throws -> [MessageSummary] {
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT uid, nullif(flags, ''), nullif(keywords, ''), modseq, \(Self.seenColumn(privateSeen))
-            FROM message WHERE mailbox_id = ? ORDER BY uid
-            """), arguments: [agentID, mailboxID])
+            FROM message WHERE mailbox_id = ? \(changedAfter == nil ? "ORDER BY uid" : "AND modseq > ? ORDER BY modseq, uid")
+            """), arguments: [agentID, mailboxID] + (changedAfter.map { [$0] } ?? []))
         var summaries: [MessageSummary] = []
         while let row = try rows.next() {
             // Most messages have no flags: NULL, so no string is made for them.

@@ -42,6 +42,44 @@ final class IMAPFetchCacheTests: XCTestCase {
         XCTAssertEqual(Array(try fixture.store.cachedFetchItems(in: mailbox, uids: 1...2).keys), [2], "the row goes with its message")
     }
 
+    func testABatchReadsOnlyTheItemsAskedFor() throws {
+        let fixture = try IMAPStoreFixture()
+        var session = fixture.session()
+        appendBoth(&session)
+        _ = session.run("d FETCH 1:2 (ENVELOPE BODY BODYSTRUCTURE)")
+        let mailbox = try inbox(fixture)
+        let all = try fixture.store.cachedFetchItems(in: mailbox, uids: 1...2)
+        let batch = try fixture.store.cachedFetchBatch(in: mailbox, uids: 2...9, items: [.bodyStructure])
+        XCTAssertEqual(batch.uids, [2])
+        XCTAssertNil(batch.position(of: 1), "outside the range")
+        let position = try XCTUnwrap(batch.position(of: 2))
+        XCTAssertEqual(Array(batch.octets(.bodyStructure, at: position)), all[2]?.bodyStructure)
+        XCTAssertTrue(batch.octets(.envelope, at: position).isEmpty, "not asked for, not read")
+        XCTAssertTrue(batch.octets(.body, at: position).isEmpty)
+        XCTAssertEqual(session.run("e FETCH 2 BODYSTRUCTURE"), "* 2 FETCH (BODYSTRUCTURE \(String(decoding: all[2]!.bodyStructure, as: UTF8.self)))\r\ne OK FETCH completed\r\n")
+    }
+
+    func testFlagListsOfEverySetAreWrittenAsTheyAre() throws {
+        let fixture = try IMAPStoreFixture()
+        var session = fixture.session()
+        appendBoth(&session)
+        _ = session.run("e STORE 1 FLAGS (\\Seen \\Flagged)")
+        _ = session.run("f STORE 2 FLAGS ($Urgent \\Answered)")
+        XCTAssertEqual(session.run("g FETCH 1:2 (FLAGS UID)"), """
+            * 1 FETCH (FLAGS (\\Flagged \\Seen) UID 1)\r
+            * 2 FETCH (FLAGS (\\Answered $Urgent) UID 2)\r
+            g OK FETCH completed\r
+
+            """)
+        _ = session.run("h STORE 2 FLAGS (\\Flagged \\Seen)")
+        XCTAssertEqual(session.run("i FETCH 1:2 FLAGS"), """
+            * 1 FETCH (FLAGS (\\Flagged \\Seen))\r
+            * 2 FETCH (FLAGS (\\Flagged \\Seen))\r
+            i OK FETCH completed\r
+
+            """)
+    }
+
     func testFlagsOnlyFetchNeitherReadsFilesNorFillsTheCache() throws {
         let fixture = try IMAPStoreFixture()
         var session = fixture.session()
