@@ -36,8 +36,12 @@ final class DeliveryJournal: @unchecked Sendable {
     private let sync: DurableSync
     private let logger: Logger
 
-    /// The largest message journalled: what `IncomingMessage` keeps in memory whole.
-    static let contentLimit = IncomingMessage.bufferCapacity
+    /// The largest message journalled. Every journalled byte is written twice more by
+    /// the one writer (into the WAL, then by a checkpoint into the database file, which
+    /// runs in a commit every 1,000 WAL pages); for a 100 KiB message that cost more than
+    /// the flush it saves (one session: 164 to 186 messages per second journalled, about
+    /// 226 with a flush, a checkpoint every 16 messages), for 4 KiB far less.
+    static let contentLimit = 32 * 1024
     /// How long the thread collects published messages before it flushes them.
     static let batchInterval: TimeInterval = 0.1
     /// The most deliveries in progress at once for which the journal is used. With more,

@@ -36,9 +36,9 @@ extension MailStore {
     ///
     /// 1. hard-link the spool file into each Maildir's `tmp/` (one inode for all);
     /// 2. write what is buffered, and decide how the file and its `tmp/` names become
-    ///    durable: a message held in memory whole (at most 256 KiB) is journalled while few
-    ///    deliveries run at once (`DeliveryJournal`); for any other, a flush starts (`DurableSync`: one shared
-    ///    `syncfs`, or an `fsync` of the file and of each `tmp/`);
+    ///    durable: a message of at most 32 KiB is journalled while few deliveries run at
+    ///    once (`DeliveryJournal`); for any other, a flush starts (`DurableSync`: one
+    ///    shared `syncfs`, or an `fsync` of the file and of each `tmp/`);
     /// 3. in one index transaction, allocate each mailbox's next UID and insert the rows,
     ///    file name `<unique>,S=<size>,U=<uid>`, each assigned to its session; a mailbox that
     ///    already holds the message (a duplicate) gets no row, and its `tmp/` link is removed.

@@ -95,7 +95,7 @@ extension MailStore {
     /// Stores a new message in `mailbox` with `flags` and `internalDate`; returns once the
     /// file and its index row are durable (RFC 9051 section 6.3.12: OK means stored).
     /// The whole message is at hand, so it is written straight into `tmp/` (no spool file
-    /// and link as for SMTP). As for deliveries, a message of at most 256 KiB is journalled
+    /// and link as for SMTP). As for deliveries, a message of at most 32 KiB is journalled
     /// with its row (`DeliveryJournal`); a bigger one's file and `tmp/` name are made
     /// durable (`DurableSync`) while the index statements run, and the index commits only
     /// after that; `recover()` finishes or removes what a crash leaves in `tmp/`.
