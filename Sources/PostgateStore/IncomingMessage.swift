@@ -66,10 +66,13 @@ public final class IncomingMessage {
         }.get()
     }
 
-    /// The first `limit` bytes of the message (what filters and policy look at), with what
-    /// is buffered written out first. Does not change what is delivered.
+    /// The first `limit` bytes of the message (what filters and policy look at): from the
+    /// buffer while the whole message is in it, so it stays whole in memory (and can be
+    /// journalled, `DeliveryJournal`); else from the file, what is buffered written out
+    /// first. Does not change what is delivered.
     public func prefix(_ limit: Int) throws(StoreError) -> [UInt8] {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        if !flushed { return Array(buffer.prefix(limit)) }
         try flushBuffer()
         return try FileSystem.read(spoolPath, limit: limit)
     }

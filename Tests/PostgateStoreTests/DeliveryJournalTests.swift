@@ -209,3 +209,28 @@ import Testing
         #expect(try store.messages(mailboxPath: mailbox).count == 2)
     }
 }
+
+/// `IncomingMessage.prefix` (a body filter's look) keeps a small message in memory.
+@Suite struct IncomingMessagePrefixTests {
+    @Test func aPrefixOfABufferedMessageLeavesItWholeInMemory() throws {
+        let fixture = try StoreFixture()
+        try fixture.host("acme.test", "support")
+        let bytes = sampleMessage()
+        let message = try fixture.store.beginMessage()
+        try message.write(bytes)
+        #expect(try message.prefix(10) == Array(bytes.prefix(10)))
+        #expect(try message.prefix(1 << 20) == bytes)
+        let stored = try fixture.store.deliver(message, to: [try fixture.target("support@acme.test")],
+                                               envelope: DeliveryEnvelope(mailFrom: "", rcptTo: [:], header: .parse(bytes)))
+        #expect(message.contents == bytes)  // kept only for a message never written out before sealing
+        #expect(fixture.contents("maildir/acme.test/support/new/" + stored[0].filename) == bytes)
+    }
+
+    @Test func aPrefixOfASpooledMessageReadsTheFile() throws {
+        let fixture = try StoreFixture()
+        let message = try fixture.store.beginMessage()
+        let big = [UInt8](repeating: UInt8(ascii: "a"), count: IncomingMessage.bufferCapacity + 1)
+        try message.write(big)
+        #expect(try message.prefix(100) == Array(big.prefix(100)))
+    }
+}
