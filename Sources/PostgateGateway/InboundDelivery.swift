@@ -151,10 +151,21 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         let previous = inFlight ?? eventLoop.makeSucceededVoidFuture()
         return previous.flatMap {
             let bytes = self.takePending()
-            return self.delivery.threadPool.runIfActive(eventLoop: self.eventLoop) {
-                try self.storeLast(bytes)
-                return try self.deliver(header: header)
+            let promise = self.eventLoop.makePromise(of: String.self)
+            self.delivery.threadPool.submit { state in
+                guard case .active = state else { return promise.fail(NIOThreadPoolError.ThreadPoolInactive()) }
+                let committed: CommittedDelivery
+                do {
+                    try self.storeLast(bytes)
+                    committed = try self.commitDelivery(header: header)
+                } catch {
+                    return promise.fail(error)
+                }
+                // Durable now: the 250 goes out while the files are renamed into `new/`.
+                promise.succeed(self.id)
+                self.publish(committed)
             }
+            return promise.futureResult
         }
     }
 
@@ -210,7 +221,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
 
     /// Runs on the thread pool: resolve the recipients again (the directory may have
     /// changed since RCPT) and make the message durable in each mailbox.
-    private func deliver(header: MessageHeader) throws -> String {
+    private func commitDelivery(header: MessageHeader) throws -> CommittedDelivery {
         guard let incoming, !aborted else { throw SMTPReply(451, "4.3.0", "Message was aborted") }
         let directory = try delivery.store.directorySnapshot()
         var targets: [MailboxTarget: String] = [:]
@@ -234,12 +245,17 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         }
         let envelope = DeliveryEnvelope(
             mailFrom: transaction.sender.description, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
-        let stored = try delivery.store.deliver(incoming, to: Array(rcptTo.keys), envelope: envelope)
+        return try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope)
+    }
+
+    /// Runs on the thread pool, after the reply: makes the stored message visible (a
+    /// failure is logged by the store, and recovery finishes it).
+    private func publish(_ committed: CommittedDelivery) {
+        delivery.store.publish(committed)
         delivery.logger.info("delivered", metadata: [
-            "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming.size)",
-            "mailboxes": "\(stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",
+            "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming?.size ?? 0)",
+            "mailboxes": "\(committed.stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",
         ])
-        return id
     }
 
     /// A short unique queue id: time in base 36 and random bits, as Postfix's long ids.

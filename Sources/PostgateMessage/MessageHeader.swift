@@ -19,45 +19,41 @@ public struct MessageHeader: Sendable, Equatable {
     /// Parses the header section at the start of `bytes`, stopping at the first empty line.
     /// Lines may end in CRLF or LF; a last line without a line break is kept.
     public static func parse<Bytes: Collection>(_ bytes: Bytes) -> MessageHeader where Bytes.Element == UInt8 {
+        // Every message's header is parsed on the delivery path: lines are found with one
+        // scan each and copied whole, never byte by byte through a generic collection.
+        if let header = bytes.withContiguousStorageIfAvailable(parse(contiguous:)) { return header }
+        return Array(bytes).withUnsafeBufferPointer(parse(contiguous:))
+    }
+
+    private static func parse(contiguous bytes: UnsafeBufferPointer<UInt8>) -> MessageHeader {
         var header = MessageHeader()
+        // The current field, its continuation lines appended as they are (unfolding).
         var current: [UInt8] = []
-        var line: [UInt8] = []
-        func flushField() {
-            defer { current.removeAll(keepingCapacity: true) }
-            guard let colon = current.firstIndex(of: UInt8(ascii: ":")) else { return }
-            let name = String(decoding: current[..<colon], as: UTF8.self).trimmingSpaces()
-            guard !name.isEmpty, !name.contains(" ") else { return }
-            let value = String(decoding: current[(colon + 1)...], as: UTF8.self).trimmingSpaces()
-            header.fields.append(Field(name: name, value: value))
-        }
-        /// Adds a complete line; false at the empty line that ends the header section.
-        func take() -> Bool {
-            defer { line.removeAll(keepingCapacity: true) }
-            if line.last == UInt8(ascii: "\r") { line.removeLast() }
-            if line.isEmpty { return false }
-            if line[0] == UInt8(ascii: " ") || line[0] == UInt8(ascii: "\t") {
-                current.append(contentsOf: line)
-            } else {
-                flushField()
-                current = line
+        var start = 0
+        while start < bytes.count {
+            let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            var end = newline
+            if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            if end == start { break }  // the empty line that ends the header section
+            let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            if line[0] != UInt8(ascii: " "), line[0] != UInt8(ascii: "\t") {
+                header.appendField(current)
+                current.removeAll(keepingCapacity: true)
             }
-            return true
+            current.append(contentsOf: line)
+            start = newline + 1
         }
-        var ended = false
-        for byte in bytes {
-            guard byte == UInt8(ascii: "\n") else {
-                line.append(byte)
-                continue
-            }
-            if !take() {
-                ended = true
-                break
-            }
-        }
-        // A last line without a line break still belongs to the header.
-        if !ended, !line.isEmpty { _ = take() }
-        flushField()
+        header.appendField(current)
         return header
+    }
+
+    /// Adds the field in `text` (`name: value`, unfolded); ignores text that is no field.
+    private mutating func appendField(_ text: [UInt8]) {
+        guard let colon = text.firstIndex(of: UInt8(ascii: ":")) else { return }
+        let name = String(decoding: text[..<colon], as: UTF8.self).trimmingSpaces()
+        guard !name.isEmpty, !name.contains(" ") else { return }
+        let value = String(decoding: text[(colon + 1)...], as: UTF8.self).trimmingSpaces()
+        fields.append(Field(name: name, value: value))
     }
 
     /// The value of the first field called `name`.

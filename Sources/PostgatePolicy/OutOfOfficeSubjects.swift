@@ -34,7 +34,7 @@ enum OutOfOfficeSubjects {
 
     /// The language of the first phrase found in `subject`, or nil.
     static func language(of subject: String) -> String? {
-        let text = Array(fold(subject).utf8)
+        let text = foldASCII(subject) ?? Array(fold(subject).utf8)
         return folded.first { $0.phrases.contains { occurs($0, in: text) } }?.language
     }
 
@@ -53,9 +53,33 @@ enum OutOfOfficeSubjects {
     /// Lower case without accents, typographic apostrophes made plain, runs of white space
     /// as one space.
     static func fold(_ text: String) -> String {
+        if let ascii = foldASCII(text) { return String(decoding: ascii, as: UTF8.self) }
+        return foldUnicode(text)
+    }
+
+    /// `fold` of an ASCII text, as UTF-8, without Foundation's folding (which costs more than
+    /// the rest of a delivery's policy checks together); nil if `text` is not ASCII.
+    private static func foldASCII(_ text: String) -> [UInt8]? {
+        var folded: [UInt8] = []
+        folded.reserveCapacity(text.utf8.count)
+        var space = false
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            if byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A {
+                space = !folded.isEmpty
+                continue
+            }
+            if space { folded.append(0x20) }
+            space = false
+            folded.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+        }
+        return folded
+    }
+
+    static func foldUnicode(_ text: String) -> String {
         let plain = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
             .replacingOccurrences(of: "\u{2019}", with: "'")
             .replacingOccurrences(of: "ß", with: "ss")
-        return plain.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).joined(separator: " ")
+        return plain.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }).joined(separator: " ")
     }
 }

@@ -324,9 +324,12 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     // MARK: Flow control
 
+    /// Stops taking frames until `resume`. Replies written so far are flushed when the
+    /// frame loop ends (`process`), so the replies to pipelined commands answered at once
+    /// leave in one write (RFC 2920 section 3.2), as they would from a server answering them
+    /// all before it flushes.
     private func pause(context: ChannelHandlerContext) {
         paused = true
-        context.flush()
     }
 
     private func resume(context: ChannelHandlerContext) {

@@ -32,7 +32,22 @@ extension MailStore {
     }
 
     /// Delivers `message` to every mailbox in `targets` (a mailbox listed twice gets one
-    /// copy) and returns the stored messages, one per mailbox, with their UIDs.
+    /// copy) and returns the stored messages, one per mailbox, with their UIDs:
+    /// `commitDelivery` and then `publish`.
+    ///
+    /// - Throws: as `commitDelivery`; and `.publishFailed` when the message is stored but a
+    ///   copy is not yet visible (`recover()` makes it visible).
+    public func deliver(
+        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
+    ) throws(StoreError) -> [StoredMessage] {
+        let delivery = try commitDelivery(message, to: targets, envelope: envelope)
+        if let failure = publish(delivery) { throw StoreError.publishFailed(reason: failure.description) }
+        return delivery.stored
+    }
+
+    /// Makes `message` durable in every mailbox in `targets` (a mailbox listed twice gets one
+    /// copy), steps 1 to 3 below. Once it returns the message is stored: a crash now loses
+    /// nothing, and the SMTP `250` may go out; `publish` then makes it visible.
     ///
     /// 1. hard-link the spool file into each Maildir's `tmp/` (one inode for all);
     /// 2. write what is buffered, and decide how the file and its `tmp/` names become
@@ -45,41 +60,44 @@ extension MailStore {
     ///    A journalled message's content is inserted with the rows, so the commit makes it
     ///    durable; otherwise the statements run while step 2's flush is under way, and the
     ///    transaction commits only after it has finished. Either way a committed row never
-    ///    names a message that a crash could lose;
+    ///    names a message that a crash could lose.
+    ///
+    /// - Throws: any failure removes what was linked and drops the message (nothing was
+    ///   stored).
+    public func commitDelivery(
+        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
+    ) throws(StoreError) -> CommittedDelivery {
+        let targets = distinctMailboxes(targets)
+        journal.enter()
+        defer { journal.leave() }
+        do {
+            let durability = try linkDurably(message, into: targets)
+            let stored = try commit(
+                message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope),
+                durability: durability)
+            dropDuplicateLinks(message, targets: targets, stored: stored)
+            return CommittedDelivery(stored: stored, message: message, journalled: durability.journalContent != nil)
+        } catch {
+            message.abort()
+            throw error
+        }
+    }
+
+    /// Makes a committed delivery visible, steps 4 and 5; returns the first failure, which
+    /// is logged (the message is stored all the same, and `recover()` finishes it).
+    ///
     /// 4. rename each `tmp/<unique>` to `new/<filename>` (not fsynced: recovery repeats a
     ///    lost rename from the `tmp/` entry and the committed row, or rewrites the file
     ///    from the journal);
     /// 5. remove the spool file; a journalled message is queued for the journal's next
     ///    flush, after which its journal row goes.
-    ///
-    /// - Throws: before step 3 commits, any failure removes what was linked and drops the
-    ///   message (nothing was stored). After it, `.publishFailed`: the message is stored
-    ///   and `recover()` makes it visible.
-    public func deliver(
-        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
-    ) throws(StoreError) -> [StoredMessage] {
-        let targets = distinctMailboxes(targets)
-        let stored: [StoredMessage]
-        let journalled: Bool
-        journal.enter()
-        defer { journal.leave() }
-        do {
-            let durability = try linkDurably(message, into: targets)
-            journalled = durability.journalContent != nil
-            stored = try commit(
-                message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope),
-                durability: durability)
-            dropDuplicateLinks(message, targets: targets, stored: stored)
-        } catch {
-            message.abort()
-            throw error
-        }
-        let failure = publish(stored, uniqueName: message.uniqueName)
-        message.markDelivered()
-        if journalled, !stored.isEmpty { journal.retire(message.uniqueName) }
-        changes.notify(stored.map(\.mailboxID))
-        if let failure { throw StoreError.publishFailed(reason: failure.description) }
-        return stored
+    @discardableResult
+    public func publish(_ delivery: CommittedDelivery) -> StoreError? {
+        let failure = publish(delivery.stored, uniqueName: delivery.message.uniqueName)
+        delivery.message.markDelivered()
+        if delivery.journalled, !delivery.stored.isEmpty { journal.retire(delivery.message.uniqueName) }
+        changes.notify(delivery.stored.map(\.mailboxID))
+        return failure
     }
 
     /// Steps 1 and 2: links into every `tmp/`, then seals the message, deciding how the

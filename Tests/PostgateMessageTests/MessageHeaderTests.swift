@@ -91,6 +91,21 @@ import Testing
         #expect(header["From"] == "x@y.test")
     }
 
+    /// Contiguous bytes take the fast path; any other collection is copied first: both
+    /// must read the same fields, folding and bare CR included.
+    @Test func contiguousAndOtherCollectionsParseAlike() {
+        let text = "From: a@b.test\r\nSubject: one\r\n two\r\n\tthree\rfour\r\nX: \r\n:no name\r\nbad name: x\r\n\r\nBody: no\r\n"
+        let bytes = Array(text.utf8)
+        let fromArray = MessageHeader.parse(bytes)
+        let fromLazy = MessageHeader.parse(bytes.lazy.map { $0 })
+        #expect(fromArray == fromLazy)
+        #expect(fromArray.fields == [
+            .init(name: "From", value: "a@b.test"),
+            .init(name: "Subject", value: "one two\tthree\rfour"),
+            .init(name: "X", value: ""),
+        ])
+    }
+
     @Test func fieldNamesMatchWithoutCaseInASCIIOnly() {
         let header = parse("message-id: <a@b>\r\nX-AUTO-Submitted: auto-replied\r\nReceived: one\r\nRECEIVED: two\r\n\r\n")
         #expect(header["Message-ID"] == "<a@b>")

@@ -98,6 +98,15 @@ import Testing
         }
     }
 
+    /// ASCII subjects are folded without Foundation; the result must be Foundation's.
+    @Test func asciiFoldingMatchesFoundationFolding() {
+        let subjects = ["  OUT of\tThe   Office: back MONDAY ", "Auto-Reply\r\n (Re: [#42])", "", "   ", "A~Z{|}@[`]^_"]
+        for subject in subjects {
+            #expect(OutOfOfficeSubjects.fold(subject) == OutOfOfficeSubjects.foldUnicode(subject), "\(subject)")
+        }
+        #expect(OutOfOfficeSubjects.fold("Réponse  AUTOMATIQUE") == "reponse automatique")
+    }
+
     @Test func ordinarySubjectsAreNotOutOfOffice() {
         for subject in ["Office chair broken", "Re: my reply about the order", "Automatically charged twice?", "Vacation booking"] {
             #expect(AutoReplyDetector.marker(header: header([("Subject", subject)]), envelopeSender: "a@example.com") == nil, "\(subject)")

@@ -37,10 +37,14 @@ import Testing
     final class MemoryDelegate: SMTPServerDelegate, @unchecked Sendable {
         var writers: [MemoryWriter] = []
         var gate: EventLoopPromise<Void>?
+        /// When set, recipients are answered only once this completes (a slow lookup).
+        var recipientGate: EventLoopPromise<Void>?
 
         func verifyRecipient(_ recipient: EmailAddress, in transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<RecipientVerdict> {
             let ok = recipient.domain.ascii == "hosted.test" && recipient.localPart == "b"
-            return eventLoop.makeSucceededFuture(ok ? .accept : .reject(SMTPReply(550, "5.1.1", "unknown")))
+            let verdict: RecipientVerdict = ok ? .accept : .reject(SMTPReply(550, "5.1.1", "unknown"))
+            guard let recipientGate else { return eventLoop.makeSucceededFuture(verdict) }
+            return recipientGate.futureResult.map { verdict }
         }
 
         func openMessage(for transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<any SMTPMessageWriter> {
@@ -122,6 +126,49 @@ import Testing
         _ = try h.replies()
         try h.send("EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<x@hosted.test>\r\nRCPT TO:<b@hosted.test>\r\nRSET\r\nNOOP\r\n")
         #expect(try h.codes() == ["250", "250", "550", "250", "250", "250"])
+    }
+
+    /// Records what each flush sends: the bytes written since the one before.
+    final class FlushRecorder: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private var pending = ""
+        var flushed: [String] = []
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            pending += String(buffer: unwrapOutboundIn(data))
+            context.write(data, promise: promise)
+        }
+
+        func flush(context: ChannelHandlerContext) {
+            if !pending.isEmpty { flushed.append(pending) }
+            pending = ""
+            context.flush()
+        }
+    }
+
+    /// RFC 2920 section 3.2: the replies to commands pipelined in one packet and answered at
+    /// once leave in one write; but a reply is never held back while the server waits.
+    @Test func pipelinedRepliesLeaveInOneWriteUnlessTheServerWaits() throws {
+        let h = try Harness()
+        let recorder = FlushRecorder()
+        try h.channel.pipeline.syncOperations.addHandler(recorder, position: .first)
+        try h.send("EHLO c.test\r\n")
+        try h.send("MAIL FROM:<a@c.test>\r\nRCPT TO:<b@hosted.test>\r\nDATA\r\n")
+        #expect(recorder.flushed.count == 2)
+        #expect(recorder.flushed.last?.hasPrefix("250 2.1.0") == true)
+        #expect(recorder.flushed.last?.contains("354 ") == true)
+        try h.send("Subject: x\r\n\r\nbody\r\n.\r\n")
+        recorder.flushed.removeAll()
+
+        let gate = h.channel.eventLoop.makePromise(of: Void.self)
+        h.delegate.recipientGate = gate
+        try h.send("MAIL FROM:<a@c.test>\r\nRCPT TO:<b@hosted.test>\r\nDATA\r\n")
+        #expect(recorder.flushed.map { String($0.prefix(3)) } == ["250"], "MAIL's reply goes out while RCPT waits")
+        gate.succeed()
+        #expect(recorder.flushed.count == 2)
+        #expect(recorder.flushed.last?.hasPrefix("250 2.1.5") == true)
+        #expect(recorder.flushed.last?.contains("354 ") == true)
     }
 
     @Test func smugglingIsRefusedAndSessionClosed() throws {
