@@ -16,6 +16,17 @@ struct SQLiteDatabase: Sendable {
     /// Where `write` publishes a new directory generation.
     let generationHint: DirectoryGenerationHint
 
+    /// WAL pages after which a commit checkpoints (SQLite's default is 1,000: 4 MB).
+    ///
+    /// Every delivery rewrites the same few pages (the mailbox rows, the rightmost leaves of
+    /// the message table and its indexes, the session), and a checkpoint copies each page
+    /// once however often the WAL holds it. At 1,000 pages a checkpoint (its copies and the
+    /// database file's `fsync`, inside some delivery's commit) came every 45 messages; at
+    /// 16,000 (64 MB of WAL) every 700, for fewer distinct pages per message. One SMTP
+    /// session delivered 13 % more messages per second (A/B, 4 KiB messages). Recovery
+    /// reads the WAL once at start, well under a second at this size.
+    static let checkpointPages = 16_000
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     init(path: String) throws(StoreError) {
         self.path = path
@@ -35,17 +46,20 @@ struct SQLiteDatabase: Sendable {
             // `synchronous = NORMAL` with it, which leaves the last commits to the next
             // checkpoint's fsync: a power cut could lose an acknowledged message's row, and
             // recovery would then remove its file. FULL syncs the WAL on every commit.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
+            }
             try Self.migrator.migrate(pool)
         } catch {
             throw Self.storeError(error, path: path)
         }
     }
 
-    /// The writer connection's `PRAGMA synchronous` (2 is FULL).
-    func writerSynchronous() throws(StoreError) -> Int {
+    /// The value of `PRAGMA name` on the writer connection (`synchronous` 2 is FULL).
+    func writerPragma(_ name: String) throws(StoreError) -> Int {
         do {
-            return try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+            return try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") ?? -1 }
         } catch {
             throw Self.storeError(error, path: path)
         }

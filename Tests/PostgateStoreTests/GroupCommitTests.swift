@@ -60,11 +60,19 @@ import Testing
 }
 
 /// The writer commits with `synchronous = FULL` (RFC 5321 section 4.2.5: a 250 means the
-/// message is safe), although GRDB's WAL set-up picks NORMAL.
+/// message is safe), although GRDB's WAL set-up picks NORMAL; and checkpoints rarely.
 @Suite struct DurableCommitTests {
     @Test func theWriterSyncsEveryCommit() throws {
         let fixture = try StoreFixture()
         let database = try SQLiteDatabase(path: fixture.dataPath + "/durable.sqlite")
-        #expect(try database.writerSynchronous() == 2)
+        #expect(try database.writerPragma("synchronous") == 2)
+    }
+
+    /// Checkpoints come after `checkpointPages` WAL pages, not SQLite's 1,000.
+    @Test func theWriterCheckpointsRarely() throws {
+        let fixture = try StoreFixture()
+        let database = try SQLiteDatabase(path: fixture.dataPath + "/durable.sqlite")
+        #expect(try database.writerPragma("wal_autocheckpoint") == SQLiteDatabase.checkpointPages)
+        #expect(SQLiteDatabase.checkpointPages > 1_000)
     }
 }

@@ -42,9 +42,27 @@ public enum MIMECharset {
         return String.Encoding(ianaName: key)
     }
 
+    /// Whether every byte is below 0x80, eight at a time: a body's text is checked whole
+    /// on every delivery.
+    static func isASCII(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var index = 0
+            var high: UInt64 = 0
+            while index + 8 <= raw.count {
+                high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < raw.count {
+                high |= UInt64(raw[index])
+                index += 1
+            }
+            return high & 0x8080_8080_8080_8080 == 0
+        }
+    }
+
     /// Decodes `bytes` in `charset` (nil: UTF-8), with the fallbacks described above.
     public static func decode(_ bytes: [UInt8], charset: String?) -> String {
-        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        if isASCII(bytes) { return String(decoding: bytes, as: UTF8.self) }
         if let charset, let encoding = encoding(named: charset),
            let text = String(data: Data(bytes), encoding: encoding) {
             return text

@@ -19,7 +19,7 @@ public struct MIMEParser: Sendable {
         var structure = MIMEStructureParser(limits: limits)
         splitter.feed(message) { structure.consume($0) }
         splitter.finish { structure.consume($0) }
-        return structure.finish(totalLength: splitter.totalLength)
+        return structure.finish(totalLength: splitter.totalLength, countedLines: splitter.countedLines)
     }
 
     /// Parses the message in the file at `path`, reading `chunkSize` bytes at a time; only
@@ -36,6 +36,6 @@ public struct MIMEParser: Sendable {
             chunk.withUnsafeBytes { bytes in splitter.feed(bytes) { structure.consume($0) } }
         }
         splitter.finish { structure.consume($0) }
-        return structure.finish(totalLength: splitter.totalLength)
+        return structure.finish(totalLength: splitter.totalLength, countedLines: splitter.countedLines)
     }
 }

@@ -38,19 +38,25 @@ struct MIMEStructureParser {
         stack = [Frame(start: 0, defaultType: .textPlain)]
     }
 
-    mutating func consume(_ line: MIMELineSplitter.Line) {
+    /// Takes the next line; returns whether later lines matter beyond their number: not
+    /// once the innermost part is in its body and no open multipart waits for a delimiter,
+    /// as then no line can begin or end a part.
+    mutating func consume(_ line: MIMELineSplitter.Line) -> Bool {
         defer { previousTerminatorLength = line.terminatorLength }
         if let (index, isClose) = matchingDelimiter(line) {
             handleDelimiter(at: index, isClose: isClose, line: line)
             countLine()
-            return
+            return true
         }
         countLine()
         if stack[stack.count - 1].state == .header { consumeHeaderLine(line) }
+        return stack[stack.count - 1].state != .body || stack.contains { $0.delimiter != nil }
     }
 
-    /// Closes every open part at the end of input and returns the root.
-    mutating func finish(totalLength: Int) -> MIMEPart {
+    /// Closes every open part at the end of input and returns the root; `countedLines`
+    /// came after `consume` said that only their number matters.
+    mutating func finish(totalLength: Int, countedLines: Int = 0) -> MIMEPart {
+        for index in stack.indices where stack[index].state != .header { stack[index].lineCount += countedLines }
         while !stack.isEmpty { closeTop(end: totalLength, atDelimiter: false) }
         return root ?? MIMEPart(header: MessageHeader(), headerRange: MIMEByteRange(offset: 0, length: 0))
     }

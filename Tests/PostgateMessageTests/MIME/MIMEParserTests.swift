@@ -88,6 +88,42 @@ import Testing
         #expect(!lf.hasDefects)
     }
 
+    /// A single-part body is only counted, not split: its line count and ranges must be
+    /// those of splitting, whatever the chunks, a last line without a break included, and
+    /// a delimiter-like line in it stays body.
+    @Test func singlePartBodiesAreCountedAlike() throws {
+        let texts = [
+            "Subject: a\r\n\r\none\r\n--x\r\nthree",
+            "Subject: a\r\n\r\none\r\ntwo\r\n",
+            "Subject: a\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nl1\nl2\r\nl3",
+            "Subject: only a header\r\n",
+        ]
+        let expectedLines = [3, 2, 5, 0]
+        for (text, lines) in zip(texts, expectedLines) {
+            let bytes = Array(text.utf8)
+            let root = parse(bytes)
+            #expect(root.bodyLineCount == lines, "\(text)")
+            #expect(root.bodyRange.end == bytes.count)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("mime-\(UUID().uuidString).eml").path
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            for size in [1, 2, 5, 64] { #expect(try MIMEParser(chunkSize: size).parse(fileAtPath: path) == root, "\(text)") }
+        }
+        let inner = try #require(parse(Array(texts[2].utf8)).parts.first)
+        #expect(inner.subject == "inner")
+        #expect(inner.bodyLineCount == 3)
+    }
+
+    @Test func asciiCheckSeesEveryByte() {
+        #expect(MIMECharset.isASCII(Array("plain text of some length".utf8)))
+        #expect(MIMECharset.isASCII([]))
+        for position in 0..<20 {
+            var bytes = [UInt8](repeating: 0x41, count: 20)
+            bytes[position] = 0xC3
+            #expect(!MIMECharset.isASCII(bytes), "high byte at \(position)")
+        }
+    }
+
     @Test func fileParsedInSmallChunksMatchesBytes() throws {
         let bytes = MIMEFixtures.crlf(MIMEFixtures.outlookMixed)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mime-\(UUID().uuidString).eml").path
