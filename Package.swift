@@ -28,6 +28,8 @@ let package = Package(
             pkgConfig: "libidn2",
             providers: [.apt(["libidn2-dev"])]
         ),
+        /// `sync_file_range(2)`, which Swift's Glibc module does not declare.
+        .target(name: "CFileSync"),
         /// The message model: domains, addresses, RFC 5322 header fields. No I/O.
         .target(
             name: "PostgateMessage",
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV",
+                "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV", "CFileSync",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

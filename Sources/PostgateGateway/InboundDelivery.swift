@@ -223,6 +223,9 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     /// changed since RCPT) and make the message durable in each mailbox.
     private func commitDelivery(header: MessageHeader) throws -> CommittedDelivery {
         guard let incoming, !aborted else { throw SMTPReply(451, "4.3.0", "Message was aborted") }
+        // A message too big to journal is flushed before the commit: its data goes to the
+        // device while the recipients are resolved and routed.
+        try incoming.startWriteback()
         let directory = try delivery.store.directorySnapshot()
         var targets: [MailboxTarget: String] = [:]
         for recipient in transaction.recipients {

@@ -1,3 +1,5 @@
+import CFileSync
+
 /// A message being received, streamed to a file in `DATA/spool/`.
 ///
 /// The SMTP layer writes the data as it arrives (bounded memory: at most `bufferCapacity`
@@ -27,6 +29,8 @@ public final class IncomingMessage {
     /// The whole message, when it fitted in the buffer: sealing keeps it, so the facts read
     /// after delivery (session marker, body digest) need not read the file back.
     public private(set) var contents: [UInt8]?
+    /// The whole message, kept when `startWriteback` wrote the buffer out.
+    private var writtenContents: [UInt8]?
 
     /// Bytes buffered before they go to the spool file: a typical message (most are well
     /// under this) is written with one `write(2)` and never read back.
@@ -66,6 +70,18 @@ public final class IncomingMessage {
         }.get()
     }
 
+    /// Once the whole message is in, for one the journal will not take (`DeliveryJournal`):
+    /// writes what is buffered and starts the device writing it (`sync_file_range(2)`), so
+    /// that the flush before the index commit, started once routing has named the Maildirs,
+    /// finds the data written or on its way. The content stays in memory for the facts
+    /// read at delivery.
+    public func startWriteback() throws(StoreError) {
+        guard state == .open, flushed || buffer.count > DeliveryJournal.contentLimit else { return }
+        if !flushed { writtenContents = buffer }
+        try flushBuffer()
+        _ = postgate_start_writeback(descriptor)
+    }
+
     /// The first `limit` bytes of the message (what filters and policy look at): from the
     /// buffer while the whole message is in it, so it stays whole in memory (and can be
     /// journalled, `DeliveryJournal`); else from the file, what is buffered written out
@@ -73,6 +89,7 @@ public final class IncomingMessage {
     public func prefix(_ limit: Int) throws(StoreError) -> [UInt8] {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
         if !flushed { return Array(buffer.prefix(limit)) }
+        if let writtenContents { return Array(writtenContents.prefix(limit)) }
         try flushBuffer()
         return try FileSystem.read(spoolPath, limit: limit)
     }
@@ -117,7 +134,8 @@ public final class IncomingMessage {
         try flushBuffer()
         let pending = journal.durability(of: descriptor, path: spoolPath, directories: directories, content: whole)
         FileSystem.close(descriptor)
-        contents = whole
+        contents = whole ?? writtenContents
+        writtenContents = nil
         state = .sealed
         return pending
     }

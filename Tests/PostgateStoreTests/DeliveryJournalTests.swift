@@ -233,4 +233,29 @@ import Testing
         try message.write(big)
         #expect(try message.prefix(100) == Array(big.prefix(100)))
     }
+
+    /// A message too big to journal is written out before routing (its writeback started),
+    /// and stays in memory for the facts read at delivery; a small one stays unwritten, so
+    /// the journal can take it.
+    @Test func writebackStartsOnlyForMessagesTheJournalWillNotTake() throws {
+        let fixture = try StoreFixture()
+        try fixture.host("acme.test", "support")
+        let small = sampleMessage()
+        let kept = try fixture.store.beginMessage()
+        try kept.write(small)
+        try kept.startWriteback()
+        #expect(try FileManager.default.attributesOfItem(atPath: kept.spoolPath)[.size] as? Int == 0)
+        kept.abort()
+
+        let big = small + [UInt8](repeating: UInt8(ascii: "b"), count: DeliveryJournal.contentLimit) + Array("\r\n".utf8)
+        let message = try fixture.store.beginMessage()
+        try message.write(big)
+        try message.startWriteback()
+        #expect(try FileManager.default.attributesOfItem(atPath: message.spoolPath)[.size] as? Int == big.count)
+        #expect(try message.prefix(10) == Array(big.prefix(10)))
+        let stored = try fixture.store.deliver(message, to: [try fixture.target("support@acme.test")],
+                                               envelope: DeliveryEnvelope(mailFrom: "", rcptTo: [:], header: .parse(big)))
+        #expect(message.contents == big)
+        #expect(fixture.contents("maildir/acme.test/support/new/" + stored[0].filename) == big)
+    }
 }
