@@ -50,10 +50,18 @@ public struct MessageHeader: Sendable, Equatable {
     /// Adds the field in `text` (`name: value`, unfolded); ignores text that is no field.
     private mutating func appendField(_ text: [UInt8]) {
         guard let colon = text.firstIndex(of: UInt8(ascii: ":")) else { return }
-        let name = String(decoding: text[..<colon], as: UTF8.self).trimmingSpaces()
-        guard !name.isEmpty, !name.contains(" ") else { return }
-        let value = String(decoding: text[(colon + 1)...], as: UTF8.self).trimmingSpaces()
-        fields.append(Field(name: name, value: value))
+        let name = Self.trimmed(text[..<colon])
+        guard !name.isEmpty, !name.contains(UInt8(ascii: " ")) else { return }
+        fields.append(Field(name: String(decoding: name, as: UTF8.self),
+                            value: String(decoding: Self.trimmed(text[(colon + 1)...]), as: UTF8.self)))
+    }
+
+    /// `bytes` without leading and trailing space, tab and CR (as `trimmingSpaces`).
+    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }),
+              let last = bytes.lastIndex(where: { !isSpace($0) }) else { return [] }
+        return bytes[first...last]
     }
 
     /// The value of the first field called `name`.
