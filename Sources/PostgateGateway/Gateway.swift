@@ -68,6 +68,11 @@ public final class Gateway: Service, @unchecked Sendable {
         self.store = store
         let report = try store.recover()
         store.reserveSpoolFiles()
+        do {
+            try store.preallocateIndexLog()
+        } catch {
+            logger.warning("index WAL not preallocated; commits will grow it", metadata: ["error": "\(error)"])
+        }
         logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
         let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
             || configuration.offersSubmission

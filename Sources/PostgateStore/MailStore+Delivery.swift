@@ -17,6 +17,14 @@ extension MailStore {
         spoolReserve.enable()
     }
 
+    /// Gives the index's WAL its full size ahead of the first deliveries, so that no
+    /// commit has to make a longer WAL durable (`SQLiteDatabase.preallocateWAL`); returns
+    /// the bytes added. For `postgate serve`.
+    @discardableResult
+    public func preallocateIndexLog() throws(StoreError) -> Int {
+        try database.preallocateWAL()
+    }
+
     /// At shutdown, once no delivery is in flight: removes the spool files kept ready and
     /// flushes the journalled deliveries' files (`DeliveryJournal`).
     public func finishDeliveries() {

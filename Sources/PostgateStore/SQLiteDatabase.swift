@@ -10,7 +10,7 @@ import GRDB
 /// failing with `SQLITE_BUSY` half-way.
 struct SQLiteDatabase: Sendable {
     let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
     /// Shares commits between concurrent deliveries (`groupWrite`).
     let commits = GroupCommitQueue()
     /// Where `write` publishes a new directory generation.
@@ -137,7 +137,7 @@ struct SQLiteDatabase: Sendable {
         }
     }
 
-    private static func storeError(_ error: any Error, path: String) -> StoreError {
+    static func storeError(_ error: any Error, path: String) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError {
             return .database(path: path, reason: error.message ?? "\(error.resultCode)")
