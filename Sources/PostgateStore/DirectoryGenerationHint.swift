@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A file beside the SQLite index holding the last directory generation a process committed
 /// (`postgate.sqlite.generation`, eight bytes, rewritten in place).
@@ -13,21 +14,41 @@ import Darwin
 /// it has committed, so a command that returns has always updated it. It is a hint, never the
 /// truth: not synced (caches do not outlive the process), and a writer that dies between its
 /// commit and the hint is caught by `DirectoryCache`'s periodic check of the real counter.
-struct DirectoryGenerationHint: Sendable {
+///
+/// The reading side keeps the file open once it exists: a `pread` instead of an `open`,
+/// `pread` and `close` for every message. Should the file be replaced by another inode (it
+/// is only ever rewritten in place), the periodic check still sees every change.
+final class DirectoryGenerationHint: Sendable {
     let path: String
+    /// The file opened for reading, or -1 until it could be.
+    private let descriptor = Atomic<Int32>(-1)
 
     init(databasePath: String) {
         path = databasePath + ".generation"
     }
 
+    deinit {
+        let fd = descriptor.load(ordering: .acquiring)
+        if fd >= 0 { _ = close(fd) }
+    }
+
     /// The generation last published, or nil if there is none (no file, or a short one).
     func read() -> Int64? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { _ = close(fd) }
+        guard let fd = openForReading() else { return nil }
         var value: Int64 = 0
         let count = withUnsafeMutableBytes(of: &value) { pread(fd, $0.baseAddress, 8, 0) }
         return count == 8 ? Int64(littleEndian: value) : nil
+    }
+
+    private func openForReading() -> Int32? {
+        let current = descriptor.load(ordering: .acquiring)
+        if current >= 0 { return current }
+        let opened = open(path, O_RDONLY | O_CLOEXEC)
+        guard opened >= 0 else { return nil }
+        let (stored, winner) = descriptor.compareExchange(expected: -1, desired: opened, ordering: .acquiringAndReleasing)
+        if stored { return opened }
+        _ = close(opened)
+        return winner
     }
 
     /// Publishes `generation`; failures are ignored (the periodic check still sees it).

@@ -91,6 +91,18 @@ import Testing
         #expect(try store.directory.generation() == after)
     }
 
+    /// The reader keeps the file open once it exists; rewrites in place are seen through it.
+    @Test func aHintIsReadOnceTheFileExistsAndFollowsRewrites() {
+        let path = fixture.dataPath + "/other.sqlite"
+        let reader = DirectoryGenerationHint(databasePath: path)
+        #expect(reader.read() == nil)
+        let writer = DirectoryGenerationHint(databasePath: path)
+        writer.publish(7)
+        #expect(reader.read() == 7)
+        writer.publish(8)
+        #expect(reader.read() == 8)
+    }
+
     /// A writer that died between its commit and its hint: the kept tables are used for at
     /// most `recheckInterval`, then the generation is read from SQLite again.
     @Test func withoutAHintTheGenerationIsReadAgainAfterTheInterval() throws {
