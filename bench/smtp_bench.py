@@ -10,7 +10,12 @@ delivering to a Maildir, and both are printed side by side with the ratio.
 Everything runs in a loopback-only network namespace (unshare -n): the script re-executes
 itself inside one, so no server and no name lookup ever leaves the machine.
 
-    python3 bench/smtp_bench.py [--seconds 10] [--max-messages 20000] [--no-postfix]
+    python3 bench/smtp_bench.py [--seconds 10] [--rounds 3] [--max-messages 20000] [--no-postfix]
+
+Each cell runs --rounds times per server, the two servers taking turns cell by cell, and
+the median run is reported with every round's ratio: on a shared machine whose speed
+drifts by a third within minutes, a whole run of one server then a whole run of the other
+measured the drift as much as the servers.
 """
 
 from __future__ import annotations
@@ -90,100 +95,128 @@ def human(size: int) -> str:
 # ------------------------------------------------------------------------ runners
 
 
-def run_postgate(binary: Path, work: Path, args) -> tuple[dict, dict]:
-    data = work / "postgate-data"
-    for cmd in (["domain", "add", "acme.test"], ["address", "add", "support@acme.test"]):
-        subprocess.run([str(binary), *cmd, "--data", str(data)], check=True, stdout=subprocess.DEVNULL)
-    port = free_port()
-    log = open(work / "postgate.log", "wb")
-    proc = subprocess.Popen([str(binary), "serve", "--data", str(data), "--smtp-listen", f"127.0.0.1:{port}"],
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL, restore_signals=True)
-    results: dict = {}
-    info: dict = {}
-    try:
-        wait_port(port, proc)
-        cell("127.0.0.1", port, 4, 4096, 200, 5, "pg-warmup")
-        info["rss_idle"] = vm_hwm(proc.pid)
-        for size in SIZES:
-            for conc in CONCURRENCY:
-                r = cell("127.0.0.1", port, conc, size, args.max_messages, args.seconds, f"pg-{size}-{conc}")
-                results[(size, conc)] = r
-                print(f"  postgate {human(size):>8} x{conc:<3} {r.accepted:6d} accepted  {r.rate:8.0f}/s  "
-                      f"p99 {r.percentile(99) * 1000:7.1f} ms  loadgen CPU {r.gen_cpu / r.wall:4.0%}"
-                      + (f"  session errors {r.errors}: {r.first_error!r}" if r.errors else ""), flush=True)
-        info["rss_peak"] = vm_hwm(proc.pid)
-        total = sum(r.accepted for r in results.values()) + 0
-        mailbox = data / "maildir" / "acme.test" / "support"
-        info["stored"] = count_files(mailbox)
-        info["accepted_total"] = total
-    finally:
-        proc.send_signal(signal.SIGTERM)
+class PostgateServer:
+    """`postgate serve` on a fresh data directory, one hosted address."""
+
+    name = "postgate"
+
+    def __init__(self, binary: Path, work: Path) -> None:
+        self.data = work / "postgate-data"
+        for cmd in (["domain", "add", "acme.test"], ["address", "add", "support@acme.test"]):
+            subprocess.run([str(binary), *cmd, "--data", str(self.data)], check=True, stdout=subprocess.DEVNULL)
+        self.port = free_port()
+        self.log = open(work / "postgate.log", "wb")
+        self.proc = subprocess.Popen([str(binary), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}"],
+                                     stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL, restore_signals=True)
+        self.info: dict = {"accepted_total": 0}
+        wait_port(self.port, self.proc)
+        cell("127.0.0.1", self.port, 4, 4096, 200, 5, "pg-warmup")
+        self.info["rss_idle"] = vm_hwm(self.proc.pid)
+
+    def run(self, size: int, conc: int, args, tag: str) -> CellResult:
+        r = cell("127.0.0.1", self.port, conc, size, args.max_messages, args.seconds, f"pg-{tag}")
+        self.info["accepted_total"] += r.accepted
+        return r
+
+    def finish(self) -> None:
+        self.info["rss_peak"] = vm_hwm(self.proc.pid)
+        self.info["stored"] = count_files(self.data / "maildir" / "acme.test" / "support")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(30)
+            self.proc.wait(30)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-    return results, info
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
 
 
-def run_postfix(work: Path, args) -> tuple[dict, dict]:
-    base = work / "postfix"
-    base.mkdir()
-    pf = PostfixInstance(base, free_port())
-    results: dict = {}
-    info: dict = {"pss_peak_sum": 0, "rss_peak_proc": 0, "procs": 0}
-    drain: dict = {}
+class PostfixServer:
+    """A private Postfix instance delivering to a Maildir; each cell waits until what it
+    accepted is delivered, so its queue manager and local agents are idle before the next."""
 
-    def sample_rss() -> None:
-        pids = pf.pids()
+    name = "postfix"
+
+    def __init__(self, work: Path) -> None:
+        self.base = work / "postfix"
+        self.base.mkdir()
+        self.pf = PostfixInstance(self.base, free_port())
+        self.info: dict = {"pss_peak_sum": 0, "rss_peak_proc": 0, "procs": 0, "drain": {}}
+        self.pf.setup()
+        self.pf.start()
+        self.port = self.pf.port
+        warm = cell("127.0.0.1", self.port, 4, 4096, 200, 5, "pf-warmup")
+        self.expected = warm.accepted
+        self.wait_delivered()
+
+    def sample_rss(self) -> None:
+        pids = self.pf.pids()
         hwms = [vm_hwm(p) for p in pids]
-        info["pss_peak_sum"] = max(info["pss_peak_sum"], sum(pss(p) for p in pids))
-        info["procs"] = max(info["procs"], len(pids))
-        info["rss_peak_proc"] = max([info["rss_peak_proc"], *hwms])
+        self.info["pss_peak_sum"] = max(self.info["pss_peak_sum"], sum(pss(p) for p in pids))
+        self.info["procs"] = max(self.info["procs"], len(pids))
+        self.info["rss_peak_proc"] = max([self.info["rss_peak_proc"], *hwms])
 
-    def wait_delivered(expected: int, timeout: float = 300) -> float:
+    def wait_delivered(self, timeout: float = 300) -> float:
         deadline = time.monotonic() + timeout
-        while pf.delivered() < expected:
+        while self.pf.delivered() < self.expected:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"postfix delivered {pf.delivered()} of {expected} in {timeout}s; see {base}/maillog")
+                raise RuntimeError(f"postfix delivered {self.pf.delivered()} of {self.expected} in {timeout}s; "
+                                   f"see {self.base}/maillog")
             time.sleep(0.02)
         return time.monotonic()
 
-    try:
-        pf.setup()
-        pf.start()
-        warm = cell("127.0.0.1", pf.port, 4, 4096, 200, 5, "pf-warmup")
-        expected = warm.accepted
-        wait_delivered(expected)
-        for size in SIZES:
-            for conc in CONCURRENCY:
-                t0 = time.monotonic()
-                r = cell("127.0.0.1", pf.port, conc, size, args.max_messages, args.seconds, f"pf-{size}-{conc}")
-                sample_rss()  # after the load, before its processes go idle and exit
-                expected += r.accepted
-                t_done = wait_delivered(expected)
-                drain[(size, conc)] = r.accepted / (t_done - t0) if t_done > t0 else 0.0
-                results[(size, conc)] = r
-                print(f"  postfix  {human(size):>8} x{conc:<3} {r.accepted:6d} accepted  {r.rate:8.0f}/s  "
-                      f"p99 {r.percentile(99) * 1000:7.1f} ms  loadgen CPU {r.gen_cpu / r.wall:4.0%}  "
-                      f"in Maildir {drain[(size, conc)]:6.0f}/s"
-                      + (f"  session errors {r.errors}: {r.first_error!r}" if r.errors else ""), flush=True)
-        info["stored"] = pf.delivered()
-        info["accepted_total"] = expected
-        info["drain"] = drain
-    finally:
-        pf.stop()
-    return results, info
+    def run(self, size: int, conc: int, args, tag: str) -> CellResult:
+        t0 = time.monotonic()
+        r = cell("127.0.0.1", self.port, conc, size, args.max_messages, args.seconds, f"pf-{tag}")
+        self.sample_rss()  # after the load, before its processes go idle and exit
+        self.expected += r.accepted
+        t_done = self.wait_delivered()
+        r.drain = r.accepted / (t_done - t0) if t_done > t0 else 0.0  # type: ignore[attr-defined]
+        return r
+
+    def finish(self) -> None:
+        self.info["stored"] = self.pf.delivered()
+        self.info["accepted_total"] = self.expected
+
+    def stop(self) -> None:
+        self.pf.stop()
+
+
+def median_cell(runs: list[CellResult]) -> CellResult:
+    """The run with the median rate (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r.rate)[(len(runs) - 1) // 2]
+
+
+def measure(servers: list, args) -> dict:
+    """Every cell `args.rounds` times, the servers taking turns cell by cell (and each round
+    in the other order), so that a machine that slows down or speeds up during the run
+    weighs on both alike. Returns {server name: {(size, sessions): [CellResult]}}."""
+    results: dict = {server.name: {} for server in servers}
+    for size in SIZES:
+        for conc in CONCURRENCY:
+            for round_ in range(args.rounds):
+                order = servers if round_ % 2 == 0 else list(reversed(servers))
+                for server in order:
+                    r = server.run(size, conc, args, f"{size}-{conc}-{round_}")
+                    results[server.name].setdefault((size, conc), []).append(r)
+                    print(f"  {server.name:8} {human(size):>8} x{conc:<3} {r.accepted:6d} accepted  {r.rate:8.0f}/s  "
+                          f"p99 {r.percentile(99) * 1000:7.1f} ms  loadgen CPU {r.gen_cpu / r.wall:4.0%}"
+                          + (f"  in Maildir {r.drain:6.0f}/s" if hasattr(r, "drain") else "")
+                          + (f"  session errors {r.errors}: {r.first_error!r}" if r.errors else ""), flush=True)
+    return results
 
 
 # ------------------------------------------------------------------------ report
 
 
-def report(pg: dict, pg_info: dict, pf: dict | None, pf_info: dict | None, args) -> None:
+def report(pg_runs: dict, pg_info: dict, pf_runs: dict | None, pf_info: dict | None, args) -> None:
+    pg = {key: median_cell(runs) for key, runs in pg_runs.items()}
+    pf = {key: median_cell(runs) for key, runs in pf_runs.items()} if pf_runs is not None else None
     print()
     print(f"Postgate SMTP benchmark: {args.seconds:g} s or {args.max_messages} messages per cell, "
-          f"loopback-only namespace, {os.cpu_count()} CPUs (load generator on the same CPUs)")
+          f"loopback-only namespace, {os.cpu_count()} CPUs (load generator on the same CPUs); "
+          f"each cell {args.rounds} times, the servers taking turns; the median run of each is shown")
     print()
     if pf is None:
         print("| size | sessions | Postgate msg/s | Postgate p99 ms |")
@@ -200,7 +233,17 @@ def report(pg: dict, pg_info: dict, pf: dict | None, pf_info: dict | None, args)
                 a, b = pg[(size, conc)], pf[(size, conc)]
                 ratio = a.rate / b.rate if b.rate else float("inf")
                 print(f"| {human(size)} | {conc} | {a.rate:.0f} | {b.rate:.0f} | {ratio:.2f}x | "
-                      f"{a.percentile(99) * 1000:.1f} | {b.percentile(99) * 1000:.1f} | {pf_info['drain'][(size, conc)]:.0f} |")
+                      f"{a.percentile(99) * 1000:.1f} | {b.percentile(99) * 1000:.1f} | {b.drain:.0f} |")
+        print()
+        print("Ratio of each round (Postgate's rate over Postfix's in the same round):")
+        print()
+        print("| size | sessions | " + " | ".join(f"round {i + 1}" for i in range(args.rounds)) + " |")
+        print("| --- | ---: |" + " ---: |" * args.rounds)
+        for size in SIZES:
+            for conc in CONCURRENCY:
+                pairs = zip(pg_runs[(size, conc)], pf_runs[(size, conc)])
+                print(f"| {human(size)} | {conc} | "
+                      + " | ".join(f"{a.rate / b.rate:.2f}x" if b.rate else "-" for a, b in pairs) + " |")
     print()
     print("One session, median ms: the pipelined MAIL/RCPT/DATA to its 354, and the body to the 250 after the dot.")
     print()
@@ -229,6 +272,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="time limit per cell (default 10)")
     ap.add_argument("--max-messages", type=int, default=20000, help="message limit per cell (default 20000)")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each cell per server, taking turns (default 3)")
     ap.add_argument("--no-postfix", action="store_true", help="benchmark Postgate only")
     ap.add_argument("--no-build", action="store_true", help="use the existing .build/release/postgate")
     ap.add_argument("--no-netns", action="store_true", help="do not enter a loopback-only network namespace")
@@ -258,15 +302,19 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="postgate-bench-"))
     os.chmod(work, 0o755)  # Postfix's unprivileged daemons must reach their queue below it
+    servers: list = []
     try:
-        print("Postgate:", flush=True)
-        pg, pg_info = run_postgate(args.binary, work, args)
-        pf = pf_info = None
+        servers.append(PostgateServer(args.binary, work))
         if use_postfix:
-            print("Postfix:", flush=True)
-            pf, pf_info = run_postfix(work, args)
-        report(pg, pg_info, pf, pf_info, args)
+            servers.append(PostfixServer(work))
+        results = measure(servers, args)
+        for server in servers:
+            server.finish()
+        pf = servers[1] if use_postfix else None
+        report(results["postgate"], servers[0].info, results["postfix"] if pf else None, pf.info if pf else None, args)
     finally:
+        for server in servers:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
