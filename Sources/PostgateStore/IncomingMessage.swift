@@ -51,6 +51,7 @@ public final class IncomingMessage {
     /// Appends `bytes` to the message.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        writtenContents = nil  // no longer the whole message
         if buffer.count + bytes.count > Self.bufferCapacity {
             try flushBuffer()
         }
@@ -99,6 +100,7 @@ public final class IncomingMessage {
     /// file is rewritten once, read back in 64 KiB pieces, so memory stays bounded.
     public func insert(_ bytes: [UInt8], at offset: Int) throws(StoreError) {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        writtenContents = nil
         try flushBuffer()
         let rewritten = spoolPath + ".insert"
         let fd = try FileSystem.createFile(rewritten)

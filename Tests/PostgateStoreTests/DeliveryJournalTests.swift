@@ -257,5 +257,13 @@ import Testing
                                                envelope: DeliveryEnvelope(mailFrom: "", rcptTo: [:], header: .parse(big)))
         #expect(message.contents == big)
         #expect(fixture.contents("maildir/acme.test/support/new/" + stored[0].filename) == big)
+
+        // Bytes written after the writeback started: the kept copy is no longer the message.
+        let grown = try fixture.store.beginMessage()
+        try grown.write(big)
+        try grown.startWriteback()
+        try grown.write(Array("tail\r\n".utf8))
+        #expect(try grown.prefix(1 << 20) == big + Array("tail\r\n".utf8))
+        grown.abort()
     }
 }
