@@ -24,6 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import netns  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = "/usr/bin/python3"
 SIZES = [("4 KiB", 4 * 1024), ("1 MiB", 1024 * 1024)]
@@ -84,7 +87,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per cell and implementation")
     parser.add_argument("--bin", type=Path, default=ROOT / ".build" / "release" / "postgate")
+    netns.add_argument(parser)
     args = parser.parse_args()
+    netns.isolate(__file__, args.no_netns)
     if not args.bin.exists():
         sys.exit(f"dkim_bench: {args.bin} not built; run `swift build -c release --product postgate`")
     with tempfile.TemporaryDirectory(prefix="postgate-dkim-bench-") as temporary:

@@ -31,6 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import netns  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password 1"
 MAIL_USER = "nobody"
@@ -69,7 +72,7 @@ def start_postgate(binary: Path, work: Path, count: int) -> tuple[subprocess.Pop
     run("domain", "add", "acme.test")
     run("agent", "add", "bench", "--password-stdin", input=PASSWORD + "\n", text=True)
     config = work / "postgate.yaml"
-    config.write_text("imap:\n  allow_plaintext_auth: true\nlog_level: warning\n")
+    config.write_text("imap:\n  allow_plaintext_auth: true\nlog_level: warning\n" + netns.LOOPBACK_DNS)
     port = free_port()
     server = subprocess.Popen([str(binary), "serve", "--data", str(data), "--config", str(config),
                                "--smtp-listen", f"127.0.0.1:{free_port()}", "--imap-listen", f"127.0.0.1:{port}",
@@ -240,7 +243,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--bin", type=Path, default=ROOT / ".build" / "release" / "postgate")
+    netns.add_argument(parser)
     args = parser.parse_args()
+    netns.isolate(__file__, args.no_netns)
     binary = args.bin if args.bin.exists() else ROOT / ".build" / "debug" / "postgate"
     work = Path(tempfile.mkdtemp(prefix="imap-bench-"))
     servers: list[subprocess.Popen] = []

@@ -29,10 +29,14 @@ import smtplib
 import sqlite3
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import netns  # noqa: E402
 
 from aiosmtpd.controller import Controller
 
@@ -88,7 +92,7 @@ def prepare(binary: Path, root: Path, port: int, retry: str) -> tuple[Path, Path
     run(binary, data, "domain", "add", "acme.test")
     run(binary, data, "address", "add", "support@acme.test", "--name", "Acme Support")
     config = root / "config.yaml"
-    config.write_text(f"outbound:\n  smarthost: 127.0.0.1:{port}\n  tls: none\n  retry: {retry}\n  poll_interval: 0.1\n")
+    config.write_text(f"outbound:\n  smarthost: 127.0.0.1:{port}\n  tls: none\n  retry: {retry}\n  poll_interval: 0.1\n" + netns.LOOPBACK_DNS)
     return data, config
 
 
@@ -202,7 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replies", type=int, default=200)
     parser.add_argument("--bin", type=Path, default=ROOT / ".build" / "release" / "postgate")
+    netns.add_argument(parser)
     args = parser.parse_args()
+    netns.isolate(__file__, args.no_netns)
 
     print(f"| phase ({args.replies} replies, ~2 KiB, RSA-2048 DKIM) | seconds | replies/s |")
     print("| --- | ---: | ---: |")

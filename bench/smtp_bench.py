@@ -37,10 +37,10 @@ sys.path.insert(0, str(HERE))
 
 from smtp_load import CellResult, cell  # noqa: E402
 from postfix_instance import PostfixInstance  # noqa: E402
+import netns  # noqa: E402
 
 SIZES = [4 * 1024, 100 * 1024]
 CONCURRENCY = [1, 32]
-NETNS_MARK = "POSTGATE_BENCH_NETNS"
 
 
 def free_port() -> int:
@@ -106,7 +106,10 @@ class PostgateServer:
             subprocess.run([str(binary), *cmd, "--data", str(self.data)], check=True, stdout=subprocess.DEVNULL)
         self.port = free_port()
         self.log = open(work / "postgate.log", "wb")
-        self.proc = subprocess.Popen([str(binary), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}"],
+        config = work / "postgate.yaml"
+        config.write_text(netns.LOOPBACK_DNS)
+        self.proc = subprocess.Popen([str(binary), "serve", "--data", str(self.data), "--config", str(config),
+                                      "--smtp-listen", f"127.0.0.1:{self.port}"],
                                      stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL, restore_signals=True)
         self.info: dict = {"accepted_total": 0}
         wait_port(self.port, self.proc)
@@ -275,23 +278,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3, help="runs of each cell per server, taking turns (default 3)")
     ap.add_argument("--no-postfix", action="store_true", help="benchmark Postgate only")
     ap.add_argument("--no-build", action="store_true", help="use the existing .build/release/postgate")
-    ap.add_argument("--no-netns", action="store_true", help="do not enter a loopback-only network namespace")
+    netns.add_argument(ap)
     ap.add_argument("--binary", type=Path, default=ROOT / ".build" / "release" / "postgate")
     args = ap.parse_args()
 
-    if os.environ.get(NETNS_MARK) != "1":
-        if not args.no_build:
-            subprocess.run(["swift", "build", "-c", "release", "--product", "postgate"], cwd=ROOT, check=True)
-        if not args.no_netns:
-            if os.geteuid() != 0 or shutil.which("unshare") is None:
-                print("smtp_bench: needs root and unshare (util-linux) for the loopback-only namespace; "
-                      "or pass --no-netns", file=sys.stderr)
-                return 2
-            env = dict(os.environ, **{NETNS_MARK: "1"})
-            argv = ["unshare", "-n", "--", sys.executable, str(Path(__file__).resolve()), *sys.argv[1:], "--no-build"]
-            os.execvpe("unshare", argv, env)
-    else:
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    if os.environ.get(netns.MARK) != "1" and not args.no_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "postgate"], cwd=ROOT, check=True)
+    netns.isolate(__file__, args.no_netns, ["--no-build"])
 
     if not args.binary.exists():
         print(f"smtp_bench: {args.binary} not built", file=sys.stderr)

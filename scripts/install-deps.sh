@@ -17,12 +17,13 @@ done
 # Build: libidn2 (CIDN2 system library), libsqlite3 (index). Tests: swaks (+ Net::SSLeay,
 # IO::Socket::SSL for --tls), sqlite3 CLI, curl (imap://) and isync (mbsync) for IMAP,
 # openssl (a certificate for the outbound tests' TLS sink).
+# strace: the test that the server connects to loopback only.
 # Benchmark: iproute2 (ip) and util-linux (unshare) for a loopback-only namespace.
 # DKIM tests (issue 6): dnsmasq-base (a local DNS server, no system service), dkimpy
 # (python3-dkim with python3-nacl for Ed25519 and python3-dnspython) and OpenDKIM
 # (opendkim-tools) as independent verifiers, openssl to make test keys.
 packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates
-          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync)
+          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace)
 # The IMAP benchmark runs a private Dovecot (dovecot-imapd); the system service is never started.
 if [ "$bench" = 1 ]; then packages+=(postfix dovecot-imapd); fi
 

@@ -1,11 +1,39 @@
 #!/usr/bin/env bash
-# The one command that installs what is missing, builds, and runs every test:
-# the Swift unit/protocol tests (swift test) and the end-to-end tests (pytest, tests/e2e).
+# The one command that installs what is missing, builds, and runs every test: the Swift
+# tests (swift test) and the end-to-end tests (pytest, tests/e2e).
+#
+# Installing and building happen first, with the machine's network. The tests then run
+# inside a new network namespace that has only a loopback interface (unshare -n), so no
+# test, and no server or helper a test starts, can reach any address but loopback: every
+# DNS lookup goes to a DNS server the test started. If no such namespace can be made, the
+# script stops instead of running the tests with the network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
-swift build
-swift build --product postgate
-swift test
+if [ "${POSTGATE_TEST_NETNS:-}" != 1 ]; then
+    bash scripts/install-deps.sh
+    swift build --build-tests
+    swift build --product postgate
+
+    # Root makes a plain network namespace; anyone else a user namespace mapped to root.
+    if unshare -n true 2>/dev/null; then
+        netns=(unshare -n)
+    elif unshare -r -n true 2>/dev/null; then
+        netns=(unshare -r -n)
+    else
+        echo "test.sh: cannot make a loopback-only network namespace (unshare -n failed; run as root, or allow user namespaces); tests not run" >&2
+        exit 1
+    fi
+    exec "${netns[@]}" -- env POSTGATE_TEST_NETNS=1 bash "$0" "$@"
+fi
+
+# Inside the namespace: bring loopback up and make sure it is the only interface.
+ip link set lo up
+others=$(ip -o link show | awk -F': ' '$2 != "lo" {print $2}')
+if [ -n "$others" ]; then
+    echo "test.sh: the test namespace has interfaces besides lo ($others); tests not run" >&2
+    exit 1
+fi
+
+swift test --skip-build
 python3 -m pytest -q tests/e2e "$@"

@@ -81,13 +81,41 @@ def address(data: Path, email: str) -> dict:
 # --------------------------------------------------------------------------- server
 
 
-class Server:
-    """A `postgate serve` child process on 127.0.0.1:port with its own data directory."""
+def closed_udp_port() -> int:
+    """A loopback UDP port nothing listens on: a DNS query sent there is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    def __init__(self, data: Path, port: int, config: Path | None = None, log: Path | None = None):
+
+def with_loopback_dns(config: Path | None, out: Path) -> Path:
+    """The server's configuration with a `dns:` section naming a loopback resolver.
+
+    A configuration that has its own `dns:` (a test's dnsmasq) is used as it is; any other
+    gets `dns.servers` pointing at a closed loopback port, so that no lookup of the server
+    (the DKIM recheck of a hosted domain at start, MX lookups) ever goes to the servers of
+    /etc/resolv.conf."""
+    text = config.read_text() if config is not None else ""
+    if any(line.startswith("dns:") for line in text.splitlines()):
+        return config  # type: ignore[return-value]
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += f'dns:\n  servers: ["127.0.0.1:{closed_udp_port()}"]\n  timeout: 1\n  attempts: 1\n'
+    out.write_text(text)
+    return out
+
+
+class Server:
+    """A `postgate serve` child process on 127.0.0.1:port with its own data directory.
+
+    `wrapper` is a command the server runs under (strace in the isolation test)."""
+
+    def __init__(self, data: Path, port: int, config: Path | None = None, log: Path | None = None,
+                 wrapper: list[str] | None = None):
         self.data = data
         self.port = port
-        self.config = config
+        self.config = with_loopback_dns(config, data.parent / f"config-{port}.yaml")
+        self.wrapper = wrapper or []
         self.log = log or data.parent / f"server-{port}.log"
         self.pid: int | None = None
         self.returncode: int | None = None
@@ -96,21 +124,20 @@ class Server:
         self.imap_port, self.imaps_port, self.submission_port, self.submissions_port = distinct_free_ports(4, taken={port})
 
     def argv(self) -> list[str]:
-        argv = [str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}",
+        argv = [*self.wrapper, str(BIN), "serve", "--data", str(self.data), "--smtp-listen", f"127.0.0.1:{self.port}",
                 "--imap-listen", f"127.0.0.1:{self.imap_port}", "--imaps-listen", f"127.0.0.1:{self.imaps_port}",
                 "--submission-listen", f"127.0.0.1:{self.submission_port}",
                 "--submissions-listen", f"127.0.0.1:{self.submissions_port}"]
-        if self.config is not None:
-            argv += ["--config", str(self.config)]
-        return argv
+        return argv + ["--config", str(self.config)]
 
     def start(self, timeout: float = 60.0) -> "Server":
         fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
+            argv = self.argv()
             self.pid = os.posix_spawn(
                 # SWIFTNIO_STRICT turns NIO's misuse warnings (a task scheduled on a stopped
                 # event loop) into crashes, so the exit-status checks catch them.
-                str(BIN), self.argv(), {**os.environ, "SWIFTNIO_STRICT": "1"},
+                argv[0], argv, {**os.environ, "SWIFTNIO_STRICT": "1"},
                 file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, fd, 1),
@@ -198,8 +225,9 @@ def spawn(postgate_bin: Path):
     """Factory starting servers; every server started is stopped at teardown."""
     started: list[Server] = []
 
-    def _spawn(data: Path, config: Path | None = None, port: int | None = None) -> Server:
-        server = Server(data, port or free_port(), config).start()
+    def _spawn(data: Path, config: Path | None = None, port: int | None = None,
+               wrapper: list[str] | None = None) -> Server:
+        server = Server(data, port or free_port(), config, wrapper=wrapper).start()
         started.append(server)
         return server
 
