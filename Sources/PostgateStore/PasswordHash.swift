@@ -1,5 +1,5 @@
 import Crypto
-import CryptoExtras
+import _CryptoExtras
 import Foundation
 
 /// A slow salted password hash: scrypt (RFC 7914) with a random 16-byte salt per
