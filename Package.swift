@@ -56,7 +56,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        /// Conversation sessions and threads (issue 4): which session a message joins, and
+        /// Conversation sessions and threads: which session a message joins, and
         /// the signed Message-IDs Postgate puts on replies. Pure logic, no I/O.
         .target(
             name: "PostgateSessions",
@@ -65,14 +65,44 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        /// Durable storage: Maildir folders plus the SQLite (WAL) index and directory.
+        /// The data directory's files: its layout, Maildir folders and their file names,
+        /// spool files, and how files and directory entries become durable (fsync, syncfs).
+        /// The store's error type. No SQLite.
+        .target(
+            name: "PostgateMaildir",
+            dependencies: ["PostgateMessage", "PostgatePolicy"]
+        ),
+        /// The SQLite index (WAL): schema and migrations of the one index file, shared
+        /// commits, the delivery journal, the message index with its IMAP read models
+        /// (mod-sequences, summaries, fetch cache), sessions and the incoming message.
+        .target(
+            name: "PostgateIndex",
+            dependencies: [
+                "PostgateMaildir", "PostgateMessage", "PostgatePolicy", "PostgateSessions", "CFileSync",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The channel directory: domains, addresses with drafts, queues, filters,
+        /// blocklists, policy and quarantine rows, agents and passwords, DKIM key rows,
+        /// export and import.
+        .target(
+            name: "PostgateDirectory",
+            dependencies: [
+                "PostgateMaildir", "PostgateIndex", "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        /// The store: one front (`MailStore`) over files, index and directory for the
+        /// callers that need several of them (delivery, recovery, check, IMAP).
         .target(
             name: "PostgateStore",
             dependencies: [
-                "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV", "CFileSync",
+                "PostgateMaildir", "PostgateIndex", "PostgateDirectory",
+                "PostgateMessage", "PostgatePolicy", "PostgateSessions",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -81,7 +111,7 @@ let package = Package(
         .target(
             name: "PostgateIMAP",
             dependencies: [
-                "PostgateMessage", "PostgateStore",
+                "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -105,25 +135,27 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
-        /// Outbound delivery: the SMTP client (RFC 5321 client side, STARTTLS, AUTH), next
-        /// hops (smarthost, MX through a resolver protocol) and the delivery worker.
+        /// Outbound delivery: the durable outbound queue, the SMTP client (RFC 5321 client
+        /// side, STARTTLS, AUTH), next hops (smarthost, MX through a resolver protocol) and
+        /// the delivery worker.
         .target(
             name: "PostgateOutbound",
             dependencies: [
-                "PostgateMessage", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
+                "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         /// Wiring: configuration, listeners, TLS material, delivery into the store, lifecycle.
         .target(
             name: "PostgateGateway",
             dependencies: [
-                "PostgateMessage", "PostgateSMTP", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
+                "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
                 "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "postgate",
             dependencies: [
-                "PostgateGateway", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
+                "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
                 "PostgateSessions", "PostgateCSV", "PostgateOutbound",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -158,14 +190,19 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "PostgateStoreTests", dependencies: ["PostgateStore", "PostgatePolicy", "PostgateSessions"]),
+        .testTarget(
+            name: "PostgateStoreTests",
+            dependencies: [
+                "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgatePolicy", "PostgateSessions",
+            ]
+        ),
         .testTarget(name: "PostgateSessionsTests", dependencies: ["PostgateSessions", "PostgateMessage"]),
         .testTarget(name: "PostgateDNSTests", dependencies: ["PostgateDNS"]),
         .testTarget(name: "PostgateDKIMTests", dependencies: ["PostgateDKIM", "PostgateDNS"]),
         .testTarget(
             name: "PostgateOutboundTests",
             dependencies: [
-                "PostgateOutbound", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
+                "PostgateOutbound", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -173,7 +210,7 @@ let package = Package(
         .testTarget(
             name: "PostgateIMAPTests",
             dependencies: [
-                "PostgateIMAP", "PostgateStore",
+                "PostgateIMAP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -182,7 +219,7 @@ let package = Package(
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [
-                "PostgateGateway", "PostgatePolicy", "PostgateStore", "PostgateMessage", "PostgateOutbound",
+                "PostgateGateway", "PostgatePolicy", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateOutbound",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

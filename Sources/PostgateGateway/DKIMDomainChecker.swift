@@ -2,6 +2,7 @@ import Foundation
 import PostgateDKIM
 import PostgateDNS
 import PostgateStore
+import PostgateDirectory
 
 /// Checks a domain key's DNS record now and records the outcome: what `postgate dkim
 /// verify` does once and the server's re-checker does on its backoff schedule.

@@ -3,6 +3,7 @@ import NIOExtras
 import NIOSSL
 import PostgateIMAP
 import PostgateSMTP
+import PostgateOutbound
 import PostgateStore
 
 /// The submission side of `postgate serve` (issue 7): agents' mail clients send replies on

@@ -4,6 +4,9 @@ import PostgateIMAP
 import PostgateSMTP
 import PostgateStore
 import Yams
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// Everything `postgate serve` can be told, read from a YAML file (see
 /// `Config/postgate.example.yaml`, which names every setting with its default).

@@ -1,6 +1,9 @@
 import PostgateMessage
 import PostgatePolicy
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// The inbound policy on the delivery path: for each receiving mailbox, the verdict of
 /// `InboundPolicy` decides the label stored on the row and whether the copy goes to the

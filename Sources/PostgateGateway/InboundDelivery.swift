@@ -7,6 +7,8 @@ import PostgateMessage
 import PostgatePolicy
 import PostgateSMTP
 import PostgateStore
+import PostgateIndex
+import PostgateDirectory
 
 /// The inbound (MX) policy and delivery: which recipients are accepted, and how a message
 /// becomes durable in the store. Implements the SMTP delegate, so the protocol code never

@@ -4,6 +4,7 @@ import PostgateMessage
 import PostgateOutbound
 import PostgateSessions
 import PostgateStore
+import PostgateDirectory
 
 /// An agent's reply on its way out: checked against the channel address, composed by the
 /// `ReplyComposer`, DKIM-signed last, and queued durably before it returns, so the

@@ -3,6 +3,8 @@ import PostgateMessage
 import PostgateOutbound
 import PostgatePolicy
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
 
 /// Where the outbound side stores what it writes for people: a delivery status
 /// notification goes to the sending agent's INBOX (without a known agent: the mailbox of

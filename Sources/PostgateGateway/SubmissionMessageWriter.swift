@@ -3,6 +3,7 @@ import NIOPosix
 import PostgateMessage
 import PostgateSMTP
 import PostgateStore
+import PostgateIndex
 
 /// Receives one submitted reply. Content gathers in memory up to `spoolThreshold`; past it,
 /// it streams to a spool file in `DATA/spool/` on the thread pool (the handler waits for

@@ -1,6 +1,7 @@
 import Foundation
 import PostgateStore
 import X509
+import PostgateIndex
 
 extension TLSMaterial {
     /// Certificates closer than this to their end are reported by `postgate check`.

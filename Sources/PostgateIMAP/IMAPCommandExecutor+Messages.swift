@@ -1,5 +1,7 @@
 import Foundation
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
 
 /// The message commands: APPEND, CLOSE, EXPUNGE, FETCH, STORE, COPY and MOVE.
 extension IMAPCommandExecutor.Run {

@@ -1,5 +1,8 @@
 import Foundation
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// Runs the commands that touch the store, synchronously, off the event loop: mailbox
 /// commands here, message commands in `+Messages`. Input is the session context, output

@@ -1,4 +1,6 @@
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
 
 /// Writes FETCH responses (RFC 9051 section 7.5.2), reading a message file only when an
 /// item needs it, and parsing its MIME structure only when an item needs that.

@@ -1,4 +1,5 @@
 import PostgateStore
+import PostgateIndex
 
 /// Mailbox names (RFC 9051 section 5.1): `/` separates levels, INBOX is case-insensitive,
 /// `*` and `%` are LIST wildcards (section 6.3.9), and parents that are not mailboxes

@@ -1,5 +1,6 @@
 import Foundation
 import PostgateStore
+import PostgateIndex
 
 /// Decides which messages match a search key (RFC 9051 section 6.4.4). Flags, sizes,
 /// dates and UIDs come from the index; header and text keys read the message file, once

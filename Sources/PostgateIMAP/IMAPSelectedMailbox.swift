@@ -1,4 +1,6 @@
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
 
 /// The selected mailbox as one session sees it: message sequence numbers (positions in
 /// `messages`), flags as last reported, and the change-feed version it reflects.

@@ -8,6 +8,7 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import PostgateStore
+import PostgateIndex
 
 /// The channel handler of one IMAP session: a thin shell that feeds received bytes through
 /// `IMAPFrameDecoder` into `IMAPSessionStateMachine`, runs the store work it asks for on a

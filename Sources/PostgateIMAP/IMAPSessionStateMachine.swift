@@ -1,5 +1,7 @@
 import Foundation
 import PostgateStore
+import PostgateIndex
+import PostgateDirectory
 
 /// The state of one IMAP session (RFC 9051 section 3: not authenticated, authenticated,
 /// selected, logout) as a value type that returns what the channel handler must do.

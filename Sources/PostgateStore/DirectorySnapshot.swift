@@ -1,12 +1,15 @@
 import PostgateMessage
 import PostgatePolicy
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// The directory as the delivery path sees it for one message or one `RCPT`: the same
 /// answers as `MailStore`'s own lookups, served from `DirectoryCache` while the directory
 /// is unchanged. Take a new snapshot for each message; one kept longer would miss changes.
 public struct DirectorySnapshot: Sendable {
-    let store: MailStore
-    let tables: DirectoryCache.Tables
+    package let store: MailStore
+    package let tables: DirectoryCache.Tables
 
     /// `MailStore.resolveRecipient(_:)`.
     public func resolveRecipient(_ address: EmailAddress) throws(StoreError) -> RecipientResolution {

@@ -1,3 +1,6 @@
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 /// The agent folders the outbound side writes into (issue 7): notifications go to the
 /// sending agent's INBOX, delivered replies to its Sent folder.
 extension MailStore {

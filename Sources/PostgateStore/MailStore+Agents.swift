@@ -1,5 +1,8 @@
 import Foundation
 import PostgateMessage
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// Agents and their mailboxes (`postgate agent …`, IMAP LOGIN, LIST, CREATE, DELETE,
 /// RENAME, SUBSCRIBE). Each call is one transaction: a refused request changes nothing.

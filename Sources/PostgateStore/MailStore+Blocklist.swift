@@ -1,5 +1,8 @@
 import PostgateMessage
 import PostgatePolicy
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// The blocklists of the receiving addresses (`postgate blocklist …`) and the lookup the
 /// inbound policy makes for every message. An alias names its address's blocklist.

@@ -1,4 +1,7 @@
 import PostgateMessage
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// The channel model: queues, drafts and publishing of address settings, and filters
 /// (`postgate queue …`, `address set|diff`, `publish`, `filter …`). Each call is one

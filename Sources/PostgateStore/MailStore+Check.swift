@@ -1,9 +1,11 @@
 import Foundation
+import PostgateMaildir
+import PostgateIndex
 
 /// `postgate check`: read-only consistency checks of the data directory.
 extension MailStore {
     /// How many file names a finding lists before it says "and N more".
-    static let checkListLimit = 5
+    package static let checkListLimit = 5
 
     /// Checks the index database, every mailbox against its Maildir, the channel
     /// addresses and the DKIM keys. Changes nothing; run it while the server is stopped

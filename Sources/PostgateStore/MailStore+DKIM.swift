@@ -1,5 +1,7 @@
 import Foundation
 import PostgateMessage
+import PostgateMaildir
+import PostgateDirectory
 
 /// DKIM keys: the private key files under DATA/dkim/ (mode 0600, written durably) and
 /// their rows in the index.

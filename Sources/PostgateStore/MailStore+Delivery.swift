@@ -1,5 +1,7 @@
 import Foundation
 import PostgateMessage
+import PostgateMaildir
+import PostgateIndex
 
 /// Durable delivery into the Maildirs and the index.
 ///
@@ -173,7 +175,7 @@ extension MailStore {
 extension StoredMessage {
     /// A row before the index assigns its UID and file name, with the envelope fields
     /// taken from `header` (raw values of the first field of each name).
-    init(
+    package init(
         mailboxID: Int64, mailboxPath: String, size: Int, internalDate: Date,
         mailFrom: String, rcptTo: String, header: MessageHeader
     ) {

@@ -1,4 +1,6 @@
 import PostgateMessage
+import PostgateMaildir
+import PostgateDirectory
 
 /// The administration of hosted domains and addresses (`postgate domain …`, `postgate address …`).
 /// Each call is one transaction: a refused request changes nothing.
@@ -64,7 +66,7 @@ extension MailStore {
 
     /// Creates the Maildir of a new mailbox row. A Maildir already on disk (its index row
     /// lost) keeps its UIDVALIDITY, and UIDs continue above those in its file names.
-    func createMailbox(at path: String, proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed {
+    package func createMailbox(at path: String, proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed {
         let maildir = data.maildir(path)
         try maildir.create()
         if let existing = maildir.readUIDValidity() {

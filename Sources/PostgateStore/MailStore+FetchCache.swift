@@ -1,3 +1,5 @@
+import PostgateMaildir
+import PostgateIndex
 /// The fetch cache behind IMAP FETCH ENVELOPE, BODYSTRUCTURE and BODY: items computed
 /// once from a message file and kept in the index (`message_cache`), as Dovecot keeps
 /// them in `dovecot.index.cache`.

@@ -1,5 +1,8 @@
 import Foundation
 import PostgateMessage
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// The message operations behind IMAP: reading a mailbox, flags (STORE), EXPUNGE,
 /// COPY/MOVE (hard links, new UIDs) and APPEND (durable before it returns). Every change

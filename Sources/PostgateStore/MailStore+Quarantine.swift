@@ -1,5 +1,8 @@
 import PostgateMessage
 import PostgatePolicy
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// The quarantine: messages the inbound policy held back, each stored durably in the
 /// receiving address's quarantine Maildir (`DATA/quarantine/<domain>/<local>`) with its
@@ -81,7 +84,7 @@ extension MailStore {
     }
 
     /// Bytes of a released message read for the index row's envelope fields and the filters.
-    static let releaseScanLimit = RoutingFacts.bodyScanLimit
+    package static let releaseScanLimit = RoutingFacts.bodyScanLimit
 
     private func removeQuarantined(_ held: QuarantinedMessage, file: String?) throws(StoreError) {
         try policyIndex.removeQuarantined(id: held.id)

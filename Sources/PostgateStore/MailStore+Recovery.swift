@@ -1,5 +1,7 @@
 import Foundation
 import PostgateMessage
+import PostgateMaildir
+import PostgateIndex
 
 /// Bringing the Maildirs and the index back in step after a crash, and rebuilding the
 /// index from the Maildirs.

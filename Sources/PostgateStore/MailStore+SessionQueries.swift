@@ -1,6 +1,8 @@
 import Foundation
 import PostgateMessage
 import PostgateSessions
+import PostgateMaildir
+import PostgateIndex
 
 extension MailStore {
     /// Sessions, newest activity first; only those of `address` (or the address it is an

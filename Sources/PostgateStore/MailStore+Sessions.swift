@@ -2,22 +2,23 @@ import Crypto
 import Foundation
 import PostgateMessage
 import PostgateSessions
+import PostgateIndex
 
 /// The thread facts of a message being delivered and its body digest.
-struct MessageThreadFacts {
-    var facts: SessionHeaderFacts?
-    var digest: String?
+package struct MessageThreadFacts {
+    package var facts: SessionHeaderFacts?
+    package var digest: String?
 }
 
 extension MailStore {
     /// Bytes of the message text searched for a session marker.
-    static let markerSearchBytes = 256 * 1024
+    package static let markerSearchBytes = 256 * 1024
 
     /// Reads the message once: its MIME text (for the body marker) and the SHA-256 of its
     /// body (for duplicates: the header differs between a forward and a Bcc copy, the body
     /// does not), from memory when the message fitted in `IncomingMessage`'s buffer, else
     /// from the spool file. A message that cannot be read still gets header-only facts.
-    func threadFacts(of message: IncomingMessage, envelope: DeliveryEnvelope) -> MessageThreadFacts {
+    package func threadFacts(of message: IncomingMessage, envelope: DeliveryEnvelope) -> MessageThreadFacts {
         var text: String?
         var digest: String?
         if let bytes = message.contents {
@@ -34,7 +35,7 @@ extension MailStore {
     }
 
     /// Removes the `tmp/` links of targets that got no row (duplicates).
-    func dropDuplicateLinks(_ message: IncomingMessage, targets: [MailboxTarget], stored: [StoredMessage]) {
+    package func dropDuplicateLinks(_ message: IncomingMessage, targets: [MailboxTarget], stored: [StoredMessage]) {
         let kept = Set(stored.map(\.mailboxID))
         for target in targets where !kept.contains(target.mailboxID) {
             try? data.maildir(target.mailboxPath).removeFromTmp(message.uniqueName)

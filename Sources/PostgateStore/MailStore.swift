@@ -1,6 +1,9 @@
 import Logging
 import PostgateMessage
 import PostgateSessions
+import PostgateMaildir
+import PostgateIndex
+import PostgateDirectory
 
 /// The durable store of a Postgate data directory: the directory of hosted domains and
 /// addresses, one Maildir per address, and the index of mailboxes and messages.
@@ -10,31 +13,31 @@ import PostgateSessions
 /// open the same data directory at once: the SQLite index runs in WAL mode, and a change
 /// made by one is seen by the next call in another.
 public final class MailStore: Sendable {
-    let data: DataDirectory
-    let directory: any AddressDirectory & ChannelDirectory
-    let index: any MessageIndex
-    let agentDirectory: any AgentDirectory
-    let messageOperations: any MessageOperations
+    package let data: DataDirectory
+    package let directory: any AddressDirectory & ChannelDirectory
+    package let index: any MessageIndex
+    package let agentDirectory: any AgentDirectory
+    package let messageOperations: any MessageOperations
     /// Changes to mailboxes made in this process, for IMAP sessions (IDLE, EXISTS, EXPUNGE).
     public let changes = MailboxChangeFeed()
     /// Passwords that passed scrypt lately (off until `setTTL`; `postgate serve` turns it on).
     public let verifiedPasswords = PasswordVerificationCache()
-    let dkimKeys: any DKIMKeyDirectory
-    let policyIndex: any PolicyIndex
-    let uniqueNames: MaildirUniqueName
+    package let dkimKeys: any DKIMKeyDirectory
+    package let policyIndex: any PolicyIndex
+    package let uniqueNames: MaildirUniqueName
     /// Spool files made ahead of need (`beginMessage`).
-    let spoolReserve: SpoolFileReserve
+    package let spoolReserve: SpoolFileReserve
     /// How deliveries make their files and `tmp/` names durable (`data_sync`).
-    let durableSync: DurableSync
+    package let durableSync: DurableSync
     /// Deliveries made durable by their index commit, their files flushed later.
-    let journal: DeliveryJournal
+    package let journal: DeliveryJournal
     /// The index file's connections, which the outbound queue of the same process shares
     /// (`OutboundQueue.open(sharing:)`): one writer per process, so its writes queue in
     /// GRDB instead of meeting the store's at SQLite's lock and sleeping in its busy handler.
-    let database: SQLiteDatabase
+    package let database: SQLiteDatabase
     /// What the delivery path read from the directory (`directorySnapshot()`).
-    let directoryCache = DirectoryCache()
-    let logger: Logger
+    package let directoryCache = DirectoryCache()
+    package let logger: Logger
     /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
     public let sessionMessageIDs: SessionMessageID
 
@@ -45,7 +48,7 @@ public final class MailStore: Sendable {
     /// The data directory as given to `open`.
     public var dataPath: String { data.root }
 
-    init(
+    package init(
         data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
         agentDirectory: any AgentDirectory, messageOperations: any MessageOperations,
         dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger,
@@ -80,7 +83,7 @@ public final class MailStore: Sendable {
     }
 
     /// `open`, with the call that flushes the filesystem given (tests make it slow or fail).
-    static func open(
+    package static func open(
         directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings(),
         dataSync: DurableSync.Mode = .filesystem, flush: @escaping @Sendable (Int32) -> Int32?
     ) throws(StoreError) -> MailStore {

@@ -3,6 +3,8 @@ import Foundation
 import PostgateMessage
 import PostgateSessions
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 extension AddressCommand {
     /// `postgate address set EMAIL [--field value …]`: edits the draft of an address.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import PostgateMessage
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// `postgate address …`: the hosted addresses, their display names, aliases and state.
 struct AddressCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PostgateMessage
 import PostgateStore
+import PostgateMaildir
 
 /// `postgate agent …`: the agents who log in over IMAP, their passwords and the work queues
 /// and channel addresses whose shared folders they see.

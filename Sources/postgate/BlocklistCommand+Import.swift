@@ -4,6 +4,7 @@ import PostgateCSV
 import PostgateMessage
 import PostgatePolicy
 import PostgateStore
+import PostgateMaildir
 
 extension BlocklistCommand {
     /// `postgate blocklist import ADDRESS FILE.csv [--column NAME] [--dry-run]`.

@@ -3,6 +3,7 @@ import Foundation
 import PostgateMessage
 import PostgatePolicy
 import PostgateStore
+import PostgateMaildir
 
 /// `postgate blocklist …`: the blocklist of each receiving address.
 struct BlocklistCommand: ParsableCommand {

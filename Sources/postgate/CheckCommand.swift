@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import PostgateGateway
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
 
 /// `postgate check`: read-only consistency checks of the configuration and the data directory.
 struct CheckCommand: ParsableCommand {

@@ -3,6 +3,8 @@ import Foundation
 import PostgateGateway
 import PostgateMessage
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// The options every admin command shares: which data directory, and the output format.
 struct StoreOptions: ParsableArguments {

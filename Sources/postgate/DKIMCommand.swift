@@ -5,6 +5,8 @@ import PostgateDNS
 import PostgateGateway
 import PostgateMessage
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// `postgate dkim generate|import|show|rotate|verify|sign`: the domains' DKIM keys.
 struct DKIMCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import PostgateMessage
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// `postgate domain add|list|remove`: the domains the gateway receives mail for.
 struct DomainCommand: ParsableCommand {

@@ -1,5 +1,7 @@
 import Foundation
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// A domain for `postgate domain list`, with the DKIM status of its newest key.
 @dynamicMemberLookup

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// `postgate export`: the channel configuration as JSON or CSV.
 struct ExportCommand: ParsableCommand {

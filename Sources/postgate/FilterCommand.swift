@@ -1,5 +1,7 @@
 import ArgumentParser
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// `postgate filter add|list|remove|move`: the ordered routing rules of an address.
 struct FilterCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PostgateStore
+import PostgateMaildir
+import PostgateDirectory
 
 /// `postgate import PATH`: reads a channel export back.
 struct ImportCommand: ParsableCommand {

@@ -6,6 +6,7 @@ import PostgateMessage
 import PostgateOutbound
 import PostgateStore
 import ServiceLifecycle
+import PostgateMaildir
 
 extension OutboundCommand {
     struct Flush: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostgateGateway
+import PostgateOutbound
 import PostgateStore
 
 extension OutboundCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import PostgateOutbound
 import PostgateStore
+import PostgateMaildir
 
 /// `postgate outbound list|show|retry|drop|flush`: the delivery queue of replies.
 struct OutboundCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PostgateStore
+import PostgateMaildir
 
 /// `postgate publish [ADDRESS…] --comment …`: makes address drafts live.
 struct PublishCommand: ParsableCommand {

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import PostgateMessage
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
 
 /// `postgate quarantine …`: the messages the inbound policy held back.
 struct QuarantineCommand: ParsableCommand {

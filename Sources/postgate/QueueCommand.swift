@@ -1,5 +1,6 @@
 import ArgumentParser
 import PostgateStore
+import PostgateMaildir
 
 /// `postgate queue add|list|set|remove`: the agents' work queues.
 struct QueueCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PostgateStore
+import PostgateMaildir
+import PostgateIndex
 
 /// `postgate session …`: the conversation sessions inbound mail was grouped into.
 struct SessionCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import Foundation
 import PostgateGateway
+import PostgateOutbound
 import PostgateStore
+import PostgateMaildir
 
 extension StoreOptions {
     /// Opens the outbound queue with the configuration's retry schedule, or exits with the reason.

@@ -5,6 +5,7 @@ import NIOPosix
 import PostgateIMAP
 import PostgateMessage
 import PostgateSMTP
+import PostgateOutbound
 import PostgateStore
 import Testing
 @testable import PostgateGateway

@@ -2,6 +2,7 @@ import Foundation
 import PostgateStore
 import XCTest
 @testable import PostgateIMAP
+import PostgateIndex
 
 /// FETCH from the index's fetch cache, whole bodies sent as stored, and SEARCH over raw
 /// message files, against a real store.

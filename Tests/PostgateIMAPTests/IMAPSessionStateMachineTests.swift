@@ -2,6 +2,7 @@ import NIOCore
 import PostgateStore
 import XCTest
 @testable import PostgateIMAP
+import PostgateDirectory
 
 final class IMAPSessionStateMachineTests: XCTestCase {
     private let configuration = IMAPServerConfiguration(hostname: "imap.test", maxErrors: 3)

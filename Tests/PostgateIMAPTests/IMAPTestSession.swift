@@ -3,6 +3,8 @@ import NIOCore
 import PostgateMessage
 import PostgateStore
 @testable import PostgateIMAP
+import PostgateIndex
+import PostgateDirectory
 
 /// A real store in a temporary data directory with one agent, and sessions that run
 /// command lines through the decoder, parser, state machine and executor.

@@ -3,6 +3,8 @@ import GRDB
 import PostgateMessage
 import Testing
 @testable import PostgateStore
+@testable import PostgateIndex
+@testable import PostgateOutbound
 
 /// The durable queue on real files and a real SQLite database.
 @Suite struct OutboundQueueTests {

@@ -3,6 +3,9 @@ import GRDB
 import PostgateMessage
 import XCTest
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
+@testable import PostgateDirectory
 
 final class AgentTests: XCTestCase {
     func testPasswordHashRoundTripAndParameters() throws {

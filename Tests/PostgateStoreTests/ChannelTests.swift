@@ -3,6 +3,8 @@ import PostgateMessage
 import PostgatePolicy
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateDirectory
 
 /// The channel model in the store: kinds and limits, drafts and publishing, queues,
 /// filters and routing, export and import.

@@ -3,6 +3,8 @@ import GRDB
 import PostgateMessage
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
 
 /// `MailStore.check()`: what it reports for a sound store and for each kind of damage.
 @Suite struct CheckTests {

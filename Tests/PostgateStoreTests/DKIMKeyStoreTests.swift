@@ -2,6 +2,8 @@ import Foundation
 import PostgateMessage
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateDirectory
 
 /// DKIM keys in the store: the private key file (mode 0600, durable), the `dkim_key` row
 /// with its verification state, and what removing the domain does.

@@ -3,6 +3,9 @@ import PostgateMessage
 import Synchronization
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
+@testable import PostgateDirectory
 
 /// Journalled deliveries (`DeliveryJournal`): a message in memory is durable by its index
 /// commit alone; its files are flushed later in batches, and rewritten from the journal

@@ -3,6 +3,9 @@ import GRDB
 import PostgateMessage
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
+@testable import PostgateDirectory
 
 @Suite struct DeliveryTests {
     let fixture: StoreFixture

@@ -3,6 +3,8 @@ import PostgateMessage
 import PostgatePolicy
 import Testing
 @testable import PostgateStore
+@testable import PostgateIndex
+@testable import PostgateDirectory
 
 /// `DirectorySnapshot`: the delivery path's cached view of the directory gives the same
 /// answers as the store, and a committed change, from this store or from another process's

@@ -2,6 +2,7 @@ import Foundation
 import PostgateMessage
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
 
 @Suite struct DirectoryTests {
     let fixture: StoreFixture

@@ -3,6 +3,7 @@ import PostgateMessage
 import Synchronization
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
 
 /// `DurableSync`: one shared `syncfs` for a file and directories on the data directory's
 /// filesystem, `fsync` otherwise, and no caller returns before a flush that began after it.

@@ -3,6 +3,7 @@ import GRDB
 import Synchronization
 import Testing
 @testable import PostgateStore
+@testable import PostgateIndex
 
 /// `GroupCommitQueue`: concurrent write transactions share commits; each caller gets its
 /// own result after the commit, and a failing one rolls back alone.

@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
 
 /// SELECT's summaries are kept while the mailbox's version (UIDVALIDITY, UIDNEXT,
 /// HIGHESTMODSEQ, private `\Seen`) reads the same, and read again after any change.

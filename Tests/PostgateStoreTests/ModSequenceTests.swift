@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import PostgateStore
+@testable import PostgateIndex
 
 /// CONDSTORE mod-sequences in the index (RFC 7162 section 3.1, migration "condstore-v1").
 @Suite struct ModSequenceTests {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import XCTest
 @testable import PostgateStore
+@testable import PostgateDirectory
 
 final class PasswordVerificationCacheTests: XCTestCase {
     func testRemembersOnlyTheSamePasswordForTheSameStoredHashUntilItExpires() {

@@ -4,6 +4,8 @@ import PostgateMessage
 import PostgatePolicy
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
 
 @Suite struct PolicyStoreTests {
     let fixture: StoreFixture

@@ -3,6 +3,8 @@ import GRDB
 import PostgateMessage
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
 
 /// Crashes simulated by doing the delivery steps by hand, then `recover()` as at startup.
 @Suite struct RecoveryTests {

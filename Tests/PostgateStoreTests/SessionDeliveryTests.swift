@@ -4,6 +4,7 @@ import PostgateMessage
 import PostgateSessions
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
 
 /// Sessions assigned at delivery, duplicates, and the session queries, on a real data
 /// directory and SQLite file.

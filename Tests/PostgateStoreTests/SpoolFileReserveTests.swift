@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
 
 /// `SpoolFileReserve`: empty spool files made ahead of need, handed out once each, and
 /// removed when released.

@@ -1,6 +1,8 @@
 import Foundation
 import PostgateMessage
 @testable import PostgateStore
+@testable import PostgateMaildir
+@testable import PostgateIndex
 
 /// Stores whose filesystem flushes a test controls (slow, failing or counted), for the
 /// delivery protocol's order: `DurableSyncTests`, `DeliveryJournalTests`.

@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 import PostgateMessage
 @testable import PostgateStore
+@testable import PostgateIndex
+@testable import PostgateDirectory
 
 /// A store in a fresh temporary data directory, removed when the fixture goes.
 /// `@unchecked Sendable`: only `reopen()` mutates it, never while other threads use it.

@@ -1,0 +1,119 @@
+import Foundation
+import PostgateSessions
+
+/// Everything an administrator configures on a channel address (the seeds' email channel):
+/// what `postgate address set` edits as a draft and `postgate publish` makes live.
+///
+/// The JSON form (drafts, `postgate export`, `address show --json` under `settings`) uses
+/// these property names; absent optional values are written as `null`.
+public struct ChannelSettings: Sendable, Codable, Equatable {
+    /// The phrase shown with the address on replies.
+    public var displayName: String?
+    /// Inbound, outbound or both (Kore "Usage").
+    public var usage: AddressUsage = .both
+    /// A disabled address refuses mail (550 5.2.1). Enabling needs a default queue (ipSCAPE).
+    public var enabled = true
+    /// Attach the contact card to the first reply of a session (Kore "Send contact card (.VCF)").
+    public var sendContactCard = false
+    /// The vCard (RFC 6350) text attached when `sendContactCard` is on.
+    public var contactCard: String?
+    /// Kore "Email Template Design": header and footer, as text and as HTML.
+    public var templateHeaderText: String?
+    public var templateHeaderHTML: String?
+    public var templateFooterText: String?
+    public var templateFooterHTML: String?
+    /// The queue mail goes to when no filter matches (ipSCAPE "Default Campaign").
+    public var defaultQueue: String?
+    /// The contact centre's own address: Reply-To and Bcc of every reply (Kore).
+    public var contactCentreAddress: String?
+    /// Other addresses delivering to this one ("alias to email"), canonical form.
+    public var aliases: [String] = []
+    /// How inbound mail is grouped into sessions (Kore "Session Creation Settings").
+    public var sessionMode: SessionMode = .channel
+    /// When not empty, only senders in these domains (or their subdomains) reach the queue;
+    /// others are quarantined.
+    public var allowedSenderDomains: [String] = []
+    /// Keep auto-replies out of the queues (flagged, never answered).
+    public var excludeAutoReplies = true
+    /// ipSCAPE "Sync When Recipient Only": the address must appear in To or Cc.
+    public var syncWhenRecipientOnly = false
+    /// Huawei AICC "Email Address Quantity Configuration": recipients an agent's reply may
+    /// have; nil means the gateway's default. Their sum is at most 100.
+    public var maxTo: Int?
+    public var maxCc: Int?
+    public var maxBcc: Int?
+
+    public init() {}
+
+    /// The seeds' cap on the sum of `maxTo`, `maxCc` and `maxBcc` (Huawei AICC).
+    public static let maxRecipientSum = 100
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case displayName, usage, enabled, sendContactCard, contactCard
+        case templateHeaderText, templateHeaderHTML, templateFooterText, templateFooterHTML
+        case defaultQueue, contactCentreAddress, aliases, sessionMode, allowedSenderDomains
+        case excludeAutoReplies, syncWhenRecipientOnly, maxTo, maxCc, maxBcc
+    }
+
+    /// Reads every key that is present; absent keys keep their defaults, so an export
+    /// written by an older version still imports.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        displayName = try c.decodeIfPresent(String.self, forKey: .displayName)
+        usage = try c.decodeIfPresent(AddressUsage.self, forKey: .usage) ?? .both
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? true
+        sendContactCard = try c.decodeIfPresent(Bool.self, forKey: .sendContactCard) ?? false
+        contactCard = try c.decodeIfPresent(String.self, forKey: .contactCard)
+        templateHeaderText = try c.decodeIfPresent(String.self, forKey: .templateHeaderText)
+        templateHeaderHTML = try c.decodeIfPresent(String.self, forKey: .templateHeaderHTML)
+        templateFooterText = try c.decodeIfPresent(String.self, forKey: .templateFooterText)
+        templateFooterHTML = try c.decodeIfPresent(String.self, forKey: .templateFooterHTML)
+        defaultQueue = try c.decodeIfPresent(String.self, forKey: .defaultQueue)
+        contactCentreAddress = try c.decodeIfPresent(String.self, forKey: .contactCentreAddress)
+        aliases = try c.decodeIfPresent([String].self, forKey: .aliases) ?? []
+        sessionMode = try c.decodeIfPresent(SessionMode.self, forKey: .sessionMode) ?? .channel
+        allowedSenderDomains = try c.decodeIfPresent([String].self, forKey: .allowedSenderDomains) ?? []
+        excludeAutoReplies = try c.decodeIfPresent(Bool.self, forKey: .excludeAutoReplies) ?? true
+        syncWhenRecipientOnly = try c.decodeIfPresent(Bool.self, forKey: .syncWhenRecipientOnly) ?? false
+        maxTo = try c.decodeIfPresent(Int.self, forKey: .maxTo)
+        maxCc = try c.decodeIfPresent(Int.self, forKey: .maxCc)
+        maxBcc = try c.decodeIfPresent(Int.self, forKey: .maxBcc)
+    }
+
+    /// Writes every key, `null` for absent values, so scripts see a stable set of keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(displayName, forKey: .displayName)
+        try c.encode(usage, forKey: .usage)
+        try c.encode(enabled, forKey: .enabled)
+        try c.encode(sendContactCard, forKey: .sendContactCard)
+        try c.encode(contactCard, forKey: .contactCard)
+        try c.encode(templateHeaderText, forKey: .templateHeaderText)
+        try c.encode(templateHeaderHTML, forKey: .templateHeaderHTML)
+        try c.encode(templateFooterText, forKey: .templateFooterText)
+        try c.encode(templateFooterHTML, forKey: .templateFooterHTML)
+        try c.encode(defaultQueue, forKey: .defaultQueue)
+        try c.encode(contactCentreAddress, forKey: .contactCentreAddress)
+        try c.encode(aliases, forKey: .aliases)
+        try c.encode(sessionMode, forKey: .sessionMode)
+        try c.encode(allowedSenderDomains, forKey: .allowedSenderDomains)
+        try c.encode(excludeAutoReplies, forKey: .excludeAutoReplies)
+        try c.encode(syncWhenRecipientOnly, forKey: .syncWhenRecipientOnly)
+        try c.encode(maxTo, forKey: .maxTo)
+        try c.encode(maxCc, forKey: .maxCc)
+        try c.encode(maxBcc, forKey: .maxBcc)
+    }
+}
+
+/// Kore "Usage": which direction an address serves.
+public enum AddressUsage: String, Sendable, Codable, CaseIterable {
+    case inbound
+    case outbound
+    case both
+
+    /// Whether mail to the address is accepted.
+    public var receives: Bool { self != .outbound }
+    /// Whether agents may send replies as the address (issue 7).
+    public var sends: Bool { self != .inbound }
+}
+

@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+import PostgateMessage
+import PostgateSessions
+import PostgateMaildir
+
+extension SQLiteAddressDirectory {
+    package func settings(of address: EmailAddress) throws(StoreError) -> (published: ChannelSettings, draft: ChannelSettings?) {
+        try database.read { db in
+            let id = try requireAddressID(db, address)
+            return (try publishedSettings(db, addressID: id), try draft(db, addressID: id))
+        }
+    }
+
+    package func editDraft(of address: EmailAddress, _ edit: (inout ChannelSettings) throws(StoreError) -> Void) throws(StoreError) -> ChannelSettings {
+        try database.write { db in
+            let id = try requireAddressID(db, address)
+            let published = try publishedSettings(db, addressID: id)
+            var settings = try draft(db, addressID: id) ?? published
+            try edit(&settings)
+            settings = try checked(db, settings, addressID: id, owner: address)
+            if settings == published {
+                try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+            } else {
+                try db.execute(cachedSQL: "INSERT OR REPLACE INTO address_draft (address_id, settings, updated_at) VALUES (?, ?, ?)",
+                               arguments: [id, try Self.encode(settings), Date().timeIntervalSince1970])
+            }
+            return settings
+        }
+    }
+
+    package func discardDraft(of address: EmailAddress) throws(StoreError) {
+        try database.write { db in
+            let id = try requireAddressID(db, address)
+            try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+        }
+    }
+
+    package func publish(_ addresses: [EmailAddress]?, comment: String) throws(StoreError) -> Publication {
+        try database.write { db in
+            let ids = try addresses.map { try $0.map { try requireAddressID(db, $0) } }
+                ?? Int64.fetchAll(db, cachedSQL: "SELECT address_id FROM address_draft ORDER BY address_id")
+            var published: [Publication.AddressChanges] = []
+            for id in ids {
+                guard let draft = try draft(db, addressID: id) else { continue }
+                let owner = try addressName(db, addressID: id)
+                let before = try publishedSettings(db, addressID: id)
+                let settings = try checked(db, draft, addressID: id, owner: EmailAddress(owner))
+                try apply(db, settings, addressID: id)
+                try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+                published.append(.init(address: owner, changes: settings.changes(from: before)))
+            }
+            guard !published.isEmpty else {
+                throw StoreError.invalidSetting(addresses == nil
+                    ? "nothing to publish: no address has a draft"
+                    : "nothing to publish: \(addresses!.map(\.description).joined(separator: ", ")) has no draft")
+            }
+            let now = Date()
+            try db.execute(cachedSQL: "INSERT INTO publication (published_at, comment, changes) VALUES (?, ?, ?)",
+                           arguments: [now.timeIntervalSince1970, comment, try Self.encode(published)])
+            return Publication(id: db.lastInsertedRowID, publishedAt: now, comment: comment, addresses: published)
+        }
+    }
+
+    package func publications() throws(StoreError) -> [Publication] {
+        try database.read { db in
+            try Row.fetchAll(db, cachedSQL: "SELECT * FROM publication ORDER BY id").map { row in
+                Publication(id: row["id"], publishedAt: Date(timeIntervalSince1970: row["published_at"]),
+                            comment: row["comment"],
+                            addresses: try JSONDecoder().decode([Publication.AddressChanges].self, from: Data((row["changes"] as String).utf8)))
+            }
+        }
+    }
+
+    // MARK: - Reading and writing the columns
+
+    /// The live settings of an address, from its columns and its aliases.
+    package func publishedSettings(_ db: Database, addressID: Int64) throws -> ChannelSettings {
+        guard let row = try Row.fetchOne(db, cachedSQL: """
+            SELECT address.*, queue.name AS queue_name FROM address
+            LEFT JOIN queue ON queue.id = address.default_queue_id WHERE address.id = ?
+            """, arguments: [addressID]) else { throw StoreError.database(path: database.path, reason: "address #\(addressID) vanished") }
+        var s = ChannelSettings()
+        s.displayName = row["display_name"]
+        s.usage = AddressUsage(rawValue: row["usage"]) ?? .both
+        s.enabled = row["enabled"]
+        s.sendContactCard = row["send_contact_card"]
+        s.contactCard = row["contact_card"]
+        s.templateHeaderText = row["template_header_text"]
+        s.templateHeaderHTML = row["template_header_html"]
+        s.templateFooterText = row["template_footer_text"]
+        s.templateFooterHTML = row["template_footer_html"]
+        s.defaultQueue = row["queue_name"]
+        s.contactCentreAddress = row["contact_centre_address"]
+        s.aliases = try aliases(db, addressID: addressID)
+        s.sessionMode = SessionMode(rawValue: row["session_mode"]) ?? .channel
+        s.allowedSenderDomains = (try? JSONDecoder().decode([String].self, from: Data((row["allowed_sender_domains"] as String).utf8))) ?? []
+        s.excludeAutoReplies = row["exclude_auto_replies"]
+        s.syncWhenRecipientOnly = row["sync_recipient_only"]
+        s.maxTo = row["max_to"]
+        s.maxCc = row["max_cc"]
+        s.maxBcc = row["max_bcc"]
+        return s
+    }
+
+    /// Writes validated settings to the columns and makes the alias rows match.
+    package func apply(_ db: Database, _ s: ChannelSettings, addressID: Int64) throws {
+        let queueID = try s.defaultQueue.map { try requireQueueID(db, $0) }
+        try db.execute(cachedSQL: """
+            UPDATE address SET display_name = ?, usage = ?, enabled = ?, send_contact_card = ?, contact_card = ?,
+                template_header_text = ?, template_header_html = ?, template_footer_text = ?, template_footer_html = ?,
+                default_queue_id = ?, contact_centre_address = ?, session_mode = ?, allowed_sender_domains = ?,
+                exclude_auto_replies = ?, sync_recipient_only = ?, max_to = ?, max_cc = ?, max_bcc = ?
+            WHERE id = ?
+            """, arguments: [
+                s.displayName, s.usage.rawValue, s.enabled, s.sendContactCard, s.contactCard,
+                s.templateHeaderText, s.templateHeaderHTML, s.templateFooterText, s.templateFooterHTML,
+                queueID, s.contactCentreAddress, s.sessionMode.rawValue, try Self.encode(s.allowedSenderDomains),
+                s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, addressID,
+            ])
+        try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
+        for alias in s.aliases {
+            try insertAlias(db, EmailAddress(alias), addressID: addressID)
+        }
+    }
+
+    /// Validates `settings` against the rules and the directory: the queue exists, every
+    /// alias is hosted and free (or already this address's). Returns the canonical form.
+    package func checked(_ db: Database, _ settings: ChannelSettings, addressID: Int64, owner: EmailAddress) throws -> ChannelSettings {
+        var settings = try settings.validated(for: owner)
+        if let queue = settings.defaultQueue {
+            guard let id = try queueID(db, queue) else { throw StoreError.queueNotFound(queue) }
+            settings.defaultQueue = try String.fetchOne(db, cachedSQL: "SELECT name FROM queue WHERE id = ?", arguments: [id])
+        }
+        var aliases: [String] = []
+        for text in settings.aliases {
+            let alias: EmailAddress
+            do { alias = try EmailAddress(text).canonicalAddress } catch {
+                throw StoreError.invalidSetting("alias '\(text)' is not a valid address: \(error.description)")
+            }
+            guard alias != owner.canonicalAddress else { throw StoreError.addressGivenTwice(alias) }
+            _ = try requireDomainID(db, alias.domain)
+            switch try usage(db, of: alias) {
+            case nil: break
+            case .alias(let of) where of.canonicalAddress == owner.canonicalAddress: break
+            case let other?: throw StoreError.addressInUse(alias, as: other)
+            }
+            if !aliases.contains(alias.description) { aliases.append(alias.description) }
+        }
+        settings.aliases = aliases
+        return settings
+    }
+
+    private func draft(_ db: Database, addressID: Int64) throws -> ChannelSettings? {
+        try String.fetchOne(db, cachedSQL: "SELECT settings FROM address_draft WHERE address_id = ?", arguments: [addressID])
+            .map(decodeDraft)
+    }
+
+    package func decodeDraft(_ text: String) throws -> ChannelSettings {
+        do { return try JSONDecoder().decode(ChannelSettings.self, from: Data(text.utf8)) } catch {
+            throw StoreError.database(path: database.path, reason: "a stored draft is unreadable: \(error)")
+        }
+    }
+
+    package static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

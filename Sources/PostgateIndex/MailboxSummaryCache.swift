@@ -1,0 +1,77 @@
+import Foundation
+
+/// What SELECT reads of a whole mailbox (every message's UID, flags and mod-sequence),
+/// kept in memory while the mailbox shows no change.
+///
+/// Every change to a mailbox's messages (delivery, APPEND, COPY, STORE, EXPUNGE, a private
+/// `\Seen`, a rebuild) raises its HIGHESTMODSEQ in the same transaction (RFC 7162 section
+/// 3.1: CONDSTORE clients rely on exactly that), so a mailbox whose UIDVALIDITY, UIDNEXT,
+/// HIGHESTMODSEQ and `\Seen` setting read the same as when it was cached holds the same
+/// messages with the same flags. A SELECT then costs one row instead of one per message,
+/// as Dovecot's SELECT reads its index files. Changes made by other processes count too:
+/// the version is read from the database on every SELECT.
+///
+/// Bounded: at most `capacity` summaries in all; the entries cached first go first.
+package final class MailboxSummaryCache: @unchecked Sendable {
+    // Invariant making @unchecked Sendable sound: `entries`, `order` and `total` are only
+    // used with `lock` held.
+
+    /// A mailbox as one agent sees it (the agent matters only where `\Seen` is private).
+    package struct Key: Hashable {
+        var mailboxID: Int64
+        var agentID: Int64
+    }
+
+    /// What must read the same for the cached summaries to hold.
+    package struct Version: Equatable {
+        var uidValidity: UInt32
+        var uidNext: UInt32
+        var highestModSeq: UInt64
+        var privateSeen: Bool
+    }
+
+    /// Summaries kept in all, over every mailbox (about 100 bytes each).
+    package static let capacity = 200_000
+
+    private let lock = NSLock()
+    private var entries: [Key: (version: Version, messages: [MessageSummary])] = [:]
+    private var order: [Key] = []
+    private var total = 0
+
+    /// The summaries cached for `key` at `version`, or nil.
+    package func messages(_ key: Key, at version: Version) -> [MessageSummary]? {
+        guard let entry = entry(key), entry.version == version else { return nil }
+        return entry.messages
+    }
+
+    /// The summaries cached for `key` and the version they were read at, or nil.
+    package func entry(_ key: Key) -> (version: Version, messages: [MessageSummary])? {
+        lock.withLock { entries[key] }
+    }
+
+    /// Keeps `messages` for `key` at `version`, replacing what was there, and drops the
+    /// oldest entries beyond the capacity. A mailbox larger than the capacity is not kept.
+    package func store(_ messages: [MessageSummary], _ key: Key, at version: Version) {
+        guard messages.count <= Self.capacity else { return }
+        lock.withLock {
+            remove(key)
+            entries[key] = (version, messages)
+            order.append(key)
+            total += messages.count
+            while total > Self.capacity, let oldest = order.first {
+                remove(oldest)
+            }
+        }
+    }
+
+    /// The number of summaries kept now.
+    package var count: Int {
+        lock.withLock { total }
+    }
+
+    private func remove(_ key: Key) {
+        guard let entry = entries.removeValue(forKey: key) else { return }
+        total -= entry.messages.count
+        order.removeAll { $0 == key }
+    }
+}

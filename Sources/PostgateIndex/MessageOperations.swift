@@ -1,0 +1,54 @@
+import PostgateMaildir
+/// Index changes behind IMAP's message commands: reading a mailbox as an agent sees it,
+/// changing flags, removing rows, adding copies. Files are handled by `MailStore`.
+/// `SQLiteMessageOperations` is the single-node implementation.
+package protocol MessageOperations: Sendable {
+    /// The mailbox with every message, `\Seen` taken per agent where the mailbox keeps it
+    /// private; without `details`, no sizes, dates or file names (`MessageSummary.hasDetails`).
+    func snapshot(mailboxID: Int64, agentID: Int64, details: Bool) throws(StoreError) -> MailboxSnapshot
+    /// The messages whose UIDs are in `uids`, with their details (flags as stored, without a private `\Seen`).
+    func details(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary]
+    /// Applies `change` to the flags of each message in `uids` (missing ones are skipped)
+    /// in one transaction, except to those whose mod-sequence is above `unchangedSince`;
+    /// the changed messages get one new mod-sequence.
+    func updateFlags(
+        mailboxID: Int64, agentID: Int64, uids: [UInt32], unchangedSince: UInt64?, change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> FlagUpdate
+    /// Removes the rows of `uids`; returns the removed messages.
+    func deleteMessages(mailboxID: Int64, uids: [UInt32]) throws(StoreError) -> [MessageSummary]
+    /// Inserts copies (new UIDs allocated in the target) in one transaction; returns the
+    /// new rows in the order given.
+    func insertCopies(
+        _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String]
+    ) throws(StoreError) -> [StoredMessage]
+    /// Sets the keywords of one message (after APPEND).
+    func setKeywords(_ keywords: String, mailboxID: Int64, uid: UInt32) throws(StoreError)
+    /// The UIDs whose indexed header field `column` contains `text` (ASCII case-insensitive).
+    func uids(mailboxID: Int64, column: IndexedHeader, containing text: String) throws(StoreError) -> Set<UInt32>
+    /// Keeps `\Seen` per agent (true) or shared (false) in a mailbox.
+    func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError)
+    /// The cached FETCH `items` of the messages whose UIDs are in `uids`, in one query.
+    func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch
+    /// Keeps FETCH items computed from the files, in one transaction; UIDs gone meanwhile are skipped.
+    func storeFetchItems(_ items: [UInt32: CachedFetchItems], mailboxID: Int64) throws(StoreError)
+}
+
+/// The header fields the index keeps (the first field of each name, as received), which
+/// IMAP SEARCH can match without reading message files.
+public enum IndexedHeader: String, Sendable, CaseIterable {
+    case from = "header_from"
+    case to = "header_to"
+    case cc = "header_cc"
+    case subject = "subject"
+
+    /// The indexed field called `name` (case-insensitive), if any.
+    public init?(fieldName: String) {
+        switch fieldName.lowercased() {
+        case "from": self = .from
+        case "to": self = .to
+        case "cc": self = .cc
+        case "subject": self = .subject
+        default: return nil
+        }
+    }
+}

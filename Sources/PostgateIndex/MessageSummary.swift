@@ -1,0 +1,42 @@
+import Foundation
+import PostgateMaildir
+
+/// One message as IMAP lists it: UID, flags (as the asking agent sees them), mod-sequence,
+/// and its details: size, date and file name.
+///
+/// A SELECT reads only what SELECT answers (`MailStore.snapshot(_:agent:details:)` with
+/// `details: false`): the details are then empty (`hasDetails` false) until
+/// `MailStore.details(in:uids:)` fills them for the messages a command needs.
+public struct MessageSummary: Sendable, Equatable {
+    public var uid: UInt32
+    public var flags: MessageFlags
+    public var size: Int
+    public var internalDate: Date
+    /// The Maildir base name (without `:2,` info); empty until the details are read.
+    public var filename: String
+    /// The Maildir letters in the file name (shared flags, without a private `\Seen`).
+    package var fileLetters: String
+    /// The mod-sequence of its last change (CONDSTORE, RFC 7162 section 3.1.1).
+    public var modSeq: UInt64
+
+    /// Size, date and file name are known (a file name is never empty).
+    public var hasDetails: Bool { !filename.isEmpty }
+
+    /// With the details of `other` (the same message read with its details).
+    public mutating func takeDetails(of other: MessageSummary) {
+        size = other.size
+        internalDate = other.internalDate
+        filename = other.filename
+    }
+}
+
+/// A mailbox's state for SELECT and STATUS (RFC 9051 sections 6.3.2, 6.3.11).
+public struct MailboxSnapshot: Sendable, Equatable {
+    public var mailboxID: Int64
+    public var uidValidity: UInt32
+    public var uidNext: UInt32
+    /// The highest mod-sequence of the mailbox (RFC 7162 section 3.1.2.1), never 0.
+    public var highestModSeq: UInt64
+    /// In UID order.
+    public var messages: [MessageSummary]
+}

@@ -1,0 +1,99 @@
+import Dispatch
+import Foundation
+
+/// A few empty spool files made ahead of need, so that receiving a message does not wait
+/// for a new file to be created.
+///
+/// Creating a file costs an inode allocation and a directory entry, which on a busy
+/// filesystem is far from free (ext4 without a journal, for one, walks past every inode
+/// freed in the last minutes before it reuses one). That cost sat on each delivery's
+/// critical path; now `take()` hands out a file created earlier, and a background queue
+/// makes the next ones while the sessions do other work. When the reserve is empty (many
+/// sessions at once) a caller creates its file itself, as before.
+///
+/// The files are ordinary spool files, named with Maildir unique names: recovery removes
+/// any left by a crash with the rest of `spool/`, and `deinit` removes the unused ones.
+package final class SpoolFileReserve: @unchecked Sendable {
+    // Invariant making @unchecked Sendable sound: `ready` and `refilling` are only used
+    // with `lock` held; the rest never changes.
+    private let lock = NSLock()
+    private var ready: [(name: String, descriptor: Int32)] = []
+    private var refilling = false
+    private var enabled = false
+    private let directory: String
+    private let names: MaildirUniqueName
+    private let queue = DispatchQueue(label: "postgate.spool-reserve", qos: .utility)
+
+    /// How many files are kept ready: enough for a few sessions ending their DATA at once.
+    package static let capacity = 4
+
+    package init(directory: String, names: MaildirUniqueName) {
+        self.directory = directory
+        self.names = names
+    }
+
+    deinit {
+        ready.forEach(remove)
+    }
+
+    /// Stops keeping files ready and removes the unused ones (at shutdown).
+    package func release() {
+        let unused = lock.withLock {
+            enabled = false
+            defer { ready = [] }
+            return ready
+        }
+        unused.forEach(remove)
+    }
+
+    /// Starts keeping files ready (a long-running `postgate serve`; a command that delivers
+    /// a message or two and exits needs none).
+    package func enable() {
+        lock.withLock { enabled = true }
+        scheduleRefill()
+    }
+
+    /// The number of files ready now.
+    package var readyCount: Int {
+        lock.withLock { ready.count }
+    }
+
+    /// A new, empty spool file opened for writing (`O_EXCL`): one from the reserve, or one
+    /// created now if none is ready. Either way the reserve is topped up in the background.
+    package func take() throws(StoreError) -> (name: String, descriptor: Int32) {
+        let file = lock.withLock { ready.popLast() }
+        scheduleRefill()
+        if let file { return file }
+        let name = names.next()
+        return (name, try FileSystem.createFile(directory + "/" + name))
+    }
+
+    private func scheduleRefill() {
+        let start = lock.withLock {
+            guard enabled, !refilling, ready.count < Self.capacity else { return false }
+            refilling = true
+            return true
+        }
+        guard start else { return }
+        queue.async { [weak self] in self?.refill() }
+    }
+
+    private func refill() {
+        while lock.withLock({ enabled && ready.count < Self.capacity }) {
+            let name = names.next()
+            guard let descriptor = try? FileSystem.createFile(directory + "/" + name) else { break }
+            let kept = lock.withLock {
+                guard enabled else { return false }
+                ready.append((name, descriptor))
+                return true
+            }
+            if !kept { remove((name, descriptor)) }
+        }
+        lock.withLock { refilling = false }
+    }
+
+    private func remove(_ file: (name: String, descriptor: Int32)) {
+        FileSystem.close(file.descriptor)
+        try? FileSystem.unlink(directory + "/" + file.name)
+    }
+}
