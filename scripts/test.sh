@@ -9,11 +9,21 @@
 # script stops instead of running the tests with the network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd -P)
 
 if [ "${POSTGATE_TEST_NETNS:-}" != 1 ]; then
     bash scripts/install-deps.sh
-    swift build --build-tests
-    swift build --product postgate
+    # The build must print no warning for Postgate's own code (Sources/, Tests/).
+    log=$(mktemp)
+    swift build --build-tests 2>&1 | tee "$log"
+    swift build --product postgate 2>&1 | tee -a "$log"
+    warnings=$(grep -E "^$root/(Sources|Tests)/.*: warning:" "$log" | sort -u || true)
+    rm -f "$log"
+    if [ -n "$warnings" ]; then
+        echo "test.sh: the build printed warnings for Postgate's code:" >&2
+        echo "$warnings" >&2
+        exit 1
+    fi
 
     # Root makes a plain network namespace; anyone else a user namespace mapped to root.
     if unshare -n true 2>/dev/null; then

@@ -50,7 +50,9 @@ public struct CSVParser: Sendable {
         switch state {
         case .quoted:
             throw CSVError.unterminatedQuote(line: quoteLine)
-        case .afterCR, .fieldStart where fields.isEmpty && field.isEmpty:
+        case .afterCR:
+            return
+        case .fieldStart where fields.isEmpty && field.isEmpty:
             return
         default:
             try endRecord(emit: emit)

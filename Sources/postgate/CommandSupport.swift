@@ -86,6 +86,7 @@ struct StoreOptions: ParsableArguments {
 
 /// Runs `body`; a store or input error becomes one line `postgate: <reason>` on standard
 /// error and exit status 1. The store checks before it changes anything, so nothing changed.
+@discardableResult
 func reportingFailure<T, Failure: Error & CustomStringConvertible>(_ body: () throws(Failure) -> T) throws -> T {
     do {
         return try body()
