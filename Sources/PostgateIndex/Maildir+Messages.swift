@@ -11,6 +11,12 @@ extension Maildir {
         return names.first { $0.hasPrefix(prefix) }.map { cur + "/" + $0 }
     }
 
+    /// The unique name a delivered file had in `tmp/`: its name up to the first `,`
+    /// (`MaildirFileName`).
+    package static func uniqueName(of filename: String) -> String {
+        filename.firstIndex(of: ",").map { String(filename[..<$0]) } ?? filename
+    }
+
     /// Where a message file with `letters` is, most likely first: a message without flags
     /// stays in `new/` until a flag moves it into `cur/` (`setLetters`).
     package func likelyPaths(_ filename: String, letters: String) -> [String] {
@@ -20,10 +26,15 @@ extension Maildir {
 
     /// The whole message file (at most `limit` bytes), or nil if it is gone. The likely
     /// paths are opened directly, without a check first (FETCH BODY[] of many messages).
+    ///
+    /// A message whose index row is committed may still be in `tmp/` under its unique name:
+    /// the rename into `new/` follows the SMTP reply. It is read from there, so a FETCH in
+    /// that moment returns it as the index says it exists.
     package func read(_ filename: String, letters: String, limit: Int) throws(StoreError) -> [UInt8]? {
         for path in likelyPaths(filename, letters: letters) {
             if let bytes = try FileSystem.readIfPresent(path, limit: limit) { return bytes }
         }
+        if let bytes = try FileSystem.readIfPresent(tmp + "/" + Self.uniqueName(of: filename), limit: limit) { return bytes }
         guard let path = locate(filename, letters: letters) else { return nil }
         return try FileSystem.readIfPresent(path, limit: limit)
     }

@@ -50,6 +50,19 @@ import Testing
         #expect(try store.address(EmailAddress("support@acme.test"))?.messageCount == 1)
     }
 
+    /// The index commit precedes the rename from `tmp/` into `new/` (the SMTP reply comes
+    /// between them): a message read in that moment is found under its `tmp/` name.
+    @Test func committedMessageStillInTmpIsReadable() throws {
+        let bytes = sampleMessage(messageID: "<tmp@example.org>")
+        let message = try #require(try fixture.deliver(bytes, to: ["support@acme.test"]).first)
+        let folder = fixture.dataPath + "/maildir/acme.test/support"
+        let unique = Maildir.uniqueName(of: message.filename)
+        #expect(rename(folder + "/new/" + message.filename, folder + "/tmp/" + unique) == 0)
+        let maildir = store.data.maildir("maildir/acme.test/support")
+        #expect(try maildir.read(message.filename, letters: "", limit: bytes.count + 1) == bytes)
+        #expect(try maildir.read("1-not-delivered,S=1,U=9", letters: "", limit: 10) == nil)
+    }
+
     @Test func sharesOneInodeBetweenMailboxes() throws {
         let bytes = sampleMessage()
         let stored = try fixture.deliver(bytes, to: ["support@acme.test", "sales@acme.test", "billing@acme.test", "SUPPORT@acme.test"])
