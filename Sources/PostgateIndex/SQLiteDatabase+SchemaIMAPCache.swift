@@ -1,7 +1,7 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// IMAP's fetch cache (issue 5): ENVELOPE, BODYSTRUCTURE and BODY of a message as FETCH
+    /// IMAP's fetch cache: ENVELOPE, BODYSTRUCTURE and BODY of a message as FETCH
     /// writes them (RFC 9051 section 7.5.2), so a client listing a mailbox does not make the
     /// server read and parse every message file each time (Dovecot's `dovecot.index.cache`).
     ///
