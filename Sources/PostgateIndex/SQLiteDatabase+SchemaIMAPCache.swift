@@ -10,8 +10,7 @@ extension SQLiteDatabase {
     /// row is always safe: they are computed again from the files.
     ///
     /// `message_imap_summary` covers what SELECT reads of every message (UID, flags, size,
-    /// date, file name), so a SELECT reads a compact index instead of every full row:
-    /// half the time on a 10,000-message mailbox.
+    /// date, file name), so a SELECT reads a compact index instead of every full row.
     package static func registerIMAPCacheSchema(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("imap-cache-v1") { db in
             try db.execute(sql: """
