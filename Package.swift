@@ -122,7 +122,7 @@ let package = Package(
         ),
         /// DNS stub resolver (RFC 1035): UDP with TCP fallback, configurable servers, clear
         /// outcomes (records, NXDOMAIN, no data, server failure, timeout). Used for DKIM key
-        /// records and, later, outbound MX delivery.
+        /// records and outbound MX delivery.
         .target(name: "PostgateDNS"),
         /// DKIM (RFC 6376, RFC 8463): canonicalization, streaming body hash, signer,
         /// verifier, key generation/import, key records, domain verification statuses.

@@ -19,7 +19,7 @@ done
 # openssl (a certificate for the outbound tests' TLS sink).
 # strace: the test that the server connects to loopback only.
 # Benchmark: iproute2 (ip) and util-linux (unshare) for a loopback-only namespace.
-# DKIM tests (issue 6): dnsmasq-base (a local DNS server, no system service), dkimpy
+# DKIM tests: dnsmasq-base (a local DNS server, no system service), dkimpy
 # (python3-dkim with python3-nacl for Ed25519 and python3-dnspython) and OpenDKIM
 # (opendkim-tools) as independent verifiers, openssl to make test keys.
 packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates

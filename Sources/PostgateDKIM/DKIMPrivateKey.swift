@@ -3,7 +3,7 @@ import _CryptoExtras
 import Foundation
 import SwiftASN1
 
-/// A DKIM signing key: RSA of 1024 to 2048 bits (the seeds' range; RFC 8301 section 3.2
+/// A DKIM signing key: RSA of 1024 to 2048 bits (RFC 8301 section 3.2
 /// asks verifiers for 1024 and more), or Ed25519 (RFC 8463).
 public enum DKIMPrivateKey: Sendable {
     case rsa(_RSA.Signing.PrivateKey)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The verification statuses of a domain's DKIM record, named as the seeds name them.
+/// The verification statuses of a domain's DKIM record, named as `postgate dkim show` prints them.
 public enum DKIMVerificationStatus: String, Sendable, Codable, CaseIterable {
     /// No record published yet (NXDOMAIN or no TXT), within the window.
     case pending = "Pending"

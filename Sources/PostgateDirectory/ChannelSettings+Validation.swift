@@ -6,7 +6,7 @@ extension ChannelSettings {
     /// The largest template part or contact card accepted, in bytes.
     public static let maxTemplateSize = 64 * 1024
 
-    /// Checks what needs no store: syntax, the ipSCAPE enable rule, the recipient caps, and
+    /// Checks what needs no store: syntax, the enable rule (a default queue), the recipient caps, and
     /// that nothing can inject a header field. Returns the settings in canonical form
     /// (domains as lower-case A-labels, addresses canonical).
     /// - Parameter owner: the address these settings belong to.
@@ -19,7 +19,7 @@ extension ChannelSettings {
             settings.displayName = name.isEmpty ? nil : name
         }
         if enabled && defaultQueue == nil {
-            throw .invalidSetting("\(owner) cannot be enabled without a default queue: set one with --queue first (ipSCAPE rule)")
+            throw .invalidSetting("\(owner) cannot be enabled without a default queue: set one with --queue first, so that every accepted message reaches a queue")
         }
         settings.contactCentreAddress = try contactCentreAddress.map { text throws(StoreError) in
             let address = try Self.parseAddress(text, setting: "contact centre address")

@@ -1,7 +1,7 @@
 import Foundation
 import PostgateSessions
 
-/// Everything an administrator configures on a channel address (the seeds' email channel):
+/// Everything an administrator configures on a channel address:
 /// what `postgate address set` edits as a draft and `postgate publish` makes live.
 ///
 /// The JSON form (drafts, `postgate export`, `address show --json` under `settings`) uses
@@ -9,35 +9,36 @@ import PostgateSessions
 public struct ChannelSettings: Sendable, Codable, Equatable {
     /// The phrase shown with the address on replies.
     public var displayName: String?
-    /// Inbound, outbound or both (Kore "Usage").
+    /// Inbound, outbound or both: whether the address receives mail, sends replies, or both.
     public var usage: AddressUsage = .both
-    /// A disabled address refuses mail (550 5.2.1). Enabling needs a default queue (ipSCAPE).
+    /// A disabled address refuses mail (550 5.2.1). Enabling needs a default queue, so that
+    /// every accepted message reaches a queue.
     public var enabled = true
-    /// Attach the contact card to the first reply of a session (Kore "Send contact card (.VCF)").
+    /// Attach the contact card (a vCard, .vcf) to the first reply of a session.
     public var sendContactCard = false
     /// The vCard (RFC 6350) text attached when `sendContactCard` is on.
     public var contactCard: String?
-    /// Kore "Email Template Design": header and footer, as text and as HTML.
+    /// The reply template: header and footer, as text and as HTML.
     public var templateHeaderText: String?
     public var templateHeaderHTML: String?
     public var templateFooterText: String?
     public var templateFooterHTML: String?
-    /// The queue mail goes to when no filter matches (ipSCAPE "Default Campaign").
+    /// The queue mail goes to when no filter matches.
     public var defaultQueue: String?
-    /// The contact centre's own address: Reply-To and Bcc of every reply (Kore).
+    /// The contact centre's own address: Reply-To and Bcc of every reply.
     public var contactCentreAddress: String?
     /// Other addresses delivering to this one ("alias to email"), canonical form.
     public var aliases: [String] = []
-    /// How inbound mail is grouped into sessions (Kore "Session Creation Settings").
+    /// How inbound mail is grouped into sessions.
     public var sessionMode: SessionMode = .channel
     /// When not empty, only senders in these domains (or their subdomains) reach the queue;
     /// others are quarantined.
     public var allowedSenderDomains: [String] = []
     /// Keep auto-replies out of the queues (flagged, never answered).
     public var excludeAutoReplies = true
-    /// ipSCAPE "Sync When Recipient Only": the address must appear in To or Cc.
+    /// Sync when recipient only: the address must appear in To or Cc, else quarantine.
     public var syncWhenRecipientOnly = false
-    /// Huawei AICC "Email Address Quantity Configuration": recipients an agent's reply may
+    /// The recipients an agent's reply may
     /// have; nil means the gateway's default. Their sum is at most 100.
     public var maxTo: Int?
     public var maxCc: Int?
@@ -45,7 +46,8 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
 
     public init() {}
 
-    /// The seeds' cap on the sum of `maxTo`, `maxCc` and `maxBcc` (Huawei AICC).
+    /// The cap on the sum of `maxTo`, `maxCc` and `maxBcc`: RFC 5321 section 4.5.3.1.8 has
+    /// every server accept 100 recipients in one transaction.
     public static let maxRecipientSum = 100
 
     package enum CodingKeys: String, CodingKey, CaseIterable {
@@ -105,7 +107,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     }
 }
 
-/// Kore "Usage": which direction an address serves.
+/// Which direction an address serves.
 public enum AddressUsage: String, Sendable, Codable, CaseIterable {
     case inbound
     case outbound
@@ -113,7 +115,7 @@ public enum AddressUsage: String, Sendable, Codable, CaseIterable {
 
     /// Whether mail to the address is accepted.
     public var receives: Bool { self != .outbound }
-    /// Whether agents may send replies as the address (issue 7).
+    /// Whether agents may send replies as the address.
     public var sends: Bool { self != .inbound }
 }
 

@@ -8,7 +8,7 @@ import PostgateMaildir
 ///
 /// Every message asks the same questions (is this recipient hosted, what are its address's
 /// settings, is the sender blocked, which queue do its filters choose); answering them from
-/// SQLite cost a third of the CPU of a delivery. The answers are kept here per generation:
+/// SQLite for every message is a large share of a delivery's CPU. The answers are kept here per generation:
 /// `MailStore.directorySnapshot()` reads the generation and starts from empty tables when it
 /// moved, so nothing older than the last committed directory change is used. Reading the
 /// generation from SQLite is itself a read transaction, so it is read only when the

@@ -1,7 +1,7 @@
-/// What a hosted domain is to the contact centre (the seeds' "Kore domain" and custom domains).
+/// What a hosted domain is to the contact centre: the gateway's own domain, or a custom one.
 ///
 /// - `hosted`: the gateway's own domain, to which customers forward their mail.
-/// - `standard`: a custom domain of the standard plan (the seeds: 5 domains × 5 addresses).
+/// - `standard`: a custom domain of the standard plan (by default 5 domains × 5 addresses).
 /// - `advanced`: a custom domain of the advanced plan (50 × 50), which carries a DKIM key.
 public enum DomainKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case hosted
@@ -12,7 +12,7 @@ public enum DomainKind: String, Sendable, Codable, CaseIterable, CustomStringCon
 }
 
 /// How many custom domains of each kind, and addresses in each, may be hosted. The hosted
-/// kind has no limit. Settings (`channels.limits` in the config); defaults from the seeds.
+/// kind has no limit. Settings (`channels.limits` in the config); defaults 5 × 5 and 50 × 50.
 public struct ChannelLimits: Sendable, Equatable {
     public struct Limit: Sendable, Equatable {
         public var domains: Int

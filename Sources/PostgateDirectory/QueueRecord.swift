@@ -1,7 +1,7 @@
 import Foundation
 import PostgateMaildir
 
-/// An agents' work queue (the seeds' campaign / queue): a shared mailbox that inbound mail
+/// An agents' work queue: a shared mailbox that inbound mail
 /// is routed to, by an address's filters or as its default. Agents see it as an IMAP folder.
 ///
 /// JSON keys (`postgate queue list --json`): name, description, mailboxPath, messageCount,
@@ -20,7 +20,7 @@ public struct QueueRecord: Sendable, Codable, Equatable {
     public static let defaultName = "general"
 
     /// Checks a queue name: 1 to 64 letters, digits, `_` and `-`, starting with a letter or
-    /// `_` (the Huawei AICC rule for channel codes, which also keeps IMAP folder names plain).
+    /// `_`, which keeps IMAP folder names plain (no hierarchy separator, nothing to quote or encode).
     public static func validateName(_ name: String) throws(StoreError) {
         let scalars = Array(name.unicodeScalars)
         let allowed = { (s: Unicode.Scalar) in s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "_" || s == "-") }
@@ -34,7 +34,7 @@ public struct QueueRecord: Sendable, Codable, Equatable {
     package static func mailboxPath(for name: String) -> String { "queues/" + name.lowercased() }
 }
 
-/// An ordered routing rule of an address (ipSCAPE "Email Filters"): when `keyword` occurs in
+/// An ordered routing rule of an address (an email filter): when `keyword` occurs in
 /// `field`, the message goes to `queue`. The first matching rule wins; with none, the
 /// address's default queue.
 ///

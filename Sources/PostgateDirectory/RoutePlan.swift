@@ -1,5 +1,5 @@
 import PostgateIndex
-/// An address's routing rules as stored (ipSCAPE email filters): its ordered filters, its
+/// An address's routing rules as stored (its email filters): its ordered filters, its
 /// default queue, and the mailbox of every queue they name. Deciding a message's queue from
 /// it reads nothing more, so the delivery path can keep it between messages
 /// (`DirectorySnapshot`).

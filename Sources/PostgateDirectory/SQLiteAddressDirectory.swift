@@ -29,7 +29,7 @@ package struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
                 WHERE alias.domain_id = ? AND alias.local_part = ?
                 """, arguments: [domainID, localPart])
             guard let row else { return .unknownUser }
-            // An outbound-only address (Kore "Usage") receives nothing, like a disabled one.
+            // An outbound-only address (usage `outbound`) receives nothing, like a disabled one.
             guard row["enabled"] as Bool, AddressUsage(rawValue: row["usage"])?.receives ?? true else { return .disabled }
             let owner = try emailAddress(localPart: row["local_part"], domain: row["domain_name"])
             return .accept(MailboxTarget(mailboxID: row["mailbox_id"], mailboxPath: row["path"], address: owner))

@@ -2,7 +2,7 @@ import PostgateDKIM
 import PostgateMessage
 import PostgateStore
 
-/// The signing keys of the hosted domains, for the outbound path (issue 7) and
+/// The signing keys of the hosted domains, for the replies agents send and
 /// `postgate dkim sign`: a domain signs with its newest key whose record verified
 /// (Success), else with its newest key.
 public struct DKIMKeyring: Sendable {

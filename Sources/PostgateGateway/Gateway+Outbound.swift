@@ -4,7 +4,7 @@ import PostgateMessage
 import PostgateOutbound
 import PostgateStore
 
-/// The outbound side of `postgate serve` (issue 7): the delivery worker runs beside the
+/// The outbound side of `postgate serve`: the delivery worker runs beside the
 /// listeners on the same data directory.
 extension Gateway {
     /// The worker for this configuration: its next hop, retry schedule and notifications.

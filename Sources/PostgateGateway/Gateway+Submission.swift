@@ -6,7 +6,7 @@ import PostgateSMTP
 import PostgateOutbound
 import PostgateStore
 
-/// The submission side of `postgate serve` (issue 7): agents' mail clients send replies on
+/// The submission side of `postgate serve`: agents' mail clients send replies on
 /// the submission (STARTTLS, RFC 6409) and submissions (implicit TLS, RFC 8314) listeners.
 extension Gateway {
     /// Binds every submission and submissions listener; their bound addresses.

@@ -41,7 +41,7 @@ public final class Gateway: Service, @unchecked Sendable {
     /// The clock of the DKIM re-checker (injected by tests).
     private let now: @Sendable () -> Date
     private var dkimRechecker: Task<Void, Never>?
-    /// The outbound delivery worker (issue 7), see Gateway+Outbound.
+    /// The outbound delivery worker, see Gateway+Outbound.
     var outboundDelivery: Task<Void, Never>?
 
     /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.

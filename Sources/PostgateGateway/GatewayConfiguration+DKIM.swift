@@ -2,7 +2,7 @@ import PostgateDKIM
 import PostgateDNS
 
 extension GatewayConfiguration {
-    /// `dns:` the resolver the gateway uses (DKIM keys now, MX delivery later).
+    /// `dns:` the resolver the gateway uses (DKIM key records, and MX records for direct delivery).
     public struct DNSSettings: Sendable, Equatable {
         /// `host:port` (or `[v6]:port`) of recursive servers; empty: /etc/resolv.conf.
         public var servers: [String] = []

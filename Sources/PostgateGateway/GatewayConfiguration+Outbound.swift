@@ -11,7 +11,7 @@ extension GatewayConfiguration {
         public var smarthost = ""
         /// The port of the mail exchangers in direct MX delivery (25; tests use another).
         public var mxPort = 25
-        /// The most bytes of attachments a reply may carry (the seeds' 20 MB).
+        /// The most bytes of attachments (decoded) a reply may carry: 20 MB by default.
         public var maxAttachmentBytes = 20 * 1024 * 1024
         /// Recipients of a reply when the channel address sets no `maxTo`/`maxCc`/`maxBcc`.
         public var defaultMaxTo = 50

@@ -23,12 +23,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var smtp = SMTPSettings()
     public var imap = IMAPSettings()
     public var imaps = IMAPSSettings()
-    /// `submission:` and `submissions:` listeners for agents' replies (issue 7).
+    /// `submission:` and `submissions:` listeners for agents' replies.
     public var submission = SubmissionSettings()
     public var submissions = SubmissionsSettings()
-    /// `sessions:` idle timeout and duplicate window (issue 4).
+    /// `sessions:` idle timeout and duplicate window.
     public var sessions = SessionSettings()
-    /// The channel model's limits per domain kind (the seeds' figures by default).
+    /// The channel model's limits per domain kind (standard 5 × 5, advanced 50 × 50 by default).
     public var channels = ChannelsSettings()
     /// Outbound delivery: next hop, TLS, AUTH, retry schedule (see GatewayConfiguration+Outbound).
     public var outbound = OutboundSettings()

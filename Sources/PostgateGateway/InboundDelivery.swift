@@ -68,7 +68,7 @@ public struct InboundDelivery: SMTPServerDelegate {
         return eventLoop.makeSucceededFuture(writer)
     }
 
-    /// The queue each address target routes the message to (ipSCAPE filters: first match
+    /// The queue each address target routes the message to (the address's filters: first match
     /// wins, else the default queue), on the facts of `RoutingFacts(sender:header:messageBytes:)`;
     /// the spooled message is read only if a body filter asks.
     func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage,
@@ -120,7 +120,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private var inFlight: EventLoopFuture<Void>?
     private var incoming: IncomingMessage?
     private var aborted = false
-    // DKIM (issue 6): the message as received, without our trace fields, streams through
+    // DKIM (RFC 6376): the message as received, without our trace fields, streams through
     // the verifier on the thread pool with the spool writes.
     private var dkimVerifier: DKIMMessageVerifier?
     private let traceLength: Int

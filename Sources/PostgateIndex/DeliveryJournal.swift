@@ -38,11 +38,9 @@ package final class DeliveryJournal: @unchecked Sendable {
     private let logger: Logger
 
     /// The largest message journalled. Every journalled byte is written twice more by
-    /// the one writer (into the WAL, then by a checkpoint into the database file); for a
-    /// 100 KiB message that cost more than the flush it saves (one session: 164 to 186
-    /// messages per second journalled, about 226 with a flush, with a checkpoint every
-    /// 1,000 WAL pages; with `SQLiteDatabase.checkpointPages` at 16,000, 289 against 355),
-    /// for 4 KiB far less.
+    /// the one writer that every commit waits for (into the WAL, then by a checkpoint into
+    /// the database file): for a message of 100 KiB that costs more than the flush it
+    /// saves, for one of a few KiB far less.
     package static let contentLimit = 32 * 1024
     /// How long the thread collects published messages before it flushes them.
     package static let batchInterval: TimeInterval = 0.1

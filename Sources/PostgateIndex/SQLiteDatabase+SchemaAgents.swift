@@ -1,7 +1,7 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// Agents and what they see over IMAP (issue 5): the `agent` table, membership of
+    /// Agents and what they see over IMAP: the `agent` table, membership of
     /// channel addresses and of work queues (the queue table of "channels-v1"), personal folders, subscriptions, per-agent `\Seen` for shared
     /// mailboxes that keep read state private, and IMAP keywords on messages.
     ///

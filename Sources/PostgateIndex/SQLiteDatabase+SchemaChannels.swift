@@ -1,7 +1,7 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// The channel model (issue 3): domain kinds, the address settings of the seeds, drafts
+    /// The channel model: domain kinds, the addresses' channel settings, drafts
     /// and publications, agents' work queues and the routing filters.
     package static func registerChannelMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("channels-v1") { db in

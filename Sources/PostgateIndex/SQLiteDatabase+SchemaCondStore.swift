@@ -1,7 +1,7 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// CONDSTORE (RFC 7162 section 3.1, issue 5): a mod-sequence per message (`message.modseq`)
+    /// CONDSTORE (RFC 7162 section 3.1): a mod-sequence per message (`message.modseq`)
     /// and the highest one handed out per mailbox (`mailbox.highest_modseq`), kept in the
     /// index so clients may cache flags across sessions and restarts (no NOMODSEQ).
     ///

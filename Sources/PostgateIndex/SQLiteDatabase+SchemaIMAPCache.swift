@@ -1,7 +1,7 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// IMAP's fetch cache (issue 5): ENVELOPE, BODYSTRUCTURE and BODY of a message as FETCH
+    /// IMAP's fetch cache: ENVELOPE, BODYSTRUCTURE and BODY of a message as FETCH
     /// writes them (RFC 9051 section 7.5.2), so a client listing a mailbox does not make the
     /// server read and parse every message file each time (Dovecot's `dovecot.index.cache`).
     ///
@@ -10,8 +10,7 @@ extension SQLiteDatabase {
     /// row is always safe: they are computed again from the files.
     ///
     /// `message_imap_summary` covers what SELECT reads of every message (UID, flags, size,
-    /// date, file name), so a SELECT reads a compact index instead of every full row:
-    /// half the time on a 10,000-message mailbox.
+    /// date, file name), so a SELECT reads a compact index instead of every full row.
     package static func registerIMAPCacheSchema(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("imap-cache-v1") { db in
             try db.execute(sql: """

@@ -1,7 +1,7 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// The outbound delivery queue (issue 7): one row per queued message, one per recipient.
+    /// The outbound delivery queue: one row per queued message, one per recipient.
     ///
     /// A recipient's state is `queued` (never tried), `deferred` (a temporary failure, retried
     /// at `next_attempt_at`), `delivered` (a server answered 250; `last_reply` holds its reply)

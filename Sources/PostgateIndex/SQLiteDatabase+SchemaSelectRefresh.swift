@@ -2,7 +2,7 @@ import GRDB
 
 extension SQLiteDatabase {
     /// What SELECT needs to bring a cached mailbox summary (`MailboxSummaryCache`) up to
-    /// date by reading only what changed (issue 5), instead of every message:
+    /// date by reading only what changed, instead of every message:
     ///
     /// - `message_modseq` finds and covers the messages changed after a mod-sequence (every
     ///   change of a message gives it a new one, RFC 7162 section 3.1.1), in UID order within

@@ -1,7 +1,7 @@
 import GRDB
 
 extension SQLiteDatabase {
-    /// Issue 4, sessions and threads: the session tables (the address's `session_mode` is a
+    /// Sessions and threads: the session tables (the address's `session_mode` is a
     /// channel setting, see `SQLiteDatabase+SchemaChannels`), and
     /// per message its session, the Outlook Thread-Index root and a content digest (for
     /// duplicate detection). A session belongs to the address's mailbox, which outlives

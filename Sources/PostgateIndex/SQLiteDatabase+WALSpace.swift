@@ -15,9 +15,9 @@ extension SQLiteDatabase {
     /// Gives the WAL file its full size at once, its blocks written, for `postgate serve`.
     ///
     /// A commit whose frames go past the WAL's end makes the file longer, and `fdatasync`
-    /// must then make the new size durable too (on ext4 a journal commit: measured 390 µs
-    /// against 170 µs for a flush of overwritten blocks). Until the WAL first reaches
-    /// `checkpointPages`, every delivery paid that; with the blocks written here, none does.
+    /// must then make the new size durable too (on ext4 a journal commit, which costs more
+    /// than a flush of overwritten blocks). Until the WAL first reaches `checkpointPages`,
+    /// every delivery would pay that; with the blocks written here, none does.
     /// SQLite reads a WAL only up to its last valid frame (each frame carries the header's
     /// salt and a running checksum), so zeros past it are never taken for frames, as the
     /// old frames left past it after every WAL restart are not. The write lock is held

@@ -22,10 +22,9 @@ package struct SQLiteDatabase: Sendable {
     /// Every delivery rewrites the same few pages (the mailbox rows, the rightmost leaves of
     /// the message table and its indexes, the session), and a checkpoint copies each page
     /// once however often the WAL holds it. At 1,000 pages a checkpoint (its copies and the
-    /// database file's `fsync`, inside some delivery's commit) came every 45 messages; at
-    /// 16,000 (64 MB of WAL) every 700, for fewer distinct pages per message. One SMTP
-    /// session delivered 13 % more messages per second (A/B, 4 KiB messages). Recovery
-    /// reads the WAL once at start, well under a second at this size.
+    /// database file's `fsync`, inside some delivery's commit) comes every few dozen
+    /// messages; at 16,000 (64 MB of WAL) every several hundred, for fewer distinct pages
+    /// per message. Recovery reads the WAL once at start, well under a second at this size.
     package static let checkpointPages = 16_000
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -128,7 +127,7 @@ package struct SQLiteDatabase: Sendable {
     }
 
     /// Runs `body`, which must run a single statement, outside an explicit transaction (the
-    /// statement is atomic by itself): half the cost of `read` for the one-value lookups the
+    /// statement is atomic by itself): no BEGIN and COMMIT around the one-value lookups the
     /// delivery path makes per message.
     package func readStatement<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {

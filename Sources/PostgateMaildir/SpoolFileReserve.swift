@@ -6,10 +6,10 @@ import Foundation
 ///
 /// Creating a file costs an inode allocation and a directory entry, which on a busy
 /// filesystem is far from free (ext4 without a journal, for one, walks past every inode
-/// freed in the last minutes before it reuses one). That cost sat on each delivery's
-/// critical path; now `take()` hands out a file created earlier, and a background queue
+/// freed in the last minutes before it reuses one), and it would sit on each delivery's
+/// critical path. `take()` hands out a file created earlier instead, and a background queue
 /// makes the next ones while the sessions do other work. When the reserve is empty (many
-/// sessions at once) a caller creates its file itself, as before.
+/// sessions at once) a caller creates its file itself.
 ///
 /// The files are ordinary spool files, named with Maildir unique names: recovery removes
 /// any left by a crash with the rest of `spool/`, and `deinit` removes the unused ones.

@@ -1,5 +1,5 @@
 /// The DNS answers direct MX delivery needs (RFC 5321 section 5.1). The DNS module
-/// (PostgateDNS, issue 6) implements it against the configured resolver; this module holds
+/// (PostgateDNS, through `DNSOutboundResolver`) answers it from the configured servers; this module holds
 /// no DNS client of its own.
 public protocol OutboundResolver: Sendable {
     /// The MX records of `domain` (A-label form). An empty list means the domain has none

@@ -1,7 +1,7 @@
 import PostgateMessage
 
-/// The inbound policy settings of one receiving address (the seeds' "Allowed Domains",
-/// "Exclude Auto-Replies" and ipSCAPE's "Sync When Recipient Only").
+/// The inbound policy settings of one receiving address: allowed sender domains, exclude
+/// auto-replies and sync when recipient only (`postgate address set`).
 public struct AddressPolicySettings: Sendable, Equatable {
     /// Senders whose From domain is one of these, or a subdomain of one, are accepted;
     /// others are quarantined. Empty: every domain is allowed.

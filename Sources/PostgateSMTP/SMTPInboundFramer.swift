@@ -290,7 +290,7 @@ public struct SMTPInboundFramer {
     /// The fast path of `scan`: inside a line, the bytes up to the next CR or LF are kept
     /// as they are, so they are counted at once. Returns how many were taken: 0 when not
     /// inside a line, or when the run would reach a limit (then `scan` goes byte by byte
-    /// and reports it at the exact byte, as before).
+    /// and reports the limit at the exact byte).
     private mutating func plainRun(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         guard lineState == .middle else { return 0 }
         var end = start

@@ -2,7 +2,7 @@
 /// policy's verdict (`message.policy`).
 ///
 /// Only a customer's ordinary message starts a session or keeps one open (the idle
-/// timeout of issue 4 runs from the last one). Flagged mail (auto-replies, blocked
+/// timeout, `sessions.idle_timeout`, runs from the last one). Flagged mail (auto-replies, blocked
 /// senders) and the returning copy of Postgate's own reply are filed in the session they
 /// belong to, if any, but never start or extend one.
 public enum SessionActivity: Sendable, Equatable {

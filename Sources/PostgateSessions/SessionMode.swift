@@ -1,4 +1,4 @@
-/// How an address groups its inbound mail into sessions (Kore "Session Creation Settings").
+/// How an address groups its inbound mail into sessions.
 /// Thread-based sessions are only available with channel-based sessions on, so `thread`
 /// means both. The address setting (`postgate address set --session-mode`).
 public enum SessionMode: String, Sendable, Codable, CaseIterable {

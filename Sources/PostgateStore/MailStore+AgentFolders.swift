@@ -1,7 +1,7 @@
 import PostgateMaildir
 import PostgateIndex
 import PostgateDirectory
-/// The agent folders the outbound side writes into (issue 7): notifications go to the
+/// The agent folders the outbound side writes into: notifications go to the
 /// sending agent's INBOX, delivered replies to its Sent folder.
 extension MailStore {
     /// The personal folder `name` (`INBOX`, `Sent`…) of agent `agent`, or nil when either

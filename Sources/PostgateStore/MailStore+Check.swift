@@ -57,7 +57,7 @@ extension MailStore {
         return findings
     }
 
-    /// Enabled addresses need a default queue (ipSCAPE); unpublished drafts are pointed out.
+    /// Enabled addresses need a default queue (else mail has no queue); unpublished drafts are pointed out.
     private func checkAddresses() throws(StoreError) -> [CheckFinding] {
         try addresses().compactMap { record in
             let subject = "address \(record.email)"

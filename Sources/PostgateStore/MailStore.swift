@@ -38,7 +38,7 @@ public final class MailStore: Sendable {
     /// What the delivery path read from the directory (`directorySnapshot()`).
     package let directoryCache = DirectoryCache()
     package let logger: Logger
-    /// Signs and recognises Postgate's reply Message-IDs and body markers (issue 7 uses it).
+    /// Signs and recognises Postgate's reply Message-IDs and body markers (replies, loop protection).
     public let sessionMessageIDs: SessionMessageID
 
     deinit {

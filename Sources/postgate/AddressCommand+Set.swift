@@ -34,11 +34,11 @@ extension AddressCommand {
         var contactCentre: String?
         @Option(name: .customLong("session-mode"), help: ArgumentHelp("channel (one session per customer and address) or thread (channel, then per thread)", valueName: "MODE"))
         var sessionMode: SessionMode?
-        @Option(name: .customLong("allowed-domain"), help: ArgumentHelp("a sender domain to accept (repeatable; replaces the list); \"\" empties it", valueName: "DOMAIN"))
+        @Option(name: .customLong("allowed-domain"), help: ArgumentHelp("a sender domain (and its subdomains) to let through; mail from other domains is quarantined (repeatable; replaces the list); \"\" empties it", valueName: "DOMAIN"))
         var allowedDomains: [String] = []
         @Option(name: .customLong("exclude-auto-replies"), help: ArgumentHelp("keep auto-replies out of the queues", valueName: "true|false"))
         var excludeAutoReplies: Bool?
-        @Option(name: .customLong("sync-recipient-only"), help: ArgumentHelp("accept into the queue only mail that names the address in To or Cc", valueName: "true|false"))
+        @Option(name: .customLong("sync-recipient-only"), help: ArgumentHelp("quarantine mail that does not name the address (or an alias) in To or Cc", valueName: "true|false"))
         var syncRecipientOnly: Bool?
         @Option(name: .customLong("max-to"), help: ArgumentHelp("most To recipients on a reply, or none for the default", valueName: "N"))
         var maxTo: RecipientCap?

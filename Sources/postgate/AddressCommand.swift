@@ -142,7 +142,7 @@ struct AddressCommand: ParsableCommand {
     struct Enable: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Accept mail for an address (and its aliases) again (a draft until published).",
-            discussion: "Refused while the address has no default queue (ipSCAPE rule). See `postgate address disable`."
+            discussion: "Refused while the address has no default queue (set one with `postgate address set EMAIL --queue NAME`): the queue its mail goes to when no filter matches. See `postgate address disable`."
         )
 
         @Argument(help: "the address (not an alias)")

@@ -40,7 +40,7 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// The domain-kind limits of the configuration (the seeds' figures by default).
+    /// The domain-kind limits of the configuration (standard 5 × 5, advanced 50 × 50 by default).
     func channelLimits() -> ChannelLimits {
         gatewayConfiguration().channels.limits
     }

@@ -57,7 +57,7 @@ struct DomainCommand: ParsableCommand {
         func run() throws {
             let store = try options.openStore()
             let records = try reportingFailure { () throws(StoreError) in try store.domains() }
-            let domains = try DomainListing.listings(records, store: store) // + DKIM status (issue 6)
+            let domains = try DomainListing.listings(records, store: store) // with each domain's DKIM status
             try options.print(domains) {
                 guard !domains.isEmpty else { return "no domains; add one with `postgate domain add NAME`" }
                 return TextTable(

@@ -1,7 +1,7 @@
 import Testing
 @testable import PostgateDKIM
 
-/// The seeds' statuses and the 72-hour rule, from DNS outcomes and an explicit clock.
+/// The verification statuses and the 72-hour rule, from DNS outcomes and an explicit clock.
 struct DomainVerificationTests {
     let policy = DKIMDomainVerification(window: 72 * 3600, initialInterval: 60, maxInterval: 3600)
     let key = DKIMPrivateKey.generateEd25519()
@@ -48,7 +48,7 @@ struct DomainVerificationTests {
         #expect(evaluate(.records([key.keyRecord]), at: end + 1).status == .success)
     }
 
-    @Test func statusNamesAreTheSeeds() {
+    @Test func statusNamesAreThoseAdministratorsSee() {
         #expect(DKIMVerificationStatus.allCases.map(\.rawValue) == ["Pending", "Success", "Failed", "Temporary Failure"])
     }
 }

@@ -3,7 +3,7 @@ import PostgateDNS
 import Testing
 @testable import PostgateGateway
 
-/// The `dns:` and `dkim:` settings (issue 6): parsed, defaulted, named in the example file,
+/// The `dns:` and `dkim:` settings: parsed, defaulted, named in the example file,
 /// and refused with a one-line reason when wrong.
 @Suite struct DKIMConfigurationTests {
     private func failure(_ text: String) -> String? {
@@ -37,7 +37,7 @@ import Testing
         #expect(configuration.dkim.recheckPollInterval == 1)
     }
 
-    @Test func defaultsAreTheSeeds72Hours() {
+    @Test func defaultsAreA72HourWindowAndInboundVerification() {
         let configuration = GatewayConfiguration()
         #expect(configuration.dkim.verificationWindow == 259_200 && configuration.dkim.verifyInbound)
         #expect(configuration.dns.servers.isEmpty)

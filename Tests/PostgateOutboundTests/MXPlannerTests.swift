@@ -3,7 +3,7 @@ import Testing
 import PostgateStore
 
 /// RFC 5321 section 5.1 ordering, implicit MX and null MX, over a resolver that answers
-/// from a table (the real resolver is PostgateDNS, issue 6).
+/// from a table (the real resolver is PostgateDNS, through `DNSOutboundResolver`).
 @Suite struct MXPlannerTests {
     struct TableResolver: OutboundResolver {
         var mxTable: [String: [(preference: Int, host: String)]]

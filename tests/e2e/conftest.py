@@ -297,7 +297,7 @@ def stored_prefix_ok(stored: bytes, sent: bytes, sender: str) -> None:
     + exactly the message sent."""
     assert stored.endswith(sent), "stored message does not end with the bytes sent"
     prefix = stored[: len(stored) - len(sent)]
-    if b"\r\nAuthentication-Results: " in prefix:  # the DKIM result (issue 6), folded
+    if b"\r\nAuthentication-Results: " in prefix:  # the DKIM result (RFC 8601), folded
         prefix = prefix[: prefix.index(b"\r\nAuthentication-Results: ") + 2]
     assert prefix.startswith(f"Return-Path: <{sender}>\r\n".encode()), prefix[:200]
     rest = prefix[len(f"Return-Path: <{sender}>\r\n"):]

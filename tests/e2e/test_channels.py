@@ -1,4 +1,4 @@
-"""The channel model (issue 3) end to end: domain kinds and limits, address settings as
+"""The channel model end to end: domain kinds and limits, address settings as
 drafts that a publish makes live in a running server, queues and filters routing real SMTP
 deliveries, and the export → import round trip (JSON and CSV)."""
 

@@ -62,7 +62,7 @@ def test_consistent_store_checks_out_and_damage_is_reported(data_dir, spawn):
     assert sorted(m["uid"] for m in messages(data_dir)) == [1, 2, 3]
 
     # The human table: one line per finding and a summary. The one warning: the DKIM key
-    # `serve` generated for the hosted domain (issue 7) whose record is not published yet.
+    # `serve` generated for the hosted domain (to sign replies) whose record is not published yet.
     text = cli(data_dir, "check").stdout
     assert "mailbox maildir/acme.test/support" in text and text.rstrip().endswith("0 error(s), 1 warning(s)")
     assert "postgate._domainkey.acme.test" in text

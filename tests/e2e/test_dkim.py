@@ -1,4 +1,4 @@
-"""DKIM end to end (issue 6): keys made and imported by the CLI, messages signed by
+"""DKIM end to end (RFC 6376, RFC 8463): keys made and imported by the CLI, messages signed by
 Postgate verified by dkimpy and OpenDKIM, messages signed by dkimpy verified by Postgate
 (Authentication-Results on the stored message), and every verification status driven by
 the records of a dnsmasq each test starts on a free loopback port."""
@@ -334,7 +334,7 @@ def test_dkimpy_signatures_verify_in_postgate(data_dir, dnsmasq, spawn, tmp_path
     message = MESSAGE.replace(b"support@acme.test>", b"someone@sender.test>", 1)
 
     # Each delivery has its own Message-ID: the store keeps one copy of a message that
-    # arrives twice (issue 4), so a resent message would not be stored again.
+    # arrives twice (duplicate detection), so a resent message would not be stored again.
     def variant(n: int, body: bytes = message) -> bytes:
         return body.replace(b"<reply-1@acme.test>", f"<reply-1-{n}@acme.test>".encode(), 1)
 

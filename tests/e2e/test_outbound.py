@@ -1,4 +1,4 @@
-"""End-to-end tests of the outbound queue and SMTP client (issue 7, first half).
+"""End-to-end tests of the outbound queue and SMTP client (RFC 5321, client side).
 
 The next hop is a real aiosmtpd server (PyPI) started here on a free loopback port. Its
 handler can answer 451/550 per recipient or per attempt, drop the connection after the

@@ -1,5 +1,5 @@
 """End-to-end tests of direct MX delivery, delivery status notifications and the delivery
-worker under `postgate serve` (issue 7).
+worker under `postgate serve`.
 
 MX and address records come from a dnsmasq each test starts on a free loopback port
 (`dns.servers`); the mail exchanger is a real aiosmtpd on loopback (`outbound.mx_port`).

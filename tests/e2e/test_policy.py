@@ -1,4 +1,4 @@
-"""Issue 3's inbound policy end to end: blocklists (CLI and CSV import), auto-reply
+"""The inbound policy end to end: blocklists (CLI and CSV import), auto-reply
 flags, allowed domains and recipient-only sync into a visible quarantine, release and
 delete; through real SMTP (smtplib) into the real store."""
 

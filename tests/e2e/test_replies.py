@@ -1,4 +1,4 @@
-"""End-to-end tests of reply composition (issue 7): a customer writes in by SMTP, the agent
+"""End-to-end tests of reply composition: a customer writes in by SMTP, the agent
 reads it over IMAP, the agent sends its reply with smtplib on the submission listener
 (STARTTLS, AUTH), where it is composed, DKIM-signed and queued; `postgate serve`'s worker
 delivers it to a real aiosmtpd, the agent finds it in Sent, and the customer's answer to

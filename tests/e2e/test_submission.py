@@ -1,4 +1,4 @@
-"""End-to-end tests of the submission listeners (issue 7, RFC 6409/4954/8314) with real
+"""End-to-end tests of the submission listeners (RFC 6409/4954/8314) with real
 clients: Python's smtplib (STARTTLS and implicit TLS, AUTH PLAIN and LOGIN) and swaks.
 AUTH is neither offered nor accepted before TLS, a wrong password gets 535, an agent may
 send only as a channel address it was granted. What is queued goes to a local aiosmtpd

@@ -1,5 +1,5 @@
 extension ReplyComposer {
-    /// What the channel address says about its replies (the seeds' email channel settings).
+    /// What the channel address says about its replies (its published channel settings).
     public struct Channel: Sendable, Equatable {
         /// The channel address: From of every reply.
         public var address: String

@@ -1,7 +1,7 @@
 import Foundation
 import PostgateMessage
 
-/// Turns an agent's submitted message into the reply the customer gets (the seeds' rules):
+/// Turns an agent's submitted message into the reply the customer gets:
 ///
 /// - From is the channel address with its display name (RFC 2047 when needed); Reply-To is
 ///   the contact centre's address, which also gets the reply as an envelope-only Bcc; the
@@ -71,7 +71,7 @@ public struct ReplyComposer: Sendable {
         }
     }
 
-    /// To, Cc and Bcc counts against the channel's limits (Huawei AICC quantities); an
+    /// To, Cc and Bcc counts against the channel's limits (`maxTo`, `maxCc`, `maxBcc`); an
     /// envelope recipient in neither To nor Cc is a Bcc.
     private func checkRecipientCounts(_ header: MessageHeader, envelopeRecipients: [String]) throws(ReplyCompositionError) {
         let to = AddressListParser.addresses(header.values("To"))

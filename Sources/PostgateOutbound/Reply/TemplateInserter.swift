@@ -1,4 +1,4 @@
-/// Puts a channel's template header and footer (Kore "Email Template Design") and the
+/// Puts a channel's template header and footer (text and HTML) and the
 /// session marker around a reply's text.
 enum TemplateInserter {
     /// Text: header, a blank line, the agent's text, a blank line, footer, the marker.
