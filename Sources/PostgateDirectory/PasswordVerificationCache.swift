@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Remembers for a while, in memory only, which passwords passed the slow scrypt check, so
 /// an agent whose mail client logs in again (clients open several connections and
@@ -11,34 +12,35 @@ import Foundation
 /// password itself is never kept. A changed password (a new stored hash, salt included)
 /// never matches an old entry; failed logins are never remembered. Entries expire after
 /// `ttl` seconds, and at most `capacity` are kept. A `ttl` of 0 turns the cache off.
-public final class PasswordVerificationCache: @unchecked Sendable {
-    // @unchecked: every mutable field is guarded by `lock`.
+public final class PasswordVerificationCache: Sendable {
     private let key = SymmetricKey(size: .bits256)
-    private let lock = NSLock()
-    private var ttl: TimeInterval
-    private var entries: [Data: Date] = [:]
+    private struct State {
+        var ttl: TimeInterval
+        var entries: [Data: Date] = [:]
+    }
+    private let state: Mutex<State>
     public let capacity: Int
 
     public init(ttl: TimeInterval = 0, capacity: Int = 10_000) {
-        self.ttl = ttl
+        state = Mutex(State(ttl: ttl))
         self.capacity = capacity
     }
 
     /// Sets how long a verified password is remembered (0: not at all, and forgets all).
     public func setTTL(_ seconds: TimeInterval) {
-        lock.withLock {
-            ttl = max(0, seconds)
-            if ttl == 0 { entries = [:] }
+        state.withLock { state in
+            state.ttl = max(0, seconds)
+            if state.ttl == 0 { state.entries = [:] }
         }
     }
 
     /// Whether `password` was verified against `storedHash` for `agent` less than `ttl` ago.
     package func contains(agent: String, storedHash: String, password: String, now: Date = Date()) -> Bool {
         let digest = self.digest(agent, storedHash, password)
-        return lock.withLock {
-            guard let expiry = entries[digest] else { return false }
+        return state.withLock { state in
+            guard let expiry = state.entries[digest] else { return false }
             if expiry > now { return true }
-            entries[digest] = nil
+            state.entries[digest] = nil
             return false
         }
     }
@@ -46,15 +48,15 @@ public final class PasswordVerificationCache: @unchecked Sendable {
     /// Remembers a successful scrypt check.
     package func insert(agent: String, storedHash: String, password: String, now: Date = Date()) {
         let digest = self.digest(agent, storedHash, password)
-        lock.withLock {
-            guard ttl > 0 else { return }
-            if entries.count >= capacity, entries[digest] == nil { makeRoom(now: now) }
-            entries[digest] = now.addingTimeInterval(ttl)
+        state.withLock { state in
+            guard state.ttl > 0 else { return }
+            if state.entries.count >= capacity, state.entries[digest] == nil { makeRoom(in: &state.entries, now: now) }
+            state.entries[digest] = now.addingTimeInterval(state.ttl)
         }
     }
 
     /// Drops expired entries, and the one closest to expiry if that was not enough.
-    private func makeRoom(now: Date) {
+    private func makeRoom(in entries: inout [Data: Date], now: Date) {
         entries = entries.filter { $0.value > now }
         if entries.count >= capacity, let oldest = entries.min(by: { $0.value < $1.value })?.key {
             entries[oldest] = nil

@@ -1,12 +1,12 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Counts failed logins per client IP address and locks an address out for a while after
 /// too many (a brute-force brake shared by every IMAP connection of the process).
 public final class IMAPLoginThrottle: Sendable {
     public let maxFailures: Int
     public let lockoutSeconds: Double
-    private let state = NIOLockedValueBox([String: (failures: Int, lockedUntil: Date?)]())
+    private let state = Mutex([String: (failures: Int, lockedUntil: Date?)]())
 
     public init(maxFailures: Int = 10, lockoutSeconds: Double = 300) {
         self.maxFailures = maxFailures
@@ -15,7 +15,7 @@ public final class IMAPLoginThrottle: Sendable {
 
     /// Whether `ip` may try to log in now.
     public func isLockedOut(_ ip: String, now: Date = Date()) -> Bool {
-        state.withLockedValue { entries in
+        state.withLock { entries in
             guard let until = entries[ip]?.lockedUntil else { return false }
             if until > now { return true }
             entries[ip] = nil
@@ -24,7 +24,7 @@ public final class IMAPLoginThrottle: Sendable {
     }
 
     public func recordFailure(_ ip: String, now: Date = Date()) {
-        state.withLockedValue { entries in
+        state.withLock { entries in
             var entry = entries[ip] ?? (0, nil)
             entry.failures += 1
             if entry.failures >= maxFailures {
@@ -37,6 +37,6 @@ public final class IMAPLoginThrottle: Sendable {
     }
 
     public func recordSuccess(_ ip: String) {
-        state.withLockedValue { $0[ip] = nil }
+        state.withLock { $0[ip] = nil }
     }
 }

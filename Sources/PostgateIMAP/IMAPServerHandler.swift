@@ -2,13 +2,13 @@
 import Glibc
 #endif
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
 import PostgateStore
 import PostgateIndex
+import Synchronization
 
 /// The channel handler of one IMAP session: a thin shell that feeds received bytes through
 /// `IMAPFrameDecoder` into `IMAPSessionStateMachine`, runs the store work it asks for on a
@@ -199,13 +199,13 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         let loop = context.eventLoop
         let boundContext = NIOLoopBound(context, eventLoop: loop)
         let boundSelf = NIOLoopBound(self, eventLoop: loop)
-        let previous = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
+        let previous = PreviousPiece()
         return { bytes in
             let sent = loop.flatSubmit {
                 let context = boundContext.value
                 return context.writeAndFlush(boundSelf.value.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
             }
-            let before = previous.withLockedValue { last in
+            let before = previous.sent.withLock { last in
                 defer { last = sent }
                 return last
             }
@@ -336,4 +336,9 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             scheduleTimeout(context: context)
         }
     }
+}
+
+/// The write of the last piece a chunk writer handed to the event loop.
+private final class PreviousPiece: Sendable {
+    let sent = Mutex<EventLoopFuture<Void>?>(nil)
 }

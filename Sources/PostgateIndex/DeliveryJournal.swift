@@ -148,6 +148,9 @@ package final class DeliveryJournal: @unchecked Sendable {
                 unretired -= batch.count
             } else if !stopping {
                 outstanding = batch + outstanding
+                // Before the next try, a pause that `stop()` cuts short.
+                let retry = Date(timeIntervalSinceNow: Self.batchInterval)
+                while !stopping && condition.wait(until: retry) {}
             }
         }
         started = false
@@ -166,7 +169,6 @@ package final class DeliveryJournal: @unchecked Sendable {
             logger.error("journalled messages not yet flushed; will retry", metadata: [
                 "messages": "\(batch.count)", "error": "\(error)",
             ])
-            Thread.sleep(forTimeInterval: Self.batchInterval)
             return false
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What SELECT reads of a whole mailbox (every message's UID, flags and mod-sequence),
 /// kept in memory while the mailbox shows no change.
@@ -12,9 +13,7 @@ import Foundation
 /// the version is read from the database on every SELECT.
 ///
 /// Bounded: at most `capacity` summaries in all; the entries cached first go first.
-package final class MailboxSummaryCache: @unchecked Sendable {
-    // Invariant making @unchecked Sendable sound: `entries`, `order` and `total` are only
-    // used with `lock` held.
+package final class MailboxSummaryCache: Sendable {
 
     /// A mailbox as one agent sees it (the agent matters only where `\Seen` is private).
     package struct Key: Hashable {
@@ -33,10 +32,19 @@ package final class MailboxSummaryCache: @unchecked Sendable {
     /// Summaries kept in all, over every mailbox (about 100 bytes each).
     package static let capacity = 200_000
 
-    private let lock = NSLock()
-    private var entries: [Key: (version: Version, messages: [MessageSummary])] = [:]
-    private var order: [Key] = []
-    private var total = 0
+    private struct State {
+        var entries: [Key: (version: Version, messages: [MessageSummary])] = [:]
+        var order: [Key] = []
+        var total = 0
+
+        mutating func remove(_ key: Key) {
+            guard let entry = entries.removeValue(forKey: key) else { return }
+            total -= entry.messages.count
+            order.removeAll { $0 == key }
+        }
+    }
+
+    private let state = Mutex(State())
 
     /// The summaries cached for `key` at `version`, or nil.
     package func messages(_ key: Key, at version: Version) -> [MessageSummary]? {
@@ -46,32 +54,26 @@ package final class MailboxSummaryCache: @unchecked Sendable {
 
     /// The summaries cached for `key` and the version they were read at, or nil.
     package func entry(_ key: Key) -> (version: Version, messages: [MessageSummary])? {
-        lock.withLock { entries[key] }
+        state.withLock { $0.entries[key] }
     }
 
     /// Keeps `messages` for `key` at `version`, replacing what was there, and drops the
     /// oldest entries beyond the capacity. A mailbox larger than the capacity is not kept.
     package func store(_ messages: [MessageSummary], _ key: Key, at version: Version) {
         guard messages.count <= Self.capacity else { return }
-        lock.withLock {
-            remove(key)
-            entries[key] = (version, messages)
-            order.append(key)
-            total += messages.count
-            while total > Self.capacity, let oldest = order.first {
-                remove(oldest)
+        state.withLock { state in
+            state.remove(key)
+            state.entries[key] = (version, messages)
+            state.order.append(key)
+            state.total += messages.count
+            while state.total > Self.capacity, let oldest = state.order.first {
+                state.remove(oldest)
             }
         }
     }
 
     /// The number of summaries kept now.
     package var count: Int {
-        lock.withLock { total }
-    }
-
-    private func remove(_ key: Key) {
-        guard let entry = entries.removeValue(forKey: key) else { return }
-        total -= entry.messages.count
-        order.removeAll { $0 == key }
+        state.withLock { $0.total }
     }
 }

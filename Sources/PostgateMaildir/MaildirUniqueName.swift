@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Makes Maildir unique names: `<seconds>.M<microseconds>P<pid>Q<counter>.<host>`.
 ///
@@ -7,20 +8,16 @@ import Foundation
 /// unique on one host, the host name across hosts that share the Maildir. `/`, `:` and
 /// `,` in the host name are written as `\057`, `\072` and `\054`, so a name never holds
 /// the characters that separate its info part.
-package final class MaildirUniqueName: @unchecked Sendable {
+package final class MaildirUniqueName: Sendable {
     package init() {}
 
-    private let lock = NSLock()
-    private var counter: UInt64 = 0
+    private let counter = Atomic<UInt64>(0)
     private let pid = ProcessInfo.processInfo.processIdentifier
     private let host = MaildirUniqueName.escapedHostName()
 
     /// A name no other call in this process or on this host returns.
     package func next() -> String {
-        let sequence = lock.withLock {
-            counter += 1
-            return counter
-        }
+        let sequence = counter.add(1, ordering: .relaxed).newValue
         var now = timeval()
         gettimeofday(&now, nil)
         return "\(now.tv_sec).M\(now.tv_usec)P\(pid)Q\(sequence).\(host)"

@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 
 /// A `DurableSync` flush that a caller has asked for and may wait on later, so it can do
 /// work that does not depend on the flush (the index statements of the same delivery)
@@ -6,9 +6,11 @@ import Dispatch
 ///
 /// `wait()` must return before anything that relies on the sync (the index commit) happens.
 package final class PendingDurableSync: @unchecked Sendable {
-    // Invariant making @unchecked Sendable sound: `failure` is written once, by `complete`,
-    // before it signals `done`, and read only after `wait` has seen that signal.
-    private let done = DispatchSemaphore(value: 0)
+    // Invariant making @unchecked Sendable sound: `finished` and `failure` are only used
+    // with `condition` locked. A condition variable, not a `Mutex`: callers block until
+    // the flushing thread completes the request.
+    private let condition = NSCondition()
+    private var finished = false
     private var failure: StoreError?
 
     /// One already finished, with `failure` or without.
@@ -20,15 +22,20 @@ package final class PendingDurableSync: @unchecked Sendable {
 
     /// Called once, by whoever ran the flush.
     package func complete(_ failure: StoreError?) {
+        condition.lock()
         self.failure = failure
-        done.signal()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Returns when the flush has finished; throws its failure. Safe to call again, from
-    /// any thread (the signal is passed on to the next waiter).
+    /// any thread.
     package func wait() throws(StoreError) {
-        done.wait()
-        done.signal()
+        condition.lock()
+        while !finished { condition.wait() }
+        let failure = self.failure
+        condition.unlock()
         if let failure { throw failure }
     }
 }

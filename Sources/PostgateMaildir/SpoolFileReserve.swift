@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// A few empty spool files made ahead of need, so that receiving a message does not wait
 /// for a new file to be created.
@@ -13,13 +14,14 @@ import Foundation
 ///
 /// The files are ordinary spool files, named with Maildir unique names: recovery removes
 /// any left by a crash with the rest of `spool/`, and `deinit` removes the unused ones.
-package final class SpoolFileReserve: @unchecked Sendable {
-    // Invariant making @unchecked Sendable sound: `ready` and `refilling` are only used
-    // with `lock` held; the rest never changes.
-    private let lock = NSLock()
-    private var ready: [(name: String, descriptor: Int32)] = []
-    private var refilling = false
-    private var enabled = false
+package final class SpoolFileReserve: Sendable {
+    private struct State {
+        var ready: [(name: String, descriptor: Int32)] = []
+        var refilling = false
+        var enabled = false
+    }
+
+    private let state = Mutex(State())
     private let directory: String
     private let names: MaildirUniqueName
     private let queue = DispatchQueue(label: "postgate.spool-reserve", qos: .utility)
@@ -33,15 +35,15 @@ package final class SpoolFileReserve: @unchecked Sendable {
     }
 
     deinit {
-        ready.forEach(remove)
+        state.withLock { $0.ready }.forEach(remove)
     }
 
     /// Stops keeping files ready and removes the unused ones (at shutdown).
     package func release() {
-        let unused = lock.withLock {
-            enabled = false
-            defer { ready = [] }
-            return ready
+        let unused = state.withLock { state in
+            state.enabled = false
+            defer { state.ready = [] }
+            return state.ready
         }
         unused.forEach(remove)
     }
@@ -49,19 +51,19 @@ package final class SpoolFileReserve: @unchecked Sendable {
     /// Starts keeping files ready (a long-running `postgate serve`; a command that delivers
     /// a message or two and exits needs none).
     package func enable() {
-        lock.withLock { enabled = true }
+        state.withLock { $0.enabled = true }
         scheduleRefill()
     }
 
     /// The number of files ready now.
     package var readyCount: Int {
-        lock.withLock { ready.count }
+        state.withLock { $0.ready.count }
     }
 
     /// A new, empty spool file opened for writing (`O_EXCL`): one from the reserve, or one
     /// created now if none is ready. Either way the reserve is topped up in the background.
     package func take() throws(StoreError) -> (name: String, descriptor: Int32) {
-        let file = lock.withLock { ready.popLast() }
+        let file = state.withLock { $0.ready.popLast() }
         scheduleRefill()
         if let file { return file }
         let name = names.next()
@@ -69,9 +71,9 @@ package final class SpoolFileReserve: @unchecked Sendable {
     }
 
     private func scheduleRefill() {
-        let start = lock.withLock {
-            guard enabled, !refilling, ready.count < Self.capacity else { return false }
-            refilling = true
+        let start = state.withLock { state in
+            guard state.enabled, !state.refilling, state.ready.count < Self.capacity else { return false }
+            state.refilling = true
             return true
         }
         guard start else { return }
@@ -79,17 +81,17 @@ package final class SpoolFileReserve: @unchecked Sendable {
     }
 
     private func refill() {
-        while lock.withLock({ enabled && ready.count < Self.capacity }) {
+        while state.withLock({ $0.enabled && $0.ready.count < Self.capacity }) {
             let name = names.next()
             guard let descriptor = try? FileSystem.createFile(directory + "/" + name) else { break }
-            let kept = lock.withLock {
-                guard enabled else { return false }
-                ready.append((name, descriptor))
+            let kept = state.withLock { state in
+                guard state.enabled else { return false }
+                state.ready.append((name, descriptor))
                 return true
             }
             if !kept { remove((name, descriptor)) }
         }
-        lock.withLock { refilling = false }
+        state.withLock { $0.refilling = false }
     }
 
     private func remove(_ file: (name: String, descriptor: Int32)) {

@@ -1,5 +1,5 @@
-import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Counts live SMTP sessions in total and per client IP address, so one client (or a
 /// flood) cannot take every session a listener has. Shared by all listeners of a process.
@@ -11,7 +11,7 @@ public final class SMTPConnectionLimiter: Sendable {
 
     public let maxConnections: Int
     public let maxConnectionsPerAddress: Int
-    private let counts = NIOLockedValueBox(Counts())
+    private let counts = Mutex(Counts())
 
     public init(maxConnections: Int, maxConnectionsPerAddress: Int) {
         self.maxConnections = maxConnections
@@ -21,7 +21,7 @@ public final class SMTPConnectionLimiter: Sendable {
     /// Takes a place for a session from `address`, or returns the 421 reply that refuses it
     /// (RFC 5321 section 3.8: a server may refuse service with 421 and close).
     public func admit(_ address: String) -> SMTPReply? {
-        counts.withLockedValue { counts in
+        counts.withLock { counts in
             if counts.total >= maxConnections {
                 return SMTPReply(421, "4.3.2", "Too many connections, try again later")
             }
@@ -36,7 +36,7 @@ public final class SMTPConnectionLimiter: Sendable {
 
     /// Gives back the place of a session that `admit` let in.
     public func release(_ address: String) {
-        counts.withLockedValue { counts in
+        counts.withLock { counts in
             counts.total -= 1
             let left = counts.perAddress[address, default: 1] - 1
             counts.perAddress[address] = left > 0 ? left : nil
@@ -44,7 +44,7 @@ public final class SMTPConnectionLimiter: Sendable {
     }
 
     /// Sessions open now.
-    public var activeConnections: Int { counts.withLockedValue { $0.total } }
+    public var activeConnections: Int { counts.withLock { $0.total } }
 }
 
 /// Sends one reply and closes: what a refused connection gets instead of a session.
