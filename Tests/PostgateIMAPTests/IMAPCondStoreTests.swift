@@ -1,21 +1,23 @@
 import Foundation
 import NIOCore
 import PostgateStore
-import XCTest
+import Testing
 @testable import PostgateIMAP
 
 /// CONDSTORE (RFC 7162 section 3.1) against a real store, following the RFC's examples
 /// (with the mod-sequences this store hands out instead of the RFC's numbers).
-final class IMAPCondStoreTests: XCTestCase {
-    private var fixture: IMAPStoreFixture!
+@Suite struct IMAPCondStoreTests {
+    /// A store whose INBOX holds three messages, appended in order.
+    let fixture: IMAPStoreFixture
 
-    override func setUpWithError() throws {
+    init() throws {
         fixture = try IMAPStoreFixture()
         var session = fixture.session()
         for subject in ["one", "two", "three"] {
             let message = sampleMessage.replacingOccurrences(of: "Order 1234 is late", with: subject)
                 .replacingOccurrences(of: "<order-1234@", with: "<\(subject)@")
-            XCTAssertTrue(session.run("a APPEND INBOX {\(message.utf8.count)+}\r\n\(message)").contains("a OK"))
+            let append = session.run("a APPEND INBOX {\(message.utf8.count)+}\r\n\(message)")
+            try #require(append.contains("a OK"), "\(append)")
         }
     }
 
@@ -31,115 +33,115 @@ final class IMAPCondStoreTests: XCTestCase {
     }
 
     /// RFC 7162 section 3.1.2.1 and 3.1.8: `A142 SELECT INBOX (CONDSTORE)`; STATUS (3.1.6).
-    func testSelectAndStatusReportHighestModSeq() throws {
+    @Test func selectAndStatusReportHighestModSeq() throws {
         var session = fixture.session()
         let select = session.run("A142 SELECT INBOX (CONDSTORE)")
-        XCTAssertTrue(select.hasSuffix("A142 OK [READ-WRITE] SELECT completed, CONDSTORE is now enabled\r\n"), select)
-        let highest = try XCTUnwrap(number("HIGHESTMODSEQ", in: select), select)
+        #expect(select.hasSuffix("A142 OK [READ-WRITE] SELECT completed, CONDSTORE is now enabled\r\n"))
+        let highest = try #require(number("HIGHESTMODSEQ", in: select), "\(select)")
         let fetch = session.run("a FETCH 1:* (MODSEQ)")
         let values = (1...3).compactMap { number("MODSEQ", in: fetch, after: "* \($0) FETCH") }
-        XCTAssertEqual(values.count, 3, fetch)
-        XCTAssertEqual(values, values.sorted())
-        XCTAssertEqual(values.last, highest)
-        XCTAssertTrue(fetch.contains("* 1 FETCH (MODSEQ (\(values[0])))\r\n"), fetch)
-        XCTAssertEqual(session.run("A042 STATUS INBOX (UIDNEXT MESSAGES HIGHESTMODSEQ)"),
-                       "* STATUS INBOX (UIDNEXT 4 MESSAGES 3 HIGHESTMODSEQ \(highest))\r\nA042 OK STATUS completed\r\n")
+        try #require(values.count == 3, "\(fetch)")
+        #expect(values == values.sorted())
+        #expect(values.last == highest)
+        #expect(fetch.contains("* 1 FETCH (MODSEQ (\(values[0])))\r\n"))
+        #expect(session.run("A042 STATUS INBOX (UIDNEXT MESSAGES HIGHESTMODSEQ)") ==
+                "* STATUS INBOX (UIDNEXT 4 MESSAGES 3 HIGHESTMODSEQ \(highest))\r\nA042 OK STATUS completed\r\n")
         var plain = fixture.session()
-        XCTAssertTrue(plain.run("b EXAMINE INBOX").contains("* OK [HIGHESTMODSEQ \(highest)]"),
-                      "kept for every mailbox, so always reported")
+        #expect(plain.run("b EXAMINE INBOX").contains("* OK [HIGHESTMODSEQ \(highest)]"),
+                "kept for every mailbox, so always reported")
     }
 
     /// RFC 7162 section 3.1.4.1: `s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)` names
     /// exactly the messages changed since, with MODSEQ; the change made in another session.
-    func testFetchChangedSinceNamesOnlyChangedMessages() throws {
+    @Test func fetchChangedSinceNamesOnlyChangedMessages() throws {
         var other = fixture.session()
         var session = fixture.session()
         _ = other.run("a SELECT INBOX")
-        let highest = try XCTUnwrap(number("HIGHESTMODSEQ", in: session.run("a SELECT INBOX (CONDSTORE)")))
-        XCTAssertTrue(other.run("b STORE 2 +FLAGS (\\Flagged)").contains("b OK"))
+        let highest = try #require(number("HIGHESTMODSEQ", in: session.run("a SELECT INBOX (CONDSTORE)")))
+        #expect(other.run("b STORE 2 +FLAGS (\\Flagged)").contains("b OK"))
         let fetch = session.run("s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE \(highest))")
         let lines = fetchLines(fetch)
-        XCTAssertFalse(lines.isEmpty, fetch)
-        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("* 2 FETCH (UID 2 ") && $0.contains("FLAGS (\\Flagged)") }, fetch)
-        let changed = try XCTUnwrap(number("MODSEQ", in: fetch))
-        XCTAssertGreaterThan(changed, highest)
-        XCTAssertTrue(fetch.hasSuffix("s100 OK FETCH completed\r\n"), fetch)
+        #expect(!lines.isEmpty, "\(fetch)")
+        #expect(lines.allSatisfy { $0.hasPrefix("* 2 FETCH (UID 2 ") && $0.contains("FLAGS (\\Flagged)") }, "\(fetch)")
+        let changed = try #require(number("MODSEQ", in: fetch))
+        #expect(changed > highest)
+        #expect(fetch.hasSuffix("s100 OK FETCH completed\r\n"))
         // Nothing changed since the new value: no FETCH at all.
-        XCTAssertEqual(session.run("s101 UID FETCH 1:* (FLAGS) (CHANGEDSINCE \(changed))"), "s101 OK FETCH completed\r\n")
-        XCTAssertEqual(session.run("s102 FETCH 1:* (FLAGS) (CHANGEDSINCE \(changed) VANISHED)"),
-                       "unparsable: s102 FETCH 1:* (FLAGS) (CHANGEDSINCE \(changed) VANISHED)", "VANISHED needs QRESYNC")
+        #expect(session.run("s101 UID FETCH 1:* (FLAGS) (CHANGEDSINCE \(changed))") == "s101 OK FETCH completed\r\n")
+        #expect(session.run("s102 FETCH 1:* (FLAGS) (CHANGEDSINCE \(changed) VANISHED)") ==
+                "unparsable: s102 FETCH 1:* (FLAGS) (CHANGEDSINCE \(changed) VANISHED)", "VANISHED needs QRESYNC")
     }
 
     /// RFC 7162 section 3.1.3: `d105 STORE 7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT
     /// (\Deleted)`: the message changed since is left alone and named in MODIFIED; the
     /// others are changed and reported with their MODSEQ only (.SILENT).
-    func testStoreUnchangedSinceLeavesChangedMessagesAlone() throws {
+    @Test func storeUnchangedSinceLeavesChangedMessagesAlone() throws {
         var other = fixture.session()
         var session = fixture.session()
         _ = other.run("a SELECT INBOX")
-        let highest = try XCTUnwrap(number("HIGHESTMODSEQ", in: session.run("a SELECT INBOX (CONDSTORE)")))
+        let highest = try #require(number("HIGHESTMODSEQ", in: session.run("a SELECT INBOX (CONDSTORE)")))
         _ = other.run("b STORE 2 +FLAGS (\\Answered)")
         let store = session.run("d105 STORE 3,1,2 (UNCHANGEDSINCE \(highest)) +FLAGS.SILENT (\\Deleted)")
-        XCTAssertTrue(store.hasSuffix("d105 OK [MODIFIED 2] Conditional STORE failed\r\n"), store)
+        #expect(store.hasSuffix("d105 OK [MODIFIED 2] Conditional STORE failed\r\n"))
         for sequence in [1, 3] {
-            let line = try XCTUnwrap(fetchLines(store).first { $0.hasPrefix("* \(sequence) FETCH") }, store)
-            XCTAssertTrue(line.range(of: #"^\* \d FETCH \(MODSEQ \(\d+\)\)$"#, options: .regularExpression) != nil, line)
-            XCTAssertGreaterThan(number("MODSEQ", in: line) ?? 0, highest)
+            let line = try #require(fetchLines(store).first { $0.hasPrefix("* \(sequence) FETCH") }, "\(store)")
+            #expect(line.range(of: #"^\* \d FETCH \(MODSEQ \(\d+\)\)$"#, options: .regularExpression) != nil, "\(line)")
+            #expect((number("MODSEQ", in: line) ?? 0) > highest)
         }
         let flags = session.run("e FETCH 1:3 (FLAGS)")
-        XCTAssertTrue(flags.contains("* 1 FETCH (FLAGS (\\Deleted))") && flags.contains("* 3 FETCH (FLAGS (\\Deleted))"), flags)
-        XCTAssertTrue(flags.contains("* 2 FETCH (FLAGS (\\Answered))"), flags)
+        #expect(flags.contains("* 1 FETCH (FLAGS (\\Deleted))") && flags.contains("* 3 FETCH (FLAGS (\\Deleted))"), "\(flags)")
+        #expect(flags.contains("* 2 FETCH (FLAGS (\\Answered))"))
         // UNCHANGEDSINCE 0 always fails (section 3.1.3); UID STORE names UIDs.
-        XCTAssertTrue(session.run("f UID STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)").hasSuffix("f OK [MODIFIED 1] Conditional STORE failed\r\n"))
+        #expect(session.run("f UID STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)").hasSuffix("f OK [MODIFIED 1] Conditional STORE failed\r\n"))
         // A plain STORE once CONDSTORE is on: FLAGS with MODSEQ.
         let plain = session.run("g STORE 2 +FLAGS (\\Flagged)")
-        XCTAssertTrue(plain.range(of: #"\* 2 FETCH \(MODSEQ \(\d+\) FLAGS \(\\Flagged \\Answered\)\)"#, options: .regularExpression) != nil, plain)
+        #expect(plain.range(of: #"\* 2 FETCH \(MODSEQ \(\d+\) FLAGS \(\\Flagged \\Answered\)\)"#, options: .regularExpression) != nil, "\(plain)")
     }
 
     /// RFC 7162 section 3.1.5: `a SEARCH MODSEQ "/flags/\\draft" all 620162338` answers the
     /// matches and the highest mod-sequence among them.
-    func testSearchModSeq() throws {
+    @Test func searchModSeq() throws {
         var session = fixture.session()
-        let highest = try XCTUnwrap(number("HIGHESTMODSEQ", in: session.run("a SELECT INBOX (CONDSTORE)")))
+        let highest = try #require(number("HIGHESTMODSEQ", in: session.run("a SELECT INBOX (CONDSTORE)")))
         _ = session.run("b STORE 1,3 +FLAGS (\\Draft)")
-        let changed = try XCTUnwrap(number("MODSEQ", in: session.run("c FETCH 3 (MODSEQ)")))
-        XCTAssertEqual(session.run("d SEARCH MODSEQ \"/flags/\\\\draft\" all \(highest + 1)"),
-                       "* SEARCH 1 3 (MODSEQ \(changed))\r\nd OK SEARCH completed\r\n")
-        XCTAssertEqual(session.run("e UID SEARCH MODSEQ \(changed + 1)"), "* SEARCH\r\ne OK SEARCH completed\r\n")
-        XCTAssertTrue(session.run("f SEARCH RETURN (COUNT) MODSEQ \(highest + 1)").contains("COUNT 2 MODSEQ \(changed)"))
+        let changed = try #require(number("MODSEQ", in: session.run("c FETCH 3 (MODSEQ)")))
+        #expect(session.run("d SEARCH MODSEQ \"/flags/\\\\draft\" all \(highest + 1)") ==
+                "* SEARCH 1 3 (MODSEQ \(changed))\r\nd OK SEARCH completed\r\n")
+        #expect(session.run("e UID SEARCH MODSEQ \(changed + 1)") == "* SEARCH\r\ne OK SEARCH completed\r\n")
+        #expect(session.run("f SEARCH RETURN (COUNT) MODSEQ \(highest + 1)").contains("COUNT 2 MODSEQ \(changed)"))
     }
 
     /// Unsolicited FETCH responses carry MODSEQ once enabled (section 3.1.4.1); an expunge
     /// raises HIGHESTMODSEQ (section 3.1.2.1); a copy gets a new mod-sequence.
-    func testOtherSessionsChangesArriveWithModSeq() throws {
+    @Test func otherSessionsChangesArriveWithModSeq() throws {
         var other = fixture.session()
         var session = fixture.session()
         _ = other.run("a SELECT INBOX")
         _ = session.run("a SELECT INBOX (CONDSTORE)")
         _ = other.run("b STORE 1 +FLAGS (\\Seen \\Deleted)")
         let update = session.poll()
-        XCTAssertTrue(update.range(of: #"^\* 1 FETCH \(UID 1 MODSEQ \(\d+\) FLAGS \(\\Seen \\Deleted\)\)\r\n$"#,
-                                   options: .regularExpression) != nil, update)
-        let afterStore = try XCTUnwrap(number("HIGHESTMODSEQ", in: session.run("c STATUS INBOX (HIGHESTMODSEQ)")))
-        XCTAssertEqual(number("MODSEQ", in: update), afterStore)
-        XCTAssertTrue(other.run("d EXPUNGE").contains("* 1 EXPUNGE"))
-        XCTAssertGreaterThan(number("HIGHESTMODSEQ", in: session.run("e STATUS INBOX (HIGHESTMODSEQ)")) ?? 0, afterStore)
-        XCTAssertTrue(session.run("f CREATE Kept").contains("f OK"))
-        XCTAssertTrue(session.run("g COPY 1 Kept").contains("g OK"))
+        #expect(update.range(of: #"^\* 1 FETCH \(UID 1 MODSEQ \(\d+\) FLAGS \(\\Seen \\Deleted\)\)\r\n$"#,
+                             options: .regularExpression) != nil, "\(update)")
+        let afterStore = try #require(number("HIGHESTMODSEQ", in: session.run("c STATUS INBOX (HIGHESTMODSEQ)")))
+        #expect(number("MODSEQ", in: update) == afterStore)
+        #expect(other.run("d EXPUNGE").contains("* 1 EXPUNGE"))
+        #expect((number("HIGHESTMODSEQ", in: session.run("e STATUS INBOX (HIGHESTMODSEQ)")) ?? 0) > afterStore)
+        #expect(session.run("f CREATE Kept").contains("f OK"))
+        #expect(session.run("g COPY 1 Kept").contains("g OK"))
         let kept = session.run("h EXAMINE Kept")
-        XCTAssertGreaterThan(number("HIGHESTMODSEQ", in: kept) ?? 0, afterStore, kept)
+        #expect((number("HIGHESTMODSEQ", in: kept) ?? 0) > afterStore, "\(kept)")
     }
 
     /// A private `\Seen` (a queue keeping read state per agent) is a change too: the
     /// message gets a new mod-sequence, which every agent sees (the flags stay per agent).
-    func testPrivateSeenGivesANewModSeq() throws {
+    @Test func privateSeenGivesANewModSeq() throws {
         try fixture.store.grant(agent: "alice", address: .init("support@acme.test"))
         try fixture.store.setPrivateSeen(true, of: .address(.init("support@acme.test")))
         try fixture.deliver(sampleMessage)
         var session = fixture.session()
-        let highest = try XCTUnwrap(number("HIGHESTMODSEQ", in: session.run("a SELECT Shared/support@acme.test (CONDSTORE)")))
+        let highest = try #require(number("HIGHESTMODSEQ", in: session.run("a SELECT Shared/support@acme.test (CONDSTORE)")))
         let store = session.run("b STORE 1 +FLAGS (\\Seen)")
-        XCTAssertGreaterThan(number("MODSEQ", in: store) ?? 0, highest, store)
-        XCTAssertTrue(session.run("c FETCH 1:* (FLAGS) (CHANGEDSINCE \(highest))").contains("FLAGS (\\Seen)"))
+        #expect((number("MODSEQ", in: store) ?? 0) > highest, "\(store)")
+        #expect(session.run("c FETCH 1:* (FLAGS) (CHANGEDSINCE \(highest))").contains("FLAGS (\\Seen)"))
     }
 }

@@ -2,11 +2,11 @@ import NIOCore
 import NIOEmbedded
 import NIOPosix
 import PostgateStore
-import XCTest
+import Testing
 @testable import PostgateIMAP
 
 /// The handler over EmbeddedChannel: framing, continuation requests, refusals.
-final class IMAPServerHandlerTests: XCTestCase {
+@Suite struct IMAPServerHandlerTests {
     private func channel(_ fixture: IMAPStoreFixture, pool: NIOThreadPool) throws -> EmbeddedChannel {
         let handler = IMAPServerHandler(
             configuration: IMAPServerConfiguration(hostname: "imap.test", maxLineLength: 1000, maxLiteralSize: 100),
@@ -25,27 +25,27 @@ final class IMAPServerHandlerTests: XCTestCase {
         return text
     }
 
-    func testGreetingCapabilityAndRefusals() throws {
+    @Test func greetingCapabilityAndRefusals() throws {
         let fixture = try IMAPStoreFixture()
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         defer { try? pool.syncShutdownGracefully() }
         let channel = try channel(fixture, pool: pool)
-        XCTAssertTrue(try output(channel).hasPrefix("* OK [CAPABILITY IMAP4rev1 "))
+        #expect(try output(channel).hasPrefix("* OK [CAPABILITY IMAP4rev1 "))
         try channel.writeInbound(ByteBuffer(string: "a CAPABILITY\r\nb LOGIN alice {13}\r\n"))
         let first = try output(channel)
-        XCTAssertTrue(first.contains("LOGINDISABLED") && first.hasSuffix("a OK CAPABILITY completed\r\n+ Ready for literal data\r\n"), first)
+        #expect(first.contains("LOGINDISABLED") && first.hasSuffix("a OK CAPABILITY completed\r\n+ Ready for literal data\r\n"), "\(first)")
         try channel.writeInbound(ByteBuffer(string: "correct horse\r\n"))
-        XCTAssertEqual(try output(channel), "b NO [PRIVACYREQUIRED] Log in only after STARTTLS\r\n")
+        #expect(try output(channel) == "b NO [PRIVACYREQUIRED] Log in only after STARTTLS\r\n")
         try channel.writeInbound(ByteBuffer(string: "c APPEND INBOX {500}\r\n"))
-        XCTAssertEqual(try output(channel), "c NO [TOOBIG] Literal too large\r\n")
+        #expect(try output(channel) == "c NO [TOOBIG] Literal too large\r\n")
         try channel.writeInbound(ByteBuffer(string: "d NOOP " + String(repeating: "x", count: 2000) + "\r\ne NOOP\r\n"))
-        XCTAssertEqual(try output(channel), "d BAD Command line too long\r\ne OK NOOP completed\r\n")
+        #expect(try output(channel) == "d BAD Command line too long\r\ne OK NOOP completed\r\n")
         try channel.writeInbound(ByteBuffer(string: "f LOGOUT\r\n"))
-        XCTAssertTrue(try output(channel).hasSuffix("f OK LOGOUT completed\r\n"))
+        #expect(try output(channel).hasSuffix("f OK LOGOUT completed\r\n"))
     }
 
-    func testNonSynchronizingLiteralTooLargeCloses() throws {
+    @Test func nonSynchronizingLiteralTooLargeCloses() throws {
         let fixture = try IMAPStoreFixture()
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -53,7 +53,7 @@ final class IMAPServerHandlerTests: XCTestCase {
         let channel = try channel(fixture, pool: pool)
         _ = try output(channel)
         try channel.writeInbound(ByteBuffer(string: "a APPEND INBOX {5000+}\r\n"))
-        XCTAssertEqual(try output(channel), "* BYE Literal too large\r\n")
-        XCTAssertFalse(channel.isActive)
+        #expect(try output(channel) == "* BYE Literal too large\r\n")
+        #expect(!channel.isActive)
     }
 }
