@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PostgateStore
+import Synchronization
 import Testing
 @testable import PostgateIMAP
 
@@ -201,29 +202,22 @@ import Testing
         let big = "Subject: big\r\n\r\n" + String(repeating: "0123456789abcdef\r\n", count: 40_000)
         for _ in 0..<3 { _ = session.run("a APPEND INBOX {\(big.utf8.count)+}\r\n\(big)") }
         _ = session.run("b SELECT INBOX")
-        let pieces = LockedPieces()
+        let pieces = Mutex<[Int]>([])
         var decoder = IMAPFrameDecoder()
         decoder.append(ByteBuffer(string: "c FETCH 1:* BODY.PEEK[]\r\n"))
         guard case .frame(let frame)? = decoder.next(), case .success(let command) = IMAPCommandParser.parse(frame) else {
             Issue.record("the FETCH command did not parse")
             return
         }
-        let result = session.executor.execute(command, context: session.context) { pieces.append($0) }
+        let result = session.executor.execute(command, context: session.context) { bytes in pieces.withLock { $0.append(bytes.count) } }
         // Messages of 720 KB: the first goes out at once (past the 32 KiB of a first piece,
         // so the client starts reading), the second once as much again is written; the
         // third, below 1 MiB, comes with the OK.
-        let sizes = pieces.sizes
+        let sizes = pieces.withLock { $0 }
         try #require(sizes.count == 2, "\(sizes)")
         #expect(sizes[0] < 1 << 20, "\(sizes)")
         #expect(sizes.allSatisfy { $0 < 2 << 20 }, "\(sizes)")
         let rest = String(decoding: result.output, as: UTF8.self)
         #expect(rest.hasPrefix("* 3 FETCH (BODY[] {") && rest.hasSuffix("c OK FETCH completed\r\n"))
     }
-}
-
-final class LockedPieces: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [Int] = []
-    var sizes: [Int] { lock.withLock { stored } }
-    func append(_ bytes: [UInt8]) { lock.withLock { stored.append(bytes.count) } }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PostgateMessage
+import Synchronization
 import Testing
 @testable import PostgateStore
 @testable import PostgateMaildir
@@ -117,21 +118,14 @@ import Testing
 
     @Test func changeFeedCountsAndCallsObservers() {
         let feed = MailboxChangeFeed()
-        let calls = LockedCounter()
-        let token = feed.observe(7) { _ in calls.increment() }
+        let calls = Mutex(0)
+        let token = feed.observe(7) { _ in calls.withLock { $0 += 1 } }
         feed.notify([7, 7, 8])
         #expect(feed.version(of: 7) == 1)
         #expect(feed.version(of: 8) == 1)
         feed.cancel(token)
         feed.notify([7])
-        #expect(calls.value == 1)
+        #expect(calls.withLock { $0 } == 1)
         #expect(feed.version(of: 7) == 2)
     }
-}
-
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
 }
