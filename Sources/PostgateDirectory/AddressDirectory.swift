@@ -7,7 +7,7 @@ import PostgateMaildir
 ///
 /// Every change is checked and applied in one transaction, so a refused request changes
 /// nothing. A name (`local-part@domain`) is either one address or one alias, never both.
-/// `SQLiteAddressDirectory` is the single-node implementation.
+/// `SQLiteDirectory` is the single-node implementation.
 package protocol AddressDirectory: Sendable {
     /// The directory generation, bumped by every committed change to the directory
     /// (`SQLiteDatabase.registerDirectoryGenerationSchema`).

@@ -7,7 +7,7 @@ import PostgateIndex
 ///
 /// `visibleMailboxes` is the one query deciding which shared mailboxes an agent sees
 /// (channel addresses and work queues), so the protocol code never asks why.
-/// `SQLiteAgentDirectory` is the single-node implementation.
+/// `SQLiteDirectory` is the single-node implementation.
 package protocol AgentDirectory: Sendable {
     func addAgent(name: String, displayName: String?, passwordHash: String) throws(StoreError) -> Int64
     func agents() throws(StoreError) -> [AgentRecord]

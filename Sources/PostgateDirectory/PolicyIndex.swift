@@ -6,7 +6,7 @@ import PostgateIndex
 /// What the inbound policy keeps in the index: each address's blocklist, and the
 /// quarantine mailboxes with the messages held in them.
 ///
-/// Addresses are the hosted addresses themselves (not aliases); `SQLitePolicyIndex` is the
+/// Addresses are the hosted addresses themselves (not aliases); `SQLiteDirectory` is the
 /// single-node implementation.
 package protocol PolicyIndex: Sendable {
     /// The entries of `address`'s blocklist, by entry; with `containing`, only those whose

@@ -1,7 +1,7 @@
 import PostgateMaildir
 /// Index changes behind IMAP's message commands: reading a mailbox as an agent sees it,
 /// changing flags, removing rows, adding copies. Files are handled by `MailStore`.
-/// `SQLiteMessageOperations` is the single-node implementation.
+/// `SQLiteMessageIndex` is the single-node implementation.
 package protocol MessageOperations: Sendable {
     /// The mailbox with every message, `\Seen` taken per agent where the mailbox keeps it
     /// private; without `details`, no sizes, dates or file names (`MessageSummary.hasDetails`).

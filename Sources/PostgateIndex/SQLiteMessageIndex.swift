@@ -2,10 +2,13 @@ import Foundation
 import GRDB
 import PostgateMaildir
 
-/// `MessageIndex` on the SQLite file of the data directory (tables `mailbox`, `message`).
-package struct SQLiteMessageIndex: MessageIndex {
+/// The message index on the SQLite file of the data directory (tables `mailbox`,
+/// `message` and the IMAP caches).
+package struct SQLiteMessageIndex: MailIndex {
     package let database: SQLiteDatabase
     package let sessions: SQLiteSessionIndex
+    /// SELECT's summaries of unchanged mailboxes.
+    package let selectCache = MailboxSummaryCache()
 
     package func insert(_ messages: [PendingMessage], durability: MessageDurability) throws(StoreError) -> [StoredMessage] {
         try database.groupWrite { db in

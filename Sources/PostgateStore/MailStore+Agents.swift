@@ -16,29 +16,29 @@ extension MailStore {
     /// - Throws: `.agentAlreadyExists`.
     @discardableResult
     public func addAgent(_ name: String, displayName: String? = nil, password: String) throws(StoreError) -> AgentRecord {
-        let id = try agentDirectory.addAgent(name: name, displayName: displayName, passwordHash: try hash(password))
+        let id = try directory.addAgent(name: name, displayName: displayName, passwordHash: try hash(password))
         for folder in Self.standardFolders {
             try addFolder(agentID: id, name: folder.name, specialUse: folder.specialUse)
-            try agentDirectory.setSubscribed(true, agentID: id, name: folder.name)
+            try directory.setSubscribed(true, agentID: id, name: folder.name)
         }
         return try requireAgent(name)
     }
 
     public func agents() throws(StoreError) -> [AgentRecord] {
-        try agentDirectory.agents()
+        try directory.agents()
     }
 
     public func agent(_ name: String) throws(StoreError) -> AgentRecord? {
-        try agentDirectory.agent(named: name)
+        try directory.agent(named: name)
     }
 
     /// Removes an agent and its memberships; its personal Maildirs stay on disk.
     public func removeAgent(_ name: String) throws(StoreError) {
-        try agentDirectory.removeAgent(named: name)
+        try directory.removeAgent(named: name)
     }
 
     public func setPassword(_ password: String, agent name: String) throws(StoreError) {
-        try agentDirectory.setPasswordHash(try hash(password), agent: name)
+        try directory.setPasswordHash(try hash(password), agent: name)
     }
 
     /// Lets the agent see the shared folder of an address (or of the address an alias
@@ -46,7 +46,7 @@ extension MailStore {
     /// - Throws: `.agentAlreadyGranted`, `.agentNotFound`, `.addressNotFound`, `.queueNotFound`.
     @discardableResult
     public func grant(agent name: String, to membership: AgentMembership) throws(StoreError) -> AgentRecord {
-        try agentDirectory.setMembership(true, agent: name, target: target(of: membership), membership: membership)
+        try directory.setMembership(true, agent: name, target: target(of: membership), membership: membership)
         return try requireAgent(name)
     }
 
@@ -54,7 +54,7 @@ extension MailStore {
     /// - Throws: `.agentNotGranted`, `.agentNotFound`, `.addressNotFound`, `.queueNotFound`.
     @discardableResult
     public func revoke(agent name: String, from membership: AgentMembership) throws(StoreError) -> AgentRecord {
-        try agentDirectory.setMembership(false, agent: name, target: target(of: membership), membership: membership)
+        try directory.setMembership(false, agent: name, target: target(of: membership), membership: membership)
         return try requireAgent(name)
     }
 
@@ -68,7 +68,7 @@ extension MailStore {
     /// remembers this password for this stored hash: call it off the event loop.
     public func authenticate(agent name: String, password: String) throws(StoreError) -> AgentIdentity? {
         let name = name.lowercased()
-        guard let credentials = try agentDirectory.credentials(of: name) else { return nil }
+        guard let credentials = try directory.credentials(of: name) else { return nil }
         let identity = AgentIdentity(id: credentials.id, name: name)
         if verifiedPasswords.contains(agent: name, storedHash: credentials.hash, password: password) { return identity }
         guard let stored = PasswordHash(stored: credentials.hash), stored.verify(password) else { return nil }
@@ -91,14 +91,14 @@ extension MailStore {
             path = queue.mailboxPath
         }
         guard let mailbox = try index.mailbox(path: path) else { throw .mailboxNotFound(path: path) }
-        try messageOperations.setPrivateSeen(enabled, mailboxID: mailbox.id)
+        try index.setPrivateSeen(enabled, mailboxID: mailbox.id)
     }
 
     // MARK: - Folders
 
     /// Every mailbox the agent sees: personal folders, then shared ones.
     public func visibleMailboxes(agent: AgentIdentity) throws(StoreError) -> [VisibleMailbox] {
-        try agentDirectory.visibleMailboxes(agentID: agent.id)
+        try directory.visibleMailboxes(agentID: agent.id)
     }
 
     /// Creates a personal folder with a Maildir of its own.
@@ -109,33 +109,33 @@ extension MailStore {
     /// Deletes a personal folder, its messages and its Maildir. INBOX stays.
     public func deleteFolder(agent: AgentIdentity, name: String) throws(StoreError) {
         guard name.uppercased() != "INBOX" else { throw .folderNotRemovable(name) }
-        let mailbox = try agentDirectory.removeFolder(agentID: agent.id, name: name)
+        let mailbox = try directory.removeFolder(agentID: agent.id, name: name)
         try? data.maildir(mailbox.path).removeAll()
         changes.notify([mailbox.id])
     }
 
     public func renameFolder(agent: AgentIdentity, from: String, to: String) throws(StoreError) {
         guard from.uppercased() != "INBOX", to.uppercased() != "INBOX" else { throw .folderNotRemovable(from) }
-        try agentDirectory.renameFolder(agentID: agent.id, from: from, to: to)
+        try directory.renameFolder(agentID: agent.id, from: from, to: to)
     }
 
     public func subscriptions(agent: AgentIdentity) throws(StoreError) -> Set<String> {
-        try agentDirectory.subscriptions(agentID: agent.id)
+        try directory.subscriptions(agentID: agent.id)
     }
 
     public func setSubscribed(_ subscribed: Bool, agent: AgentIdentity, name: String) throws(StoreError) {
-        try agentDirectory.setSubscribed(subscribed, agentID: agent.id, name: name)
+        try directory.setSubscribed(subscribed, agentID: agent.id, name: name)
     }
 
     private func addFolder(agentID: Int64, name: String, specialUse: String?) throws(StoreError) {
         let path = "agents/\(agentID)/" + UUID().uuidString.lowercased()
-        try agentDirectory.addFolder(agentID: agentID, name: name, specialUse: specialUse, path: path) { (proposed) throws(StoreError) in
+        try directory.addFolder(agentID: agentID, name: name, specialUse: specialUse, path: path) { (proposed) throws(StoreError) in
             try createMailbox(at: path, proposedUIDValidity: proposed)
         }
     }
 
     private func requireAgent(_ name: String) throws(StoreError) -> AgentRecord {
-        guard let record = try agentDirectory.agent(named: name) else { throw .agentNotFound(name) }
+        guard let record = try directory.agent(named: name) else { throw .agentNotFound(name) }
         return record
     }
 
@@ -144,7 +144,7 @@ extension MailStore {
         case .address(let address):
             guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
             guard let mailbox = try index.mailbox(path: record.mailboxPath) else { throw .mailboxNotFound(path: record.mailboxPath) }
-            return .address(id: try agentDirectory.addressID(mailboxID: mailbox.id))
+            return .address(id: try directory.addressID(mailboxID: mailbox.id))
         case .queue(let name):
             return .queue(name: name)
         }

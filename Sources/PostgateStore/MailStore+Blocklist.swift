@@ -10,12 +10,12 @@ extension MailStore {
     /// The blocklist of `address`; with `containing`, only matching entries (search).
     /// - Throws: `.addressNotFound`.
     public func blocklist(of address: EmailAddress, containing: String? = nil) throws(StoreError) -> [BlocklistRecord] {
-        try policyIndex.blocklist(of: owner(of: address), containing: containing)
+        try directory.blocklist(of: owner(of: address), containing: containing)
     }
 
     /// The canonical values already on `address`'s blocklist (to find duplicates in an import).
     public func blocklistValues(of address: EmailAddress) throws(StoreError) -> Set<String> {
-        try policyIndex.blocklistValues(of: owner(of: address))
+        try directory.blocklistValues(of: owner(of: address))
     }
 
     /// Adds `entries` to `address`'s blocklist, all in one transaction: if one is already
@@ -23,19 +23,19 @@ extension MailStore {
     /// - Throws: `.addressNotFound`, `.blocklistEntryExists`.
     @discardableResult
     public func addToBlocklist(_ entries: [BlocklistEntry], of address: EmailAddress) throws(StoreError) -> [BlocklistRecord] {
-        try policyIndex.addToBlocklist(entries, of: owner(of: address))
+        try directory.addToBlocklist(entries, of: owner(of: address))
     }
 
     /// Removes `entry` from `address`'s blocklist.
     /// - Throws: `.addressNotFound`, `.blocklistEntryNotFound`.
     public func removeFromBlocklist(_ entry: BlocklistEntry, of address: EmailAddress) throws(StoreError) {
-        try policyIndex.removeFromBlocklist(entry, of: owner(of: address))
+        try directory.removeFromBlocklist(entry, of: owner(of: address))
     }
 
     /// The entry of `target`'s blocklist that blocks `sender`, if any (the address itself,
     /// or its domain or a parent domain).
     public func blocklistEntry(blocking sender: EmailAddress, for target: MailboxTarget) throws(StoreError) -> BlocklistEntry? {
-        try policyIndex.blocklistEntry(mailboxID: target.mailboxID, keys: BlocklistEntry.keys(matching: sender))
+        try directory.blocklistEntry(mailboxID: target.mailboxID, keys: BlocklistEntry.keys(matching: sender))
     }
 
     /// The hosted address `address` names (itself or, for an alias, its owner).

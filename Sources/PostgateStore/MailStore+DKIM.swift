@@ -12,7 +12,7 @@ extension MailStore {
     ///   left behind on failure.
     public func addDKIMKey(domain: DomainName, selector: String, algorithm: String, privateKeyPEM: String, publicRecord: String, now: Date = Date()) throws(StoreError) -> DKIMKeyEntry {
         guard try directory.domains().contains(where: { $0.name == domain.ascii }) else { throw .domainNotHosted(domain) }
-        if try dkimKeys.keys(domain: domain.ascii).contains(where: { $0.selector == selector }) {
+        if try directory.keys(domain: domain.ascii).contains(where: { $0.selector == selector }) {
             throw .dkimSelectorExists(domain, selector: selector)
         }
         let directoryPath = "dkim/" + domain.ascii
@@ -24,7 +24,7 @@ extension MailStore {
             keyPath: keyPath, publicRecord: publicRecord, status: "Pending", statusReason: nil,
             firstSeenAt: now, lastCheckAt: nil, nextCheckAt: now, checkCount: 0)
         do {
-            return try dkimKeys.add(entry)
+            return try directory.add(entry)
         } catch {
             try? FileSystem.unlink(data.absolute(keyPath))
             throw error
@@ -33,12 +33,12 @@ extension MailStore {
 
     /// The keys of `domain` (oldest first), or of every domain.
     public func dkimKeys(domain: DomainName? = nil) throws(StoreError) -> [DKIMKeyEntry] {
-        try dkimKeys.keys(domain: domain?.ascii)
+        try directory.keys(domain: domain?.ascii)
     }
 
     /// The key of `domain` with `selector`, or its newest key when `selector` is nil.
     public func dkimKey(domain: DomainName, selector: String? = nil) throws(StoreError) -> DKIMKeyEntry {
-        let keys = try dkimKeys.keys(domain: domain.ascii)
+        let keys = try directory.keys(domain: domain.ascii)
         let found = selector.map { selector in keys.last { $0.selector == selector } } ?? keys.last
         guard let found else { throw .dkimKeyNotFound(domain, selector: selector) }
         return found
@@ -46,13 +46,13 @@ extension MailStore {
 
     /// Keys whose next automatic check is due at `date`.
     public func dkimKeysDue(at date: Date) throws(StoreError) -> [DKIMKeyEntry] {
-        try dkimKeys.due(at: date)
+        try directory.due(at: date)
     }
 
     /// Records the outcome of a verification check.
     @discardableResult
     public func recordDKIMCheck(_ check: DKIMCheckRecord, for entry: DKIMKeyEntry) throws(StoreError) -> DKIMKeyEntry {
-        try dkimKeys.record(check, domain: entry.domain, selector: entry.selector)
+        try directory.record(check, domain: entry.domain, selector: entry.selector)
     }
 
     /// The PEM text of `entry`'s private key file.
@@ -64,7 +64,7 @@ extension MailStore {
     /// verified (that key signs), else its newest key's status.
     public func dkimStatusByDomain() throws(StoreError) -> [String: String] {
         var statuses: [String: String] = [:]
-        for entry in try dkimKeys.keys(domain: nil) where statuses[entry.domain] != "Success" {
+        for entry in try directory.keys(domain: nil) where statuses[entry.domain] != "Success" {
             statuses[entry.domain] = entry.status
         }
         return statuses

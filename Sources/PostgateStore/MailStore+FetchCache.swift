@@ -9,7 +9,7 @@ extension MailStore {
     public func cachedFetchBatch(
         in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item> = Set(CachedFetchBatch.Item.allCases)
     ) throws(StoreError) -> CachedFetchBatch {
-        try messageOperations.cachedFetchBatch(mailboxID: mailbox.mailboxID, uids: uids, items: items)
+        try index.cachedFetchBatch(mailboxID: mailbox.mailboxID, uids: uids, items: items)
     }
 
     /// The cached items of the messages of `mailbox` with UIDs in `uids`, by UID; messages
@@ -21,6 +21,6 @@ extension MailStore {
 
     /// Keeps items computed from the files of `mailbox`, in one transaction.
     public func storeFetchItems(_ items: [UInt32: CachedFetchItems], in mailbox: VisibleMailbox) throws(StoreError) {
-        try messageOperations.storeFetchItems(items, mailboxID: mailbox.mailboxID)
+        try index.storeFetchItems(items, mailboxID: mailbox.mailboxID)
     }
 }

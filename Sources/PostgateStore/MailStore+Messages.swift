@@ -12,13 +12,13 @@ extension MailStore {
     /// without `details` only UIDs, flags and mod-sequences: what SELECT answers, read from
     /// the covering index without making a file name per message.
     public func snapshot(_ mailbox: VisibleMailbox, agent: AgentIdentity, details: Bool = true) throws(StoreError) -> MailboxSnapshot {
-        try messageOperations.snapshot(mailboxID: mailbox.mailboxID, agentID: agent.id, details: details)
+        try index.snapshot(mailboxID: mailbox.mailboxID, agentID: agent.id, details: details)
     }
 
     /// The messages with UIDs in `uids`, with size, date and file name (flags as stored:
     /// take only the details from them).
     public func details(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary] {
-        try messageOperations.details(mailboxID: mailbox.mailboxID, uids: uids)
+        try index.details(mailboxID: mailbox.mailboxID, uids: uids)
     }
 
     /// The whole message file, or nil if it is gone (expunged by another session meanwhile).
@@ -32,7 +32,7 @@ extension MailStore {
     /// SQLite's LIKE does not do).
     public func uids(in mailbox: VisibleMailbox, header name: String, containing text: String) throws(StoreError) -> Set<UInt32>? {
         guard let column = IndexedHeader(fieldName: name), !text.isEmpty, text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-        return try messageOperations.uids(mailboxID: mailbox.mailboxID, column: column, containing: text)
+        return try index.uids(mailboxID: mailbox.mailboxID, column: column, containing: text)
     }
 
     /// Changes the flags of `uids` (missing ones are skipped), but not of those whose
@@ -43,7 +43,7 @@ extension MailStore {
         _ mailbox: VisibleMailbox, agent: AgentIdentity, uids: [UInt32], unchangedSince: UInt64? = nil,
         change: (MessageFlags) -> MessageFlags
     ) throws(StoreError) -> (changed: [MessageSummary], modified: [UInt32]) {
-        let update = try messageOperations.updateFlags(mailboxID: mailbox.mailboxID, agentID: agent.id, uids: uids,
+        let update = try index.updateFlags(mailboxID: mailbox.mailboxID, agentID: agent.id, uids: uids,
                                                        unchangedSince: unchangedSince, change: change)
         let changed = update.changes.filter { $0.before.flags != $0.after.flags }
         let maildir = data.maildir(mailbox.path)
@@ -56,7 +56,7 @@ extension MailStore {
 
     /// Removes `uids` from the mailbox and their files; returns the UIDs removed.
     public func expunge(_ mailbox: VisibleMailbox, uids: [UInt32]) throws(StoreError) -> [UInt32] {
-        let removed = try messageOperations.deleteMessages(mailboxID: mailbox.mailboxID, uids: uids)
+        let removed = try index.deleteMessages(mailboxID: mailbox.mailboxID, uids: uids)
         let maildir = data.maildir(mailbox.path)
         for message in removed { try? maildir.remove(message.filename, letters: message.fileLetters) }
         if !removed.isEmpty { changes.notify([mailbox.mailboxID]) }
@@ -87,7 +87,7 @@ extension MailStore {
             for (_, unique) in linked { try? targetDir.removeFromTmp(unique) }
             throw error
         }
-        let stored = try messageOperations.insertCopies(linked.map(\.0), from: source.mailboxID, to: state, uniqueNames: linked.map(\.1))
+        let stored = try index.insertCopies(linked.map(\.0), from: source.mailboxID, to: state, uniqueNames: linked.map(\.1))
         for (copy, (_, unique)) in zip(stored, linked) {
             try publish(unique, as: copy.filename, letters: copy.flags, in: targetDir)
         }
@@ -127,7 +127,7 @@ extension MailStore {
             throw error
         }
         if !flags.keywords.isEmpty {
-            try messageOperations.setKeywords(flags.storedKeywords, mailboxID: state.id, uid: stored.uid)
+            try index.setKeywords(flags.storedKeywords, mailboxID: state.id, uid: stored.uid)
         }
         let journalled = durability.journalContent != nil
         // A journalled file's names are flushed with the journal's next batch.

@@ -13,7 +13,7 @@ extension MailStore {
     /// `target`'s mailbox, created with its Maildir on first use.
     public func quarantineTarget(for target: MailboxTarget) throws(StoreError) -> MailboxTarget {
         let path = DataDirectory.quarantinePath(for: target.mailboxPath)
-        return try policyIndex.quarantineMailbox(for: target, path: path) { (proposed) throws(StoreError) in
+        return try directory.quarantineMailbox(for: target, path: path) { (proposed) throws(StoreError) in
             let seed = try createMailbox(at: path, proposedUIDValidity: proposed)
             try FileSystem.syncDirectory(data.root)
             return seed
@@ -22,15 +22,15 @@ extension MailStore {
 
     /// The quarantined messages, all or those of `address` (or the address an alias names).
     public func quarantined(address: EmailAddress? = nil) throws(StoreError) -> [QuarantinedMessage] {
-        guard let address else { return try policyIndex.quarantined(addressMailboxID: nil) }
+        guard let address else { return try directory.quarantined(addressMailboxID: nil) }
         guard let target = try resolveTarget(address) else { throw .addressNotFound(address) }
-        return try policyIndex.quarantined(addressMailboxID: target.mailboxID)
+        return try directory.quarantined(addressMailboxID: target.mailboxID)
     }
 
     /// One quarantined message.
     /// - Throws: `.quarantinedMessageNotFound`.
     public func quarantined(id: Int64) throws(StoreError) -> QuarantinedMessage {
-        guard let message = try policyIndex.quarantined(id: id) else { throw .quarantinedMessageNotFound(id) }
+        guard let message = try directory.quarantined(id: id) else { throw .quarantinedMessageNotFound(id) }
         return message
     }
 
@@ -87,7 +87,7 @@ extension MailStore {
     package static let releaseScanLimit = RoutingFacts.bodyScanLimit
 
     private func removeQuarantined(_ held: QuarantinedMessage, file: String?) throws(StoreError) {
-        try policyIndex.removeQuarantined(id: held.id)
+        try directory.removeQuarantined(id: held.id)
         guard let file else { return }
         try FileSystem.unlink(file)
         try FileSystem.syncDirectory(String(file[..<(file.lastIndex(of: "/") ?? file.endIndex)]))

@@ -14,16 +14,14 @@ import PostgateDirectory
 /// made by one is seen by the next call in another.
 public final class MailStore: Sendable {
     package let data: DataDirectory
-    package let directory: any AddressDirectory & ChannelDirectory
-    package let index: any MessageIndex
-    package let agentDirectory: any AgentDirectory
-    package let messageOperations: any MessageOperations
+    /// Channels, agents, policy and DKIM rows.
+    package let directory: any Directory
+    /// Mailboxes, messages, sessions and the IMAP read models.
+    package let index: any MailIndex
     /// Changes to mailboxes made in this process, for IMAP sessions (IDLE, EXISTS, EXPUNGE).
     public let changes = MailboxChangeFeed()
     /// Passwords that passed scrypt lately (off until `setTTL`; `postgate serve` turns it on).
     public let verifiedPasswords = PasswordVerificationCache()
-    package let dkimKeys: any DKIMKeyDirectory
-    package let policyIndex: any PolicyIndex
     package let uniqueNames: MaildirUniqueName
     /// Spool files made ahead of need (`beginMessage`).
     package let spoolReserve: SpoolFileReserve
@@ -49,9 +47,7 @@ public final class MailStore: Sendable {
     public var dataPath: String { data.root }
 
     package init(
-        data: DataDirectory, directory: any AddressDirectory & ChannelDirectory, index: any MessageIndex,
-        agentDirectory: any AgentDirectory, messageOperations: any MessageOperations,
-        dkimKeys: any DKIMKeyDirectory, policyIndex: any PolicyIndex, logger: Logger,
+        data: DataDirectory, directory: any Directory, index: any MailIndex, logger: Logger,
         sessionMessageIDs: SessionMessageID, durableSync: DurableSync, database: SQLiteDatabase
     ) {
         self.durableSync = durableSync
@@ -63,10 +59,6 @@ public final class MailStore: Sendable {
         self.data = data
         self.directory = directory
         self.index = index
-        self.agentDirectory = agentDirectory
-        self.messageOperations = messageOperations
-        self.dkimKeys = dkimKeys
-        self.policyIndex = policyIndex
         self.logger = logger
         self.sessionMessageIDs = sessionMessageIDs
     }
@@ -92,12 +84,8 @@ public final class MailStore: Sendable {
         let messageIDs = SessionMessageID(key: try SessionKeyFile.loadOrCreate(in: data))
         return MailStore(
             data: data,
-            directory: SQLiteAddressDirectory(database: database),
+            directory: SQLiteDirectory(database: database),
             index: SQLiteMessageIndex(database: database, sessions: SQLiteSessionIndex(settings: sessions, messageIDs: messageIDs)),
-            agentDirectory: SQLiteAgentDirectory(database: database),
-            messageOperations: SQLiteMessageOperations(database: database),
-            dkimKeys: SQLiteDKIMKeyDirectory(database: database),
-            policyIndex: SQLitePolicyIndex(database: database),
             logger: logger ?? Logger(label: "postgate.store"),
             sessionMessageIDs: messageIDs,
             durableSync: try DurableSync(rootPath: data.root, mode: dataSync, flush: flush),

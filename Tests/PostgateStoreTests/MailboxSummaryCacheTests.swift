@@ -17,13 +17,13 @@ import Testing
         mailboxID = try fixture.deliver(sampleMessage(), to: ["support@acme.test"])[0].mailboxID
     }
 
-    var operations: SQLiteMessageOperations { fixture.store.messageOperations as! SQLiteMessageOperations }
+    var operations: SQLiteMessageIndex { fixture.store.index as! SQLiteMessageIndex }
 
-    func select(agent: Int64 = 1, in operations: SQLiteMessageOperations? = nil) throws -> [MessageSummary] {
+    func select(agent: Int64 = 1, in operations: SQLiteMessageIndex? = nil) throws -> [MessageSummary] {
         try (operations ?? self.operations).snapshot(mailboxID: mailboxID, agentID: agent, details: false).messages
     }
 
-    func seen(_ uid: UInt32, agent: Int64 = 1, via operations: SQLiteMessageOperations? = nil) throws {
+    func seen(_ uid: UInt32, agent: Int64 = 1, via operations: SQLiteMessageIndex? = nil) throws {
         try flag(uid, "S", agent: agent, via: operations)
     }
 
@@ -50,7 +50,7 @@ import Testing
     @Test func changesByAnotherProcessAreSeen() throws {
         #expect(try select()[0].flags.isSeen == false)
         let other = try MailStore.open(directory: fixture.dataPath)
-        try seen(1, via: other.messageOperations as? SQLiteMessageOperations)
+        try seen(1, via: other.index as? SQLiteMessageIndex)
         #expect(try select()[0].flags.isSeen)
     }
 
@@ -93,10 +93,10 @@ import Testing
 
     /// What a store without a cached summary reads (the whole mailbox).
     func uncached(agent: Int64 = 1) throws -> [MessageSummary] {
-        try select(agent: agent, in: MailStore.open(directory: fixture.dataPath).messageOperations as? SQLiteMessageOperations)
+        try select(agent: agent, in: MailStore.open(directory: fixture.dataPath).index as? SQLiteMessageIndex)
     }
 
-    func flag(_ uid: UInt32, _ letters: String, agent: Int64 = 1, via operations: SQLiteMessageOperations? = nil) throws {
+    func flag(_ uid: UInt32, _ letters: String, agent: Int64 = 1, via operations: SQLiteMessageIndex? = nil) throws {
         _ = try (operations ?? self.operations).updateFlags(
             mailboxID: mailboxID, agentID: agent, uids: [uid], unchangedSince: nil) { $0.union(MessageFlags(letters: letters)) }
     }
@@ -169,7 +169,7 @@ import Testing
         try secondMessage()
         _ = try select()
         let other = try MailStore.open(directory: fixture.dataPath)
-        try flag(1, "S", via: other.messageOperations as? SQLiteMessageOperations)
+        try flag(1, "S", via: other.index as? SQLiteMessageIndex)
         #expect(try select()[0].flags.isSeen)
         #expect(try select() == (try uncached()))
     }

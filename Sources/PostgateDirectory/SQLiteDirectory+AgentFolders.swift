@@ -3,7 +3,7 @@ import GRDB
 import PostgateMaildir
 import PostgateIndex
 
-extension SQLiteAgentDirectory {
+extension SQLiteDirectory {
     /// Personal folders, then one shared folder per channel address and per work queue the
     /// agent belongs to (`Shared/<address>`, `Shared/Queues/<queue>`).
     package func visibleMailboxes(agentID: Int64) throws(StoreError) -> [VisibleMailbox] {
@@ -35,7 +35,7 @@ extension SQLiteAgentDirectory {
     ) throws(StoreError) {
         try database.write { db in
             if try folderID(db, agentID: agentID, name: name) != nil { throw StoreError.folderExists(name) }
-            let mailboxID = try SQLiteAddressDirectory(database: database).mailboxID(db, path: path, createMailbox: createMailbox)
+            let mailboxID = try self.mailboxID(db, path: path, createMailbox: createMailbox)
             try db.execute(cachedSQL: "INSERT INTO agent_folder (agent_id, name, mailbox_id, special_use) VALUES (?, ?, ?, ?)",
                            arguments: [agentID, name, mailboxID, specialUse])
         }

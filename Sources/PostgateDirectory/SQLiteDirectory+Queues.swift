@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import PostgateMaildir
 
-extension SQLiteAddressDirectory {
+extension SQLiteDirectory {
     package func addQueue(
         name: String, description: String?, privateSeen: Bool,
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed

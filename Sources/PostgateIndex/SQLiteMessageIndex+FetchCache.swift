@@ -3,7 +3,7 @@ import GRDB
 import PostgateMaildir
 
 /// The fetch cache (`message_cache`, migration "imap-cache-v1") behind IMAP FETCH.
-extension SQLiteMessageOperations {
+extension SQLiteMessageIndex {
     package func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch {
         // Only the columns asked for: the others are not copied out of SQLite.
         let columns = zip(CachedFetchBatch.Item.allCases, ["c.envelope", "c.body_structure", "c.body"]).map { items.contains($0) ? $1 : "NULL" }

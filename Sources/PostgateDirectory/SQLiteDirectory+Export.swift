@@ -4,7 +4,7 @@ import PostgateMessage
 import PostgatePolicy
 import PostgateMaildir
 
-extension SQLiteAddressDirectory {
+extension SQLiteDirectory {
     package func exportChannels() throws(StoreError) -> ChannelExport {
         try database.read { db in
             var export = ChannelExport()
@@ -159,7 +159,7 @@ extension SQLiteAddressDirectory {
             guard entry.kind == item.kind else {
                 throw StoreError.invalidSetting("the blocklist entry '\(item.entry)' of \(item.address) is a \(entry.kind.rawValue), not a \(item.kind.rawValue)")
             }
-            if try SQLitePolicyIndex.insert(db, [entry], addressID: ids[item.address]!, at: now) != nil {
+            if try SQLiteDirectory.insert(db, [entry], addressID: ids[item.address]!, at: now) != nil {
                 throw StoreError.invalidSetting("the import lists '\(item.entry)' twice in the blocklist of \(item.address)")
             }
             report.blocklistEntriesWritten += 1

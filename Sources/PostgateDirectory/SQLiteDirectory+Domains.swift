@@ -3,7 +3,7 @@ import GRDB
 import PostgateMessage
 import PostgateMaildir
 
-extension SQLiteAddressDirectory {
+extension SQLiteDirectory {
     package func addDomain(_ domain: DomainName, kind: DomainKind, limits: ChannelLimits) throws(StoreError) -> DomainRecord {
         try database.write { db in try insertDomain(db, domain, kind: kind, limits: limits) }
     }

@@ -6,8 +6,7 @@ import PostgateIndex
 
 /// `AgentDirectory` on the SQLite file (tables `agent`, `agent_address`, `agent_queue`,
 /// `agent_folder`, `agent_subscription`).
-package struct SQLiteAgentDirectory: AgentDirectory {
-    package let database: SQLiteDatabase
+extension SQLiteDirectory {
 
     package func addAgent(name: String, displayName: String?, passwordHash: String) throws(StoreError) -> Int64 {
         try database.write { db in
@@ -84,7 +83,7 @@ package struct SQLiteAgentDirectory: AgentDirectory {
         case .address(let addressID):
             return ("agent_address", "address_id", addressID)
         case .queue(let queue):
-            return ("agent_queue", "queue_id", try SQLiteAddressDirectory(database: database).requireQueueID(db, queue))
+            return ("agent_queue", "queue_id", try self.requireQueueID(db, queue))
         }
     }
 
@@ -111,7 +110,4 @@ package struct SQLiteAgentDirectory: AgentDirectory {
                            createdAt: Date(timeIntervalSince1970: row["created_at"]))
     }
 
-    package init(database: SQLiteDatabase) {
-        self.database = database
-    }
 }

@@ -3,11 +3,7 @@ import GRDB
 import PostgateMaildir
 
 /// `MessageOperations` on the SQLite file (`message`, `message_private_seen`).
-package struct SQLiteMessageOperations: MessageOperations {
-    package let database: SQLiteDatabase
-    /// SELECT's summaries of unchanged mailboxes.
-    package let selectCache = MailboxSummaryCache()
-
+extension SQLiteMessageIndex {
     package func snapshot(mailboxID: Int64, agentID: Int64, details: Bool) throws(StoreError) -> MailboxSnapshot {
         try database.read { db in
             guard let mailbox = try Row.fetchOne(db, cachedSQL: """
@@ -207,7 +203,4 @@ package struct SQLiteMessageOperations: MessageOperations {
         return summaries
     }
 
-    package init(database: SQLiteDatabase) {
-        self.database = database
-    }
 }

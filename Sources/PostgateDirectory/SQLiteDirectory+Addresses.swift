@@ -3,7 +3,7 @@ import GRDB
 import PostgateMessage
 import PostgateMaildir
 
-extension SQLiteAddressDirectory {
+extension SQLiteDirectory {
     package func addAddress(
         _ request: NewAddress,
         createMailbox: (_ path: String, _ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed

@@ -5,8 +5,7 @@ import PostgateMaildir
 import PostgateIndex
 
 /// `DKIMKeyDirectory` on the SQLite index (table `dkim_key`, migration "dkim-v1").
-package struct SQLiteDKIMKeyDirectory: DKIMKeyDirectory {
-    package let database: SQLiteDatabase
+extension SQLiteDirectory {
 
     private static let select = """
         SELECT dkim_key.*, domain.name AS domain_name, domain.unicode_name
@@ -68,7 +67,4 @@ package struct SQLiteDKIMKeyDirectory: DKIMKeyDirectory {
         }
     }
 
-    package init(database: SQLiteDatabase) {
-        self.database = database
-    }
 }

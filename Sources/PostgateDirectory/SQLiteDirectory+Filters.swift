@@ -4,7 +4,7 @@ import PostgateMessage
 import PostgateMaildir
 import PostgateIndex
 
-extension SQLiteAddressDirectory {
+extension SQLiteDirectory {
     /// The longest keyword a filter may have.
     package static let maxKeywordLength = 200
 

@@ -7,9 +7,8 @@ import PostgateIndex
 
 /// `PolicyIndex` on the SQLite file of the data directory (tables `blocklist`,
 /// `quarantine_mailbox`, and `message.policy`).
-package struct SQLitePolicyIndex: PolicyIndex {
-    package let database: SQLiteDatabase
-    package var directory: SQLiteAddressDirectory { SQLiteAddressDirectory(database: database) }
+extension SQLiteDirectory {
+    package var directory: SQLiteDirectory { self }
 
     package func blocklist(of address: EmailAddress, containing: String?) throws(StoreError) -> [BlocklistRecord] {
         try database.read { db in
@@ -90,7 +89,4 @@ package struct SQLitePolicyIndex: PolicyIndex {
         }
     }
 
-    package init(database: SQLiteDatabase) {
-        self.database = database
-    }
 }

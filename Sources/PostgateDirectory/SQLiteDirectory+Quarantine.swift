@@ -5,7 +5,7 @@ import PostgatePolicy
 import PostgateMaildir
 import PostgateIndex
 
-extension SQLitePolicyIndex {
+extension SQLiteDirectory {
     package func quarantineMailbox(
         for target: MailboxTarget, path: String,
         createMailbox: (_ proposedUIDValidity: UInt32) throws(StoreError) -> MailboxSeed

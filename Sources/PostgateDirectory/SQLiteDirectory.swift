@@ -6,7 +6,7 @@ import PostgateIndex
 
 /// `AddressDirectory` on the SQLite file of the data directory (tables `domain`,
 /// `address`, `alias`, and `mailbox` for new addresses).
-package struct SQLiteAddressDirectory: AddressDirectory, ChannelDirectory {
+package struct SQLiteDirectory: Directory {
     package let database: SQLiteDatabase
 
     package func generation() throws(StoreError) -> Int64 {

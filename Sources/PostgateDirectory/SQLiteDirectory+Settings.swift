@@ -4,7 +4,7 @@ import PostgateMessage
 import PostgateSessions
 import PostgateMaildir
 
-extension SQLiteAddressDirectory {
+extension SQLiteDirectory {
     package func settings(of address: EmailAddress) throws(StoreError) -> (published: ChannelSettings, draft: ChannelSettings?) {
         try database.read { db in
             let id = try requireAddressID(db, address)
