@@ -58,6 +58,9 @@ public final class DurableSync: Sendable {
     }
 
     /// Flushes made since the store opened (shared `syncfs` calls).
+    /// Callers waiting for a filesystem flush that has not begun.
+    package var waitingForFilesystemSync: Int { worker.waitingCount }
+
     package var filesystemSyncCount: Int {
         worker.flushCount
     }

@@ -39,6 +39,13 @@ package final class FilesystemFlusher: @unchecked Sendable {
         close(root)
     }
 
+    /// Requests waiting for a flush that has not begun.
+    package var waitingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queued.count
+    }
+
     package var flushCount: Int {
         condition.lock()
         defer { condition.unlock() }

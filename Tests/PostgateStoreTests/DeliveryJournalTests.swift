@@ -37,7 +37,9 @@ import Testing
         // The flush blocks until released; the delivery returns anyway, its row and its
         // content in the journal committed. The journal row goes once the flush has ended.
         let release = DispatchSemaphore(value: 0)
+        let flushing = DispatchSemaphore(value: 0)
         let store = try fixture.storeFlushing { _ in
+            flushing.signal()
             release.wait()
             return nil
         }
@@ -47,7 +49,7 @@ import Testing
         #expect(try store.journal.entries() == [DeliveryJournal.Entry(uniqueName: String(stored[0].filename.prefix { $0 != "," }),
                                                                      mailboxIDs: [stored[0].mailboxID])])
         #expect(try store.journal.content(of: String(stored[0].filename.prefix { $0 != "," })) == bytes)
-        usleep(300_000)  // past the batch interval: the flush has begun and holds the row
+        flushing.wait()  // the journal's flush has begun; the row stays until it ends
         #expect(try store.journal.entries().count == 1)
         release.signal()
         store.journal.stop()

@@ -79,11 +79,12 @@ import Testing
             }
             waiting.leave()
         }.start()
-        usleep(100_000)
+        // All eight are queued behind the running flush, and none has returned.
+        while sync.waitingForFilesystemSync < 8 { sched_yield() }
         #expect(done.load(ordering: .relaxed) == 0)
         release.signal()
         waiting.wait()
-        while done.load(ordering: .relaxed) < 9 { usleep(1000) }
+        while done.load(ordering: .relaxed) < 9 { sched_yield() }
         #expect(flushes.load(ordering: .relaxed) == 2)
         #expect(sync.filesystemSyncCount == 2)
     }
