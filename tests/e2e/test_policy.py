@@ -10,7 +10,6 @@ import pty
 import smtplib
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -145,12 +144,11 @@ def test_csv_import_single_column_and_progress_only_on_a_terminal(data_dir: Path
         f.write("email\n")
         for i in range(100_000):
             f.write(f"user{i}@bulk.example\n")
-    started = time.monotonic()
+    # `cli` gives the import 60 seconds (about ten times what a debug build needs): a
+    # deadline against an import that stalls, not a speed requirement.
     plain = cli(data_dir, "blocklist", "import", "support@acme.test", str(csv))
-    elapsed = time.monotonic() - started
     assert "100000 rows read from column 'email': 100000 valid" in plain.stdout
     assert plain.stderr == "", "no progress bar when stderr is not a terminal"
-    assert elapsed < 60, f"100,000 rows took {elapsed:.1f}s"
     conn = db(data_dir)
     try:
         assert conn.execute("SELECT count(*) FROM blocklist").fetchone()[0] == 100_000
