@@ -285,11 +285,82 @@ def messages(data: Path, prefix: str = "maildir/") -> list[sqlite3.Row]:
 
 
 def maildir_files(data: Path, sub: str = "new") -> list[Path]:
-    """Every file in DATA/maildir/*/*/{sub}/ (all mailboxes)."""
+    """Every file in DATA/maildir/*/*/{sub}/ (all mailboxes), as they are now.
+
+    A message is acknowledged (SMTP `250`) once its index transaction commits; its file
+    is renamed from `tmp/` into `new/` just after. So after a `250` this listing may not
+    show the message yet: use `delivered_files` (or `message_file`) to read files, and
+    this one only where nothing may be there at all, or the server has stopped."""
     root = data / "maildir"
     if not root.exists():
         return []
     return sorted(p for p in root.glob(f"**/{sub}/*") if p.is_file())
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+def wait_for(condition, timeout: float = 30.0, message: str | None = None, interval: float = 0.02):
+    """Polls `condition()` until it returns a true value, and returns that value.
+
+    Fails after `timeout` seconds with `message` (default: the condition's name). The
+    deadline is generous on purpose: a wait returns as soon as its condition holds, so a
+    long deadline costs nothing unless the behaviour is broken, and a slow machine never
+    makes a correct server fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            what = message or getattr(condition, "__name__", repr(condition))
+            raise AssertionError(f"still false after {timeout:g} s: {what}")
+        time.sleep(interval)
+
+
+def _visible_file(data: Path, row: sqlite3.Row) -> Path | None:
+    """Where the file of the index row `row` is: `new/<filename>`, or `cur/<filename>:2,<flags>`
+    once a flag is set; None while it is not (yet) in either."""
+    folder = data / row["mailbox_path"]
+    new = folder / "new" / row["filename"]
+    if new.is_file():
+        return new
+    cur = folder / "cur"
+    if cur.is_dir():
+        for path in cur.iterdir():
+            if path.name.startswith(row["filename"] + ":2,") and path.is_file():
+                return path
+    return None
+
+
+def message_file(data: Path, row: sqlite3.Row, timeout: float = 30.0) -> Path:
+    """The Maildir file of the index row `row`, once it is visible (see `published`)."""
+    return wait_for(lambda: _visible_file(data, row), timeout,
+                    f"the file of {row['mailbox_path']} UID {row['uid']} ({row['filename']}) in new/ or cur/")
+
+
+def published(data: Path, prefix: str = "maildir/", timeout: float = 30.0) -> list[sqlite3.Row]:
+    """The index rows of the mailboxes under `prefix` (see `messages`), once the file of
+    every one of them is visible in its Maildir's `new/` or `cur/`.
+
+    The SMTP `250` follows the index commit (RFC 5321 section 4.2.5: the message is
+    durable); the rename from `tmp/` into `new/` that makes the file visible to Maildir
+    readers comes right after it. A test that reads files after a `250` waits here first."""
+    rows: list[sqlite3.Row] = []
+
+    def all_visible() -> bool:
+        rows[:] = messages(data, prefix)
+        return all(_visible_file(data, r) is not None for r in rows)
+
+    wait_for(all_visible, timeout, f"every message indexed under {prefix!r} has its file in new/ or cur/")
+    return rows
+
+
+def delivered_files(data: Path, sub: str = "new") -> list[Path]:
+    """`maildir_files(data, sub)` once every message the index holds under `maildir/` has
+    its file in `new/` or `cur/` (`published`)."""
+    published(data)
+    return maildir_files(data, sub)
 
 
 def stored_prefix_ok(stored: bytes, sent: bytes, sender: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, messages
+from conftest import cli, message_file, messages
 
 SENDER = "alice@example.org"
 
@@ -199,8 +199,9 @@ def test_filters_route_deliveries_to_queues_first_match_wins(server):
     assert queue_subjects(data, "general") == ["nothing special"]
     assert len(messages(data)) == 6  # every message is also in the address's own mailbox
     # The queue copy is the same file (hard link), delivered under the queue's Maildir.
-    # (Ordered by UID: unique names compare microseconds as text.)
-    qfile = min((data / "queues" / "refunds" / "new").iterdir(), key=lambda f: int(f.name.split(",U=")[1].split(":")[0]))
+    first_refund = min(messages(data, "queues/refunds"), key=lambda row: row["uid"])
+    qfile = message_file(data, first_refund)
+    assert qfile.parent == data / "queues" / "refunds" / "new"
     assert qfile.stat().st_nlink >= 2 and b"REMBOURSEMENT" in qfile.read_bytes()
     # Moving the VIP rule first makes it win.
     vip_id = [f for f in js(data, "filter", "list", "support@acme.test") if f["queue"] == "vip"][0]["id"]

@@ -33,7 +33,7 @@ def send(port: int, n: int) -> None:
 def test_consistent_store_checks_out_and_damage_is_reported(data_dir, spawn):
     server = spawn(data_dir)
     send(server.port, 3)
-    server.stop()
+    assert server.stop() == 0, server.log_text()  # a clean stop: every file is in new/ and flushed
     rc, report = check(data_dir)
     assert rc == 0 and report["errors"] == 0, report
     mailbox = [f for f in report["findings"] if f["subject"] == "mailbox maildir/acme.test/support"]

@@ -4,7 +4,7 @@ refused without losing the session."""
 
 from __future__ import annotations
 
-from conftest import RawSMTP, maildir_files, messages, write_config, stored_prefix_ok
+from conftest import RawSMTP, delivered_files, maildir_files, messages, write_config, stored_prefix_ok
 
 SENDER = "alice@example.org"
 HEAD = b"From: Alice <alice@example.org>\r\nTo: support@acme.test\r\nSubject: chunked\r\nMessage-ID: <bdat-1@example.org>\r\n\r\n"
@@ -37,7 +37,7 @@ def test_chunks_are_stored_exactly_as_sent(server):
     assert c.cmd("QUIT")[0] == 221
     (row,) = messages(server.data)
     assert row["message_id"] == "<bdat-1@example.org>" and row["subject"] == "chunked"
-    (f,) = maildir_files(server.data)
+    (f,) = delivered_files(server.data)
     stored_prefix_ok(f.read_bytes(), HEAD + body, SENDER)
 
 
@@ -70,7 +70,7 @@ def test_rset_between_chunks_drops_the_message(server):
     assert c.cmd("DATA")[0] == 503
     assert c.cmd("RSET")[0] == 250
     assert c.cmd("QUIT")[0] == 221
-    assert messages(server.data) == [] and maildir_files(server.data) == []
+    assert messages(server.data) == [] and maildir_files(server.data) == [] and maildir_files(server.data, "tmp") == []
 
 
 def test_chunks_past_the_size_limit_are_refused(data_dir, spawn, tmp_path):

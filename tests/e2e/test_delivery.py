@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import address, cli, insecure_tls, maildir_files, messages, stored_prefix_ok
+from conftest import address, cli, delivered_files, insecure_tls, messages, published, stored_prefix_ok
 
 SENDER = "alice@example.org"
 
@@ -54,6 +54,7 @@ def test_smtplib_plain_stored_byte_for_byte_and_indexed(server):
 
     md_path = maildir_of(data, "support@acme.test")
     assert {p.name for p in md_path.iterdir()} >= {"tmp", "new", "cur"}
+    published(data)  # the 250 follows the index commit; the rename into new/ comes just after
     md = mailbox.Maildir(md_path, factory=None, create=False)
     keys = md.keys()
     assert len(keys) == 1
@@ -84,7 +85,7 @@ def test_dot_unstuffing_exact(server):
     body = b"Subject: dots\r\nMessage-ID: <dots@example.org>\r\n\r\n.\r\n..\r\n...x\r\nend\r\n"
     with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as s:
         s.sendmail(SENDER, ["support@acme.test"], body)  # smtplib stuffs: ..\r\n ...\r\n ....x
-    (f,) = maildir_files(server.data)
+    (f,) = delivered_files(server.data)
     stored = f.read_bytes()
     stored_prefix_ok(stored, body, SENDER)
 
@@ -107,7 +108,7 @@ def test_smtplib_starttls(server):
         s.ehlo("client.example.org")
         assert not s.has_extn("starttls"), "STARTTLS must not be offered again inside TLS"
         assert s.sendmail(SENDER, ["support@acme.test"], sent) == {}
-    (f,) = maildir_files(server.data)
+    (f,) = delivered_files(server.data)
     stored = f.read_bytes()
     stored_prefix_ok(stored, sent, SENDER)
     (row,) = messages(server.data)
@@ -139,7 +140,7 @@ def test_swaks(server, mode):
     (row,) = messages(server.data)
     assert row["message_id"] == mid
     assert row["subject"] == f"swaks {mode}"
-    (f,) = maildir_files(server.data)
+    (f,) = delivered_files(server.data)
     stored = f.read_bytes()
     assert b"\r\n.dot line\r\nlast line\r\n" in stored
     assert stored.startswith(f"Return-Path: <{SENDER}>\r\nReceived: ".encode())
@@ -152,7 +153,7 @@ def test_alias_delivers_to_address_mailbox(server):
     (row,) = messages(server.data)
     assert row["mailbox_path"] == address(server.data, "support@acme.test")["mailboxPath"]
     assert row["rcpt_to"] == "help@acme.test"
-    assert len(maildir_files(server.data)) == 1
+    assert len(delivered_files(server.data)) == 1
 
 
 def test_case_insensitive_recipient(server):
@@ -175,5 +176,5 @@ def test_idn_u_label_and_a_label_same_mailbox(data_dir, spawn):
     assert [r["subject"] for r in rows] == ["a-label", "u-label"]
     assert rows[0]["mailbox_id"] == rows[1]["mailbox_id"]
     assert [r["uid"] for r in rows] == [1, 2]
-    files = maildir_files(data_dir)
+    files = delivered_files(data_dir)
     assert len(files) == 2 and files[0].parent == files[1].parent

@@ -16,12 +16,11 @@ import stat
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, cli, free_port, maildir_files
+from conftest import BIN, cli, free_port, message_file, messages, wait_for
 
 TOOL = Path(__file__).with_name("dkim_tool.py")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -77,13 +76,13 @@ class DNSMasq:
                 parts = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
                 argv.append(f"--txt-record={name}," + ",".join(parts))  # no commas in DKIM values
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while not dns_answers(self.address, self.port):
+
+        def answers() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"dnsmasq exited: {self.proc.stderr.read().decode()}")
-            if time.monotonic() > deadline:
-                raise AssertionError("dnsmasq does not answer")
-            time.sleep(0.05)
+            return dns_answers(self.address, self.port)
+
+        wait_for(answers, message="dnsmasq does not answer")
         return self
 
     def stop(self) -> None:
@@ -290,25 +289,14 @@ def inbound_config(path: Path, dns: str) -> Path:
     return path
 
 
-def deliver(port: int, message: bytes) -> bytes:
+def deliver(server, message: bytes) -> bytes:
     """Sends `message` to support@acme.test and returns the stored file's content."""
-    before = set(maildir_files_all())
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+    before = len(messages(server.data))
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as smtp:
         smtp.sendmail("someone@sender.test", ["support@acme.test"], message)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        new = [p for p in maildir_files_all() if p not in before]
-        if new:
-            return new[0].read_bytes()
-        time.sleep(0.05)
-    raise AssertionError("message not stored")
-
-
-_DATA_DIRS: list[Path] = []
-
-
-def maildir_files_all() -> list[Path]:
-    return [p for d in _DATA_DIRS for p in maildir_files(d)]
+    rows = messages(server.data)
+    assert len(rows) == before + 1, "the message was not stored once"
+    return message_file(server.data, rows[-1]).read_bytes()
 
 
 def authentication_results(stored: bytes) -> str:
@@ -327,7 +315,6 @@ def authentication_results(stored: bytes) -> str:
 @needs_dnsmasq
 @pytest.mark.parametrize("algorithm", ["rsa-sha256", "ed25519-sha256"])
 def test_dkimpy_signatures_verify_in_postgate(data_dir, dnsmasq, spawn, tmp_path, algorithm):
-    _DATA_DIRS[:] = [data_dir]
     key, record = dkimpy_key(tmp_path, algorithm)
     dns = dnsmasq({"py._domainkey.sender.test": [record]})
     server = spawn(data_dir, inbound_config(tmp_path / "config.yaml", dns.server))
@@ -339,28 +326,28 @@ def test_dkimpy_signatures_verify_in_postgate(data_dir, dnsmasq, spawn, tmp_path
         return body.replace(b"<reply-1@acme.test>", f"<reply-1-{n}@acme.test>".encode(), 1)
 
     signed = dkimpy_sign(variant(1), key, algorithm)
-    stored = deliver(server.port, signed)
+    stored = deliver(server, signed)
     assert "dkim=pass header.d=sender.test header.s=py" in authentication_results(stored)
     assert stored.endswith(signed)
 
     tampered = dkimpy_sign(variant(2), key, algorithm).replace(b"ships today", b"ships never")
-    assert 'dkim=fail reason="body hash did not verify"' in authentication_results(deliver(server.port, tampered))
+    assert 'dkim=fail reason="body hash did not verify"' in authentication_results(deliver(server, tampered))
     header_changed = dkimpy_sign(variant(3), key, algorithm).replace(b"number 42", b"number 43")
-    assert 'dkim=fail reason="signature did not verify"' in authentication_results(deliver(server.port, header_changed))
-    assert "dkim=none" in authentication_results(deliver(server.port, variant(4)))
+    assert 'dkim=fail reason="signature did not verify"' in authentication_results(deliver(server, header_changed))
+    assert "dkim=none" in authentication_results(deliver(server, variant(4)))
     unknown = dkimpy_sign(variant(5), key, algorithm, selector="gone")
-    assert 'dkim=permerror reason="no key for signature"' in authentication_results(deliver(server.port, unknown))
+    assert 'dkim=permerror reason="no key for signature"' in authentication_results(deliver(server, unknown))
 
     # Larger than the 256 KiB the writer keeps in memory: the spool file gets the field.
     big = variant(6).replace(b"Hello,", b"Hello,\r\n" + b"0123456789abcdef" * 4 * 1024 * 20 + b"\r\n")
     big = big.replace(b"0123456789abcdef" * 4, b"0123456789abcdef" * 4 + b"\r\n")
     big_signed = dkimpy_sign(big, key, algorithm)
-    stored = deliver(server.port, big_signed)
+    stored = deliver(server, big_signed)
     assert "dkim=pass" in authentication_results(stored) and stored.endswith(big_signed)
 
     late = dkimpy_sign(variant(7), key, algorithm)
     dns.stop()
-    assert 'dkim=temperror reason="key lookup failed' in authentication_results(deliver(server.port, late))
+    assert 'dkim=temperror reason="key lookup failed' in authentication_results(deliver(server, late))
 
 
 # --------------------------------------------------------------------------- statuses
@@ -412,23 +399,24 @@ def test_server_rechecks_until_success_and_applies_the_window(data_dir, dnsmasq,
     generate(data_dir, "late.test", "s1", "--algorithm", "ed25519")
     spawn(data_dir, config)
 
-    def wait_for(domain: str, wanted: str, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            (entry,) = status(data_dir, domain)
-            if entry["status"] == wanted and entry["checkCount"] > 0:
-                return entry
-            time.sleep(0.2)
-        raise AssertionError(f"{domain} is {status(data_dir, domain)} after {timeout}s, not {wanted}")
+    def checked(domain: str, wanted: str) -> dict | None:
+        """The domain's one key once the server has checked it and it is `wanted`."""
+        (entry,) = status(data_dir, domain)
+        return entry if entry["status"] == wanted and entry["checkCount"] > 0 else None
 
-    wait_for("acme.test", "Pending", 5)
+    wait_for(lambda: checked("acme.test", "Pending"), message="acme.test not checked by the server, or not Pending")
     dns.start(record_of(acme))
-    success = wait_for("acme.test", "Success", 5)
+    success = wait_for(lambda: checked("acme.test", "Success"), message="acme.test not Success once its record is served")
     assert success.get("nextCheckAt") is None
-    failed = wait_for("late.test", "Failed", 12)
+    # The window is time-based: Failed once 8 seconds have passed without a record.
+    failed = wait_for(lambda: checked("late.test", "Failed"), message="late.test not Failed after its window")
     assert failed["statusReason"] == "no record within 8 seconds" and failed.get("nextCheckAt") is None
     checks = failed["checkCount"]
-    time.sleep(2)
-    assert status(data_dir, "late.test")[0]["checkCount"] == checks  # final: no more checks
+    # Final: no more checks. A key added now is Pending, so the server goes on checking
+    # it; once it has been checked twice, late.test would have been checked again too.
+    cli(data_dir, "domain", "add", "sentinel.test")
+    generate(data_dir, "sentinel.test", "s1", "--algorithm", "ed25519")
+    wait_for(lambda: status(data_dir, "sentinel.test")[0]["checkCount"] >= 2, message="sentinel.test not checked twice")
+    assert status(data_dir, "late.test")[0]["checkCount"] == checks
     listed = {d["name"]: d["dkimStatus"] for d in json.loads(cli(data_dir, "domain", "list", "--json").stdout)}
-    assert listed == {"acme.test": "Success", "late.test": "Failed"}
+    assert (listed["acme.test"], listed["late.test"]) == ("Success", "Failed"), listed

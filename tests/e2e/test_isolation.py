@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli
+from conftest import cli, wait_for
 from test_imap import add_agent, login
-from test_outbound import sink, wait_for, write_outbound_config  # noqa: F401
+from test_outbound import sink, write_outbound_config  # noqa: F401
 from test_replies import agent_reply, customer_writes, submit_by_smtp
 
 STRACE = shutil.which("strace")

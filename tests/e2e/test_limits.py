@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
-from conftest import RawSMTP, maildir_files, messages, write_config
+from conftest import RawSMTP, journalled, maildir_files, message_file, messages, published, wait_for, write_config
 
 MB = 1024 * 1024
 
@@ -53,7 +52,9 @@ def test_50mb_message_streams_with_bounded_memory(data_dir, spawn, tmp_path):
     c = start_transaction(server.port)
     assert c.cmd("Subject: warm\r\n\r\nwarm\r\n.")[0] == 250
     c.close()
-    time.sleep(0.2)
+    # The warm-up delivery is finished once its file is in new/ and flushed (its journal row gone).
+    published(data_dir)
+    wait_for(lambda: journalled(data_dir) == 0, message="the warm-up message is still in the delivery journal")
     before = server.vm("VmHWM")
 
     line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n"
@@ -75,8 +76,7 @@ def test_50mb_message_streams_with_bounded_memory(data_dir, spawn, tmp_path):
 
     rows = [r for r in messages(data_dir) if r["subject"] == "fifty megabytes"]
     assert len(rows) == 1
-    (f,) = [f for f in maildir_files(data_dir) if f.name == rows[0]["filename"]]
-    stored = f.read_bytes()
+    stored = message_file(data_dir, rows[0]).read_bytes()
     assert hashlib.sha256(stored[len(stored) - sent:]).hexdigest() == sha.hexdigest()
     assert rows[0]["size"] == len(stored)
 

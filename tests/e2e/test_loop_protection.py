@@ -10,7 +10,7 @@ import json
 import smtplib
 from pathlib import Path
 
-from conftest import cli, db, messages
+from conftest import cli, db, messages, published
 from test_sessions import CHANNEL, fixture_bytes, header, sessions, signed_token
 
 OWN = Path(__file__).parent / "fixtures" / "own-replies"
@@ -48,6 +48,13 @@ def activity(data: Path, session_id: int) -> tuple:
         conn.close()
 
 
+def inbox_files(data: Path) -> list[str]:
+    """The names in the address's new/ once every indexed message's file is there (the
+    rename into new/ follows the 250)."""
+    published(data)
+    return sorted(p.name for p in (data / "maildir/acme.test/support/new").iterdir())
+
+
 def queued(data: Path) -> list[str]:
     return [r["message_id"] for r in messages(data, "queues/")]
 
@@ -80,7 +87,7 @@ def test_own_reply_copies_are_filed_in_their_session(data_dir: Path, spawn):
     assert queued(data_dir) == [header(first, "Message-ID")], "own replies are never routed to a queue"
     shown = json.loads(cli(data_dir, "session", "show", str(session["id"]), "--json").stdout)
     assert [m["reason"] for m in shown["messages"]] == ["new-thread", "own-reply", "own-reply"]
-    names = sorted(p.name for p in (data_dir / "maildir/acme.test/support/new").iterdir())
+    names = inbox_files(data_dir)
     assert sum(n.endswith(",P=own-reply") for n in names) == 2, names
 
 
@@ -135,5 +142,5 @@ def test_auto_replies_and_blocked_mail_start_no_session_and_extend_none(data_dir
     assert later["policy"] == "auto-reply" and later["session_id"] == session["id"], "filed in the customer's open session"
     assert activity(data_dir, session["id"]) == before, "an auto-reply is not customer activity"
     assert len(sessions(data_dir)) == 1
-    names = sorted(p.name for p in (data_dir / "maildir/acme.test/support/new").iterdir())
+    names = inbox_files(data_dir)
     assert sum(n.endswith(",P=auto-reply") for n in names) == 2 and sum(n.endswith(",P=blocked") for n in names) == 1

@@ -10,12 +10,11 @@ import pty
 import smtplib
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, cli, db, messages
+from conftest import BIN, cli, db, messages, published
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -35,6 +34,18 @@ def rows(data: Path) -> list[sqlite3.Row]:
 def queued(data: Path) -> list[str]:
     """The subjects of the messages routed to an agents' queue."""
     return [r["subject"] for r in messages(data, "queues/")]
+
+
+def files_in(data: Path, mailbox: str, prefix: str = "maildir/") -> list[str]:
+    """The names in DATA/<mailbox>/new/ once every message indexed under `prefix` has its
+    file in place (the rename into new/ follows the 250)."""
+    published(data, prefix)
+    return sorted(p.name for p in (data / mailbox / "new").iterdir())
+
+
+def filenames(data: Path, mailbox: str) -> list[str]:
+    """The file names the index gives the messages of `mailbox`."""
+    return sorted(r["filename"] for r in messages(data, "") if r["mailbox_path"] == mailbox)
 
 
 def blocklist_rows(data: Path) -> list[tuple]:
@@ -133,12 +144,11 @@ def test_csv_import_single_column_and_progress_only_on_a_terminal(data_dir: Path
         f.write("email\n")
         for i in range(100_000):
             f.write(f"user{i}@bulk.example\n")
-    started = time.monotonic()
+    # `cli` gives the import 60 seconds (about ten times what a debug build needs): a
+    # deadline against an import that stalls, not a speed requirement.
     plain = cli(data_dir, "blocklist", "import", "support@acme.test", str(csv))
-    elapsed = time.monotonic() - started
     assert "100000 rows read from column 'email': 100000 valid" in plain.stdout
     assert plain.stderr == "", "no progress bar when stderr is not a terminal"
-    assert elapsed < 60, f"100,000 rows took {elapsed:.1f}s"
     conn = db(data_dir)
     try:
         assert conn.execute("SELECT count(*) FROM blocklist").fetchone()[0] == 100_000
@@ -187,7 +197,8 @@ def test_blocklisted_sender_is_kept_but_flagged(data_dir: Path, spawn):
         ("Buy now", "blocked", "maildir/acme.test/support"),
         ("My order", None, "maildir/acme.test/support"),
     ]
-    assert len(list((data_dir / "maildir/acme.test/support/new").iterdir())) == 2
+    inbox = files_in(data_dir, "maildir/acme.test/support")
+    assert len(inbox) == 2 and inbox == filenames(data_dir, "maildir/acme.test/support"), inbox
     assert queued(data_dir) == ["My order"], "blocked mail is never routed to an agents' queue"
 
 
@@ -230,8 +241,10 @@ def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(d
     assert stored["Bcc copy"]["policy"] == "quarantined:not-a-recipient"
     assert stored["Forwarded"]["policy"] is None and stored["Forwarded"]["mailbox_path"] == "maildir/acme.test/support"
     assert stored["Cc alias"]["policy"] is None
-    assert len(list((data_dir / "quarantine/acme.test/support/new").iterdir())) == 2
-    assert len(list((data_dir / "maildir/acme.test/support/new").iterdir())) == 2
+    held_files = files_in(data_dir, "quarantine/acme.test/support", "quarantine/")
+    assert len(held_files) == 2 and held_files == filenames(data_dir, "quarantine/acme.test/support"), held_files
+    inbox = files_in(data_dir, "maildir/acme.test/support")
+    assert len(inbox) == 2 and inbox == filenames(data_dir, "maildir/acme.test/support"), inbox
     assert sorted(queued(data_dir)) == ["Cc alias", "Forwarded"]
 
     held = json.loads(cli(data_dir, "quarantine", "list", "--address", "help@acme.test", "--json").stdout)
@@ -252,7 +265,8 @@ def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(d
     assert list((data_dir / "quarantine/acme.test/support/new").iterdir()) == []
     inbox = {r["subject"]: r["policy"] for r in rows(data_dir) if r["mailbox_path"] == "maildir/acme.test/support"}
     assert inbox == {"Forwarded": None, "Cc alias": None, "Not allowed": None}
-    assert len(list((data_dir / "maildir/acme.test/support/new").iterdir())) == 3
+    inbox = files_in(data_dir, "maildir/acme.test/support")
+    assert len(inbox) == 3 and inbox == filenames(data_dir, "maildir/acme.test/support"), inbox
     assert sorted(queued(data_dir)) == ["Cc alias", "Forwarded", "Not allowed"], "a release routes like a delivery"
 
     missing = cli(data_dir, "quarantine", "release", str(held[0]["id"]), check=False)

@@ -17,16 +17,14 @@ import json
 import re
 import smtplib
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, cli, maildir_files
+from conftest import BIN, cli, insecure_tls, message_file, messages, wait_for
 from test_dkim import SYSTEM_PYTHON, TOOL, DNSMasq, _have_dkimpy, free_udp_port  # noqa: F401
 from test_imap import PASSWORD, add_agent, login
-from conftest import insecure_tls
-from test_outbound import sink, wait_for, write_outbound_config  # noqa: F401
+from test_outbound import sink, write_outbound_config  # noqa: F401
 
 needs_dkimpy = pytest.mark.skipif(not _have_dkimpy() or DNSMasq is None, reason="dkimpy or dnsmasq not installed")
 
@@ -126,7 +124,10 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
 
     # The delivered reply is copied into the channel's mailbox, in the customer's session.
     reply_id = message["Message-ID"]
-    wait_for(lambda: any(reply_id.encode() in p.read_bytes() for p in maildir_files(data_dir)))
+    (copy,) = wait_for(lambda: [r for r in messages(data_dir) if r["message_id"] == reply_id],
+                       message=f"no copy of {reply_id} in the channel's mailbox")
+    assert copy["mailbox_path"] == "maildir/acme.test/support" and copy["session_id"] is not None
+    assert reply_id.encode() in message_file(data_dir, copy).read_bytes()
 
     # ... and into the agent's Sent folder, seen.
     def in_sent() -> list[bytes]:

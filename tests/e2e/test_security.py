@@ -1,14 +1,12 @@
 """Never an open relay, no SMTP smuggling, no STARTTLS command injection; the live
-directory: an address added by the CLI is accepted by a running server within a second."""
+directory: an address the CLI adds or disables is seen by a running server without a
+restart."""
 
 from __future__ import annotations
 
-import socket
-import time
-
 import pytest
 
-from conftest import cli, maildir_files, messages
+from conftest import cli, maildir_files, messages, wait_for
 
 
 def session(raw, port=None):
@@ -136,17 +134,14 @@ def test_starttls_discards_pipelined_commands(server, raw):
     assert code == 220, text
     assert c.buf == b"", f"bytes after the 220 in clear text: {c.buf!r}"
     c.starttls()
-    # No reply may come for the NOOP or MAIL that were sent before the handshake.
-    c.sock.settimeout(1.0)
-    try:
-        extra = c.sock.recv(4096)
-    except (socket.timeout, TimeoutError):
-        extra = b""
-    assert extra == b"", f"server answered commands injected before TLS: {extra!r}"
-    c.sock.settimeout(10)
-    # The session is reset: a transaction needs a new EHLO, and the injected MAIL is gone.
+    # No reply may come for the NOOP or MAIL that were sent before the handshake, and the
+    # session is reset (RFC 3207 section 4.2): a transaction needs a new EHLO, and the
+    # injected MAIL is gone. Replies come in order, so the first reply inside TLS is the one
+    # to the first command sent inside TLS: a 250 here would be the injected NOOP's or
+    # MAIL's, or RCPT accepted within the injected transaction.
     code, text = c.cmd("RCPT TO:<support@acme.test>")
-    assert code == 503, f"RCPT after STARTTLS without EHLO/MAIL: {code} {text}"
+    assert code == 503, f"first reply inside TLS (to RCPT without EHLO/MAIL): {code} {text}"
+    assert c.buf == b"", f"more replies than commands inside TLS: {c.buf!r}"
     code, text = c.cmd("EHLO client.example.org")
     assert code == 250
     assert "STARTTLS" not in text.upper().split("\n")
@@ -161,31 +156,27 @@ def test_starttls_discards_pipelined_commands(server, raw):
 # ---------------------------------------------------------------- live directory
 
 
-def test_address_added_by_cli_accepted_within_a_second(server, raw):
+def rcpt_reply(raw, address: str) -> tuple[int, str]:
+    """The reply to RCPT TO:<address> in a new session."""
     c = session(raw)
-    code, text = c.cmd("RCPT TO:<new@acme.test>")
-    assert (code, text[:5]) == (550, "5.1.1")
+    reply = c.cmd(f"RCPT TO:<{address}>")
     c.cmd("QUIT")
+    c.close()
+    return reply
+
+
+def test_address_added_or_disabled_by_cli_is_seen_by_the_running_server(server, raw):
+    def reply_once_not(code: int):
+        """The reply to RCPT TO:<new@acme.test>, or None while it is still `code`."""
+        reply = rcpt_reply(raw, "new@acme.test")
+        return reply if reply[0] != code else None
+
+    code, text = rcpt_reply(raw, "new@acme.test")
+    assert (code, text[:5]) == (550, "5.1.1")
     cli(server.data, "address", "add", "new@acme.test")
-    added = time.monotonic()
-    while True:
-        c = session(raw)
-        code, text = c.cmd("RCPT TO:<new@acme.test>")
-        c.cmd("QUIT")
-        elapsed = time.monotonic() - added
-        if code == 250:
-            break
-        assert elapsed < 1.0, f"new@acme.test still refused {elapsed:.2f}s after the CLI added it: {code} {text}"
-        time.sleep(0.05)
-    # And disabling is seen as quickly.
+    code, text = wait_for(lambda: reply_once_not(550), message="new@acme.test still refused after the CLI added it")
+    assert code == 250, text
+    # And disabling is seen too: refused as disabled (5.2.1), not as unknown.
     cli(server.data, "address", "disable", "new@acme.test", "--publish")
-    disabled = time.monotonic()
-    while True:
-        c = session(raw)
-        code, text = c.cmd("RCPT TO:<new@acme.test>")
-        c.cmd("QUIT")
-        if code == 550:
-            assert text[:5] == "5.2.1", text
-            break
-        assert time.monotonic() - disabled < 1.0, "disabled address still accepted after 1 s"
-        time.sleep(0.05)
+    code, text = wait_for(lambda: reply_once_not(250), message="new@acme.test still accepted after the CLI disabled it")
+    assert (code, text[:5]) == (550, "5.2.1"), text

@@ -9,13 +9,13 @@ import hmac
 import json
 import secrets
 import smtplib
-import time
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
 
-from conftest import cli, maildir_files, messages
+from conftest import cli, delivered_files, maildir_files, messages, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "threads"
 SCENARIO = json.loads((FIXTURES / "scenario.json").read_text())
@@ -184,8 +184,10 @@ def test_duplicates_stored_once_and_acknowledged(server):
     # Via the alias: the same mailbox, so still one copy.
     send(server.port, raw, to="help@acme.test")
     assert len(messages(server.data)) == 1
-    assert len(maildir_files(server.data, "new")) == 1
-    assert len(maildir_files(server.data, "tmp")) == 0
+    # One file; the duplicates' links in tmp/ are gone, and so is the first copy's once
+    # it is renamed into new/ (just after its 250).
+    assert len(delivered_files(server.data, "new")) == 1
+    assert maildir_files(server.data, "tmp") == []
     assert [s["messageCount"] for s in sessions(server.data)] == [1]
 
 
@@ -196,8 +198,12 @@ def test_idle_timeout_closes_and_links(data_dir, spawn, tmp_path):
     send(server.port, fixture_bytes("01-gmail-new.eml", data_dir, {}))
     first = sessions(data_dir)[0]
     assert first["status"] == "open"
-    time.sleep(2.2)
-    assert sessions(data_dir, "--open") == []
+    # The configured idle timeout sets the expiry: two seconds after the last activity.
+    expires, last = (datetime.fromisoformat(first[k].replace("Z", "+00:00")) for k in ("expiresAt", "lastActivityAt"))
+    assert expires - last == timedelta(seconds=2), first
+    # The session closes by itself once that time has passed.
+    wait_for(lambda: sessions(data_dir, "--open") == [], message="the session is still open after its idle timeout")
+    assert sessions(data_dir)[0]["status"] == "closed"
     send(server.port, fixture_bytes("06-apple-mail-reply.eml", data_dir, {}))
     newest, old = sessions(data_dir)
     assert old["id"] == first["id"] and old["status"] == "closed"

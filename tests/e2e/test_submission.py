@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, cli, insecure_tls
+from conftest import BIN, cli, insecure_tls, wait_for
 from test_imap import PASSWORD, add_agent
-from test_outbound import sink, wait_for, write_outbound_config  # noqa: F401
+from test_outbound import sink, write_outbound_config  # noqa: F401
 
 REPLY = "To: Jane <jane@example.test>\r\nSubject: Re: order\r\n\r\nIt ships today.\r\n"
 
@@ -57,14 +57,19 @@ def test_auth_only_after_starttls(submission_server):
 
 
 def test_wrong_password_gets_535(submission_server):
-    server, handler = submission_server
+    server, _ = submission_server
     with smtplib.SMTP("127.0.0.1", server.submission_port, timeout=30) as client:
         client.starttls(context=insecure_tls())
         with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
             client.login("alice", "not the password")
         assert refused.value.smtp_code == 535 and refused.value.smtp_error.startswith(b"5.7.8")
+        # Refused means not authenticated: a transaction still needs AUTH.
+        code, text = client.mail("support@acme.test")
+        assert (code, text) == (530, b"5.7.0 Authentication required")
+        client.rset()
         client.login("alice", PASSWORD)  # the session goes on
-    assert handler.acknowledged == []
+        code, text = client.mail("support@acme.test")
+        assert code == 250, text
 
 
 def test_agent_may_send_only_as_its_addresses(submission_server, data_dir: Path):
