@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import PostgateDKIM
 import PostgateMessage
 import PostgateOutbound
@@ -8,12 +10,15 @@ import PostgateStore
 /// listeners on the same data directory.
 extension Gateway {
     /// The worker for this configuration: its next hop, retry schedule and notifications.
-    /// Blocks: it opens the queue and may read the smarthost's password file and
-    /// /etc/resolv.conf.
-    public static func makeDeliveryWorker(configuration: GatewayConfiguration, store: MailStore, logger: Logger) throws -> DeliveryWorker {
+    /// Its SMTP sessions run on `group`; its blocking work on `threadPool`. Blocks: it
+    /// opens the queue and may read the smarthost's password file and /etc/resolv.conf.
+    public static func makeDeliveryWorker(
+        configuration: GatewayConfiguration, store: MailStore, group: any EventLoopGroup, threadPool: NIOThreadPool, logger: Logger
+    ) throws -> DeliveryWorker {
         let queue = try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry)
         return DeliveryWorker(
-            queue: queue, client: SMTPClient(configuration: configuration.smtpClientConfiguration, logger: logger),
+            queue: queue,
+            client: SMTPClient(configuration: configuration.smtpClientConfiguration, group: group, threadPool: threadPool, logger: logger),
             nextHop: try configuration.outboundNextHop(),
             pollInterval: .milliseconds(Int64(configuration.outbound.pollInterval * 1000)),
             mailboxes: SenderMailboxStore(store: store), reportingMTA: configuration.hostname, logger: logger

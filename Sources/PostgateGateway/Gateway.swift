@@ -167,7 +167,8 @@ public final class Gateway: Service, @unchecked Sendable {
             for name in try Gateway.ensureHostedDKIMKeys(store: store) {
                 logger.notice("generated a DKIM key for the hosted domain", metadata: ["domain": "\(name)", "selector": "\(Gateway.hostedSelector)"])
             }
-            outbound = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, logger: logger)
+            outbound = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, group: group,
+                                                      threadPool: threadPool, logger: logger)
             dkimChecker = DKIMDomainChecker(store: store, configuration: configuration)
             inboundDKIM = configuration.dkim.verifyInbound
                 ? DKIMInboundVerifier(fetcher: DKIMKeyFetcher(resolver: DNSResolver(configuration: configuration.dns.resolverConfiguration)),
