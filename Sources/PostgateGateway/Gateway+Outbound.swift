@@ -10,7 +10,8 @@ import PostgateStore
 /// listeners on the same data directory.
 extension Gateway {
     /// The worker for this configuration: its next hop, retry schedule and notifications.
-    /// Its SMTP sessions run on `group`; its blocking work on `threadPool`. Blocks: it
+    /// Its SMTP sessions run on `group`; its blocking work (the queue, the mailboxes, the
+    /// message files) on `threadPool`. Blocks: it
     /// opens the queue and may read the smarthost's password file and /etc/resolv.conf.
     public static func makeDeliveryWorker(
         configuration: GatewayConfiguration, store: MailStore, group: any EventLoopGroup, threadPool: NIOThreadPool, logger: Logger
@@ -19,7 +20,7 @@ extension Gateway {
         return DeliveryWorker(
             queue: queue,
             client: SMTPClient(configuration: configuration.smtpClientConfiguration, group: group, threadPool: threadPool, logger: logger),
-            nextHop: try configuration.outboundNextHop(),
+            nextHop: try configuration.outboundNextHop(), threadPool: threadPool,
             pollInterval: .milliseconds(Int64(configuration.outbound.pollInterval * 1000)),
             mailboxes: SenderMailboxStore(store: store), reportingMTA: configuration.hostname, logger: logger
         )
