@@ -10,9 +10,9 @@ import PostgateStore
 /// listeners on the same data directory.
 extension Gateway {
     /// The worker for this configuration: its next hop, retry schedule and notifications.
-    /// Its SMTP sessions run on `group`; its blocking work (the queue, the mailboxes, the
-    /// message files) on `threadPool`. Blocks: it
-    /// opens the queue and may read the smarthost's password file and /etc/resolv.conf.
+    /// Its SMTP sessions run on `group`; its blocking work (the queue, the mailboxes, DNS,
+    /// the message files) on `threadPool`. Blocks: it opens the queue and may read the
+    /// smarthost's password file and /etc/resolv.conf.
     public static func makeDeliveryWorker(
         configuration: GatewayConfiguration, store: MailStore, group: any EventLoopGroup, threadPool: NIOThreadPool, logger: Logger
     ) throws -> DeliveryWorker {
@@ -20,7 +20,7 @@ extension Gateway {
         return DeliveryWorker(
             queue: queue,
             client: SMTPClient(configuration: configuration.smtpClientConfiguration, group: group, threadPool: threadPool, logger: logger),
-            nextHop: try configuration.outboundNextHop(), threadPool: threadPool,
+            nextHop: try configuration.outboundNextHop(threadPool: threadPool), threadPool: threadPool,
             pollInterval: .milliseconds(Int64(configuration.outbound.pollInterval * 1000)),
             mailboxes: SenderMailboxStore(store: store), reportingMTA: configuration.hostname, logger: logger
         )

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import PostgateDNS
 import PostgateOutbound
 import Synchronization
 import Testing
@@ -128,5 +129,20 @@ import Testing
         let reason = "cannot read the queued message \(path): No such file or directory"
         #expect(outcomes == Array(repeating: .temporary(reason: reason), count: 2))
         #expect(f.received.all.isEmpty)
+    }
+
+    /// Direct MX delivery asks the stub resolver on the thread pool it is given: a pool
+    /// that is not running answers nothing, a running one the resolver's own outcome.
+    @Test func mxLookupsRunOnTheGivenThreadPool() async throws {
+        let f = try await Fixture()
+        // A loopback UDP port with nothing behind it: the query is refused at once.
+        let closed = DNSServerAddress(host: "127.0.0.1", port: 9)
+        let resolver = DNSResolver(configuration: .init(servers: [closed], timeout: 1, attempts: 1))
+        await #expect(throws: NIOThreadPoolError.ThreadPoolInactive.self) {
+            try await DNSOutboundResolver(resolver: resolver, threadPool: NIOThreadPool(numberOfThreads: 1)).mx("example.test")
+        }
+        await #expect(throws: DNSError.self) {
+            try await DNSOutboundResolver(resolver: resolver, threadPool: f.pool).mx("example.test")
+        }
     }
 }
