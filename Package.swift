@@ -30,6 +30,12 @@ let package = Package(
         ),
         /// `sync_file_range(2)`, which Swift's Glibc module does not declare.
         .target(name: "CFileSync"),
+        /// Where blocking work runs: a NIOThreadPool thread, never an event loop or a Swift
+        /// concurrency thread (a guard for debug builds, and async code's hand-over to the pool).
+        .target(
+            name: "PostgateBlocking",
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio")]
+        ),
         /// The message model: domains, addresses, RFC 5322 header fields. No I/O.
         .target(
             name: "PostgateMessage",
@@ -140,6 +146,7 @@ let package = Package(
             name: "PostgateOutbound",
             dependencies: [
                 "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
+                "PostgateBlocking",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -154,7 +161,7 @@ let package = Package(
             name: "PostgateGateway",
             dependencies: [
                 "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
-                "PostgateSessions",
+                "PostgateSessions", "PostgateBlocking",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -174,6 +181,15 @@ let package = Package(
                 "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
                 "PostgateSessions", "PostgateCSV", "PostgateOutbound",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "PostgateBlockingTests",
+            dependencies: [
+                "PostgateBlocking",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),

@@ -4,7 +4,8 @@ import Foundation
 /// over UDP, and again over TCP when the answer is truncated (TC bit).
 ///
 /// Queries block (at most `timeout × attempts × servers` seconds), so call them from a
-/// thread pool, or use the `async` form, which runs them on a dispatch queue.
+/// thread pool, not from an event loop or a task: in the gateway its `NIOThreadPool`, to
+/// which `DNSOutboundResolver` hands the delivery worker's lookups.
 public struct DNSResolver: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// The servers, tried in order; empty means the `nameserver` lines of /etc/resolv.conf.
@@ -28,6 +29,7 @@ public struct DNSResolver: Sendable {
     private static let udpLimit = 512
     private static let tcpLimit = 65535
 
+    /// With no servers configured, reads /etc/resolv.conf: blocks.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         self.servers = configuration.servers.isEmpty ? Self.systemServers() : configuration.servers
@@ -52,16 +54,6 @@ public struct DNSResolver: Sendable {
             }
         }
         throw lastError
-    }
-
-    /// The `async` form of `query`, run off the caller's thread.
-    public func query(_ name: String, type: DNSRecordType) async throws(DNSError) -> DNSAnswer {
-        let result: Result<DNSAnswer, DNSError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: Result { () throws(DNSError) in try self.query(name, type: type) })
-            }
-        }
-        return try result.get()
     }
 
     private func ask(_ server: DNSServerAddress, name: String, type: DNSRecordType) throws(DNSError) -> DNSAnswer {

@@ -60,11 +60,6 @@ package final class DirectoryCache: Sendable {
             return value
         }
 
-        /// The value under `key` in `table` if it is there; never reads the database.
-        package func knownValue<Key: Hashable & Sendable, Value: Sendable>(_ table: KeyPath<State, [Key: Value]>, _ key: Key) -> Value? {
-            state.withLock { $0[keyPath: table][key] }
-        }
-
         /// How many entries `table` holds.
         package func count<Key: Hashable & Sendable, Value: Sendable>(_ table: KeyPath<State, [Key: Value]>) -> Int {
             state.withLock { $0[keyPath: table].count }

@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import PostgateDKIM
 import PostgateMessage
 import PostgateOutbound
@@ -8,23 +10,26 @@ import PostgateStore
 /// listeners on the same data directory.
 extension Gateway {
     /// The worker for this configuration: its next hop, retry schedule and notifications.
-    public static func makeDeliveryWorker(configuration: GatewayConfiguration, store: MailStore, logger: Logger) throws -> DeliveryWorker {
+    /// Its SMTP sessions run on `group`; its blocking work (the queue, the mailboxes, DNS,
+    /// the message files) on `threadPool`. Blocks: it opens the queue and may read the
+    /// smarthost's password file and /etc/resolv.conf.
+    public static func makeDeliveryWorker(
+        configuration: GatewayConfiguration, store: MailStore, group: any EventLoopGroup, threadPool: NIOThreadPool, logger: Logger
+    ) throws -> DeliveryWorker {
         let queue = try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry)
         return DeliveryWorker(
-            queue: queue, client: SMTPClient(configuration: configuration.smtpClientConfiguration, logger: logger),
-            nextHop: try configuration.outboundNextHop(),
+            queue: queue,
+            client: SMTPClient(configuration: configuration.smtpClientConfiguration, group: group, threadPool: threadPool, logger: logger),
+            nextHop: try configuration.outboundNextHop(threadPool: threadPool), threadPool: threadPool,
             pollInterval: .milliseconds(Int64(configuration.outbound.pollInterval * 1000)),
             mailboxes: SenderMailboxStore(store: store), reportingMTA: configuration.hostname, logger: logger
         )
     }
 
-    /// Starts delivering the queue in the background, after giving every hosted-kind
-    /// domain a DKIM key (replies from the gateway's own domain are always signed).
-    func startOutboundDelivery(store: MailStore) throws {
-        for name in try Self.ensureHostedDKIMKeys(store: store) {
-            logger.notice("generated a DKIM key for the hosted domain", metadata: ["domain": "\(name)", "selector": "\(Self.hostedSelector)"])
-        }
-        let worker = try Self.makeDeliveryWorker(configuration: configuration, store: store, logger: logger)
+    /// Starts delivering the queue in the background. `Services` made the worker, after
+    /// giving every hosted-kind domain a DKIM key (replies from the gateway's own domain
+    /// are always signed).
+    func startOutboundDelivery(_ worker: DeliveryWorker) {
         let logger = logger
         outboundDelivery = Task {
             do { try await worker.run() } catch { logger.error("outbound delivery stopped: \(error)") }
@@ -35,6 +40,7 @@ extension Gateway {
     static let hostedSelector = "postgate"
 
     /// Generates an RSA-2048 key for each hosted-kind domain that has none; their names.
+    /// Blocks (SQLite, key generation).
     public static func ensureHostedDKIMKeys(store: MailStore) throws -> [String] {
         var generated: [String] = []
         for domain in try store.domains() where domain.kind == .hosted {

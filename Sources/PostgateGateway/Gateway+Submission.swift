@@ -9,12 +9,13 @@ import PostgateStore
 /// The submission side of `postgate serve`: agents' mail clients send replies on
 /// the submission (STARTTLS, RFC 6409) and submissions (implicit TLS, RFC 8314) listeners.
 extension Gateway {
-    /// Binds every submission and submissions listener; their bound addresses.
-    func startSubmission(store: MailStore, tls: NIOSSLContext?) async throws -> [SocketAddress] {
+    /// Binds every submission and submissions listener; their bound addresses. `queue` is
+    /// the outbound queue, opened on the thread pool (`Services`); nil when there are no
+    /// such listeners.
+    func startSubmission(store: MailStore, queue: OutboundQueue?, tls: NIOSSLContext?) async throws -> [SocketAddress] {
         let listeners = configuration.submission.listen.map { ($0, false) } + configuration.submissions.listen.map { ($0, true) }
-        guard !listeners.isEmpty else { return [] }
+        guard !listeners.isEmpty, let queue else { return [] }
         let settings = configuration.submission
-        let queue = try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry)
         let delivery = SubmissionDelivery(
             submission: ReplySubmission(store: store, queue: queue, configuration: configuration), threadPool: threadPool,
             throttle: IMAPLoginThrottle(maxFailures: settings.maxFailedLogins, lockoutSeconds: Double(settings.lockoutSeconds)),

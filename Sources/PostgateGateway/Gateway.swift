@@ -4,9 +4,11 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import NIOSSL
+import PostgateBlocking
 import PostgateDKIM
 import PostgateDNS
 import PostgateIMAP
+import PostgateOutbound
 import PostgateSMTP
 import PostgateStore
 import ServiceLifecycle
@@ -44,50 +46,63 @@ public final class Gateway: Service, @unchecked Sendable {
     /// The outbound delivery worker, see Gateway+Outbound.
     var outboundDelivery: Task<Void, Never>?
 
-    /// - Parameter dataDirectory: overrides `configuration.dataDirectory`.
-    public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    /// - Parameters:
+    ///   - dataDirectory: overrides `configuration.dataDirectory`.
+    ///   - threadPool: the pool for blocking work (`makeThreadPool()`), when the caller had
+    ///     blocking work of its own before the gateway (reading the configuration); the
+    ///     gateway starts it if needed and shuts it down with itself. Nil: a new one.
+    public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger,
+                threadPool: NIOThreadPool? = nil, now: @escaping @Sendable () -> Date = Date.init) {
         self.now = now
         self.configuration = configuration
         self.dataDirectory = dataDirectory ?? configuration.dataDirectory
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        // Store work blocks in fsync(2) and in the group commit far more than it computes, so
-        // the pool has many more threads than cores: concurrent deliveries share commits only
-        // if they can wait for them at the same time.
-        self.threadPool = NIOThreadPool(numberOfThreads: max(16, System.coreCount * 8))
+        self.threadPool = threadPool ?? Self.makeThreadPool()
         self.quiescing = ServerQuiescingHelper(group: group)
     }
 
+    /// The gateway's pool for blocking work: every store call, file and DNS query of the
+    /// process runs on it, never on an event loop or a cooperative thread.
+    ///
+    /// Store work blocks in fsync(2) and in the group commit far more than it computes, so
+    /// the pool has many more threads than cores: concurrent deliveries share commits only
+    /// if they can wait for them at the same time.
+    public static func makeThreadPool() -> NIOThreadPool {
+        NIOThreadPool(numberOfThreads: max(16, System.coreCount * 8))
+    }
+
     /// Opens the store (finishing what a crash interrupted), then binds every listener.
+    ///
+    /// Everything before binding blocks (directories made, SQLite opened and migrated,
+    /// recovery, the WAL's preallocation, TLS files, DKIM key generation, the outbound
+    /// queue): it runs on the thread pool, and this task only waits for it.
     /// - Returns: the bound addresses, in the order of `configuration.smtp.listen`.
     @discardableResult
     public func start() async throws -> [SocketAddress] {
+        let (configuration, dataDirectory, logger) = (self.configuration, self.dataDirectory, self.logger)
+        let (group, threadPool) = (self.group, self.threadPool)
         threadPool.start()
-        let store = try MailStore.open(
-            directory: dataDirectory, logger: logger, sessions: configuration.sessions, dataSync: configuration.dataSync)
-        self.store = store
-        let report = try store.recover()
-        store.reserveSpoolFiles()
-        do {
-            try store.preallocateIndexLog()
-        } catch {
-            logger.warning("index WAL not preallocated; commits will grow it", metadata: ["error": "\(error)"])
+        let store = try await threadPool.runToCompletion {
+            try Self.openStore(directory: dataDirectory, configuration: configuration, logger: logger)
         }
-        logger.info("store open", metadata: ["data": "\(dataDirectory)", "recovery": "\(report)"])
-        let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
-            || configuration.offersSubmission
-        let serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
-        let tls = configuration.smtp.startTLS ? serverTLS : nil
-        try startOutboundDelivery(store: store)
+        self.store = store
+        let services = try await threadPool.runToCompletion {
+            try Services(configuration: configuration, dataDirectory: dataDirectory, store: store, group: group,
+                         threadPool: threadPool, logger: logger)
+        }
+        let tls = configuration.smtp.startTLS ? services.serverTLS : nil
+        startOutboundDelivery(services.outbound)
+        startDKIMRechecker(services.dkimChecker)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
-                                       dkim: startDKIM(store: store))
+                                       dkim: services.inboundDKIM)
         let limiter = SMTPConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
         // IMAP and submission first: once the SMTP port answers, every listener is up.
-        imapAddresses = try await startIMAP(store: store, tls: serverTLS)
-        submissionAddresses = try await startSubmission(store: store, tls: serverTLS)
+        imapAddresses = try await startIMAP(store: store, tls: services.serverTLS)
+        submissionAddresses = try await startSubmission(store: store, queue: services.submissionQueue, tls: services.serverTLS)
         guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
@@ -114,16 +129,62 @@ public final class Gateway: Service, @unchecked Sendable {
         await shutdown()
     }
 
-    /// Starts the DKIM re-checker; returns the inbound verifier unless turned off.
-    private func startDKIM(store: MailStore) -> DKIMInboundVerifier? {
+    /// Runs on the thread pool: opens the store, finishes what a crash interrupted, keeps
+    /// spool files ready and gives the index's WAL its full size.
+    static func openStore(directory: String, configuration: GatewayConfiguration, logger: Logger) throws -> MailStore {
+        BlockingWork.assertAllowedHere("opening the store")
+        let store = try MailStore.open(directory: directory, logger: logger, sessions: configuration.sessions, dataSync: configuration.dataSync)
+        let report = try store.recover()
+        store.reserveSpoolFiles()
+        do {
+            try store.preallocateIndexLog()
+        } catch {
+            logger.warning("index WAL not preallocated; commits will grow it", metadata: ["error": "\(error)"])
+        }
+        logger.info("store open", metadata: ["data": "\(directory)", "recovery": "\(report)"])
+        return store
+    }
+
+    /// What the listeners and background tasks need beside the store, made on the thread
+    /// pool before anything is bound: each reads files, SQLite or /etc/resolv.conf, or
+    /// generates keys.
+    struct Services: Sendable {
+        /// The listeners' TLS context, when any listener offers TLS.
+        var serverTLS: NIOSSLContext?
+        var outbound: DeliveryWorker
+        var dkimChecker: DKIMDomainChecker
+        /// Inbound DKIM verification, unless turned off.
+        var inboundDKIM: DKIMInboundVerifier?
+        /// The outbound queue of the submission listeners, when there are any.
+        var submissionQueue: OutboundQueue?
+
+        init(configuration: GatewayConfiguration, dataDirectory: String, store: MailStore, group: any EventLoopGroup,
+             threadPool: NIOThreadPool, logger: Logger) throws {
+            BlockingWork.assertAllowedHere("preparing the gateway's services")
+            let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
+                || configuration.offersSubmission
+            serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
+            for name in try Gateway.ensureHostedDKIMKeys(store: store) {
+                logger.notice("generated a DKIM key for the hosted domain", metadata: ["domain": "\(name)", "selector": "\(Gateway.hostedSelector)"])
+            }
+            outbound = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, group: group,
+                                                      threadPool: threadPool, logger: logger)
+            dkimChecker = DKIMDomainChecker(store: store, configuration: configuration)
+            inboundDKIM = configuration.dkim.verifyInbound
+                ? DKIMInboundVerifier(fetcher: DKIMKeyFetcher(resolver: DNSResolver(configuration: configuration.dns.resolverConfiguration)),
+                                      authservID: configuration.hostname, maxHeaderBytes: configuration.smtp.limits.maxHeaderSize)
+                : nil
+            submissionQueue = configuration.offersSubmission
+                ? try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry) : nil
+        }
+    }
+
+    /// Starts the DKIM re-checker.
+    private func startDKIMRechecker(_ checker: DKIMDomainChecker) {
         let rechecker = DKIMRechecker(
-            checker: DKIMDomainChecker(store: store, configuration: configuration), threadPool: threadPool,
+            checker: checker, threadPool: threadPool,
             pollInterval: Double(configuration.dkim.recheckPollInterval), now: now, logger: logger)
         dkimRechecker = Task { await rechecker.run() }
-        guard configuration.dkim.verifyInbound else { return nil }
-        let resolver = DNSResolver(configuration: configuration.dns.resolverConfiguration)
-        return DKIMInboundVerifier(fetcher: DKIMKeyFetcher(resolver: resolver), authservID: configuration.hostname,
-                                   maxHeaderBytes: configuration.smtp.limits.maxHeaderSize)
     }
 
     /// Stops accepting, lets transactions in flight finish, and releases everything.
@@ -145,9 +206,23 @@ public final class Gateway: Service, @unchecked Sendable {
         serverChannels = []
         await stopOutboundDelivery()
         try? await threadPool.shutdownGracefully()
-        store?.finishDeliveries()
+        if let store { await Self.finishDeliveries(store) }
         try? await group.shutdownGracefully()
         logger.notice("stopped")
+    }
+
+    /// Removes the spool files kept ready and flushes the journalled deliveries' files
+    /// (`MailStore.finishDeliveries`): blocking work, and it must wait until the gateway's
+    /// pool has finished its last work items (a delivery made visible after its reply), so
+    /// it runs on a pool of its own, started for it.
+    private static func finishDeliveries(_ store: MailStore) async {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        try? await pool.runToCompletion {
+            BlockingWork.assertAllowedHere("finishing the store's deliveries")
+            store.finishDeliveries()
+        }
+        try? await pool.shutdownGracefully()
     }
 
     /// Binds the IMAP (STARTTLS) and IMAPS (implicit TLS) listeners.

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import PostgateDNS
 import PostgateOutbound
 import PostgateStore
@@ -41,11 +42,12 @@ extension GatewayConfiguration {
     }
 
     /// The next hop: the smarthost (AUTH password read from its file), else direct MX
-    /// delivery through the `dns:` resolver.
+    /// delivery through the `dns:` resolver, whose queries run on `threadPool`. Blocks: it
+    /// reads the password file, or /etc/resolv.conf when no DNS servers are configured.
     /// - Throws: `ConfigurationError` when the password file is unreadable.
-    public func outboundNextHop() throws -> NextHop {
+    public func outboundNextHop(threadPool: NIOThreadPool) throws -> NextHop {
         guard !outbound.smarthost.isEmpty else {
-            let resolver = DNSOutboundResolver(resolver: DNSResolver(configuration: dns.resolverConfiguration))
+            let resolver = DNSOutboundResolver(resolver: DNSResolver(configuration: dns.resolverConfiguration), threadPool: threadPool)
             return .mx(resolver: resolver, port: outbound.mxPort, tls: outbound.tls)
         }
         let address = try ListenAddress(outbound.smarthost)

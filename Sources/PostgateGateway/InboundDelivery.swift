@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PostgateBlocking
 import PostgateDKIM
 import PostgateMessage
 import PostgatePolicy
@@ -39,15 +40,21 @@ public struct InboundDelivery: SMTPServerDelegate {
             // honoured. Refuse them as relaying whatever the domain.
             return eventLoop.makeSucceededFuture(.reject(SMTPReply(550, "5.7.1", "Relaying denied: routing characters in <\(recipient)> are not accepted")))
         }
+        // Even a recipient already in the directory cache is looked up on the thread pool:
+        // knowing the cache is current takes a read of the generation hint file, and no file
+        // is read on an event loop. The handler takes no further command meanwhile, so the
+        // replies keep the commands' order (RFC 2920 section 3.1).
         let store = self.store
-        // A recipient an earlier message already resolved, with the directory unchanged since,
-        // is answered at once: no trip to the thread pool and back.
-        if let known = store.directorySnapshotIfKnown()?.knownResolution(recipient) {
-            return eventLoop.makeSucceededFuture(Self.verdict(for: recipient, resolution: known))
-        }
         return threadPool.runIfActive(eventLoop: eventLoop) {
-            try Self.verdict(for: recipient, resolution: store.directorySnapshot().resolveRecipient(recipient))
+            try Self.lookUp(recipient, in: store)
         }
+    }
+
+    /// Runs on the thread pool: the directory snapshot (a `pread(2)` of the generation hint,
+    /// SQLite when the directory changed) and the recipient's resolution in it.
+    static func lookUp(_ recipient: EmailAddress, in store: MailStore) throws -> RecipientVerdict {
+        BlockingWork.assertAllowedHere("RCPT lookup")
+        return verdict(for: recipient, resolution: try store.directorySnapshot().resolveRecipient(recipient))
     }
 
     static func verdict(for recipient: EmailAddress, resolution: RecipientResolution) -> RecipientVerdict {

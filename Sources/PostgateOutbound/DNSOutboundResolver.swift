@@ -1,20 +1,35 @@
+import NIOPosix
+import PostgateBlocking
 import PostgateDNS
 
 /// `OutboundResolver` over the gateway's configurable stub resolver (PostgateDNS), so that
 /// direct MX delivery asks the same servers as DKIM (`dns.servers`).
+///
+/// The stub resolver's queries block on their sockets (bounded by its timeouts), so each
+/// runs on `threadPool`, the gateway's pool for blocking work, and the delivery worker's
+/// task waits for it without holding a cooperative thread.
 ///
 /// MX (RFC 5321 section 5.1): NXDOMAIN is final (`noSuchDomain`); no MX records (NODATA)
 /// is an empty list, which makes the domain its own implicit MX; a SERVFAIL or a timeout
 /// is thrown and becomes a temporary failure (4xx-like, retried).
 public struct DNSOutboundResolver: OutboundResolver {
     public let resolver: DNSResolver
+    public let threadPool: NIOThreadPool
 
-    public init(resolver: DNSResolver) {
+    public init(resolver: DNSResolver, threadPool: NIOThreadPool) {
         self.resolver = resolver
+        self.threadPool = threadPool
+    }
+
+    /// `resolver.query` on the thread pool; a cancelled task still gets its answer (the
+    /// query is bounded by its own timeouts).
+    private func query(_ name: String, type: DNSRecordType) async throws -> DNSAnswer {
+        let resolver = self.resolver
+        return try await threadPool.runToCompletion { try resolver.query(name, type: type) }
     }
 
     public func mx(_ domain: String) async throws -> [(preference: Int, host: String)] {
-        switch try await resolver.query(domain, type: .mx) {
+        switch try await query(domain, type: .mx) {
         case .nameDoesNotExist: throw OutboundResolverError.noSuchDomain(domain)
         case .noData: return []
         case .records(let records):
@@ -34,7 +49,7 @@ public struct DNSOutboundResolver: OutboundResolver {
         var exists = false
         for type in [DNSRecordType.aaaa, .a] {
             do {
-                let answer = try await resolver.query(host, type: type)
+                let answer = try await query(host, type: type)
                 if case .nameDoesNotExist = answer { continue }
                 exists = true
                 found += answer.records.compactMap(Self.text)

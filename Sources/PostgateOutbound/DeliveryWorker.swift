@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOPosix
+import PostgateBlocking
 import PostgateStore
 import ServiceLifecycle
 
@@ -11,10 +13,15 @@ import ServiceLifecycle
 /// recipient be sent twice is the time between that reply and the commit.
 ///
 /// The clock is injectable so that retry schedules can be tested without waiting.
+///
+/// The worker is async code; everything it does that blocks (the queue's SQLite work, the
+/// notifications and copies stored in mailboxes, reading a message's header) runs on
+/// `threadPool`, so no cooperative thread waits for a disk.
 public struct DeliveryWorker: Service {
     public let queue: OutboundQueue
     public let client: SMTPClient
     public let nextHop: NextHop
+    public let threadPool: NIOThreadPool
     public var pollInterval: Duration
     public var batchSize = 20
     /// Stores notifications of failed recipients and copies of delivered replies; nil: none
@@ -26,13 +33,14 @@ public struct DeliveryWorker: Service {
     private let logger: Logger
 
     public init(
-        queue: OutboundQueue, client: SMTPClient, nextHop: NextHop, pollInterval: Duration = .seconds(1),
+        queue: OutboundQueue, client: SMTPClient, nextHop: NextHop, threadPool: NIOThreadPool, pollInterval: Duration = .seconds(1),
         mailboxes: (any SenderMailboxWriter)? = nil, reportingMTA: String = "localhost",
         clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "postgate.outbound")
     ) {
         self.queue = queue
         self.client = client
         self.nextHop = nextHop
+        self.threadPool = threadPool
         self.pollInterval = pollInterval
         self.mailboxes = mailboxes
         self.reportingMTA = reportingMTA
@@ -60,22 +68,49 @@ public struct DeliveryWorker: Service {
     public func runOnce() async throws -> Int {
         var tried = 0
         while !Task.isCancelled {
-            let work = try queue.claimDue(now: clock(), limit: batchSize)
+            let work = try await blocking { try $0.claimDue() }
             if work.isEmpty { break }
             for message in work {
                 await deliver(message)
-                try queue.release(message.messageID)
+                try await blocking { try $0.release(message.messageID) }
                 tried += 1
             }
         }
-        try notifyFailures()
-        try copyDeliveredReplies()
+        try await blocking { try $0.notifyFailures() }
+        try await blocking { try $0.copyDeliveredReplies() }
         return tried
     }
 
-    /// Stores a notification for every message with failed recipients not yet notified
-    /// (RFC 3464); none for the null sender `<>` (RFC 5321 section 4.5.5).
+    /// Runs `body` on the thread pool. A cancelled task (shutdown) still waits for it: an
+    /// outcome being recorded is recorded, as when it ran inline.
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable (DeliveryWorker) throws -> T) async throws -> T {
+        let worker = self
+        return try await threadPool.runToCompletion { try body(worker) }
+    }
+
+    /// Runs on the thread pool: leases the messages due now.
+    private func claimDue() throws -> [OutboundWork] {
+        BlockingWork.assertAllowedHere("outbound queue claim")
+        return try queue.claimDue(now: clock(), limit: batchSize)
+    }
+
+    /// Runs on the thread pool: gives up the lease of a message tried.
+    private func release(_ messageID: Int64) throws {
+        BlockingWork.assertAllowedHere("outbound queue release")
+        try queue.release(messageID)
+    }
+
+    /// Runs on the thread pool: records the outcomes of one transaction in one commit.
+    private func record(_ outcomes: [Int64: OutboundRecipientOutcome]) throws {
+        BlockingWork.assertAllowedHere("outbound queue record")
+        try queue.record(outcomes, now: clock())
+    }
+
+    /// Runs on the thread pool: stores a notification for every message with failed
+    /// recipients not yet notified (RFC 3464); none for the null sender `<>` (RFC 5321
+    /// section 4.5.5).
     func notifyFailures() throws {
+        BlockingWork.assertAllowedHere("delivery status notifications")
         guard let mailboxes else { return }
         for report in try queue.pendingFailureReports() {
             if !report.sender.isEmpty {
@@ -93,8 +128,10 @@ public struct DeliveryWorker: Service {
         }
     }
 
-    /// Stores each reply that reached a recipient in its sender's mailbox (the thread).
+    /// Runs on the thread pool: stores each reply that reached a recipient in its sender's
+    /// mailbox (the thread).
     func copyDeliveredReplies() throws {
+        BlockingWork.assertAllowedHere("copies of delivered replies")
         guard let mailboxes else { return }
         for copy in try queue.pendingThreadCopies() {
             do {
@@ -116,7 +153,7 @@ public struct DeliveryWorker: Service {
             let outcomes = await deliver(work, to: recipients, key: key)
             let byID = Dictionary(uniqueKeysWithValues: zip(recipients.map(\.id), outcomes))
             do {
-                try queue.record(byID, now: clock())
+                try await blocking { try $0.record(byID) }
             } catch {
                 logger.error("could not record the outcome of outbound message \(work.messageID): \(error)")
             }

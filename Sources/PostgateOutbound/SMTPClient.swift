@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import PostgateBlocking
 import PostgateStore
 
 /// Sends one message to one SMTP server over SwiftNIO and reports, per recipient, whether it
@@ -9,14 +10,23 @@ import PostgateStore
 ///
 /// It never throws: every failure becomes an outcome, with the text kept for the delivery
 /// status notification.
+///
+/// The session runs on `group`; what blocks (reading the trust roots for TLS, opening,
+/// reading and closing the message file) runs on `threadPool`, never on the event loop or
+/// on the calling task's thread.
 public struct SMTPClient: Sendable {
     public let configuration: SMTPClientConfiguration
     private let group: any EventLoopGroup
+    private let threadPool: NIOThreadPool
     private let logger: Logger
 
-    public init(configuration: SMTPClientConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "postgate.outbound")) {
+    public init(
+        configuration: SMTPClientConfiguration, group: any EventLoopGroup, threadPool: NIOThreadPool,
+        logger: Logger = Logger(label: "postgate.outbound")
+    ) {
         self.configuration = configuration
         self.group = group
+        self.threadPool = threadPool
         self.logger = logger
     }
 
@@ -24,12 +34,30 @@ public struct SMTPClient: Sendable {
     public func deliver(_ request: SMTPDeliveryRequest, to endpoint: SMTPEndpoint) async -> [OutboundRecipientOutcome] {
         let tlsContext: NIOSSLContext?
         do {
-            tlsContext = endpoint.tls == .none ? nil : try makeTLSContext()
+            let configuration = self.configuration
+            tlsContext = endpoint.tls == .none ? nil : try await threadPool.runToCompletion { try Self.makeTLSContext(configuration) }
         } catch {
             return Self.all(request, .temporary(reason: "cannot set up TLS for \(endpoint): \(error)"))
         }
         let eventLoop = group.next()
+        // Opened while the connection is made and the envelope sent; the handler waits for it
+        // only when the server asks for the data, so a missing file fails the same way and
+        // at the same point of the session (RFC 5321 section 4.5.2) as a read would.
+        let path = request.path
+        let message = threadPool.runIfActive(eventLoop: eventLoop) { try QueuedMessageFile(path: path) }
+        let outcomes = await deliver(request, to: endpoint, on: eventLoop, message: message, tlsContext: tlsContext)
+        if let file = try? await message.get() {
+            try? await threadPool.runToCompletion { file.close() }
+        }
+        return outcomes
+    }
+
+    private func deliver(
+        _ request: SMTPDeliveryRequest, to endpoint: SMTPEndpoint, on eventLoop: any EventLoop,
+        message: EventLoopFuture<QueuedMessageFile>, tlsContext: NIOSSLContext?
+    ) async -> [OutboundRecipientOutcome] {
         let result = eventLoop.makePromise(of: [OutboundRecipientOutcome].self)
+        let threadPool = self.threadPool
         let stateMachine = SMTPClientStateMachine(request: request, endpoint: endpoint, heloName: configuration.heloName)
         let timeouts = configuration.timeouts
         let logger = logger
@@ -39,7 +67,8 @@ public struct SMTPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(SMTPReplyDecoder()),
-                        SMTPClientHandler(stateMachine: stateMachine, timeouts: timeouts, tlsContext: tlsContext, result: result, logger: logger),
+                        SMTPClientHandler(stateMachine: stateMachine, timeouts: timeouts, tlsContext: tlsContext, message: message,
+                                          threadPool: threadPool, result: result, logger: logger),
                     ])
                 }
             }
@@ -55,7 +84,9 @@ public struct SMTPClient: Sendable {
         Array(repeating: outcome, count: request.recipients.count)
     }
 
-    private func makeTLSContext() throws -> NIOSSLContext {
+    /// Runs on the thread pool: the context reads its trust roots from files.
+    private static func makeTLSContext(_ configuration: SMTPClientConfiguration) throws -> NIOSSLContext {
+        BlockingWork.assertAllowedHere("TLS trust roots")
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = configuration.verifyCertificates ? .fullVerification : .none
         if !configuration.trustRootsFile.isEmpty {

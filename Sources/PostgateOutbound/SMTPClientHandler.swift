@@ -17,8 +17,9 @@ import Darwin
 /// framed by `SMTPReplyDecoder` into `SMTPClientStateMachine` and carries out its actions
 /// (writing commands, starting TLS, streaming the message file, timing out).
 ///
-/// The message is read from its file in 64 KiB chunks on the thread pool and the next chunk
-/// is read only once the previous one is written, so memory stays bounded for any size.
+/// The message file is opened on the thread pool while the session starts (`message`), and
+/// read in 64 KiB chunks there; the next chunk is read only once the previous one is
+/// written, so memory stays bounded for any size. No file call runs on the event loop.
 final class SMTPClientHandler: ChannelInboundHandler {
     typealias InboundIn = SMTPClientReply
     typealias OutboundOut = ByteBuffer
@@ -29,19 +30,24 @@ final class SMTPClientHandler: ChannelInboundHandler {
     private let timeouts: SMTPClientTimeouts
     private let tlsContext: NIOSSLContext?
     private let result: EventLoopPromise<[OutboundRecipientOutcome]>
+    /// The message file, being opened on the thread pool; its owner (`SMTPClient`) closes it.
+    private let message: EventLoopFuture<QueuedMessageFile>
+    private let threadPool: NIOThreadPool
     private let logger: Logger
     private var timeoutTask: Scheduled<Void>?
     private var encoder = SMTPDataEncoder()
-    private var messageFD: Int32 = -1
     private var closed = false
 
     init(
         stateMachine: SMTPClientStateMachine, timeouts: SMTPClientTimeouts, tlsContext: NIOSSLContext?,
+        message: EventLoopFuture<QueuedMessageFile>, threadPool: NIOThreadPool,
         result: EventLoopPromise<[OutboundRecipientOutcome]>, logger: Logger
     ) {
         self.stateMachine = stateMachine
         self.timeouts = timeouts
         self.tlsContext = tlsContext
+        self.message = message
+        self.threadPool = threadPool
         self.result = result
         self.logger = logger
     }
@@ -54,7 +60,6 @@ final class SMTPClientHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         timeoutTask?.cancel()
-        closeMessageFile()
         perform(stateMachine.connectionClosed("closed by the server"), context: context)
         context.fireChannelInactive()
     }
@@ -131,59 +136,45 @@ final class SMTPClientHandler: ChannelInboundHandler {
     // MARK: The message (RFC 5321 section 4.5.2)
 
     private func sendMessage(context: ChannelHandlerContext) {
-        messageFD = open(stateMachine.request.path, O_RDONLY | O_CLOEXEC)
-        guard messageFD >= 0 else {
-            let reason = String(cString: strerror(errno))
-            perform(stateMachine.localFailure("cannot read the queued message \(stateMachine.request.path): \(reason)"), context: context)
-            return
-        }
-        streamNextChunk(context: context)
-    }
-
-    private func streamNextChunk(context: ChannelHandlerContext) {
-        let fd = messageFD
-        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
-            try Self.readChunk(fd)
-        }.assumeIsolated().whenComplete { result in
+        message.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             guard !self.closed else { return }
             switch result {
             case .failure(let error):
-                self.closeMessageFile()
-                self.perform(self.stateMachine.localFailure("cannot read the queued message: \(error)"), context: context)
-            case .success(let bytes):
-                self.writeChunk(bytes, context: context)
+                let path = self.stateMachine.request.path
+                self.perform(self.stateMachine.localFailure("cannot read the queued message \(path): \(error)"), context: context)
+            case .success(let file):
+                self.streamNextChunk(file, context: context)
             }
         }
     }
 
-    private func writeChunk(_ bytes: [UInt8], context: ChannelHandlerContext) {
+    private func streamNextChunk(_ file: QueuedMessageFile, context: ChannelHandlerContext) {
+        threadPool.runIfActive(eventLoop: context.eventLoop) {
+            try file.read(maximum: Self.chunkSize)
+        }.assumeIsolated().whenComplete { result in
+            guard !self.closed else { return }
+            switch result {
+            case .failure(let error):
+                self.perform(self.stateMachine.localFailure("cannot read the queued message: \(error)"), context: context)
+            case .success(let bytes):
+                self.writeChunk(bytes, from: file, context: context)
+            }
+        }
+    }
+
+    private func writeChunk(_ bytes: [UInt8], from file: QueuedMessageFile, context: ChannelHandlerContext) {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count + bytes.count / 16 + 8)
         let last = bytes.isEmpty
         if last {
             encoder.finish(into: &output)
-            closeMessageFile()
         } else {
             encoder.encode(bytes, into: &output)
         }
         scheduleTimeout(context: context, seconds: last ? timeouts.dataTermination : timeouts.dataBlock)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: output))).assumeIsolated().whenSuccess {
-            if !last && !self.closed { self.streamNextChunk(context: context) }
+            if !last && !self.closed { self.streamNextChunk(file, context: context) }
         }
-    }
-
-    private static func readChunk(_ fd: Int32) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
-            if count >= 0 { return Array(buffer[..<count]) }
-            if errno != EINTR { throw IOError(errnoCode: errno, reason: "read") }
-        }
-    }
-
-    private func closeMessageFile() {
-        if messageFD >= 0 { _ = systemClose(messageFD) }
-        messageFD = -1
     }
 
     // MARK: Timeouts (RFC 5321 section 4.5.3.2)
@@ -209,9 +200,6 @@ final class SMTPClientHandler: ChannelInboundHandler {
         }
     }
 }
-
-private let systemRead: @Sendable (Int32, UnsafeMutableRawPointer, Int) -> Int = { read($0, $1, $2) }
-private let systemClose: @Sendable (Int32) -> Int32 = { close($0) }
 
 extension String {
     /// True for an IPv4 or IPv6 literal (no TLS server name is sent for those, RFC 6066).

@@ -18,12 +18,6 @@ public struct DirectorySnapshot: Sendable {
         }
     }
 
-    /// `resolveRecipient(_:)` if an earlier message already asked; nil when answering would
-    /// read the database.
-    public func knownResolution(_ address: EmailAddress) -> RecipientResolution? {
-        tables.knownValue(\.resolutions, address.canonical)
-    }
-
     /// `MailStore.address(_:countingMessages: false)`.
     public func address(_ address: EmailAddress) throws(StoreError) -> AddressRecord? {
         try tables.value(\.addresses, address.canonical) { () throws(StoreError) in
@@ -49,15 +43,9 @@ public struct DirectorySnapshot: Sendable {
 }
 
 extension MailStore {
-    /// The current view of the directory if it can be had without reading the database (the
-    /// hint file is unchanged and was checked within `DirectoryCache.recheckInterval`): for
-    /// an event loop, which must not wait for SQLite.
-    public func directorySnapshotIfKnown() -> DirectorySnapshot? {
-        directoryCache.tablesIfUnchanged(hint: directory.generationHint()).map { DirectorySnapshot(store: self, tables: $0) }
-    }
-
     /// A view of the directory for one message: answers from what an earlier message read if
-    /// the directory has not changed since (`DirectoryCache`).
+    /// the directory has not changed since (`DirectoryCache`). Blocks: it reads the generation
+    /// hint file, and SQLite when the directory changed, so never call it on an event loop.
     public func directorySnapshot() throws(StoreError) -> DirectorySnapshot {
         let hint = directory.generationHint()
         if let tables = directoryCache.tablesIfUnchanged(hint: hint) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOPosix
 import PostgateGateway
 import PostgateMessage
 import PostgateOutbound
@@ -77,7 +78,8 @@ private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, Deliv
     let configuration = options.gatewayConfiguration()
     let store = try options.openStore()
     do {
-        let worker = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, logger: Logger(label: "postgate.outbound"))
+        let worker = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, group: MultiThreadedEventLoopGroup.singleton,
+                                                    threadPool: NIOThreadPool.singleton, logger: Logger(label: "postgate.outbound"))
         return (worker.queue, worker)
     } catch {
         fail("\(error)")

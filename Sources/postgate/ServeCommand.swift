@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOPosix
 import PostgateGateway
 import ServiceLifecycle
 
@@ -43,7 +44,23 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        var configuration = try loadConfiguration()
+        // The gateway's pool for blocking work, started here so that reading the
+        // configuration file does not block this task's thread either.
+        let threadPool = Gateway.makeThreadPool()
+        threadPool.start()
+        let configuration: GatewayConfiguration
+        do {
+            let file = config
+            configuration = try await threadPool.runIfActive { try Self.loadConfiguration(file) }
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+        try await run(configuration, threadPool: threadPool)
+    }
+
+    private func run(_ loaded: GatewayConfiguration, threadPool: NIOThreadPool) async throws {
+        var configuration = loaded
         if !smtpListen.isEmpty { configuration.smtp.listen = smtpListen }
         if !imapListen.isEmpty { configuration.imap.listen = imapListen }
         if !imapsListen.isEmpty { configuration.imaps.listen = imapsListen }
@@ -51,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         if !submissionsListen.isEmpty { configuration.submissions.listen = submissionsListen }
         if let logLevel {
             guard let level = Logger.Level(rawValue: logLevel) else {
+                try? await threadPool.shutdownGracefully()
                 throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
             }
             configuration.logLevel = level
@@ -62,7 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "postgate")
-        let gateway = Gateway(configuration: configuration, dataDirectory: resolvedDataDirectory(configuration), logger: logger)
+        let gateway = Gateway(configuration: configuration, dataDirectory: resolvedDataDirectory(configuration), logger: logger,
+                              threadPool: threadPool)
         // The group traps SIGTERM and SIGINT before the gateway binds its listeners, so a
         // signal sent as soon as the port answers is a graceful shutdown.
         let group = ServiceGroup(configuration: .init(
@@ -78,7 +97,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func loadConfiguration() throws -> GatewayConfiguration {
+    /// Runs on the thread pool: reads and checks the file.
+    private static func loadConfiguration(_ config: String?) throws -> GatewayConfiguration {
         guard let config else { return GatewayConfiguration() }
         do {
             return try GatewayConfiguration.load(file: config)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import PostgateOutbound
 import PostgateStore
 import Testing
@@ -33,7 +34,7 @@ import Testing
         #expect(configuration.outbound.timeouts.connect == 2 && configuration.outbound.timeouts.dataTermination == 30)
         #expect(configuration.outbound.timeouts.command == 300)
         #expect(configuration.smtpClientConfiguration.heloName == "gw.test")
-        guard case .smarthost(let endpoint) = try configuration.outboundNextHop() else { Issue.record("not a smarthost"); return }
+        guard case .smarthost(let endpoint) = try configuration.outboundNextHop(threadPool: NIOThreadPool.singleton) else { Issue.record("not a smarthost"); return }
         #expect(endpoint == SMTPEndpoint(host: "relay.test", port: 587, tls: .required, credentials: SMTPCredentials(user: "gw", password: "s3cret")))
     }
 
@@ -49,7 +50,7 @@ import Testing
 
     @Test func noSmarthostMeansDirectMXDelivery() throws {
         let configuration = try GatewayConfiguration.parse("outbound:\n  mx_port: 2526\n  tls: none\n", source: "test.yaml")
-        guard case .mx(_, let port, let tls) = try configuration.outboundNextHop() else { Issue.record("not MX delivery"); return }
+        guard case .mx(_, let port, let tls) = try configuration.outboundNextHop(threadPool: NIOThreadPool.singleton) else { Issue.record("not MX delivery"); return }
         #expect(port == 2526 && tls == .none)
         #expect(failure("outbound:\n  mx_port: 70000\n")?.contains("mx_port") == true)
         #expect(failure("outbound:\n  default_max_to: 90\n")?.contains("at most 100") == true)

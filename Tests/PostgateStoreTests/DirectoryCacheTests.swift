@@ -118,18 +118,4 @@ import Testing
         #expect(cache.tables(for: 4, hint: 5, now: start + .seconds(2)).generation == 4)
         #expect(cache.tablesIfUnchanged(hint: 5, now: start + .seconds(2))?.generation == 6)
     }
-
-    /// What an event loop may ask without waiting for SQLite.
-    @Test func knownAnswersNeedNoDatabaseAndAChangeHidesThem() throws {
-        let sales = try EmailAddress("sales@acme.test")
-        #expect(store.directorySnapshotIfKnown() == nil)
-        _ = try store.directorySnapshot().resolveRecipient(support)
-        let known = try #require(store.directorySnapshotIfKnown())
-        #expect(known.knownResolution(support) == (try store.resolveRecipient(support)))
-        #expect(known.knownResolution(sales) == nil)
-        try otherProcess().setEnabled(support, false)
-        #expect(store.directorySnapshotIfKnown() == nil)
-        #expect(try store.directorySnapshot().resolveRecipient(support) == .disabled)
-        #expect(store.directorySnapshotIfKnown()?.knownResolution(support) == .disabled)
-    }
 }
