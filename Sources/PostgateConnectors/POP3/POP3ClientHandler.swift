@@ -59,7 +59,9 @@ final class POP3ClientHandler: ChannelDuplexHandler {
         } else if buffer.readerIndex > 65_536 {
             buffer.discardReadBytes()
         }
-        armTimeout(context: context)
+        // Bytes came; the clock starts again with the next read.
+        timeoutTask?.cancel()
+        timeoutTask = nil
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -85,8 +87,9 @@ final class POP3ClientHandler: ChannelDuplexHandler {
         armTimeout(context: context)
     }
 
-    /// A read requested by the consumer restarts the clock: while the caller's sink is slow
-    /// the server is not asked for bytes, and is not blamed for the pause.
+    /// The clock runs while a read is outstanding and a response is due. A consumer that is
+    /// not ready (a slow sink for a message) holds the next read back, so the server is not
+    /// blamed for that pause.
     func read(context: ChannelHandlerContext) {
         armTimeout(context: context)
         context.read()
