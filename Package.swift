@@ -156,6 +156,19 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        /// Mailbox connectors: clients that fetch mail from a customer's own mailbox. The POP3
+        /// client (RFC 1939; CAPA, STLS, SASL PLAIN, XOAUTH2 and OAUTHBEARER): framer, state
+        /// machine, channel handler, async session.
+        .target(
+            name: "PostgateConnectors",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// Wiring: configuration, listeners, TLS material, delivery into the store, lifecycle.
         .target(
             name: "PostgateGateway",
@@ -217,6 +230,14 @@ let package = Package(
             name: "PostgateOutboundTests",
             dependencies: [
                 "PostgateOutbound", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "PostgateConnectorsTests",
+            dependencies: [
+                "PostgateConnectors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

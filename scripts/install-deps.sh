@@ -54,17 +54,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
         fi
     done
     "${sudo_cmd[@]}" apt-get update -qq
-    # policy-rc.d 101: do not start any service (the system Postfix) during installation.
+    # policy-rc.d 101: do not start any service (the system Postfix and Dovecot) during
+    # installation. A policy already there may allow services, so it is set aside for the
+    # installation and put back afterwards.
     policy=/usr/sbin/policy-rc.d
-    made_policy=0
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
-        "${sudo_cmd[@]}" chmod 755 "$policy"
-        made_policy=1
+    saved_policy=""
+    if [ -e "$policy" ]; then
+        saved_policy="$policy.postgate-saved"
+        "${sudo_cmd[@]}" mv "$policy" "$saved_policy"
     fi
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+    "${sudo_cmd[@]}" chmod 755 "$policy"
     status=0
     "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null || status=$?
-    if [ "$made_policy" = 1 ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi
+    "${sudo_cmd[@]}" rm -f "$policy"
+    if [ -n "$saved_policy" ]; then "${sudo_cmd[@]}" mv "$saved_policy" "$policy"; fi
     [ "$status" = 0 ] || exit "$status"
 fi
 
