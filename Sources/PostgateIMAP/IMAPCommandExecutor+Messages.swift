@@ -5,12 +5,20 @@ import PostgateIndex
 
 /// The message commands: APPEND, CLOSE, EXPUNGE, FETCH, STORE, COPY and MOVE.
 extension IMAPCommandExecutor.Run {
-    mutating func append(_ name: String, _ flags: [String], _ date: Date?, _ message: [UInt8]) throws(IMAPCommandFailure) {
+    /// APPEND (RFC 9051 section 6.3.12) of the message received into `upload`'s spool file;
+    /// a refusal drops it (the caller aborts the upload), so nothing is left behind.
+    mutating func append(_ name: String, _ flags: [String], _ date: Date?, size: Int) throws(IMAPCommandFailure) {
         let mailbox: VisibleMailbox
         do { mailbox = try self.mailbox(name) } catch {
             throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
         }
-        guard !message.isEmpty else { throw IMAPCommandFailure("Empty message") }
+        guard let upload else { throw IMAPCommandFailure("No message received", code: "SERVERBUG") }
+        let received = try storeCall { () throws(StoreError) in try upload.take() }
+        guard let message = received, message.size > 0 else { throw IMAPCommandFailure("Empty message") }
+        guard message.size == size else {
+            message.abort()
+            throw IMAPCommandFailure("Received \(message.size) of \(size) octets", code: "SERVERBUG")
+        }
         let result = try storeCall { () throws(StoreError) in
             try store.append(message, to: mailbox, flags: MessageFlags(imapNames: flags), internalDate: date ?? Date())
         }

@@ -18,13 +18,17 @@ public struct IMAPCommandExecutor: Sendable {
 
     /// Runs one command. Long responses (FETCH of many or large messages) are handed to
     /// `emit` in pieces of about `chunkSize` octets as they are made; `emit` may block
-    /// until the piece is sent, which bounds the memory a session uses.
-    public func execute(
-        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, emit: (@Sendable ([UInt8]) -> Void)? = nil
+    /// until the piece is sent, which bounds the memory a session uses. An APPEND's message
+    /// is in `upload`, received into a spool file; it is stored, or dropped if the command fails.
+    func execute(
+        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, upload: IMAPAppendUpload? = nil,
+        emit: (@Sendable ([UInt8]) -> Void)? = nil
     ) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected,
                       condStore: context.condStore || tagged.command.enablesCondStore)
         run.emit = emit
+        run.upload = upload
+        defer { upload?.abort() }
         do {
             try run.perform(tagged.command)
         } catch {
@@ -72,6 +76,8 @@ extension IMAPCommandExecutor {
         let condStore: Bool
         var w = IMAPResponseWriter()
         var emit: (@Sendable ([UInt8]) -> Void)?
+        /// The message of an APPEND, in its spool file.
+        var upload: IMAPAppendUpload?
 
         var store: MailStore { executor.store }
 
@@ -112,7 +118,7 @@ extension IMAPCommandExecutor {
             case .list(let reference, let patterns, let options): try list(reference, patterns, options, lsub: false)
             case .lsub(let reference, let pattern): try list(reference, [pattern], IMAPCommand.ListOptions(), lsub: true)
             case .status(let name, let items): try status(name, items)
-            case .append(let name, let flags, let date, let message): try append(name, flags, date, message)
+            case .append(let name, let flags, let date, let size): try append(name, flags, date, size: size)
             case .noop, .check, .idle: try finish("\(command.name) completed")
             case .close: try close()
             case .expunge(let uids): try expunge(uids)
