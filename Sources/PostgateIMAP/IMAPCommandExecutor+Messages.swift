@@ -67,8 +67,13 @@ extension IMAPCommandExecutor.Run {
                 apply(changed.changed, to: &view)
             }
         }
-        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore)
+        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore,
+                                           logger: executor.logger)
         if emit != nil, w.bytes.isEmpty, attributes.contains(where: \.needsFile) { w = IMAPResponseWriter(capacity: Self.chunkSize * 3 / 2) }
+        // A message that cannot be written is left out and named in the tagged reply; the
+        // others' responses are sent (RFC 2180 section 4.1.2).
+        var unreadable: [(uid: UInt32, error: StoreError)] = []
+        var expunged: [UInt32] = []
         for batch in indexes.chunks(of: Self.fetchBatch) {
             responder.prepare(view.messages[batch.first!].uid...view.messages[batch.last!].uid)
             let needing = !responder.mayNeedDetails ? [] : batch.filter {
@@ -76,14 +81,19 @@ extension IMAPCommandExecutor.Run {
             }
             if !needing.isEmpty { try storeCall { () throws(StoreError) in try view.loadDetails(needing, from: store) } }
             for index in batch {
-                responder.write(view.messages[index], sequence: index + 1, into: &w)
+                let message = view.messages[index]
+                do {
+                    if try responder.write(message, sequence: index + 1, into: &w) == .expunged { expunged.append(message.uid) }
+                } catch {
+                    unreadable.append((message.uid, error))
+                }
                 flushIfLarge()
             }
             responder.storePending(force: false)
         }
         responder.storePending(force: true)
         selected = view
-        try finish("FETCH completed", allowExpunge: false)
+        try finishReading("FETCH", unreadable: unreadable, expunged: expunged, expungedFails: true)
     }
 
     /// STORE, with UNCHANGEDSINCE (RFC 7162 section 3.1.3): messages changed since are

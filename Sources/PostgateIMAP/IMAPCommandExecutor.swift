@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgateStore
 import PostgateMaildir
 import PostgateIndex
@@ -11,9 +12,11 @@ import PostgateDirectory
 /// Store failures become `NO` with the store's one-line reason; nothing here throws.
 public struct IMAPCommandExecutor: Sendable {
     public let store: MailStore
+    let logger: Logger
 
-    public init(store: MailStore) {
+    public init(store: MailStore, logger: Logger = Logger(label: "postgate.imap")) {
         self.store = store
+        self.logger = logger
     }
 
     /// Runs one command. Long responses (FETCH of many or large messages) are handed to
@@ -37,10 +40,17 @@ public struct IMAPCommandExecutor: Sendable {
         return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
     }
 
-    /// Reports changes to the selected mailbox (for IDLE); no tagged response.
+    /// Reports changes to the selected mailbox (for IDLE); no tagged response. A failure to
+    /// read them is logged (IDLE has no reply to carry it); the next change or command tries again.
     public func poll(context: IMAPSessionContext) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected, condStore: context.condStore)
-        try? run.synchronize(allowExpunge: true)
+        do {
+            try run.synchronize(allowExpunge: true)
+        } catch {
+            logger.error("mailbox changes not readable during IDLE", metadata: [
+                "mailbox": "\(context.selected?.mailbox.path ?? "")", "error": "\(error.text)",
+            ])
+        }
         return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
     }
 }
@@ -159,6 +169,33 @@ extension IMAPCommandExecutor {
 
         func storeCall<T>(_ body: () throws(StoreError) -> T) throws(IMAPCommandFailure) -> T {
             do { return try body() } catch { throw IMAPCommandFailure(error) }
+        }
+
+        /// The tagged reply of a command that read message files, after its untagged
+        /// responses. A file that could not be read fails the command: `NO [SERVERBUG]`
+        /// naming the message and the reason (RFC 9051 section 7.1), and logged. A file that
+        /// is gone (expunged by another session since this one looked, RFC 2180 section
+        /// 4.1.2) gets `EXPUNGEISSUED` (RFC 5530 section 3): a `NO` where the data asked
+        /// for could not be sent (`expungedFails`), an `OK` where the result stands.
+        mutating func finishReading(
+            _ verb: String, unreadable: [(uid: UInt32, error: StoreError)], expunged: [UInt32], expungedFails: Bool
+        ) throws(IMAPCommandFailure) {
+            if let first = unreadable.first {
+                executor.logger.error("message file not readable", metadata: [
+                    "mailbox": "\(selected?.mailbox.path ?? "")", "uids": "\(Self.uidList(unreadable.map(\.uid)))",
+                    "error": "\(first.error)",
+                ])
+                try synchronize(allowExpunge: false)
+                let others = unreadable.count > 1 ? " (and \(unreadable.count - 1) more)" : ""
+                throw IMAPCommandFailure("\(verb) failed: cannot read message UID \(first.uid)\(others): \(first.error)", code: "SERVERBUG")
+            }
+            guard !expunged.isEmpty else { return try finish("\(verb) completed", allowExpunge: false) }
+            let gone = "no longer exist (UID \(Self.uidList(expunged.sorted())))"
+            guard expungedFails else {
+                return try finish("\(verb) completed; some messages \(gone)", code: "EXPUNGEISSUED", allowExpunge: false)
+            }
+            try synchronize(allowExpunge: false)
+            throw IMAPCommandFailure("Some of the requested messages \(gone)", code: "EXPUNGEISSUED")
         }
 
         // MARK: - Mailboxes

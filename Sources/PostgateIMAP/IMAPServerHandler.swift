@@ -267,7 +267,15 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         threadPool.runIfActive(eventLoop: context.eventLoop) {
             try store.authenticate(agent: user, password: password)
         }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
-            let agent = (try? result.get()) ?? nil
+            // A store that cannot check the password is not a wrong password: no delay, no
+            // lockout count, and UNAVAILABLE (RFC 5530 section 3).
+            guard case .success(let agent) = result else {
+                if case .failure(let error) = result { self.logger.error("IMAP login not checked: \(error)") }
+                self.perform(self.stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Cannot check credentials now; try again later"),
+                             context: context)
+                self.resume(context: context)
+                return
+            }
             guard agent == nil else {
                 self.throttle.recordSuccess(self.clientIP)
                 self.perform(self.stateMachine.loginFinished(tag: tag, agent: agent), context: context)
