@@ -1,22 +1,20 @@
 import NIOCore
-import PostgateIndex
 import PostgateMaildir
-import PostgateStore
 
 /// The message of an APPEND being received (RFC 9051 section 6.3.12), streamed into a
-/// spool file of the store (`MailStore.beginMessage`) piece by piece as it arrives, as
+/// spool file of the store (`IMAPMailStore.beginMessage`) piece by piece as it arrives, as
 /// SMTP DATA is, so that a session holds a bounded amount of it whatever its size.
 ///
 /// Used only inside thread-pool work items that run one after another: the handler starts
 /// each write once the one before has finished, and the command once the last write has.
 /// That order is what makes the unchecked `Sendable` sound.
-final class IMAPAppendUpload: @unchecked Sendable {
-    private let store: MailStore
-    private var message: IncomingMessage?
+final class IMAPAppendUpload<Store: IMAPMailStore>: @unchecked Sendable {
+    private let store: Store
+    private var message: Store.Message?
     /// What failed while the message was written; the rest of it is dropped.
     private var failure: StoreError?
 
-    init(store: MailStore) {
+    init(store: Store) {
         self.store = store
     }
 
@@ -24,7 +22,7 @@ final class IMAPAppendUpload: @unchecked Sendable {
     func write(_ bytes: ByteBuffer) {
         guard failure == nil, bytes.readableBytes > 0 else { return }
         do throws(StoreError) {
-            let message: IncomingMessage
+            let message: Store.Message
             if let open = self.message {
                 message = open
             } else {
@@ -41,7 +39,7 @@ final class IMAPAppendUpload: @unchecked Sendable {
 
     /// The whole message, now the caller's to store or abort; nil if it is empty.
     /// - Throws: what failed while it was written (nothing is left of it then).
-    func take() throws(StoreError) -> IncomingMessage? {
+    func take() throws(StoreError) -> Store.Message? {
         if let failure { throw failure }
         defer { message = nil }
         return message

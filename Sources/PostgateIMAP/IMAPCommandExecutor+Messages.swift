@@ -62,7 +62,7 @@ extension IMAPCommandExecutor.Run {
             let unseen = indexes.map { view.messages[$0] }.filter { !$0.flags.isSeen }.map(\.uid)
             if !unseen.isEmpty {
                 let changed = try storeCall { () throws(StoreError) in
-                    try store.updateFlags(view.mailbox, agent: agent, uids: unseen) { $0.settingSeen(true) }
+                    try store.updateFlags(view.mailbox, agent: agent, uids: unseen, unchangedSince: nil) { $0.settingSeen(true) }
                 }
                 apply(changed.changed, to: &view)
             }
@@ -163,7 +163,7 @@ extension IMAPCommandExecutor.Run {
     }
 
     /// Messages a FETCH looks up in the fetch cache at a time.
-    static let fetchBatch = 500
+    static var fetchBatch: Int { 500 }
 
     private mutating func badSequence() {
         w.tagged(tag, .bad, "Invalid message sequence number")

@@ -10,11 +10,14 @@ import PostgateDirectory
 /// the response bytes and the new selected-mailbox state.
 ///
 /// Store failures become `NO` with the store's one-line reason; nothing here throws.
-public struct IMAPCommandExecutor: Sendable {
-    public let store: MailStore
+///
+/// Generic over the store (`IMAPMailStore`): `MailStore` in the server, specialised
+/// where the handler makes it, so the per-message calls of a FETCH are direct.
+public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
+    public let store: Store
     let logger: Logger
 
-    public init(store: MailStore, logger: Logger = Logger(label: "postgate.imap")) {
+    public init(store: Store, logger: Logger = Logger(label: "postgate.imap")) {
         self.store = store
         self.logger = logger
     }
@@ -24,7 +27,7 @@ public struct IMAPCommandExecutor: Sendable {
     /// until the piece is sent, which bounds the memory a session uses. An APPEND's message
     /// is in `upload`, received into a spool file; it is stored, or dropped if the command fails.
     func execute(
-        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, upload: IMAPAppendUpload? = nil,
+        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, upload: IMAPAppendUpload<Store>? = nil,
         emit: (@Sendable ([UInt8]) -> Void)? = nil
     ) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected,
@@ -87,14 +90,14 @@ extension IMAPCommandExecutor {
         var w = IMAPResponseWriter()
         var emit: (@Sendable ([UInt8]) -> Void)?
         /// The message of an APPEND, in its spool file.
-        var upload: IMAPAppendUpload?
+        var upload: IMAPAppendUpload<Store>?
 
-        var store: MailStore { executor.store }
+        var store: Store { executor.store }
 
-        static let chunkSize = 1 << 20
+        static var chunkSize: Int { 1 << 20 }
         /// The first piece of a long response is this small, so the client starts reading
         /// while the rest is made; the pieces then double up to `chunkSize`.
-        static let firstChunkSize = 32 << 10
+        static var firstChunkSize: Int { 32 << 10 }
         /// Octets handed to `emit` so far.
         private var emitted = 0
 

@@ -10,8 +10,8 @@ import PostgateIndex
 /// the cache for messages that have no row yet, in batches (`store(pending:)`). The cache
 /// is only a cache: when it cannot be read or written, the items come from the files, and
 /// the failure is logged.
-struct IMAPFetchResponder {
-    let store: MailStore
+struct IMAPFetchResponder<Store: IMAPMailStore> {
+    let store: Store
     let mailbox: VisibleMailbox
     let attributes: [IMAPFetchAttribute]
     let logger: Logger
@@ -27,10 +27,10 @@ struct IMAPFetchResponder {
     /// `(…)` of each set of flags met so far, as sent.
     private var flagLists: [MessageFlags: [UInt8]] = [:]
 
-    static let pendingLimit = 1000
+    static var pendingLimit: Int { 1000 }
 
     /// `condStore`: a `\Seen` set by the FETCH is reported with MODSEQ (RFC 7162 section 3.1.4.1).
-    init(store: MailStore, mailbox: VisibleMailbox, attributes: [IMAPFetchAttribute], condStore: Bool = false, logger: Logger) {
+    init(store: Store, mailbox: VisibleMailbox, attributes: [IMAPFetchAttribute], condStore: Bool = false, logger: Logger) {
         self.store = store
         self.mailbox = mailbox
         self.logger = logger

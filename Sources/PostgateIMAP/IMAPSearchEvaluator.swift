@@ -11,8 +11,8 @@ import PostgateIndex
 /// that left out a message that might match would be wrong. A message whose file is gone
 /// (expunged by another session meanwhile) matches no key that needs the file, and is
 /// listed in `expunged`.
-struct IMAPSearchEvaluator {
-    let store: MailStore
+struct IMAPSearchEvaluator<Store: IMAPMailStore> {
+    let store: Store
     /// The selected mailbox, with the details of its messages once a key needed them.
     private(set) var view: IMAPSelectedMailbox
     /// The UIDs of the messages whose file a key needed and found gone.
@@ -23,7 +23,7 @@ struct IMAPSearchEvaluator {
     /// Header keys answered from the index, by "name NUL value"; nil where it cannot.
     private var indexedHeaders: [String: Set<UInt32>?] = [:]
 
-    init(store: MailStore, view: IMAPSelectedMailbox) {
+    init(store: Store, view: IMAPSelectedMailbox) {
         self.store = store
         self.view = view
     }
@@ -71,14 +71,14 @@ struct IMAPSearchEvaluator {
             let key = name.lowercased()
             let values = entity.fields.filter { $0.key == key }.map(\.value)
             if value.isEmpty { return !values.isEmpty }
-            return values.contains { Self.contains($0, value) }
+            return values.contains { IMAPTextSearch.contains($0, value) }
         case .body(let value):
             guard let bytes = try content(index)?.bytes else { return false }
             let range = bytes.startIndex..<bytes.endIndex
-            return Self.contains(bytes[IMAPMessageEntity.headerEnd(bytes, range)...], value)
+            return IMAPTextSearch.contains(bytes[IMAPMessageEntity.headerEnd(bytes, range)...], value)
         case .text(let value):
             guard let bytes = try content(index)?.bytes else { return false }
-            return Self.contains(bytes[...], value)
+            return IMAPTextSearch.contains(bytes[...], value)
         }
     }
 
@@ -138,7 +138,11 @@ struct IMAPSearchEvaluator {
         guard let value = try entity(index)?.field("Date"), let date = IMAPSentDate.parse(value) else { return nil }
         return IMAPDay(date.date, secondsFromGMT: date.offset)
     }
+}
 
+/// Case-insensitive text search for SEARCH keys (RFC 9051 section 6.4.4: "case-insensitive
+/// substring").
+enum IMAPTextSearch {
     static func contains(_ haystack: String, _ needle: String) -> Bool {
         haystack.range(of: needle, options: [.caseInsensitive]) != nil
     }

@@ -24,7 +24,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     public typealias OutboundIn = Never
     public typealias OutboundOut = ByteBuffer
 
-    private let executor: IMAPCommandExecutor
+    private let executor: IMAPCommandExecutor<MailStore>
     private let threadPool: NIOThreadPool
     private let tlsContext: NIOSSLContext?
     private let throttle: IMAPLoginThrottle
@@ -45,7 +45,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     /// The APPEND message being received (RFC 9051 section 6.3.12), its octets not yet
     /// handed to the thread pool, and the write running there (and its size).
-    private var upload: IMAPAppendUpload?
+    private var upload: IMAPAppendUpload<MailStore>?
     private var uploadPending = ByteBuffer()
     private var uploadWrite: EventLoopFuture<Void>?
     private var uploadWriteBytes = 0
@@ -62,7 +62,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         tlsContext: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle, clientIP: String,
         logger: Logger = Logger(label: "postgate.imap")
     ) {
-        self.executor = IMAPCommandExecutor(store: store)
+        self.executor = IMAPCommandExecutor(store: store, logger: logger)
         self.threadPool = threadPool
         self.tlsContext = tlsContext
         self.throttle = throttle

@@ -18,7 +18,7 @@ struct IMAPSortKeys {
 
     /// - Throws: SERVERBUG when the message file cannot be read: an order made without its
     ///   header fields would be wrong.
-    init(store: MailStore, view: IMAPSelectedMailbox, index: Int) throws(IMAPCommandFailure) {
+    init(store: some IMAPMailStore, view: IMAPSelectedMailbox, index: Int) throws(IMAPCommandFailure) {
         let message = view.messages[index]
         let bytes: [UInt8]?
         do {

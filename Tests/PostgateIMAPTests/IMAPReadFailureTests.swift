@@ -9,7 +9,7 @@ import Testing
 /// is never taken for "no such message" or "no match".
 @Suite struct IMAPReadFailureTests {
     /// A session with two messages in INBOX (UID 1: `sampleMessage`, UID 2: `multipartMessage`), selected.
-    private func selectedSession(_ fixture: IMAPStoreFixture) -> IMAPTestSession {
+    private func selectedSession(_ fixture: IMAPStoreFixture) -> IMAPTestSession<MailStore> {
         var session = fixture.session()
         _ = session.run("a APPEND INBOX {\(sampleMessage.utf8.count)+}\r\n\(sampleMessage)")
         _ = session.run("b APPEND INBOX {\(multipartMessage.utf8.count)+}\r\n\(multipartMessage)")

@@ -42,13 +42,14 @@ final class IMAPStoreFixture: @unchecked Sendable {
         _ = try store.deliver(incoming, to: [target] + (queue.map { [$0] } ?? []), envelope: envelope)
     }
 
-    func session() -> IMAPTestSession {
+    func session() -> IMAPTestSession<MailStore> {
         IMAPTestSession(executor: IMAPCommandExecutor(store: store), context: IMAPSessionContext(agent: agent, selected: nil))
     }
 }
 
-struct IMAPTestSession {
-    let executor: IMAPCommandExecutor
+/// Runs command lines against any `IMAPMailStore`: the real one, or `InMemoryIMAPStore`.
+struct IMAPTestSession<Store: IMAPMailStore> {
+    let executor: IMAPCommandExecutor<Store>
     var context: IMAPSessionContext
 
     /// Runs one command line (literals as `{n+}`) and returns the response text. An
@@ -56,7 +57,7 @@ struct IMAPTestSession {
     mutating func run(_ line: String) -> String {
         var decoder = IMAPFrameDecoder()
         decoder.append(ByteBuffer(string: line + "\r\n"))
-        var upload: IMAPAppendUpload?
+        var upload: IMAPAppendUpload<Store>?
         var frame: IMAPFrameDecoder.Frame?
         while frame == nil, let event = decoder.next() {
             switch event {
