@@ -115,7 +115,7 @@ public struct IMAPFrameDecoder: Sendable {
     }
 
     /// Refuses the announced message literal, and with it the command (RFC 9051 section
-    /// 7.5: a refused synchronizing literal is not sent; RFC 7888 section 4: the octets of
+    /// 7.5: a refused synchronizing literal is not sent; RFC 7888: the octets of
     /// a non-synchronizing one still come, and are dropped with the rest of the line).
     public mutating func refuseMessageLiteral() {
         guard let announced = messageLiteralAnnounced else { return }

@@ -117,7 +117,7 @@ public struct IMAPSessionStateMachine: Sendable {
     /// An APPEND announced its message (RFC 9051 section 6.3.12). It is refused before a
     /// synchronizing literal's octets are sent where it cannot be taken (section 7.5: the
     /// tagged reply instead of the continuation request): before login, or above the limit
-    /// advertised as APPENDLIMIT (RFC 7889 section 4: NO [TOOBIG]). Otherwise it streams to a
+    /// advertised as APPENDLIMIT (RFC 7889: NO [TOOBIG]). Otherwise it streams to a
     /// spool file, and the command runs once its line has ended.
     private mutating func messageLiteral(tag: String, size: Int, synchronizing: Bool) -> Action {
         var w = IMAPResponseWriter()

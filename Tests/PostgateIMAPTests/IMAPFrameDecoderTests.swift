@@ -52,7 +52,7 @@ import Testing
     }
 
     /// A refused message literal: a synchronizing one is never sent; a non-synchronizing
-    /// one's octets and the rest of its line are dropped (RFC 7888 section 4), and the next
+    /// one's octets and the rest of its line are dropped (RFC 7888), and the next
     /// command is read as usual.
     @Test func refusedMessageLiteralIsSkipped() {
         var decoder = IMAPFrameDecoder()
