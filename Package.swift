@@ -246,6 +246,7 @@ let package = Package(
             name: "PostgateIMAPTests",
             dependencies: [
                 "PostgateIMAP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

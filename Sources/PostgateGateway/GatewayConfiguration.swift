@@ -56,7 +56,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var listen = ["127.0.0.1:2143"]
         /// LOGIN and AUTHENTICATE without TLS; only for tests on loopback.
         public var allowPlaintextAuth = false
+        /// Longest command line, and largest literal other than an APPEND's message.
         public var maxLineLength = 65_536
+        /// Largest message APPEND takes (APPENDLIMIT, RFC 7889).
         public var maxLiteralSize = 36_700_160
         public var idleTimeout = 1800
         public var failedLoginDelayMs = 1000

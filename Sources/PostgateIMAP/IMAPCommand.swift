@@ -32,7 +32,9 @@ public enum IMAPCommand: Sendable, Equatable {
     case list(reference: String, patterns: [String], options: ListOptions)
     case lsub(reference: String, pattern: String)
     case status(mailbox: String, items: [StatusItem])
-    case append(mailbox: String, flags: [String], date: Date?, message: [UInt8])
+    /// The message itself is not here: the handler streams it to a spool file as it
+    /// arrives (`IMAPAppendUpload`); `size` is its literal's octet count.
+    case append(mailbox: String, flags: [String], date: Date?, size: Int)
     case check
     case close
     case unselect

@@ -5,12 +5,20 @@ import PostgateIndex
 
 /// The message commands: APPEND, CLOSE, EXPUNGE, FETCH, STORE, COPY and MOVE.
 extension IMAPCommandExecutor.Run {
-    mutating func append(_ name: String, _ flags: [String], _ date: Date?, _ message: [UInt8]) throws(IMAPCommandFailure) {
+    /// APPEND (RFC 9051 section 6.3.12) of the message received into `upload`'s spool file;
+    /// a refusal drops it (the caller aborts the upload), so nothing is left behind.
+    mutating func append(_ name: String, _ flags: [String], _ date: Date?, size: Int) throws(IMAPCommandFailure) {
         let mailbox: VisibleMailbox
         do { mailbox = try self.mailbox(name) } catch {
             throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
         }
-        guard !message.isEmpty else { throw IMAPCommandFailure("Empty message") }
+        guard let upload else { throw IMAPCommandFailure("No message received", code: "SERVERBUG") }
+        let received = try storeCall { () throws(StoreError) in try upload.take() }
+        guard let message = received, message.size > 0 else { throw IMAPCommandFailure("Empty message") }
+        guard message.size == size else {
+            message.abort()
+            throw IMAPCommandFailure("Received \(message.size) of \(size) octets", code: "SERVERBUG")
+        }
         let result = try storeCall { () throws(StoreError) in
             try store.append(message, to: mailbox, flags: MessageFlags(imapNames: flags), internalDate: date ?? Date())
         }
@@ -54,13 +62,18 @@ extension IMAPCommandExecutor.Run {
             let unseen = indexes.map { view.messages[$0] }.filter { !$0.flags.isSeen }.map(\.uid)
             if !unseen.isEmpty {
                 let changed = try storeCall { () throws(StoreError) in
-                    try store.updateFlags(view.mailbox, agent: agent, uids: unseen) { $0.settingSeen(true) }
+                    try store.updateFlags(view.mailbox, agent: agent, uids: unseen, unchangedSince: nil) { $0.settingSeen(true) }
                 }
                 apply(changed.changed, to: &view)
             }
         }
-        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore)
+        var responder = IMAPFetchResponder(store: store, mailbox: view.mailbox, attributes: attributes, condStore: condStore,
+                                           logger: executor.logger)
         if emit != nil, w.bytes.isEmpty, attributes.contains(where: \.needsFile) { w = IMAPResponseWriter(capacity: Self.chunkSize * 3 / 2) }
+        // A message that cannot be written is left out and named in the tagged reply; the
+        // others' responses are sent (RFC 2180 section 4.1.2).
+        var unreadable: [(uid: UInt32, error: StoreError)] = []
+        var expunged: [UInt32] = []
         for batch in indexes.chunks(of: Self.fetchBatch) {
             responder.prepare(view.messages[batch.first!].uid...view.messages[batch.last!].uid)
             let needing = !responder.mayNeedDetails ? [] : batch.filter {
@@ -68,14 +81,19 @@ extension IMAPCommandExecutor.Run {
             }
             if !needing.isEmpty { try storeCall { () throws(StoreError) in try view.loadDetails(needing, from: store) } }
             for index in batch {
-                responder.write(view.messages[index], sequence: index + 1, into: &w)
+                let message = view.messages[index]
+                do {
+                    if try responder.write(message, sequence: index + 1, into: &w) == .expunged { expunged.append(message.uid) }
+                } catch {
+                    unreadable.append((message.uid, error))
+                }
                 flushIfLarge()
             }
             responder.storePending(force: false)
         }
         responder.storePending(force: true)
         selected = view
-        try finish("FETCH completed", allowExpunge: false)
+        try finishReading("FETCH", unreadable: unreadable, expunged: expunged, expungedFails: true)
     }
 
     /// STORE, with UNCHANGEDSINCE (RFC 7162 section 3.1.3): messages changed since are
@@ -145,7 +163,7 @@ extension IMAPCommandExecutor.Run {
     }
 
     /// Messages a FETCH looks up in the fetch cache at a time.
-    static let fetchBatch = 500
+    static var fetchBatch: Int { 500 }
 
     private mutating func badSequence() {
         w.tagged(tag, .bad, "Invalid message sequence number")

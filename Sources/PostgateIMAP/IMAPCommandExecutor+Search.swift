@@ -6,7 +6,7 @@ extension IMAPCommandExecutor.Run {
     mutating func search(_ key: IMAPSearchKey, uid: Bool, returnOptions: [String]?) throws(IMAPCommandFailure) {
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
-        let matches = evaluator.matches(key)
+        let matches = try reading { () throws(IMAPCommandFailure) in try evaluator.matches(key) }
         selected = evaluator.view
         let numbers = matches.map { uid ? view.messages[$0].uid : UInt32($0 + 1) }
         // With a MODSEQ key, the highest mod-sequence of the matches (RFC 7162 section 3.1.5).
@@ -23,14 +23,39 @@ extension IMAPCommandExecutor.Run {
         } else {
             w.untagged((["SEARCH"] + numbers.map(String.init) + (highest.map { ["(MODSEQ \($0))"] } ?? [])).joined(separator: " "))
         }
-        try finish("SEARCH completed", allowExpunge: false)
+        try finishReading("SEARCH", unreadable: [], expunged: Array(evaluator.expunged), expungedFails: false)
+    }
+
+    /// Runs a search step; a store failure is logged before it becomes the tagged `NO`.
+    private func reading<T>(_ body: () throws(IMAPCommandFailure) -> T) throws(IMAPCommandFailure) -> T {
+        do {
+            return try body()
+        } catch {
+            executor.logger.error("search failed", metadata: ["mailbox": "\(selected?.mailbox.path ?? "")", "error": "\(error.text)"])
+            throw error
+        }
+    }
+
+    /// The sort keys of the messages at `indexes`, and the UIDs of those whose file is gone.
+    private func sortKeys(_ indexes: [Int], view: IMAPSelectedMailbox) throws(IMAPCommandFailure) -> (keys: [IMAPSortKeys], gone: [UInt32]) {
+        var keys: [IMAPSortKeys] = []
+        keys.reserveCapacity(indexes.count)
+        var gone: [UInt32] = []
+        for index in indexes {
+            let key = try reading { () throws(IMAPCommandFailure) in try IMAPSortKeys(store: store, view: view, index: index) }
+            if key.fileGone { gone.append(view.messages[index].uid) }
+            keys.append(key)
+        }
+        return (keys, gone)
     }
 
     mutating func sort(_ criteria: [IMAPCommand.SortCriterion], _ key: IMAPSearchKey, uid: Bool) throws(IMAPCommandFailure) {
         try loadDetails(selected?.messages.indices ?? 0..<0)
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
-        let keys = evaluator.matches(key).map { index in (index, IMAPSortKeys(store: store, view: view, index: index)) }
+        let matches = try reading { () throws(IMAPCommandFailure) in try evaluator.matches(key) }
+        let (values, gone) = try sortKeys(matches, view: view)
+        let keys = Array(zip(matches, values))
         let sorted = keys.sorted { a, b in
             for criterion in criteria {
                 let order = a.1.compare(b.1, by: criterion.key)
@@ -40,19 +65,20 @@ extension IMAPCommandExecutor.Run {
         }
         let numbers = sorted.map { uid ? view.messages[$0.0].uid : UInt32($0.0 + 1) }
         w.untagged((["SORT"] + numbers.map(String.init)).joined(separator: " "))
-        try finish("SORT completed", allowExpunge: false)
+        try finishReading("SORT", unreadable: [], expunged: Array(evaluator.expunged.union(gone)), expungedFails: false)
     }
 
     mutating func thread(_ algorithm: String, _ key: IMAPSearchKey, uid: Bool) throws(IMAPCommandFailure) {
         try loadDetails(selected?.messages.indices ?? 0..<0)
         guard let view = selected else { return }
         var evaluator = IMAPSearchEvaluator(store: store, view: view)
-        let messages = evaluator.matches(key).map { index in
-            IMAPThreader.Message(number: uid ? view.messages[index].uid : UInt32(index + 1),
-                                 keys: IMAPSortKeys(store: store, view: view, index: index))
+        let matches = try reading { () throws(IMAPCommandFailure) in try evaluator.matches(key) }
+        let (keys, gone) = try sortKeys(matches, view: view)
+        let messages = zip(matches, keys).map { index, keys in
+            IMAPThreader.Message(number: uid ? view.messages[index].uid : UInt32(index + 1), keys: keys)
         }
         let threads = algorithm == "REFERENCES" ? IMAPThreader.references(messages) : IMAPThreader.orderedSubject(messages)
         w.untagged("THREAD " + threads.map(\.description).joined())
-        try finish("THREAD completed", allowExpunge: false)
+        try finishReading("THREAD", unreadable: [], expunged: Array(evaluator.expunged.union(gone)), expungedFails: false)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgateStore
 import PostgateMaildir
 import PostgateIndex
@@ -9,22 +10,31 @@ import PostgateDirectory
 /// the response bytes and the new selected-mailbox state.
 ///
 /// Store failures become `NO` with the store's one-line reason; nothing here throws.
-public struct IMAPCommandExecutor: Sendable {
-    public let store: MailStore
+///
+/// Generic over the store (`IMAPMailStore`): `MailStore` in the server, specialised
+/// where the handler makes it, so the per-message calls of a FETCH are direct.
+public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
+    public let store: Store
+    let logger: Logger
 
-    public init(store: MailStore) {
+    public init(store: Store, logger: Logger = Logger(label: "postgate.imap")) {
         self.store = store
+        self.logger = logger
     }
 
     /// Runs one command. Long responses (FETCH of many or large messages) are handed to
     /// `emit` in pieces of about `chunkSize` octets as they are made; `emit` may block
-    /// until the piece is sent, which bounds the memory a session uses.
-    public func execute(
-        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, emit: (@Sendable ([UInt8]) -> Void)? = nil
+    /// until the piece is sent, which bounds the memory a session uses. An APPEND's message
+    /// is in `upload`, received into a spool file; it is stored, or dropped if the command fails.
+    func execute(
+        _ tagged: IMAPTaggedCommand, context: IMAPSessionContext, upload: IMAPAppendUpload<Store>? = nil,
+        emit: (@Sendable ([UInt8]) -> Void)? = nil
     ) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected,
                       condStore: context.condStore || tagged.command.enablesCondStore)
         run.emit = emit
+        run.upload = upload
+        defer { upload?.abort() }
         do {
             try run.perform(tagged.command)
         } catch {
@@ -33,10 +43,17 @@ public struct IMAPCommandExecutor: Sendable {
         return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
     }
 
-    /// Reports changes to the selected mailbox (for IDLE); no tagged response.
+    /// Reports changes to the selected mailbox (for IDLE); no tagged response. A failure to
+    /// read them is logged (IDLE has no reply to carry it); the next change or command tries again.
     public func poll(context: IMAPSessionContext) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected, condStore: context.condStore)
-        try? run.synchronize(allowExpunge: true)
+        do {
+            try run.synchronize(allowExpunge: true)
+        } catch {
+            logger.error("mailbox changes not readable during IDLE", metadata: [
+                "mailbox": "\(context.selected?.mailbox.path ?? "")", "error": "\(error.text)",
+            ])
+        }
         return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
     }
 }
@@ -72,13 +89,15 @@ extension IMAPCommandExecutor {
         let condStore: Bool
         var w = IMAPResponseWriter()
         var emit: (@Sendable ([UInt8]) -> Void)?
+        /// The message of an APPEND, in its spool file.
+        var upload: IMAPAppendUpload<Store>?
 
-        var store: MailStore { executor.store }
+        var store: Store { executor.store }
 
-        static let chunkSize = 1 << 20
+        static var chunkSize: Int { 1 << 20 }
         /// The first piece of a long response is this small, so the client starts reading
         /// while the rest is made; the pieces then double up to `chunkSize`.
-        static let firstChunkSize = 32 << 10
+        static var firstChunkSize: Int { 32 << 10 }
         /// Octets handed to `emit` so far.
         private var emitted = 0
 
@@ -112,7 +131,7 @@ extension IMAPCommandExecutor {
             case .list(let reference, let patterns, let options): try list(reference, patterns, options, lsub: false)
             case .lsub(let reference, let pattern): try list(reference, [pattern], IMAPCommand.ListOptions(), lsub: true)
             case .status(let name, let items): try status(name, items)
-            case .append(let name, let flags, let date, let message): try append(name, flags, date, message)
+            case .append(let name, let flags, let date, let size): try append(name, flags, date, size: size)
             case .noop, .check, .idle: try finish("\(command.name) completed")
             case .close: try close()
             case .expunge(let uids): try expunge(uids)
@@ -153,6 +172,33 @@ extension IMAPCommandExecutor {
 
         func storeCall<T>(_ body: () throws(StoreError) -> T) throws(IMAPCommandFailure) -> T {
             do { return try body() } catch { throw IMAPCommandFailure(error) }
+        }
+
+        /// The tagged reply of a command that read message files, after its untagged
+        /// responses. A file that could not be read fails the command: `NO [SERVERBUG]`
+        /// naming the message and the reason (RFC 9051 section 7.1), and logged. A file that
+        /// is gone (expunged by another session since this one looked, RFC 2180 section
+        /// 4.1.2) gets `EXPUNGEISSUED` (RFC 5530 section 3): a `NO` where the data asked
+        /// for could not be sent (`expungedFails`), an `OK` where the result stands.
+        mutating func finishReading(
+            _ verb: String, unreadable: [(uid: UInt32, error: StoreError)], expunged: [UInt32], expungedFails: Bool
+        ) throws(IMAPCommandFailure) {
+            if let first = unreadable.first {
+                executor.logger.error("message file not readable", metadata: [
+                    "mailbox": "\(selected?.mailbox.path ?? "")", "uids": "\(Self.uidList(unreadable.map(\.uid)))",
+                    "error": "\(first.error)",
+                ])
+                try synchronize(allowExpunge: false)
+                let others = unreadable.count > 1 ? " (and \(unreadable.count - 1) more)" : ""
+                throw IMAPCommandFailure("\(verb) failed: cannot read message UID \(first.uid)\(others): \(first.error)", code: "SERVERBUG")
+            }
+            guard !expunged.isEmpty else { return try finish("\(verb) completed", allowExpunge: false) }
+            let gone = "no longer exist (UID \(Self.uidList(expunged.sorted())))"
+            guard expungedFails else {
+                return try finish("\(verb) completed; some messages \(gone)", code: "EXPUNGEISSUED", allowExpunge: false)
+            }
+            try synchronize(allowExpunge: false)
+            throw IMAPCommandFailure("Some of the requested messages \(gone)", code: "EXPUNGEISSUED")
         }
 
         // MARK: - Mailboxes

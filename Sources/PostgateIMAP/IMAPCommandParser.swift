@@ -180,8 +180,10 @@ public enum IMAPCommandParser {
             date = parsed
             try r.space()
         }
-        let message = try r.string()
-        return .append(mailbox: mailbox, flags: flags, date: date, message: message)
+        // The message is a literal (RFC 9051 section 9, `append`), streamed to a spool file
+        // as it arrived: the command carries only its size.
+        guard let size = r.streamedLiteral() else { throw IMAPParseError("expected the message as a literal") }
+        return .append(mailbox: mailbox, flags: flags, date: date, size: size)
     }
 
     private static func parseFetch(_ r: inout IMAPTokenReader, uid: Bool) throws(IMAPParseError) -> IMAPCommand {

@@ -1,3 +1,4 @@
+import Logging
 import PostgateStore
 import PostgateMaildir
 import PostgateIndex
@@ -6,11 +7,14 @@ import PostgateIndex
 /// item needs it, and parsing its MIME structure only when an item needs that.
 ///
 /// ENVELOPE, BODYSTRUCTURE and BODY come from the index's fetch cache; the responder fills
-/// the cache for messages that have no row yet, in batches (`store(pending:)`).
-struct IMAPFetchResponder {
-    let store: MailStore
+/// the cache for messages that have no row yet, in batches (`store(pending:)`). The cache
+/// is only a cache: when it cannot be read or written, the items come from the files, and
+/// the failure is logged.
+struct IMAPFetchResponder<Store: IMAPMailStore> {
+    let store: Store
     let mailbox: VisibleMailbox
     let attributes: [IMAPFetchAttribute]
+    let logger: Logger
     /// The cached items asked for (none: the fetch cache is not read).
     private let cachedItems: Set<CachedFetchBatch.Item>
     /// An item needs every message's size, date or file name.
@@ -23,12 +27,13 @@ struct IMAPFetchResponder {
     /// `(…)` of each set of flags met so far, as sent.
     private var flagLists: [MessageFlags: [UInt8]] = [:]
 
-    static let pendingLimit = 1000
+    static var pendingLimit: Int { 1000 }
 
     /// `condStore`: a `\Seen` set by the FETCH is reported with MODSEQ (RFC 7162 section 3.1.4.1).
-    init(store: MailStore, mailbox: VisibleMailbox, attributes: [IMAPFetchAttribute], condStore: Bool = false) {
+    init(store: Store, mailbox: VisibleMailbox, attributes: [IMAPFetchAttribute], condStore: Bool = false, logger: Logger) {
         self.store = store
         self.mailbox = mailbox
+        self.logger = logger
         var items = attributes
         if attributes.contains(where: \.setsSeen), !items.contains(.flags) { items.append(.flags) }
         if condStore, attributes.contains(where: \.setsSeen), !items.contains(.modSeq) { items.append(.modSeq) }
@@ -41,10 +46,25 @@ struct IMAPFetchResponder {
     private var usesCache: Bool { !cachedItems.isEmpty }
 
     /// Loads the cache rows of the messages about to be written, whose UIDs are in `uids`
-    /// (one query per batch).
+    /// (one query per batch). Rows that cannot be read are computed from the files.
     mutating func prepare(_ uids: ClosedRange<UInt32>) {
         guard usesCache else { return }
-        cached = (try? store.cachedFetchBatch(in: mailbox, uids: uids, items: cachedItems)) ?? CachedFetchBatch()
+        do {
+            cached = try store.cachedFetchBatch(in: mailbox, uids: uids, items: cachedItems)
+        } catch {
+            cached = CachedFetchBatch()
+            logger.warning("fetch cache not readable; reading the message files instead", metadata: [
+                "mailbox": "\(mailbox.path)", "uids": "\(uids.lowerBound):\(uids.upperBound)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// What `write` did.
+    enum Outcome {
+        case written
+        /// The message's file is gone (expunged by another session since this one looked):
+        /// nothing was written for it.
+        case expunged
     }
 
     /// Some messages may need their size, date or file name (`MessageSummary.hasDetails`).
@@ -55,11 +75,13 @@ struct IMAPFetchResponder {
         detailsAlways || (usesCache && cachedItems(of: uid) == nil)
     }
 
-    mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) {
+    /// Writes the FETCH response of `message`, reading its file if an item needs it.
+    /// - Throws: the store's error when the file cannot be read; nothing is written then.
+    mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) throws(StoreError) -> Outcome {
         var items = cachedItems(of: message.uid)
         var content: IMAPFetchContent?
         if fileAlways || (usesCache && items == nil) {
-            guard let bytes = try? store.content(of: message, in: mailbox) else { return }
+            guard let bytes = try store.content(of: message, in: mailbox) else { return .expunged }
             content = IMAPFetchContent(bytes)
         }
         if usesCache, items == nil, var loaded = content {
@@ -77,12 +99,20 @@ struct IMAPFetchResponder {
         }
         w.raw(")")
         w.crlf()
+        return .written
     }
 
     /// Keeps the computed items once there are enough of them (or always, with `force`).
+    /// A failure is logged: the items are computed again by the next FETCH that needs them.
     mutating func storePending(force: Bool) {
         guard !pending.isEmpty, force || pending.count >= Self.pendingLimit else { return }
-        try? store.storeFetchItems(pending, in: mailbox)
+        do {
+            try store.storeFetchItems(pending, in: mailbox)
+        } catch {
+            logger.warning("fetch cache not updated; the items will be computed from the files again", metadata: [
+                "mailbox": "\(mailbox.path)", "messages": "\(pending.count)", "error": "\(error)",
+            ])
+        }
         pending = [:]
     }
 

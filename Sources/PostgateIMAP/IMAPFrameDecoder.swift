@@ -5,9 +5,17 @@ import NIOCore
 /// `{n}` (synchronising: the client waits for a `+` continuation request) or `{n+}`
 /// (LITERAL+, RFC 7888: the octets follow at once), followed by the `n` octets.
 ///
+/// The message literal of APPEND (RFC 9051 section 6.3.12) is not collected: it is
+/// announced as `.messageLiteral`, and once its owner accepts it (`streamMessageLiteral`)
+/// its octets come out as `.messageData` pieces as they arrive, to go to a spool file; the
+/// command's frame then holds `.streamed(size)` in their place. A refused one
+/// (`refuseMessageLiteral`) is skipped: a non-synchronizing one's octets are read and
+/// dropped, with the rest of its command line.
+///
 /// Limits keep memory bounded: each line (outside literals) is at most `maxLineLength`
-/// octets, each literal at most `maxLiteralSize`, and a command has at most
-/// `maxLiterals` literals. A line that is too long is skipped up to its CRLF.
+/// octets, each literal held in memory (all but an APPEND's message) at most
+/// `maxLiteralSize`, and a command has at most `maxLiterals` literals. A line that is too
+/// long is skipped up to its CRLF.
 public struct IMAPFrameDecoder: Sendable {
     /// One whole command: its lines (literal announcements left in place) and literals,
     /// alternating: `text, literal, text, literal, …, text`.
@@ -17,6 +25,8 @@ public struct IMAPFrameDecoder: Sendable {
         public enum Part: Sendable, Equatable {
             case text([UInt8])
             case literal([UInt8])
+            /// A literal of `size` octets handed out as `.messageData` (APPEND's message).
+            case streamed(size: Int)
         }
 
         /// The first word of the first line: the tag, for error replies.
@@ -37,6 +47,12 @@ public struct IMAPFrameDecoder: Sendable {
         /// (the client sends nothing more for it); after a non-synchronising one the
         /// stream cannot be resynchronised and the connection must close.
         case literalTooLarge(tag: String?, synchronizing: Bool)
+        /// The message literal of an APPEND was announced; `head` is the command up to it.
+        /// No further event comes until the owner calls `streamMessageLiteral()` or
+        /// `refuseMessageLiteral()`.
+        case messageLiteral(head: Frame, size: Int, synchronizing: Bool)
+        /// The next octets of an accepted message literal, in order.
+        case messageData(ByteBuffer)
     }
 
     public let maxLineLength: Int
@@ -46,22 +62,70 @@ public struct IMAPFrameDecoder: Sendable {
     private var buffer = ByteBuffer()
     private var parts: [Frame.Part] = []
     private var literalRemaining: Int?
+    private var literalHandling = LiteralHandling.collect
     private var literal: [UInt8] = []
     private var discardingLine = false
     private var discardTag: String?
+    /// A message literal was announced and waits for the owner's decision.
+    private var messageLiteralAnnounced: (size: Int, synchronizing: Bool)?
+    /// The current command's message literal has been announced (an APPEND has one).
+    private var messageLiteralSeen = false
+    /// A refused command's rest is being dropped up to the end of its line.
+    private var droppingCommand = false
 
-    public init(maxLineLength: Int = 65_536, maxLiteralSize: Int = 36_700_160, maxLiterals: Int = 64) {
+    /// What happens to the octets of the literal being read.
+    private enum LiteralHandling {
+        /// Kept in memory, as a `.literal` part.
+        case collect
+        /// Handed out as `.messageData`.
+        case stream
+        /// Dropped (a refused non-synchronizing message literal).
+        case drop
+    }
+
+    public init(maxLineLength: Int = 65_536, maxLiteralSize: Int = 65_536, maxLiterals: Int = 64) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
         self.maxLiterals = maxLiterals
     }
 
-    /// Bytes received but not yet returned in an event (literal data included).
+    /// Bytes received but not yet returned in an event (literal data included; a streamed
+    /// literal's octets are returned as they come).
     public var bufferedBytes: Int { buffer.readableBytes + literal.count + parts.reduce(0) { $0 + $1.count } }
 
     public mutating func append(_ bytes: ByteBuffer) {
         var bytes = bytes
+        // Octets already handed out are dropped first: a long literal streams through the
+        // buffer, which must not keep what it passed on.
+        if buffer.readableBytes == 0 {
+            buffer.clear()
+        } else if buffer.readerIndex >= 64 << 10 {
+            buffer.discardReadBytes()
+        }
         buffer.writeBuffer(&bytes)
+    }
+
+    /// Takes the announced message literal: its octets come as `.messageData`.
+    public mutating func streamMessageLiteral() {
+        guard let announced = messageLiteralAnnounced else { return }
+        messageLiteralAnnounced = nil
+        parts.append(.streamed(size: announced.size))
+        literalRemaining = announced.size
+        literalHandling = .stream
+    }
+
+    /// Refuses the announced message literal, and with it the command (RFC 9051 section
+    /// 7.5: a refused synchronizing literal is not sent; RFC 7888: the octets of
+    /// a non-synchronizing one still come, and are dropped with the rest of the line).
+    public mutating func refuseMessageLiteral() {
+        guard let announced = messageLiteralAnnounced else { return }
+        messageLiteralAnnounced = nil
+        parts = []
+        messageLiteralSeen = false
+        guard !announced.synchronizing else { return }
+        literalRemaining = announced.size
+        literalHandling = .drop
+        droppingCommand = true
     }
 
     /// Drops everything buffered (after STARTTLS, RFC 9051 section 6.2.1: no command
@@ -73,7 +137,16 @@ public struct IMAPFrameDecoder: Sendable {
     /// The next event, or nil when more bytes are needed.
     public mutating func next() -> Event? {
         while true {
+            if messageLiteralAnnounced != nil { return nil }
             if let remaining = literalRemaining {
+                if literalHandling == .stream {
+                    if remaining == 0 {
+                        literalRemaining = nil
+                        continue
+                    }
+                    guard buffer.readableBytes > 0 else { return nil }
+                    return streamLiteral(remaining)
+                }
                 guard readLiteral(remaining) else { return nil }
                 continue
             }
@@ -93,6 +166,11 @@ public struct IMAPFrameDecoder: Sendable {
                 discardingLine = true
                 continue
             }
+            if droppingCommand {
+                buffer.moveReaderIndex(forwardBy: length)
+                droppingCommand = false
+                continue
+            }
             var line = buffer.readBytes(length: length)!
             line.removeLast()
             if line.last == UInt8(ascii: "\r") { line.removeLast() }
@@ -105,16 +183,26 @@ public struct IMAPFrameDecoder: Sendable {
     private mutating func lineEnded(_ line: [UInt8]) -> Event? {
         guard let announcement = Self.literalAnnouncement(line) else {
             parts.append(.text(line))
-            defer { parts = [] }
+            defer {
+                parts = []
+                messageLiteralSeen = false
+            }
             return .frame(Frame(parts: parts))
         }
         parts.append(.text(line))
+        if !messageLiteralSeen, isMessageLiteral() {
+            messageLiteralSeen = true
+            messageLiteralAnnounced = (announcement.size, announcement.synchronizing)
+            return .messageLiteral(head: Frame(parts: parts), size: announcement.size, synchronizing: announcement.synchronizing)
+        }
         let tag = currentTag()
         guard announcement.size <= maxLiteralSize, parts.count / 2 < maxLiterals else {
             parts = []
+            messageLiteralSeen = false
             return .literalTooLarge(tag: tag, synchronizing: announcement.synchronizing)
         }
         literalRemaining = announcement.size
+        literalHandling = .collect
         literal = []
         literal.reserveCapacity(min(announcement.size, 1 << 20))
         return announcement.synchronizing ? .continuationRequest : nil
@@ -122,13 +210,41 @@ public struct IMAPFrameDecoder: Sendable {
 
     private mutating func readLiteral(_ remaining: Int) -> Bool {
         let take = min(remaining, buffer.readableBytes)
-        if take > 0 { literal += buffer.readBytes(length: take)! }
+        if take > 0 {
+            if literalHandling == .drop {
+                buffer.moveReaderIndex(forwardBy: take)
+            } else {
+                literal += buffer.readBytes(length: take)!
+            }
+        }
         literalRemaining = remaining - take
         guard literalRemaining == 0 else { return false }
         literalRemaining = nil
-        parts.append(.literal(literal))
+        if literalHandling == .collect { parts.append(.literal(literal)) }
         literal = []
         return true
+    }
+
+    /// The next piece of a streamed literal: what is buffered of it.
+    private mutating func streamLiteral(_ remaining: Int) -> Event {
+        let take = min(remaining, buffer.readableBytes)
+        let piece = buffer.readSlice(length: take)!
+        literalRemaining = remaining == take ? nil : remaining - take
+        return .messageData(piece)
+    }
+
+    /// Whether the literal just announced is an APPEND's message (RFC 9051 section 6.3.12:
+    /// `tag APPEND mailbox [flags] [date-time] literal`): the command is APPEND and its
+    /// mailbox came before, on this line or as a literal of its own.
+    private func isMessageLiteral() -> Bool {
+        guard case .text(let first)? = parts.first else { return false }
+        let words = first.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: false)
+        guard words.count >= 2, words[1].count == 6,
+              String(decoding: words[1], as: UTF8.self).uppercased() == "APPEND" else { return false }
+        if parts.count > 1 { return true }
+        // Only the announcement after `APPEND `: the literal is the mailbox name.
+        guard words.count == 3, let open = words[2].lastIndex(of: UInt8(ascii: "{")) else { return false }
+        return words[2][words[2].startIndex..<open].contains { $0 != UInt8(ascii: " ") }
     }
 
     private mutating func skipLongLine() -> Event? {
@@ -162,6 +278,7 @@ extension IMAPFrameDecoder.Frame.Part {
     var count: Int {
         switch self {
         case .text(let bytes), .literal(let bytes): bytes.count
+        case .streamed: 0
         }
     }
 }

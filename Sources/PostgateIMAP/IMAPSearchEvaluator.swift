@@ -6,32 +6,49 @@ import PostgateIndex
 /// dates and UIDs come from the index; header and text keys read the message file, once
 /// per message and only if needed, and parse it only for header keys. Text matching
 /// ignores case (ASCII and Unicode).
-struct IMAPSearchEvaluator {
-    let store: MailStore
+///
+/// What the store cannot read fails the search (`IMAPCommandFailure`, SERVERBUG): a result
+/// that left out a message that might match would be wrong. A message whose file is gone
+/// (expunged by another session meanwhile) matches no key that needs the file, and is
+/// listed in `expunged`.
+struct IMAPSearchEvaluator<Store: IMAPMailStore> {
+    let store: Store
     /// The selected mailbox, with the details of its messages once a key needed them.
     private(set) var view: IMAPSelectedMailbox
+    /// The UIDs of the messages whose file a key needed and found gone.
+    private(set) var expunged: Set<UInt32> = []
     private var detailsRead = false
     private var cachedIndex: Int?
     private var cachedContent: IMAPFetchContent?
     /// Header keys answered from the index, by "name NUL value"; nil where it cannot.
     private var indexedHeaders: [String: Set<UInt32>?] = [:]
 
-    init(store: MailStore, view: IMAPSelectedMailbox) {
+    init(store: Store, view: IMAPSelectedMailbox) {
         self.store = store
         self.view = view
     }
 
     /// The indexes (into `view.messages`) of the matching messages, ascending.
-    mutating func matches(_ key: IMAPSearchKey) -> [Int] {
-        view.messages.indices.filter { matches(key, at: $0) }
+    mutating func matches(_ key: IMAPSearchKey) throws(IMAPCommandFailure) -> [Int] {
+        var result: [Int] = []
+        for index in view.messages.indices {
+            if try matches(key, at: index) { result.append(index) }
+        }
+        return result
     }
 
-    mutating func matches(_ key: IMAPSearchKey, at index: Int) -> Bool {
+    mutating func matches(_ key: IMAPSearchKey, at index: Int) throws(IMAPCommandFailure) -> Bool {
         switch key {
         case .all: return true
-        case .and(let keys): return keys.allSatisfy { matches($0, at: index) }
-        case .or(let a, let b): return matches(a, at: index) || matches(b, at: index)
-        case .not(let inner): return !matches(inner, at: index)
+        case .and(let keys):
+            for key in keys {
+                if !(try matches(key, at: index)) { return false }
+            }
+            return true
+        case .or(let a, let b):
+            if try matches(a, at: index) { return true }
+            return try matches(b, at: index)
+        case .not(let inner): return !(try matches(inner, at: index))
         case .sequence(let set): return set.contains(UInt32(index + 1), largest: UInt32(view.messages.count))
         case .uid(let set): return set.contains(view.messages[index].uid, largest: view.messages.last?.uid ?? 0)
         case .flag(let name, let set):
@@ -39,68 +56,93 @@ struct IMAPSearchEvaluator {
         case .new: return false  // no message is \Recent: Postgate does not track it (RFC 9051 drops it)
         case .recent: return false
         case .old: return true
-        case .larger(let size): return detailed(index).size > size
-        case .smaller(let size): return detailed(index).size < size
+        case .larger(let size): return try detailed(index).size > size
+        case .smaller(let size): return try detailed(index).size < size
         case .modSeq(let value): return view.messages[index].modSeq >= value
-        case .before(let day): return IMAPDay(detailed(index).internalDate) < day
-        case .on(let day): return IMAPDay(detailed(index).internalDate) == day
-        case .since(let day): return IMAPDay(detailed(index).internalDate) >= day
-        case .sentBefore(let day): return sentDay(index).map { $0 < day } ?? false
-        case .sentOn(let day): return sentDay(index) == day
-        case .sentSince(let day): return sentDay(index).map { $0 >= day } ?? false
+        case .before(let day): return IMAPDay(try detailed(index).internalDate) < day
+        case .on(let day): return IMAPDay(try detailed(index).internalDate) == day
+        case .since(let day): return IMAPDay(try detailed(index).internalDate) >= day
+        case .sentBefore(let day): return try sentDay(index).map { $0 < day } ?? false
+        case .sentOn(let day): return try sentDay(index) == day
+        case .sentSince(let day): return try sentDay(index).map { $0 >= day } ?? false
         case .header(let name, let value):
-            if let uids = indexedHeader(name, value) { return uids.contains(view.messages[index].uid) }
-            guard let entity = entity(index) else { return false }
+            if let uids = try indexedHeader(name, value) { return uids.contains(view.messages[index].uid) }
+            guard let entity = try entity(index) else { return false }
             let key = name.lowercased()
             let values = entity.fields.filter { $0.key == key }.map(\.value)
             if value.isEmpty { return !values.isEmpty }
-            return values.contains { Self.contains($0, value) }
+            return values.contains { IMAPTextSearch.contains($0, value) }
         case .body(let value):
-            guard let bytes = content(index)?.bytes else { return false }
+            guard let bytes = try content(index)?.bytes else { return false }
             let range = bytes.startIndex..<bytes.endIndex
-            return Self.contains(bytes[IMAPMessageEntity.headerEnd(bytes, range)...], value)
+            return IMAPTextSearch.contains(bytes[IMAPMessageEntity.headerEnd(bytes, range)...], value)
         case .text(let value):
-            guard let bytes = content(index)?.bytes else { return false }
-            return Self.contains(bytes[...], value)
+            guard let bytes = try content(index)?.bytes else { return false }
+            return IMAPTextSearch.contains(bytes[...], value)
         }
     }
 
-    private mutating func indexedHeader(_ name: String, _ value: String) -> Set<UInt32>? {
+    private mutating func indexedHeader(_ name: String, _ value: String) throws(IMAPCommandFailure) -> Set<UInt32>? {
         let key = name + "\u{0}" + value
         if let known = indexedHeaders[key] { return known }
-        let uids = (try? store.uids(in: view.mailbox, header: name, containing: value)) ?? nil
+        let uids: Set<UInt32>?
+        do {
+            uids = try store.uids(in: view.mailbox, header: name, containing: value)
+        } catch {
+            throw IMAPCommandFailure("Cannot search the header field \(name) in the index: \(error)", code: "SERVERBUG")
+        }
         indexedHeaders[key] = uids
         return uids
     }
 
-    /// The message file, read once while the evaluation stays on one message.
-    private mutating func content(_ index: Int) -> IMAPFetchContent? {
+    /// The message file, read once while the evaluation stays on one message; nil if it is gone.
+    private mutating func content(_ index: Int) throws(IMAPCommandFailure) -> IMAPFetchContent? {
         if cachedIndex == index { return cachedContent }
+        let message = try detailed(index)
         cachedIndex = index
-        cachedContent = (try? store.content(of: detailed(index), in: view.mailbox)).flatMap { $0.map(IMAPFetchContent.init) }
+        cachedContent = nil
+        let bytes: [UInt8]?
+        do {
+            bytes = try store.content(of: message, in: view.mailbox)
+        } catch {
+            throw IMAPCommandFailure("Cannot read message UID \(message.uid): \(error)", code: "SERVERBUG")
+        }
+        guard let bytes else {
+            expunged.insert(message.uid)
+            return nil
+        }
+        cachedContent = IMAPFetchContent(bytes)
         return cachedContent
     }
 
     /// The message with its size, date and file name: the first key that needs them reads
     /// them for the whole mailbox, in one query (flag, UID and MODSEQ keys never do).
-    private mutating func detailed(_ index: Int) -> MessageSummary {
+    private mutating func detailed(_ index: Int) throws(IMAPCommandFailure) -> MessageSummary {
         if !detailsRead, !view.messages[index].hasDetails {
             detailsRead = true
-            try? view.loadDetails(view.messages.indices, from: store)
+            do {
+                try view.loadDetails(view.messages.indices, from: store)
+            } catch {
+                throw IMAPCommandFailure("Cannot read the messages' sizes and dates: \(error)", code: "SERVERBUG")
+            }
         }
         return view.messages[index]
     }
 
-    private mutating func entity(_ index: Int) -> IMAPMessageEntity? {
-        guard content(index) != nil else { return nil }
+    private mutating func entity(_ index: Int) throws(IMAPCommandFailure) -> IMAPMessageEntity? {
+        guard try content(index) != nil else { return nil }
         return cachedContent?.entity()
     }
 
-    private mutating func sentDay(_ index: Int) -> IMAPDay? {
-        guard let value = entity(index)?.field("Date"), let date = IMAPSentDate.parse(value) else { return nil }
+    private mutating func sentDay(_ index: Int) throws(IMAPCommandFailure) -> IMAPDay? {
+        guard let value = try entity(index)?.field("Date"), let date = IMAPSentDate.parse(value) else { return nil }
         return IMAPDay(date.date, secondsFromGMT: date.offset)
     }
+}
 
+/// Case-insensitive text search for SEARCH keys (RFC 9051 section 6.4.4: "case-insensitive
+/// substring").
+enum IMAPTextSearch {
     static func contains(_ haystack: String, _ needle: String) -> Bool {
         haystack.range(of: needle, options: [.caseInsensitive]) != nil
     }

@@ -31,7 +31,7 @@ public struct IMAPSelectedMailbox: Sendable {
 
     /// Reads size, date and file name of the messages at `indexes` that have none yet
     /// (SELECT reads only UIDs and flags), in one query over their UID range.
-    mutating func loadDetails(_ indexes: some Collection<Int>, from store: MailStore) throws(StoreError) {
+    mutating func loadDetails(_ indexes: some Collection<Int>, from store: some IMAPMailStore) throws(StoreError) {
         let missing = indexes.filter { !messages[$0].hasDetails }
         guard let low = missing.map({ messages[$0].uid }).min(), let high = missing.map({ messages[$0].uid }).max() else { return }
         var read: [UInt32: MessageSummary] = [:]

@@ -1,9 +1,11 @@
 /// The protocol settings of the IMAP server, from `GatewayConfiguration`.
 public struct IMAPServerConfiguration: Sendable, Equatable {
     public var hostname: String
-    /// Longest command line outside literals, in octets.
+    /// Longest command line outside literals, in octets; also the largest literal of any
+    /// command but APPEND's message (an argument, held in memory as a line is).
     public var maxLineLength: Int
-    /// Largest literal (the largest message APPEND takes), in octets.
+    /// Largest message APPEND takes, in octets, advertised as APPENDLIMIT (RFC 7889); it
+    /// streams to a spool file, never held in memory whole.
     public var maxLiteralSize: Int
     /// Allow LOGIN and AUTHENTICATE PLAIN without TLS (for tests on loopback only).
     public var allowPlaintextAuth: Bool

@@ -16,13 +16,15 @@ import Synchronization
 ///
 /// One command runs at a time: while store work is in flight no further frame is taken
 /// and, past a bounded buffer, nothing more is read, so memory per session stays bounded.
+/// An APPEND's message streams to a spool file on the thread pool as it arrives, one write
+/// at a time: while one runs and the next piece is full, nothing more is read either.
 public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = Never
     public typealias OutboundIn = Never
     public typealias OutboundOut = ByteBuffer
 
-    private let executor: IMAPCommandExecutor
+    private let executor: IMAPCommandExecutor<MailStore>
     private let threadPool: NIOThreadPool
     private let tlsContext: NIOSSLContext?
     private let throttle: IMAPLoginThrottle
@@ -41,13 +43,26 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var timeoutTask: Scheduled<Void>?
 
+    /// The APPEND message being received (RFC 9051 section 6.3.12), its octets not yet
+    /// handed to the thread pool, and the write running there (and its size).
+    private var upload: IMAPAppendUpload<MailStore>?
+    private var uploadPending = ByteBuffer()
+    private var uploadWrite: EventLoopFuture<Void>?
+    private var uploadWriteBytes = 0
+    /// The most octets of client input this session held at once: in the decoder, and
+    /// of a message on its way to its spool file.
+    private(set) var peakBufferedBytes = 0
+
+    /// Octets of an APPEND message gathered before they go to the spool file in one write.
+    static let uploadChunkSize = 256 * 1024
+
     /// - Parameter implicitTLS: the connection came in on the IMAPS port, TLS already running.
     public init(
         configuration: IMAPServerConfiguration, store: MailStore, threadPool: NIOThreadPool,
         tlsContext: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle, clientIP: String,
         logger: Logger = Logger(label: "postgate.imap")
     ) {
-        self.executor = IMAPCommandExecutor(store: store)
+        self.executor = IMAPCommandExecutor(store: store, logger: logger)
         self.threadPool = threadPool
         self.tlsContext = tlsContext
         self.throttle = throttle
@@ -55,7 +70,9 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         self.logger = logger
         self.stateMachine = IMAPSessionStateMachine(
             configuration: configuration, tlsAvailable: tlsContext != nil && !implicitTLS, tlsActive: implicitTLS)
-        self.decoder = IMAPFrameDecoder(maxLineLength: configuration.maxLineLength, maxLiteralSize: configuration.maxLiteralSize)
+        // A literal other than an APPEND's message is an argument, held in memory: bounded
+        // as a line is. The message streams to a spool file, up to `maxLiteralSize`.
+        self.decoder = IMAPFrameDecoder(maxLineLength: configuration.maxLineLength, maxLiteralSize: configuration.maxLineLength)
     }
 
     // MARK: Channel events
@@ -72,6 +89,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         closing = true
         timeoutTask?.cancel()
         stopObserving()
+        discardUpload(context: context)
         context.fireChannelInactive()
     }
 
@@ -79,11 +97,12 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         guard !closing, !awaitingTLS else { return }
         lastActivity = context.eventLoop.now
         decoder.append(unwrapInboundIn(data))
+        noteBuffered()
         process(context: context)
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        if decoder.bufferedBytes > 0 { acknowledgeNow(context: context) }
+        if decoder.bufferedBytes > 0 || upload != nil { acknowledgeNow(context: context) }
         context.fireChannelReadComplete()
     }
 
@@ -100,9 +119,10 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     public func read(context: ChannelHandlerContext) {
         if tlsHandshaking {
             context.read()
-        } else if paused {
-            // A command is running: take nothing more until it is done. Otherwise the
-            // decoder's own limits (line length, literal size) bound what is buffered.
+        } else if paused || uploadBackedUp {
+            // A command is running, or an APPEND message piece waits for the write before
+            // it: take nothing more until it is done. Otherwise the decoder's own limits
+            // (line length, literal size) bound what is buffered.
             readPending = true
         } else {
             context.read()
@@ -130,11 +150,15 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Frames
 
     private func process(context: ChannelHandlerContext) {
-        while !paused, !closing, let event = decoder.next() {
-            perform(stateMachine.receive(event), context: context)
+        while !paused, !closing, !uploadBackedUp, let event = decoder.next() {
+            let action = stateMachine.receive(event)
+            // A command that ended other than as the APPEND its message was received for
+            // (a syntax error, say) drops what was received.
+            if case .frame = event, upload != nil, !action.runsAppend { discardUpload(context: context) }
+            perform(action, context: context)
         }
         context.flush()
-        if !paused, readPending {
+        if !paused, !uploadBackedUp, readPending {
             readPending = false
             context.read()
         }
@@ -164,6 +188,17 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             write(bytes, context: context)
             context.flush()
             startObserving(context: context)
+        case .receiveMessage(let bytes):
+            decoder.streamMessageLiteral()
+            upload = IMAPAppendUpload(store: executor.store)
+            write(bytes, context: context)
+        case .refuseMessage(let bytes):
+            decoder.refuseMessageLiteral()
+            write(bytes, context: context)
+        case .storeMessageData(var bytes):
+            uploadPending.writeBuffer(&bytes)
+            noteBuffered()
+            if uploadWrite == nil, uploadPending.readableBytes >= Self.uploadChunkSize { startUploadWrite(context: context) }
         }
     }
 
@@ -176,8 +211,17 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         pause(context: context)
         let executor = self.executor
         let emit = chunkWriter(context: context)
-        threadPool.runIfActive(eventLoop: context.eventLoop) {
-            executor.execute(command, context: sessionContext, emit: emit)
+        // An APPEND runs once its message's last piece is written after the others.
+        let upload = self.upload
+        let last = takeUploadPending()
+        self.upload = nil
+        let threadPool = self.threadPool
+        let previous = uploadWrite ?? context.eventLoop.makeSucceededVoidFuture()
+        previous.flatMapWithEventLoop { _, loop in
+            threadPool.runIfActive(eventLoop: loop) {
+                upload?.write(last)
+                return executor.execute(command, context: sessionContext, upload: upload, emit: emit)
+            }
         }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let output):
@@ -223,7 +267,15 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         threadPool.runIfActive(eventLoop: context.eventLoop) {
             try store.authenticate(agent: user, password: password)
         }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
-            let agent = (try? result.get()) ?? nil
+            // A store that cannot check the password is not a wrong password: no delay, no
+            // lockout count, and UNAVAILABLE (RFC 5530 section 3).
+            guard case .success(let agent) = result else {
+                if case .failure(let error) = result { self.logger.error("IMAP login not checked: \(error)") }
+                self.perform(self.stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Cannot check credentials now; try again later"),
+                             context: context)
+                self.resume(context: context)
+                return
+            }
             guard agent == nil else {
                 self.throttle.recordSuccess(self.clientIP)
                 self.perform(self.stateMachine.loginFinished(tag: tag, agent: agent), context: context)
@@ -298,6 +350,53 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
+    // MARK: APPEND message
+
+    /// A write of the message is running and the next piece is full: read nothing more.
+    private var uploadBackedUp: Bool {
+        uploadWrite != nil && uploadPending.readableBytes >= Self.uploadChunkSize
+    }
+
+    private func takeUploadPending() -> ByteBuffer {
+        defer { uploadPending = ByteBuffer() }
+        return uploadPending
+    }
+
+    /// Hands the gathered piece of the message to the thread pool; when it is written, the
+    /// next full piece goes (of this message, or of the next APPEND's if this one was
+    /// dropped meanwhile), and input is taken again.
+    private func startUploadWrite(context: ChannelHandlerContext) {
+        guard let upload else { return }
+        let bytes = takeUploadPending()
+        uploadWriteBytes = bytes.readableBytes
+        let written = threadPool.runIfActive(eventLoop: context.eventLoop) { upload.write(bytes) }
+        uploadWrite = written
+        written.assumeIsolated().whenComplete { _ in
+            guard self.uploadWrite == written else { return }
+            self.uploadWrite = nil
+            self.uploadWriteBytes = 0
+            guard !self.closing else { return }
+            if self.uploadPending.readableBytes >= Self.uploadChunkSize { self.startUploadWrite(context: context) }
+            if !self.paused { self.process(context: context) }
+        }
+    }
+
+    /// Drops the message being received: its spool file is removed on the thread pool,
+    /// after any write still running.
+    private func discardUpload(context: ChannelHandlerContext) {
+        guard let upload else { return }
+        self.upload = nil
+        uploadPending = ByteBuffer()
+        let threadPool = self.threadPool
+        (uploadWrite ?? context.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in
+            threadPool.submit { _ in upload.abort() }
+        }
+    }
+
+    private func noteBuffered() {
+        peakBufferedBytes = max(peakBufferedBytes, decoder.bufferedBytes + uploadPending.readableBytes + uploadWriteBytes)
+    }
+
     // MARK: Flow control
 
     private func pause(context: ChannelHandlerContext) {
@@ -335,6 +434,14 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             if paused { lastActivity = context.eventLoop.now }
             scheduleTimeout(context: context)
         }
+    }
+}
+
+extension IMAPSessionStateMachine.Action {
+    /// Runs an APPEND, whose message was received into a spool file.
+    var runsAppend: Bool {
+        guard case .execute(let tagged, _) = self, case .append = tagged.command else { return false }
+        return true
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PostgateStore
 import PostgateIndex
 import PostgateDirectory
@@ -29,6 +30,15 @@ public struct IMAPSessionStateMachine: Sendable {
         case execute(IMAPTaggedCommand, IMAPSessionContext)
         /// Send the continuation and report mailbox changes until DONE.
         case startIdle([UInt8])
+        /// Take the announced APPEND message literal (`IMAPFrameDecoder.streamMessageLiteral`):
+        /// send `bytes` (the continuation request of a synchronizing literal, else nothing)
+        /// and stream its octets to a spool file.
+        case receiveMessage([UInt8])
+        /// Refuse the announced APPEND message literal (`IMAPFrameDecoder.refuseMessageLiteral`)
+        /// and send `bytes`, the command's tagged reply.
+        case refuseMessage([UInt8])
+        /// Append the next octets of the message being received to its spool file.
+        case storeMessageData(ByteBuffer)
     }
 
     public let configuration: IMAPServerConfiguration
@@ -65,7 +75,7 @@ public struct IMAPSessionStateMachine: Sendable {
     public var capabilities: String {
         var words = ["IMAP4rev1", "LITERAL+", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
                      "SPECIAL-USE", "LIST-EXTENDED", "CHILDREN", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH",
-                     "CONDSTORE"]
+                     "CONDSTORE", "APPENDLIMIT=\(configuration.maxLiteralSize)"]
         if case .notAuthenticated = state {
             if tlsAvailable, !tlsActive { words.append("STARTTLS") }
             words += authAllowed ? ["AUTH=PLAIN", "SASL-IR"] : ["LOGINDISABLED"]
@@ -97,7 +107,39 @@ public struct IMAPSessionStateMachine: Sendable {
             return .send(w.bytes)
         case .frame(let frame):
             return receive(frame)
+        case .messageLiteral(let head, let size, let synchronizing):
+            return messageLiteral(tag: head.tag ?? "*", size: size, synchronizing: synchronizing)
+        case .messageData(let bytes):
+            return .storeMessageData(bytes)
         }
+    }
+
+    /// An APPEND announced its message (RFC 9051 section 6.3.12). It is refused before a
+    /// synchronizing literal's octets are sent where it cannot be taken (section 7.5: the
+    /// tagged reply instead of the continuation request): before login, or above the limit
+    /// advertised as APPENDLIMIT (RFC 7889: NO [TOOBIG]). Otherwise it streams to a
+    /// spool file, and the command runs once its line has ended.
+    private mutating func messageLiteral(tag: String, size: Int, synchronizing: Bool) -> Action {
+        var w = IMAPResponseWriter()
+        if let saslTag = awaitingSASL {
+            awaitingSASL = nil
+            w.tagged(saslTag, .bad, "Bad SASL response")
+            return .refuseMessage(w.bytes)
+        }
+        if let idle = idleTag {
+            idleTag = nil
+            w.tagged(idle, .bad, "Expected DONE")
+            return .refuseMessage(w.bytes)
+        }
+        guard context != nil else {
+            w.tagged(tag, .no, "Log in first")
+            return .refuseMessage(w.bytes)
+        }
+        guard size <= configuration.maxLiteralSize else {
+            w.tagged(tag, .no, code: "TOOBIG", "Message larger than APPENDLIMIT \(configuration.maxLiteralSize)")
+            return .refuseMessage(w.bytes)
+        }
+        return .receiveMessage(synchronizing ? Array("+ Ready for literal data\r\n".utf8) : [])
     }
 
     private mutating func receive(_ frame: IMAPFrameDecoder.Frame) -> Action {

@@ -1,7 +1,9 @@
 import Foundation
 import PostgateStore
 
-/// The values SORT and THREAD order by (RFC 5256 section 3), read once per message.
+/// The values SORT and THREAD order by (RFC 5256 section 3), read once per message. A
+/// message whose file is gone (expunged by another session meanwhile) is ordered by what
+/// the index holds (arrival, size), its header keys empty (`fileGone`).
 struct IMAPSortKeys {
     var arrival: Date
     var date: Date
@@ -12,10 +14,20 @@ struct IMAPSortKeys {
     var cc: String
     var messageID: String?
     var references: [String]
+    var fileGone: Bool
 
-    init(store: MailStore, view: IMAPSelectedMailbox, index: Int) {
+    /// - Throws: SERVERBUG when the message file cannot be read: an order made without its
+    ///   header fields would be wrong.
+    init(store: some IMAPMailStore, view: IMAPSelectedMailbox, index: Int) throws(IMAPCommandFailure) {
         let message = view.messages[index]
-        let entity = (try? store.content(of: message, in: view.mailbox)).flatMap { $0.map(IMAPMessageEntity.init) }
+        let bytes: [UInt8]?
+        do {
+            bytes = try store.content(of: message, in: view.mailbox)
+        } catch {
+            throw IMAPCommandFailure("Cannot read message UID \(message.uid): \(error)", code: "SERVERBUG")
+        }
+        let entity = bytes.map(IMAPMessageEntity.init)
+        fileGone = bytes == nil
         arrival = message.internalDate
         size = message.size
         date = entity?.field("Date").flatMap(IMAPSentDate.parse)?.date ?? message.internalDate

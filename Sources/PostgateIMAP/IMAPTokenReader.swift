@@ -170,6 +170,19 @@ struct IMAPTokenReader {
         throw IMAPParseError("unterminated quoted string")
     }
 
+    /// `{n}` / `{n+}` closing this line whose octets were streamed to a spool file
+    /// (`IMAPFrameDecoder.Frame.Part.streamed`): their count; nil if none is here.
+    mutating func streamedLiteral() -> Int? {
+        guard peek() == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}"),
+              partIndex + 2 < parts.count, case .streamed(let size) = parts[partIndex + 1],
+              case .text(let next) = parts[partIndex + 2]
+        else { return nil }
+        partIndex += 2
+        bytes = next
+        position = 0
+        return size
+    }
+
     /// `{n}` / `{n+}` closing this line; the octets are the next part.
     private mutating func literal() throws(IMAPParseError) -> [UInt8] {
         guard let close = bytes[position...].firstIndex(of: UInt8(ascii: "}")), close == bytes.count - 1,

@@ -52,22 +52,6 @@ extension Maildir {
         try FileSystem.unlink(path)
     }
 
-    /// Writes a new message file as `tmp/<uniqueName>` and decides how it and its name
-    /// become durable (`DeliveryJournal.durability`); the index commit relies on the result.
-    /// On a failure to write nothing is left behind.
-    package func writeIntoTmp(_ bytes: [UInt8], uniqueName: String, journal: DeliveryJournal) throws(StoreError) -> MessageDurability {
-        let path = tmp + "/" + uniqueName
-        let fd = try FileSystem.createFile(path)
-        defer { FileSystem.close(fd) }
-        do throws(StoreError) {
-            try FileSystem.writeAll(fd, bytes, path: path)
-        } catch {
-            try? FileSystem.unlink(path)
-            throw error
-        }
-        return journal.durability(of: fd, path: path, directories: [tmp], content: bytes)
-    }
-
     /// Recovery of a journalled message (`DeliveryJournal`): writes `bytes` as the message
     /// `filename` where it is (`new/`, or `cur/` with its info part) or into `new/` if it is
     /// gone, through `tmp/<uniqueName>.journal`, durably.

@@ -22,6 +22,17 @@ public struct MessageSummary: Sendable, Equatable {
     /// Size, date and file name are known (a file name is never empty).
     public var hasDetails: Bool { !filename.isEmpty }
 
+    /// A message as the index lists it, or as another store does (one in memory, in tests).
+    package init(uid: UInt32, flags: MessageFlags, size: Int, internalDate: Date, filename: String, fileLetters: String, modSeq: UInt64) {
+        self.uid = uid
+        self.flags = flags
+        self.size = size
+        self.internalDate = internalDate
+        self.filename = filename
+        self.fileLetters = fileLetters
+        self.modSeq = modSeq
+    }
+
     /// With the details of `other` (the same message read with its details).
     public mutating func takeDetails(of other: MessageSummary) {
         size = other.size
@@ -39,4 +50,12 @@ public struct MailboxSnapshot: Sendable, Equatable {
     public var highestModSeq: UInt64
     /// In UID order.
     public var messages: [MessageSummary]
+
+    package init(mailboxID: Int64, uidValidity: UInt32, uidNext: UInt32, highestModSeq: UInt64, messages: [MessageSummary]) {
+        self.mailboxID = mailboxID
+        self.uidValidity = uidValidity
+        self.uidNext = uidNext
+        self.highestModSeq = highestModSeq
+        self.messages = messages
+    }
 }

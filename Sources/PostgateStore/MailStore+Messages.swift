@@ -95,35 +95,48 @@ extension MailStore {
         return (state.uidValidity, zip(linked, stored).map { ($0.0.0.uid, $0.1.uid) })
     }
 
-    /// Stores a new message in `mailbox` with `flags` and `internalDate`; returns once the
-    /// file and its index row are durable (RFC 9051 section 6.3.12: OK means stored).
-    /// The whole message is at hand, so it is written straight into `tmp/` (no spool file
-    /// and link as for SMTP). As for deliveries, a message of at most 32 KiB is journalled
-    /// with its row (`DeliveryJournal`); a bigger one's file and `tmp/` name are made
-    /// durable (`DurableSync`) while the index statements run, and the index commits only
-    /// after that; `recover()` finishes or removes what a crash leaves in `tmp/`.
+    /// Stores a new message in `mailbox` with `flags` and `internalDate` (IMAP APPEND, and
+    /// what the outbound side keeps for people); returns once the file and its index row are
+    /// durable (RFC 9051 section 6.3.12: OK means stored). `message` was received into its
+    /// spool file (`beginMessage`), so a big one never sits in memory whole; it is stored by
+    /// the delivery protocol (`commitDelivery`) for one mailbox: linked into `tmp/`, made
+    /// durable (journalled with its row if at most 32 KiB and wholly in memory, else
+    /// flushed while the index statements run), the index committed only after that, then
+    /// renamed into `new/` (or `cur/` with its flags) before this returns, unlike a
+    /// delivery. Any failure drops the message: no spool file, no `tmp/` link, no row.
     /// - Returns: the mailbox's UIDVALIDITY and the new UID (UIDPLUS APPENDUID).
     public func append(
-        _ bytes: [UInt8], to mailbox: VisibleMailbox, flags: MessageFlags, internalDate: Date
+        _ message: IncomingMessage, to mailbox: VisibleMailbox, flags: MessageFlags, internalDate: Date
     ) throws(StoreError) -> (uidValidity: UInt32, uid: UInt32) {
-        guard let state = try index.mailbox(path: mailbox.path) else { throw .mailboxNotFound(path: mailbox.path) }
-        let maildir = data.maildir(mailbox.path)
-        let unique = uniqueNames.next()
-        let stored: StoredMessage
         journal.enter()
         defer { journal.leave() }
-        let durability = try maildir.writeIntoTmp(bytes, uniqueName: unique, journal: journal)
+        let maildir = data.maildir(mailbox.path)
+        let state: MailboxState
+        let stored: StoredMessage
+        let durability: MessageDurability
         do throws(StoreError) {
-            var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: bytes.count, internalDate: internalDate,
-                                    mailFrom: "", rcptTo: "", header: MessageHeader.parse(bytes.prefix(256 * 1024)))
-            row.flags = flags.letters
-            let pending = [PendingMessage(message: row, uniqueName: unique)]
-            guard let inserted = try index.insert(pending, durability: durability).first else {
-                throw StoreError.mailboxNotFound(path: mailbox.path)
+            guard let found = try index.mailbox(path: mailbox.path) else { throw StoreError.mailboxNotFound(path: mailbox.path) }
+            state = found
+            let header = MessageHeader.parse(try message.prefix(Self.appendHeaderLimit))
+            // Too big to journal: the data goes to the device while the link is made.
+            try message.startWriteback()
+            try maildir.linkIntoTmp(message.spoolPath, uniqueName: message.uniqueName)
+            do throws(StoreError) {
+                durability = try message.seal(syncing: [maildir.tmp], with: journal)
+                var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: message.size, internalDate: internalDate,
+                                        mailFrom: "", rcptTo: "", header: header)
+                row.flags = flags.letters
+                let pending = [PendingMessage(message: row, uniqueName: message.uniqueName)]
+                guard let inserted = try index.insert(pending, durability: durability).first else {
+                    throw StoreError.mailboxNotFound(path: mailbox.path)
+                }
+                stored = inserted
+            } catch {
+                try? maildir.removeFromTmp(message.uniqueName)
+                throw error
             }
-            stored = inserted
         } catch {
-            try? maildir.removeFromTmp(unique)
+            message.abort()
             throw error
         }
         if !flags.keywords.isEmpty {
@@ -131,11 +144,30 @@ extension MailStore {
         }
         let journalled = durability.journalContent != nil
         // A journalled file's names are flushed with the journal's next batch.
-        try publish(unique, as: stored.filename, letters: flags.letters, in: maildir, syncingCur: !journalled)
-        if journalled { journal.retire(unique) }
+        try publish(message.uniqueName, as: stored.filename, letters: flags.letters, in: maildir, syncingCur: !journalled)
+        message.markDelivered()
+        if journalled { journal.retire(message.uniqueName) }
         changes.notify([mailbox.mailboxID])
         return (state.uidValidity, stored.uid)
     }
+
+    /// Stores `bytes` as a new message, as `append(_:to:flags:internalDate:)` does with a
+    /// message received into a spool file.
+    public func append(
+        _ bytes: [UInt8], to mailbox: VisibleMailbox, flags: MessageFlags, internalDate: Date
+    ) throws(StoreError) -> (uidValidity: UInt32, uid: UInt32) {
+        let message = try beginMessage()
+        do throws(StoreError) {
+            try message.write(bytes)
+        } catch {
+            message.abort()
+            throw error
+        }
+        return try append(message, to: mailbox, flags: flags, internalDate: internalDate)
+    }
+
+    /// Bytes of an appended message read for its index row's envelope fields.
+    static let appendHeaderLimit = 256 * 1024
 
     /// `tmp/` → `new/`, then into `cur/` with its info part when it has flags (and that
     /// name made durable if `syncingCur`).

@@ -20,15 +20,48 @@ import Testing
         #expect(result == [.frame(.init(parts: [text("a001 NOOP")])), .frame(.init(parts: [text("a002 CAPABILITY")]))])
     }
 
-    /// RFC 9051 section 8: the APPEND example with a synchronising literal.
+    /// RFC 9051 section 2.2.1: a synchronising literal of an argument is collected.
     @Test func synchronizingLiteralAsksForContinuation() {
         var decoder = IMAPFrameDecoder()
-        let head = events(&decoder, "A003 APPEND saved-messages (\\Seen) {10}\r\n")
+        let head = events(&decoder, "A003 LOGIN {10}\r\n")
         #expect(head == [.continuationRequest])
-        let rest = events(&decoder, "0123456789", "\r\n")
-        #expect(rest == [.frame(.init(parts: [
-            text("A003 APPEND saved-messages (\\Seen) {10}"), .literal(Array("0123456789".utf8)), text(""),
-        ]))])
+        let rest = events(&decoder, "0123456789", " pw\r\n")
+        #expect(rest == [.frame(.init(parts: [text("A003 LOGIN {10}"), .literal(Array("0123456789".utf8)), text(" pw")]))])
+    }
+
+    /// RFC 9051 section 8's APPEND example: the message literal is announced, and once
+    /// taken its octets come out piece by piece as they arrive, not collected.
+    @Test func appendMessageLiteralStreams() {
+        var decoder = IMAPFrameDecoder(maxLiteralSize: 8)
+        let head = events(&decoder, "A003 APPEND saved-messages (\\Seen) {10}\r\n012")
+        #expect(head == [.messageLiteral(head: .init(parts: [text("A003 APPEND saved-messages (\\Seen) {10}")]), size: 10, synchronizing: true)])
+        #expect(decoder.next() == nil, "nothing more until the literal is taken or refused")
+        decoder.streamMessageLiteral()
+        #expect(decoder.next() == .messageData(ByteBuffer(string: "012")))
+        #expect(decoder.next() == nil)
+        #expect(decoder.bufferedBytes == "A003 APPEND saved-messages (\\Seen) {10}".utf8.count, "only the command's line is held")
+        let rest = events(&decoder, "3456", "789\r", "\n")
+        #expect(rest == [
+            .messageData(ByteBuffer(string: "3456")), .messageData(ByteBuffer(string: "789")),
+            .frame(.init(parts: [text("A003 APPEND saved-messages (\\Seen) {10}"), .streamed(size: 10), text("")])),
+        ])
+        // A mailbox given as a literal is an argument: collected; the message after it streams.
+        let named = events(&decoder, "b APPEND {5+}\r\nINBOX {2+}\r\n")
+        #expect(named == [.messageLiteral(head: .init(parts: [text("b APPEND {5+}"), .literal(Array("INBOX".utf8)), text(" {2+}")]),
+                                          size: 2, synchronizing: false)])
+    }
+
+    /// A refused message literal: a synchronizing one is never sent; a non-synchronizing
+    /// one's octets and the rest of its line are dropped (RFC 7888), and the next
+    /// command is read as usual.
+    @Test func refusedMessageLiteralIsSkipped() {
+        var decoder = IMAPFrameDecoder()
+        #expect(events(&decoder, "x APPEND INBOX {101}\r\n").count == 1)
+        decoder.refuseMessageLiteral()
+        #expect(events(&decoder, "y NOOP\r\n") == [.frame(.init(parts: [text("y NOOP")]))])
+        #expect(events(&decoder, "z APPEND INBOX {20+}\r\n0123456789").count == 1)
+        decoder.refuseMessageLiteral()
+        #expect(events(&decoder, "0123456789 {3}\r\nw NOOP\r\n") == [.frame(.init(parts: [text("w NOOP")]))])
     }
 
     /// RFC 7888: LITERAL+ needs no continuation request.
@@ -49,9 +82,9 @@ import Testing
 
     @Test func literalTooLarge() {
         var decoder = IMAPFrameDecoder(maxLiteralSize: 100)
-        #expect(events(&decoder, "x APPEND INBOX {101}\r\n") == [.literalTooLarge(tag: "x", synchronizing: true)])
+        #expect(events(&decoder, "x LOGIN {101}\r\n") == [.literalTooLarge(tag: "x", synchronizing: true)])
         #expect(events(&decoder, "y NOOP\r\n") == [.frame(.init(parts: [text("y NOOP")]))])
-        #expect(events(&decoder, "z APPEND INBOX {5000+}\r\n") == [.literalTooLarge(tag: "z", synchronizing: false)])
+        #expect(events(&decoder, "z LOGIN {5000+}\r\n") == [.literalTooLarge(tag: "z", synchronizing: false)])
     }
 
     @Test func tooManyLiterals() {

@@ -38,7 +38,9 @@ import Testing
         try channel.writeInbound(ByteBuffer(string: "correct horse\r\n"))
         #expect(try output(channel) == "b NO [PRIVACYREQUIRED] Log in only after STARTTLS\r\n")
         try channel.writeInbound(ByteBuffer(string: "c APPEND INBOX {500}\r\n"))
-        #expect(try output(channel) == "c NO [TOOBIG] Literal too large\r\n")
+        #expect(try output(channel) == "c NO Log in first\r\n", "refused before the client sends the message")
+        try channel.writeInbound(ByteBuffer(string: "c2 LOGIN {1001}\r\n"))
+        #expect(try output(channel) == "c2 NO [TOOBIG] Literal too large\r\n", "an argument literal is bounded as a line is")
         try channel.writeInbound(ByteBuffer(string: "d NOOP " + String(repeating: "x", count: 2000) + "\r\ne NOOP\r\n"))
         #expect(try output(channel) == "d BAD Command line too long\r\ne OK NOOP completed\r\n")
         try channel.writeInbound(ByteBuffer(string: "f LOGOUT\r\n"))
@@ -52,7 +54,7 @@ import Testing
         defer { try? pool.syncShutdownGracefully() }
         let channel = try channel(fixture, pool: pool)
         _ = try output(channel)
-        try channel.writeInbound(ByteBuffer(string: "a APPEND INBOX {5000+}\r\n"))
+        try channel.writeInbound(ByteBuffer(string: "a LOGIN {5000+}\r\n"))
         #expect(try output(channel) == "* BYE Literal too large\r\n")
         #expect(!channel.isActive)
     }

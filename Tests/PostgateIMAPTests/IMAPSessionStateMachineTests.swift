@@ -18,6 +18,9 @@ import PostgateDirectory
         case .send(let bytes), .sendAndClose(let bytes), .startTLS(let bytes), .startIdle(let bytes): String(decoding: bytes, as: UTF8.self)
         case .authenticate(let tag, let user, let password): "authenticate \(tag) \(user) \(password)"
         case .execute(let command, _): "execute \(command.tag)"
+        case .receiveMessage(let bytes): "receive " + String(decoding: bytes, as: UTF8.self)
+        case .refuseMessage(let bytes): "refuse " + String(decoding: bytes, as: UTF8.self)
+        case .storeMessageData(let bytes): "store \(bytes.readableBytes)"
         case .nothing: ""
         }
     }
@@ -70,6 +73,20 @@ import PostgateDirectory
         _ = other.loginFinished(tag: "a", agent: AgentIdentity(id: 1, name: "alice"))
         guard case .execute(_, let context) = feed(&other, "b SELECT INBOX (CONDSTORE)") else { Issue.record("not executed"); return }
         #expect(context.condStore && other.condStore)
+    }
+
+    /// RFC 9051 section 6.3.12 and RFC 7889: an APPEND's message is taken once logged in
+    /// and within APPENDLIMIT; otherwise refused before a synchronizing literal is sent.
+    @Test func appendMessageLiteralIsTakenOrRefused() {
+        var machine = IMAPSessionStateMachine(
+            configuration: IMAPServerConfiguration(hostname: "imap.test", maxLiteralSize: 100), tlsAvailable: false, tlsActive: true)
+        #expect(text(feed(&machine, "a APPEND INBOX {10}")) == "refuse a NO Log in first\r\n")
+        _ = machine.loginFinished(tag: "b", agent: AgentIdentity(id: 1, name: "alice"))
+        #expect(text(feed(&machine, "c CAPABILITY")).contains(" APPENDLIMIT=100"))
+        #expect(text(feed(&machine, "d APPEND INBOX {101}")) == "refuse d NO [TOOBIG] Message larger than APPENDLIMIT 100\r\n")
+        #expect(text(feed(&machine, "e APPEND INBOX (\\Seen) {100}")) == "receive + Ready for literal data\r\n")
+        #expect(text(feed(&machine, "f APPEND INBOX {100+}")) == "receive ")
+        #expect(text(machine.receive(.messageData(ByteBuffer(string: "abc")))) == "store 3")
     }
 
     @Test func idleEndsWithDone() {

@@ -42,24 +42,39 @@ final class IMAPStoreFixture: @unchecked Sendable {
         _ = try store.deliver(incoming, to: [target] + (queue.map { [$0] } ?? []), envelope: envelope)
     }
 
-    func session() -> IMAPTestSession {
+    func session() -> IMAPTestSession<MailStore> {
         IMAPTestSession(executor: IMAPCommandExecutor(store: store), context: IMAPSessionContext(agent: agent, selected: nil))
     }
 }
 
-struct IMAPTestSession {
-    let executor: IMAPCommandExecutor
+/// Runs command lines against any `IMAPMailStore`: the real one, or `InMemoryIMAPStore`.
+struct IMAPTestSession<Store: IMAPMailStore> {
+    let executor: IMAPCommandExecutor<Store>
     var context: IMAPSessionContext
 
-    /// Runs one command line (literals as `{n+}`) and returns the response text.
+    /// Runs one command line (literals as `{n+}`) and returns the response text. An
+    /// APPEND's message goes to a spool file, as the handler sends it.
     mutating func run(_ line: String) -> String {
         var decoder = IMAPFrameDecoder()
         decoder.append(ByteBuffer(string: line + "\r\n"))
-        guard case .frame(let frame)? = decoder.next(), case .success(let command) = IMAPCommandParser.parse(frame) else {
+        var upload: IMAPAppendUpload<Store>?
+        var frame: IMAPFrameDecoder.Frame?
+        while frame == nil, let event = decoder.next() {
+            switch event {
+            case .messageLiteral:
+                decoder.streamMessageLiteral()
+                upload = IMAPAppendUpload(store: executor.store)
+            case .messageData(let bytes): upload?.write(bytes)
+            case .frame(let whole): frame = whole
+            default: return "unexpected \(event)"
+            }
+        }
+        guard let frame, case .success(let command) = IMAPCommandParser.parse(frame) else {
+            upload?.abort()
             return "unparsable: \(line)"
         }
         if command.command.enablesCondStore { context.condStore = true }
-        let result = executor.execute(command, context: context)
+        let result = executor.execute(command, context: context, upload: upload)
         context.selected = result.selected
         return String(decoding: result.output, as: UTF8.self)
     }

@@ -1,0 +1,330 @@
+import Foundation
+import PostgateDirectory
+import PostgateIndex
+import PostgateMaildir
+import Synchronization
+@testable import PostgateIMAP
+
+/// An `IMAPMailStore` in memory, for tests of the executor that need no files or SQLite:
+/// one agent's folders, their messages, subscriptions and fetch cache, with failures to
+/// inject and counters of what was read.
+final class InMemoryIMAPStore: IMAPMailStore {
+    let changes = MailboxChangeFeed()
+    let agent = AgentIdentity(id: 1, name: "alice")
+    let password = "secret"
+    private let state = Mutex(State())
+
+    struct Stored {
+        var summary: MessageSummary
+        var bytes: [UInt8]
+    }
+
+    struct Folder {
+        var mailbox: VisibleMailbox
+        var uidValidity: UInt32
+        var uidNext: UInt32 = 1
+        var messages: [Stored] = []
+        var cache: [UInt32: CachedFetchItems] = [:]
+    }
+
+    struct State {
+        var folders: [Folder] = []
+        var nextMailboxID: Int64 = 1
+        var modSeq: UInt64 = 1
+        var subscriptions: Set<String> = []
+        /// Injected failures: reading these UIDs' content, the fetch cache, keeping it.
+        var unreadable: Set<UInt32> = []
+        var cacheReadFails = false
+        var cacheWriteFails = false
+        /// What was done: content reads, fetch-cache batches read and kept, messages begun and dropped.
+        var contentReads = 0
+        var cacheBatches = 0
+        var cacheStores = 0
+        var messagesBegun = 0
+        var messagesAborted = 0
+    }
+
+    init(folders: [String] = ["INBOX", "Archive"]) {
+        state.withLock { state in
+            for name in folders { Self.addFolder(name, to: &state) }
+        }
+    }
+
+    /// Runs `body` on the state (to inject failures or read counters).
+    func with<T>(_ body: (inout State) -> T) -> T {
+        state.withLock { body(&$0) }
+    }
+
+    private static func addFolder(_ name: String, to state: inout State) {
+        let id = state.nextMailboxID
+        state.nextMailboxID += 1
+        let mailbox = VisibleMailbox(name: name, kind: .personal, mailboxID: id, path: "memory/\(name)", specialUse: nil, privateSeen: false)
+        state.folders.append(Folder(mailbox: mailbox, uidValidity: UInt32(1000 + id)))
+    }
+
+    private static func folderIndex(_ mailbox: VisibleMailbox, in state: State) throws(StoreError) -> Int {
+        guard let index = state.folders.firstIndex(where: { $0.mailbox.mailboxID == mailbox.mailboxID }) else {
+            throw .mailboxNotFound(path: mailbox.path)
+        }
+        return index
+    }
+
+    private func locked<T>(_ body: (inout State) throws(StoreError) -> T) throws(StoreError) -> T {
+        try state.withLock { (state) throws(StoreError) -> T in try body(&state) }
+    }
+
+    // MARK: IMAPMailStore
+
+    func authenticate(agent name: String, password: String) throws(StoreError) -> AgentIdentity? {
+        name == agent.name && password == self.password ? agent : nil
+    }
+
+    func visibleMailboxes(agent: AgentIdentity) throws(StoreError) -> [VisibleMailbox] {
+        state.withLock { $0.folders.map(\.mailbox) }
+    }
+
+    func createFolder(agent: AgentIdentity, name: String) throws(StoreError) {
+        try locked { (state) throws(StoreError) in
+            guard !state.folders.contains(where: { $0.mailbox.name == name }) else { throw .folderExists(name) }
+            Self.addFolder(name, to: &state)
+        }
+    }
+
+    func deleteFolder(agent: AgentIdentity, name: String) throws(StoreError) {
+        try locked { (state) throws(StoreError) in
+            guard name != "INBOX" else { throw .folderNotRemovable(name) }
+            guard let index = state.folders.firstIndex(where: { $0.mailbox.name == name }) else { throw .folderNotFound(name) }
+            state.folders.remove(at: index)
+        }
+    }
+
+    func renameFolder(agent: AgentIdentity, from: String, to: String) throws(StoreError) {
+        try locked { (state) throws(StoreError) in
+            guard let index = state.folders.firstIndex(where: { $0.mailbox.name == from }) else { throw .folderNotFound(from) }
+            state.folders[index].mailbox.name = to
+        }
+    }
+
+    func subscriptions(agent: AgentIdentity) throws(StoreError) -> Set<String> {
+        state.withLock { $0.subscriptions }
+    }
+
+    func setSubscribed(_ subscribed: Bool, agent: AgentIdentity, name: String) throws(StoreError) {
+        state.withLock { state in
+            if subscribed { state.subscriptions.insert(name) } else { state.subscriptions.remove(name) }
+        }
+    }
+
+    func snapshot(_ mailbox: VisibleMailbox, agent: AgentIdentity, details: Bool) throws(StoreError) -> MailboxSnapshot {
+        try locked { (state) throws(StoreError) in
+            let folder = state.folders[try Self.folderIndex(mailbox, in: state)]
+            let messages = folder.messages.map { stored in
+                details ? stored.summary : MessageSummary(
+                    uid: stored.summary.uid, flags: stored.summary.flags, size: 0, internalDate: Date(timeIntervalSince1970: 0),
+                    filename: "", fileLetters: "", modSeq: stored.summary.modSeq)
+            }
+            return MailboxSnapshot(mailboxID: mailbox.mailboxID, uidValidity: folder.uidValidity, uidNext: folder.uidNext,
+                                   highestModSeq: state.modSeq, messages: messages)
+        }
+    }
+
+    func details(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary] {
+        try locked { (state) throws(StoreError) in
+            state.folders[try Self.folderIndex(mailbox, in: state)].messages.map(\.summary).filter { uids.contains($0.uid) }
+        }
+    }
+
+    func content(of message: MessageSummary, in mailbox: VisibleMailbox) throws(StoreError) -> [UInt8]? {
+        try locked { (state) throws(StoreError) in
+            state.contentReads += 1
+            if state.unreadable.contains(message.uid) {
+                throw .io(operation: "read", path: "memory/\(message.uid)", reason: "injected failure")
+            }
+            return state.folders[try Self.folderIndex(mailbox, in: state)].messages.first { $0.summary.uid == message.uid }?.bytes
+        }
+    }
+
+    func uids(in mailbox: VisibleMailbox, header name: String, containing text: String) throws(StoreError) -> Set<UInt32>? {
+        nil
+    }
+
+    func cachedFetchBatch(
+        in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>
+    ) throws(StoreError) -> CachedFetchBatch {
+        try locked { (state) throws(StoreError) in
+            state.cacheBatches += 1
+            if state.cacheReadFails { throw .io(operation: "read", path: "memory/cache", reason: "injected failure") }
+            var batch = CachedFetchBatch()
+            let cache = state.folders[try Self.folderIndex(mailbox, in: state)].cache
+            for uid in cache.keys.sorted() where uids.contains(uid) {
+                let items = cache[uid]!
+                batch.append(uid: uid) { item, octets in octets += items[keyPath: item.field] }
+            }
+            return batch
+        }
+    }
+
+    func storeFetchItems(_ items: [UInt32: CachedFetchItems], in mailbox: VisibleMailbox) throws(StoreError) {
+        try locked { (state) throws(StoreError) in
+            if state.cacheWriteFails { throw .io(operation: "write", path: "memory/cache", reason: "injected failure") }
+            state.cacheStores += 1
+            let index = try Self.folderIndex(mailbox, in: state)
+            state.folders[index].cache.merge(items) { _, new in new }
+        }
+    }
+
+    func updateFlags(
+        _ mailbox: VisibleMailbox, agent: AgentIdentity, uids: [UInt32], unchangedSince: UInt64?,
+        change: (MessageFlags) -> MessageFlags
+    ) throws(StoreError) -> (changed: [MessageSummary], modified: [UInt32]) {
+        let result = try locked { (state) throws(StoreError) -> (changed: [MessageSummary], modified: [UInt32]) in
+            let index = try Self.folderIndex(mailbox, in: state)
+            var changed: [MessageSummary] = []
+            var modified: [UInt32] = []
+            for position in state.folders[index].messages.indices where uids.contains(state.folders[index].messages[position].summary.uid) {
+                var summary = state.folders[index].messages[position].summary
+                if let unchangedSince, summary.modSeq > unchangedSince {
+                    modified.append(summary.uid)
+                    continue
+                }
+                let flags = change(summary.flags)
+                guard flags != summary.flags else { continue }
+                state.modSeq += 1
+                summary.flags = flags
+                summary.modSeq = state.modSeq
+                state.folders[index].messages[position].summary = summary
+                changed.append(summary)
+            }
+            return (changed, modified)
+        }
+        if !result.changed.isEmpty { changes.notify([mailbox.mailboxID]) }
+        return result
+    }
+
+    func expunge(_ mailbox: VisibleMailbox, uids: [UInt32]) throws(StoreError) -> [UInt32] {
+        let removed = try locked { (state) throws(StoreError) -> [UInt32] in
+            let index = try Self.folderIndex(mailbox, in: state)
+            let removed = state.folders[index].messages.map(\.summary.uid).filter(uids.contains)
+            state.folders[index].messages.removeAll { removed.contains($0.summary.uid) }
+            return removed
+        }
+        if !removed.isEmpty { changes.notify([mailbox.mailboxID]) }
+        return removed
+    }
+
+    func copy(
+        _ messages: [MessageSummary], from source: VisibleMailbox, to target: VisibleMailbox
+    ) throws(StoreError) -> (uidValidity: UInt32, uids: [(UInt32, UInt32)]) {
+        let result = try locked { (state) throws(StoreError) -> (uidValidity: UInt32, uids: [(UInt32, UInt32)]) in
+            let from = try Self.folderIndex(source, in: state)
+            let to = try Self.folderIndex(target, in: state)
+            var pairs: [(UInt32, UInt32)] = []
+            for message in messages {
+                guard let stored = state.folders[from].messages.first(where: { $0.summary.uid == message.uid }) else { continue }
+                let uid = Self.insert(stored.bytes, flags: stored.summary.flags, date: stored.summary.internalDate, into: to, state: &state)
+                pairs.append((message.uid, uid))
+            }
+            return (state.folders[to].uidValidity, pairs)
+        }
+        changes.notify([target.mailboxID])
+        return result
+    }
+
+    func beginMessage() throws(StoreError) -> InMemoryMessage {
+        state.withLock { $0.messagesBegun += 1 }
+        return InMemoryMessage(store: self)
+    }
+
+    func append(
+        _ message: InMemoryMessage, to mailbox: VisibleMailbox, flags: MessageFlags, internalDate: Date
+    ) throws(StoreError) -> (uidValidity: UInt32, uid: UInt32) {
+        let result: (uidValidity: UInt32, uid: UInt32)
+        do {
+            result = try locked { (state) throws(StoreError) -> (uidValidity: UInt32, uid: UInt32) in
+                let index = try Self.folderIndex(mailbox, in: state)
+                let uid = Self.insert(message.bytes, flags: flags, date: internalDate, into: index, state: &state)
+                return (state.folders[index].uidValidity, uid)
+            }
+        } catch {
+            // As `MailStore.append`: a failure drops the message.
+            message.abort()
+            throw error
+        }
+        message.stored()
+        changes.notify([mailbox.mailboxID])
+        return result
+    }
+
+    /// Adds a message to the folder at `index`; returns its UID.
+    private static func insert(_ bytes: [UInt8], flags: MessageFlags, date: Date, into index: Int, state: inout State) -> UInt32 {
+        let uid = state.folders[index].uidNext
+        state.folders[index].uidNext += 1
+        state.modSeq += 1
+        let summary = MessageSummary(uid: uid, flags: flags, size: bytes.count, internalDate: date, filename: "memory-\(uid)",
+                                     fileLetters: flags.letters, modSeq: state.modSeq)
+        state.folders[index].messages.append(Stored(summary: summary, bytes: bytes))
+        return uid
+    }
+
+    fileprivate func aborted() {
+        state.withLock { $0.messagesAborted += 1 }
+    }
+
+    // MARK: Test helpers
+
+    /// Stores `text` in `folder` as if delivered; returns its UID.
+    @discardableResult
+    func deliver(_ text: String, to folder: String = "INBOX", flags: MessageFlags = MessageFlags()) -> UInt32 {
+        let result = state.withLock { state -> (UInt32, Int64) in
+            let index = state.folders.firstIndex { $0.mailbox.name == folder }!
+            let uid = Self.insert(Array(text.utf8), flags: flags, date: Date(timeIntervalSince1970: 1_800_000_000), into: index, state: &state)
+            return (uid, state.folders[index].mailbox.mailboxID)
+        }
+        changes.notify([result.1])
+        return result.0
+    }
+
+    /// Removes message `uid` of `folder` as another process would: its content is gone.
+    func vanish(_ uid: UInt32, from folder: String = "INBOX") {
+        let mailboxID = state.withLock { state in
+            let index = state.folders.firstIndex { $0.mailbox.name == folder }!
+            state.folders[index].messages.removeAll { $0.summary.uid == uid }
+            return state.folders[index].mailbox.mailboxID
+        }
+        changes.notify([mailboxID])
+    }
+
+    /// The messages of `folder`, with their content.
+    func messages(in folder: String = "INBOX") -> [Stored] {
+        state.withLock { state in state.folders.first { $0.mailbox.name == folder }?.messages ?? [] }
+    }
+}
+
+/// A message received for APPEND into `InMemoryIMAPStore`.
+final class InMemoryMessage: IMAPIncomingMessage {
+    private weak var store: InMemoryIMAPStore?
+    private(set) var bytes: [UInt8] = []
+    private var dropped = false
+
+    init(store: InMemoryIMAPStore) {
+        self.store = store
+    }
+
+    var size: Int { bytes.count }
+
+    func write(_ raw: UnsafeRawBufferPointer) throws(StoreError) {
+        bytes += raw
+    }
+
+    /// Stored: a later `abort()` (the executor's, after any command) drops nothing.
+    fileprivate func stored() {
+        dropped = true
+    }
+
+    func abort() {
+        guard !dropped else { return }
+        dropped = true
+        bytes = []
+        store?.aborted()
+    }
+}
