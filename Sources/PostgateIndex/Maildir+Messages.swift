@@ -11,12 +11,6 @@ extension Maildir {
         return names.first { $0.hasPrefix(prefix) }.map { cur + "/" + $0 }
     }
 
-    /// The unique name a delivered file had in `tmp/`: its name up to the first `,`
-    /// (`MaildirFileName`).
-    package static func uniqueName(of filename: String) -> String {
-        filename.firstIndex(of: ",").map { String(filename[..<$0]) } ?? filename
-    }
-
     /// Where a message file with `letters` is, most likely first: a message without flags
     /// stays in `new/` until a flag moves it into `cur/` (`setLetters`).
     package func likelyPaths(_ filename: String, letters: String) -> [String] {
@@ -34,7 +28,7 @@ extension Maildir {
         for path in likelyPaths(filename, letters: letters) {
             if let bytes = try FileSystem.readIfPresent(path, limit: limit) { return bytes }
         }
-        if let bytes = try FileSystem.readIfPresent(tmp + "/" + Self.uniqueName(of: filename), limit: limit) { return bytes }
+        if let bytes = try FileSystem.readIfPresent(tmp + "/" + MaildirFileName.uniqueName(of: filename), limit: limit) { return bytes }
         guard let path = locate(filename, letters: letters) else { return nil }
         return try FileSystem.readIfPresent(path, limit: limit)
     }

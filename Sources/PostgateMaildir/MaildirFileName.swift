@@ -39,6 +39,12 @@ package struct MaildirFileName: Sendable, Equatable {
         self.policy = policy
     }
 
+    /// The unique name of a delivered file: what it was called in `tmp/` before the rename
+    /// into `new/` gave it its `,S=…,U=…` fields. A cheap prefix, for the read path.
+    package static func uniqueName(of filename: String) -> String {
+        filename.firstIndex(of: ",").map { String(filename[..<$0]) } ?? filename
+    }
+
     /// Parses a file name from `new/` or `cur/`; nil if it carries no `U=` (not Postgate's).
     package init?(parsing name: String) {
         let base = name.split(separator: ":", maxSplits: 1).first.map(String.init) ?? name

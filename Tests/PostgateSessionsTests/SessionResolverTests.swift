@@ -8,8 +8,8 @@ import Testing
     let now = Date(timeIntervalSince1970: 1_800_000_000)
     var open: Date { now.addingTimeInterval(3600) }
 
-    /// Session 1: ana's, open, two stored messages, one with a Thread-Index root.
-    /// Session 2: bob's, open. Session 3: ana's, expired.
+    /// Sessions with ids 1 (ana's, open, two stored messages, one with a Thread-Index
+    /// root), 2 (bob's, open) and 3 (ana's, expired).
     var lookup: InMemorySessionLookup {
         InMemorySessionLookup(
             sessions: [

@@ -46,9 +46,9 @@ import Testing
         let bytes = sampleMessage()
         let stored = try deliverSample(store, bytes)
         #expect(stored.count == 1)
-        #expect(try store.journal.entries() == [DeliveryJournal.Entry(uniqueName: String(stored[0].filename.prefix { $0 != "," }),
+        #expect(try store.journal.entries() == [DeliveryJournal.Entry(uniqueName: MaildirFileName.uniqueName(of: stored[0].filename),
                                                                      mailboxIDs: [stored[0].mailboxID])])
-        #expect(try store.journal.content(of: String(stored[0].filename.prefix { $0 != "," })) == bytes)
+        #expect(try store.journal.content(of: MaildirFileName.uniqueName(of: stored[0].filename)) == bytes)
         flushing.wait()  // the journal's flush has begun; the row stays until it ends
         #expect(try store.journal.entries().count == 1)
         release.signal()

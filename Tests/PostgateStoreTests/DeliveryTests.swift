@@ -56,7 +56,7 @@ import Testing
         let bytes = sampleMessage(messageID: "<tmp@example.org>")
         let message = try #require(try fixture.deliver(bytes, to: ["support@acme.test"]).first)
         let folder = fixture.dataPath + "/maildir/acme.test/support"
-        let unique = Maildir.uniqueName(of: message.filename)
+        let unique = MaildirFileName.uniqueName(of: message.filename)
         #expect(rename(folder + "/new/" + message.filename, folder + "/tmp/" + unique) == 0)
         let maildir = store.data.maildir("maildir/acme.test/support")
         #expect(try maildir.read(message.filename, letters: "", limit: bytes.count + 1) == bytes)
