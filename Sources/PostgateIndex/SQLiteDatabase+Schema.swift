@@ -73,6 +73,7 @@ extension SQLiteDatabase {
         registerCondStoreSchema(&migrator)
         registerJournalSchema(&migrator)
         registerSelectRefreshSchema(&migrator)
+        registerGatewaySchema(&migrator)
         return migrator
     }
 }

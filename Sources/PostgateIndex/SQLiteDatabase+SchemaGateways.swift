@@ -1,0 +1,54 @@
+import GRDB
+
+extension SQLiteDatabase {
+    /// Mailbox connectors: the receiving and sending gateways of addresses (settings as JSON,
+    /// published and draft), their live state, and the fetch checkpoints.
+    ///
+    /// A checkpoint row is written in the transaction that stores the fetched message, so a
+    /// crash can neither lose a message (checkpoint ahead of the store) nor fetch it twice
+    /// (store ahead of the checkpoint).
+    package static func registerGatewaySchema(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("gateways-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE gateway (
+                    id INTEGER PRIMARY KEY,
+                    address_id INTEGER NOT NULL REFERENCES address(id) ON DELETE CASCADE,
+                    direction TEXT NOT NULL CHECK (direction IN ('receiving', 'sending')),
+                    published TEXT,
+                    draft TEXT,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    UNIQUE (address_id, direction)
+                );
+                CREATE TABLE gateway_state (
+                    gateway_id INTEGER PRIMARY KEY REFERENCES gateway(id) ON DELETE CASCADE,
+                    state TEXT NOT NULL,
+                    tries INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    cooling_until REAL,
+                    last_attempt_at REAL,
+                    last_success_at REAL,
+                    fetched INTEGER NOT NULL DEFAULT 0,
+                    skipped INTEGER NOT NULL DEFAULT 0,
+                    updated_at REAL NOT NULL
+                );
+                CREATE TABLE gateway_folder (
+                    gateway_id INTEGER NOT NULL REFERENCES gateway(id) ON DELETE CASCADE,
+                    folder TEXT NOT NULL,
+                    uid_validity INTEGER NOT NULL,
+                    last_uid INTEGER NOT NULL,
+                    PRIMARY KEY (gateway_id, folder)
+                ) WITHOUT ROWID;
+                CREATE TABLE gateway_fetched (
+                    gateway_id INTEGER NOT NULL REFERENCES gateway(id) ON DELETE CASCADE,
+                    folder TEXT NOT NULL,
+                    remote_id TEXT NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('stored', 'duplicate', 'skipped')),
+                    reason TEXT,
+                    fetched_at REAL NOT NULL,
+                    PRIMARY KEY (gateway_id, folder, remote_id)
+                ) WITHOUT ROWID;
+                """)
+        }
+    }
+}
