@@ -71,7 +71,12 @@ public struct InboundDelivery: SMTPServerDelegate {
     }
 
     public func openMessage(for transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<any SMTPMessageWriter> {
-        let writer = StoreMessageWriter(delivery: self, transaction: transaction, eventLoop: eventLoop)
+        let id = StoreMessageWriter.makeID()
+        let date = Date()
+        let origin = MessageOrigin(
+            sender: transaction.sender.description, recipients: transaction.recipients,
+            traceHeader: traceHeader(for: transaction, id: id, date: date))
+        let writer = StoreMessageWriter(delivery: self, origin: origin, id: id, date: date, eventLoop: eventLoop)
         return eventLoop.makeSucceededFuture(writer)
     }
 
@@ -107,6 +112,18 @@ public struct InboundDelivery: SMTPServerDelegate {
     }
 }
 
+/// Who a message being stored is from and for: an SMTP transaction's envelope, or a
+/// receiving gateway's fetched message (with the checkpoint that commits with it).
+struct MessageOrigin: Sendable {
+    /// The envelope sender (MAIL FROM), or a fetched message's Return-Path.
+    var sender: String
+    /// The recipients, resolved again when the message commits.
+    var recipients: [EmailAddress]
+    /// The trace fields added at the top of the message (RFC 5321 section 4.4).
+    var traceHeader: String
+    var checkpoint: FetchCheckpoint?
+}
+
 /// Streams one message into the store.
 ///
 /// Content is gathered in memory up to `flushThreshold`, then written on the thread pool
@@ -119,10 +136,10 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private static let flushThreshold = 256 * 1024
 
     private let delivery: InboundDelivery
-    private let transaction: SMTPTransaction
+    private let origin: MessageOrigin
     private let eventLoop: any EventLoop
     private let id: String
-    private let date = Date()
+    private let date: Date
     private var pending: ByteBuffer
     private var inFlight: EventLoopFuture<Void>?
     private var incoming: IncomingMessage?
@@ -133,12 +150,13 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private let traceLength: Int
     private var traceBytesToSkip: Int
 
-    init(delivery: InboundDelivery, transaction: SMTPTransaction, eventLoop: any EventLoop) {
+    init(delivery: InboundDelivery, origin: MessageOrigin, id: String, date: Date, eventLoop: any EventLoop) {
         self.delivery = delivery
-        self.transaction = transaction
+        self.origin = origin
         self.eventLoop = eventLoop
-        self.id = Self.makeID()
-        self.pending = ByteBuffer(string: delivery.traceHeader(for: transaction, id: id, date: date))
+        self.id = id
+        self.date = date
+        self.pending = ByteBuffer(string: origin.traceHeader)
         self.traceLength = pending.readableBytes
         self.traceBytesToSkip = traceLength
         self.dkimVerifier = delivery.dkim?.makeMessageVerifier()
@@ -237,7 +255,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         try incoming.startWriteback()
         let directory = try delivery.store.directorySnapshot()
         var targets: [MailboxTarget: String] = [:]
-        for recipient in transaction.recipients {
+        for recipient in origin.recipients {
             if case .accept(let target) = try directory.resolveRecipient(recipient), targets[target] == nil {
                 targets[target] = recipient.description
             }
@@ -246,18 +264,18 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             incoming.abort()
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
-        let routing = try delivery.route(targets, header: header, mailFrom: transaction.sender.description, directory: directory)
+        let routing = try delivery.route(targets, header: header, mailFrom: origin.sender, directory: directory)
         var rcptTo = routing.rcptTo
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
-        for queue in try delivery.routes(for: ordinary, header: header, sender: transaction.sender.description,
+        for queue in try delivery.routes(for: ordinary, header: header, sender: origin.sender,
                                          message: incoming, directory: directory)
         where rcptTo[queue.mailbox] == nil {
             rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
         }
         let envelope = DeliveryEnvelope(
-            mailFrom: transaction.sender.description, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
-        return try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope)
+            mailFrom: origin.sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
+        return try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
     }
 
     /// Runs on the thread pool, after the reply: makes the stored message visible (a
@@ -265,13 +283,13 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private func publish(_ committed: CommittedDelivery) {
         delivery.store.publish(committed)
         delivery.logger.info("delivered", metadata: [
-            "id": "\(id)", "from": "\(transaction.sender)", "size": "\(incoming?.size ?? 0)",
+            "id": "\(id)", "from": "\(origin.sender)", "size": "\(incoming?.size ?? 0)",
             "mailboxes": "\(committed.stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",
         ])
     }
 
     /// A short unique queue id: time in base 36 and random bits, as Postfix's long ids.
-    private static func makeID() -> String {
+    static func makeID() -> String {
         let time = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36, uppercase: true)
         let random = String(UInt64.random(in: 0..<(1 << 40)), radix: 36, uppercase: true)
         return time + random

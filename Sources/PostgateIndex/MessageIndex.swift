@@ -15,8 +15,9 @@ package protocol MessageIndex: Sendable {
     /// the result and not inserted. All messages share one file (`uniqueName`), made
     /// durable as `durability` says: its journalled content is inserted with the rows
     /// (`DeliveryJournal`), or its flush awaited last in the transaction, whose failure
-    /// rolls the transaction back.
-    func insert(_ messages: [PendingMessage], durability: MessageDurability) throws(StoreError) -> [StoredMessage]
+    /// rolls the transaction back. A fetched message's `checkpoint` is recorded in the same
+    /// transaction (`FetchLedger`), as stored or, when every mailbox held it, as a duplicate.
+    func insert(_ messages: [PendingMessage], durability: MessageDurability, checkpoint: FetchCheckpoint?) throws(StoreError) -> [StoredMessage]
 
     /// The committed file name of the message delivered to `mailboxID` under
     /// `uniqueName`, or nil if no such delivery was committed.
@@ -85,6 +86,6 @@ package struct MailboxState: Sendable, Equatable {
 extension MessageIndex {
     /// `insert(_:durability:)` of messages whose file is durable already.
     package func insert(_ messages: [PendingMessage]) throws(StoreError) -> [StoredMessage] {
-        try insert(messages, durability: .durable)
+        try insert(messages, durability: .durable, checkpoint: nil)
     }
 }

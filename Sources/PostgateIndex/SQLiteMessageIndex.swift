@@ -10,7 +10,9 @@ package struct SQLiteMessageIndex: MailIndex {
     /// SELECT's summaries of unchanged mailboxes.
     package let selectCache = MailboxSummaryCache()
 
-    package func insert(_ messages: [PendingMessage], durability: MessageDurability) throws(StoreError) -> [StoredMessage] {
+    package func insert(
+        _ messages: [PendingMessage], durability: MessageDurability, checkpoint: FetchCheckpoint?
+    ) throws(StoreError) -> [StoredMessage] {
         try database.groupWrite { db in
             let stored = try messages.compactMap { pending -> StoredMessage? in
                 if try sessions.isDuplicate(db, pending) { return nil }
@@ -28,6 +30,9 @@ package struct SQLiteMessageIndex: MailIndex {
             }
             if let content = durability.journalContent, !stored.isEmpty, let pending = messages.first {
                 try DeliveryJournal.insert(db, uniqueName: pending.uniqueName, mailboxIDs: stored.map(\.mailboxID), content: content)
+            }
+            if let checkpoint {
+                try Self.write(db, checkpoint, outcome: stored.isEmpty ? .duplicate : .stored, reason: nil)
             }
             try durability.awaitBeforeCommit()
             return stored

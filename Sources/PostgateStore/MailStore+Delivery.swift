@@ -72,10 +72,14 @@ extension MailStore {
     ///    transaction commits only after it has finished. Either way a committed row never
     ///    names a message that a crash could lose.
     ///
+    /// A message fetched by a receiving gateway carries its `checkpoint`, recorded in step
+    /// 3's transaction: the message and the record that it was fetched commit together.
+    ///
     /// - Throws: any failure removes what was linked and drops the message (nothing was
     ///   stored).
     public func commitDelivery(
-        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope
+        _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope,
+        checkpoint: FetchCheckpoint? = nil
     ) throws(StoreError) -> CommittedDelivery {
         let targets = distinctMailboxes(targets)
         journal.enter()
@@ -84,7 +88,7 @@ extension MailStore {
             let durability = try linkDurably(message, into: targets)
             let stored = try commit(
                 message, to: targets, envelope: envelope, thread: threadFacts(of: message, envelope: envelope),
-                durability: durability)
+                durability: durability, checkpoint: checkpoint)
             dropDuplicateLinks(message, targets: targets, stored: stored)
             return CommittedDelivery(stored: stored, message: message, journalled: durability.journalContent != nil)
         } catch {
@@ -131,7 +135,7 @@ extension MailStore {
     /// once the file is durable as `durability` says. On failure removes the `tmp/` links.
     private func commit(
         _ message: IncomingMessage, to targets: [MailboxTarget], envelope: DeliveryEnvelope, thread: MessageThreadFacts,
-        durability: MessageDurability
+        durability: MessageDurability, checkpoint: FetchCheckpoint?
     ) throws(StoreError) -> [StoredMessage] {
         let pending = targets.map { target in
             var row = StoredMessage(
@@ -143,7 +147,7 @@ extension MailStore {
                 message: row, uniqueName: message.uniqueName, threadFacts: thread.facts, contentDigest: thread.digest)
         }
         do {
-            return try index.insert(pending, durability: durability)
+            return try index.insert(pending, durability: durability, checkpoint: checkpoint)
         } catch {
             for target in targets { try? data.maildir(target.mailboxPath).removeFromTmp(message.uniqueName) }
             throw error

@@ -127,7 +127,7 @@ extension MailStore {
                                         mailFrom: "", rcptTo: "", header: header)
                 row.flags = flags.letters
                 let pending = [PendingMessage(message: row, uniqueName: message.uniqueName)]
-                guard let inserted = try index.insert(pending, durability: durability).first else {
+                guard let inserted = try index.insert(pending, durability: durability, checkpoint: nil).first else {
                     throw StoreError.mailboxNotFound(path: mailbox.path)
                 }
                 stored = inserted

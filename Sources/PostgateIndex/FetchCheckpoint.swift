@@ -1,0 +1,112 @@
+import Foundation
+import PostgateMaildir
+
+/// What importing one message from a receiving gateway records, in the transaction that
+/// stores the message (or alone, for a message that is not stored): which remote message
+/// it was, so the next fetch neither loses nor repeats it.
+///
+/// IMAP identifies a message by UIDVALIDITY and UID (RFC 9051 section 2.3.1.1): the
+/// folder's checkpoint advances to `uid`. POP3 identifies it by its UIDL (RFC 1939
+/// section 7): the id joins the fetched set.
+public struct FetchCheckpoint: Sendable, Equatable {
+    public enum Position: Sendable, Equatable {
+        case imap(uidValidity: UInt32, uid: UInt32)
+        case pop3(uidl: String)
+    }
+
+    public enum Outcome: String, Sendable, Equatable {
+        /// Stored in at least one mailbox.
+        case stored
+        /// Every mailbox held it already (same Message-ID and content): nothing stored.
+        case duplicate
+        /// Not stored: too large, unreadable or unparsable; `reason` says why.
+        case skipped
+    }
+
+    public var gatewayID: Int64
+    /// The remote folder (IMAP); empty for POP3's single maildrop.
+    public var folder: String
+    public var position: Position
+
+    public init(gatewayID: Int64, folder: String, position: Position) {
+        self.gatewayID = gatewayID
+        self.folder = folder
+        self.position = position
+    }
+
+    /// The id in `gateway_fetched`: the UIDL, or `UIDVALIDITY.UID`.
+    public var remoteID: String {
+        switch position {
+        case .imap(let validity, let uid): "\(validity).\(uid)"
+        case .pop3(let uidl): uidl
+        }
+    }
+}
+
+/// A receiving gateway's IMAP checkpoint in one folder.
+public struct FolderCheckpoint: Sendable, Equatable {
+    public var uidValidity: UInt32
+    /// Every message with a UID up to this one was imported (or skipped).
+    public var lastUID: UInt32
+
+    public init(uidValidity: UInt32, lastUID: UInt32) {
+        self.uidValidity = uidValidity
+        self.lastUID = lastUID
+    }
+}
+
+/// The live state of a receiving gateway, as `postgate connector status` shows it.
+public struct GatewayLiveState: Sendable, Equatable, Codable {
+    public enum State: String, Sendable, Codable {
+        /// Connected, fetching or waiting in IDLE.
+        case connected
+        /// Between polls, the last attempt having succeeded.
+        case idle
+        /// The last attempt failed; `tries` of the maximum used.
+        case failing
+        /// `maxTries` failures in a row: resting until `coolingUntil`.
+        case coolingOff = "cooling-off"
+        /// Inside a skip window.
+        case skipped
+        /// Failed again after a cool-off: waits for the administrator.
+        case failed
+    }
+
+    public var state: State
+    public var tries: Int = 0
+    public var lastError: String?
+    public var coolingUntil: Date?
+    public var lastAttemptAt: Date?
+    public var lastSuccessAt: Date?
+    /// Messages stored since the gateway was created.
+    public var fetched: Int = 0
+    /// Messages skipped (too large, unreadable) since the gateway was created.
+    public var skipped: Int = 0
+
+    public init(state: State) {
+        self.state = state
+    }
+}
+
+/// The fetch bookkeeping of receiving gateways, next to the message index so that a
+/// checkpoint commits with the message it records.
+package protocol FetchLedger: Sendable {
+    /// Records `checkpoint` alone: a message not stored (skipped, with `reason`).
+    func record(_ checkpoint: FetchCheckpoint, outcome: FetchCheckpoint.Outcome, reason: String?) throws(StoreError)
+    /// The IMAP checkpoint of a gateway's folder, nil before the first import.
+    func folderCheckpoint(gatewayID: Int64, folder: String) throws(StoreError) -> FolderCheckpoint?
+    /// Starts a folder over under a new UIDVALIDITY (RFC 9051 section 2.3.1.1): the
+    /// checkpoint is reset to `uidValidity` with nothing imported. Messages imported under
+    /// the old one are recognised again by Message-ID and content, and not stored twice.
+    func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError)
+    /// The remote ids already imported or skipped in a folder (POP3 UIDLs).
+    func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> Set<String>
+    /// Forgets remote ids no longer on the server, so the fetched set stays as large as
+    /// the maildrop.
+    func forgetRemoteIDs(_ ids: Set<String>, gatewayID: Int64, folder: String) throws(StoreError)
+    /// The live state of a gateway; nil before its first attempt.
+    func liveState(gatewayID: Int64) throws(StoreError) -> GatewayLiveState?
+    /// Replaces the live state of a gateway; `fetched` and `skipped` are not taken from
+    /// `state`: they count the checkpoints recorded, in the same transactions.
+    func setLiveState(_ state: GatewayLiveState, gatewayID: Int64) throws(StoreError)
+}

@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import PostgateMaildir
+
+extension SQLiteMessageIndex {
+    package func record(_ checkpoint: FetchCheckpoint, outcome: FetchCheckpoint.Outcome, reason: String?) throws(StoreError) {
+        try database.write { db in
+            try Self.write(db, checkpoint, outcome: outcome, reason: reason)
+        }
+    }
+
+    /// The checkpoint's rows, in the caller's transaction: the remote id as fetched, the
+    /// folder's IMAP position, and the gateway's counters.
+    static func write(_ db: Database, _ checkpoint: FetchCheckpoint, outcome: FetchCheckpoint.Outcome, reason: String?) throws {
+        let now = Date().timeIntervalSince1970
+        try db.execute(cachedSQL: """
+            INSERT OR REPLACE INTO gateway_fetched (gateway_id, folder, remote_id, outcome, reason, fetched_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [checkpoint.gatewayID, checkpoint.folder, checkpoint.remoteID, outcome.rawValue, reason, now])
+        if case .imap(let validity, let uid) = checkpoint.position {
+            // Only forward: a checkpoint never moves back within one UIDVALIDITY.
+            try db.execute(cachedSQL: """
+                INSERT INTO gateway_folder (gateway_id, folder, uid_validity, last_uid) VALUES (?, ?, ?, ?)
+                ON CONFLICT (gateway_id, folder) DO UPDATE SET
+                    last_uid = CASE WHEN uid_validity = excluded.uid_validity THEN max(last_uid, excluded.last_uid)
+                                    ELSE excluded.last_uid END,
+                    uid_validity = excluded.uid_validity
+                """, arguments: [checkpoint.gatewayID, checkpoint.folder, validity, uid])
+        }
+        let column = outcome == .skipped ? "skipped" : "fetched"
+        try db.execute(sql: """
+            INSERT INTO gateway_state (gateway_id, state, \(column), updated_at) VALUES (?, 'connected', 1, ?)
+            ON CONFLICT (gateway_id) DO UPDATE SET \(column) = \(column) + 1, updated_at = excluded.updated_at
+            """, arguments: [checkpoint.gatewayID, now])
+    }
+
+    package func folderCheckpoint(gatewayID: Int64, folder: String) throws(StoreError) -> FolderCheckpoint? {
+        try database.read { db in
+            try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, last_uid FROM gateway_folder WHERE gateway_id = ? AND folder = ?",
+                             arguments: [gatewayID, folder])
+                .map { FolderCheckpoint(uidValidity: $0[0], lastUID: $0[1]) }
+        }
+    }
+
+    package func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError) {
+        try database.write { db in
+            try db.execute(cachedSQL: """
+                INSERT OR REPLACE INTO gateway_folder (gateway_id, folder, uid_validity, last_uid) VALUES (?, ?, ?, 0)
+                """, arguments: [gatewayID, folder, uidValidity])
+            try db.execute(cachedSQL: "DELETE FROM gateway_fetched WHERE gateway_id = ? AND folder = ?", arguments: [gatewayID, folder])
+        }
+    }
+
+    package func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> Set<String> {
+        try database.read { db in
+            Set(try String.fetchAll(db, cachedSQL: "SELECT remote_id FROM gateway_fetched WHERE gateway_id = ? AND folder = ?",
+                                    arguments: [gatewayID, folder]))
+        }
+    }
+
+    package func forgetRemoteIDs(_ ids: Set<String>, gatewayID: Int64, folder: String) throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        try database.write { db in
+            for id in ids {
+                try db.execute(cachedSQL: "DELETE FROM gateway_fetched WHERE gateway_id = ? AND folder = ? AND remote_id = ?",
+                               arguments: [gatewayID, folder, id])
+            }
+        }
+    }
+
+    package func liveState(gatewayID: Int64) throws(StoreError) -> GatewayLiveState? {
+        try database.read { db in
+            try Row.fetchOne(db, cachedSQL: "SELECT * FROM gateway_state WHERE gateway_id = ?", arguments: [gatewayID])
+                .map(Self.liveState)
+        }
+    }
+
+    package static func liveState(_ row: Row) -> GatewayLiveState {
+        var state = GatewayLiveState(state: GatewayLiveState.State(rawValue: row["state"]) ?? .idle)
+        state.tries = row["tries"]
+        state.lastError = row["last_error"]
+        state.coolingUntil = (row["cooling_until"] as Double?).map(Date.init(timeIntervalSince1970:))
+        state.lastAttemptAt = (row["last_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        state.lastSuccessAt = (row["last_success_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        state.fetched = row["fetched"]
+        state.skipped = row["skipped"]
+        return state
+    }
+
+    package func setLiveState(_ state: GatewayLiveState, gatewayID: Int64) throws(StoreError) {
+        try database.write { db in
+            try db.execute(cachedSQL: """
+                INSERT INTO gateway_state (gateway_id, state, tries, last_error, cooling_until, last_attempt_at, last_success_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (gateway_id) DO UPDATE SET state = excluded.state, tries = excluded.tries,
+                    last_error = excluded.last_error, cooling_until = excluded.cooling_until,
+                    last_attempt_at = excluded.last_attempt_at, last_success_at = excluded.last_success_at,
+                    updated_at = excluded.updated_at
+                """, arguments: [
+                    gatewayID, state.state.rawValue, state.tries, state.lastError, state.coolingUntil?.timeIntervalSince1970,
+                    state.lastAttemptAt?.timeIntervalSince1970, state.lastSuccessAt?.timeIntervalSince1970,
+                    Date().timeIntervalSince1970,
+                ])
+        }
+    }
+}

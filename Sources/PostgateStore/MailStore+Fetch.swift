@@ -1,0 +1,37 @@
+import Foundation
+import PostgateMaildir
+import PostgateIndex
+
+/// The fetch bookkeeping of receiving gateways (`FetchLedger`): checkpoints and live state.
+/// A stored message's checkpoint goes with `commitDelivery(_:to:envelope:checkpoint:)`.
+extension MailStore {
+    /// Records a message that is not stored (too large, unreadable) with `reason`, so that
+    /// fetching goes on past it.
+    public func recordSkipped(_ checkpoint: FetchCheckpoint, reason: String) throws(StoreError) {
+        try index.record(checkpoint, outcome: .skipped, reason: reason)
+    }
+
+    public func folderCheckpoint(gatewayID: Int64, folder: String) throws(StoreError) -> FolderCheckpoint? {
+        try index.folderCheckpoint(gatewayID: gatewayID, folder: folder)
+    }
+
+    public func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError) {
+        try index.resetFolder(gatewayID: gatewayID, folder: folder, uidValidity: uidValidity)
+    }
+
+    public func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> Set<String> {
+        try index.fetchedRemoteIDs(gatewayID: gatewayID, folder: folder)
+    }
+
+    public func forgetRemoteIDs(_ ids: Set<String>, gatewayID: Int64, folder: String) throws(StoreError) {
+        try index.forgetRemoteIDs(ids, gatewayID: gatewayID, folder: folder)
+    }
+
+    public func liveState(gatewayID: Int64) throws(StoreError) -> GatewayLiveState? {
+        try index.liveState(gatewayID: gatewayID)
+    }
+
+    public func setLiveState(_ state: GatewayLiveState, gatewayID: Int64) throws(StoreError) {
+        try index.setLiveState(state, gatewayID: gatewayID)
+    }
+}
