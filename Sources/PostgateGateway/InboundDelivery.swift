@@ -121,7 +121,20 @@ struct MessageOrigin: Sendable {
     var recipients: [EmailAddress]
     /// The trace fields added at the top of the message (RFC 5321 section 4.4).
     var traceHeader: String
-    var checkpoint: FetchCheckpoint?
+    var checkpoint: FetchCheckpoint? = nil
+    /// A fetched message has no envelope: its sender is its Return-Path field (the
+    /// provider's final delivery added it, RFC 5321 section 4.4), else its From.
+    var senderFromHeader = false
+
+    /// The sender the policy and the index see.
+    func sender(header: MessageHeader) -> String {
+        guard senderFromHeader else { return sender }
+        for name in ["Return-Path", "From"] {
+            guard let value = header[name] else { continue }
+            if let address = HeaderAddressList.addresses(in: value).first { return address.description }
+        }
+        return ""
+    }
 }
 
 /// Streams one message into the store.
@@ -160,6 +173,10 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         self.traceLength = pending.readableBytes
         self.traceBytesToSkip = traceLength
         self.dkimVerifier = delivery.dkim?.makeMessageVerifier()
+    }
+
+    func eventLoopSucceeded() -> EventLoopFuture<Void> {
+        eventLoop.makeSucceededVoidFuture()
     }
 
     func write(_ chunk: ByteBuffer) -> EventLoopFuture<Void>? {
@@ -264,17 +281,18 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             incoming.abort()
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
-        let routing = try delivery.route(targets, header: header, mailFrom: origin.sender, directory: directory)
+        let sender = origin.sender(header: header)
+        let routing = try delivery.route(targets, header: header, mailFrom: sender, directory: directory)
         var rcptTo = routing.rcptTo
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
-        for queue in try delivery.routes(for: ordinary, header: header, sender: origin.sender,
+        for queue in try delivery.routes(for: ordinary, header: header, sender: sender,
                                          message: incoming, directory: directory)
         where rcptTo[queue.mailbox] == nil {
             rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
         }
         let envelope = DeliveryEnvelope(
-            mailFrom: origin.sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
+            mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
         return try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
     }
 

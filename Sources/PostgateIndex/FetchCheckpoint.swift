@@ -99,8 +99,8 @@ package protocol FetchLedger: Sendable {
     /// checkpoint is reset to `uidValidity` with nothing imported. Messages imported under
     /// the old one are recognised again by Message-ID and content, and not stored twice.
     func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError)
-    /// The remote ids already imported or skipped in a folder (POP3 UIDLs).
-    func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> Set<String>
+    /// The remote ids already imported or skipped in a folder (POP3 UIDLs), with how.
+    func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> [String: FetchCheckpoint.Outcome]
     /// Forgets remote ids no longer on the server, so the fetched set stays as large as
     /// the maildrop.
     func forgetRemoteIDs(_ ids: Set<String>, gatewayID: Int64, folder: String) throws(StoreError)

@@ -51,10 +51,14 @@ extension SQLiteMessageIndex {
         }
     }
 
-    package func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> Set<String> {
+    package func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> [String: FetchCheckpoint.Outcome] {
         try database.read { db in
-            Set(try String.fetchAll(db, cachedSQL: "SELECT remote_id FROM gateway_fetched WHERE gateway_id = ? AND folder = ?",
-                                    arguments: [gatewayID, folder]))
+            var ids: [String: FetchCheckpoint.Outcome] = [:]
+            for row in try Row.fetchAll(db, cachedSQL: "SELECT remote_id, outcome FROM gateway_fetched WHERE gateway_id = ? AND folder = ?",
+                                        arguments: [gatewayID, folder]) {
+                ids[row[0]] = FetchCheckpoint.Outcome(rawValue: row[1]) ?? .stored
+            }
+            return ids
         }
     }
 

@@ -19,7 +19,7 @@ extension MailStore {
         try index.resetFolder(gatewayID: gatewayID, folder: folder, uidValidity: uidValidity)
     }
 
-    public func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> Set<String> {
+    public func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> [String: FetchCheckpoint.Outcome] {
         try index.fetchedRemoteIDs(gatewayID: gatewayID, folder: folder)
     }
 

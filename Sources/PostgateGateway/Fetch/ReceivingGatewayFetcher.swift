@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgateBlocking
+import PostgateConnectors
+import PostgateDirectory
+import PostgateIndex
+import PostgateStore
+
+/// Runs one receiving gateway: connects when its `FetchSchedule` says, imports what is new,
+/// and records its live state for `postgate connector list`. A task, not a thread: every
+/// gateway's connection runs on the shared event loops, and every store call on the
+/// thread pool.
+final class ReceivingGatewayFetcher: Sendable {
+    struct PassReport: Sendable, Equatable {
+        var stored = 0
+        var skipped = 0
+    }
+
+    let gateway: ReceivingGateway
+    let delivery: InboundDelivery
+    let credentials: GatewayCredentialSource
+    let eventLoopGroup: any EventLoopGroup
+    let maxHeaderSize: Int
+    let retryDelay: TimeInterval
+    let limiter: FetchLimiter
+    let logger: Logger
+
+    var store: MailStore { delivery.store }
+
+    init(gateway: ReceivingGateway, delivery: InboundDelivery, credentials: @escaping GatewayCredentialSource,
+         eventLoopGroup: any EventLoopGroup, maxHeaderSize: Int, retryDelay: TimeInterval, limiter: FetchLimiter, logger: Logger) {
+        self.gateway = gateway
+        self.delivery = delivery
+        self.credentials = credentials
+        self.eventLoopGroup = eventLoopGroup
+        self.maxHeaderSize = maxHeaderSize
+        self.retryDelay = retryDelay
+        self.limiter = limiter
+        var logger = logger
+        logger[metadataKey: "gateway"] = "\(gateway.address)"
+        self.logger = logger
+    }
+
+    /// Runs until cancelled. A failed gateway (`FetchSchedule.Phase.failed`) waits until the
+    /// administrator resets its state (`postgate connector retry`), checked every `recheck`.
+    func run(recheck: TimeInterval) async {
+        var schedule = FetchSchedule(policy: gateway.schedulePolicy(retryDelay: retryDelay))
+        let saved = (try? await onThreadPool { try self.store.liveState(gatewayID: self.gateway.id) }) ?? nil
+        if let saved, saved.state == .failed {
+            // Failed stays failed across restarts: only the administrator starts it again.
+            schedule.markFailed(saved.lastError ?? "failed")
+        }
+        var lastSuccess = saved?.lastSuccessAt
+        while !Task.isCancelled {
+            let now = Date()
+            switch schedule.decide(now: now) {
+            case .attempt:
+                await record(schedule, lastAttempt: now, lastSuccess: lastSuccess)
+                do {
+                    let report = try await limiter.run { try await self.runPass() }
+                    lastSuccess = Date()
+                    schedule.succeeded(now: lastSuccess!)
+                    if report != PassReport() {
+                        logger.info("fetched", metadata: ["stored": "\(report.stored)", "skipped": "\(report.skipped)"])
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    let reason = Self.oneLine(error)
+                    schedule.failed(reason, now: Date())
+                    logger.warning("fetch failed", metadata: [
+                        "error": "\(reason)", "tries": "\(schedule.tries)/\(gateway.settings.maxTries)", "state": "\(schedule.phase)",
+                    ])
+                }
+                await record(schedule, lastAttempt: now, lastSuccess: lastSuccess)
+            case .wait(let until):
+                await record(schedule, lastAttempt: nil, lastSuccess: lastSuccess)
+                guard (try? await Task.sleep(for: .seconds(max(0.001, until.timeIntervalSinceNow)))) != nil else { return }
+            case .stop:
+                guard (try? await Task.sleep(for: .seconds(recheck))) != nil else { return }
+                do {
+                    let state = try await onThreadPool { try self.store.liveState(gatewayID: self.gateway.id) }
+                    if state?.state != .failed {
+                        logger.notice("gateway restarted by the administrator")
+                        schedule.reset()
+                    }
+                } catch {
+                    logger.error("cannot read the gateway's state", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// One connection: authenticate, import, log out.
+    func runPass() async throws -> PassReport {
+        let credential = try await credentials(gateway)
+        switch gateway.settings.kind {
+        case .pop3: return try await runPOP3Pass(credential: credential)
+        case .imap: return try await runIMAPPass(credential: credential)
+        }
+    }
+
+    /// Streams one message from `fetch` into the store with `checkpoint`; nothing is stored
+    /// if `fetch` or the store fails.
+    func importMessage(checkpoint: FetchCheckpoint, protocolName: String,
+                       _ fetch: ((ByteBuffer) async throws -> Void) async throws -> Void) async throws {
+        let message = FetchedMessageImport(
+            delivery: delivery, recipient: gateway.address, server: gateway.server, protocolName: protocolName,
+            checkpoint: checkpoint, maxHeaderSize: maxHeaderSize, eventLoop: eventLoopGroup.any())
+        do {
+            try await fetch { chunk in try await message.write(chunk) }
+            try await message.commit()
+        } catch {
+            message.abort()
+            throw error
+        }
+    }
+
+    func skip(_ checkpoint: FetchCheckpoint, reason: String) async throws {
+        logger.warning("message skipped", metadata: ["remote": "\(checkpoint.folder)/\(checkpoint.remoteID)", "reason": "\(reason)"])
+        try await onThreadPool { try self.store.recordSkipped(checkpoint, reason: reason) }
+    }
+
+    func onThreadPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await delivery.threadPool.runToCompletion(body)
+    }
+
+    /// Writes the schedule's state as the gateway's live state (only when it changed).
+    private func record(_ schedule: FetchSchedule, lastAttempt: Date?, lastSuccess: Date?) async {
+        var state = GatewayLiveState(state: schedule.phase.liveState)
+        state.tries = schedule.tries
+        state.lastError = schedule.lastError
+        state.coolingUntil = schedule.coolingUntil
+        state.lastAttemptAt = lastAttempt
+        state.lastSuccessAt = lastSuccess
+        let next = state
+        do {
+            try await onThreadPool {
+                var state = next
+                let saved = try self.store.liveState(gatewayID: self.gateway.id)
+                if lastAttempt == nil { state.lastAttemptAt = saved?.lastAttemptAt }
+                guard saved.map({ Self.differs($0, state) }) ?? true else { return }
+                try self.store.setLiveState(state, gatewayID: self.gateway.id)
+            }
+        } catch {
+            logger.error("cannot record the gateway's state", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func differs(_ saved: GatewayLiveState, _ new: GatewayLiveState) -> Bool {
+        saved.state != new.state || saved.tries != new.tries || saved.lastError != new.lastError
+            || saved.coolingUntil != new.coolingUntil || saved.lastAttemptAt != new.lastAttemptAt || saved.lastSuccessAt != new.lastSuccessAt
+    }
+
+    /// An error as one line for the state and the log.
+    static func oneLine(_ error: any Error) -> String {
+        String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+}
+
+extension FetchSchedule.Phase {
+    var liveState: GatewayLiveState.State {
+        switch self {
+        case .connecting: .connected
+        case .idle: .idle
+        case .failing: .failing
+        case .coolingOff: .coolingOff
+        case .skipped: .skipped
+        case .failed: .failed
+        }
+    }
+}
+
+/// Bounds how many gateways fetch at once, so memory and the store's write load stay
+/// bounded whatever the number of gateways; the others wait their turn (FIFO).
+actor FetchLimiter {
+    private let limit: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if running >= limit {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            running += 1
+        }
+        defer { release() }
+        return try await body()
+    }
+
+    private func release() {
+        if waiting.isEmpty { running -= 1 } else { waiting.removeFirst().resume() }
+    }
+}
