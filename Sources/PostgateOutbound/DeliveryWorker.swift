@@ -29,6 +29,9 @@ public struct DeliveryWorker: Service {
     public var mailboxes: (any SenderMailboxWriter)?
     /// The Reporting-MTA of the notifications (the gateway's host name).
     public var reportingMTA = "localhost"
+    /// The sending gateways: for an envelope sender whose address sends through its own
+    /// provider, that submission server (with its credentials) instead of `nextHop`.
+    public var senderRoutes: SenderRoutes?
     private let clock: @Sendable () -> Date
     private let logger: Logger
 
@@ -146,40 +149,59 @@ public struct DeliveryWorker: Service {
 
     /// Sends every due recipient of `work`, one transaction per next-hop group.
     func deliver(_ work: OutboundWork) async {
+        if let senderRoutes {
+            let route: SMTPEndpoint?
+            do {
+                route = try await senderRoutes(work.sender)
+            } catch {
+                // The sending gateway is known but unusable now (its secret, its token
+                // endpoint): retry later rather than bypass the customer's own server.
+                return await record(work, recipients: work.recipients,
+                                    outcomes: Array(repeating: .temporary(reason: "sending gateway: \(error)"), count: work.recipients.count))
+            }
+            if let route {
+                let outcomes = await deliver(work, to: work.recipients, endpoints: [route])
+                return await record(work, recipients: work.recipients, outcomes: outcomes)
+            }
+        }
         var groups: [String: [OutboundWork.Recipient]] = [:]
         for recipient in work.recipients { groups[nextHop.groupKey(recipient.address), default: []].append(recipient) }
         for key in groups.keys.sorted() {
             let recipients = groups[key]!
-            let outcomes = await deliver(work, to: recipients, key: key)
-            let byID = Dictionary(uniqueKeysWithValues: zip(recipients.map(\.id), outcomes))
-            do {
-                try await blocking { try $0.record(byID) }
-            } catch {
-                logger.error("could not record the outcome of outbound message \(work.messageID): \(error)")
+            let outcomes: [OutboundRecipientOutcome]
+            switch await nextHop.endpoints(for: key) {
+            case .failure(let failure): outcomes = Array(repeating: failure.outcome, count: recipients.count)
+            case .success(let endpoints): outcomes = await deliver(work, to: recipients, endpoints: endpoints)
             }
-            for (recipient, outcome) in zip(recipients, outcomes) {
-                logger.info("outbound \(work.messageID) to \(recipient.address): \(outcome)")
-            }
+            await record(work, recipients: recipients, outcomes: outcomes)
         }
     }
 
-    /// Tries the group's servers in order until one gives an outcome that is not temporary
-    /// for every recipient (RFC 5321 section 5.1: try the next MX after a failure).
-    private func deliver(_ work: OutboundWork, to recipients: [OutboundWork.Recipient], key: String) async -> [OutboundRecipientOutcome] {
+    private func record(_ work: OutboundWork, recipients: [OutboundWork.Recipient], outcomes: [OutboundRecipientOutcome]) async {
+        let byID = Dictionary(uniqueKeysWithValues: zip(recipients.map(\.id), outcomes))
+        do {
+            try await blocking { try $0.record(byID) }
+        } catch {
+            logger.error("could not record the outcome of outbound message \(work.messageID): \(error)")
+        }
+        for (recipient, outcome) in zip(recipients, outcomes) {
+            logger.info("outbound \(work.messageID) to \(recipient.address): \(outcome)")
+        }
+    }
+
+    /// Tries the servers in order until one gives an outcome that is not temporary for
+    /// every recipient (RFC 5321 section 5.1: try the next MX after a failure).
+    private func deliver(_ work: OutboundWork, to recipients: [OutboundWork.Recipient],
+                         endpoints: [SMTPEndpoint]) async -> [OutboundRecipientOutcome] {
         let request = SMTPDeliveryRequest(
             sender: work.sender, recipients: recipients.map(\.address), path: work.path,
             size: work.size, eightBit: work.eightBit, smtpUTF8: work.smtpUTF8
         )
-        switch await nextHop.endpoints(for: key) {
-        case .failure(let failure):
-            return Array(repeating: failure.outcome, count: recipients.count)
-        case .success(let endpoints):
-            var outcomes: [OutboundRecipientOutcome] = []
-            for endpoint in endpoints {
-                outcomes = await client.deliver(request, to: endpoint)
-                if !outcomes.allSatisfy({ if case .temporary = $0 { true } else { false } }) { break }
-            }
-            return outcomes
+        var outcomes: [OutboundRecipientOutcome] = []
+        for endpoint in endpoints {
+            outcomes = await client.deliver(request, to: endpoint)
+            if !outcomes.allSatisfy({ if case .temporary = $0 { true } else { false } }) { break }
         }
+        return outcomes
     }
 }

@@ -37,3 +37,8 @@ public struct OutboundFailure: Error, Sendable, Equatable {
         self.outcome = outcome
     }
 }
+
+/// The sending gateway of an envelope sender: the submission server its replies leave
+/// through, with credentials ready (a password, or an OAuth 2.0 access token just obtained);
+/// nil when the sender has none. A thrown error is a temporary failure of the delivery.
+public typealias SenderRoutes = @Sendable (String) async throws -> SMTPEndpoint?
