@@ -176,30 +176,42 @@ import Testing
         }
     }
 
-    @Test(arguments: ["XOAUTH2", "XOAUTH2 OAUTHBEARER"])
-    func aTokenFromTheTokenSourceIsAccepted(mechanisms: String) async throws {
+    /// A fixture for `body`, shut down afterwards whether or not `body` throws.
+    static func withFixture(mechanisms: String, _ body: (Fixture) async throws -> Void) async throws {
         let f = try await Fixture(mechanisms: mechanisms)
-        let token = try await f.source.accessToken()
-        let outcomes = await f.deliver(SMTPCredentials(user: "ana@acme.test", bearerToken: token.value))
-        #expect(outcomes == [.delivered(reply: "250 2.0.0 queued")])
-        #expect(f.seen.mechanisms.withLock { $0 } == [mechanisms.hasSuffix("OAUTHBEARER") ? "OAUTHBEARER" : "XOAUTH2"])
-        #expect(f.seen.messages.withLock { $0 } == ["Subject: hello\r\n\r\nhi"])
+        do {
+            try await body(f)
+        } catch {
+            try await f.shutdown()
+            throw error
+        }
         try await f.shutdown()
     }
 
-    @Test func aRevokedTokenIsRefusedWithTheServersErrorAndAFreshOneWorks() async throws {
-        let f = try await Fixture(mechanisms: "XOAUTH2")
-        let token = try await f.source.accessToken()
-        f.authorization.revoke(accessToken: token.value)
-        let refused = await f.deliver(SMTPCredentials(user: "ana@acme.test", bearerToken: token.value))
-        #expect(refused == [.temporary(reason: "535 5.7.8 Authentication credentials invalid (status invalid_token, scope mail)")])
-        #expect(f.seen.messages.withLock { $0 }.isEmpty)
+    @Test(arguments: ["XOAUTH2", "XOAUTH2 OAUTHBEARER"])
+    func aTokenFromTheTokenSourceIsAccepted(mechanisms: String) async throws {
+        try await Self.withFixture(mechanisms: mechanisms) { f in
+            let token = try await f.source.accessToken()
+            let outcomes = await f.deliver(SMTPCredentials(user: "ana@acme.test", bearerToken: token.value))
+            #expect(outcomes == [.delivered(reply: "250 2.0.0 queued")])
+            #expect(f.seen.mechanisms.withLock { $0 } == [mechanisms.hasSuffix("OAUTHBEARER") ? "OAUTHBEARER" : "XOAUTH2"])
+            #expect(f.seen.messages.withLock { $0 } == ["Subject: hello\r\n\r\nhi"])
+        }
+    }
 
-        // The caller drops the refused token; the next one comes from a new refresh.
-        await f.source.invalidate(token)
-        let fresh = try await f.source.accessToken()
-        #expect(await f.deliver(SMTPCredentials(user: "ana@acme.test", bearerToken: fresh.value)) == [.delivered(reply: "250 2.0.0 queued")])
-        #expect(f.authorization.tokenRequestCount == 2)
-        try await f.shutdown()
+    @Test func aRevokedTokenIsRefusedWithTheServersErrorAndAFreshOneWorks() async throws {
+        try await Self.withFixture(mechanisms: "XOAUTH2") { f in
+            let token = try await f.source.accessToken()
+            f.authorization.revoke(accessToken: token.value)
+            let refused = await f.deliver(SMTPCredentials(user: "ana@acme.test", bearerToken: token.value))
+            #expect(refused == [.temporary(reason: "535 5.7.8 Authentication credentials invalid (status invalid_token, scope mail)")])
+            #expect(f.seen.messages.withLock { $0 }.isEmpty)
+
+            // The caller drops the refused token; the next one comes from a new refresh.
+            await f.source.invalidate(token)
+            let fresh = try await f.source.accessToken()
+            #expect(await f.deliver(SMTPCredentials(user: "ana@acme.test", bearerToken: fresh.value)) == [.delivered(reply: "250 2.0.0 queued")])
+            #expect(f.authorization.tokenRequestCount == 2)
+        }
     }
 }
