@@ -89,3 +89,41 @@ import Testing
         #expect("\(OAuth2AccessToken(value: "token-secret", lifetime: .seconds(60), scope: nil))" == "Bearer access token valid for 60 s")
     }
 }
+
+/// The token response of RFC 6749 sections 5.1 and 5.2, read without a server.
+@Suite struct OAuth2TokenResponseTests {
+    private func parse(_ status: Int, _ body: String) -> Result<OAuth2TokenResponse, OAuth2Error> {
+        Result { () throws(OAuth2Error) in try OAuth2TokenResponse.parse(status: status, body: Array(body.utf8)) }
+    }
+
+    @Test func aTokenWithEveryField() throws {
+        let response = try parse(200, #"{"access_token":"at","token_type":"bearer","expires_in":"3599","refresh_token":"rt2","scope":"mail"}"#).get()
+        #expect(response == OAuth2TokenResponse(token: OAuth2AccessToken(value: "at", lifetime: .seconds(3599), scope: "mail"), refreshToken: "rt2"))
+    }
+
+    @Test func aTokenWithoutLifetimeOrNewRefreshToken() throws {
+        let response = try parse(200, #"{"access_token":"at","token_type":"Bearer"}"#).get()
+        #expect(response == OAuth2TokenResponse(token: OAuth2AccessToken(value: "at", lifetime: nil, scope: nil), refreshToken: nil))
+    }
+
+    @Test func malformedTokens() {
+        #expect(parse(200, #"{"token_type":"Bearer"}"#) == .failure(.malformedResponse("no access_token")))
+        #expect(parse(200, #"{"access_token":"at"}"#) == .failure(.malformedResponse("no token_type")))
+        #expect(parse(200, #"{"access_token":"at","token_type":"mac"}"#) == .failure(.malformedResponse("token_type mac is not Bearer")))
+        #expect(parse(200, #"{"access_token":"at","token_type":"Bearer","expires_in":-5}"#)
+            == .failure(.malformedResponse("expires_in is not a positive number of seconds")))
+        #expect(parse(200, #"{"access_token":"at","token_type":"Bearer","refresh_token":7}"#)
+            == .failure(.malformedResponse("refresh_token is not a string")))
+    }
+
+    @Test func errorsAndStatuses() {
+        #expect(parse(401, #"{"error":"invalid_client"}"#) == .failure(.invalidClient("")))
+        #expect(parse(400, #"{"error":"unauthorized_client","error_description":"not for this grant"}"#)
+            == .failure(.refused(error: "unauthorized_client", description: "not for this grant")))
+        #expect(parse(404, "<html>not found</html>") == .failure(.unexpectedStatus(404)))
+        #expect(parse(302, "") == .failure(.unexpectedStatus(302)))
+        #expect(parse(429, "") == .failure(.unavailable("HTTP 429")))
+        #expect(parse(503, #"{"error":"temporarily_unavailable"}"#) == .failure(.unavailable("HTTP 503")))
+        #expect(OAuth2Error.invalidClient("").description == "the client id or secret was refused (invalid_client) — check the client registration")
+    }
+}
