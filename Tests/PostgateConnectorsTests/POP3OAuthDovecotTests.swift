@@ -29,7 +29,7 @@ struct POP3OAuthDovecotTests {
         do {
             let dovecot = try DovecotPOP3Server(messages: message, oauth2IntrospectionURL: authorization.introspectionURL)
             do { try await body(authorization, source, dovecot) } catch { failure = error }
-            if failure != nil { print(dovecot.log.suffix(3000)) }
+            if failure != nil { Issue.record("Dovecot's log: \(dovecot.log.suffix(3000))") }
             dovecot.stop()
         } catch {
             failure = failure ?? error
