@@ -7,6 +7,12 @@ import PostgateOAuthTesting
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The token source against the test authorization server on loopback: the refresh-token
 /// grant, the cache, rotation, and each kind of failure. Token lifetimes are measured on a
 /// clock the tests advance; nothing waits for time to pass.
@@ -280,10 +286,19 @@ import Testing
 
     @Test func anUnreachableEndpointIsTemporary() async throws {
         try await Self.withServer { _, client, clock in
-            // A port that was just bound and closed: nothing listens there.
-            let closed = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-            let port = try #require(closed.localAddress?.port)
-            try await closed.close()
+            // A port bound without listening: connections to it are refused, and no other
+            // test can take it meanwhile.
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            try #require(fd >= 0 && bound)
+            let port = Int(UInt16(bigEndian: address.sin_port))
             let settings = OAuth2Settings(
                 tokenEndpoint: "http://127.0.0.1:\(port)/token", clientID: "c", clientSecret: "s", refreshToken: Self.refreshToken)
             let error = try #require(await Self.error(OAuth2TokenSource(settings: settings, httpClient: client, now: clock.now)))
