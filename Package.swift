@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         /// libidn2 (apt: libidn2-dev): IDNA2008 conversion between U-labels and A-labels.
@@ -146,7 +147,7 @@ let package = Package(
             name: "PostgateOutbound",
             dependencies: [
                 "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
-                "PostgateBlocking",
+                "PostgateBlocking", "PostgateOAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -156,12 +157,37 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        /// OAuth 2.0 for mailbox connectors and SMTP submission (RFC 6749): the settings of one
+        /// authorization, a token source that refreshes and caches access tokens over HTTP, and
+        /// the SASL mechanisms that carry a token (XOAUTH2, OAUTHBEARER RFC 7628).
+        .target(
+            name: "PostgateOAuth",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// For tests: an OAuth 2.0 authorization server on loopback (token endpoint for the
+        /// refresh-token grant, RFC 7662 introspection) whose answers the tests control.
+        .target(
+            name: "PostgateOAuthTesting",
+            dependencies: [
+                "PostgateOAuth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         /// Mailbox connectors: clients that fetch mail from a customer's own mailbox. The POP3
         /// client (RFC 1939; CAPA, STLS, SASL PLAIN, XOAUTH2 and OAUTHBEARER): framer, state
         /// machine, channel handler, async session.
         .target(
             name: "PostgateConnectors",
             dependencies: [
+                "PostgateOAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -230,6 +256,19 @@ let package = Package(
             name: "PostgateOutboundTests",
             dependencies: [
                 "PostgateOutbound", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
+                "PostgateOAuth", "PostgateOAuthTesting", "PostgateGateway",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "PostgateOAuthTests",
+            dependencies: [
+                "PostgateOAuth", "PostgateOAuthTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -237,7 +276,8 @@ let package = Package(
         .testTarget(
             name: "PostgateConnectorsTests",
             dependencies: [
-                "PostgateConnectors",
+                "PostgateConnectors", "PostgateOAuth", "PostgateOAuthTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -92,7 +92,8 @@ final class SMTPClientHandler: ChannelInboundHandler {
         var lines = ByteBuffer()
         for action in actions {
             if case .send(let line) = action {
-                logger.trace("C: \(line.hasPrefix("AUTH") ? "AUTH …" : line)")
+                // AUTH and every SASL response carry a credential.
+                logger.trace("C: \(stateMachine.stage == .auth ? "AUTH …" : line)")
                 lines.writeString(line + "\r\n")
                 continue
             }

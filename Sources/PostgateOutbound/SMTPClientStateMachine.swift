@@ -1,8 +1,9 @@
 import Foundation
+import PostgateOAuth
 import PostgateStore
 
 /// The client side of one SMTP transaction (RFC 5321 section 3.3 and 4.1, STARTTLS RFC
-/// 3207, AUTH RFC 4954, SIZE RFC 1870, 8BITMIME RFC 6152, SMTPUTF8 RFC 6531) as a value
+/// 3207, AUTH RFC 4954 with PLAIN, LOGIN, OAUTHBEARER RFC 7628 and XOAUTH2, SIZE RFC 1870, 8BITMIME RFC 6152, SMTPUTF8 RFC 6531) as a value
 /// type: it is fed the server's replies and the events of the connection, and answers with
 /// what the channel handler must do. It does no I/O, so every path is testable directly.
 ///
@@ -30,7 +31,14 @@ public struct SMTPClientStateMachine: Sendable {
         case greeting, ehlo, helo, startTLS, tlsHandshake, auth, mail, recipient, dataInitiation, dataTermination, quit, done
     }
 
-    private enum AuthStep: Equatable { case plain, loginUser, loginPassword }
+    private enum AuthStep: Equatable {
+        case plain, loginUser, loginPassword
+        /// AUTH with a bearer token sent; `responded` once the initial response went out.
+        case bearer(OAuthSASLMechanism, responded: Bool)
+        /// The server reported an error in a challenge and the client answered (RFC 7628
+        /// section 3.2.3); its final refusal follows.
+        case bearerFailing(OAuthSASLErrorChallenge?)
+    }
 
     public let request: SMTPDeliveryRequest
     public let endpoint: SMTPEndpoint
@@ -41,6 +49,8 @@ public struct SMTPClientStateMachine: Sendable {
     public private(set) var extensions: [String: String] = [:]
     private var startTLSRefused = false
     private var authStep = AuthStep.plain
+    /// The base64 initial response that waits for the server's empty challenge.
+    private var pendingAuthResponse = ""
     private var recipientIndex = 0
     private var accepted: [Int] = []
     private var outcomes: [OutboundRecipientOutcome?]
@@ -181,30 +191,62 @@ public struct SMTPClientStateMachine: Sendable {
         }
         let mechanisms = Set((extensions["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
         stage = .auth
-        if mechanisms.contains("PLAIN") {
-            authStep = .plain
-            return [.send("AUTH PLAIN " + Self.base64("\0\(credentials.user)\0\(credentials.password)"))]
+        switch credentials.secret {
+        case .password(let password):
+            if mechanisms.contains("PLAIN") {
+                authStep = .plain
+                return [.send("AUTH PLAIN " + Self.base64("\0\(credentials.user)\0\(password)"))]
+            }
+            if mechanisms.contains("LOGIN") {
+                authStep = .loginUser
+                return [.send("AUTH LOGIN")]
+            }
+            return failAll(temporary: "\(endpoint) offers neither AUTH PLAIN nor AUTH LOGIN", thenQuit: true)
+        case .bearerToken(let token):
+            guard let mechanism = OAuthSASLMechanism.preferred(among: mechanisms) else {
+                return failAll(temporary: "\(endpoint) offers neither AUTH OAUTHBEARER nor AUTH XOAUTH2, which an OAuth 2.0 token needs", thenQuit: true)
+            }
+            let response = mechanism.initialResponse(user: credentials.user, token: token, host: endpoint.host, port: endpoint.port)
+            let line = "AUTH \(mechanism.name) \(response)"
+            // RFC 4954 section 4: an initial response that would take the command line past
+            // 512 octets (RFC 5321 section 4.5.3.1.4) is sent after the server's empty 334.
+            if line.utf8.count + 2 <= 512 {
+                authStep = .bearer(mechanism, responded: true)
+                return [.send(line)]
+            }
+            authStep = .bearer(mechanism, responded: false)
+            pendingAuthResponse = response
+            return [.send("AUTH \(mechanism.name)")]
         }
-        if mechanisms.contains("LOGIN") {
-            authStep = .loginUser
-            return [.send("AUTH LOGIN")]
-        }
-        return failAll(temporary: "\(endpoint) offers neither AUTH PLAIN nor AUTH LOGIN", thenQuit: true)
     }
 
     private mutating func authReplied(_ reply: SMTPClientReply) -> [Action] {
         guard let credentials = endpoint.credentials else { return failAll(reply, thenQuit: true) }
         if reply.code == 235 { return mail() }
-        if reply.code == 334 && authStep == .loginUser {
+        switch (authStep, credentials.secret, reply.code) {
+        case (.loginUser, _, 334):
             authStep = .loginPassword
             return [.send(Self.base64(credentials.user))]
-        }
-        if reply.code == 334 && authStep == .loginPassword {
+        case (.loginPassword, .password(let password), 334):
             authStep = .plain
-            return [.send(Self.base64(credentials.password))]
+            return [.send(Self.base64(password))]
+        case (.bearer(let mechanism, responded: false), _, 334):
+            authStep = .bearer(mechanism, responded: true)
+            defer { pendingAuthResponse = "" }
+            return [.send(pendingAuthResponse)]
+        case (.bearer(let mechanism, responded: true), _, 334):
+            // RFC 7628 section 3.2.2: a challenge after the whole response carries the
+            // server's error; section 3.2.3: the client answers it and the server then fails
+            // the exchange (535, RFC 4954 section 6).
+            authStep = .bearerFailing(OAuthSASLErrorChallenge(base64: reply.lines.joined()))
+            return [.send(mechanism.errorChallengeAnswer)]
+        case (.bearerFailing(let error?), _, _):
+            // A refused login is a configuration problem (or a token to refresh): retry later.
+            return failAll(temporary: "\(reply) (\(error))", thenQuit: true)
+        default:
+            // A refused login is a configuration problem the administrator can fix: retry later.
+            return failAll(reply, thenQuit: true, alwaysTemporary: true)
         }
-        // A refused login is a configuration problem the administrator can fix: retry later.
-        return failAll(reply, thenQuit: true, alwaysTemporary: true)
     }
 
     static func base64(_ text: String) -> String {

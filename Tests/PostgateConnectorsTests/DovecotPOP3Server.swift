@@ -35,8 +35,10 @@ final class DovecotPOP3Server {
     private let config: String
     private var stopped = false
 
-    /// Starts Dovecot with `messages` (name in cur/ → content) in the Maildir.
-    init(messages: [(name: String, content: [UInt8])]) throws {
+    /// Starts Dovecot with `messages` (name in cur/ → content) in the Maildir. With
+    /// `oauth2IntrospectionURL`, XOAUTH2 and OAUTHBEARER are offered too and their bearer
+    /// tokens checked by RFC 7662 introspection at that URL.
+    init(messages: [(name: String, content: [UInt8])], oauth2IntrospectionURL: String? = nil) throws {
         directory = try Self.makeDirectory()
         maildir = directory + "/home/Maildir"
         certificate = directory + "/cert.pem"
@@ -60,6 +62,8 @@ final class DovecotPOP3Server {
         let accountName = String(cString: account.pointee.pw_name)
         let groupName = getgrgid(gid).map { String(cString: $0.pointee.gr_name) } ?? accountName
         try Self.chownTree(directory + "/home", uid: uid, gid: gid)
+        var oauth2: String?
+        if let oauth2IntrospectionURL { oauth2 = try Self.oauth2PassDB(directory: directory, introspectionURL: oauth2IntrospectionURL) }
         try "\(Self.user):{PLAIN}\(Self.password):\(uid):\(gid)::\(directory)/home\n".write(toFile: directory + "/users", atomically: true, encoding: .utf8)
 
         port = try Self.freePort()
@@ -80,10 +84,10 @@ final class DovecotPOP3Server {
         ssl_cert = <\(certificate)
         ssl_key = <\(directory)/key.pem
         disable_plaintext_auth = yes
-        auth_mechanisms = plain
+        auth_mechanisms = plain\(oauth2 == nil ? "" : " xoauth2 oauthbearer")
         mail_location = maildir:~/Maildir
         first_valid_uid = \(min(uid, 500))
-        passdb {
+        \(oauth2 ?? "")passdb {
           driver = passwd-file
           args = \(directory)/users
         }
@@ -112,6 +116,31 @@ final class DovecotPOP3Server {
     }
 
     deinit { stop() }
+
+    /// Dovecot's oauth2 passdb (Dovecot 2.3): the token is valid when the introspection
+    /// endpoint (RFC 7662, token=... in a POST) answers `"active": true` with the user's
+    /// name in `username`. Only the token mechanisms reach it.
+    private static func oauth2PassDB(directory: String, introspectionURL: String) throws -> String {
+        let arguments = directory + "/dovecot-oauth2.conf.ext"
+        try """
+        introspection_mode = post
+        introspection_url = \(introspectionURL)
+        force_introspection = yes
+        username_attribute = username
+        active_attribute = active
+        active_value = true
+        timeout_msecs = 10000
+
+        """.write(toFile: arguments, atomically: true, encoding: .utf8)
+        return """
+        passdb {
+          driver = oauth2
+          mechanisms = xoauth2 oauthbearer
+          args = \(arguments)
+        }
+
+        """
+    }
 
     func stop() {
         guard !stopped else { return }

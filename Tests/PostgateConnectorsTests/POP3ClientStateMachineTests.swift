@@ -139,7 +139,7 @@ import Testing
         let response = base64("user=alice@example.com\u{1}auth=Bearer ya29.tok\u{1}\u{1}")
         #expect(m.authenticate(.xoauth2(user: "alice@example.com", token: "ya29.tok")) == [send("AUTH XOAUTH2 " + response, secret: true)])
         #expect(m.receive(.status(.continuation(base64("{\"status\":\"401\"}")))) == [send("")])
-        #expect(m.receive(.status(.err("[AUTH] Invalid credentials"))) == [.fail(.authenticationFailed("[AUTH] Invalid credentials"))])
+        #expect(m.receive(.status(.err("[AUTH] Invalid credentials"))) == [.fail(.authenticationFailed("[AUTH] Invalid credentials (status 401)"))])
     }
 
     @Test func oauthBearerFollowsRFC7628() {
@@ -148,6 +148,22 @@ import Testing
         #expect(m.authenticate(.oauthBearer(user: "a=b,c@example.com", token: "tok")) == [send("AUTH OAUTHBEARER " + response, secret: true)])
         #expect(m.receive(.status(.continuation("eyJ9"))) == [send("AQ==")])
         #expect(m.receive(.status(.err("denied"))) == [.fail(.authenticationFailed("denied"))])
+    }
+
+    @Test func oauthBearerNamesTheServerWhenKnown() {
+        var m = Machine(tlsMode: .none, allowPlaintextAuthentication: true, serverHost: "pop.example.com", serverPort: 995)
+        #expect(m.receive(.status(.ok("ready"))) == [send("CAPA", .multiLine)])
+        #expect(m.receive(Self.capa) == [.succeed(.connected)])
+        let response = base64("n,a=alice,\u{1}host=pop.example.com\u{1}port=995\u{1}auth=Bearer tok\u{1}\u{1}")
+        #expect(m.authenticate(.oauthBearer(user: "alice", token: "tok")) == [send("AUTH OAUTHBEARER " + response, secret: true)])
+        let challenge = base64(#"{"status":"invalid_token","scope":"mail"}"#)
+        #expect(m.receive(.status(.continuation(challenge))) == [send("AQ==")])
+        #expect(m.receive(.status(.err("[AUTH] Authentication failed."))) == [
+            .fail(.authenticationFailed("[AUTH] Authentication failed. (status invalid_token, scope mail)")),
+        ])
+        // A later attempt does not inherit the earlier error.
+        #expect(m.authenticate(.password(user: "alice", password: "pw")) == [send("AUTH PLAIN " + base64("\0alice\0pw"), secret: true)])
+        #expect(m.receive(.status(.err("no"))) == [.fail(.authenticationFailed("no"))])
     }
 
     @Test func longTokenWaitsForTheEmptyChallenge() {

@@ -1,3 +1,4 @@
+import Foundation
 import PostgateStore
 import Testing
 @testable import PostgateOutbound
@@ -144,6 +145,90 @@ import Testing
         #expect(m.receive(reply(334, "VXNlcm5hbWU6")) == [.send("dQ==")])
         #expect(m.receive(reply(334, "UGFzc3dvcmQ6")) == [.send("cA==")])
         #expect(m.receive(reply(535, "bad credentials")).first == .finish([.temporary(reason: "535 bad credentials")]))
+    }
+
+    // MARK: AUTH with an OAuth 2.0 bearer token (RFC 4954, RFC 7628)
+
+    private func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+
+    /// Past STARTTLS; the next reply is the EHLO after TLS.
+    private func overTLS(_ credentials: SMTPCredentials) -> Machine {
+        var m = machine(recipients: ["a@x.test"], tls: .required, credentials: credentials)
+        _ = m.receive(reply(220)); _ = m.receive(ehlo("STARTTLS")); _ = m.receive(reply(220)); _ = m.tlsEstablished()
+        return m
+    }
+
+    @Test func oauthBearerIsPreferredAndNamesTheServer() {
+        var m = overTLS(SMTPCredentials(user: "ana@acme.test", bearerToken: "tok-1"))
+        let response = base64("n,a=ana@acme.test,\u{1}host=relay.test\u{1}port=25\u{1}auth=Bearer tok-1\u{1}\u{1}")
+        #expect(m.receive(ehlo("AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER")) == [.send("AUTH OAUTHBEARER " + response)])
+        #expect(m.stage == .auth)
+        #expect(m.receive(reply(235, "2.7.0 Accepted")) == [.send("MAIL FROM:<agent@acme.test>")])
+    }
+
+    @Test func xoauth2WhenItIsTheOnlyTokenMechanism() {
+        var m = overTLS(SMTPCredentials(user: "ana@acme.test", bearerToken: "ya29.tok"))
+        let response = base64("user=ana@acme.test\u{1}auth=Bearer ya29.tok\u{1}\u{1}")
+        #expect(m.receive(ehlo("AUTH LOGIN PLAIN XOAUTH2")) == [.send("AUTH XOAUTH2 " + response)])
+        #expect(m.receive(reply(235)) == [.send("MAIL FROM:<agent@acme.test>")])
+    }
+
+    /// RFC 7628 section 3.2.2 and 3.2.3: the error challenge is answered (an empty line for
+    /// XOAUTH2), the server's 535 ends the attempt, and the reason carries the decoded error.
+    @Test func anXOAUTH2ErrorChallengeIsAnsweredEmptyThenTheRefusalIsTemporary() {
+        var m = overTLS(SMTPCredentials(user: "ana@acme.test", bearerToken: "expired"))
+        _ = m.receive(ehlo("AUTH XOAUTH2"))
+        let challenge = base64(#"{"status":"401","schemes":"bearer","scope":"https://mail.example.test/"}"#)
+        #expect(m.receive(reply(334, challenge)) == [.send("")])
+        let failed = m.receive(reply(535, "5.7.8 Username and Password not accepted"))
+        #expect(failed == [
+            .finish([.temporary(reason: "535 5.7.8 Username and Password not accepted (status 401, scope https://mail.example.test/)")]),
+            .send("QUIT"),
+        ])
+    }
+
+    @Test func anOAUTHBEARERErrorChallengeIsAnsweredWithControlA() {
+        var m = overTLS(SMTPCredentials(user: "ana@acme.test", bearerToken: "revoked"))
+        _ = m.receive(ehlo("AUTH OAUTHBEARER"))
+        #expect(m.receive(reply(334, base64(#"{"status":"invalid_token"}"#))) == [.send("AQ==")])
+        #expect(m.receive(reply(535, "5.7.8 Authentication credentials invalid")).first
+            == .finish([.temporary(reason: "535 5.7.8 Authentication credentials invalid (status invalid_token)")]))
+    }
+
+    @Test func aRefusalWithoutAChallengeIsTemporary() {
+        var m = overTLS(SMTPCredentials(user: "ana@acme.test", bearerToken: "tok"))
+        _ = m.receive(ehlo("AUTH XOAUTH2"))
+        #expect(m.receive(reply(535, "5.7.8 no")).first == .finish([.temporary(reason: "535 5.7.8 no")]))
+    }
+
+    /// RFC 4954 section 4: the AUTH line stays within 512 octets; a long token's response
+    /// follows the server's empty challenge.
+    @Test func aLongTokenWaitsForTheEmptyChallenge() {
+        let token = String(repeating: "t", count: 600)
+        var m = overTLS(SMTPCredentials(user: "ana@acme.test", bearerToken: token))
+        #expect(m.receive(ehlo("AUTH XOAUTH2")) == [.send("AUTH XOAUTH2")])
+        #expect(m.receive(SMTPClientReply(code: 334, lines: [""])) == [.send(base64("user=ana@acme.test\u{1}auth=Bearer \(token)\u{1}\u{1}"))])
+        #expect(m.receive(reply(235)) == [.send("MAIL FROM:<agent@acme.test>")])
+    }
+
+    @Test func aTokenNeedsATokenMechanism() {
+        var m = overTLS(SMTPCredentials(user: "ana@acme.test", bearerToken: "tok"))
+        #expect(m.receive(ehlo("AUTH PLAIN LOGIN")) == [
+            .finish([.temporary(reason: "relay.test:25 offers neither AUTH OAUTHBEARER nor AUTH XOAUTH2, which an OAuth 2.0 token needs")]),
+            .send("QUIT"),
+        ])
+    }
+
+    @Test func aTokenIsNeverSentWithoutTLS() {
+        var m = machine(recipients: ["a@x.test"], tls: .opportunistic, credentials: SMTPCredentials(user: "u", bearerToken: "tok"))
+        _ = m.receive(reply(220))
+        let actions = m.receive(ehlo("AUTH XOAUTH2"))
+        #expect(!actions.contains { if case .send(let line) = $0 { line.hasPrefix("AUTH") } else { false } })
+    }
+
+    @Test func credentialsDescribeNoSecret() {
+        #expect("\(SMTPCredentials(user: "ana", bearerToken: "tok-secret"))" == "ana with an OAuth 2.0 token")
+        #expect("\(SMTPCredentials(user: "ana", password: "pw-secret"))" == "ana with a password")
     }
 
     @Test func credentialsAreNeverSentWithoutTLS() {

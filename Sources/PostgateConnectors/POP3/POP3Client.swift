@@ -122,7 +122,9 @@ public final class POP3Session {
         outbound: NIOAsyncChannelOutboundWriter<POP3Command>, tlsContext: NIOSSLContext?, serverName: String?, logger: Logger
     ) {
         self.configuration = configuration
-        self.machine = POP3ClientStateMachine(tlsMode: configuration.tls, allowPlaintextAuthentication: configuration.allowPlaintextAuthentication)
+        self.machine = POP3ClientStateMachine(
+            tlsMode: configuration.tls, allowPlaintextAuthentication: configuration.allowPlaintextAuthentication,
+            serverHost: configuration.host, serverPort: configuration.port)
         self.channel = channel
         self.inbound = inbound
         self.outbound = outbound

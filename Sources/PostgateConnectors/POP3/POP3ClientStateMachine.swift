@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import PostgateOAuth
 
 /// The client side of a POP3 session (RFC 1939; CAPA RFC 2449; STLS RFC 2595; AUTH RFC 5034
 /// with PLAIN RFC 4616, XOAUTH2 and OAUTHBEARER RFC 7628) as a value type: it is fed the
@@ -61,6 +62,9 @@ public struct POP3ClientStateMachine: Sendable {
 
     public let tlsMode: POP3TLSMode
     public let allowPlaintextAuthentication: Bool
+    /// The server's name and port, given to OAUTHBEARER (RFC 7628 section 3.1) when known.
+    public let serverHost: String?
+    public let serverPort: Int?
     public private(set) var stage = Stage.greeting
     /// True once a TLS handshake completed on this connection.
     public private(set) var tlsActive = false
@@ -69,13 +73,17 @@ public struct POP3ClientStateMachine: Sendable {
     private var credentials: POP3Credentials?
     private var authStep = AuthStep.user
     private var saslResponse = ""
-    private var saslMechanism = ""
+    private var saslMechanism: OAuthSASLMechanism?
+    /// The error the server reported in a challenge (RFC 7628 section 3.2.2).
+    private var saslError: OAuthSASLErrorChallenge?
     private var running: Command?
     private var retrieving = false
 
-    public init(tlsMode: POP3TLSMode, allowPlaintextAuthentication: Bool = false) {
+    public init(tlsMode: POP3TLSMode, allowPlaintextAuthentication: Bool = false, serverHost: String? = nil, serverPort: Int? = nil) {
         self.tlsMode = tlsMode
         self.allowPlaintextAuthentication = allowPlaintextAuthentication
+        self.serverHost = serverHost
+        self.serverPort = serverPort
     }
 
     // MARK: Events
@@ -194,26 +202,29 @@ public struct POP3ClientStateMachine: Sendable {
         case .password(let user, let password):
             if mechanisms.contains("PLAIN") {
                 // RFC 4616 section 2: authzid (empty), NUL, authcid, NUL, password.
-                return startSASL("PLAIN", response: "\0\(user)\0\(password)")
+                return startSASL("PLAIN", response: Data("\0\(user)\0\(password)".utf8).base64EncodedString())
             }
             authStep = .user
             return [.send(POP3Command("USER \(user)"))]
         case .xoauth2(let user, let token):
-            return startSASL("XOAUTH2", response: "user=\(user)\u{1}auth=Bearer \(token)\u{1}\u{1}")
+            return startSASL(.xoauth2, user: user, token: token)
         case .oauthBearer(let user, let token):
-            // RFC 7628 section 3.1: GS2 header with the authorization identity, then key/value pairs.
-            return startSASL("OAUTHBEARER", response: "n,a=\(Self.saslName(user)),\u{1}auth=Bearer \(token)\u{1}\u{1}")
+            return startSASL(.oauthBearer, user: user, token: token)
         }
     }
 
-    /// RFC 5801 section 4: `,` and `=` in a SASL name are escaped.
-    static func saslName(_ name: String) -> String {
-        name.replacingOccurrences(of: "=", with: "=3D").replacingOccurrences(of: ",", with: "=2C")
+    private mutating func startSASL(_ mechanism: OAuthSASLMechanism, user: String, token: String) -> [Action] {
+        let actions = startSASL(mechanism.name, response: mechanism.initialResponse(user: user, token: token, host: serverHost, port: serverPort))
+        saslMechanism = mechanism
+        return actions
     }
 
+    /// Sends AUTH with `response` (base64) as the initial response, or waits for the
+    /// server's empty challenge when the line would be too long.
     private mutating func startSASL(_ mechanism: String, response: String) -> [Action] {
-        saslMechanism = mechanism
-        saslResponse = Data(response.utf8).base64EncodedString()
+        saslMechanism = nil
+        saslError = nil
+        saslResponse = response
         let withResponse = "AUTH \(mechanism) \(saslResponse)"
         // RFC 5034 section 4: the initial response goes with AUTH only if the line stays
         // within 255 octets; otherwise it follows the server's empty challenge.
@@ -240,21 +251,20 @@ public struct POP3ClientStateMachine: Sendable {
             // in the AUTHORIZATION state and may try again.
             stage = .authorization
             credentials = nil
-            return [.fail(.authenticationFailed(text.isEmpty ? "the server refused the credentials" : text))]
+            var reason = text.isEmpty ? "the server refused the credentials" : text
+            if let saslError { reason += " (\(saslError))" }
+            saslError = nil
+            return [.fail(.authenticationFailed(reason))]
         case (.sasl(responded: false), .continuation):
             authStep = .sasl(responded: true)
             return [.send(POP3Command(saslResponse, secret: true))]
-        case (.sasl(responded: true), .continuation):
+        case (.sasl(responded: true), .continuation(let challenge)):
             // A challenge after the whole response is the server's error report (RFC 7628
-            // section 3.2.2); the client ends the exchange: an empty response for XOAUTH2, a
-            // single %x01 for OAUTHBEARER, `*` (cancel, RFC 5034 section 4) otherwise.
+            // section 3.2.2); the client ends the exchange (section 3.2.3) as the mechanism
+            // says, or with `*` (cancel, RFC 5034 section 4) for another mechanism.
             authStep = .saslFailing
-            let answer = switch saslMechanism {
-            case "XOAUTH2": ""
-            case "OAUTHBEARER": "AQ=="
-            default: "*"
-            }
-            return [.send(POP3Command(answer))]
+            saslError = OAuthSASLErrorChallenge(base64: challenge)
+            return [.send(POP3Command(saslMechanism?.errorChallengeAnswer ?? "*"))]
         default:
             return fatal(.protocolError("unexpected \(status) while authenticating"))
         }
