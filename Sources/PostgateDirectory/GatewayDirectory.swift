@@ -42,6 +42,20 @@ public struct GatewayListing: Sendable, Codable, Equatable {
     public var maxTries: Int?
     /// What the fetch engine last wrote; nil before its first attempt.
     public var state: GatewayLiveState?
+
+    /// Writes every key, `null` for absent values, so scripts see a stable set of keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(address, forKey: .address)
+        try c.encode(direction, forKey: .direction)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(host, forKey: .host)
+        try c.encode(status, forKey: .status)
+        try c.encode(hasDraft, forKey: .hasDraft)
+        try c.encode(maxTries, forKey: .maxTries)
+        try c.encode(state, forKey: .state)
+    }
 }
 
 /// A row of `gateway_state`: the connection state the fetch engine keeps for a gateway.
@@ -72,5 +86,19 @@ public struct GatewayLiveState: Sendable, Codable, Equatable {
         self.fetched = fetched
         self.skipped = skipped
         self.updatedAt = updatedAt
+    }
+
+    /// Writes every key, `null` for absent values.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(state, forKey: .state)
+        try c.encode(tries, forKey: .tries)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(coolingUntil, forKey: .coolingUntil)
+        try c.encode(lastAttemptAt, forKey: .lastAttemptAt)
+        try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
+        try c.encode(fetched, forKey: .fetched)
+        try c.encode(skipped, forKey: .skipped)
+        try c.encode(updatedAt, forKey: .updatedAt)
     }
 }

@@ -229,6 +229,17 @@ struct GatewayEditResult<S: GatewaySettings>: Encodable {
     var draft: GatewayView<S>.Side
     var pending: [ChannelSettings.Change]
     var published: Publication?
+
+    enum CodingKeys: String, CodingKey { case address, direction, draft, pending, published }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(address, forKey: .address)
+        try c.encode(direction, forKey: .direction)
+        try c.encode(draft, forKey: .draft)
+        try c.encode(pending, forKey: .pending)
+        try c.encode(published, forKey: .published)
+    }
 }
 
 /// The secrets given to `connector set`, as read; `.some("")` for a client secret clears it.

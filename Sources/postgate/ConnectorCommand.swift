@@ -207,6 +207,16 @@ struct GatewayView<S: GatewaySettings>: Encodable {
     var draft: Side?
     var pending: [ChannelSettings.Change]
 
+    enum CodingKeys: String, CodingKey { case status, published, draft, pending }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+        try c.encode(published, forKey: .published)
+        try c.encode(draft, forKey: .draft)
+        try c.encode(pending, forKey: .pending)
+    }
+
     init(_ record: GatewayRecord<S>) {
         status = record.status
         published = record.published.map { Side($0) }
