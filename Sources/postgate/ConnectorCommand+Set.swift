@@ -119,7 +119,8 @@ extension ConnectorCommand {
                                   clientSecret: try readClearableSecret(file: oauthClientSecretFile, what: "OAuth client secret"),
                                   refreshToken: try readSecret(file: oauthRefreshTokenFile, stdin: false, what: "OAuth refresh token"))
             let store = try options.openStore()
-            let sealed = try reportingFailure { () throws(StoreError) in try secrets.sealed(by: store) }
+            let keyFile = options.secretKeyFile
+            let sealed = try reportingFailure { () throws(StoreError) in try secrets.sealed(by: store, keyFile: keyFile) }
             if let receiving {
                 try editAndReport(store, address) { (s: inout ReceivingGatewaySettings) in
                     s.kind = receiving
@@ -249,9 +250,9 @@ private struct Secrets {
     var refreshToken: String?
 
     /// Sealed with the data directory's key (made on first need), only when a secret is given.
-    func sealed(by store: MailStore) throws(StoreError) -> SealedSecrets {
+    func sealed(by store: MailStore, keyFile: String?) throws(StoreError) -> SealedSecrets {
         guard password != nil || clientSecret != nil || refreshToken != nil else { return SealedSecrets() }
-        let box = try store.secretBox()
+        let box = try store.secretBox(keyPath: keyFile)
         var result = SealedSecrets()
         if let password { result.password = try box.seal(password) }
         if let clientSecret { result.clientSecret = try clientSecret.map { (text) throws(StoreError) in try box.seal(text) } }

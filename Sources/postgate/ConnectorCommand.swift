@@ -17,8 +17,8 @@ struct ConnectorCommand: ParsableCommand {
         Edits are drafts until `postgate publish` (or --publish): a gateway never published is \
         a Draft, a published one Active. Passwords, OAuth client secrets and refresh tokens are \
         read from a file or standard input, never from the command line, and are stored \
-        encrypted (AES-256-GCM) with the key in DATA/secret.key, made on first need with mode \
-        0600; they are never shown, logged or exported.
+        encrypted (AES-256-GCM) with the key in DATA/secret.key (or channels.secret_key_file of \
+        --config), made on first need with mode 0600; they are never shown, logged or exported.
         """,
         subcommands: [Set.self, Show.self, List.self, Remove.self, Discard.self]
     )

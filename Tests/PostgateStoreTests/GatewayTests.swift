@@ -280,6 +280,15 @@ import Testing
         }
     }
 
+    @Test func removingTheAddressRemovesItsGateways() throws {
+        let settings = try imap()
+        try store.editGatewayDraft(of: support) { (s: inout ReceivingGatewaySettings) in s = settings }
+        try store.publish(comment: "on")
+        try store.removeAddress(support)
+        #expect(try store.gatewayListings().isEmpty)
+        #expect(try store.publishedReceivingGateways().isEmpty)
+    }
+
     // MARK: - Secrets stay sealed
 
     @Test func noSecretInTheExportTheDatabaseOrTheDisplay() throws {

@@ -200,3 +200,13 @@ def test_help_has_a_discussion():
     proc = subprocess.run([str(BIN), "connector", "set", "--help"], capture_output=True, text=True, timeout=60)
     assert "--password-file" in proc.stdout and "--password-stdin" in proc.stdout
     assert "--password <" not in proc.stdout
+
+
+def test_the_key_file_path_comes_from_the_config(data_dir, password_file, tmp_path):
+    key = tmp_path / "keys" / "connectors.key"
+    key.parent.mkdir()
+    config = tmp_path / "postgate.yaml"
+    config.write_text(f'channels:\n  secret_key_file: "{key}"\n')
+    set_imap(data_dir, password_file, "--config", str(config))
+    assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert not (data_dir / "secret.key").exists()
