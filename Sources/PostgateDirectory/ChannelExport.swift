@@ -3,11 +3,13 @@ import PostgatePolicy
 
 /// The channel configuration of a data directory, as `postgate export` writes it and
 /// `postgate import` reads it: domains with their kinds, queues, every address with its
-/// published settings and pending draft, the filters and the blocklists. No passwords, keys
-/// or messages.
+/// published settings and pending draft, the filters, the blocklists and the mailbox
+/// connectors. No passwords, keys, connector secrets or messages.
 ///
 /// Importing an export into an empty data directory and exporting again gives the same
-/// document apart from `exportedAt` (a lossless round trip).
+/// document apart from `exportedAt` (a lossless round trip) and `gateways`: the connectors
+/// are written for reference without their secrets, so they are not imported; set them again
+/// with `postgate connector set`.
 public struct ChannelExport: Sendable, Codable, Equatable {
     public static let formatName = "postgate-channels"
     public static let currentVersion = 1
@@ -22,6 +24,9 @@ public struct ChannelExport: Sendable, Codable, Equatable {
     /// Every receiving address's blocklist entries, by address and entry. Nil in a document
     /// written before blocklists were exported: importing it leaves blocklists as they are.
     public var blocklist: [Blocked]?
+    /// The mailbox connectors, one entry per address and direction, without their secrets
+    /// (password, OAuth client secret and refresh token). Not read by `postgate import`.
+    public var gateways: [Gateway]?
 
     public struct Domain: Sendable, Codable, Equatable {
         public var name: String
@@ -60,6 +65,20 @@ public struct ChannelExport: Sendable, Codable, Equatable {
             self.address = address
             self.kind = kind
             self.entry = entry
+        }
+    }
+
+    /// A gateway of an address as exported: in one direction, published and draft settings
+    /// with every secret removed.
+    public struct Gateway: Sendable, Codable, Equatable {
+        public var address: String
+        public var receiving: ReceivingGatewaySettings?
+        public var receivingDraft: ReceivingGatewaySettings?
+        public var sending: SendingGatewaySettings?
+        public var sendingDraft: SendingGatewaySettings?
+
+        public init(address: String) {
+            self.address = address
         }
     }
 

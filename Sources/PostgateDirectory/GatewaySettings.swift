@@ -1,4 +1,5 @@
 import Foundation
+import PostgateMaildir
 
 /// A mailbox connector's settings: how a channel address receives from the customer's own
 /// mailbox (a receiving gateway, IMAP or POP3) or sends through the customer's own server
@@ -102,6 +103,30 @@ public struct OAuthClientSettings: Sendable, Codable, Equatable {
     public var mechanism: OAuthMechanism = .xoauth2
 
     public init() {}
+}
+
+/// Which way a gateway carries mail for its address; an address has at most one of each.
+public enum GatewayDirection: String, Sendable, Codable, CaseIterable {
+    /// Fetches from the customer's mailbox (`ReceivingGatewaySettings`).
+    case receiving
+    /// Sends replies through the customer's submission server (`SendingGatewaySettings`).
+    case sending
+}
+
+/// What the two kinds of gateway settings share for drafts, publishing and display.
+public protocol GatewaySettings: Sendable, Codable, Equatable {
+    static var direction: GatewayDirection { get }
+    init()
+    /// The settings checked against every rule that needs no store, in canonical form.
+    func validated() throws(StoreError) -> Self
+    /// The sealed secrets by field name (`password`, `oauth.clientSecret`,
+    /// `oauth.refreshToken`), nil where not set.
+    var secrets: [(field: String, value: SealedSecret?)] { get }
+    /// A copy with every secret removed, for export and display.
+    var withoutSecrets: Self { get }
+    /// The protocol spoken: `imap`, `pop3` or `smtp`.
+    var protocolName: String { get }
+    var host: String { get }
 }
 
 public enum MailboxProtocol: String, Sendable, Codable, CaseIterable {

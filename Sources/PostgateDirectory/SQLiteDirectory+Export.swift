@@ -9,6 +9,7 @@ extension SQLiteDirectory {
         try database.read { db in
             var export = ChannelExport()
             export.blocklist = []
+            export.gateways = []
             export.domains = try Row.fetchAll(db, cachedSQL: "SELECT name, kind FROM domain ORDER BY name").map {
                 ChannelExport.Domain(name: $0["name"], kind: DomainKind(rawValue: $0["kind"]) ?? .hosted)
             }
@@ -32,8 +33,28 @@ extension SQLiteDirectory {
                                                       arguments: [id]).map {
                     ChannelExport.Blocked(address: email, kind: BlocklistEntry.Kind(rawValue: $0["kind"]) ?? .address, entry: $0["display"])
                 }
+                export.gateways! += try exportedGateways(db, addressID: id, email: email)
             }
             return export
+        }
+    }
+
+    /// The gateways of an address for the export, every secret left out.
+    private func exportedGateways(_ db: Database, addressID: Int64, email: String) throws -> [ChannelExport.Gateway] {
+        try Row.fetchAll(db, cachedSQL: "SELECT direction, published, draft FROM gateway WHERE address_id = ? ORDER BY direction",
+                         arguments: [addressID]).map { row in
+            var gateway = ChannelExport.Gateway(address: email)
+            switch GatewayDirection(rawValue: row["direction"]) {
+            case .receiving:
+                gateway.receiving = try decodeGateway(ReceivingGatewaySettings.self, row["published"] as String?)?.withoutSecrets
+                gateway.receivingDraft = try decodeGateway(ReceivingGatewaySettings.self, row["draft"] as String?)?.withoutSecrets
+            case .sending:
+                gateway.sending = try decodeGateway(SendingGatewaySettings.self, row["published"] as String?)?.withoutSecrets
+                gateway.sendingDraft = try decodeGateway(SendingGatewaySettings.self, row["draft"] as String?)?.withoutSecrets
+            case nil:
+                break
+            }
+            return gateway
         }
     }
 

@@ -39,20 +39,33 @@ extension SQLiteDirectory {
     package func publish(_ addresses: [EmailAddress]?, comment: String) throws(StoreError) -> Publication {
         try database.write { db in
             let ids = try addresses.map { try $0.map { try requireAddressID(db, $0) } }
-                ?? Int64.fetchAll(db, cachedSQL: "SELECT address_id FROM address_draft ORDER BY address_id")
+                ?? Int64.fetchAll(db, cachedSQL: """
+                    SELECT address_id FROM address_draft UNION SELECT address_id FROM gateway WHERE draft IS NOT NULL
+                    ORDER BY address_id
+                    """)
             var published: [Publication.AddressChanges] = []
             for id in ids {
-                guard let draft = try draft(db, addressID: id) else { continue }
                 let owner = try addressName(db, addressID: id)
-                let before = try publishedSettings(db, addressID: id)
-                let settings = try checked(db, draft, addressID: id, owner: EmailAddress(owner))
-                try apply(db, settings, addressID: id)
-                try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
-                published.append(.init(address: owner, changes: settings.changes(from: before)))
+                var changes: [ChannelSettings.Change] = []
+                var hadDraft = false
+                if let draft = try draft(db, addressID: id) {
+                    hadDraft = true
+                    let before = try publishedSettings(db, addressID: id)
+                    let settings = try checked(db, draft, addressID: id, owner: EmailAddress(owner))
+                    try apply(db, settings, addressID: id)
+                    try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
+                    changes += settings.changes(from: before)
+                }
+                // Gateway drafts after the address's, so they are checked against its new usage.
+                if let gatewayChanges = try publishGatewayDrafts(db, addressID: id, owner: EmailAddress(owner)) {
+                    hadDraft = true
+                    changes += gatewayChanges
+                }
+                if hadDraft { published.append(.init(address: owner, changes: changes)) }
             }
             guard !published.isEmpty else {
                 throw StoreError.invalidSetting(addresses == nil
-                    ? "nothing to publish: no address has a draft"
+                    ? "nothing to publish: no address or connector has a draft"
                     : "nothing to publish: \(addresses!.map(\.description).joined(separator: ", ")) has no draft")
             }
             let now = Date()
@@ -148,10 +161,11 @@ extension SQLiteDirectory {
             if !aliases.contains(alias.description) { aliases.append(alias.description) }
         }
         settings.aliases = aliases
+        try checkGatewaysFit(db, usage: settings.usage, addressID: addressID, owner: owner)
         return settings
     }
 
-    private func draft(_ db: Database, addressID: Int64) throws -> ChannelSettings? {
+    func draft(_ db: Database, addressID: Int64) throws -> ChannelSettings? {
         try String.fetchOne(db, cachedSQL: "SELECT settings FROM address_draft WHERE address_id = ?", arguments: [addressID])
             .map(decodeDraft)
     }

@@ -35,6 +35,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     public struct ChannelsSettings: Sendable, Equatable {
         public var limits = ChannelLimits()
+        /// The key that seals mailbox connector secrets (`SecretBox`); empty means
+        /// `DATA/secret.key`.
+        public var secretKeyFile = ""
     }
     public var dns = DNSSettings()
     public var dkim = DKIMSettings()
@@ -245,7 +248,8 @@ extension GatewayConfiguration.SMTPSettings {
 
 extension GatewayConfiguration.ChannelsSettings {
     fileprivate mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["limits"])
+        try node.checkKeys(["limits", "secret_key_file"])
+        try node.string("secret_key_file").map { secretKeyFile = $0 }
         guard let limitsNode = try node.child("limits") else { return }
         try limitsNode.checkKeys(["standard", "advanced"])
         let kinds: [(String, WritableKeyPath<ChannelLimits, ChannelLimits.Limit>)] = [("standard", \.standard), ("advanced", \.advanced)]

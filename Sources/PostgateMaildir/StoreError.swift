@@ -57,6 +57,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case folderNotFound(String)
     case folderNotRemovable(String)
     case messageNotFound(uid: UInt32)
+    /// The data directory's secret key (`DATA/secret.key`) is missing, unsafe, or not the
+    /// one a stored secret was sealed with; the text says which and what to do.
+    case secretKey(String)
+    /// The address has no mailbox connector in that direction (`receiving`, `sending`).
+    case gatewayNotFound(EmailAddress, direction: String)
 
     public var description: String {
         switch self {
@@ -98,7 +103,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "the message is stored but not yet visible (recovery will finish it): \(reason)"
         case .sessionNotFound(let id):
             "there is no session \(id); see `postgate session list`"
-        case .invalidSetting(let reason), .limitReached(let reason):
+        case .invalidSetting(let reason), .limitReached(let reason), .secretKey(let reason):
             reason
         case .queueNotFound(let name):
             "there is no queue '\(name)'; see `postgate queue list`, or add it with `postgate queue add \(name)`"
@@ -130,6 +135,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "mailbox \(name) cannot be removed or renamed"
         case .messageNotFound(let uid):
             "message UID \(uid) is not in the mailbox"
+        case .gatewayNotFound(let address, let direction):
+            "\(address.display) has no \(direction) gateway; see `postgate connector show \(address.display)`"
         }
     }
 

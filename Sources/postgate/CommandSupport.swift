@@ -13,7 +13,7 @@ struct StoreOptions: ParsableArguments {
     var data: String?
 
     @Option(name: .customLong("config"), help: ArgumentHelp(
-        "config file (channels.limits, dns, dkim); default $POSTGATE_CONFIG, else the embedded defaults", valueName: "FILE"))
+        "config file (channels.limits, channels.secret_key_file, dns, dkim); default $POSTGATE_CONFIG, else the embedded defaults", valueName: "FILE"))
     var config: String?
 
     @Flag(name: .long, help: "print JSON (for scripts) instead of a table")
@@ -43,6 +43,13 @@ struct StoreOptions: ParsableArguments {
     /// The domain-kind limits of the configuration (standard 5 × 5, advanced 50 × 50 by default).
     func channelLimits() -> ChannelLimits {
         gatewayConfiguration().channels.limits
+    }
+
+    /// The secret key file of the configuration (`channels.secret_key_file`); nil means
+    /// the data directory's `secret.key`.
+    var secretKeyFile: String? {
+        let path = gatewayConfiguration().channels.secretKeyFile
+        return path.isEmpty ? nil : path
     }
 
     /// `--data`, else `$POSTGATE_DATA`, else `./postgate-data`.

@@ -11,7 +11,8 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write the channel configuration (domains, queues, addresses, filters, blocklists) as JSON or CSV.",
         discussion: """
         No passwords, keys or messages are written. JSON goes to standard output or --output \
-        FILE. CSV needs --output DIR and writes domains.csv, queues.csv, addresses.csv (one \
+        FILE. The JSON also lists the mailbox connectors (gateways) without their secrets, for \
+        reference: import leaves connectors as they are, and CSV does not carry them. CSV needs --output DIR and writes domains.csv, queues.csv, addresses.csv (one \
         column per setting; lists and the draft as JSON in their cell), filters.csv and \
         blocklist.csv (address, kind, entry). \
         `postgate import` reads either back; the round trip is lossless.

@@ -14,7 +14,8 @@ struct ImportCommand: ParsableCommand {
         the addresses named get the settings, draft, filters and blocklist of the document (a \
         document without a blocklist, written by an older version, leaves blocklists alone). Everything \
         is checked and applied in one transaction: a document with an error changes nothing. \
-        --dry-run checks only. With --json: {domainsAdded, queuesAdded, addressesAdded, \
+        --dry-run checks only. Mailbox connectors, which an export lists without their secrets, \
+        are not imported: set them with `postgate connector set`. With --json: {domainsAdded, queuesAdded, addressesAdded, \
         addressesUpdated, filtersWritten, blocklistEntriesWritten, dryRun}.
         """
     )

@@ -14,6 +14,24 @@ struct Postgate: AsyncParsableCommand {
             ServeCommand.self, DomainCommand.self, AddressCommand.self, QueueCommand.self, FilterCommand.self,
             PublishCommand.self, ExportCommand.self, ImportCommand.self, DKIMCommand.self, BlocklistCommand.self,
             QuarantineCommand.self, SessionCommand.self, AgentCommand.self, CheckCommand.self, OutboundCommand.self,
+            ConnectorCommand.self,
         ]
     )
+
+    /// Runs the command; an argument error (an unknown option, a bad or missing value) is one
+    /// line `postgate: <reason>` on standard error, like every other error. Help and
+    /// `--version` print as usual.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            fail(message(for: error))
+        }
+    }
 }

@@ -6,16 +6,17 @@ import PostgateMaildir
 struct PublishCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
-        abstract: "Publish the drafts of addresses (all with drafts, or those named).",
+        abstract: "Publish the drafts of addresses and their connectors (all with drafts, or those named).",
         discussion: """
-        Edits of an address are drafts until published; all named drafts are published \
-        together or none is. A running `postgate serve` applies them to the next message. \
+        Edits of an address and of its connectors (`postgate connector set`) are drafts until \
+        published; all named drafts are published together or none is. Connector changes are \
+        recorded as receiving.FIELD / sending.FIELD, a secret's value only as (changed). A running `postgate serve` applies them to the next message. \
         --history lists earlier publications. With --json: the publication {id, publishedAt, \
         comment, addresses[{address, changes[{field, published, draft}]}]}.
         """
     )
 
-    @Argument(help: "the addresses to publish; none means every address with a draft")
+    @Argument(help: "the addresses to publish; none means every address with a draft (its own or a connector's)")
     var addresses: [String] = []
 
     @Option(help: ArgumentHelp("why, recorded with the publication (required)", valueName: "TEXT"))

@@ -30,7 +30,7 @@ import Testing
         for key in ["hostname", "data_directory", "log_level", "certificate_file", "private_key_file", "listen",
                     "starttls", "max_message_size", "max_line_length", "max_header_size", "max_recipients",
                     "max_commands_before_mail", "max_errors", "max_connections", "max_connections_per_ip",
-                    "command_timeout", "data_timeout"] {
+                    "command_timeout", "data_timeout", "secret_key_file"] {
             #expect(text.contains("\(key):"), "example lacks \(key)")
         }
     }
@@ -161,6 +161,13 @@ import Testing
         #expect(failure("smtp:\n  limits:\n    max_errors: 0\n") != nil)
         #expect(failure("smtp:\n  limits:\n    max_connections: 0\n") != nil)
         #expect(failure("smtp:\n  limits:\n    max_connections_per_ip: 0\n") != nil)
+    }
+
+    @Test func secretKeyFileIsRead() throws {
+        #expect(GatewayConfiguration().channels.secretKeyFile == "")
+        let parsed = try GatewayConfiguration.parse("channels:\n  secret_key_file: /etc/postgate/secret.key\n")
+        #expect(parsed.channels.secretKeyFile == "/etc/postgate/secret.key")
+        #expect(failure("channels:\n  secret_key: x\n")?.contains("secret_key") == true)
     }
 
     @Test func invalidListenAddress() {

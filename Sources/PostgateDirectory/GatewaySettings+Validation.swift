@@ -1,0 +1,317 @@
+import Foundation
+import PostgateMessage
+import PostgateMaildir
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension ReceivingGatewaySettings: GatewaySettings {
+    public static var direction: GatewayDirection { .receiving }
+
+    public var protocolName: String { kind.rawValue }
+
+    public var secrets: [(field: String, value: SealedSecret?)] {
+        [("password", password), ("oauth.clientSecret", oauth?.clientSecret), ("oauth.refreshToken", oauth?.refreshToken)]
+    }
+
+    public var withoutSecrets: ReceivingGatewaySettings {
+        var copy = self
+        copy.password = nil
+        copy.oauth = oauth?.withoutSecrets
+        return copy
+    }
+
+    /// Checks every rule that needs no store; the text of the error names the setting and
+    /// the rule. Returns the settings in canonical form (host as lower-case A-labels or a
+    /// bare IP address).
+    public func validated() throws(StoreError) -> ReceivingGatewaySettings {
+        var s = self
+        var common = GatewayConnection(host: host, port: port, tls: tls, username: username, auth: auth,
+                                       password: password, oauth: oauth, caFile: caFile,
+                                       connectionTimeoutMS: connectionTimeoutMS, allowPlaintext: allowPlaintext)
+        try common.check()
+        s.host = common.host
+        s.caFile = common.caFile
+        try Self.range("max tries", maxTries, 1...100)
+        try Self.range("cool-off minutes", coolOffMinutes, 1...10_080)
+        try Self.range("poll interval (seconds)", pollIntervalSeconds, 10...86_400)
+        try Self.range("max message size (bytes)", maxMessageBytes, 1024...(1 << 30))
+        for window in skipTimes { try Self.checkSkipTime(window) }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw .invalidSetting("time zone '\(timeZone)' is not a known time zone name (such as Europe/Berlin or UTC)")
+        }
+        if let day = syncStartDate { try Self.checkDay(day) }
+        for folder in folders + [moveToFolder].compactMap({ $0 }) {
+            try Self.checkFolderName(folder)
+        }
+        switch kind {
+        case .imap:
+            guard syncAllFolders || !folders.isEmpty else {
+                throw .invalidSetting("an IMAP gateway needs at least one folder to fetch (--folder NAME), or --sync-all-folders true")
+            }
+            guard !deleteAfterDownload else {
+                throw .invalidSetting("delete after download is a POP3 setting; for IMAP use --after-fetch leave|seen|move")
+            }
+            if afterFetch == .move {
+                guard let target = moveToFolder, !target.isEmpty else {
+                    throw .invalidSetting("--after-fetch move needs the folder to move to: --move-to-folder NAME")
+                }
+            } else {
+                s.moveToFolder = nil
+            }
+        case .pop3:
+            guard afterFetch == .leave, moveToFolder == nil else {
+                throw .invalidSetting("what to do after fetching (--after-fetch, --move-to-folder) is an IMAP setting; for POP3 use --delete-after-download true|false")
+            }
+            guard !syncAllFolders, folders == ["INBOX"] else {
+                throw .invalidSetting("folders are an IMAP setting: a POP3 mailbox has only its one maildrop")
+            }
+        }
+        return s
+    }
+
+    /// `HH:MM-HH:MM`, 24-hour, start and end different (a window may pass midnight).
+    static func checkSkipTime(_ window: String) throws(StoreError) {
+        let parts = window.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = minutes(of: parts[0]), let end = minutes(of: parts[1]) else {
+            throw .invalidSetting("skip time '\(window)' is not HH:MM-HH:MM (24-hour, such as 22:00-06:00)")
+        }
+        guard start != end else {
+            throw .invalidSetting("skip time '\(window)' starts and ends at the same minute; give a window such as 22:00-06:00")
+        }
+    }
+
+    private static func minutes(of text: Substring) -> Int? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCIIDigit) }),
+              let hour = Int(parts[0]), let minute = Int(parts[1]), hour < 24, minute < 60 else { return nil }
+        return hour * 60 + minute
+    }
+
+    /// `YYYY-MM-DD`, a day of the Gregorian calendar.
+    static func checkDay(_ text: String) throws(StoreError) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        var components = DateComponents()
+        if parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+           parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }) {
+            components.year = Int(parts[0])
+            components.month = Int(parts[1])
+            components.day = Int(parts[2])
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard components.year != nil, components.isValidDate(in: calendar) else {
+            throw .invalidSetting("sync start date '\(text)' is not a day written YYYY-MM-DD")
+        }
+    }
+
+    /// A folder name goes into IMAP commands: no line breaks or NUL (RFC 3501 section 9,
+    /// `mailbox` is an astring or literal, and a literal may not carry NUL).
+    static func checkFolderName(_ name: String) throws(StoreError) {
+        guard !name.isEmpty else { throw .invalidSetting("a folder name must not be empty") }
+        guard !name.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+            throw .invalidSetting("folder name \(name.debugDescription) must not contain CR, LF or NUL")
+        }
+    }
+
+    static func range(_ name: String, _ value: Int, _ range: ClosedRange<Int>) throws(StoreError) {
+        guard range.contains(value) else {
+            throw .invalidSetting("\(name) must be from \(range.lowerBound) to \(range.upperBound), not \(value)")
+        }
+    }
+}
+
+extension SendingGatewaySettings: GatewaySettings {
+    public static var direction: GatewayDirection { .sending }
+
+    public var protocolName: String { "smtp" }
+
+    public var secrets: [(field: String, value: SealedSecret?)] {
+        [("password", password), ("oauth.clientSecret", oauth?.clientSecret), ("oauth.refreshToken", oauth?.refreshToken)]
+    }
+
+    public var withoutSecrets: SendingGatewaySettings {
+        var copy = self
+        copy.password = nil
+        copy.oauth = oauth?.withoutSecrets
+        return copy
+    }
+
+    /// Checks every rule that needs no store (that `saveToSent` has an IMAP receiving
+    /// gateway to append through is checked by the directory).
+    public func validated() throws(StoreError) -> SendingGatewaySettings {
+        var s = self
+        var common = GatewayConnection(host: host, port: port, tls: tls, username: username, auth: auth,
+                                       password: password, oauth: oauth, caFile: caFile,
+                                       connectionTimeoutMS: connectionTimeoutMS, allowPlaintext: allowPlaintext)
+        try common.check()
+        s.host = common.host
+        s.caFile = common.caFile
+        if let folder = sentFolder {
+            if folder.isEmpty { s.sentFolder = nil } else { try ReceivingGatewaySettings.checkFolderName(folder) }
+        }
+        return s
+    }
+}
+
+extension OAuthClientSettings {
+    var withoutSecrets: OAuthClientSettings {
+        var copy = self
+        copy.clientSecret = nil
+        copy.refreshToken = nil
+        return copy
+    }
+}
+
+/// The connection settings both kinds of gateway have, checked once.
+private struct GatewayConnection {
+    var host: String
+    var port: Int?
+    var tls: GatewayTLSMode
+    var username: String
+    var auth: GatewayAuthentication
+    var password: SealedSecret?
+    var oauth: OAuthClientSettings?
+    var caFile: String?
+    var connectionTimeoutMS: Int
+    var allowPlaintext: Bool
+
+    mutating func check() throws(StoreError) {
+        guard !host.isEmpty else { throw .invalidSetting("the gateway needs a server: --host NAME") }
+        host = try Self.canonicalHost(host)
+        if let port {
+            try ReceivingGatewaySettings.range("port", port, 1...65_535)
+        }
+        guard !username.isEmpty else { throw .invalidSetting("the gateway needs the user name it logs in with: --username NAME") }
+        guard !username.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .invalidSetting("the user name must not contain control characters")
+        }
+        if tls == .none, !allowPlaintext {
+            throw .invalidSetting("--tls none sends the password in clear text; it needs --allow-plaintext true (only for a server on a trusted network)")
+        }
+        try ReceivingGatewaySettings.range("connection timeout (ms)", connectionTimeoutMS, 1000...600_000)
+        switch auth {
+        case .password:
+            guard password != nil else {
+                throw .invalidSetting("password authentication needs the password: --password-file FILE or --password-stdin")
+            }
+        case .oauth2:
+            guard let oauth else {
+                throw .invalidSetting("OAuth 2.0 needs --oauth-client-id, --oauth-token-endpoint and --oauth-refresh-token-file")
+            }
+            guard !oauth.clientID.isEmpty else { throw .invalidSetting("OAuth 2.0 needs the client id: --oauth-client-id ID") }
+            try Self.checkTokenEndpoint(oauth.tokenEndpoint)
+            guard oauth.refreshToken != nil else {
+                throw .invalidSetting("OAuth 2.0 needs the refresh token: --oauth-refresh-token-file FILE")
+            }
+        }
+        if let file = caFile {
+            if file.isEmpty {
+                caFile = nil
+            } else {
+                guard access(file, R_OK) == 0 else {
+                    throw .invalidSetting("CA file \(file) cannot be read: \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+    }
+
+    /// A host name (IDNA, stored as A-labels) or an IPv4/IPv6 address (brackets dropped).
+    static func canonicalHost(_ text: String) throws(StoreError) -> String {
+        let bare = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        if isIPAddress(bare) { return bare }
+        guard !DomainName.isAddressLiteral(text), let name = try? DomainName(text) else {
+            throw .invalidSetting("host '\(text)' is not a valid host name or IP address")
+        }
+        return name.ascii
+    }
+
+    static func isIPAddress(_ text: String) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, text, &buffer) == 1 || inet_pton(AF_INET6, text, &buffer) == 1
+    }
+
+    /// An absolute http or https URL with a host (RFC 6749 section 3.2 requires TLS for the
+    /// token endpoint); http only to a loopback host.
+    static func checkTokenEndpoint(_ text: String) throws(StoreError) {
+        guard !text.isEmpty else { throw .invalidSetting("OAuth 2.0 needs the token endpoint: --oauth-token-endpoint URL") }
+        let withTenant = text.replacingOccurrences(of: "{tenant}", with: "tenant")
+        guard let url = URL(string: withTenant), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
+              scheme == "https" || scheme == "http" else {
+            throw .invalidSetting("the token endpoint '\(text)' is not an http or https URL")
+        }
+        if scheme == "http" {
+            let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+            guard bare == "localhost" || bare == "::1" || bare.hasPrefix("127.") else {
+                throw .invalidSetting("the token endpoint '\(text)' must use https (http only to a loopback host)")
+            }
+        }
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+extension GatewaySettings {
+    /// The fields that differ from `published` (nil for a gateway never published), named
+    /// `receiving.host`, `sending.oauth.clientID`…; a secret's values are never shown, only
+    /// `(set)` before and `(changed)` after.
+    public func changes(from published: Self?) -> [ChannelSettings.Change] {
+        let prefix = Self.direction.rawValue + "."
+        let before = published.map { Self.flatFields($0.withoutSecrets) } ?? [:]
+        let after = Self.flatFields(withoutSecrets)
+        var changes: [ChannelSettings.Change] = []
+        for key in Set(before.keys).union(after.keys).sorted() {
+            let old = before[key] ?? "null"
+            let new = after[key] ?? "null"
+            if old != new { changes.append(.init(field: prefix + key, published: old, draft: new)) }
+        }
+        let oldSecrets = published?.secrets ?? secrets.map { (field: $0.field, value: SealedSecret?.none) }
+        for (old, new) in zip(oldSecrets, secrets) where old.value != new.value {
+            changes.append(.init(field: prefix + new.field, published: old.value == nil ? "null" : "(set)",
+                                 draft: new.value == nil ? "null" : "(changed)"))
+        }
+        return changes
+    }
+
+    /// Each leaf of the JSON form as compact JSON text, nested keys joined with dots.
+    fileprivate static func flatFields(_ settings: Self) -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(settings),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var fields: [String: String] = [:]
+        func add(_ value: Any, _ key: String) {
+            if let nested = value as? [String: Any] {
+                for (name, inner) in nested { add(inner, key + "." + name) }
+                return
+            }
+            let text = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]))
+                .flatMap { String(data: $0, encoding: .utf8) } ?? "null"
+            fields[key] = text
+        }
+        for (name, value) in object { add(value, name) }
+        return fields
+    }
+}
+
+extension GatewaySettings {
+    /// Every setting as (field, JSON text) for people, nested fields joined with dots; each
+    /// secret only as `"set"` or `"not set"`.
+    public var displayFields: [(field: String, value: String)] {
+        var fields = Self.flatFields(withoutSecrets)
+        for (field, value) in secrets { fields[field] = value == nil ? "\"not set\"" : "\"set\"" }
+        return fields.sorted { $0.key < $1.key }.map { (field: $0.key, value: $0.value) }
+    }
+
+    /// Each secret's field name with `set` or `not set`: all that is ever shown of a secret.
+    public var secretStatus: [String: String] {
+        Dictionary(uniqueKeysWithValues: secrets.map { ($0.field, $0.value == nil ? "not set" : "set") })
+    }
+}
