@@ -156,9 +156,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        /// Mailbox connectors: clients that fetch mail from a customer's own mailbox. The POP3
-        /// client (RFC 1939; CAPA, STLS, SASL PLAIN, XOAUTH2 and OAUTHBEARER): framer, state
-        /// machine, channel handler, async session.
+        /// Mailbox connectors: clients that fetch mail from a customer's own mailbox, each a
+        /// framer, a state machine, a channel handler and an async session, sharing the TLS,
+        /// connect-error and SASL pieces. The POP3 client (RFC 1939; CAPA, STLS, SASL PLAIN,
+        /// XOAUTH2 and OAUTHBEARER). The IMAP client (RFC 9051, RFC 3501; STARTTLS, LOGIN,
+        /// AUTHENTICATE PLAIN, XOAUTH2 and OAUTHBEARER with SASL-IR, LIST with SPECIAL-USE,
+        /// SELECT/EXAMINE, UID SEARCH, UID FETCH with message bodies streamed, UID STORE, MOVE or
+        /// COPY with UIDPLUS, IDLE).
         .target(
             name: "PostgateConnectors",
             dependencies: [

@@ -3,14 +3,6 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A POP3 client over SwiftNIO: connects (implicit TLS or STLS), then hands a
 /// `POP3Session` to the caller's closure; the connection is closed when the closure returns.
 ///
@@ -34,22 +26,20 @@ public struct POP3Client: Sendable {
         _ body: (POP3Session) async throws -> Result
     ) async throws -> Result {
         let configuration = configuration
-        let tlsContext = try makeTLSContext()
-        let serverName = Self.isIPAddress(configuration.host) ? nil : configuration.host
-        let responseTimeout = TimeAmount.nanoseconds(Int64(configuration.responseTimeout * 1e9))
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try ConnectorTransport.makeTLSContext(mode: configuration.tls, caCertificateFile: configuration.caCertificateFile)
+        } catch {
+            throw POP3Session.tlsError(error)
+        }
+        let responseTimeout = ConnectorTransport.timeAmount(seconds: configuration.responseTimeout)
         let channel: NIOAsyncChannel<POP3ResponseEvent, POP3Command>
         do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout * 1e9)))
-                .connect(host: configuration.address ?? configuration.host, port: configuration.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if configuration.tls == .implicit, let tlsContext {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
-                        }
-                        try channel.pipeline.syncOperations.addHandler(POP3ClientHandler(responseTimeout: responseTimeout))
-                        return try NIOAsyncChannel<POP3ResponseEvent, POP3Command>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            channel = try await ConnectorTransport.connect(
+                group: group, host: configuration.host, address: configuration.address, port: configuration.port,
+                connectTimeout: configuration.connectTimeout, implicitTLS: configuration.tls == .implicit ? tlsContext : nil,
+                makeHandler: { POP3ClientHandler(responseTimeout: responseTimeout) }
+            )
         } catch {
             throw Self.connectError(error, configuration: configuration)
         }
@@ -57,50 +47,19 @@ public struct POP3Client: Sendable {
         return try await channel.executeThenClose { inbound, outbound in
             let session = POP3Session(
                 configuration: configuration, channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
-                tlsContext: tlsContext, serverName: serverName, logger: logger
+                tlsContext: tlsContext, logger: logger
             )
             try await session.open()
             return try await body(session)
         }
     }
 
-    private func makeTLSContext() throws(POP3Error) -> NIOSSLContext? {
-        guard configuration.tls != .none else { return nil }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateVerification = .fullVerification
-        if let file = configuration.caCertificateFile { tls.trustRoots = .file(file) }
-        do {
-            return try NIOSSLContext(configuration: tls)
-        } catch {
-            throw .tlsFailed("cannot set up TLS (CA file \(configuration.caCertificateFile ?? "none")): \(error)")
+    static func connectError(_ failure: ConnectorConnectFailure, configuration: POP3Configuration) -> POP3Error {
+        switch failure {
+        case .refused: .connectionRefused(configuration.endpoint)
+        case .timedOut: .timeout("connecting to \(configuration.endpoint) took more than \(configuration.connectTimeout) seconds")
+        case .other(let text): .connectionFailed("\(configuration.endpoint): \(text)")
         }
-    }
-
-    static func connectError(_ error: any Error, configuration: POP3Configuration) -> POP3Error {
-        let endpoint = configuration.endpoint
-        if isConnectTimeout(error) {
-            return .timeout("connecting to \(endpoint) took more than \(configuration.connectTimeout) seconds")
-        }
-        if let error = error as? NIOConnectionError {
-            let refused = !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }
-            if refused { return .connectionRefused(endpoint) }
-            if error.connectionErrors.contains(where: { isConnectTimeout($0.error) }) {
-                return .timeout("connecting to \(endpoint) took more than \(configuration.connectTimeout) seconds")
-            }
-        }
-        if let error = error as? IOError, error.errnoCode == ECONNREFUSED { return .connectionRefused(endpoint) }
-        return .connectionFailed("\(endpoint): \(error)")
-    }
-
-    private static func isConnectTimeout(_ error: any Error) -> Bool {
-        guard let error = error as? ChannelError, case .connectTimeout = error else { return false }
-        return true
-    }
-
-    static func isIPAddress(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 }
 
@@ -114,12 +73,11 @@ public final class POP3Session {
     private let outbound: NIOAsyncChannelOutboundWriter<POP3Command>
     private let channel: any Channel
     private let tlsContext: NIOSSLContext?
-    private let serverName: String?
     private let logger: Logger
 
     init(
         configuration: POP3Configuration, channel: any Channel, inbound: NIOAsyncChannelInboundStream<POP3ResponseEvent>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<POP3Command>, tlsContext: NIOSSLContext?, serverName: String?, logger: Logger
+        outbound: NIOAsyncChannelOutboundWriter<POP3Command>, tlsContext: NIOSSLContext?, logger: Logger
     ) {
         self.configuration = configuration
         self.machine = POP3ClientStateMachine(tlsMode: configuration.tls, allowPlaintextAuthentication: configuration.allowPlaintextAuthentication)
@@ -127,7 +85,6 @@ public final class POP3Session {
         self.inbound = inbound
         self.outbound = outbound
         self.tlsContext = tlsContext
-        self.serverName = serverName
         self.logger = logger
     }
 
@@ -208,9 +165,9 @@ public final class POP3Session {
                     }
                 case .startTLS:
                     do {
-                        try await startTLS()
+                        try await ConnectorTransport.startTLS(on: channel, context: tlsContext, host: configuration.host)
                     } catch {
-                        next += machine.tlsFailed(.tlsFailed("\(error)"))
+                        next += machine.tlsFailed(Self.sessionError(error))
                     }
                 case .deliver(let chunk):
                     do {
@@ -247,29 +204,17 @@ public final class POP3Session {
         }
     }
 
-    private func startTLS() async throws {
-        guard let tlsContext else { throw POP3Error.tlsFailed("no TLS configuration") }
-        let serverName = serverName
-        let channel = channel
-        try await channel.eventLoop.submit {
-            let handler = try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName)
-            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
-        }.get()
-    }
-
     /// A failure read from the channel, as a `POP3Error`.
     static func sessionError(_ error: any Error) -> POP3Error {
         if let error = error as? POP3Error { return error }
-        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
-            return .tlsUntrusted("\(error)")
-        }
-        if let error = error as? NIOSSLError {
-            let text = "\(error)"
-            let untrusted = ["CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "unable to get local issuer", "self signed", "self-signed"]
-            if untrusted.contains(where: { text.localizedCaseInsensitiveContains($0) }) { return .tlsUntrusted(text) }
-            return .tlsFailed(text)
-        }
-        if let error = error as? NIOSSLExtraError { return .tlsFailed("\(error)") }
+        if let failure = ConnectorTransport.tlsFailure(error) { return tlsError(failure) }
         return .connectionClosed("\(error)")
+    }
+
+    static func tlsError(_ failure: ConnectorTLSFailure) -> POP3Error {
+        switch failure {
+        case .untrusted(let text): .tlsUntrusted(text)
+        case .failed(let text): .tlsFailed(text)
+        }
     }
 }

@@ -193,27 +193,20 @@ public struct POP3ClientStateMachine: Sendable {
         switch credentials {
         case .password(let user, let password):
             if mechanisms.contains("PLAIN") {
-                // RFC 4616 section 2: authzid (empty), NUL, authcid, NUL, password.
-                return startSASL("PLAIN", response: "\0\(user)\0\(password)")
+                return startSASL("PLAIN", response: ConnectorSASL.plain(user: user, password: password))
             }
             authStep = .user
             return [.send(POP3Command("USER \(user)"))]
         case .xoauth2(let user, let token):
-            return startSASL("XOAUTH2", response: "user=\(user)\u{1}auth=Bearer \(token)\u{1}\u{1}")
+            return startSASL("XOAUTH2", response: ConnectorSASL.xoauth2(user: user, token: token))
         case .oauthBearer(let user, let token):
-            // RFC 7628 section 3.1: GS2 header with the authorization identity, then key/value pairs.
-            return startSASL("OAUTHBEARER", response: "n,a=\(Self.saslName(user)),\u{1}auth=Bearer \(token)\u{1}\u{1}")
+            return startSASL("OAUTHBEARER", response: ConnectorSASL.oauthBearer(user: user, token: token))
         }
-    }
-
-    /// RFC 5801 section 4: `,` and `=` in a SASL name are escaped.
-    static func saslName(_ name: String) -> String {
-        name.replacingOccurrences(of: "=", with: "=3D").replacingOccurrences(of: ",", with: "=2C")
     }
 
     private mutating func startSASL(_ mechanism: String, response: String) -> [Action] {
         saslMechanism = mechanism
-        saslResponse = Data(response.utf8).base64EncodedString()
+        saslResponse = ConnectorSASL.base64(response)
         let withResponse = "AUTH \(mechanism) \(saslResponse)"
         // RFC 5034 section 4: the initial response goes with AUTH only if the line stays
         // within 255 octets; otherwise it follows the server's empty challenge.
@@ -246,15 +239,9 @@ public struct POP3ClientStateMachine: Sendable {
             return [.send(POP3Command(saslResponse, secret: true))]
         case (.sasl(responded: true), .continuation):
             // A challenge after the whole response is the server's error report (RFC 7628
-            // section 3.2.2); the client ends the exchange: an empty response for XOAUTH2, a
-            // single %x01 for OAUTHBEARER, `*` (cancel, RFC 5034 section 4) otherwise.
+            // section 3.2.2); the client ends the exchange (RFC 5034 section 4).
             authStep = .saslFailing
-            let answer = switch saslMechanism {
-            case "XOAUTH2": ""
-            case "OAUTHBEARER": "AQ=="
-            default: "*"
-            }
-            return [.send(POP3Command(answer))]
+            return [.send(POP3Command(ConnectorSASL.abortResponse(mechanism: saslMechanism)))]
         default:
             return fatal(.protocolError("unexpected \(status) while authenticating"))
         }

@@ -1,13 +1,5 @@
-/// How the connection is secured.
-public enum POP3TLSMode: Sendable, Equatable {
-    /// TLS from the first byte (RFC 8314 section 3.3; port 995).
-    case implicit
-    /// Plain text, then STLS (RFC 2595 section 4; port 110). Required: a server that does not
-    /// offer or refuses STLS fails the connection.
-    case startTLS
-    /// No TLS (tests, loopback). Credentials are then sent only if explicitly allowed.
-    case none
-}
+/// How a POP3 connection is secured: implicit TLS on port 995, STLS on port 110, or none.
+public typealias POP3TLSMode = ConnectorTLSMode
 
 /// Where and how to reach one POP3 server.
 public struct POP3Configuration: Sendable, Equatable {

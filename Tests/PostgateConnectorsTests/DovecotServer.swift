@@ -8,44 +8,80 @@ import Musl
 import Darwin
 #endif
 
-/// A private Dovecot pop3d for the tests: its own configuration, users file (one user with a
-/// plaintext password), test certificate and Maildir in a temporary directory, listening on
-/// free loopback ports (STLS and implicit TLS). The system's Dovecot is never touched.
+/// A private Dovecot for the tests, serving IMAP and POP3 (as far as Debian's dovecot-imapd and
+/// dovecot-pop3d are installed): its own configuration, users file (one user with a plaintext
+/// password), test certificate and Maildir++ mailbox in a temporary directory, listening on
+/// free loopback ports, each protocol with a STARTTLS/STLS port and an implicit-TLS port. The
+/// Maildir has the folders asked for as Maildir++ subfolders (`.Archive`), the usual special
+/// uses configured (RFC 6154: Archive, Drafts, Junk, Sent, Trash). The system's Dovecot is
+/// never touched.
 ///
 /// `dovecot` (without -F) binds its listeners before it detaches, so once the launcher has
 /// exited the ports accept connections: nothing is polled.
-final class DovecotPOP3Server {
+final class DovecotServer {
     static let dovecot = "/usr/sbin/dovecot"
+    static let imap = "/usr/lib/dovecot/imap"
     static let pop3 = "/usr/lib/dovecot/pop3"
 
+    private static func executable(_ path: String) -> Bool { FileManager.default.isExecutableFile(atPath: path) }
+
+    /// Dovecot and its imap service (Debian's dovecot-imapd) are installed.
+    static var isIMAPInstalled: Bool { executable(dovecot) && executable(imap) }
     /// Dovecot and its pop3 service (Debian's dovecot-pop3d) are installed.
-    static var isInstalled: Bool {
-        FileManager.default.isExecutableFile(atPath: dovecot) && FileManager.default.isExecutableFile(atPath: pop3)
-    }
+    static var isPOP3Installed: Bool { executable(dovecot) && executable(pop3) }
 
     static let user = "alice"
     static let password = "correct horse battery"
+
+    /// A message file: its folder ("" for INBOX, else a folder's name on disk, modified
+    /// UTF-7), its file name in cur/ (flags after `:2,`), its octets, and the time it was
+    /// received (the file's modification time, which Dovecot reports as INTERNALDATE).
+    struct Message {
+        var folder: String
+        var name: String
+        var content: [UInt8]
+        var received: Date?
+
+        init(folder: String = "", name: String, content: [UInt8], received: Date? = nil) {
+            self.folder = folder
+            self.name = name
+            self.content = content
+            self.received = received
+        }
+    }
 
     let directory: String
     let maildir: String
     /// The self-signed certificate of the server, also the CA file the client may trust.
     let certificate: String
-    let port: Int
-    let tlsPort: Int
+    let imapPort: Int
+    let imapsPort: Int
+    let pop3Port: Int
+    let pop3sPort: Int
+    /// The owner of the mail files (the mail processes run as this account).
+    let uid: uid_t
+    let gid: gid_t
     private let config: String
     private var stopped = false
 
-    /// Starts Dovecot with `messages` (name in cur/ → content) in the Maildir.
-    init(messages: [(name: String, content: [UInt8])]) throws {
+    /// Starts Dovecot with `folders` (names on disk, modified UTF-7, created empty) and
+    /// `messages` placed into their folders.
+    init(folders: [String] = [], messages: [Message]) throws {
         directory = try Self.makeDirectory()
         maildir = directory + "/home/Maildir"
         certificate = directory + "/cert.pem"
         config = directory + "/dovecot.conf"
-        for sub in ["cur", "new", "tmp"] {
-            try FileManager.default.createDirectory(atPath: maildir + "/" + sub, withIntermediateDirectories: true)
+        for folder in [""] + folders + messages.map(\.folder) {
+            for sub in ["cur", "new", "tmp"] {
+                try FileManager.default.createDirectory(atPath: Self.path(maildir, folder) + "/" + sub, withIntermediateDirectories: true)
+            }
         }
         for message in messages {
-            try Data(message.content).write(to: URL(fileURLWithPath: maildir + "/cur/" + message.name))
+            let file = Self.path(maildir, message.folder) + "/cur/" + message.name
+            try Data(message.content).write(to: URL(fileURLWithPath: file))
+            if let received = message.received {
+                try FileManager.default.setAttributes([.modificationDate: received], ofItemAtPath: file)
+            }
         }
         try Self.run(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                       "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out", certificate],
@@ -55,15 +91,55 @@ final class DovecotPOP3Server {
         let root = getuid() == 0
         let account = root ? getpwnam("nobody") : getpwuid(getuid())
         guard let account else { throw FixtureError("no account to run the mail processes as") }
-        let uid = account.pointee.pw_uid
-        let gid = account.pointee.pw_gid
+        uid = account.pointee.pw_uid
+        gid = account.pointee.pw_gid
         let accountName = String(cString: account.pointee.pw_name)
         let groupName = getgrgid(gid).map { String(cString: $0.pointee.gr_name) } ?? accountName
         try Self.chownTree(directory + "/home", uid: uid, gid: gid)
         try "\(Self.user):{PLAIN}\(Self.password):\(uid):\(gid)::\(directory)/home\n".write(toFile: directory + "/users", atomically: true, encoding: .utf8)
 
-        port = try Self.freePort()
-        tlsPort = try Self.freePort()
+        imapPort = try Self.freePort()
+        imapsPort = try Self.freePort()
+        pop3Port = try Self.freePort()
+        pop3sPort = try Self.freePort()
+        var protocols: [String] = []
+        var services = ""
+        if Self.isIMAPInstalled {
+            protocols.append("imap")
+            services += """
+            service imap-login {
+              chroot =
+              inet_listener imap {
+                address = 127.0.0.1
+                port = \(imapPort)
+              }
+              inet_listener imaps {
+                address = 127.0.0.1
+                port = \(imapsPort)
+                ssl = yes
+              }
+            }
+
+            """
+        }
+        if Self.isPOP3Installed {
+            protocols.append("pop3")
+            services += """
+            service pop3-login {
+              chroot =
+              inet_listener pop3 {
+                address = 127.0.0.1
+                port = \(pop3Port)
+              }
+              inet_listener pop3s {
+                address = 127.0.0.1
+                port = \(pop3sPort)
+                ssl = yes
+              }
+            }
+
+            """
+        }
         let unprivileged = root ? "" : """
         default_internal_user = \(accountName)
         default_internal_group = \(groupName)
@@ -71,7 +147,7 @@ final class DovecotPOP3Server {
 
         """
         try """
-        protocols = pop3
+        protocols = \(protocols.joined(separator: " "))
         listen = 127.0.0.1
         base_dir = \(directory)/run
         state_dir = \(directory)/state
@@ -83,6 +159,26 @@ final class DovecotPOP3Server {
         auth_mechanisms = plain
         mail_location = maildir:~/Maildir
         first_valid_uid = \(min(uid, 500))
+        mailbox_idle_check_interval = 1 secs
+        namespace inbox {
+          inbox = yes
+          separator = .
+          mailbox Archive {
+            special_use = \\Archive
+          }
+          mailbox Drafts {
+            special_use = \\Drafts
+          }
+          mailbox Junk {
+            special_use = \\Junk
+          }
+          mailbox Sent {
+            special_use = \\Sent
+          }
+          mailbox Trash {
+            special_use = \\Trash
+          }
+        }
         passdb {
           driver = passwd-file
           args = \(directory)/users
@@ -91,19 +187,7 @@ final class DovecotPOP3Server {
           driver = passwd-file
           args = \(directory)/users
         }
-        service pop3-login {
-          chroot =
-          inet_listener pop3 {
-            address = 127.0.0.1
-            port = \(port)
-          }
-          inet_listener pop3s {
-            address = 127.0.0.1
-            port = \(tlsPort)
-            ssl = yes
-          }
-        }
-        service anvil {
+        \(services)service anvil {
           chroot =
         }
 
@@ -121,9 +205,43 @@ final class DovecotPOP3Server {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// The file names in the Maildir's cur/ and new/.
-    func messageFiles() throws -> [String] {
-        try ["cur", "new"].flatMap { try FileManager.default.contentsOfDirectory(atPath: maildir + "/" + $0) }.sorted()
+    /// The Maildir++ directory of `folder` ("" for INBOX).
+    func folderPath(_ folder: String) -> String { Self.path(maildir, folder) }
+
+    private static func path(_ maildir: String, _ folder: String) -> String {
+        folder.isEmpty ? maildir : maildir + "/." + folder
+    }
+
+    /// The file names in a folder's cur/ and new/.
+    func messageFiles(in folder: String = "") throws -> [String] {
+        try ["cur", "new"].flatMap { try FileManager.default.contentsOfDirectory(atPath: folderPath(folder) + "/" + $0) }.sorted()
+    }
+
+    /// Delivers a message as an MDA does (Maildir: written in tmp/, renamed into new/), owned
+    /// by the mail user.
+    func deliver(_ content: [UInt8], to folder: String = "", name: String) throws {
+        let temporary = folderPath(folder) + "/tmp/" + name
+        try Data(content).write(to: URL(fileURLWithPath: temporary))
+        guard chown(temporary, uid, gid) == 0 else { throw FixtureError("chown \(temporary) failed") }
+        guard rename(temporary, folderPath(folder) + "/new/" + name) == 0 else { throw FixtureError("rename into new/ failed") }
+    }
+
+    /// Kills (SIGKILL) the running mail processes named `name` ("imap", "pop3") of this
+    /// Dovecot, by their process ids: the children of its master.
+    func killMailProcesses(named name: String) throws {
+        let masterText = try String(contentsOfFile: directory + "/run/master.pid", encoding: .utf8)
+        guard let master = Int32(masterText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw FixtureError("no master pid") }
+        var killed = 0
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            guard let pid = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let command = stat[stat.index(after: open)..<close]
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard command == name, fields.count > 1, Int32(fields[1]) == master else { continue }
+            if kill(pid, SIGKILL) == 0 { killed += 1 }
+        }
+        guard killed > 0 else { throw FixtureError("no \(name) process of this Dovecot") }
     }
 
     var log: String { (try? String(contentsOfFile: directory + "/dovecot.log", encoding: .utf8)) ?? "" }
@@ -136,7 +254,7 @@ final class DovecotPOP3Server {
     }
 
     private static func makeDirectory() throws -> String {
-        var template = Array((FileManager.default.temporaryDirectory.path + "/postgate-pop3-XXXXXX").utf8CString)
+        var template = Array((FileManager.default.temporaryDirectory.path + "/postgate-dovecot-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp failed") }
         let path = String(cString: made)
         // The mail user and Dovecot's login user must reach the files.
