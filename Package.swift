@@ -243,6 +243,7 @@ let package = Package(
             dependencies: [
                 "PostgateConnectors",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

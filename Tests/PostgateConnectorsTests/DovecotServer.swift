@@ -65,8 +65,9 @@ final class DovecotServer {
     private var stopped = false
 
     /// Starts Dovecot with `folders` (names on disk, modified UTF-7, created empty) and
-    /// `messages` placed into their folders.
-    init(folders: [String] = [], messages: [Message]) throws {
+    /// `messages` placed into their folders; `imapCapability` replaces the capabilities the
+    /// IMAP server announces after login (to play a server without some extension).
+    init(folders: [String] = [], messages: [Message], imapCapability: String? = nil) throws {
         directory = try Self.makeDirectory()
         maildir = directory + "/home/Maildir"
         certificate = directory + "/cert.pem"
@@ -160,7 +161,7 @@ final class DovecotServer {
         mail_location = maildir:~/Maildir
         first_valid_uid = \(min(uid, 500))
         mailbox_idle_check_interval = 1 secs
-        namespace inbox {
+        \(imapCapability.map { "imap_capability = \($0)\n" } ?? "")        namespace inbox {
           inbox = yes
           separator = .
           mailbox Archive {

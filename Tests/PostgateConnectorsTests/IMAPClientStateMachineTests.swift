@@ -182,7 +182,7 @@ import Testing
 
     @Test func xoauth2FailureAnswersTheErrorChallengeAndReportsIt() {
         var m = connected()
-        let json = #"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#
+        let json = #"{"status":"401","schemes":"bearer","scope":"https://mail.example.com/"}"#
         #expect(sent(m.authenticate(.xoauth2(user: "alice@example.com", token: "ya29.token"))) == [
             "A1 AUTHENTICATE XOAUTH2 \(base64("user=alice@example.com\u{1}auth=Bearer ya29.token\u{1}\u{1}"))\r\n",
         ])

@@ -12,7 +12,7 @@ import Musl
 /// The IMAP client against a real Dovecot imapd on loopback: STARTTLS and implicit TLS, LOGIN
 /// and PLAIN, LIST with special uses, SELECT, UID SEARCH and FETCH, a multi-megabyte message
 /// streamed byte for byte, STORE, MOVE, IDLE woken by a delivery, and the errors.
-@Suite(.enabled(if: DovecotServer.isIMAPInstalled, "Dovecot's imapd is not installed (apt-get install dovecot-imapd)"))
+@Suite(.enabled(if: DovecotServer.isIMAPInstalled, "Dovecot's imapd is not installed (apt-get install dovecot-imapd)"), .timeLimit(.minutes(3)))
 struct IMAPDovecotTests {
     static let old = Date(timeIntervalSince1970: 1_577_880_000)  // 2020-01-01 12:00 UTC
     static let recent = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14 22:13 UTC
@@ -305,13 +305,42 @@ struct IMAPDovecotTests {
         #expect(try server.messageFiles(in: "Archive").count == 2)
     }
 
+    @Test func moveWithoutMOVEExpungesOnlyTheMovedMessages() async throws {
+        // A server without MOVE (RFC 6851) but with UIDPLUS; UID 1 is already \Deleted (T in
+        // its Maildir name) and must survive: only the moved message is expunged.
+        let server = try DovecotServer(folders: ["Archive"], messages: [
+            DovecotServer.Message(name: "1700000001.M1P1.imaptest:2,T", content: Self.small1),
+            DovecotServer.Message(name: "1700000002.M2P1.imaptest:2,", content: Self.small2),
+            DovecotServer.Message(name: "1700000003.M3P1.imaptest:2,", content: Self.small1),
+        ], imapCapability: "IMAP4rev1 SASL-IR ID ENABLE IDLE UIDPLUS LIST-EXTENDED CONDSTORE LITERAL+ SPECIAL-USE")
+        defer { server.stop() }
+        try await client(server).connect { session in
+            try await session.authenticate(credentials)
+            #expect(!session.capabilities.contains("MOVE"))
+            #expect(session.capabilities.contains("UIDPLUS"))
+            #expect(try await inboxUIDs(session) == [1, 2, 3])
+            try await session.move(uids: [2], to: "Archive")
+            #expect(try await session.uidSearch([.all]) == [1, 3])
+            #expect(try await session.uidSearch([.deleted]) == [1])
+            let archive = try await session.examine("Archive")
+            #expect(archive.exists == 1)
+            var moved: [UInt8] = []
+            let outcome = try await session.fetchMessage(uid: try #require(try await session.uidSearch([.all]).first)) { moved += $0.readableBytesView }
+            #expect(outcome == .fetched(size: Self.small2.count))
+            #expect(moved == Self.small2)
+            try await session.logout()
+        }
+    }
+
     @Test func idleWakesWhenAMessageIsDelivered() async throws {
         let server = try server()
         defer { server.stop() }
         try await client(server).connect { session in
             try await session.authenticate(credentials)
             _ = try await session.select("INBOX")
-            let outcome = try await session.idle(timeout: 600) {
+            // The caller's time is long enough for a server that polls, short enough that a
+            // client missing the change fails the test (as `.timedOut`) instead of hanging.
+            let outcome = try await session.idle(timeout: 60) {
                 try server.deliver(Self.small2, name: "1700000009.M9P1.imaptest")
             }
             #expect(outcome == .mailboxChanged(exists: 4))

@@ -59,6 +59,20 @@ public enum IMAPCredentials: Sendable, Equatable {
     case oauthBearer(user: String, token: String)
 }
 
+extension IMAPCredentials: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The kind and the user, never the password or token.
+    public var description: String {
+        switch self {
+        case .password(let user, _): "password for \(user)"
+        case .login(let user, _): "LOGIN password for \(user)"
+        case .xoauth2(let user, _): "XOAUTH2 token for \(user)"
+        case .oauthBearer(let user, _): "OAUTHBEARER token for \(user)"
+        }
+    }
+
+    public var debugDescription: String { description }
+}
+
 /// A set of UIDs (RFC 9051 section 9, `sequence-set` with UIDs; section 2.3.1.1).
 public enum IMAPUIDSet: Sendable, Equatable, Hashable {
     /// `n:*`: every UID from `n` up. The server always includes the message with the highest

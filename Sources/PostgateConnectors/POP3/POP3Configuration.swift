@@ -49,6 +49,19 @@ public enum POP3Credentials: Sendable, Equatable {
     case oauthBearer(user: String, token: String)
 }
 
+extension POP3Credentials: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The kind and the user, never the password or token.
+    public var description: String {
+        switch self {
+        case .password(let user, _): "password for \(user)"
+        case .xoauth2(let user, _): "XOAUTH2 token for \(user)"
+        case .oauthBearer(let user, _): "OAUTHBEARER token for \(user)"
+        }
+    }
+
+    public var debugDescription: String { description }
+}
+
 /// One line to send and the kind of response it gets.
 public struct POP3Command: Sendable, Equatable, CustomStringConvertible {
     public var line: String
