@@ -114,6 +114,15 @@ import Testing
         ])
     }
 
+    @Test func preauthGreetingIsAuthenticatedAlready() {
+        var m = Machine(tlsMode: .implicit)
+        _ = m.receive(.tlsEstablished)
+        #expect(m.receive(line("* PREAUTH [CAPABILITY IMAP4rev1 IDLE] welcome back")) == [.succeed(.connected)])
+        #expect(m.stage == .authenticated)
+        #expect(m.authenticate(.password(user: "a", password: "b")) == [.succeed(.authenticated)], "nothing is sent")
+        #expect(sent(m.command(.list(reference: "", pattern: "*"))) == ["A1 LIST \"\" \"*\"\r\n"])
+    }
+
     // MARK: Authenticating
 
     @Test func noCredentialsWithoutTLSUnlessAllowed() {
@@ -273,6 +282,30 @@ import Testing
         #expect(sent(m.command(.search([.uid(.from(10)), .since(since), .unseen]))) == ["A4 UID SEARCH UID 10:* SINCE 14-Nov-2023 UNSEEN\r\n"])
         _ = m.receive(line("* SEARCH 12 7 10"))
         #expect(m.receive(line("A4 OK Search completed")) == [.succeed(.uids([10, 12]))])
+    }
+
+    @Test func emptyUIDSetsAskTheServerNothing() {
+        var m = selected()
+        #expect(m.command(.search([.uid(.uids([]))])) == [.succeed(.uids([]))])
+        #expect(m.command(.fetchInfo(.uids([]))) == [.succeed(.messages([]))])
+        #expect(m.command(.addFlags(["\\Seen"], uids: [])) == [.succeed(.done)])
+        #expect(m.command(.move(uids: [], to: "Archive")) == [.succeed(.done)])
+        #expect(sent(m.command(.noop)) == ["A3 NOOP\r\n"], "no tag was used")
+    }
+
+    @Test func uidSetsOnTheWire() {
+        #expect(IMAPUIDSet.uids([9, 1, 2, 3, 5, 3, 10]).wire == "1:3,5,9:10")
+        #expect(IMAPUIDSet.uids([UInt32.max, UInt32.max - 1]).wire == "4294967294:4294967295")
+        #expect(IMAPUIDSet.range(4...4).wire == "4")
+        #expect(IMAPUIDSet.range(4...9).wire == "4:9")
+        #expect(IMAPUIDSet.from(7).wire == "7:*")
+        #expect(IMAPUIDSet.from(7).contains(7) && !IMAPUIDSet.from(7).contains(6))
+    }
+
+    @Test func credentialsPrintWithoutTheirSecret() {
+        let shown = ["\(IMAPCredentials.password(user: "alice", password: "hunter2"))", String(reflecting: IMAPCredentials.xoauth2(user: "alice", token: "ya29.secret"))]
+        #expect(shown == ["password for alice", "XOAUTH2 token for alice"])
+        #expect("\(POP3Credentials.oauthBearer(user: "bob", token: "tok"))" == "OAUTHBEARER token for bob")
     }
 
     @Test func fetchListingKeepsOnlyTheAskedUIDs() {

@@ -50,7 +50,7 @@ struct IMAPCommandBuilder {
     }
 
     /// LITERAL+ (any size) or LITERAL- (up to 4096 octets): literals need not wait for a
-    /// continuation (RFC 7888 sections 4 and 5).
+    /// continuation (RFC 7888).
     var literalPlus = false
     var literalMinus = false
 

@@ -351,6 +351,8 @@ public struct IMAPClientStateMachine: Sendable {
     // MARK: Authenticating
 
     public mutating func authenticate(_ credentials: IMAPCredentials) -> [Action] {
+        // RFC 9051 section 7.1.4: after a PREAUTH greeting the session is authenticated already.
+        if preauthenticated && stage == .authenticated { return [.succeed(.authenticated)] }
         guard stage == .notAuthenticated else { return [.fail(.protocolError("cannot authenticate while \(waitingFor)"))] }
         guard tlsActive || allowPlaintextAuthentication else { return [.fail(.plaintextAuthenticationRefused)] }
         switch credentials {
@@ -453,6 +455,11 @@ public struct IMAPClientStateMachine: Sendable {
             let condStore: [IMAPCommandBuilder.Argument] = capabilities.contains("CONDSTORE") ? [.raw("(CONDSTORE)")] : []
             return start(.select(SelectState(name: name, readOnly: readOnly)), [.raw(readOnly ? "EXAMINE" : "SELECT"), .string(name)] + condStore)
         case .search(let keys):
+            let emptySet = keys.contains { key in
+                if case .uid(let set) = key { return set.isEmpty }
+                return false
+            }
+            if emptySet { return [.succeed(.uids([]))] }
             let criteria = keys.isEmpty ? "ALL" : keys.map(\.wire).joined(separator: " ")
             return start(.search(keys, []), [.raw("UID SEARCH"), .raw(criteria)])
         case .fetchInfo(let set):

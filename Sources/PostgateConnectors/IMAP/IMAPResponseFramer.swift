@@ -139,7 +139,7 @@ public struct IMAPResponseFramer: Sendable {
         return literalSize(at: line[open...])
     }
 
-    /// `{n}` or `{n+}` (RFC 7888 section 4; a server has no use for it, but it is well formed):
+    /// `{n}` or `{n+}` (RFC 7888; a server has no use for it, but it is well formed):
     /// the size, if `text` is exactly that.
     static func literalSize(at text: ArraySlice<UInt8>) -> Int? {
         guard text.first == UInt8(ascii: "{"), text.last == UInt8(ascii: "}") else { return nil }

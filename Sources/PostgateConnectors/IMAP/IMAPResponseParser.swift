@@ -128,7 +128,7 @@ struct IMAPResponseParser {
     }
 
     /// `LIST (attributes) delimiter name` (RFC 9051 section 7.3.1); extended data after the
-    /// name (RFC 5258 section 9) is skipped.
+    /// name (RFC 5258) is skipped.
     private mutating func mailbox() throws(Malformed) -> IMAPMailbox {
         try expect(UInt8(ascii: " "))
         guard case .list(let attributes) = try value() else { throw Malformed() }
@@ -242,7 +242,7 @@ struct IMAPResponseParser {
         case UInt8(ascii: "{"):
             return try literal()
         case UInt8(ascii: "~") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "{"):
-            // literal8 (RFC 3516 section 4.2).
+            // literal8 (RFC 3516).
             position += 1
             return try literal()
         default:

@@ -46,9 +46,9 @@ enum ConnectorTLSFailure: Equatable {
 /// STARTTLS/STLS upgrade, and the reading of connect and TLS failures. Each protocol maps the
 /// failures to its own error type.
 enum ConnectorTransport {
-    /// The client TLS context: full verification (RFC 6125 host name check, RFC 8314
-    /// section 3.1), against `caCertificateFile` (PEM roots of a private CA) or the system's
-    /// roots; nil when `mode` is `.none`.
+    /// The client TLS context: full verification (chain and host name, RFC 6125) against
+    /// `caCertificateFile` (PEM roots of a private CA) or the system's roots; nil when `mode`
+    /// is `.none`.
     static func makeTLSContext(mode: ConnectorTLSMode, caCertificateFile: String?) throws(ConnectorTLSFailure) -> NIOSSLContext? {
         guard mode != .none else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()
