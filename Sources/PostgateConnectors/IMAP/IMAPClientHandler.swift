@@ -16,9 +16,8 @@ final class IMAPClientHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private var framer: IMAPResponseFramer
-    private var buffer = ByteBuffer()
-    private let responseTimeout: TimeAmount
-    private var timeoutTask: Scheduled<Void>?
+    private var buffer = ConnectorReadBuffer()
+    private var clock: ConnectorResponseClock
     private var idleTask: Scheduled<Void>?
     /// A command was sent and its tagged response has not come, or the greeting is due.
     private var awaitingResponse = true
@@ -29,7 +28,7 @@ final class IMAPClientHandler: ChannelDuplexHandler {
 
     init(framer: IMAPResponseFramer = IMAPResponseFramer(), responseTimeout: TimeAmount) {
         self.framer = framer
-        self.responseTimeout = responseTimeout
+        self.clock = ConnectorResponseClock(timeout: responseTimeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -48,14 +47,9 @@ final class IMAPClientHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        var incoming = unwrapInboundIn(data)
-        if buffer.readableBytes == 0 {
-            buffer = incoming
-        } else {
-            buffer.writeBuffer(&incoming)
-        }
+        buffer.append(unwrapInboundIn(data))
         do {
-            while let event = try framer.next(&buffer) {
+            while let event = try framer.next(&buffer.bytes) {
                 observe(event, context: context)
                 context.fireChannelRead(wrapInboundOut(event))
             }
@@ -63,14 +57,9 @@ final class IMAPClientHandler: ChannelDuplexHandler {
             fail(context: context, error: error)
             return
         }
-        if buffer.readableBytes == 0 {
-            buffer.clear()
-        } else if buffer.readerIndex > 65_536 {
-            buffer.discardReadBytes()
-        }
+        buffer.compact()
         // Bytes came; the clock starts again with the next read.
-        timeoutTask?.cancel()
-        timeoutTask = nil
+        clock.stop()
     }
 
     /// The response clock's view of an event.
@@ -143,18 +132,16 @@ final class IMAPClientHandler: ChannelDuplexHandler {
     }
 
     private func cancelTimers() {
-        timeoutTask?.cancel()
-        timeoutTask = nil
+        clock.stop()
         idleTask?.cancel()
         idleTask = nil
     }
 
     private func armTimeout(context: ChannelHandlerContext) {
-        timeoutTask?.cancel()
-        timeoutTask = nil
+        clock.stop()
         guard !failed, awaitingResponse || framer.discardingUntilTLS else { return }
-        let seconds = Double(responseTimeout.nanoseconds) / 1e9
-        timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: responseTimeout) {
+        let seconds = clock.seconds
+        clock.restart(on: context.eventLoop) {
             self.fail(context: context, error: IMAPClientError.timeout("waiting \(seconds) seconds for the server's response"))
         }
     }
