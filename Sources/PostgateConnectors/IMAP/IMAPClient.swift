@@ -76,54 +76,48 @@ public final class IMAPSession {
     public static let maxIdleSeconds: Double = 29 * 60
 
     public let configuration: IMAPConfiguration
-    private var machine: IMAPClientStateMachine
-    private var inbound: NIOAsyncChannelInboundStream<IMAPClientEvent>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<IMAPClientCommand>
-    private let channel: any Channel
-    private let tlsContext: NIOSSLContext?
-    private let logger: Logger
+    private let driver: ConnectorSessionDriver<IMAPClientStateMachine>
 
     init(
         configuration: IMAPConfiguration, channel: any Channel, inbound: NIOAsyncChannelInboundStream<IMAPClientEvent>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<IMAPClientCommand>, tlsContext: NIOSSLContext?, logger: Logger
     ) {
         self.configuration = configuration
-        self.machine = IMAPClientStateMachine(tlsMode: configuration.tls, allowPlaintextAuthentication: configuration.allowPlaintextAuthentication)
-        self.channel = channel
-        self.inbound = inbound
-        self.outbound = outbound
-        self.tlsContext = tlsContext
-        self.logger = logger
+        self.driver = ConnectorSessionDriver(
+            machine: IMAPClientStateMachine(tlsMode: configuration.tls, allowPlaintextAuthentication: configuration.allowPlaintextAuthentication),
+            channel: channel, inbound: inbound, outbound: outbound, tlsContext: tlsContext, host: configuration.host,
+            endpoint: configuration.endpoint, logger: logger
+        )
     }
 
     /// The server's capabilities, upper-cased, as last reported (after TLS and after login).
-    public var capabilities: Set<String> { machine.capabilities }
+    public var capabilities: Set<String> { driver.machine.capabilities }
     /// True once the TLS handshake completed.
-    public var isTLSActive: Bool { machine.tlsActive }
+    public var isTLSActive: Bool { driver.machine.tlsActive }
     /// The selected mailbox, its message count kept current.
-    public var selectedMailbox: IMAPMailboxStatus? { machine.selected }
+    public var selectedMailbox: IMAPMailboxStatus? { driver.machine.selected }
 
     func open() async throws {
-        _ = try await run([])
+        _ = try await driver.run([])
     }
 
     /// Authenticates (RFC 9051 sections 6.2.2 and 6.2.3); refused without TLS unless the
     /// configuration allows plaintext authentication.
     public func authenticate(_ credentials: IMAPCredentials) async throws {
-        _ = try await run(machine.authenticate(credentials))
+        _ = try await driver.run(driver.machine.authenticate(credentials))
     }
 
     /// Asks the capabilities again (RFC 9051 section 6.1.1).
     @discardableResult
     public func capability() async throws -> Set<String> {
-        guard case .capabilities(let names) = try await run(machine.command(.capability)) else { throw Self.noResult("CAPABILITY") }
+        guard case .capabilities(let names) = try await driver.run(driver.machine.command(.capability)) else { throw Self.noResult("CAPABILITY") }
         return names
     }
 
     /// The mailboxes matching `pattern` (RFC 9051 section 6.3.9), special uses included where
     /// the server has SPECIAL-USE (RFC 6154).
     public func list(reference: String = "", pattern: String = "*") async throws -> [IMAPMailbox] {
-        guard case .mailboxes(let mailboxes) = try await run(machine.command(.list(reference: reference, pattern: pattern))) else {
+        guard case .mailboxes(let mailboxes) = try await driver.run(driver.machine.command(.list(reference: reference, pattern: pattern))) else {
             throw Self.noResult("LIST")
         }
         return mailboxes
@@ -131,27 +125,27 @@ public final class IMAPSession {
 
     /// Selects `mailbox` (its name as LIST gave it) for reading and changing (RFC 9051 section 6.3.2).
     public func select(_ mailbox: String) async throws -> IMAPMailboxStatus {
-        guard case .selected(let status) = try await run(machine.command(.select(mailbox, readOnly: false))) else { throw Self.noResult("SELECT") }
+        guard case .selected(let status) = try await driver.run(driver.machine.command(.select(mailbox, readOnly: false))) else { throw Self.noResult("SELECT") }
         return status
     }
 
     /// Selects `mailbox` read-only (RFC 9051 section 6.3.3).
     public func examine(_ mailbox: String) async throws -> IMAPMailboxStatus {
-        guard case .selected(let status) = try await run(machine.command(.select(mailbox, readOnly: true))) else { throw Self.noResult("EXAMINE") }
+        guard case .selected(let status) = try await driver.run(driver.machine.command(.select(mailbox, readOnly: true))) else { throw Self.noResult("EXAMINE") }
         return status
     }
 
     /// The UIDs of the messages matching every key, ascending (RFC 9051 section 6.4.4). UIDs
     /// outside a `.uid` key's set, which `n:*` can bring, are left out.
     public func uidSearch(_ keys: [IMAPSearchKey]) async throws -> [UInt32] {
-        guard case .uids(let uids) = try await run(machine.command(.search(keys))) else { throw Self.noResult("UID SEARCH") }
+        guard case .uids(let uids) = try await driver.run(driver.machine.command(.search(keys))) else { throw Self.noResult("UID SEARCH") }
         return uids
     }
 
     /// UID, size, internal date and flags of the messages in `uids`, ascending by UID (RFC 9051
     /// section 6.4.5); only messages inside the set.
     public func messageInfo(_ uids: IMAPUIDSet) async throws -> [IMAPMessageInfo] {
-        guard case .messages(let messages) = try await run(machine.command(.fetchInfo(uids))) else { throw Self.noResult("UID FETCH") }
+        guard case .messages(let messages) = try await driver.run(driver.machine.command(.fetchInfo(uids))) else { throw Self.noResult("UID FETCH") }
         return messages
     }
 
@@ -160,7 +154,7 @@ public final class IMAPSession {
     /// `maxSize`, its RFC822.SIZE is asked first and a larger message is not fetched. If `sink`
     /// throws, the session ends and its error is rethrown.
     public func fetchMessage(uid: UInt32, maxSize: Int? = nil, into sink: (ByteBuffer) async throws -> Void) async throws -> IMAPFetchOutcome {
-        guard case .fetched(let outcome) = try await run(machine.command(.fetchMessage(uid: uid, maxSize: maxSize)), deliver: sink) else {
+        guard case .fetched(let outcome) = try await driver.run(driver.machine.command(.fetchMessage(uid: uid, maxSize: maxSize)), deliver: sink) else {
             throw Self.noResult("UID FETCH")
         }
         return outcome
@@ -168,13 +162,13 @@ public final class IMAPSession {
 
     /// Adds `flags` (default `\Seen`) to the messages, silently (RFC 9051 section 6.4.6).
     public func addFlags(_ flags: [String] = ["\\Seen"], uids: [UInt32]) async throws {
-        _ = try await run(machine.command(.addFlags(flags, uids: uids)))
+        _ = try await driver.run(driver.machine.command(.addFlags(flags, uids: uids)))
     }
 
     /// Moves the messages to `mailbox`: UID MOVE (RFC 6851), or where the server lacks it, UID
     /// COPY, `\Deleted` and UID EXPUNGE of just these messages (UIDPLUS, RFC 4315).
     public func move(uids: [UInt32], to mailbox: String) async throws {
-        _ = try await run(machine.command(.move(uids: uids, to: mailbox)))
+        _ = try await driver.run(driver.machine.command(.move(uids: uids, to: mailbox)))
     }
 
     /// IDLE (RFC 2177) on the selected mailbox until the server reports new or expunged
@@ -182,101 +176,23 @@ public final class IMAPSession {
     /// runs once the server accepted IDLE, so a change from then on ends it.
     public func idle(timeout: Double, whenIdling: () async throws -> Void = {}) async throws -> IMAPIdleOutcome {
         let seconds = min(max(timeout, 0), Self.maxIdleSeconds)
-        guard case .idle(let outcome) = try await run(machine.command(.idle(seconds: seconds)), whenIdling: whenIdling) else {
+        guard case .idle(let outcome) = try await driver.run(driver.machine.command(.idle(seconds: seconds)), idling: whenIdling) else {
             throw Self.noResult("IDLE")
         }
         return outcome
     }
 
     public func noop() async throws {
-        _ = try await run(machine.command(.noop))
+        _ = try await driver.run(driver.machine.command(.noop))
     }
 
     /// Ends the session (RFC 9051 section 6.1.3).
     public func logout() async throws {
-        _ = try await run(machine.command(.logout))
+        _ = try await driver.run(driver.machine.command(.logout))
     }
 
     private static func noResult(_ command: String) -> IMAPClientError {
         .protocolError("no result for \(command)")
-    }
-
-    // MARK: Driving the state machine
-
-    private func run(
-        _ actions: [IMAPClientStateMachine.Action], deliver: (ByteBuffer) async throws -> Void = { _ in },
-        whenIdling: () async throws -> Void = {}
-    ) async throws -> IMAPClientStateMachine.Outcome? {
-        var actions = actions
-        while true {
-            var result: Result<IMAPClientStateMachine.Outcome?, IMAPClientError>?
-            var next: [IMAPClientStateMachine.Action] = []
-            for action in actions {
-                switch action {
-                case .send(let command):
-                    logger.trace("C: \(command)")
-                    do {
-                        try await outbound.write(command)
-                    } catch {
-                        next += machine.connectionClosed(.connectionClosed("cannot send \(command): \(error)"))
-                    }
-                case .startTLS:
-                    do {
-                        try await ConnectorTransport.startTLS(on: channel, context: tlsContext, host: configuration.host)
-                    } catch {
-                        next += machine.tlsFailed(Self.sessionError(error))
-                    }
-                case .deliver(let chunk):
-                    do {
-                        try await deliver(chunk)
-                    } catch {
-                        _ = machine.connectionClosed(.connectionClosed("the message sink failed"))
-                        channel.close(promise: nil)
-                        throw error
-                    }
-                case .idling:
-                    do {
-                        try await whenIdling()
-                    } catch {
-                        _ = machine.connectionClosed(.connectionClosed("the IDLE caller failed"))
-                        channel.close(promise: nil)
-                        throw error
-                    }
-                case .succeed(let outcome):
-                    result = .success(outcome)
-                case .fail(let error):
-                    logger.debug("IMAP \(configuration.endpoint): \(error)")
-                    result = .failure(error)
-                case .close:
-                    channel.close(promise: nil)
-                }
-            }
-            if let result { return try result.get() }
-            if !next.isEmpty {
-                actions = next
-                continue
-            }
-            do {
-                if let event = try await inbound.next(isolation: #isolation) {
-                    if case .literalChunk = event {} else { logger.trace("S: \(Self.describe(event))") }
-                    actions = machine.receive(event)
-                } else {
-                    actions = machine.connectionClosed(.connectionClosed("the server closed the connection"))
-                }
-            } catch {
-                actions = machine.connectionClosed(Self.sessionError(error))
-            }
-        }
-    }
-
-    private static func describe(_ event: IMAPClientEvent) -> String {
-        switch event {
-        case .response(let response), .streamedResponse(let response): String("\(response)".prefix(200))
-        case .literalStart(let head, let size): "\(head) {\(size)}"
-        case .literalChunk(let chunk): "\(chunk.readableBytes) octets"
-        case .tlsEstablished: "TLS established"
-        case .idleTimerFired: "IDLE time passed"
-        }
     }
 
     /// A failure read from the channel, as an `IMAPClientError`.

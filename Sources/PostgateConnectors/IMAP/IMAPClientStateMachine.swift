@@ -45,19 +45,9 @@ public struct IMAPClientStateMachine: Sendable {
         case done
     }
 
-    public enum Action: Sendable, Equatable {
-        case send(IMAPClientCommand)
-        /// Start the TLS handshake; the framer already discards what follows the OK.
-        case startTLS
-        /// A chunk of the message being fetched, for the caller's sink.
-        case deliver(ByteBuffer)
-        /// The server accepted IDLE and now reports changes.
-        case idling
-        case succeed(Outcome)
-        case fail(IMAPClientError)
-        /// Close the connection.
-        case close
-    }
+    /// What the session must do: send, start TLS, deliver a chunk, tell the caller the server
+    /// idles, succeed, fail, close.
+    public typealias Action = ConnectorAction<IMAPClientCommand, Outcome, IMAPClientError>
 
     public enum Stage: Sendable, Equatable {
         case greeting, capabilities, startTLS, tlsHandshake
@@ -693,5 +683,20 @@ public struct IMAPClientStateMachine: Sendable {
         running = nil
         pending = []
         return [.fail(error), .close]
+    }
+}
+
+extension IMAPClientStateMachine: ConnectorStateMachine {
+    static func failure(reading error: any Error) -> IMAPClientError { IMAPSession.sessionError(error) }
+    static func closed(_ reason: String) -> IMAPClientError { .connectionClosed(reason) }
+
+    static func trace(_ event: IMAPClientEvent) -> String? {
+        switch event {
+        case .response(let response), .streamedResponse(let response): String("\(response)".prefix(200))
+        case .literalStart(let head, let size): "\(head) {\(size)}"
+        case .literalChunk: nil
+        case .tlsEstablished: "TLS established"
+        case .idleTimerFired: "IDLE time passed"
+        }
     }
 }

@@ -68,54 +68,48 @@ public struct POP3Client: Sendable {
 /// session goes on; any other error ends it.
 public final class POP3Session {
     public let configuration: POP3Configuration
-    private var machine: POP3ClientStateMachine
-    private var inbound: NIOAsyncChannelInboundStream<POP3ResponseEvent>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<POP3Command>
-    private let channel: any Channel
-    private let tlsContext: NIOSSLContext?
-    private let logger: Logger
+    private let driver: ConnectorSessionDriver<POP3ClientStateMachine>
 
     init(
         configuration: POP3Configuration, channel: any Channel, inbound: NIOAsyncChannelInboundStream<POP3ResponseEvent>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<POP3Command>, tlsContext: NIOSSLContext?, logger: Logger
     ) {
         self.configuration = configuration
-        self.machine = POP3ClientStateMachine(tlsMode: configuration.tls, allowPlaintextAuthentication: configuration.allowPlaintextAuthentication)
-        self.channel = channel
-        self.inbound = inbound
-        self.outbound = outbound
-        self.tlsContext = tlsContext
-        self.logger = logger
+        self.driver = ConnectorSessionDriver(
+            machine: POP3ClientStateMachine(tlsMode: configuration.tls, allowPlaintextAuthentication: configuration.allowPlaintextAuthentication),
+            channel: channel, inbound: inbound, outbound: outbound, tlsContext: tlsContext, host: configuration.host,
+            endpoint: configuration.endpoint, logger: logger
+        )
     }
 
     /// The server's capabilities (RFC 2449), as learned after TLS; nil if it has no CAPA.
-    public var capabilities: [String: [String]]? { machine.capabilities }
+    public var capabilities: [String: [String]]? { driver.machine.capabilities }
     /// True once the TLS handshake completed.
-    public var isTLSActive: Bool { machine.tlsActive }
+    public var isTLSActive: Bool { driver.machine.tlsActive }
 
     func open() async throws {
-        _ = try await run([])
+        _ = try await driver.run([])
     }
 
     public func authenticate(_ credentials: POP3Credentials) async throws {
-        _ = try await run(machine.authenticate(credentials))
+        _ = try await driver.run(driver.machine.authenticate(credentials))
     }
 
     /// The number of messages and their total size in octets (RFC 1939 section 5).
     public func stat() async throws -> (count: Int, size: Int) {
-        guard case .stat(let count, let size) = try await run(machine.command(.stat)) else { throw POP3Error.protocolError("no STAT result") }
+        guard case .stat(let count, let size) = try await driver.run(driver.machine.command(.stat)) else { throw POP3Error.protocolError("no STAT result") }
         return (count, size)
     }
 
     /// Every message's number and unique id (RFC 1939 section 7).
     public func uidl() async throws -> [POP3UniqueID] {
-        guard case .uidl(let ids) = try await run(machine.command(.uidl)) else { throw POP3Error.protocolError("no UIDL result") }
+        guard case .uidl(let ids) = try await driver.run(driver.machine.command(.uidl)) else { throw POP3Error.protocolError("no UIDL result") }
         return ids
     }
 
     /// Every message's number and size (RFC 1939 section 5).
     public func list() async throws -> [POP3ListEntry] {
-        guard case .list(let entries) = try await run(machine.command(.list)) else { throw POP3Error.protocolError("no LIST result") }
+        guard case .list(let entries) = try await driver.run(driver.machine.command(.list)) else { throw POP3Error.protocolError("no LIST result") }
         return entries
     }
 
@@ -123,85 +117,26 @@ public final class POP3Session {
     /// unstuffed, CRLFs kept); the next bytes are read only once `sink` returned. If `sink`
     /// throws, the session ends and its error is rethrown.
     public func retrieve(_ number: Int, into sink: (ByteBuffer) async throws -> Void) async throws {
-        _ = try await run(machine.command(.retrieve(number)), deliver: sink)
+        _ = try await driver.run(driver.machine.command(.retrieve(number)), deliver: sink)
     }
 
     /// Marks message `number` deleted; it is removed when `quit()` succeeds.
     public func delete(_ number: Int) async throws {
-        _ = try await run(machine.command(.delete(number)))
+        _ = try await driver.run(driver.machine.command(.delete(number)))
     }
 
     public func noop() async throws {
-        _ = try await run(machine.command(.noop))
+        _ = try await driver.run(driver.machine.command(.noop))
     }
 
     /// Unmarks every message marked deleted in this session (RFC 1939 section 5).
     public func reset() async throws {
-        _ = try await run(machine.command(.reset))
+        _ = try await driver.run(driver.machine.command(.reset))
     }
 
     /// Ends the session; the server then removes the messages marked deleted (RFC 1939 section 6).
     public func quit() async throws {
-        _ = try await run(machine.command(.quit))
-    }
-
-    // MARK: Driving the state machine
-
-    private func run(
-        _ actions: [POP3ClientStateMachine.Action], deliver: (ByteBuffer) async throws -> Void = { _ in }
-    ) async throws -> POP3ClientStateMachine.Outcome? {
-        var actions = actions
-        while true {
-            var result: Result<POP3ClientStateMachine.Outcome?, POP3Error>?
-            var next: [POP3ClientStateMachine.Action] = []
-            for action in actions {
-                switch action {
-                case .send(let command):
-                    logger.trace("C: \(command)")
-                    do {
-                        try await outbound.write(command)
-                    } catch {
-                        next += machine.connectionClosed(.connectionClosed("cannot send \(command): \(error)"))
-                    }
-                case .startTLS:
-                    do {
-                        try await ConnectorTransport.startTLS(on: channel, context: tlsContext, host: configuration.host)
-                    } catch {
-                        next += machine.tlsFailed(Self.sessionError(error))
-                    }
-                case .deliver(let chunk):
-                    do {
-                        try await deliver(chunk)
-                    } catch {
-                        _ = machine.connectionClosed(.connectionClosed("the message sink failed"))
-                        channel.close(promise: nil)
-                        throw error
-                    }
-                case .succeed(let outcome):
-                    result = .success(outcome)
-                case .fail(let error):
-                    logger.debug("POP3 \(configuration.endpoint): \(error)")
-                    result = .failure(error)
-                case .close:
-                    channel.close(promise: nil)
-                }
-            }
-            if let result { return try result.get() }
-            if !next.isEmpty {
-                actions = next
-                continue
-            }
-            do {
-                if let event = try await inbound.next(isolation: #isolation) {
-                    if case .messageChunk = event {} else { logger.trace("S: \(event)") }
-                    actions = machine.receive(event)
-                } else {
-                    actions = machine.connectionClosed(.connectionClosed("the server closed the connection"))
-                }
-            } catch {
-                actions = machine.connectionClosed(Self.sessionError(error))
-            }
-        }
+        _ = try await driver.run(driver.machine.command(.quit))
     }
 
     /// A failure read from the channel, as a `POP3Error`.

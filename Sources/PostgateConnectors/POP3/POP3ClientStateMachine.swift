@@ -26,18 +26,8 @@ public struct POP3ClientStateMachine: Sendable {
         case done
     }
 
-    public enum Action: Sendable, Equatable {
-        /// Send this command (CRLF is added by the handler).
-        case send(POP3Command)
-        /// Start the TLS handshake; the framer already discards what follows the `+OK`.
-        case startTLS
-        /// A chunk of the message being retrieved, for the caller's sink.
-        case deliver(ByteBuffer)
-        case succeed(Outcome)
-        case fail(POP3Error)
-        /// Close the connection.
-        case close
-    }
+    /// What the session must do: send, start TLS, deliver a chunk, succeed, fail, close.
+    public typealias Action = ConnectorAction<POP3Command, Outcome, POP3Error>
 
     public enum Stage: Sendable, Equatable {
         case greeting, capabilities, startTLS, tlsHandshake
@@ -356,5 +346,15 @@ public struct POP3ClientStateMachine: Sendable {
         case .messageEnd: "the end of a message"
         case .tlsEstablished: "a TLS handshake"
         }
+    }
+}
+
+extension POP3ClientStateMachine: ConnectorStateMachine {
+    static func failure(reading error: any Error) -> POP3Error { POP3Session.sessionError(error) }
+    static func closed(_ reason: String) -> POP3Error { .connectionClosed(reason) }
+
+    static func trace(_ event: POP3ResponseEvent) -> String? {
+        if case .messageChunk = event { return nil }
+        return "\(event)"
     }
 }
