@@ -202,6 +202,11 @@ import Testing
         #expect(IMAPClientError.authenticationFailed("[AUTHENTICATIONFAILED] x").description == "authentication failed: [AUTHENTICATIONFAILED] x")
     }
 
+    @Test func decodedServerErrorStaysOneLine() {
+        #expect(ConnectorSASL.decodedChallenge(base64("{\n  \"status\": \"401\"\r\n}")) == "{   \"status\": \"401\"  }")
+        #expect(ConnectorSASL.decodedChallenge("not base64!") == "not base64!")
+    }
+
     @Test func oauthBearerWithoutSASLIR() {
         var m = connected("IMAP4rev1 AUTH=OAUTHBEARER")
         #expect(sent(m.authenticate(.oauthBearer(user: "a,b=c", token: "t"))) == ["A1 AUTHENTICATE OAUTHBEARER\r\n"])

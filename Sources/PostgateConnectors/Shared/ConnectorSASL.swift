@@ -27,11 +27,13 @@ enum ConnectorSASL {
         Data(text.utf8).base64EncodedString()
     }
 
-    /// A server challenge decoded for an error message (RFC 7628 section 3.2.2: a JSON error
-    /// for the OAuth mechanisms); the text as sent when it is not base64 of UTF-8.
+    /// A server challenge decoded for a one-line error message (RFC 7628 section 3.2.2: a JSON
+    /// error for the OAuth mechanisms), control characters shown as spaces; the text as sent
+    /// when it is not base64 of UTF-8.
     static func decodedChallenge(_ challenge: String) -> String {
         guard !challenge.isEmpty, let data = Data(base64Encoded: challenge), let text = String(data: data, encoding: .utf8) else { return challenge }
-        return text
+        let scalars = text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) }
+        return String(String(scalars).prefix(500))
     }
 
     /// The client's answer to a challenge that follows its complete response, which is the
