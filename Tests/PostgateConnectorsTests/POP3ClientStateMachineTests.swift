@@ -139,7 +139,7 @@ import Testing
         let response = base64("user=alice@example.com\u{1}auth=Bearer ya29.tok\u{1}\u{1}")
         #expect(m.authenticate(.xoauth2(user: "alice@example.com", token: "ya29.tok")) == [send("AUTH XOAUTH2 " + response, secret: true)])
         #expect(m.receive(.status(.continuation(base64("{\"status\":\"401\"}")))) == [send("")])
-        #expect(m.receive(.status(.err("[AUTH] Invalid credentials"))) == [.fail(.authenticationFailed("[AUTH] Invalid credentials"))])
+        #expect(m.receive(.status(.err("[AUTH] Invalid credentials"))) == [.fail(.authenticationFailed("[AUTH] Invalid credentials ({\"status\":\"401\"})"))])
     }
 
     @Test func oauthBearerFollowsRFC7628() {
@@ -147,7 +147,7 @@ import Testing
         let response = base64("n,a=a=3Db=2Cc@example.com,\u{1}auth=Bearer tok\u{1}\u{1}")
         #expect(m.authenticate(.oauthBearer(user: "a=b,c@example.com", token: "tok")) == [send("AUTH OAUTHBEARER " + response, secret: true)])
         #expect(m.receive(.status(.continuation("eyJ9"))) == [send("AQ==")])
-        #expect(m.receive(.status(.err("denied"))) == [.fail(.authenticationFailed("denied"))])
+        #expect(m.receive(.status(.err("denied"))) == [.fail(.authenticationFailed("denied ({\"})"))])
     }
 
     @Test func longTokenWaitsForTheEmptyChallenge() {

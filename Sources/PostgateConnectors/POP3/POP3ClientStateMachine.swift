@@ -44,9 +44,9 @@ public struct POP3ClientStateMachine: Sendable {
         case user, pass
         /// AUTH sent; `responded` once the initial response went out (with AUTH or after `+ `).
         case sasl(responded: Bool)
-        /// The server refused with a `+ ` challenge carrying its error; the client answered
-        /// and waits for the final `-ERR` (RFC 7628 section 3.2.3).
-        case saslFailing
+        /// The server refused with a `+ ` challenge carrying its error (decoded); the client
+        /// answered and waits for the final `-ERR` (RFC 7628 section 3.2.3).
+        case saslFailing(serverError: String)
     }
 
     public let tlsMode: POP3TLSMode
@@ -223,14 +223,16 @@ public struct POP3ClientStateMachine: Sendable {
             // in the AUTHORIZATION state and may try again.
             stage = .authorization
             credentials = nil
-            return [.fail(.authenticationFailed(text.isEmpty ? "the server refused the credentials" : text))]
+            var reason = text.isEmpty ? "the server refused the credentials" : text
+            if case .saslFailing(let serverError) = authStep { reason += " (\(serverError))" }
+            return [.fail(.authenticationFailed(reason))]
         case (.sasl(responded: false), .continuation):
             authStep = .sasl(responded: true)
             return [.send(POP3Command(saslResponse, secret: true))]
-        case (.sasl(responded: true), .continuation):
+        case (.sasl(responded: true), .continuation(let challenge)):
             // A challenge after the whole response is the server's error report (RFC 7628
             // section 3.2.2); the client ends the exchange (RFC 5034 section 4).
-            authStep = .saslFailing
+            authStep = .saslFailing(serverError: ConnectorSASL.decodedChallenge(challenge))
             return [.send(POP3Command(ConnectorSASL.abortResponse(mechanism: saslMechanism)))]
         default:
             return fatal(.protocolError("unexpected \(status) while authenticating"))
