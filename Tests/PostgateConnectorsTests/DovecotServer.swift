@@ -326,3 +326,36 @@ final class DovecotServer {
         }
     }
 }
+
+/// A loopback socket that listens but never answers: the kernel completes connections, and
+/// no greeting ever comes.
+final class SilentListener {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw DovecotServer.FixtureError("socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && listen(socketFD, 4) == 0 && getsockname(socketFD, $0, &length) == 0 }
+        }
+        guard listening else {
+            closeDescriptor(socketFD)
+            throw DovecotServer.FixtureError("cannot listen on loopback")
+        }
+        fd = socketFD
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() {
+        closeDescriptor(fd)
+    }
+}
+
+private func closeDescriptor(_ fd: Int32) {
+    close(fd)
+}

@@ -3,12 +3,6 @@ import NIOCore
 import Testing
 @testable import PostgateConnectors
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The IMAP client against a real Dovecot imapd on loopback: STARTTLS and implicit TLS, LOGIN
 /// and PLAIN, LIST with special uses, SELECT, UID SEARCH and FETCH, a multi-megabyte message
 /// streamed byte for byte, STORE, MOVE, IDLE woken by a delivery, and the errors.
@@ -146,6 +140,18 @@ struct IMAPDovecotTests {
         let error = await #expect(throws: IMAPClientError.self) { try await client.connect { _ in } }
         #expect(error == .connectionRefused("127.0.0.1:\(port)"))
         #expect(error?.description == "connection refused by 127.0.0.1:\(port)")
+    }
+
+    @Test func silentServerTimesOut() async throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let client = IMAPClient(configuration: IMAPConfiguration(host: "127.0.0.1", port: listener.port, tls: .none, responseTimeout: 0.5))
+        let error = await #expect(throws: IMAPClientError.self) { try await client.connect { _ in } }
+        guard case .timeout = error else {
+            Issue.record("silent server: \(String(describing: error))")
+            return
+        }
+        #expect(error?.description.hasPrefix("timed out waiting 0.5 seconds") == true)
     }
 
     // MARK: Mailboxes

@@ -3,12 +3,6 @@ import NIOCore
 import Testing
 @testable import PostgateConnectors
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The POP3 client against a real Dovecot pop3d on loopback: STLS and implicit TLS, login,
 /// UIDL, byte-exact RETR of a message of several megabytes, DELE + QUIT, and the errors.
 @Suite(.enabled(if: DovecotServer.isPOP3Installed, "Dovecot's pop3d is not installed (apt-get install dovecot-pop3d)"))
@@ -196,20 +190,9 @@ struct POP3DovecotTests {
     }
 
     @Test func silentServerTimesOut() async throws {
-        // A socket that listens but never answers: the kernel completes the connection, no greeting comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(listening)
-        let client = POP3Client(configuration: POP3Configuration(
-            host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)), tls: .none, responseTimeout: 0.5
-        ))
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let client = POP3Client(configuration: POP3Configuration(host: "127.0.0.1", port: listener.port, tls: .none, responseTimeout: 0.5))
         let error = await #expect(throws: POP3Error.self) { try await client.connect { _ in } }
         guard case .timeout = error else {
             Issue.record("silent server: \(String(describing: error))")
