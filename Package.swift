@@ -181,9 +181,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        /// Mailbox connectors: clients that fetch mail from a customer's own mailbox. The POP3
-        /// client (RFC 1939; CAPA, STLS, SASL PLAIN, XOAUTH2 and OAUTHBEARER): framer, state
-        /// machine, channel handler, async session.
+        /// Mailbox connectors: clients that fetch mail from a customer's own mailbox, each a
+        /// framer, a state machine, a channel handler and an async session, sharing the TLS,
+        /// connect-error and SASL pieces. The POP3 client (RFC 1939; CAPA, STLS, SASL PLAIN,
+        /// XOAUTH2 and OAUTHBEARER). The IMAP client (RFC 9051, RFC 3501; STARTTLS, LOGIN,
+        /// AUTHENTICATE PLAIN, XOAUTH2 and OAUTHBEARER with SASL-IR, LIST with SPECIAL-USE,
+        /// SELECT/EXAMINE, UID SEARCH, UID FETCH with message bodies streamed, UID STORE, MOVE or
+        /// COPY with UIDPLUS, IDLE).
         .target(
             name: "PostgateConnectors",
             dependencies: [
@@ -279,6 +283,7 @@ let package = Package(
                 "PostgateConnectors", "PostgateOAuth", "PostgateOAuthTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

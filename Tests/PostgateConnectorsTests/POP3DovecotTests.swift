@@ -3,18 +3,12 @@ import NIOCore
 import Testing
 @testable import PostgateConnectors
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The POP3 client against a real Dovecot pop3d on loopback: STLS and implicit TLS, login,
 /// UIDL, byte-exact RETR of a message of several megabytes, DELE + QUIT, and the errors.
-@Suite(.enabled(if: DovecotPOP3Server.isInstalled, "Dovecot's pop3d is not installed (apt-get install dovecot-pop3d)"))
+@Suite(.enabled(if: DovecotServer.isPOP3Installed, "Dovecot's pop3d is not installed (apt-get install dovecot-pop3d)"))
 struct POP3DovecotTests {
     /// Three messages: two small ones with dot-stuffed lines, one of about 6 MB.
-    static let messages: [(name: String, content: [UInt8])] = {
+    static let messages: [DovecotServer.Message] = {
         let small1 = "From: Customer <customer@example.com>\r\nTo: support@acme.test\r\nSubject: first\r\n\r\n.leading dot\r\n.\r\n..two dots\r\nend\r\n"
         let small2 = "From: Other <other@example.com>\r\nSubject: second\r\n\r\nHello\r\n"
         var big = "From: Big <big@example.com>\r\nSubject: large attachment\r\nContent-Type: text/plain\r\n\r\n"
@@ -24,24 +18,24 @@ struct POP3DovecotTests {
             big += (line % 101 == 0 ? "." : "") + "line \(line) " + String(repeating: "abcdefghij", count: 7) + "\r\n"
         }
         return [
-            ("1700000001.M1P1.pop3test:2,", Array(small1.utf8)),
-            ("1700000002.M2P1.pop3test:2,", Array(small2.utf8)),
-            ("1700000003.M3P1.pop3test:2,S", Array(big.utf8)),
+            DovecotServer.Message(name: "1700000001.M1P1.pop3test:2,", content: Array(small1.utf8)),
+            DovecotServer.Message(name: "1700000002.M2P1.pop3test:2,", content: Array(small2.utf8)),
+            DovecotServer.Message(name: "1700000003.M3P1.pop3test:2,S", content: Array(big.utf8)),
         ]
     }()
 
-    private func client(_ server: DovecotPOP3Server, tls: POP3TLSMode, trusted: Bool = true, allowPlaintext: Bool = false) -> POP3Client {
+    private func client(_ server: DovecotServer, tls: POP3TLSMode, trusted: Bool = true, allowPlaintext: Bool = false) -> POP3Client {
         POP3Client(configuration: POP3Configuration(
-            host: "127.0.0.1", port: tls == .implicit ? server.tlsPort : server.port, tls: tls,
+            host: "127.0.0.1", port: tls == .implicit ? server.pop3sPort : server.pop3Port, tls: tls,
             caCertificateFile: trusted ? server.certificate : nil, allowPlaintextAuthentication: allowPlaintext,
             connectTimeout: 30, responseTimeout: 60
         ))
     }
 
-    private let credentials = POP3Credentials.password(user: DovecotPOP3Server.user, password: DovecotPOP3Server.password)
+    private let credentials = POP3Credentials.password(user: DovecotServer.user, password: DovecotServer.password)
 
     @Test func stlsLoginAndByteExactRetrieve() async throws {
-        let server = try DovecotPOP3Server(messages: Self.messages)
+        let server = try DovecotServer(messages: Self.messages)
         defer { server.stop() }
         try await client(server, tls: .startTLS).connect { session in
             #expect(session.isTLSActive)
@@ -74,7 +68,7 @@ struct POP3DovecotTests {
     }
 
     @Test func implicitTLSAndUIDLStableAcrossSessions() async throws {
-        let server = try DovecotPOP3Server(messages: Self.messages)
+        let server = try DovecotServer(messages: Self.messages)
         defer { server.stop() }
         let first = try await client(server, tls: .implicit).connect { session in
             #expect(session.isTLSActive)
@@ -97,7 +91,7 @@ struct POP3DovecotTests {
     }
 
     @Test func deleteTakesEffectOnlyWithQuit() async throws {
-        let server = try DovecotPOP3Server(messages: Self.messages)
+        let server = try DovecotServer(messages: Self.messages)
         defer { server.stop() }
         let before = try await client(server, tls: .implicit).connect { session in
             try await session.authenticate(credentials)
@@ -126,7 +120,7 @@ struct POP3DovecotTests {
     }
 
     @Test func missingMessageIsACommandErrorAndTheSessionGoesOn() async throws {
-        let server = try DovecotPOP3Server(messages: Self.messages)
+        let server = try DovecotServer(messages: Self.messages)
         defer { server.stop() }
         try await client(server, tls: .implicit).connect { session in
             try await session.authenticate(credentials)
@@ -139,11 +133,11 @@ struct POP3DovecotTests {
     }
 
     @Test func wrongPasswordIsAnAuthenticationError() async throws {
-        let server = try DovecotPOP3Server(messages: Self.messages)
+        let server = try DovecotServer(messages: Self.messages)
         defer { server.stop() }
         try await client(server, tls: .startTLS).connect { session in
             let error = await #expect(throws: POP3Error.self) {
-                try await session.authenticate(.password(user: DovecotPOP3Server.user, password: "wrong"))
+                try await session.authenticate(.password(user: DovecotServer.user, password: "wrong"))
             }
             guard case .authenticationFailed(let text) = error else {
                 Issue.record("wrong password: \(String(describing: error))")
@@ -156,7 +150,7 @@ struct POP3DovecotTests {
 
     @Test(arguments: [POP3TLSMode.implicit, .startTLS])
     func untrustedCertificateWithoutTheCAFile(tls: POP3TLSMode) async throws {
-        let server = try DovecotPOP3Server(messages: Self.messages)
+        let server = try DovecotServer(messages: Self.messages)
         defer { server.stop() }
         let error = await #expect(throws: POP3Error.self) {
             try await client(server, tls: tls, trusted: false).connect { _ in }
@@ -172,7 +166,7 @@ struct POP3DovecotTests {
     }
 
     @Test func plaintextAuthenticationOnlyWhenAllowed() async throws {
-        let server = try DovecotPOP3Server(messages: Self.messages)
+        let server = try DovecotServer(messages: Self.messages)
         defer { server.stop() }
         try await client(server, tls: .none).connect { session in
             #expect(!session.isTLSActive)
@@ -180,7 +174,7 @@ struct POP3DovecotTests {
             #expect(error == .plaintextAuthenticationRefused)
             try await session.quit()
         }
-        #expect(!server.log.contains("user=<\(DovecotPOP3Server.user)>"), "the credentials never reached the server")
+        #expect(!server.log.contains("user=<\(DovecotServer.user)>"), "the credentials never reached the server")
         try await client(server, tls: .none, allowPlaintext: true).connect { session in
             try await session.authenticate(credentials)
             #expect(try await session.stat().count == 3)
@@ -189,27 +183,16 @@ struct POP3DovecotTests {
     }
 
     @Test func connectionRefused() async throws {
-        let port = try DovecotPOP3Server.freePort()
+        let port = try DovecotServer.freePort()
         let client = POP3Client(configuration: POP3Configuration(host: "127.0.0.1", port: port, tls: .implicit))
         let error = await #expect(throws: POP3Error.self) { try await client.connect { _ in } }
         #expect(error == .connectionRefused("127.0.0.1:\(port)"))
     }
 
     @Test func silentServerTimesOut() async throws {
-        // A socket that listens but never answers: the kernel completes the connection, no greeting comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(listening)
-        let client = POP3Client(configuration: POP3Configuration(
-            host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)), tls: .none, responseTimeout: 0.5
-        ))
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let client = POP3Client(configuration: POP3Configuration(host: "127.0.0.1", port: listener.port, tls: .none, responseTimeout: 0.5))
         let error = await #expect(throws: POP3Error.self) { try await client.connect { _ in } }
         guard case .timeout = error else {
             Issue.record("silent server: \(String(describing: error))")

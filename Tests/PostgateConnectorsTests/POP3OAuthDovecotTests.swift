@@ -9,17 +9,17 @@ import Testing
 /// POP3 AUTH with an OAuth 2.0 token end to end: the token source refreshes a token at the
 /// test authorization server, the POP3 client sends it with XOAUTH2 or OAUTHBEARER, and a
 /// private Dovecot checks it at the same server's introspection endpoint (RFC 7662).
-@Suite(.enabled(if: DovecotPOP3Server.isInstalled, "Dovecot's pop3d is not installed (apt-get install dovecot-pop3d)"))
+@Suite(.enabled(if: DovecotServer.isPOP3Installed, "Dovecot's pop3d is not installed (apt-get install dovecot-pop3d)"))
 struct POP3OAuthDovecotTests {
-    static let message: [(name: String, content: [UInt8])] = [
-        ("1700000001.M1P1.pop3test:2,", Array("From: a@example.com\r\nSubject: hello\r\n\r\nHello\r\n".utf8)),
+    static let message = [
+        DovecotServer.Message(name: "1700000001.M1P1.pop3test:2,", content: Array("From: a@example.com\r\nSubject: hello\r\n\r\nHello\r\n".utf8)),
     ]
 
     /// The authorization server, a token source for the Dovecot user, and Dovecot; all
     /// stopped after `body`.
-    static func withServers(_ body: (OAuth2TestServer, OAuth2TokenSource, DovecotPOP3Server) async throws -> Void) async throws {
+    static func withServers(_ body: (OAuth2TestServer, OAuth2TokenSource, DovecotServer) async throws -> Void) async throws {
         let authorization = try await OAuth2TestServer()
-        authorization.addRefreshToken("rt-alice", username: DovecotPOP3Server.user)
+        authorization.addRefreshToken("rt-alice", username: DovecotServer.user)
         let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: OAuth2TokenSource.httpClientConfiguration())
         let source = OAuth2TokenSource(
             settings: OAuth2Settings(tokenEndpoint: authorization.tokenURL, clientID: authorization.clientID,
@@ -27,7 +27,7 @@ struct POP3OAuthDovecotTests {
             httpClient: http)
         var failure: (any Error)?
         do {
-            let dovecot = try DovecotPOP3Server(messages: message, oauth2IntrospectionURL: authorization.introspectionURL)
+            let dovecot = try DovecotServer(messages: message, oauth2IntrospectionURL: authorization.introspectionURL)
             do { try await body(authorization, source, dovecot) } catch { failure = error }
             if failure != nil { Issue.record("Dovecot's log: \(dovecot.log.suffix(3000))") }
             dovecot.stop()
@@ -39,15 +39,15 @@ struct POP3OAuthDovecotTests {
         if let failure { throw failure }
     }
 
-    static func client(_ server: DovecotPOP3Server) -> POP3Client {
+    static func client(_ server: DovecotServer) -> POP3Client {
         POP3Client(configuration: POP3Configuration(
-            host: "127.0.0.1", port: server.tlsPort, tls: .implicit, caCertificateFile: server.certificate, connectTimeout: 30, responseTimeout: 60))
+            host: "127.0.0.1", port: server.pop3sPort, tls: .implicit, caCertificateFile: server.certificate, connectTimeout: 30, responseTimeout: 60))
     }
 
     static func credentials(_ mechanism: OAuthSASLMechanism, _ token: OAuth2AccessToken) -> POP3Credentials {
         switch mechanism {
-        case .xoauth2: .xoauth2(user: DovecotPOP3Server.user, token: token.value)
-        case .oauthBearer: .oauthBearer(user: DovecotPOP3Server.user, token: token.value)
+        case .xoauth2: .xoauth2(user: DovecotServer.user, token: token.value)
+        case .oauthBearer: .oauthBearer(user: DovecotServer.user, token: token.value)
         }
     }
 

@@ -13,14 +13,13 @@ final class POP3ClientHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private var framer: POP3ResponseFramer
-    private var buffer = ByteBuffer()
-    private let responseTimeout: TimeAmount
-    private var timeoutTask: Scheduled<Void>?
+    private var buffer = ConnectorReadBuffer()
+    private var clock: ConnectorResponseClock
     private var failed = false
 
     init(framer: POP3ResponseFramer = POP3ResponseFramer(), responseTimeout: TimeAmount) {
         self.framer = framer
-        self.responseTimeout = responseTimeout
+        self.clock = ConnectorResponseClock(timeout: responseTimeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -33,35 +32,24 @@ final class POP3ClientHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timeoutTask?.cancel()
-        timeoutTask = nil
+        clock.stop()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        var incoming = unwrapInboundIn(data)
-        if buffer.readableBytes == 0 {
-            buffer = incoming
-        } else {
-            buffer.writeBuffer(&incoming)
-        }
+        buffer.append(unwrapInboundIn(data))
         do {
-            while let event = try framer.next(&buffer) {
+            while let event = try framer.next(&buffer.bytes) {
                 context.fireChannelRead(wrapInboundOut(event))
             }
         } catch {
             fail(context: context, error: error)
             return
         }
-        if buffer.readableBytes == 0 {
-            buffer.clear()
-        } else if buffer.readerIndex > 65_536 {
-            buffer.discardReadBytes()
-        }
+        buffer.compact()
         // Bytes came; the clock starts again with the next read.
-        timeoutTask?.cancel()
-        timeoutTask = nil
+        clock.stop()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -97,17 +85,16 @@ final class POP3ClientHandler: ChannelDuplexHandler {
 
     private func fail(context: ChannelHandlerContext, error: any Error) {
         failed = true
-        timeoutTask?.cancel()
+        clock.stop()
         context.fireErrorCaught(error)
         context.close(promise: nil)
     }
 
     private func armTimeout(context: ChannelHandlerContext) {
-        timeoutTask?.cancel()
-        timeoutTask = nil
+        clock.stop()
         guard !failed, framer.isAwaitingResponse else { return }
-        let seconds = Double(responseTimeout.nanoseconds) / 1e9
-        timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: responseTimeout) {
+        let seconds = clock.seconds
+        clock.restart(on: context.eventLoop) {
             self.fail(context: context, error: POP3Error.timeout("no response from the server within \(seconds) seconds"))
         }
     }

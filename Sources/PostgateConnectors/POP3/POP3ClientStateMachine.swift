@@ -27,18 +27,8 @@ public struct POP3ClientStateMachine: Sendable {
         case done
     }
 
-    public enum Action: Sendable, Equatable {
-        /// Send this command (CRLF is added by the handler).
-        case send(POP3Command)
-        /// Start the TLS handshake; the framer already discards what follows the `+OK`.
-        case startTLS
-        /// A chunk of the message being retrieved, for the caller's sink.
-        case deliver(ByteBuffer)
-        case succeed(Outcome)
-        case fail(POP3Error)
-        /// Close the connection.
-        case close
-    }
+    /// What the session must do: send, start TLS, deliver a chunk, succeed, fail, close.
+    public typealias Action = ConnectorAction<POP3Command, Outcome, POP3Error>
 
     public enum Stage: Sendable, Equatable {
         case greeting, capabilities, startTLS, tlsHandshake
@@ -55,8 +45,8 @@ public struct POP3ClientStateMachine: Sendable {
         case user, pass
         /// AUTH sent; `responded` once the initial response went out (with AUTH or after `+ `).
         case sasl(responded: Bool)
-        /// The server refused with a `+ ` challenge carrying its error; the client answered
-        /// and waits for the final `-ERR` (RFC 7628 section 3.2.3).
+        /// The server refused with a `+ ` challenge carrying its error (`saslError`); the
+        /// client answered and waits for the final `-ERR` (RFC 7628 section 3.2.3).
         case saslFailing
     }
 
@@ -201,8 +191,7 @@ public struct POP3ClientStateMachine: Sendable {
         switch credentials {
         case .password(let user, let password):
             if mechanisms.contains("PLAIN") {
-                // RFC 4616 section 2: authzid (empty), NUL, authcid, NUL, password.
-                return startSASL("PLAIN", response: Data("\0\(user)\0\(password)".utf8).base64EncodedString())
+                return startSASL("PLAIN", response: ConnectorSASL.base64(ConnectorSASL.plain(user: user, password: password)))
             }
             authStep = .user
             return [.send(POP3Command("USER \(user)"))]
@@ -379,5 +368,15 @@ public struct POP3ClientStateMachine: Sendable {
         case .messageEnd: "the end of a message"
         case .tlsEstablished: "a TLS handshake"
         }
+    }
+}
+
+extension POP3ClientStateMachine: ConnectorStateMachine {
+    static func failure(reading error: any Error) -> POP3Error { POP3Session.sessionError(error) }
+    static func closed(_ reason: String) -> POP3Error { .connectionClosed(reason) }
+
+    static func trace(_ event: POP3ResponseEvent) -> String? {
+        if case .messageChunk = event { return nil }
+        return "\(event)"
     }
 }

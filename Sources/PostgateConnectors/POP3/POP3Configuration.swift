@@ -1,13 +1,5 @@
-/// How the connection is secured.
-public enum POP3TLSMode: Sendable, Equatable {
-    /// TLS from the first byte (RFC 8314 section 3.3; port 995).
-    case implicit
-    /// Plain text, then STLS (RFC 2595 section 4; port 110). Required: a server that does not
-    /// offer or refuses STLS fails the connection.
-    case startTLS
-    /// No TLS (tests, loopback). Credentials are then sent only if explicitly allowed.
-    case none
-}
+/// How a POP3 connection is secured: implicit TLS on port 995, STLS on port 110, or none.
+public typealias POP3TLSMode = ConnectorTLSMode
 
 /// Where and how to reach one POP3 server.
 public struct POP3Configuration: Sendable, Equatable {
@@ -55,6 +47,19 @@ public enum POP3Credentials: Sendable, Equatable {
     case xoauth2(user: String, token: String)
     /// An OAuth 2.0 access token with OAUTHBEARER (RFC 7628).
     case oauthBearer(user: String, token: String)
+}
+
+extension POP3Credentials: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The kind and the user, never the password or token.
+    public var description: String {
+        switch self {
+        case .password(let user, _): "password for \(user)"
+        case .xoauth2(let user, _): "XOAUTH2 token for \(user)"
+        case .oauthBearer(let user, _): "OAUTHBEARER token for \(user)"
+        }
+    }
+
+    public var debugDescription: String { description }
 }
 
 /// One line to send and the kind of response it gets.
