@@ -204,7 +204,8 @@ let package = Package(
             name: "PostgateGateway",
             dependencies: [
                 "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
-                "PostgateSessions", "PostgateBlocking", "PostgateConnectors",
+                "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -2,7 +2,7 @@
 # Installs what Postgate's build, tests and (with --bench) benchmark need on a Debian
 # machine. Idempotent: apt-get runs only when a package is missing.
 #   scripts/install-deps.sh            build + test dependencies
-#   scripts/install-deps.sh --bench    also Postfix, for bench/smtp_bench.py and bench/imap_bench.py
+#   scripts/install-deps.sh --bench    also Postfix, for bench/smtp_bench.py
 set -euo pipefail
 
 bench=0
@@ -22,8 +22,8 @@ done
 # DKIM tests: dnsmasq-base (a local DNS server, no system service), dkimpy
 # (python3-dkim with python3-nacl for Ed25519 and python3-dnspython) and OpenDKIM
 # (opendkim-tools) as independent verifiers, openssl to make test keys.
-# The POP3 and IMAP client tests and the IMAP benchmark run a private Dovecot (dovecot-imapd,
-# dovecot-pop3d); the system service is never started.
+# The POP3 and IMAP client tests, the connector e2e tests and the IMAP and fetch benchmarks
+# run a private Dovecot (dovecot-imapd, dovecot-pop3d); the system service is never started.
 packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates
           dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace dovecot-imapd dovecot-pop3d)
 if [ "$bench" = 1 ]; then packages+=(postfix); fi
@@ -82,6 +82,12 @@ if [ "$bench" = 1 ]; then
     if [ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/null 2>&1; then
         "${sudo_cmd[@]}" /usr/sbin/postfix stop >/dev/null 2>&1 || true
     fi
+fi
+
+# The tests run their own Dovecot on free loopback ports; a system Dovecot holding 143,
+# 993, 110 or 995 would not disturb them, but it is not wanted either.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    "${sudo_cmd[@]}" systemctl disable --now dovecot >/dev/null 2>&1 || true
 fi
 
 # pytest for the end-to-end tests: the python3 on PATH (pyenv's or Debian's).

@@ -1,4 +1,5 @@
 import Foundation
+import PostgateIndex
 import PostgateMessage
 import PostgateMaildir
 
@@ -17,6 +18,10 @@ package protocol GatewayDirectory: Sendable {
     /// published goes with its draft.
     /// - Returns: the directions whose draft was dropped.
     func discardGatewayDrafts(of address: EmailAddress, direction: GatewayDirection?) throws(StoreError) -> [GatewayDirection]
+    /// Replaces the stored OAuth 2.0 refresh token of a gateway (published, and the draft's
+    /// when it held the same one): the provider rotated it (RFC 6749 section 6), and the
+    /// old one may stop working. Not a publication: the authorization is the same.
+    func replaceRefreshToken(of address: EmailAddress, direction: GatewayDirection, with token: SealedSecret) throws(StoreError)
     /// Removes the gateway, published settings, draft, state and checkpoints, at once.
     func removeGateway(of address: EmailAddress, direction: GatewayDirection) throws(StoreError)
     /// Every gateway with its address, status and live state, by address then direction.
@@ -58,47 +63,3 @@ public struct GatewayListing: Sendable, Codable, Equatable {
     }
 }
 
-/// A row of `gateway_state`: the connection state the fetch engine keeps for a gateway.
-/// JSON keys: state, tries, lastError, coolingUntil, lastAttemptAt, lastSuccessAt,
-/// fetched, skipped, updatedAt.
-public struct GatewayLiveState: Sendable, Codable, Equatable {
-    /// connected, failing, cooling, skipping, failed… as the engine names it.
-    public var state: String
-    /// Consecutive failed attempts.
-    public var tries: Int
-    public var lastError: String?
-    public var coolingUntil: Date?
-    public var lastAttemptAt: Date?
-    public var lastSuccessAt: Date?
-    /// Messages stored, and messages skipped (too large), since the gateway was added.
-    public var fetched: Int
-    public var skipped: Int
-    public var updatedAt: Date
-
-    public init(state: String, tries: Int = 0, lastError: String? = nil, coolingUntil: Date? = nil, lastAttemptAt: Date? = nil,
-                lastSuccessAt: Date? = nil, fetched: Int = 0, skipped: Int = 0, updatedAt: Date = Date()) {
-        self.state = state
-        self.tries = tries
-        self.lastError = lastError
-        self.coolingUntil = coolingUntil
-        self.lastAttemptAt = lastAttemptAt
-        self.lastSuccessAt = lastSuccessAt
-        self.fetched = fetched
-        self.skipped = skipped
-        self.updatedAt = updatedAt
-    }
-
-    /// Writes every key, `null` for absent values.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(state, forKey: .state)
-        try c.encode(tries, forKey: .tries)
-        try c.encode(lastError, forKey: .lastError)
-        try c.encode(coolingUntil, forKey: .coolingUntil)
-        try c.encode(lastAttemptAt, forKey: .lastAttemptAt)
-        try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
-        try c.encode(fetched, forKey: .fetched)
-        try c.encode(skipped, forKey: .skipped)
-        try c.encode(updatedAt, forKey: .updatedAt)
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostgateIndex
 import PostgateMessage
 import PostgateMaildir
 
@@ -63,6 +64,36 @@ extension SQLiteDirectory {
         }
     }
 
+    package func replaceRefreshToken(of address: EmailAddress, direction: GatewayDirection, with token: SealedSecret) throws(StoreError) {
+        try database.write { db in
+            let id = try requireAddressID(db, address)
+            guard let row = try Row.fetchOne(db, cachedSQL: "SELECT id, published, draft FROM gateway WHERE address_id = ? AND direction = ?",
+                                             arguments: [id, direction.rawValue]) else {
+                throw StoreError.gatewayNotFound(address, direction: direction.rawValue)
+            }
+            func replaced<S: GatewaySettings>(_ type: S.Type, _ text: String?, old: SealedSecret?,
+                                              _ oauth: WritableKeyPath<S, OAuthClientSettings?>) throws -> (String?, SealedSecret?) {
+                guard var settings = try decodeGateway(S.self, text), let current = settings[keyPath: oauth]?.refreshToken else {
+                    return (text, nil)
+                }
+                guard old == nil || current == old else { return (text, current) }
+                settings[keyPath: oauth]?.refreshToken = token
+                return (try Self.encode(settings), current)
+            }
+            let published: String?, draft: String?
+            switch direction {
+            case .receiving:
+                let (p, old) = try replaced(ReceivingGatewaySettings.self, row["published"], old: nil, \.oauth)
+                (published, draft) = (p, try replaced(ReceivingGatewaySettings.self, row["draft"], old: old, \.oauth).0)
+            case .sending:
+                let (p, old) = try replaced(SendingGatewaySettings.self, row["published"], old: nil, \.oauth)
+                (published, draft) = (p, try replaced(SendingGatewaySettings.self, row["draft"], old: old, \.oauth).0)
+            }
+            try db.execute(cachedSQL: "UPDATE gateway SET published = ?, draft = ?, updated_at = ? WHERE id = ?",
+                           arguments: [published, draft, Date().timeIntervalSince1970, row["id"] as Int64])
+        }
+    }
+
     package func removeGateway(of address: EmailAddress, direction: GatewayDirection) throws(StoreError) {
         try database.write { db in
             let id = try requireAddressID(db, address)
@@ -101,12 +132,8 @@ extension SQLiteDirectory {
                                            published: try decodeGateway(SendingGatewaySettings.self, row["published"] as String?),
                                            draft: try decodeGateway(SendingGatewaySettings.self, row["draft"] as String?))
                 }
-                if let state = row["state"] as String? {
-                    listing.state = GatewayLiveState(
-                        state: state, tries: row["tries"], lastError: row["last_error"] as String?,
-                        coolingUntil: Self.date(row["cooling_until"] as Double?), lastAttemptAt: Self.date(row["last_attempt_at"] as Double?),
-                        lastSuccessAt: Self.date(row["last_success_at"] as Double?), fetched: row["fetched"], skipped: row["skipped"],
-                        updatedAt: Date(timeIntervalSince1970: row["state_updated_at"]))
+                if row["state"] as String? != nil {
+                    listing.state = GatewayLiveState(row: row, updatedAtColumn: "state_updated_at")
                 }
                 return listing
             }

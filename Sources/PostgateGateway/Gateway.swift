@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -45,6 +46,10 @@ public final class Gateway: Service, @unchecked Sendable {
     private var dkimRechecker: Task<Void, Never>?
     /// The outbound delivery worker, see Gateway+Outbound.
     var outboundDelivery: Task<Void, Never>?
+    /// The receiving gateways' supervisor, see Gateway+Fetch.
+    var receivingGateways: Task<Void, Never>?
+    /// For OAuth 2.0 token requests; shut down after everything that uses it.
+    private var httpClient: HTTPClient?
 
     /// - Parameters:
     ///   - dataDirectory: overrides `configuration.dataDirectory`.
@@ -87,10 +92,15 @@ public final class Gateway: Service, @unchecked Sendable {
             try Self.openStore(directory: dataDirectory, configuration: configuration, logger: logger)
         }
         self.store = store
-        let services = try await threadPool.runToCompletion {
+        let httpClient = Self.makeHTTPClient(group: group)
+        self.httpClient = httpClient
+        let credentials = Self.makeCredentials(configuration: configuration, store: store, httpClient: httpClient,
+                                               threadPool: threadPool, logger: logger)
+        var services = try await threadPool.runToCompletion {
             try Services(configuration: configuration, dataDirectory: dataDirectory, store: store, group: group,
                          threadPool: threadPool, logger: logger)
         }
+        services.outbound.senderRoutes = Self.senderRoutes(store: store, credentials: credentials, threadPool: threadPool)
         let tls = configuration.smtp.startTLS ? services.serverTLS : nil
         startOutboundDelivery(services.outbound)
         startDKIMRechecker(services.dkimChecker)
@@ -100,6 +110,7 @@ public final class Gateway: Service, @unchecked Sendable {
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
+        startReceivingGateways(delivery: delivery, store: store, credentials: credentials)
         // IMAP and submission first: once the SMTP port answers, every listener is up.
         imapAddresses = try await startIMAP(store: store, tls: services.serverTLS)
         submissionAddresses = try await startSubmission(store: store, queue: services.submissionQueue, tls: services.serverTLS)
@@ -190,6 +201,7 @@ public final class Gateway: Service, @unchecked Sendable {
     /// Stops accepting, lets transactions in flight finish, and releases everything.
     public func shutdown() async {
         dkimRechecker?.cancel()
+        await stopReceivingGateways()
         logger.notice("shutting down: finishing transactions in flight")
         if let quiescing {
             let done = group.next().makePromise(of: Void.self)
@@ -205,6 +217,8 @@ public final class Gateway: Service, @unchecked Sendable {
         listenerQuiescing = []
         serverChannels = []
         await stopOutboundDelivery()
+        try? await httpClient?.shutdown()
+        httpClient = nil
         try? await threadPool.shutdownGracefully()
         if let store { await Self.finishDeliveries(store) }
         try? await group.shutdownGracefully()

@@ -73,18 +73,39 @@ public struct GatewayLiveState: Sendable, Equatable, Codable {
     }
 
     public var state: State
+    /// Consecutive failed attempts.
     public var tries: Int = 0
     public var lastError: String?
     public var coolingUntil: Date?
     public var lastAttemptAt: Date?
     public var lastSuccessAt: Date?
-    /// Messages stored since the gateway was created.
+    /// Messages stored (or recognised as already stored) since the gateway was created.
     public var fetched: Int = 0
     /// Messages skipped (too large, unreadable) since the gateway was created.
     public var skipped: Int = 0
+    /// When the row was last written.
+    public var updatedAt: Date?
 
     public init(state: State) {
         self.state = state
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case state, tries, lastError, coolingUntil, lastAttemptAt, lastSuccessAt, fetched, skipped, updatedAt
+    }
+
+    /// Writes every key, `null` for absent values, so scripts see a stable set of keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(state, forKey: .state)
+        try c.encode(tries, forKey: .tries)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(coolingUntil, forKey: .coolingUntil)
+        try c.encode(lastAttemptAt, forKey: .lastAttemptAt)
+        try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
+        try c.encode(fetched, forKey: .fetched)
+        try c.encode(skipped, forKey: .skipped)
+        try c.encode(updatedAt, forKey: .updatedAt)
     }
 }
 

@@ -75,20 +75,8 @@ extension SQLiteMessageIndex {
     package func liveState(gatewayID: Int64) throws(StoreError) -> GatewayLiveState? {
         try database.read { db in
             try Row.fetchOne(db, cachedSQL: "SELECT * FROM gateway_state WHERE gateway_id = ?", arguments: [gatewayID])
-                .map(Self.liveState)
+                .map { GatewayLiveState(row: $0, updatedAtColumn: "updated_at") }
         }
-    }
-
-    package static func liveState(_ row: Row) -> GatewayLiveState {
-        var state = GatewayLiveState(state: GatewayLiveState.State(rawValue: row["state"]) ?? .idle)
-        state.tries = row["tries"]
-        state.lastError = row["last_error"]
-        state.coolingUntil = (row["cooling_until"] as Double?).map(Date.init(timeIntervalSince1970:))
-        state.lastAttemptAt = (row["last_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        state.lastSuccessAt = (row["last_success_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        state.fetched = row["fetched"]
-        state.skipped = row["skipped"]
-        return state
     }
 
     package func setLiveState(_ state: GatewayLiveState, gatewayID: Int64) throws(StoreError) {
@@ -106,5 +94,20 @@ extension SQLiteMessageIndex {
                     Date().timeIntervalSince1970,
                 ])
         }
+    }
+}
+
+extension GatewayLiveState {
+    /// A `gateway_state` row (columns by their names; `updatedAtColumn` may be aliased).
+    package init(row: Row, updatedAtColumn: String) {
+        self.init(state: State(rawValue: row["state"]) ?? .idle)
+        tries = row["tries"]
+        lastError = row["last_error"]
+        coolingUntil = (row["cooling_until"] as Double?).map(Date.init(timeIntervalSince1970:))
+        lastAttemptAt = (row["last_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        lastSuccessAt = (row["last_success_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        fetched = row["fetched"]
+        skipped = row["skipped"]
+        updatedAt = (row[updatedAtColumn] as Double?).map(Date.init(timeIntervalSince1970:))
     }
 }

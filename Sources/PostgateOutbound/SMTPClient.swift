@@ -35,7 +35,9 @@ public struct SMTPClient: Sendable {
         let tlsContext: NIOSSLContext?
         do {
             let configuration = self.configuration
-            tlsContext = endpoint.tls == .none ? nil : try await threadPool.runToCompletion { try Self.makeTLSContext(configuration) }
+            let trustRoots = endpoint.trustRootsFile
+            tlsContext = endpoint.tls == .none && !endpoint.implicitTLS
+                ? nil : try await threadPool.runToCompletion { try Self.makeTLSContext(configuration, trustRootsFile: trustRoots) }
         } catch {
             return Self.all(request, .temporary(reason: "cannot set up TLS for \(endpoint): \(error)"))
         }
@@ -65,6 +67,11 @@ public struct SMTPClient: Sendable {
             .connectTimeout(.milliseconds(Int64(timeouts.connect * 1000)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if endpoint.implicitTLS, let tlsContext {
+                        // RFC 8314 section 3.3: TLS first, then the SMTP greeting inside it.
+                        let serverName = endpoint.host.isIPAddress ? nil : endpoint.host
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(SMTPReplyDecoder()),
                         SMTPClientHandler(stateMachine: stateMachine, timeouts: timeouts, tlsContext: tlsContext, message: message,
@@ -85,11 +92,15 @@ public struct SMTPClient: Sendable {
     }
 
     /// Runs on the thread pool: the context reads its trust roots from files.
-    private static func makeTLSContext(_ configuration: SMTPClientConfiguration) throws -> NIOSSLContext {
+    private static func makeTLSContext(_ configuration: SMTPClientConfiguration, trustRootsFile: String?) throws -> NIOSSLContext {
         BlockingWork.assertAllowedHere("TLS trust roots")
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = configuration.verifyCertificates ? .fullVerification : .none
-        if !configuration.trustRootsFile.isEmpty {
+        if let trustRootsFile {
+            // A gateway's own CA file is always checked against, whatever the global setting.
+            tls.certificateVerification = .fullVerification
+            tls.trustRoots = .file(trustRootsFile)
+        } else if !configuration.trustRootsFile.isEmpty {
             tls.trustRoots = .file(configuration.trustRootsFile)
         }
         return try NIOSSLContext(configuration: tls)

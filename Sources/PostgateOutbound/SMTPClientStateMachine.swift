@@ -67,6 +67,8 @@ public struct SMTPClientStateMachine: Sendable {
         self.endpoint = endpoint
         self.heloName = heloName
         self.outcomes = Array(repeating: nil, count: request.recipients.count)
+        // Implicit TLS: the handshake came before the greeting.
+        self.tlsActive = endpoint.implicitTLS
     }
 
     /// True once `.finish` was returned.

@@ -7,13 +7,22 @@ public struct SMTPEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
     public var tls: SMTPTLSPolicy
     public var credentials: SMTPCredentials?
+    /// TLS from the first byte (submissions, RFC 8314 section 3.3; port 465) instead of
+    /// STARTTLS; `tls` must then not be `.none`.
+    public var implicitTLS: Bool
+    /// A PEM file of CA certificates trusted for this server (a provider with a private
+    /// CA); nil uses the client's configuration.
+    public var trustRootsFile: String?
 
-    public init(host: String, address: String? = nil, port: Int = 25, tls: SMTPTLSPolicy = .opportunistic, credentials: SMTPCredentials? = nil) {
+    public init(host: String, address: String? = nil, port: Int = 25, tls: SMTPTLSPolicy = .opportunistic, credentials: SMTPCredentials? = nil,
+                implicitTLS: Bool = false, trustRootsFile: String? = nil) {
         self.host = host
         self.address = address
         self.port = port
         self.tls = tls
         self.credentials = credentials
+        self.implicitTLS = implicitTLS
+        self.trustRootsFile = trustRootsFile
     }
 
     public var description: String {

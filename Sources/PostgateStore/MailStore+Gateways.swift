@@ -75,4 +75,10 @@ extension MailStore {
     public func publishedReceivingGateways() throws(StoreError) -> [(gatewayID: Int64, address: EmailAddress, settings: ReceivingGatewaySettings)] {
         try directory.publishedReceivingGateways()
     }
+
+    /// Stores the refresh token the provider rotated (RFC 6749 section 6) in place of the
+    /// old one, sealed.
+    public func replaceRefreshToken(of address: EmailAddress, direction: GatewayDirection, with token: SealedSecret) throws(StoreError) {
+        try directory.replaceRefreshToken(of: address, direction: direction, with: token)
+    }
 }

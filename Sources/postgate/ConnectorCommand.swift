@@ -75,8 +75,8 @@ struct ConnectorCommand: ParsableCommand {
             abstract: "List every gateway with its status and live connection state.",
             discussion: """
             STATUS is Draft (never published) or Active; STATE is what the fetch engine last \
-            recorded (connected, failing, cooling, skipping, failed), with TRIES as failed \
-            attempts n/max, the last error, the end of a cool-off, the last successful fetch and \
+            recorded (connected, idle, failing, cooling-off, skipped, failed), with TRIES as \
+            failed attempts n/max, the last error, the end of a cool-off, the last successful fetch and \
             the messages fetched. With --json: an array of {id, address, direction, kind, host, \
             status, hasDraft, maxTries, state}, state null or {state, tries, lastError, \
             coolingUntil, lastAttemptAt, lastSuccessAt, fetched, skipped, updatedAt}.
@@ -94,7 +94,7 @@ struct ConnectorCommand: ParsableCommand {
                     rows: listings.map { g in
                         let state = g.state
                         return [g.address, g.direction.rawValue, g.kind, g.host, g.status.rawValue + (g.hasDraft ? " (draft)" : ""),
-                                state?.state ?? "-", state.map { "\($0.tries)/\(g.maxTries.map(String.init) ?? "-")" } ?? "",
+                                state?.state.rawValue ?? "-", state.map { "\($0.tries)/\(g.maxTries.map(String.init) ?? "-")" } ?? "",
                                 state?.lastError.map(oneLine) ?? "", state?.coolingUntil?.formatted(.iso8601) ?? "",
                                 state?.lastSuccessAt?.formatted(.iso8601) ?? "", state.map { String($0.fetched) } ?? ""]
                     }

@@ -266,11 +266,11 @@ import Testing
         try fixture.store.database.write { db in
             try db.execute(sql: """
                 INSERT INTO gateway_state (gateway_id, state, tries, last_error, cooling_until, fetched, updated_at)
-                VALUES (?, 'cooling', 3, 'authentication failed', 2000000000, 12, 1000)
+                VALUES (?, 'cooling-off', 3, 'authentication failed', 2000000000, 12, 1000)
                 """, arguments: [id])
         }
         let state = try #require(try store.gatewayListings().first?.state)
-        #expect(state.state == "cooling" && state.tries == 3 && state.fetched == 12 && state.lastError == "authentication failed")
+        #expect(state.state == .coolingOff && state.tries == 3 && state.fetched == 12 && state.lastError == "authentication failed")
         #expect(state.coolingUntil == Date(timeIntervalSince1970: 2_000_000_000))
         #expect(try store.gatewayListings().first?.maxTries == 3)
         try store.removeGateway(of: support, direction: .receiving)

@@ -37,6 +37,8 @@ public enum GatewayCredential: Sendable, Equatable {
     case bearer(String, OAuthMechanism)
 }
 
-/// Opens a gateway's credential when it connects: decrypts the password, or obtains an
-/// access token from the token endpoint. Its errors are one line and say what to fix.
-public typealias GatewayCredentialSource = @Sendable (ReceivingGateway) async throws -> GatewayCredential
+/// A fetch failure described in one line.
+struct FetchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

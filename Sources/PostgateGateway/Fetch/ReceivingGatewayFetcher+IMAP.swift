@@ -1,14 +1,176 @@
 import Foundation
+import NIOCore
 import PostgateConnectors
+import PostgateDirectory
+import PostgateIndex
 
+/// The IMAP side of a receiving gateway (RFC 9051, RFC 3501).
+///
+/// Each mapped folder is synchronised in UID order from its checkpoint: a message is named
+/// for good by the folder's UIDVALIDITY and its UID (section 2.3.1.1), so the checkpoint is
+/// that pair, committed with the message. A new UIDVALIDITY starts the folder over; what
+/// was imported before is recognised by Message-ID and content, and not stored twice.
+///
+/// With IDLE (RFC 2177) the connection stays open after a round and waits on the first
+/// folder for new mail, for at most the poll interval (so the other folders are polled at
+/// that interval); without it, the connection closes and the schedule polls.
 extension ReceivingGatewayFetcher {
-    func runIMAPPass(credential: GatewayCredential) async throws -> PassReport {
-        throw FetchError("IMAP receiving gateways are not available in this build")
+    func runIMAPPass(credential: GatewayCredential, synced: @Sendable (PassReport) async -> Void) async throws -> PassReport {
+        let settings = gateway.settings
+        let timeout = Double(settings.connectionTimeoutMS) / 1000
+        let configuration = IMAPConfiguration(
+            host: settings.host, address: nil, port: settings.port, tls: settings.tls.connectorMode,
+            caCertificateFile: settings.caFile, allowPlaintextAuthentication: settings.allowPlaintext,
+            connectTimeout: timeout, responseTimeout: timeout)
+        let client = IMAPClient(configuration: configuration, group: eventLoopGroup, logger: logger)
+        let user = settings.username
+        return try await client.connect { session in
+            try await session.authenticate(credential.imap(user: user))
+            let folders = try await folders(session)
+            var total = PassReport()
+            while true {
+                let round = try await limiter.run {
+                    var round = PassReport()
+                    for folder in folders { round.add(try await self.sync(folder, session: session)) }
+                    return round
+                }
+                total.add(round)
+                let idles = settings.useIdle && session.capabilities.contains("IDLE") && !folders.isEmpty
+                guard idles, !Task.isCancelled else { break }
+                await synced(round)
+                // Wait on the first folder; any change there, or the poll interval, starts a round.
+                _ = try await session.select(folders[0])
+                _ = try await session.idle(timeout: TimeInterval(settings.pollIntervalSeconds))
+            }
+            try await session.logout()
+            return total
+        }
+    }
+
+    /// The folders to synchronise: those named, or with `syncAllFolders` every selectable
+    /// folder except Trash and Junk (RFC 6154 `\Trash`, `\Junk`, or so named) unless named.
+    func folders(_ session: IMAPSession) async throws -> [String] {
+        let settings = gateway.settings
+        guard settings.syncAllFolders else { return settings.folders }
+        let named = Set(settings.folders.map { $0.uppercased() })
+        let excludedNames: Set<String> = ["TRASH", "JUNK", "SPAM", "DELETED ITEMS", "JUNK E-MAIL"]
+        var result: [String] = []
+        for mailbox in try await session.list() where mailbox.isSelectable {
+            let excluded = mailbox.specialUse == .trash || mailbox.specialUse == .junk
+                || excludedNames.contains(mailbox.displayName.uppercased())
+            if excluded && !named.contains(mailbox.name.uppercased()) { continue }
+            result.append(mailbox.name)
+        }
+        // INBOX first: the folder waited on with IDLE.
+        return result.sorted { ($0.uppercased() == "INBOX" ? 0 : 1, $0) < ($1.uppercased() == "INBOX" ? 0 : 1, $1) }
+    }
+
+    /// One folder from its checkpoint on.
+    func sync(_ folder: String, session: IMAPSession) async throws -> PassReport {
+        let settings = gateway.settings
+        let gatewayID = gateway.id
+        let status = settings.afterFetch == .leave ? try await session.examine(folder) : try await session.select(folder)
+        var last: UInt32 = 0
+        let checkpoint = try await onThreadPool { try self.store.folderCheckpoint(gatewayID: gatewayID, folder: folder) }
+        if let checkpoint, checkpoint.uidValidity == status.uidValidity {
+            last = checkpoint.lastUID
+        } else {
+            if let checkpoint {
+                logger.notice("folder's UIDVALIDITY changed: fetching it again, duplicates are recognised", metadata: [
+                    "folder": "\(folder)", "was": "\(checkpoint.uidValidity)", "now": "\(status.uidValidity)",
+                ])
+            }
+            try await onThreadPool { try self.store.resetFolder(gatewayID: gatewayID, folder: folder, uidValidity: status.uidValidity) }
+        }
+        var report = PassReport()
+        if last > 0, settings.afterFetch != .leave {
+            try await applyAfterFetch(toEarlier: last, folder: folder, validity: status.uidValidity, session: session)
+        }
+        guard status.exists > 0 else { return report }
+        var keys: [IMAPSearchKey] = [.uid(.from(last + 1))]
+        if let start = settings.syncStartDate.flatMap({ Self.day($0, timeZone: settings.timeZone) }) { keys.append(.since(start)) }
+        let uids = try await session.uidSearch(keys).filter { $0 > last }.sorted()
+        var done: [UInt32] = []
+        for uid in uids {
+            try Task.checkCancellation()
+            let position = FetchCheckpoint(gatewayID: gatewayID, folder: folder, position: .imap(uidValidity: status.uidValidity, uid: uid))
+            var outcome = IMAPFetchOutcome.notFound
+            let stored = try await importMessage(checkpoint: position, protocolName: "IMAP") { sink in
+                outcome = try await session.fetchMessage(uid: uid, maxSize: settings.maxMessageBytes, into: sink)
+                if case .fetched = outcome { return true }
+                return false
+            }
+            if stored {
+                report.stored += 1
+                done.append(uid)
+                continue
+            }
+            switch outcome {
+            case .tooLarge(let size):
+                try await skip(position, reason: "message of \(size) bytes is over the limit of \(settings.maxMessageBytes)")
+            default:
+                try await skip(position, reason: "the server no longer has it (expunged before it could be fetched)")
+            }
+            report.skipped += 1
+        }
+        try await applyAfterFetch(done, folder: folder, session: session)
+        return report
+    }
+
+    /// What `afterFetch` does to the fetched messages on the server: nothing, `\Seen`, or a move.
+    private func applyAfterFetch(_ uids: [UInt32], folder: String, session: IMAPSession) async throws {
+        guard !uids.isEmpty else { return }
+        let settings = gateway.settings
+        switch settings.afterFetch {
+        case .leave: break
+        case .markSeen: try await session.addFlags(["\\Seen"], uids: uids)
+        case .move:
+            guard let target = settings.moveToFolder, target != folder else { return }
+            try await session.move(uids: uids, to: target)
+        }
+    }
+
+    /// The action for messages imported in an earlier connection that ended before it was
+    /// applied (the message is stored once its checkpoint commits; the action comes after).
+    private func applyAfterFetch(toEarlier last: UInt32, folder: String, validity: UInt32, session: IMAPSession) async throws {
+        let gatewayID = gateway.id
+        var keys: [IMAPSearchKey] = [.uid(.range(1...last))]
+        if gateway.settings.afterFetch == .markSeen { keys.append(.unseen) }
+        let remaining = try await session.uidSearch(keys)
+        guard !remaining.isEmpty else { return }
+        let fetched = try await onThreadPool { try self.store.fetchedRemoteIDs(gatewayID: gatewayID, folder: folder) }
+        let imported = remaining.filter { uid in
+            switch fetched["\(validity).\(uid)"] {
+            case .stored?, .duplicate?: true
+            default: false
+            }
+        }
+        try await applyAfterFetch(imported, folder: folder, session: session)
+    }
+
+    /// Midnight starting `YYYY-MM-DD` in `timeZone`.
+    static func day(_ text: String, timeZone: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: text)
     }
 }
 
-/// A fetch failure described in one line.
-struct FetchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+extension ReceivingGatewayFetcher.PassReport {
+    mutating func add(_ other: Self) {
+        stored += other.stored
+        skipped += other.skipped
+    }
+}
+
+extension GatewayTLSMode {
+    var connectorMode: ConnectorTLSMode {
+        switch self {
+        case .implicit: .implicit
+        case .starttls: .startTLS
+        case .none: .none
+        }
+    }
 }

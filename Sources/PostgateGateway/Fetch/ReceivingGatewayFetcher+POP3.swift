@@ -11,18 +11,14 @@ extension ReceivingGatewayFetcher {
     func runPOP3Pass(credential: GatewayCredential) async throws -> PassReport {
         let settings = gateway.settings
         let configuration = POP3Configuration(
-            host: settings.host, address: nil, port: settings.port, tls: settings.tls.pop3Mode,
+            host: settings.host, address: nil, port: settings.port, tls: settings.tls.connectorMode,
             caCertificateFile: settings.caFile, allowPlaintextAuthentication: settings.allowPlaintext,
             connectTimeout: Double(settings.connectionTimeoutMS) / 1000, responseTimeout: Double(settings.connectionTimeoutMS) / 1000)
         let client = POP3Client(configuration: configuration, group: eventLoopGroup, logger: logger)
         let gatewayID = gateway.id
         let user = settings.username
         return try await client.connect { session in
-            switch credential {
-            case .password(let password): try await session.authenticate(.password(user: user, password: password))
-            case .bearer(let token, .xoauth2): try await session.authenticate(.xoauth2(user: user, token: token))
-            case .bearer(let token, .oauthbearer): try await session.authenticate(.oauthBearer(user: user, token: token))
-            }
+            try await session.authenticate(credential.pop3(user: user))
             let ids = try await session.uidl()
             let sizes = Dictionary(try await session.list().map { ($0.number, $0.size) }, uniquingKeysWith: { first, _ in first })
             let fetched = try await onThreadPool { try self.store.fetchedRemoteIDs(gatewayID: gatewayID, folder: "") }
@@ -40,6 +36,7 @@ extension ReceivingGatewayFetcher {
                         do {
                             try await importMessage(checkpoint: checkpoint, protocolName: "POP3") { sink in
                                 try await session.retrieve(id.number, into: sink)
+                                return true
                             }
                             report.stored += 1
                             outcome = .stored
@@ -58,16 +55,6 @@ extension ReceivingGatewayFetcher {
             let gone = Set(fetched.keys).subtracting(ids.map(\.uid))
             try await onThreadPool { try self.store.forgetRemoteIDs(gone, gatewayID: gatewayID, folder: "") }
             return report
-        }
-    }
-}
-
-extension GatewayTLSMode {
-    var pop3Mode: POP3TLSMode {
-        switch self {
-        case .implicit: .implicit
-        case .starttls: .startTLS
-        case .none: .none
         }
     }
 }

@@ -7,6 +7,7 @@ import PostgateConnectors
 import PostgateDirectory
 import PostgateIndex
 import PostgateStore
+import Synchronization
 
 /// Runs one receiving gateway: connects when its `FetchSchedule` says, imports what is new,
 /// and records its live state for `postgate connector list`. A task, not a thread: every
@@ -20,7 +21,7 @@ final class ReceivingGatewayFetcher: Sendable {
 
     let gateway: ReceivingGateway
     let delivery: InboundDelivery
-    let credentials: GatewayCredentialSource
+    let credentials: any GatewayCredentialSource
     let eventLoopGroup: any EventLoopGroup
     let maxHeaderSize: Int
     let retryDelay: TimeInterval
@@ -29,7 +30,7 @@ final class ReceivingGatewayFetcher: Sendable {
 
     var store: MailStore { delivery.store }
 
-    init(gateway: ReceivingGateway, delivery: InboundDelivery, credentials: @escaping GatewayCredentialSource,
+    init(gateway: ReceivingGateway, delivery: InboundDelivery, credentials: any GatewayCredentialSource,
          eventLoopGroup: any EventLoopGroup, maxHeaderSize: Int, retryDelay: TimeInterval, limiter: FetchLimiter, logger: Logger) {
         self.gateway = gateway
         self.delivery = delivery
@@ -58,8 +59,17 @@ final class ReceivingGatewayFetcher: Sendable {
             switch schedule.decide(now: now) {
             case .attempt:
                 await record(schedule, lastAttempt: now, lastSuccess: lastSuccess)
+                let rounds = SyncedRounds()
                 do {
-                    let report = try await limiter.run { try await self.runPass() }
+                    let report = try await runPass { round in
+                        // A connection that stays open (IDLE) reports each round.
+                        let at = Date()
+                        rounds.succeeded(at: at)
+                        if round != PassReport() {
+                            self.logger.info("fetched", metadata: ["stored": "\(round.stored)", "skipped": "\(round.skipped)"])
+                        }
+                        await self.recordConnected(at: at)
+                    }
                     lastSuccess = Date()
                     schedule.succeeded(now: lastSuccess!)
                     if report != PassReport() {
@@ -68,6 +78,13 @@ final class ReceivingGatewayFetcher: Sendable {
                 } catch is CancellationError {
                     return
                 } catch {
+                    if Task.isCancelled { return }
+                    credentials.attemptFailed(gateway)
+                    if let at = rounds.lastSuccess {
+                        // The connection worked for a while: this failure starts a new run.
+                        lastSuccess = at
+                        schedule.succeeded(now: at)
+                    }
                     let reason = Self.oneLine(error)
                     schedule.failed(reason, now: Date())
                     logger.warning("fetch failed", metadata: [
@@ -93,28 +110,52 @@ final class ReceivingGatewayFetcher: Sendable {
         }
     }
 
-    /// One connection: authenticate, import, log out.
-    func runPass() async throws -> PassReport {
-        let credential = try await credentials(gateway)
+    /// One connection: authenticate, import, log out (or, with IMAP IDLE, stay and import
+    /// each change, calling `synced` after each round).
+    func runPass(synced: @escaping @Sendable (PassReport) async -> Void) async throws -> PassReport {
+        let credential = try await credentials.credential(for: gateway)
         switch gateway.settings.kind {
-        case .pop3: return try await runPOP3Pass(credential: credential)
-        case .imap: return try await runIMAPPass(credential: credential)
+        case .pop3: return try await limiter.run { try await self.runPOP3Pass(credential: credential) }
+        case .imap: return try await runIMAPPass(credential: credential, synced: synced)
         }
     }
 
-    /// Streams one message from `fetch` into the store with `checkpoint`; nothing is stored
-    /// if `fetch` or the store fails.
+    /// Streams one message from `fetch` into the store with `checkpoint`; returns false,
+    /// storing nothing, when `fetch` says it sent no message. Nothing is stored if `fetch`
+    /// or the store fails.
+    @discardableResult
     func importMessage(checkpoint: FetchCheckpoint, protocolName: String,
-                       _ fetch: ((ByteBuffer) async throws -> Void) async throws -> Void) async throws {
+                       _ fetch: ((ByteBuffer) async throws -> Void) async throws -> Bool) async throws -> Bool {
         let message = FetchedMessageImport(
             delivery: delivery, recipient: gateway.address, server: gateway.server, protocolName: protocolName,
             checkpoint: checkpoint, maxHeaderSize: maxHeaderSize, eventLoop: eventLoopGroup.any())
         do {
-            try await fetch { chunk in try await message.write(chunk) }
+            guard try await fetch({ chunk in try await message.write(chunk) }) else {
+                message.abort()
+                return false
+            }
             try await message.commit()
+            return true
         } catch {
             message.abort()
             throw error
+        }
+    }
+
+    /// Records that a round on an open connection succeeded.
+    private func recordConnected(at date: Date) async {
+        do {
+            try await onThreadPool {
+                var state = try self.store.liveState(gatewayID: self.gateway.id) ?? GatewayLiveState(state: .connected)
+                state.state = .connected
+                state.tries = 0
+                state.lastError = nil
+                state.coolingUntil = nil
+                state.lastSuccessAt = date
+                try self.store.setLiveState(state, gatewayID: self.gateway.id)
+            }
+        } catch {
+            logger.error("cannot record the gateway's state", metadata: ["error": "\(error)"])
         }
     }
 
@@ -160,6 +201,17 @@ final class ReceivingGatewayFetcher: Sendable {
     }
 }
 
+/// The last round that succeeded on the current connection, set from the pass's task.
+final class SyncedRounds: Sendable {
+    private let last = Mutex<Date?>(nil)
+
+    func succeeded(at date: Date) {
+        last.withLock { $0 = date }
+    }
+
+    var lastSuccess: Date? { last.withLock { $0 } }
+}
+
 extension FetchSchedule.Phase {
     var liveState: GatewayLiveState.State {
         switch self {
@@ -184,14 +236,25 @@ actor FetchLimiter {
         self.limit = max(1, limit)
     }
 
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    /// Runs `body` once a slot is free.
+    nonisolated func run<T>(_ body: () async throws -> T) async throws -> T {
+        await acquire()
+        do {
+            let result = try await body()
+            await release()
+            return result
+        } catch {
+            await release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
         if running >= limit {
             await withCheckedContinuation { waiting.append($0) }
         } else {
             running += 1
         }
-        defer { release() }
-        return try await body()
     }
 
     private func release() {

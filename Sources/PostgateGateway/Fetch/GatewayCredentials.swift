@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOPosix
+import PostgateBlocking
+import PostgateDirectory
+import PostgateMessage
+import PostgateOAuth
+import PostgateOutbound
+import PostgateStore
+import Synchronization
+
+/// Opens the gateways' credentials when they connect: decrypts a stored password with the
+/// data directory's secret key, or obtains an OAuth 2.0 access token with the stored
+/// refresh token (RFC 6749 section 6). One token source per gateway caches its token until
+/// shortly before it expires; a refresh token the provider rotates is sealed and stored
+/// at once, so a restart uses the new one.
+public final class GatewayCredentials: Sendable {
+    let store: MailStore
+    let keyPath: String?
+    let httpClient: HTTPClient
+    let threadPool: NIOThreadPool
+    let logger: Logger
+    private let sources = Mutex<[String: (settings: OAuthClientSettings, source: OAuth2TokenSource)]>([:])
+
+    /// - Parameter keyPath: the secret key file; nil for `DATA/secret.key`.
+    public init(store: MailStore, keyPath: String?, httpClient: HTTPClient, threadPool: NIOThreadPool, logger: Logger) {
+        self.store = store
+        self.keyPath = keyPath
+        self.httpClient = httpClient
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    /// A receiving gateway's credential.
+    public func credential(for gateway: ReceivingGateway) async throws -> GatewayCredential {
+        let settings = gateway.settings
+        return try await credential(key: "receiving \(gateway.address)", address: gateway.address, direction: .receiving,
+                                    auth: settings.auth, password: settings.password, oauth: settings.oauth)
+    }
+
+    /// A sending gateway's SMTP credentials.
+    public func smtpCredentials(address: EmailAddress, settings: SendingGatewaySettings) async throws -> SMTPCredentials {
+        switch try await credential(key: "sending \(address)", address: address, direction: .sending,
+                                    auth: settings.auth, password: settings.password, oauth: settings.oauth) {
+        case .password(let password): return SMTPCredentials(user: settings.username, password: password)
+        case .bearer(let token, _): return SMTPCredentials(user: settings.username, bearerToken: token)
+        }
+    }
+
+    /// After a failed attempt: a cached access token may be the reason (revoked before its
+    /// expiry), so the next attempt asks for a new one.
+    public func attemptFailed(_ gateway: ReceivingGateway) {
+        sources.withLock { $0["receiving \(gateway.address)"] = nil }
+    }
+
+    private func credential(key: String, address: EmailAddress, direction: GatewayDirection, auth: GatewayAuthentication,
+                            password: SealedSecret?, oauth: OAuthClientSettings?) async throws -> GatewayCredential {
+        switch auth {
+        case .password:
+            guard let password else { throw FetchError("no password is stored for the \(direction.rawValue) gateway of \(address)") }
+            let box = try await secretBox()
+            return .password(try box.open(password))
+        case .oauth2:
+            guard let oauth else { throw FetchError("no OAuth 2.0 settings are stored for the \(direction.rawValue) gateway of \(address)") }
+            let source = try await tokenSource(key: key, address: address, direction: direction, oauth: oauth)
+            do {
+                return .bearer(try await source.accessToken().value, oauth.mechanism)
+            } catch {
+                throw FetchError(error.description)
+            }
+        }
+    }
+
+    private func secretBox() async throws -> SecretBox {
+        let (store, keyPath) = (self.store, self.keyPath)
+        return try await threadPool.runToCompletion {
+            BlockingWork.assertAllowedHere("reading the secret key")
+            return try store.secretBox(keyPath: keyPath, create: false)
+        }
+    }
+
+    private func tokenSource(key: String, address: EmailAddress, direction: GatewayDirection,
+                             oauth: OAuthClientSettings) async throws -> OAuth2TokenSource {
+        if let known = sources.withLock({ $0[key] }), known.settings == oauth { return known.source }
+        let box = try await secretBox()
+        guard let refresh = oauth.refreshToken else {
+            throw FetchError("no refresh token is stored for the \(direction.rawValue) gateway of \(address): set one with --oauth-refresh-token-file")
+        }
+        let settings = OAuth2Settings(
+            tokenEndpoint: oauth.tokenEndpoint, clientID: oauth.clientID, clientSecret: try oauth.clientSecret.map(box.open) ?? "",
+            scope: oauth.scope, tenant: oauth.tenant, refreshToken: try box.open(refresh))
+        let (store, threadPool, logger) = (self.store, self.threadPool, self.logger)
+        let source = OAuth2TokenSource(settings: settings, httpClient: httpClient, logger: logger, onRefreshTokenRotation: { rotated in
+            // RFC 6749 section 6: the old refresh token may stop working; keep the new one.
+            do {
+                try await threadPool.runToCompletion {
+                    BlockingWork.assertAllowedHere("storing a rotated refresh token")
+                    try store.replaceRefreshToken(of: address, direction: direction, with: try box.seal(rotated))
+                }
+                logger.notice("stored the rotated refresh token", metadata: ["gateway": "\(address)", "direction": "\(direction.rawValue)"])
+            } catch {
+                logger.error("cannot store the rotated refresh token", metadata: ["gateway": "\(address)", "error": "\(error)"])
+            }
+        })
+        sources.withLock { $0[key] = (oauth, source) }
+        return source
+    }
+}
+
+extension GatewayCredentials: GatewayCredentialSource {}
+
+/// Where a fetcher's credentials come from.
+public protocol GatewayCredentialSource: Sendable {
+    func credential(for gateway: ReceivingGateway) async throws -> GatewayCredential
+    /// A pass failed: a cached token may be stale.
+    func attemptFailed(_ gateway: ReceivingGateway)
+}

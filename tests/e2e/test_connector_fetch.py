@@ -1,0 +1,215 @@
+"""Receiving gateways end to end: a channel address connected to a private Dovecot mailbox
+(POP3 and IMAP) fetches the customer's mail into its queue exactly once, records what it
+skips, and shows its connection state."""
+
+from __future__ import annotations
+
+import imaplib
+import json
+import os
+import ssl
+from pathlib import Path
+
+import pytest
+
+import dovecot
+from conftest import cli, message_file, messages, wait_for
+
+pytestmark = pytest.mark.skipif(not dovecot.installed(), reason="Dovecot (dovecot-imapd, dovecot-pop3d) is not installed")
+
+PASSWORD = "correct horse battery"
+ADDRESS = "support@acme.test"
+
+
+@pytest.fixture
+def mailbox():
+    server = dovecot.Dovecot().start()
+    yield server
+    server.stop()
+
+
+def js(data: Path, *args: str):
+    return json.loads(cli(data, *args, "--json").stdout)
+
+
+def message(n: int, size: int = 0, sender: str = "customer@example.org") -> bytes:
+    body = "Please help.\r\n" + ("x" * 70 + "\r\n") * (size // 72)
+    return (f"Return-Path: <{sender}>\r\nFrom: Customer <{sender}>\r\nTo: support@their-company.example\r\n"
+            f"Subject: Request {n}\r\nMessage-ID: <request-{n}@example.org>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\n"
+            f"\r\n{body}").encode()
+
+
+def connect(data: Path, tmp_path: Path, mailbox: dovecot.Dovecot, kind: str, *extra: str, password: str = PASSWORD,
+            ca: bool = True, poll: int = 10) -> None:
+    secret = tmp_path / "password"
+    secret.write_text(password + "\n")
+    os.chmod(secret, 0o600)
+    port = mailbox.pop3s_port if kind == "pop3" else mailbox.imaps_port
+    args = ["connector", "set", ADDRESS, "--receiving", kind, "--host", "127.0.0.1", "--port", str(port), "--tls", "implicit",
+            "--username", "alice", "--password-file", str(secret), "--poll-interval", str(poll)]
+    if ca:
+        args += ["--ca-file", str(mailbox.cert)]
+    cli(data, *args, *extra)
+    cli(data, "publish", "--comment", "connect the provider mailbox")
+
+
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "fetch.yaml"
+    path.write_text("hostname: postgate.e2e.test\nconnectors:\n  retry_delay: 1\n  reload_interval: 1\n")
+    return path
+
+
+def queue_subjects(data: Path) -> list[str]:
+    return sorted(row["subject"] for row in messages(data, "queues/support"))
+
+
+def gateway_state(data: Path) -> dict:
+    """The live state of the address's receiving gateway; empty before its first attempt."""
+    (entry,) = [g for g in js(data, "connector", "list") if g["address"] == ADDRESS and g["direction"] == "receiving"]
+    return entry["state"] or {}
+
+
+@pytest.fixture
+def channel(data_dir: Path) -> Path:
+    cli(data_dir, "queue", "add", "support")
+    cli(data_dir, "address", "set", ADDRESS, "--queue", "support", "--publish")
+    return data_dir
+
+
+def test_pop3_gateway_fetches_each_message_once(channel, tmp_path, mailbox, spawn):
+    for n in (1, 2, 3):
+        mailbox.add_message(message(n))
+    connect(channel, tmp_path, mailbox, "pop3")
+    server = spawn(channel, config(tmp_path))
+    wait_for(lambda: len(queue_subjects(channel)) == 3, message="three fetched messages in the queue")
+    assert queue_subjects(channel) == ["Request 1", "Request 2", "Request 3"]
+    stored = message_file(channel, messages(channel, "queues/support")[0]).read_bytes()
+    # Our trace field on top, then the message as the provider held it.
+    assert stored.startswith(b"Received: from 127.0.0.1 by postgate.e2e.test (Postgate) with POP3 id "), stored[:200]
+    assert b"Return-Path: <customer@example.org>\r\nFrom: Customer" in stored
+    # Left on the server by default; a new message arrives and is fetched at the next poll.
+    assert len(mailbox.message_files()) == 3
+    mailbox.add_message(message(4))
+    wait_for(lambda: len(queue_subjects(channel)) == 4, timeout=60, message="the fourth message fetched")
+    state = gateway_state(channel)
+    assert state["fetched"] == 4 and state["state"] in ("idle", "connected"), state
+    assert state["lastSuccessAt"]
+    # A restart fetches nothing again: the checkpoints were committed with the messages.
+    server.stop()
+    server = spawn(channel, config(tmp_path))
+    mailbox.add_message(message(5))
+    wait_for(lambda: len(queue_subjects(channel)) == 5, timeout=60, message="the fifth message fetched")
+    assert queue_subjects(channel) == [f"Request {n}" for n in range(1, 6)]
+
+
+def test_pop3_delete_after_download_and_oversize_skipped(channel, tmp_path, mailbox, spawn):
+    mailbox.add_message(message(1))
+    mailbox.add_message(message(2, size=4096))
+    mailbox.add_message(message(3))
+    connect(channel, tmp_path, mailbox, "pop3", "--delete-after-download", "true", "--max-message-size", "2048")
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: len(queue_subjects(channel)) == 2, message="the two small messages fetched")
+    # Deleted once stored; the skipped one stays on the server.
+    wait_for(lambda: len(mailbox.message_files()) == 1, message="fetched messages deleted on the server")
+    assert b"Request 2" in mailbox.message_files()[0].read_bytes()
+    state = gateway_state(channel)
+    assert state["fetched"] == 2 and state["skipped"] == 1, state
+    assert queue_subjects(channel) == ["Request 1", "Request 3"]
+
+
+def test_wrong_password_fails_then_cools_off(channel, tmp_path, mailbox, spawn):
+    mailbox.add_message(message(1))
+    connect(channel, tmp_path, mailbox, "pop3", "--max-tries", "2", "--cool-off-minutes", "5", password="wrong")
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: gateway_state(channel).get("state") == "cooling-off", timeout=60, message="cooling off after two failures")
+    state = gateway_state(channel)
+    assert "authentication failed" in state["lastError"], state
+    assert state["coolingUntil"] and state["tries"] == 2
+    assert queue_subjects(channel) == []
+
+
+def test_untrusted_certificate_is_a_clear_error(channel, tmp_path, mailbox, spawn):
+    mailbox.add_message(message(1))
+    connect(channel, tmp_path, mailbox, "pop3", ca=False)
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: (gateway_state(channel).get("lastError") or "") != "", timeout=60, message="a failed attempt")
+    assert "certificate" in gateway_state(channel)["lastError"]
+    assert queue_subjects(channel) == []
+
+
+# --------------------------------------------------------------------------- IMAP
+
+
+def imap_session(mailbox: dovecot.Dovecot) -> imaplib.IMAP4_SSL:
+    context = ssl.create_default_context(cafile=str(mailbox.cert))
+    session = imaplib.IMAP4_SSL("127.0.0.1", mailbox.imaps_port, ssl_context=context)
+    session.login("alice", PASSWORD)
+    return session
+
+
+def test_imap_gateway_waits_with_idle_and_moves_fetched_mail(channel, tmp_path, mailbox, spawn):
+    for n in (1, 2):
+        mailbox.add_message(message(n))
+    # An hour between polls: only IDLE can bring the third message in time.
+    connect(channel, tmp_path, mailbox, "imap", "--after-fetch", "move", "--move-to-folder", "Archive", poll=3600)
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: len(queue_subjects(channel)) == 2, message="two fetched messages in the queue")
+    wait_for(lambda: len(mailbox.message_files(folder="Archive")) == 2, message="fetched messages moved to Archive")
+    wait_for(lambda: gateway_state(channel).get("state") == "connected", message="connected and idling")
+    mailbox.add_message(message(3))
+    wait_for(lambda: len(queue_subjects(channel)) == 3, timeout=60, message="the third message fetched on IDLE")
+    wait_for(lambda: mailbox.message_files() == [], message="INBOX emptied into Archive")
+    stored = message_file(channel, messages(channel, "queues/support")[0]).read_bytes()
+    assert b"(Postgate) with IMAP id " in stored.split(b"\r\n\r\n")[0]
+
+
+def test_imap_uidvalidity_change_resyncs_without_duplicates(channel, tmp_path, mailbox, spawn):
+    session = imap_session(mailbox)
+    session.create("Support")
+    for n in (1, 2, 3):
+        session.append("Support", None, None, message(n))
+    connect(channel, tmp_path, mailbox, "imap", "--folder", "Support", "--idle", "false")
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: len(queue_subjects(channel)) == 3, message="three fetched messages")
+    # The folder is made anew (a new UIDVALIDITY, RFC 9051 section 2.3.1.1) with the same
+    # three messages and a fourth.
+    session.delete("Support")
+    session.create("Support")
+    for n in (1, 2, 3, 4):
+        session.append("Support", None, None, message(n))
+    session.logout()
+    wait_for(lambda: len(queue_subjects(channel)) == 4, timeout=60, message="the fourth message fetched")
+    wait_for(lambda: gateway_state(channel).get("fetched", 0) >= 7, timeout=60, message="the resync recorded")
+    assert queue_subjects(channel) == [f"Request {n}" for n in range(1, 5)]
+
+
+def test_imap_sync_all_folders_skips_trash_and_junk(channel, tmp_path, mailbox, spawn):
+    mailbox.add_message(message(1))
+    mailbox.add_message(message(2), folder="Archive")
+    mailbox.add_message(message(3), folder="Trash")
+    mailbox.add_message(message(4), folder="Junk")
+    connect(channel, tmp_path, mailbox, "imap", "--sync-all-folders", "true", "--idle", "false")
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: len(queue_subjects(channel)) == 2, message="INBOX and Archive fetched")
+    wait_for(lambda: gateway_state(channel).get("state") == "idle", message="the pass finished")
+    assert queue_subjects(channel) == ["Request 1", "Request 2"]
+
+
+def test_imap_gateway_survives_sigkill_without_loss_or_duplicates(channel, tmp_path, mailbox, spawn):
+    count = 300
+    for n in range(count):
+        mailbox.add_message(message(n))
+    connect(channel, tmp_path, mailbox, "imap", "--idle", "false")
+    kills = 0
+    while kills < 4:
+        server = spawn(channel, config(tmp_path))
+        before = len(messages(channel, "queues/support"))
+        # Kill it mid-import: once some more messages are stored.
+        wait_for(lambda: len(messages(channel, "queues/support")) >= min(count, before + 20), timeout=120,
+                 message="import under way")
+        server.kill9()
+        kills += 1
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: len(messages(channel, "queues/support")) == count, timeout=180, message="every message imported")
+    subjects = [row["subject"] for row in messages(channel, "queues/support")]
+    assert len(subjects) == len(set(subjects)) == count
