@@ -225,6 +225,7 @@ let package = Package(
                 "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
                 "PostgateSessions", "PostgateCSV", "PostgateOutbound",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

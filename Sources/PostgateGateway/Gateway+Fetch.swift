@@ -13,14 +13,14 @@ import PostgateStore
 extension Gateway {
     /// The HTTP client for token requests and the credentials of every gateway, shared by
     /// the fetchers and the delivery worker's sending gateways.
-    static func makeCredentials(configuration: GatewayConfiguration, store: MailStore, httpClient: HTTPClient,
+    public static func makeCredentials(configuration: GatewayConfiguration, store: MailStore, httpClient: HTTPClient,
                                 threadPool: NIOThreadPool, logger: Logger) -> GatewayCredentials {
         let keyFile = configuration.channels.secretKeyFile
         return GatewayCredentials(store: store, keyPath: keyFile.isEmpty ? nil : keyFile, httpClient: httpClient,
                                   threadPool: threadPool, logger: logger)
     }
 
-    static func makeHTTPClient(group: any EventLoopGroup) -> HTTPClient {
+    public static func makeHTTPClient(group: any EventLoopGroup) -> HTTPClient {
         HTTPClient(eventLoopGroupProvider: .shared(group), configuration: OAuth2TokenSource.httpClientConfiguration())
     }
 
@@ -48,7 +48,7 @@ extension Gateway {
 
     /// The sending gateways for the delivery worker: an envelope sender that is a hosted
     /// address with a published sending gateway is sent through it.
-    static func senderRoutes(store: MailStore, credentials: GatewayCredentials, threadPool: NIOThreadPool) -> SenderRoutes {
+    public static func senderRoutes(store: MailStore, credentials: GatewayCredentials, threadPool: NIOThreadPool) -> SenderRoutes {
         { sender in
             guard let address = try? EmailAddress(sender) else { return nil }
             let settings: SendingGatewaySettings? = try await threadPool.runToCompletion {
@@ -64,7 +64,7 @@ extension Gateway {
     }
 
     /// The submission server of a sending gateway with its credentials ready.
-    static func sendingEndpoint(address: EmailAddress, settings: SendingGatewaySettings,
+    public static func sendingEndpoint(address: EmailAddress, settings: SendingGatewaySettings,
                                 credentials: GatewayCredentials) async throws -> SMTPEndpoint {
         let implicit = settings.tls == .implicit
         return SMTPEndpoint(

@@ -44,7 +44,7 @@ public struct FetchCheckpoint: Sendable, Equatable {
 }
 
 /// A receiving gateway's IMAP checkpoint in one folder.
-public struct FolderCheckpoint: Sendable, Equatable {
+public struct FolderCheckpoint: Sendable, Equatable, Codable {
     public var uidValidity: UInt32
     /// Every message with a UID up to this one was imported (or skipped).
     public var lastUID: UInt32
@@ -109,6 +109,22 @@ public struct GatewayLiveState: Sendable, Equatable, Codable {
     }
 }
 
+/// A remote message a gateway did not store, and why.
+public struct SkippedRemoteMessage: Sendable, Equatable, Codable {
+    public var folder: String
+    /// The POP3 UIDL, or the IMAP `UIDVALIDITY.UID`.
+    public var remoteID: String
+    public var reason: String
+    public var at: Date
+
+    public init(folder: String, remoteID: String, reason: String, at: Date) {
+        self.folder = folder
+        self.remoteID = remoteID
+        self.reason = reason
+        self.at = at
+    }
+}
+
 /// The fetch bookkeeping of receiving gateways, next to the message index so that a
 /// checkpoint commits with the message it records.
 package protocol FetchLedger: Sendable {
@@ -125,6 +141,10 @@ package protocol FetchLedger: Sendable {
     /// Forgets remote ids no longer on the server, so the fetched set stays as large as
     /// the maildrop.
     func forgetRemoteIDs(_ ids: Set<String>, gatewayID: Int64, folder: String) throws(StoreError)
+    /// Every IMAP folder checkpoint of a gateway, by folder.
+    func folderCheckpoints(gatewayID: Int64) throws(StoreError) -> [String: FolderCheckpoint]
+    /// The messages a gateway skipped, newest first, at most `limit`.
+    func skippedMessages(gatewayID: Int64, limit: Int) throws(StoreError) -> [SkippedRemoteMessage]
     /// The live state of a gateway; nil before its first attempt.
     func liveState(gatewayID: Int64) throws(StoreError) -> GatewayLiveState?
     /// Replaces the live state of a gateway; `fetched` and `skipped` are not taken from

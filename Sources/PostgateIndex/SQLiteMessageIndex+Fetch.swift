@@ -72,6 +72,28 @@ extension SQLiteMessageIndex {
         }
     }
 
+    package func folderCheckpoints(gatewayID: Int64) throws(StoreError) -> [String: FolderCheckpoint] {
+        try database.read { db in
+            var result: [String: FolderCheckpoint] = [:]
+            for row in try Row.fetchAll(db, cachedSQL: "SELECT folder, uid_validity, last_uid FROM gateway_folder WHERE gateway_id = ?",
+                                        arguments: [gatewayID]) {
+                result[row[0]] = FolderCheckpoint(uidValidity: row[1], lastUID: row[2])
+            }
+            return result
+        }
+    }
+
+    package func skippedMessages(gatewayID: Int64, limit: Int) throws(StoreError) -> [SkippedRemoteMessage] {
+        try database.read { db in
+            try Row.fetchAll(db, cachedSQL: """
+                SELECT folder, remote_id, reason, fetched_at FROM gateway_fetched
+                WHERE gateway_id = ? AND outcome = 'skipped' ORDER BY fetched_at DESC LIMIT ?
+                """, arguments: [gatewayID, limit]).map { row in
+                SkippedRemoteMessage(folder: row[0], remoteID: row[1], reason: row[2] ?? "", at: Date(timeIntervalSince1970: row[3]))
+            }
+        }
+    }
+
     package func liveState(gatewayID: Int64) throws(StoreError) -> GatewayLiveState? {
         try database.read { db in
             try Row.fetchOne(db, cachedSQL: "SELECT * FROM gateway_state WHERE gateway_id = ?", arguments: [gatewayID])

@@ -34,4 +34,12 @@ extension MailStore {
     public func setLiveState(_ state: GatewayLiveState, gatewayID: Int64) throws(StoreError) {
         try index.setLiveState(state, gatewayID: gatewayID)
     }
+
+    public func folderCheckpoints(gatewayID: Int64) throws(StoreError) -> [String: FolderCheckpoint] {
+        try index.folderCheckpoints(gatewayID: gatewayID)
+    }
+
+    public func skippedMessages(gatewayID: Int64, limit: Int = 20) throws(StoreError) -> [SkippedRemoteMessage] {
+        try index.skippedMessages(gatewayID: gatewayID, limit: limit)
+    }
 }

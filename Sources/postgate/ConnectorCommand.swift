@@ -9,7 +9,7 @@ import PostgateDirectory
 struct ConnectorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connector",
-        abstract: "Set, show, list and remove the mailbox connectors (gateways) of addresses.",
+        abstract: "Set, show, list, test and remove the mailbox connectors (gateways) of addresses.",
         discussion: """
         A receiving gateway fetches an address's mail from the customer's own mailbox (IMAP, \
         RFC 9051 / RFC 3501, or POP3, RFC 1939); a sending gateway sends its replies through \
@@ -20,7 +20,7 @@ struct ConnectorCommand: ParsableCommand {
         encrypted (AES-256-GCM) with the key in DATA/secret.key (or channels.secret_key_file of \
         --config), made on first need with mode 0600; they are never shown, logged or exported.
         """,
-        subcommands: [Set.self, Show.self, List.self, Remove.self, Discard.self]
+        subcommands: [Set.self, Show.self, List.self, Status.self, Test.self, Retry.self, Remove.self, Discard.self]
     )
 
     /// `postgate connector show ADDRESS`.

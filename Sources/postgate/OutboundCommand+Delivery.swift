@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOPosix
@@ -19,9 +20,13 @@ extension OutboundCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let (queue, worker) = try makeWorker(options)
+            let (queue, worker, httpClient) = try makeWorker(options)
             try reportingFailure { () throws(OutboundQueueError) in _ = try queue.retry() }
-            do { try await worker.runOnce() } catch { fail("\(error)") }
+            do { try await worker.runOnce() } catch {
+                try? await httpClient.shutdown()
+                fail("\(error)")
+            }
+            try? await httpClient.shutdown()
             let pending = try reportingFailure { () throws(StoreError) in try queue.messages(pendingOnly: true) }
             try options.print(["pending": pending.count]) { "\(pending.count) message\(pending.count == 1 ? "" : "s") still pending" }
         }
@@ -38,11 +43,15 @@ extension OutboundCommand {
 
         func run() async throws {
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-            let (_, worker) = try makeWorker(options)
+            let (_, worker, httpClient) = try makeWorker(options)
             let group = ServiceGroup(configuration: .init(
                 services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "postgate")
             ))
-            do { try await group.run() } catch { fail("\(error)") }
+            do { try await group.run() } catch {
+                try? await httpClient.shutdown()
+                fail("\(error)")
+            }
+            try? await httpClient.shutdown()
         }
     }
 
@@ -73,14 +82,20 @@ extension OutboundCommand {
 }
 
 /// The queue and a worker for the next hop of the configuration (notifications into the
-/// sender's mailbox, as under `postgate serve`), or exit with the reason.
-private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, DeliveryWorker) {
+/// sender's mailbox, and the addresses' sending gateways, as under `postgate serve`), or exit
+/// with the reason; the HTTP client for token requests is the caller's to shut down.
+private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, DeliveryWorker, HTTPClient) {
     let configuration = options.gatewayConfiguration()
     let store = try options.openStore()
+    let logger = Logger(label: "postgate.outbound")
     do {
-        let worker = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, group: MultiThreadedEventLoopGroup.singleton,
-                                                    threadPool: NIOThreadPool.singleton, logger: Logger(label: "postgate.outbound"))
-        return (worker.queue, worker)
+        var worker = try Gateway.makeDeliveryWorker(configuration: configuration, store: store, group: MultiThreadedEventLoopGroup.singleton,
+                                                    threadPool: NIOThreadPool.singleton, logger: logger)
+        let httpClient = Gateway.makeHTTPClient(group: MultiThreadedEventLoopGroup.singleton)
+        let credentials = Gateway.makeCredentials(configuration: configuration, store: store, httpClient: httpClient,
+                                                  threadPool: NIOThreadPool.singleton, logger: logger)
+        worker.senderRoutes = Gateway.senderRoutes(store: store, credentials: credentials, threadPool: NIOThreadPool.singleton)
+        return (worker.queue, worker, httpClient)
     } catch {
         fail("\(error)")
     }
