@@ -152,6 +152,12 @@ service anvil {{
                            stderr=subprocess.STDOUT, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
         return self
 
+    def set_password(self, user: str, password: str) -> None:
+        """Changes a user's password (the passwd-file is read on each login)."""
+        self.users[user] = password
+        lines = [f"{u}:{{PLAIN}}{p}:{self.uid}:{self.gid}::{self.dir / 'home' / u}\n" for u, p in self.users.items()]
+        (self.dir / "users").write_text("".join(lines))
+
     def log(self) -> str:
         path = self.dir / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""

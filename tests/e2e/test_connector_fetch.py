@@ -5,6 +5,7 @@ skips, and shows its connection state."""
 from __future__ import annotations
 
 import imaplib
+from datetime import datetime, timedelta, timezone
 import json
 import os
 import ssl
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import dovecot
-from conftest import cli, message_file, messages, wait_for
+from conftest import cli, free_port, message_file, messages, wait_for
 
 pytestmark = pytest.mark.skipif(not dovecot.installed(), reason="Dovecot (dovecot-imapd, dovecot-pop3d) is not installed")
 
@@ -213,3 +214,88 @@ def test_imap_gateway_survives_sigkill_without_loss_or_duplicates(channel, tmp_p
     wait_for(lambda: len(messages(channel, "queues/support")) == count, timeout=180, message="every message imported")
     subjects = [row["subject"] for row in messages(channel, "queues/support")]
     assert len(subjects) == len(set(subjects)) == count
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def probe(data: Path, *args: str) -> tuple[int, dict]:
+    proc = cli(data, "connector", "test", ADDRESS, *args, "--json", check=False)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_connector_test_reports_each_step_on_a_draft(channel, tmp_path, mailbox):
+    mailbox.add_message(message(1))
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD)
+    base = ["connector", "set", ADDRESS, "--receiving", "imap", "--host", "127.0.0.1", "--port", str(mailbox.imaps_port),
+            "--username", "alice", "--password-file", str(secret), "--ca-file", str(mailbox.cert)]
+    cli(channel, *base)
+    code, report = probe(channel)
+    assert code == 0 and report["ok"] and report["settings"] == "draft", report
+    assert [s["step"] for s in report["steps"]] == ["open stored password", "connect", "authenticate", "list folders"]
+    assert "Archive" in report["steps"][-1]["detail"] and "TLS active" in report["steps"][1]["detail"]
+    # A folder the server does not have fails the last step, naming it.
+    cli(channel, "connector", "set", ADDRESS, "--receiving", "imap", "--folder", "Tickets")
+    code, report = probe(channel)
+    assert code == 1 and not report["ok"]
+    assert report["steps"][-1]["step"] == "list folders" and "Tickets" in report["steps"][-1]["detail"]
+    # A wrong password fails at authentication; nothing after it is tried.
+    secret.write_text("wrong")
+    cli(channel, "connector", "set", ADDRESS, "--receiving", "imap", "--folder", "INBOX", "--password-file", str(secret))
+    code, report = probe(channel)
+    assert code == 1 and report["steps"][-1]["step"] == "authenticate" and not report["steps"][-1]["ok"]
+    assert "authentication failed" in report["steps"][-1]["detail"]
+    # Nothing listens: the connect step says so.
+    cli(channel, "connector", "set", ADDRESS, "--receiving", "imap", "--port", str(free_port()))
+    code, report = probe(channel)
+    assert code == 1 and report["steps"][-1]["step"] == "connect" and "refused" in report["steps"][-1]["detail"], report
+    # POP3 counts the messages; the human form is a table of the steps.
+    secret.write_text(PASSWORD)
+    cli(channel, "connector", "remove", ADDRESS, "--receiving")
+    cli(channel, "connector", "set", ADDRESS, "--receiving", "pop3", "--host", "127.0.0.1", "--port", str(mailbox.pop3s_port),
+        "--username", "alice", "--password-file", str(secret), "--ca-file", str(mailbox.cert))
+    code, report = probe(channel)
+    assert code == 0 and report["steps"][-1] == {**report["steps"][-1], "step": "count messages", "ok": True}
+    assert report["steps"][-1]["detail"].startswith("1 messages")
+    text = cli(channel, "connector", "test", ADDRESS).stdout
+    assert "count messages" in text and "ok" in text
+
+
+def test_status_shows_checkpoints_and_skipped_messages(channel, tmp_path, mailbox, spawn):
+    mailbox.add_message(message(1))
+    mailbox.add_message(message(2, size=4096))
+    connect(channel, tmp_path, mailbox, "imap", "--idle", "false", "--max-message-size", "2048")
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: gateway_state(channel).get("skipped") == 1 and gateway_state(channel).get("fetched") == 1,
+             message="one fetched, one skipped")
+    (status,) = js(channel, "connector", "status", ADDRESS)
+    assert status["folders"]["INBOX"]["lastUID"] == 2
+    (skipped,) = status["skipped"]
+    assert skipped["folder"] == "INBOX" and skipped["remoteID"] == f"{status['folders']['INBOX']['uidValidity']}.2"
+    assert "over the limit of 2048" in skipped["reason"]
+    text = cli(channel, "connector", "status", ADDRESS).stdout
+    assert "folder INBOX: UIDVALIDITY" in text and "skipped INBOX" in text
+
+
+def test_retry_starts_a_cooling_off_gateway_again(channel, tmp_path, mailbox, spawn):
+    mailbox.add_message(message(1))
+    connect(channel, tmp_path, mailbox, "pop3", "--max-tries", "1", "--cool-off-minutes", "60", password="wrong")
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: gateway_state(channel).get("state") == "cooling-off", message="cooling off after the failure")
+    # The administrator fixes the password in the mailbox's users file, then asks for a retry.
+    mailbox.set_password("alice", "wrong")
+    cli(channel, "connector", "retry", ADDRESS)
+    wait_for(lambda: len(queue_subjects(channel)) == 1, timeout=60, message="fetched after the retry")
+    assert gateway_state(channel)["state"] == "idle"
+
+
+def test_nothing_is_fetched_inside_a_skip_window(channel, tmp_path, mailbox, spawn):
+    mailbox.add_message(message(1))
+    now = datetime.now(timezone.utc)
+    start = (now - timedelta(minutes=5)).strftime("%H:%M")
+    end = (now + timedelta(hours=2)).strftime("%H:%M")
+    connect(channel, tmp_path, mailbox, "pop3", "--skip-time", f"{start}-{end}", "--time-zone", "UTC")
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: gateway_state(channel).get("state") == "skipped", message="in the skip window")
+    assert queue_subjects(channel) == [] and gateway_state(channel)["fetched"] == 0

@@ -94,19 +94,30 @@ final class ReceivingGatewayFetcher: Sendable {
                 await record(schedule, lastAttempt: now, lastSuccess: lastSuccess)
             case .wait(let until):
                 await record(schedule, lastAttempt: nil, lastSuccess: lastSuccess)
-                guard (try? await Task.sleep(for: .seconds(max(0.001, until.timeIntervalSinceNow)))) != nil else { return }
+                // A failing or cooling-off gateway looks every `recheck` for the
+                // administrator's `postgate connector retry`.
+                let watching = schedule.phase == .failing || schedule.phase == .coolingOff
+                let pause = watching ? min(recheck, until.timeIntervalSinceNow) : until.timeIntervalSinceNow
+                guard (try? await Task.sleep(for: .seconds(max(0.001, pause)))) != nil else { return }
+                if watching, await retryRequested(than: schedule.phase) { schedule.reset() }
             case .stop:
                 guard (try? await Task.sleep(for: .seconds(recheck))) != nil else { return }
-                do {
-                    let state = try await onThreadPool { try self.store.liveState(gatewayID: self.gateway.id) }
-                    if state?.state != .failed {
-                        logger.notice("gateway restarted by the administrator")
-                        schedule.reset()
-                    }
-                } catch {
-                    logger.error("cannot read the gateway's state", metadata: ["error": "\(error)"])
-                }
+                if await retryRequested(than: .failed) { schedule.reset() }
             }
+        }
+    }
+
+    /// Whether the administrator reset the recorded state (`postgate connector retry`) while
+    /// the gateway was in `phase`.
+    private func retryRequested(than phase: FetchSchedule.Phase) async -> Bool {
+        do {
+            let state = try await onThreadPool { try self.store.liveState(gatewayID: self.gateway.id) }
+            guard let state, state.state != phase.liveState, state.state == .idle, state.tries == 0 else { return false }
+            logger.notice("gateway restarted by the administrator")
+            return true
+        } catch {
+            logger.error("cannot read the gateway's state", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
