@@ -19,7 +19,32 @@ extension MailStore {
         findings += try checkJournal()
         findings += try checkAddresses()
         findings += try checkDKIM(now: now)
+        findings += try checkGateways()
         return findings
+    }
+
+    /// Each receiving gateway's live state: failed is an error (it waits for the
+    /// administrator), failing or cooling off a warning with the last error in one line.
+    private func checkGateways() throws(StoreError) -> [CheckFinding] {
+        try gatewayListings().filter { $0.direction == .receiving }.map { listing in
+            let subject = "connector \(listing.address)"
+            guard listing.status == .active else { return CheckFinding(subject, .ok, "a draft, not yet published") }
+            guard let state = listing.state else { return CheckFinding(subject, .ok, "published; not yet run by the server") }
+            let error = (state.lastError ?? "").split(whereSeparator: \.isNewline).joined(separator: " ")
+            let tries = "\(state.tries) of \(listing.maxTries.map(String.init) ?? "?") tries"
+            switch state.state {
+            case .failed:
+                return CheckFinding(subject, .error, "failed: \(error); fix it, then `postgate connector retry \(listing.address)`")
+            case .coolingOff:
+                let until = state.coolingUntil.map { " until \($0.formatted(.iso8601))" } ?? ""
+                return CheckFinding(subject, .warning, "cooling off\(until) after \(tries): \(error)")
+            case .failing:
+                return CheckFinding(subject, .warning, "failing (\(tries)): \(error)")
+            case .connected, .idle, .skipped:
+                let last = state.lastSuccessAt.map { "last fetch \($0.formatted(.iso8601))" } ?? "no fetch yet"
+                return CheckFinding(subject, .ok, "\(state.state.rawValue), \(last), \(state.fetched) fetched, \(state.skipped) skipped")
+            }
+        }
     }
 
     /// Messages still in the delivery journal (`DeliveryJournal`): normal for a moment

@@ -127,6 +127,11 @@ def test_wrong_password_fails_then_cools_off(channel, tmp_path, mailbox, spawn):
     assert "authentication failed" in state["lastError"], state
     assert state["coolingUntil"] and state["tries"] == 2
     assert queue_subjects(channel) == []
+    # `postgate check` says so, in one line.
+    report = json.loads(cli(channel, "check", "--json", check=False).stdout)
+    (finding,) = [f for f in report["findings"] if f["subject"] == f"connector {ADDRESS}"]
+    assert finding["severity"] == "warning" and "cooling off" in finding["detail"] and "2 of 2 tries" in finding["detail"], finding
+    assert "authentication failed" in finding["detail"]
 
 
 def test_untrusted_certificate_is_a_clear_error(channel, tmp_path, mailbox, spawn):
