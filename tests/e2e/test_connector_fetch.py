@@ -304,3 +304,43 @@ def test_nothing_is_fetched_inside_a_skip_window(channel, tmp_path, mailbox, spa
     spawn(channel, config(tmp_path))
     wait_for(lambda: gateway_state(channel).get("state") == "skipped", message="in the skip window")
     assert queue_subjects(channel) == [] and gateway_state(channel)["fetched"] == 0
+
+
+def big_message(megabytes: int) -> bytes:
+    head = (b"Return-Path: <customer@example.org>\r\nFrom: customer@example.org\r\nSubject: Big attachment\r\n"
+            b"Message-ID: <big@example.org>\r\n\r\n")
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n"
+    return head + line * (megabytes * 1024 * 1024 // len(line))
+
+
+def test_sixty_megabytes_skipped_by_default_then_streamed_in_bounded_memory(channel, tmp_path, mailbox, spawn):
+    MB = 1024 * 1024
+    # A truncated message (cut inside its header, no body) and a normal one around a 60 MB one.
+    mailbox.add_message(b"From: customer@example.org\r\nSubject: Cut off\r\nMessage-ID: <cut@example.org>\r\nX-Trunc")
+    big = big_message(60)
+    mailbox.add_message(big)
+    mailbox.add_message(message(3))
+    connect(channel, tmp_path, mailbox, "imap", "--idle", "false")
+    server = spawn(channel, config(tmp_path))
+    wait_for(lambda: gateway_state(channel).get("fetched") == 2 and gateway_state(channel).get("skipped") == 1,
+             timeout=120, message="the 60 MB message skipped under the default 50 MiB limit, the others fetched")
+    assert queue_subjects(channel) == ["Cut off", "Request 3"]
+    (status,) = js(channel, "connector", "status", ADDRESS)
+    assert "over the limit of 52428800" in status["skipped"][0]["reason"]
+    # A larger limit: fetched from now on, streamed to disk.
+    cli(channel, "connector", "set", ADDRESS, "--receiving", "imap", "--max-message-size", "100M", "--publish")
+    server.stop()
+    server = spawn(channel, config(tmp_path))
+    wait_for(lambda: (gateway_state(channel).get("lastSuccessAt") or "") > status["state"]["lastSuccessAt"], timeout=60,
+             message="a pass under the new limit")
+    before = server.vm("VmHWM")
+    # The checkpoint is past the skipped message: a new limit applies to new mail only,
+    # and the skipped one is recorded with its remote id for the administrator.
+    assert queue_subjects(channel) == ["Cut off", "Request 3"]
+    mailbox.add_message(big.replace(b"<big@example.org>", b"<big2@example.org>"))
+    wait_for(lambda: len(queue_subjects(channel)) == 3, timeout=180, message="the second 60 MB message fetched")
+    (row,) = [r for r in messages(channel, "queues/support") if r["subject"] == "Big attachment"]
+    stored = message_file(channel, row).read_bytes()
+    assert stored.endswith(big[-4096:]) and len(stored) > 60 * MB
+    growth = server.vm("VmHWM") - before
+    assert growth < 24 * MB, f"peak RSS grew by {growth / MB:.1f} MB while fetching a 60 MB message"
