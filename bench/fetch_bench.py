@@ -71,7 +71,7 @@ def run_postgate(binary: Path, work: Path, port: int, count: int) -> tuple[float
         "--idle", "false", "--max-tries", "1")
     run("publish", "--comment", "benchmark")
     config = work / "postgate.yaml"
-    config.write_text("log_level: warning\nconnectors:\n  reload_interval: 1\n" + netns.LOOPBACK_DNS)
+    config.write_text(os.environ.get("FB_LOG", "log_level: warning\n") + "connectors:\n  reload_interval: 1\n" + netns.LOOPBACK_DNS)
     started = time.monotonic()
     server = subprocess.Popen([str(binary), "serve", "--data", str(data), "--config", str(config),
                                "--smtp-listen", f"127.0.0.1:{free_port()}", "--imap-listen", f"127.0.0.1:{free_port()}",

@@ -301,7 +301,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private func publish(_ committed: CommittedDelivery) {
         delivery.store.publish(committed)
         delivery.logger.info("delivered", metadata: [
-            "id": "\(id)", "from": "\(origin.sender)", "size": "\(incoming?.size ?? 0)",
+            "id": "\(id)", "from": "\(committed.stored.first?.mailFrom ?? origin.sender)", "size": "\(incoming?.size ?? 0)",
             "mailboxes": "\(committed.stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",
         ])
     }

@@ -10,7 +10,9 @@ import PostgateMaildir
 /// section 7): the id joins the fetched set.
 public struct FetchCheckpoint: Sendable, Equatable {
     public enum Position: Sendable, Equatable {
-        case imap(uidValidity: UInt32, uid: UInt32)
+        /// `safeUID`: every message of the folder up to it was stored or skipped (known
+        /// when this one was fetched; messages may commit in any order).
+        case imap(uidValidity: UInt32, uid: UInt32, safeUID: UInt32)
         case pop3(uidl: String)
     }
 
@@ -37,7 +39,7 @@ public struct FetchCheckpoint: Sendable, Equatable {
     /// The id in `gateway_fetched`: the UIDL, or `UIDVALIDITY.UID`.
     public var remoteID: String {
         switch position {
-        case .imap(let validity, let uid): "\(validity).\(uid)"
+        case .imap(let validity, let uid, _): "\(validity).\(uid)"
         case .pop3(let uidl): uidl
         }
     }
@@ -46,12 +48,16 @@ public struct FetchCheckpoint: Sendable, Equatable {
 /// A receiving gateway's IMAP checkpoint in one folder.
 public struct FolderCheckpoint: Sendable, Equatable, Codable {
     public var uidValidity: UInt32
-    /// Every message with a UID up to this one was imported (or skipped).
+    /// The highest UID imported (or skipped).
     public var lastUID: UInt32
+    /// Every message with a UID up to this one was imported (or skipped); above it, up to
+    /// `lastUID`, the fetched records say which were.
+    public var safeUID: UInt32
 
-    public init(uidValidity: UInt32, lastUID: UInt32) {
+    public init(uidValidity: UInt32, lastUID: UInt32, safeUID: UInt32) {
         self.uidValidity = uidValidity
         self.lastUID = lastUID
+        self.safeUID = safeUID
     }
 }
 
@@ -136,6 +142,10 @@ package protocol FetchLedger: Sendable {
     /// checkpoint is reset to `uidValidity` with nothing imported. Messages imported under
     /// the old one are recognised again by Message-ID and content, and not stored twice.
     func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError)
+    /// The UIDs above `safeUID` imported or skipped under `uidValidity` (IMAP).
+    func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, above safeUID: UInt32) throws(StoreError) -> Set<UInt32>
+    /// Raises a folder's `safeUID` (never lowers it) once every message up to `uid` is in.
+    func advanceSafeUID(gatewayID: Int64, folder: String, uidValidity: UInt32, to uid: UInt32) throws(StoreError)
     /// The remote ids already imported or skipped in a folder (POP3 UIDLs), with how.
     func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> [String: FetchCheckpoint.Outcome]
     /// Forgets remote ids no longer on the server, so the fetched set stays as large as

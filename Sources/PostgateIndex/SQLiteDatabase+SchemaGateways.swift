@@ -50,5 +50,14 @@ extension SQLiteDatabase {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Several fetched messages may commit at once, in any order: `last_uid` is the
+        // highest UID stored, `safe_uid` the highest below which every message was stored
+        // or skipped. Between the two, `gateway_fetched` tells which were.
+        migrator.registerMigration("gateways-v2-safe-uid") { db in
+            try db.execute(sql: """
+                ALTER TABLE gateway_folder ADD COLUMN safe_uid INTEGER NOT NULL DEFAULT 0;
+                UPDATE gateway_folder SET safe_uid = last_uid;
+                """)
+        }
     }
 }

@@ -17,15 +17,17 @@ extension SQLiteMessageIndex {
             INSERT OR REPLACE INTO gateway_fetched (gateway_id, folder, remote_id, outcome, reason, fetched_at)
             VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [checkpoint.gatewayID, checkpoint.folder, checkpoint.remoteID, outcome.rawValue, reason, now])
-        if case .imap(let validity, let uid) = checkpoint.position {
+        if case .imap(let validity, let uid, let safe) = checkpoint.position {
             // Only forward: a checkpoint never moves back within one UIDVALIDITY.
             try db.execute(cachedSQL: """
-                INSERT INTO gateway_folder (gateway_id, folder, uid_validity, last_uid) VALUES (?, ?, ?, ?)
+                INSERT INTO gateway_folder (gateway_id, folder, uid_validity, last_uid, safe_uid) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (gateway_id, folder) DO UPDATE SET
                     last_uid = CASE WHEN uid_validity = excluded.uid_validity THEN max(last_uid, excluded.last_uid)
                                     ELSE excluded.last_uid END,
+                    safe_uid = CASE WHEN uid_validity = excluded.uid_validity THEN max(safe_uid, excluded.safe_uid)
+                                    ELSE excluded.safe_uid END,
                     uid_validity = excluded.uid_validity
-                """, arguments: [checkpoint.gatewayID, checkpoint.folder, validity, uid])
+                """, arguments: [checkpoint.gatewayID, checkpoint.folder, validity, uid, min(safe, uid)])
         }
         let column = outcome == .skipped ? "skipped" : "fetched"
         try db.execute(sql: """
@@ -36,18 +38,41 @@ extension SQLiteMessageIndex {
 
     package func folderCheckpoint(gatewayID: Int64, folder: String) throws(StoreError) -> FolderCheckpoint? {
         try database.read { db in
-            try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, last_uid FROM gateway_folder WHERE gateway_id = ? AND folder = ?",
+            try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, last_uid, safe_uid FROM gateway_folder WHERE gateway_id = ? AND folder = ?",
                              arguments: [gatewayID, folder])
-                .map { FolderCheckpoint(uidValidity: $0[0], lastUID: $0[1]) }
+                .map { FolderCheckpoint(uidValidity: $0[0], lastUID: $0[1], safeUID: $0[2]) }
         }
     }
 
     package func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError) {
         try database.write { db in
             try db.execute(cachedSQL: """
-                INSERT OR REPLACE INTO gateway_folder (gateway_id, folder, uid_validity, last_uid) VALUES (?, ?, ?, 0)
+                INSERT OR REPLACE INTO gateway_folder (gateway_id, folder, uid_validity, last_uid, safe_uid) VALUES (?, ?, ?, 0, 0)
                 """, arguments: [gatewayID, folder, uidValidity])
             try db.execute(cachedSQL: "DELETE FROM gateway_fetched WHERE gateway_id = ? AND folder = ?", arguments: [gatewayID, folder])
+        }
+    }
+
+    package func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, above safeUID: UInt32) throws(StoreError) -> Set<UInt32> {
+        try database.read { db in
+            var uids: Set<UInt32> = []
+            // Remote ids are `UIDVALIDITY.UID`: a range scan of this UIDVALIDITY's rows.
+            let prefix = "\(uidValidity)."
+            for id in try String.fetchAll(db, cachedSQL: """
+                SELECT remote_id FROM gateway_fetched WHERE gateway_id = ? AND folder = ? AND remote_id >= ? AND remote_id < ?
+                """, arguments: [gatewayID, folder, prefix, "\(uidValidity)/"]) {
+                if let uid = UInt32(id.dropFirst(prefix.count)), uid > safeUID { uids.insert(uid) }
+            }
+            return uids
+        }
+    }
+
+    package func advanceSafeUID(gatewayID: Int64, folder: String, uidValidity: UInt32, to uid: UInt32) throws(StoreError) {
+        try database.write { db in
+            try db.execute(cachedSQL: """
+                UPDATE gateway_folder SET safe_uid = max(safe_uid, ?), last_uid = max(last_uid, ?)
+                WHERE gateway_id = ? AND folder = ? AND uid_validity = ?
+                """, arguments: [uid, uid, gatewayID, folder, uidValidity])
         }
     }
 
@@ -75,9 +100,9 @@ extension SQLiteMessageIndex {
     package func folderCheckpoints(gatewayID: Int64) throws(StoreError) -> [String: FolderCheckpoint] {
         try database.read { db in
             var result: [String: FolderCheckpoint] = [:]
-            for row in try Row.fetchAll(db, cachedSQL: "SELECT folder, uid_validity, last_uid FROM gateway_folder WHERE gateway_id = ?",
+            for row in try Row.fetchAll(db, cachedSQL: "SELECT folder, uid_validity, last_uid, safe_uid FROM gateway_folder WHERE gateway_id = ?",
                                         arguments: [gatewayID]) {
-                result[row[0]] = FolderCheckpoint(uidValidity: row[1], lastUID: row[2])
+                result[row[0]] = FolderCheckpoint(uidValidity: row[1], lastUID: row[2], safeUID: row[3])
             }
             return result
         }

@@ -42,4 +42,12 @@ extension MailStore {
     public func skippedMessages(gatewayID: Int64, limit: Int = 20) throws(StoreError) -> [SkippedRemoteMessage] {
         try index.skippedMessages(gatewayID: gatewayID, limit: limit)
     }
+
+    public func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, above safeUID: UInt32) throws(StoreError) -> Set<UInt32> {
+        try index.fetchedUIDs(gatewayID: gatewayID, folder: folder, uidValidity: uidValidity, above: safeUID)
+    }
+
+    public func advanceSafeUID(gatewayID: Int64, folder: String, uidValidity: UInt32, to uid: UInt32) throws(StoreError) {
+        try index.advanceSafeUID(gatewayID: gatewayID, folder: folder, uidValidity: uidValidity, to: uid)
+    }
 }

@@ -52,11 +52,17 @@ final class FetchedMessageImport: @unchecked Sendable {
         try await eventLoop.flatSubmit { writer.write(chunk) ?? writer.eventLoopSucceeded() }.get()
     }
 
-    /// Stores the message; returns once it is durable with its checkpoint.
+    /// Stores the message; returns once it is durable with its checkpoint. On failure
+    /// nothing is stored.
     func commit() async throws {
         let header = MessageHeader.parse(self.header)
         let writer = writer
-        _ = try await eventLoop.flatSubmit { writer.commit(header: header) }.get()
+        do {
+            _ = try await eventLoop.flatSubmit { writer.commit(header: header) }.get()
+        } catch {
+            abort()
+            throw error
+        }
     }
 
     /// Drops what was written; nothing is stored.

@@ -65,53 +65,93 @@ extension ReceivingGatewayFetcher {
         return result.sorted { ($0.uppercased() == "INBOX" ? 0 : 1, $0) < ($1.uppercased() == "INBOX" ? 0 : 1, $1) }
     }
 
-    /// One folder from its checkpoint on.
+    /// Messages of one folder committing at once: their commits share the store's group
+    /// commits while the next message is fetched.
+    static let commitsInFlight = 8
+
+    /// One folder from its checkpoint on. Messages are fetched one after another and
+    /// committed up to `commitsInFlight` at a time, each with its own checkpoint row; the
+    /// folder's safe UID only passes a message once it and every earlier one are in.
     func sync(_ folder: String, session: IMAPSession) async throws -> PassReport {
         let settings = gateway.settings
         let gatewayID = gateway.id
         let status = settings.afterFetch == .leave ? try await session.examine(folder) : try await session.select(folder)
-        var last: UInt32 = 0
+        let validity = status.uidValidity
+        var safe: UInt32 = 0
         let checkpoint = try await onThreadPool { try self.store.folderCheckpoint(gatewayID: gatewayID, folder: folder) }
-        if let checkpoint, checkpoint.uidValidity == status.uidValidity {
-            last = checkpoint.lastUID
+        if let checkpoint, checkpoint.uidValidity == validity {
+            safe = checkpoint.safeUID
         } else {
             if let checkpoint {
                 logger.notice("folder's UIDVALIDITY changed: fetching it again, duplicates are recognised", metadata: [
-                    "folder": "\(folder)", "was": "\(checkpoint.uidValidity)", "now": "\(status.uidValidity)",
+                    "folder": "\(folder)", "was": "\(checkpoint.uidValidity)", "now": "\(validity)",
                 ])
             }
-            try await onThreadPool { try self.store.resetFolder(gatewayID: gatewayID, folder: folder, uidValidity: status.uidValidity) }
+            try await onThreadPool { try self.store.resetFolder(gatewayID: gatewayID, folder: folder, uidValidity: validity) }
         }
         var report = PassReport()
-        if last > 0, settings.afterFetch != .leave {
-            try await applyAfterFetch(toEarlier: last, folder: folder, validity: status.uidValidity, session: session)
+        if let last = checkpoint?.lastUID, checkpoint?.uidValidity == validity, last > 0, settings.afterFetch != .leave {
+            try await applyAfterFetch(toEarlier: last, folder: folder, validity: validity, session: session)
         }
         guard status.exists > 0 else { return report }
-        var keys: [IMAPSearchKey] = [.uid(.from(last + 1))]
+        let floor = safe
+        let already = try await onThreadPool {
+            try self.store.fetchedUIDs(gatewayID: gatewayID, folder: folder, uidValidity: validity, above: floor)
+        }
+        var keys: [IMAPSearchKey] = [.uid(.from(safe + 1))]
         if let start = settings.syncStartDate.flatMap({ Self.day($0, timeZone: settings.timeZone) }) { keys.append(.since(start)) }
-        let uids = try await session.uidSearch(keys).filter { $0 > last }.sorted()
+        let uids = try await session.uidSearch(keys).filter { $0 > safe && !already.contains($0) }.sorted()
+        var window = UIDWindow(order: uids, safe: safe)
+        var inFlight: [(uid: UInt32, commit: Task<Void, any Error>)] = []
         var done: [UInt32] = []
-        for uid in uids {
-            try Task.checkCancellation()
-            let position = FetchCheckpoint(gatewayID: gatewayID, folder: folder, position: .imap(uidValidity: status.uidValidity, uid: uid))
-            var outcome = IMAPFetchOutcome.notFound
-            let stored = try await importMessage(checkpoint: position, protocolName: "IMAP") { sink in
-                outcome = try await session.fetchMessage(uid: uid, maxSize: settings.maxMessageBytes, into: sink)
-                if case .fetched = outcome { return true }
-                return false
+        do {
+            for uid in uids {
+                try Task.checkCancellation()
+                let position = FetchCheckpoint(gatewayID: gatewayID, folder: folder,
+                                               position: .imap(uidValidity: validity, uid: uid, safeUID: window.safe))
+                var outcome = IMAPFetchOutcome.notFound
+                let message = try await fetchForImport(checkpoint: position, protocolName: "IMAP") { sink in
+                    outcome = try await session.fetchMessage(uid: uid, maxSize: settings.maxMessageBytes, into: sink)
+                    if case .fetched = outcome { return true }
+                    return false
+                }
+                if let message {
+                    inFlight.append((uid, Task { try await message.commit() }))
+                    report.stored += 1
+                } else {
+                    switch outcome {
+                    case .tooLarge(let size):
+                        try await skip(position, reason: "message of \(size) bytes is over the limit of \(settings.maxMessageBytes)")
+                    default:
+                        try await skip(position, reason: "the server no longer has it (expunged before it could be fetched)")
+                    }
+                    report.skipped += 1
+                    window.complete(uid)
+                }
+                while inFlight.count >= Self.commitsInFlight {
+                    let first = inFlight.removeFirst()
+                    try await first.commit.value
+                    window.complete(first.uid)
+                    done.append(first.uid)
+                }
             }
-            if stored {
-                report.stored += 1
-                done.append(uid)
-                continue
+            while !inFlight.isEmpty {
+                let first = inFlight.removeFirst()
+                try await first.commit.value
+                window.complete(first.uid)
+                done.append(first.uid)
             }
-            switch outcome {
-            case .tooLarge(let size):
-                try await skip(position, reason: "message of \(size) bytes is over the limit of \(settings.maxMessageBytes)")
-            default:
-                try await skip(position, reason: "the server no longer has it (expunged before it could be fetched)")
+        } catch {
+            // What is committing finishes (each with its checkpoint); the safe UID stays
+            // below the message that failed, which the next pass fetches again.
+            for entry in inFlight { _ = try? await entry.commit.value }
+            throw error
+        }
+        if window.safe > safe {
+            let reached = window.safe
+            try await onThreadPool {
+                try self.store.advanceSafeUID(gatewayID: gatewayID, folder: folder, uidValidity: validity, to: reached)
             }
-            report.skipped += 1
         }
         try await applyAfterFetch(done, folder: folder, session: session)
         return report
@@ -171,6 +211,28 @@ extension GatewayTLSMode {
         case .implicit: .implicit
         case .starttls: .startTLS
         case .none: .none
+        }
+    }
+}
+
+/// The UIDs of one pass in order, and how far every one of them is in: the safe UID.
+struct UIDWindow {
+    private let order: [UInt32]
+    private var completed: Set<UInt32> = []
+    private var next = 0
+    private(set) var safe: UInt32
+
+    init(order: [UInt32], safe: UInt32) {
+        self.order = order
+        self.safe = safe
+    }
+
+    mutating func complete(_ uid: UInt32) {
+        completed.insert(uid)
+        while next < order.count, completed.contains(order[next]) {
+            safe = order[next]
+            completed.remove(order[next])
+            next += 1
         }
     }
 }

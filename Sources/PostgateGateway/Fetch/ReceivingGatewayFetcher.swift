@@ -137,16 +137,25 @@ final class ReceivingGatewayFetcher: Sendable {
     @discardableResult
     func importMessage(checkpoint: FetchCheckpoint, protocolName: String,
                        _ fetch: ((ByteBuffer) async throws -> Void) async throws -> Bool) async throws -> Bool {
+        guard let message = try await fetchForImport(checkpoint: checkpoint, protocolName: protocolName, fetch) else { return false }
+        try await message.commit()
+        return true
+    }
+
+    /// Streams one message from `fetch` into a spool file, ready to commit with
+    /// `checkpoint`; nil, with nothing kept, when `fetch` says it sent no message or fails.
+    /// The caller commits it (`FetchedMessageImport.commit`, which drops it on failure).
+    func fetchForImport(checkpoint: FetchCheckpoint, protocolName: String,
+                        _ fetch: ((ByteBuffer) async throws -> Void) async throws -> Bool) async throws -> FetchedMessageImport? {
         let message = FetchedMessageImport(
             delivery: delivery, recipient: gateway.address, server: gateway.server, protocolName: protocolName,
             checkpoint: checkpoint, maxHeaderSize: maxHeaderSize, eventLoop: eventLoopGroup.any())
         do {
             guard try await fetch({ chunk in try await message.write(chunk) }) else {
                 message.abort()
-                return false
+                return nil
             }
-            try await message.commit()
-            return true
+            return message
         } catch {
             message.abort()
             throw error
