@@ -222,8 +222,8 @@ def test_unavailable_token_endpoint_is_temporary_and_recovers(channel, tmp_path,
     connect(channel, tmp_path, mailbox, auth, "imap", "--max-tries", "10")
     spawn(channel, config(tmp_path))
     wait_for(lambda: auth.token_request_count() >= 2, timeout=60, message="two attempts")
+    wait_for(lambda: gateway_state(channel).get("state") == "failing", message="failing between attempts")
     state = gateway_state(channel)
-    assert state["state"] == "failing", state
     assert "token endpoint unavailable" in state["lastError"] and "HTTP 500" in state["lastError"], state
     assert "temporary" in state["lastError"], state
     auth.fail_with = None
