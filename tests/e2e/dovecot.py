@@ -2,6 +2,9 @@
 configuration, users file, self-signed certificate and Maildirs in a temporary directory,
 IMAP, IMAPS, POP3 and POP3S on free loopback ports. The system's Dovecot is never touched.
 
+With `oauth2_introspection_url`, XOAUTH2 and OAUTHBEARER are offered too, and their bearer
+tokens are checked by Dovecot's oauth2 passdb with RFC 7662 introspection at that URL.
+
 `dovecot` (without -F) binds its listeners before the launcher exits, so once `start()`
 returns the ports accept connections."""
 
@@ -26,8 +29,9 @@ def installed() -> bool:
 
 
 class Dovecot:
-    def __init__(self, users: dict[str, str] | None = None):
+    def __init__(self, users: dict[str, str] | None = None, oauth2_introspection_url: str | None = None):
         self.users = users or {"alice": "correct horse battery"}
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.dir = Path(tempfile.mkdtemp(prefix="postgate-dovecot-"))
         os.chmod(self.dir, 0o755)
         self.cert = self.dir / "cert.pem"
@@ -83,6 +87,8 @@ class Dovecot:
         unprivileged = "" if self.root else (
             f"default_internal_user = {self.account}\ndefault_internal_group = {self.group}\n"
             f"default_login_user = {self.account}\n")
+        oauth2 = self._oauth2_passdb() if self.oauth2_introspection_url else ""
+        mechanisms = "plain login" + (" xoauth2 oauthbearer" if oauth2 else "")
         self.config.write_text(f"""protocols = imap pop3
 listen = 127.0.0.1
 base_dir = {self.dir}/run
@@ -92,7 +98,7 @@ log_path = {self.dir}/dovecot.log
 ssl_cert = <{self.cert}
 ssl_key = <{self.dir}/key.pem
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:~/Maildir
 first_valid_uid = {min(self.uid, 500)}
 pop3_uidl_format = %08Xu%08Xv
@@ -110,7 +116,7 @@ namespace inbox {{
     auto = create
   }}
 }}
-passdb {{
+{oauth2}passdb {{
   driver = passwd-file
   args = {self.dir}/users
 }}
@@ -157,6 +163,27 @@ service anvil {{
         self.users[user] = password
         lines = [f"{u}:{{PLAIN}}{p}:{self.uid}:{self.gid}::{self.dir / 'home' / u}\n" for u, p in self.users.items()]
         (self.dir / "users").write_text("".join(lines))
+
+    def _oauth2_passdb(self) -> str:
+        """Dovecot's oauth2 passdb: a token is valid when the introspection endpoint (RFC 7662
+        section 2.1, token=... in a POST) answers `"active": true` with the user's name in
+        `username` (section 2.2). Only the token mechanisms reach it; the users file still
+        gives the mailbox (userdb)."""
+        arguments = self.dir / "dovecot-oauth2.conf.ext"
+        arguments.write_text(f"""introspection_mode = post
+introspection_url = {self.oauth2_introspection_url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 10000
+""")
+        return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {arguments}
+}}
+"""
 
     def log(self) -> str:
         path = self.dir / "dovecot.log"

@@ -14,14 +14,24 @@ import Synchronization
 /// data directory's secret key, or obtains an OAuth 2.0 access token with the stored
 /// refresh token (RFC 6749 section 6). One token source per gateway caches its token until
 /// shortly before it expires; a refresh token the provider rotates is sealed and stored
-/// at once, so a restart uses the new one.
+/// at once, so a restart uses the new one. The source outlives the gateway's restart by
+/// that publication (its settings now hold the stored token), and a failed attempt only
+/// forgets the access token it used: the source keeps the newest refresh token.
 public final class GatewayCredentials: Sendable {
     let store: MailStore
     let keyPath: String?
     let httpClient: HTTPClient
     let threadPool: NIOThreadPool
     let logger: Logger
-    private let sources = Mutex<[String: (settings: OAuthClientSettings, source: OAuth2TokenSource)]>([:])
+    private let sources = Mutex<[String: TokenSourceEntry]>([:])
+
+    /// A gateway's token source, the settings it was made for, and the access token it last
+    /// handed out.
+    private struct TokenSourceEntry {
+        var settings: OAuthClientSettings
+        let source: OAuth2TokenSource
+        var lastToken: OAuth2AccessToken?
+    }
 
     /// - Parameter keyPath: the secret key file; nil for `DATA/secret.key`.
     public init(store: MailStore, keyPath: String?, httpClient: HTTPClient, threadPool: NIOThreadPool, logger: Logger) {
@@ -48,10 +58,16 @@ public final class GatewayCredentials: Sendable {
         }
     }
 
-    /// After a failed attempt: a cached access token may be the reason (revoked before its
-    /// expiry), so the next attempt asks for a new one.
-    public func attemptFailed(_ gateway: ReceivingGateway) {
-        sources.withLock { $0["receiving \(gateway.address)"] = nil }
+    /// After a failed attempt: the access token used may be the reason (revoked before its
+    /// expiry; RFC 6750 section 3.1 `invalid_token`), so the next attempt asks for a new one.
+    /// The source stays, with the newest refresh token the server issued (RFC 6749 section 6).
+    public func attemptFailed(_ gateway: ReceivingGateway) async {
+        let entry = sources.withLock { sources -> TokenSourceEntry? in
+            let key = "receiving \(gateway.address)"
+            defer { sources[key]?.lastToken = nil }
+            return sources[key]
+        }
+        if let entry, let token = entry.lastToken { await entry.source.invalidate(token) }
     }
 
     private func credential(key: String, address: EmailAddress, direction: GatewayDirection, auth: GatewayAuthentication,
@@ -65,7 +81,11 @@ public final class GatewayCredentials: Sendable {
             guard let oauth else { throw FetchError("no OAuth 2.0 settings are stored for the \(direction.rawValue) gateway of \(address)") }
             let source = try await tokenSource(key: key, address: address, direction: direction, oauth: oauth)
             do {
-                return .bearer(try await source.accessToken().value, oauth.mechanism)
+                let token = try await source.accessToken()
+                sources.withLock { if $0[key]?.source === source { $0[key]?.lastToken = token } }
+                return .bearer(token.value, oauth.mechanism)
+            } catch where error.isTemporary {
+                throw FetchError(error.description + " (temporary: the next attempt asks again)")
             } catch {
                 throw FetchError(error.description)
             }
@@ -91,19 +111,26 @@ public final class GatewayCredentials: Sendable {
             tokenEndpoint: oauth.tokenEndpoint, clientID: oauth.clientID, clientSecret: try oauth.clientSecret.map(box.open) ?? "",
             scope: oauth.scope, tenant: oauth.tenant, refreshToken: try box.open(refresh))
         let (store, threadPool, logger) = (self.store, self.threadPool, self.logger)
-        let source = OAuth2TokenSource(settings: settings, httpClient: httpClient, logger: logger, onRefreshTokenRotation: { rotated in
+        let source = OAuth2TokenSource(settings: settings, httpClient: httpClient, logger: logger, onRefreshTokenRotation: { [weak self] rotated in
             // RFC 6749 section 6: the old refresh token may stop working; keep the new one.
             do {
+                let sealed = try box.seal(rotated)
                 try await threadPool.runToCompletion {
                     BlockingWork.assertAllowedHere("storing a rotated refresh token")
-                    try store.replaceRefreshToken(of: address, direction: direction, with: try box.seal(rotated))
+                    try store.replaceRefreshToken(of: address, direction: direction, with: sealed)
+                }
+                // The published settings now hold the sealed token: the gateway restarted
+                // with them finds this source (which has the token) instead of a new one
+                // asking again, and rotating again.
+                self?.sources.withLock { sources in
+                    if sources[key]?.source.settings == settings { sources[key]?.settings.refreshToken = sealed }
                 }
                 logger.notice("stored the rotated refresh token", metadata: ["gateway": "\(address)", "direction": "\(direction.rawValue)"])
             } catch {
                 logger.error("cannot store the rotated refresh token", metadata: ["gateway": "\(address)", "error": "\(error)"])
             }
         })
-        sources.withLock { $0[key] = (oauth, source) }
+        sources.withLock { $0[key] = TokenSourceEntry(settings: oauth, source: source) }
         return source
     }
 }
@@ -114,5 +141,5 @@ extension GatewayCredentials: GatewayCredentialSource {}
 public protocol GatewayCredentialSource: Sendable {
     func credential(for gateway: ReceivingGateway) async throws -> GatewayCredential
     /// A pass failed: a cached token may be stale.
-    func attemptFailed(_ gateway: ReceivingGateway)
+    func attemptFailed(_ gateway: ReceivingGateway) async
 }

@@ -79,7 +79,7 @@ final class ReceivingGatewayFetcher: Sendable {
                     return
                 } catch {
                     if Task.isCancelled { return }
-                    credentials.attemptFailed(gateway)
+                    await credentials.attemptFailed(gateway)
                     if let at = rounds.lastSuccess {
                         // The connection worked for a while: this failure starts a new run.
                         lastSuccess = at
