@@ -194,7 +194,7 @@ public struct DeliveryWorker: Service {
     /// Sends every due recipient of `work`, one transaction per next-hop group.
     func deliver(_ work: OutboundWork) async {
         if let senderRoutes {
-            let route: SMTPEndpoint?
+            let route: SenderRoute?
             do {
                 route = try await senderRoutes(work.sender)
             } catch {

@@ -127,6 +127,12 @@ public struct SMTPClientStateMachine: Sendable {
 
     /// The TLS handshake finished: the session starts over with EHLO (RFC 3207 section 4.2).
     public mutating func tlsEstablished() -> [Action] {
+        // Implicit TLS (RFC 8314 section 3.3): the handshake came first; the greeting, still
+        // due, starts the session.
+        guard stage == .tlsHandshake else {
+            tlsActive = true
+            return []
+        }
         record(true, "\(startTLSReply.map(Self.firstLine) ?? "220"), TLS established")
         tlsActive = true
         extensions = [:]

@@ -30,7 +30,7 @@ import Testing
         #expect(m.receive(reply(235, "2.7.0 accepted")) == [.finish([]), .send("QUIT")])
         #expect(m.receive(reply(221, "bye")) == [.close])
         #expect(m.steps.map(\.name) == ["connect", "ehlo", "starttls", "ehlo", "authenticate"])
-        #expect(m.steps.allSatisfy(\.ok))
+        #expect(m.steps.allSatisfy { $0.ok })
         #expect(m.steps[0].detail == "smtp.provider.test:587, TLS not yet active, 220 smtp.provider.test ESMTP")
         #expect(m.steps[1].detail == "250 smtp.provider.test hello; offers STARTTLS")
         #expect(m.steps[2].detail == "220 2.0.0 ready, TLS established")
@@ -40,6 +40,7 @@ import Testing
 
     @Test func implicitTLSNeedsNoStartTLS() {
         var m = probe(implicitTLS: true)
+        #expect(m.tlsEstablished() == [], "the handshake before the greeting sends nothing")
         _ = m.receive(reply(220, "ready"))
         #expect(m.receive(ehlo("AUTH LOGIN")) == [.send("AUTH LOGIN")])
         #expect(m.receive(reply(334, "VXNlcm5hbWU6")) == [.send("YWdlbnRAYWNtZS50ZXN0")])
@@ -54,7 +55,7 @@ import Testing
         _ = m.receive(reply(220)); _ = m.receive(ehlo("AUTH PLAIN"))
         #expect(m.receive(reply(535, "5.7.8 authentication failed")) == [.finish([]), .send("QUIT")])
         #expect(m.steps.last == SMTPProbeStep(name: "authenticate", ok: false, detail: "535 5.7.8 authentication failed"))
-        #expect(m.steps.dropLast().allSatisfy(\.ok))
+        #expect(m.steps.dropLast().allSatisfy { $0.ok })
     }
 
     @Test func missingStartTLSFailsThatStep() {

@@ -77,7 +77,8 @@ extension OutboundQueue {
             try db.execute(cachedSQL: """
                 UPDATE outbound_message SET sent_copy_attempts = ?, sent_copy_next_at = ?, sent_copy_error = ? WHERE id = ?
                 """, arguments: [attempts, now.timeIntervalSince1970 + pause, reason, copy.messageID])
-            return givenUp ? try Self.finishSentCopy(copy.messageID, state: 3, db) : nil
+            guard givenUp else { return nil }
+            return try Self.finishSentCopy(copy.messageID, state: 3, db)
         }
         if let finishedFile { try FileSystem.unlink(directoryPath + "/" + finishedFile) }
         return givenUp
