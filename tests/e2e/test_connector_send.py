@@ -87,8 +87,10 @@ def start_submission(certificate: Certificate, implicit: bool):
     port = free_port()
     kwargs = {"authenticator": authenticator, "auth_required": True}
     if implicit:
-        # AUTH is offered at once: the whole connection is TLS (auth_require_tls looks for STARTTLS only).
+        # The whole connection is TLS; aiosmtpd's auth_require_tls (on by default) looks for
+        # STARTTLS only and would hide AUTH.
         kwargs["ssl_context"] = certificate.context()
+        kwargs["auth_require_tls"] = False
     else:
         kwargs["tls_context"] = certificate.context()
         kwargs["require_starttls"] = True
@@ -203,8 +205,11 @@ def test_implicit_tls_submission(data_dir, tmp_path, certificate, submissions, s
     channel(data_dir)
     connect_sending(data_dir, tmp_path, port, certificate, "implicit")
     spawn(data_dir, config(tmp_path, next_hop_port))
-    submit_reply(data_dir, body="Over implicit TLS.")
-    wait_for(lambda: len(handler.accepted) == 1, message="the reply at the implicit TLS submission server")
+    mid = submit_reply(data_dir, body="Over implicit TLS.")
+    try:
+        wait_for(lambda: len(handler.accepted) == 1, message="the reply at the implicit TLS submission server")
+    except AssertionError as error:
+        raise AssertionError(f"{error}: {js(data_dir, 'outbound', 'show', str(mid))['recipients']}") from None
     (got,) = handler.accepted
     assert got["tls"] and got["user"] == USER.encode() and b"Over implicit TLS." in got["content"]
     assert next_hop.acknowledged == []
