@@ -199,6 +199,7 @@ def test_wrong_password_keeps_the_reply_queued_with_the_refusal(data_dir, tmp_pa
     assert handler.accepted == [] and next_hop.acknowledged == []
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls_submission(data_dir, tmp_path, certificate, submissions, sink, spawn):
     handler, port = submissions
     next_hop, next_hop_port = sink
