@@ -59,18 +59,24 @@ extension Gateway {
                 }
             }
             guard let settings else { return nil }
-            return try await sendingEndpoint(address: address, settings: settings, credentials: credentials)
+            return SenderRoute(endpoint: try await sendingEndpoint(address: address, settings: settings, credentials: credentials),
+                               saveToSent: settings.saveToSent)
         }
     }
 
     /// The submission server of a sending gateway with its credentials ready.
     public static func sendingEndpoint(address: EmailAddress, settings: SendingGatewaySettings,
-                                credentials: GatewayCredentials) async throws -> SMTPEndpoint {
+                                credentials: some SendingCredentialSource) async throws -> SMTPEndpoint {
+        sendingEndpoint(settings: settings, credentials: try await credentials.smtpCredentials(address: address, settings: settings))
+    }
+
+    /// The submission server of a sending gateway (RFC 6409; implicit TLS on 465, RFC 8314
+    /// section 3.3, else STARTTLS on 587, which is then required).
+    public static func sendingEndpoint(settings: SendingGatewaySettings, credentials: SMTPCredentials) -> SMTPEndpoint {
         let implicit = settings.tls == .implicit
         return SMTPEndpoint(
             host: settings.host, port: settings.port ?? (implicit ? 465 : 587),
             tls: settings.tls == .none ? .none : .required,
-            credentials: try await credentials.smtpCredentials(address: address, settings: settings),
-            implicitTLS: implicit, trustRootsFile: settings.caFile)
+            credentials: credentials, implicitTLS: implicit, trustRootsFile: settings.caFile)
     }
 }

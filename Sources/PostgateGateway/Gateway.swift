@@ -101,6 +101,8 @@ public final class Gateway: Service, @unchecked Sendable {
                          threadPool: threadPool, logger: logger)
         }
         services.outbound.senderRoutes = Self.senderRoutes(store: store, credentials: credentials, threadPool: threadPool)
+        services.outbound.sentCopies = SentFolderWriter(store: store, credentials: credentials, threadPool: threadPool,
+                                                        eventLoopGroup: group, logger: logger)
         let tls = configuration.smtp.startTLS ? services.serverTLS : nil
         startOutboundDelivery(services.outbound)
         startDKIMRechecker(services.dkimChecker)

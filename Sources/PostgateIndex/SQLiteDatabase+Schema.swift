@@ -74,6 +74,7 @@ extension SQLiteDatabase {
         registerJournalSchema(&migrator)
         registerSelectRefreshSchema(&migrator)
         registerGatewaySchema(&migrator)
+        registerSentCopySchema(&migrator)
         return migrator
     }
 }

@@ -32,6 +32,9 @@ public struct DeliveryWorker: Service {
     /// The sending gateways: for an envelope sender whose address sends through its own
     /// provider, that submission server (with its credentials) instead of `nextHop`.
     public var senderRoutes: SenderRoutes?
+    /// Stores copies of replies sent through a sending gateway that saves to Sent; nil: none
+    /// are made.
+    public var sentCopies: (any SentCopyWriter)?
     private let clock: @Sendable () -> Date
     private let logger: Logger
 
@@ -52,17 +55,33 @@ public struct DeliveryWorker: Service {
     }
 
     /// Delivers until the task is cancelled or a graceful shutdown begins; a delivery in
-    /// flight is finished and recorded first.
+    /// flight is finished and recorded first. Sent copies are stored beside, in their own
+    /// loop, so a slow or failing mailbox server never holds up a delivery.
     public func run() async throws {
+        await withTaskGroup(of: Void.self) { tasks in
+            if sentCopies != nil {
+                tasks.addTask { await self.runSentCopies() }
+            }
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                let tried: Int
+                do { tried = try await runOnce() } catch {
+                    logger.error("outbound queue pass failed, trying again: \(error)")
+                    tried = 0
+                }
+                if tried == 0 {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+                }
+            }
+            tasks.cancelAll()
+        }
+    }
+
+    private func runSentCopies() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let tried: Int
-            do { tried = try await runOnce() } catch {
-                logger.error("outbound queue pass failed, trying again: \(error)")
-                tried = 0
+            do { try await storeSentCopies() } catch {
+                logger.error("Sent copies pass failed, trying again: \(error)")
             }
-            if tried == 0 {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
-            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
         }
     }
 
@@ -82,6 +101,31 @@ public struct DeliveryWorker: Service {
         try await blocking { try $0.notifyFailures() }
         try await blocking { try $0.copyDeliveredReplies() }
         return tried
+    }
+
+    /// One pass over the Sent copies due: appends each reply to the provider's Sent folder; a
+    /// failure is logged and retried later.
+    public func storeSentCopies() async throws {
+        guard let sentCopies else { return }
+        let now = clock()
+        for copy in try await blocking({ try $0.queue.pendingSentCopies(now: now) }) {
+            do {
+                let path = copy.path
+                let message = try await threadPool.runToCompletion {
+                    BlockingWork.assertAllowedHere("reading a reply for its Sent copy")
+                    return try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+                }
+                try await sentCopies.storeSentCopy(message, sender: copy.sender)
+            } catch {
+                let reason = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+                let failedAt = clock()
+                let givenUp = try await blocking { try $0.queue.sentCopyFailed(copy, reason: reason, now: failedAt) }
+                logger.error("could not store the Sent copy of outbound \(copy.messageID) of \(copy.sender)\(givenUp ? ", given up" : ", will retry"): \(reason)")
+                continue
+            }
+            try await blocking { try $0.queue.markSentCopied(copy) }
+            logger.info("Sent copy of outbound \(copy.messageID) stored for \(copy.sender)")
+        }
     }
 
     /// Runs `body` on the thread pool. A cancelled task (shutdown) still waits for it: an
@@ -150,7 +194,7 @@ public struct DeliveryWorker: Service {
     /// Sends every due recipient of `work`, one transaction per next-hop group.
     func deliver(_ work: OutboundWork) async {
         if let senderRoutes {
-            let route: SMTPEndpoint?
+            let route: SenderRoute?
             do {
                 route = try await senderRoutes(work.sender)
             } catch {
@@ -160,7 +204,16 @@ public struct DeliveryWorker: Service {
                                     outcomes: Array(repeating: .temporary(reason: "sending gateway: \(error)"), count: work.recipients.count))
             }
             if let route {
-                let outcomes = await deliver(work, to: work.recipients, endpoints: [route])
+                if route.saveToSent && sentCopies != nil {
+                    // Due before the first attempt: a crash after the server took the reply
+                    // cannot lose its Sent copy.
+                    do {
+                        try await blocking { try $0.queue.markSentCopyDue(work.messageID) }
+                    } catch {
+                        logger.error("could not record that outbound \(work.messageID) needs a Sent copy: \(error)")
+                    }
+                }
+                let outcomes = await deliver(work, to: work.recipients, endpoints: [route.endpoint])
                 return await record(work, recipients: work.recipients, outcomes: outcomes)
             }
         }

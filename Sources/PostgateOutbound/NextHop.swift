@@ -41,4 +41,22 @@ public struct OutboundFailure: Error, Sendable, Equatable {
 /// The sending gateway of an envelope sender: the submission server its replies leave
 /// through, with credentials ready (a password, or an OAuth 2.0 access token just obtained);
 /// nil when the sender has none. A thrown error is a temporary failure of the delivery.
-public typealias SenderRoutes = @Sendable (String) async throws -> SMTPEndpoint?
+public typealias SenderRoutes = @Sendable (String) async throws -> SenderRoute?
+
+/// Where a sender's replies leave: its provider's submission server, and whether a copy of
+/// each goes into the provider mailbox's Sent folder.
+public struct SenderRoute: Sendable, Equatable {
+    public var endpoint: SMTPEndpoint
+    public var saveToSent: Bool
+
+    public init(endpoint: SMTPEndpoint, saveToSent: Bool = false) {
+        self.endpoint = endpoint
+        self.saveToSent = saveToSent
+    }
+}
+
+/// Stores a copy of a reply sent through a sending gateway in the provider mailbox's Sent
+/// folder (IMAP APPEND, RFC 9051 section 6.3.12). A thrown error is retried later.
+public protocol SentCopyWriter: Sendable {
+    func storeSentCopy(_ message: [UInt8], sender: String) async throws
+}

@@ -34,10 +34,7 @@ public struct SMTPClient: Sendable {
     public func deliver(_ request: SMTPDeliveryRequest, to endpoint: SMTPEndpoint) async -> [OutboundRecipientOutcome] {
         let tlsContext: NIOSSLContext?
         do {
-            let configuration = self.configuration
-            let trustRoots = endpoint.trustRootsFile
-            tlsContext = endpoint.tls == .none && !endpoint.implicitTLS
-                ? nil : try await threadPool.runToCompletion { try Self.makeTLSContext(configuration, trustRootsFile: trustRoots) }
+            tlsContext = try await makeTLSContext(for: endpoint)
         } catch {
             return Self.all(request, .temporary(reason: "cannot set up TLS for \(endpoint): \(error)"))
         }
@@ -47,20 +44,50 @@ public struct SMTPClient: Sendable {
         // at the same point of the session (RFC 5321 section 4.5.2) as a read would.
         let path = request.path
         let message = threadPool.runIfActive(eventLoop: eventLoop) { try QueuedMessageFile(path: path) }
-        let outcomes = await deliver(request, to: endpoint, on: eventLoop, message: message, tlsContext: tlsContext)
+        let stateMachine = SMTPClientStateMachine(request: request, endpoint: endpoint, heloName: configuration.heloName)
+        let result = await run(stateMachine, on: eventLoop, message: message, tlsContext: tlsContext)
         if let file = try? await message.get() {
             try? await threadPool.runToCompletion { file.close() }
         }
-        return outcomes
+        switch result {
+        case .success(let session): return session.outcomes
+        case .failure(let reason): return Self.all(request, .temporary(reason: reason.description))
+        }
     }
 
-    private func deliver(
-        _ request: SMTPDeliveryRequest, to endpoint: SMTPEndpoint, on eventLoop: any EventLoop,
-        message: EventLoopFuture<QueuedMessageFile>, tlsContext: NIOSSLContext?
-    ) async -> [OutboundRecipientOutcome] {
-        let result = eventLoop.makePromise(of: [OutboundRecipientOutcome].self)
+    /// Tests `endpoint` without sending: connects (with implicit TLS if it asks for it),
+    /// says EHLO, starts TLS as its policy asks (RFC 3207), authenticates with its credentials
+    /// (RFC 4954) and quits. The steps run, in order; the last one failed if any did.
+    public func probe(_ endpoint: SMTPEndpoint) async -> [SMTPProbeStep] {
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try await makeTLSContext(for: endpoint)
+        } catch {
+            return [SMTPProbeStep(name: "connect", ok: false, detail: "cannot set up TLS for \(endpoint): \(error)")]
+        }
+        let stateMachine = SMTPClientStateMachine(probing: endpoint, heloName: configuration.heloName)
+        switch await run(stateMachine, on: group.next(), message: nil, tlsContext: tlsContext) {
+        case .success(let session): return session.steps
+        case .failure(let reason): return [SMTPProbeStep(name: "connect", ok: false, detail: reason.description)]
+        }
+    }
+
+    private func makeTLSContext(for endpoint: SMTPEndpoint) async throws -> NIOSSLContext? {
+        guard endpoint.tls != .none || endpoint.implicitTLS else { return nil }
+        let configuration = self.configuration
+        let trustRoots = endpoint.trustRootsFile
+        return try await threadPool.runToCompletion { try Self.makeTLSContext(configuration, trustRootsFile: trustRoots) }
+    }
+
+    /// One session driven by `stateMachine`; a failure before it started (no connection) is
+    /// its reason.
+    private func run(
+        _ stateMachine: SMTPClientStateMachine, on eventLoop: any EventLoop,
+        message: EventLoopFuture<QueuedMessageFile>?, tlsContext: NIOSSLContext?
+    ) async -> Result<SMTPSessionResult, SessionNotRun> {
+        let endpoint = stateMachine.endpoint
+        let result = eventLoop.makePromise(of: SMTPSessionResult.self)
         let threadPool = self.threadPool
-        let stateMachine = SMTPClientStateMachine(request: request, endpoint: endpoint, heloName: configuration.heloName)
         let timeouts = configuration.timeouts
         let logger = logger
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -82,9 +109,21 @@ public struct SMTPClient: Sendable {
         do {
             _ = try await bootstrap.connect(host: endpoint.address ?? endpoint.host, port: endpoint.port).get()
         } catch {
-            result.succeed(Self.all(request, .temporary(reason: "cannot connect to \(endpoint): \(error)")))
+            result.fail(SessionNotRun("cannot connect to \(endpoint): \(error)"))
         }
-        return (try? await result.futureResult.get()) ?? Self.all(request, .temporary(reason: "delivery to \(endpoint) was interrupted"))
+        do {
+            return .success(try await result.futureResult.get())
+        } catch let error as SessionNotRun {
+            return .failure(error)
+        } catch {
+            return .failure(SessionNotRun("the session with \(endpoint) was interrupted"))
+        }
+    }
+
+    /// Why a session has no result: the connection was not made, or ended without one.
+    private struct SessionNotRun: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 
     private static func all(_ request: SMTPDeliveryRequest, _ outcome: OutboundRecipientOutcome) -> [OutboundRecipientOutcome] {

@@ -29,9 +29,10 @@ final class SMTPClientHandler: ChannelInboundHandler {
     private var stateMachine: SMTPClientStateMachine
     private let timeouts: SMTPClientTimeouts
     private let tlsContext: NIOSSLContext?
-    private let result: EventLoopPromise<[OutboundRecipientOutcome]>
+    private let result: EventLoopPromise<SMTPSessionResult>
     /// The message file, being opened on the thread pool; its owner (`SMTPClient`) closes it.
-    private let message: EventLoopFuture<QueuedMessageFile>
+    /// nil for a probe, which sends no message.
+    private let message: EventLoopFuture<QueuedMessageFile>?
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private var timeoutTask: Scheduled<Void>?
@@ -40,8 +41,8 @@ final class SMTPClientHandler: ChannelInboundHandler {
 
     init(
         stateMachine: SMTPClientStateMachine, timeouts: SMTPClientTimeouts, tlsContext: NIOSSLContext?,
-        message: EventLoopFuture<QueuedMessageFile>, threadPool: NIOThreadPool,
-        result: EventLoopPromise<[OutboundRecipientOutcome]>, logger: Logger
+        message: EventLoopFuture<QueuedMessageFile>?, threadPool: NIOThreadPool,
+        result: EventLoopPromise<SMTPSessionResult>, logger: Logger
     ) {
         self.stateMachine = stateMachine
         self.timeouts = timeouts
@@ -109,7 +110,7 @@ final class SMTPClientHandler: ChannelInboundHandler {
             case .sendMessage:
                 sendMessage(context: context)
             case .finish(let outcomes):
-                result.succeed(outcomes)
+                result.succeed(SMTPSessionResult(outcomes: outcomes, steps: stateMachine.steps))
             case .close:
                 closed = true
                 context.close(promise: nil)
@@ -137,6 +138,10 @@ final class SMTPClientHandler: ChannelInboundHandler {
     // MARK: The message (RFC 5321 section 4.5.2)
 
     private func sendMessage(context: ChannelHandlerContext) {
+        guard let message else {
+            perform(stateMachine.localFailure("no message to send"), context: context)
+            return
+        }
         message.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             guard !self.closed else { return }
             switch result {
@@ -200,6 +205,12 @@ final class SMTPClientHandler: ChannelInboundHandler {
         default: timeouts.command
         }
     }
+}
+
+/// What one session found: the outcome per recipient (none for a probe) and the set-up steps.
+struct SMTPSessionResult: Sendable {
+    var outcomes: [OutboundRecipientOutcome]
+    var steps: [SMTPProbeStep]
 }
 
 extension String {

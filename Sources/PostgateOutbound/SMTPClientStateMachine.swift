@@ -12,6 +12,10 @@ import PostgateStore
 /// once) and their replies are matched in order. The outcome per recipient is known
 /// once the server answers the final dot (or refuses earlier); `.finish` carries it, and the
 /// handler records it before the polite `QUIT`.
+///
+/// The set-up steps (connect, EHLO, STARTTLS, AUTH) are recorded in `steps` with their
+/// replies. A probe (`init(probing:heloName:)`) stops after them: it authenticates and
+/// says `QUIT` without a transaction, to test a submission server without sending.
 public struct SMTPClientStateMachine: Sendable {
     public enum Action: Sendable, Equatable {
         /// Send this command line (CRLF is added by the handler).
@@ -61,6 +65,12 @@ public struct SMTPClientStateMachine: Sendable {
     private var refusedMail: SMTPClientReply?
 
     private enum PipelinedCommand: Equatable { case mail, recipient, data }
+    /// Stop after authentication (or after the greeting exchange without credentials).
+    public let isProbe: Bool
+    /// The set-up steps so far, each with the reply or the reason it failed.
+    public private(set) var steps: [SMTPProbeStep] = []
+    /// The 220 answer to STARTTLS, reported once the handshake is done.
+    private var startTLSReply: SMTPClientReply?
 
     public init(request: SMTPDeliveryRequest, endpoint: SMTPEndpoint, heloName: String) {
         self.request = request
@@ -69,6 +79,18 @@ public struct SMTPClientStateMachine: Sendable {
         self.outcomes = Array(repeating: nil, count: request.recipients.count)
         // Implicit TLS: the handshake came before the greeting.
         self.tlsActive = endpoint.implicitTLS
+        self.isProbe = false
+    }
+
+    /// A session that connects, says EHLO, starts TLS as `endpoint` asks, authenticates with
+    /// its credentials and quits; `.finish` carries no outcome, `steps` the report.
+    public init(probing endpoint: SMTPEndpoint, heloName: String) {
+        self.request = SMTPDeliveryRequest(sender: "", recipients: [], path: "", size: 0)
+        self.endpoint = endpoint
+        self.heloName = heloName
+        self.outcomes = []
+        self.tlsActive = endpoint.implicitTLS
+        self.isProbe = true
     }
 
     /// True once `.finish` was returned.
@@ -80,9 +102,15 @@ public struct SMTPClientStateMachine: Sendable {
     public mutating func receive(_ reply: SMTPClientReply) -> [Action] {
         if !pipelined.isEmpty { return pipelinedReplied(reply) }
         switch stage {
-        case .greeting: return reply.isPositive ? hello() : failAll(reply, thenQuit: true)
+        case .greeting:
+            guard reply.isPositive else { return failAll(reply, thenQuit: true) }
+            record(true, "\(endpoint), TLS \(tlsActive ? "active" : "not yet active"), \(Self.firstLine(reply))")
+            return hello()
         case .ehlo: return ehloReplied(reply)
-        case .helo: return reply.isPositive ? afterHello() : failAll(reply, thenQuit: true)
+        case .helo:
+            guard reply.isPositive else { return failAll(reply, thenQuit: true) }
+            record(true, "HELO: \(Self.firstLine(reply))")
+            return afterHello()
         case .startTLS: return startTLSReplied(reply)
         case .auth: return authReplied(reply)
         case .mail: return reply.isPositive ? nextRecipient() : failAll(reply, thenQuit: true)
@@ -99,6 +127,13 @@ public struct SMTPClientStateMachine: Sendable {
 
     /// The TLS handshake finished: the session starts over with EHLO (RFC 3207 section 4.2).
     public mutating func tlsEstablished() -> [Action] {
+        // Implicit TLS (RFC 8314 section 3.3): the handshake came first; the greeting, still
+        // due, starts the session.
+        guard stage == .tlsHandshake else {
+            tlsActive = true
+            return []
+        }
+        record(true, "\(startTLSReply.map(Self.firstLine) ?? "220"), TLS established")
         tlsActive = true
         extensions = [:]
         return hello()
@@ -150,6 +185,8 @@ public struct SMTPClientStateMachine: Sendable {
             return [.send("HELO \(heloName)")]
         }
         extensions = Self.parseExtensions(reply.lines.dropFirst())
+        let offered = ["STARTTLS", "AUTH"].compactMap { keyword in extensions[keyword].map { $0.isEmpty ? keyword : "\(keyword) \($0)" } }
+        record(true, Self.firstLine(reply) + (offered.isEmpty ? "" : "; offers " + offered.joined(separator: ", ")))
         return afterHello()
     }
 
@@ -165,8 +202,8 @@ public struct SMTPClientStateMachine: Sendable {
 
     private mutating func afterHello() -> [Action] {
         if !tlsActive && endpoint.tls != .none && !startTLSRefused {
+            stage = .startTLS
             if extensions["STARTTLS"] != nil {
-                stage = .startTLS
                 return [.send("STARTTLS")]
             }
             if endpoint.tls == .required {
@@ -174,25 +211,27 @@ public struct SMTPClientStateMachine: Sendable {
             }
         }
         if let credentials = endpoint.credentials { return authenticate(credentials) }
-        return mail()
+        return isProbe ? finish(thenQuit: true) : mail()
     }
 
     private mutating func startTLSReplied(_ reply: SMTPClientReply) -> [Action] {
         guard reply.code == 220 else {
             if endpoint.tls == .required { return failAll(reply, thenQuit: true, alwaysTemporary: true) }
+            record(false, "\(reply); continuing without TLS")
             startTLSRefused = true
             return afterHello()
         }
+        startTLSReply = reply
         stage = .tlsHandshake
         return [.startTLS]
     }
 
     private mutating func authenticate(_ credentials: SMTPCredentials) -> [Action] {
+        stage = .auth
         guard tlsActive else {
             return failAll(temporary: "credentials are configured for \(endpoint) but TLS is not active; refusing to send them in clear text", thenQuit: true)
         }
         let mechanisms = Set((extensions["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
-        stage = .auth
         switch credentials.secret {
         case .password(let password):
             if mechanisms.contains("PLAIN") {
@@ -224,7 +263,10 @@ public struct SMTPClientStateMachine: Sendable {
 
     private mutating func authReplied(_ reply: SMTPClientReply) -> [Action] {
         guard let credentials = endpoint.credentials else { return failAll(reply, thenQuit: true) }
-        if reply.code == 235 { return mail() }
+        if reply.code == 235 {
+            record(true, "\(reply) as \(credentials.user)")
+            return isProbe ? finish(thenQuit: true) : mail()
+        }
         switch (authStep, credentials.secret, reply.code) {
         case (.loginUser, _, 334):
             authStep = .loginPassword
@@ -355,7 +397,36 @@ public struct SMTPClientStateMachine: Sendable {
     }
 
     private mutating func fillUndecided(_ outcome: OutboundRecipientOutcome) {
+        if !finished {
+            switch outcome {
+            case .temporary(let reason), .permanent(let reason): record(false, reason)
+            case .delivered: break
+            }
+        }
         for index in outcomes.indices where outcomes[index] == nil { outcomes[index] = outcome }
+    }
+
+    // MARK: Steps
+
+    /// The step the current stage belongs to; nil once the transaction started.
+    private var stepName: String? {
+        switch stage {
+        case .greeting: "connect"
+        case .ehlo, .helo: "ehlo"
+        case .startTLS, .tlsHandshake: "starttls"
+        case .auth: "authenticate"
+        default: nil
+        }
+    }
+
+    private mutating func record(_ ok: Bool, _ detail: String) {
+        guard let name = stepName else { return }
+        steps.append(SMTPProbeStep(name: name, ok: ok, detail: detail))
+    }
+
+    /// The first line of a reply with its code: the EHLO greeting without its keyword list.
+    static func firstLine(_ reply: SMTPClientReply) -> String {
+        "\(reply.code) \(reply.lines.first ?? "")"
     }
 
     private mutating func finish(thenQuit: Bool) -> [Action] {

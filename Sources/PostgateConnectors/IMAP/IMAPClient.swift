@@ -182,6 +182,19 @@ public final class IMAPSession {
         return outcome
     }
 
+    /// Appends `message` (RFC 5322, CRLF line ends) to `mailbox` (its name as LIST gave it)
+    /// with `flags` (RFC 9051 section 6.3.12); the literal waits for the server's
+    /// continuation unless it has LITERAL+ (or LITERAL- and the message is at most 4096
+    /// octets, RFC 7888). The new message's UIDVALIDITY and UID where the server reports them
+    /// (APPENDUID, RFC 4315).
+    @discardableResult
+    public func append(mailbox: String, flags: [String] = ["\\Seen"], message: [UInt8]) async throws -> (uidValidity: UInt32?, uid: UInt32?) {
+        guard case .appended(let uidValidity, let uid) = try await driver.run(driver.machine.command(.append(mailbox: mailbox, flags: flags, message: message))) else {
+            throw Self.noResult("APPEND")
+        }
+        return (uidValidity, uid)
+    }
+
     public func noop() async throws {
         _ = try await driver.run(driver.machine.command(.noop))
     }

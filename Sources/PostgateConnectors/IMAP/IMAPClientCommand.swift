@@ -47,6 +47,8 @@ struct IMAPCommandBuilder {
         /// A string (a mailbox name, a user name, a password): quoted when it can be, else a
         /// literal. A secret never reaches a log.
         case string(String, secret: Bool = false)
+        /// Octets always sent as a literal (a message for APPEND, RFC 9051 section 6.3.12).
+        case literal([UInt8])
     }
 
     /// LITERAL+ (any size) or LITERAL- (up to 4096 octets): literals need not wait for a
@@ -66,11 +68,21 @@ struct IMAPCommandBuilder {
             case .raw(let text):
                 bytes += text.utf8
                 log += text
-            case .string(let text, let secret):
-                let octets = Array(text.utf8)
-                if let quoted = Self.quoted(octets) {
-                    bytes += quoted
-                    log += secret ? "\"…\"" : String(decoding: quoted, as: UTF8.self)
+            case .string, .literal:
+                let octets: [UInt8]
+                var secret = false
+                switch argument {
+                case .string(let text, let isSecret):
+                    octets = Array(text.utf8)
+                    secret = isSecret
+                    if let quoted = Self.quoted(octets) {
+                        bytes += quoted
+                        log += secret ? "\"…\"" : String(decoding: quoted, as: UTF8.self)
+                        continue
+                    }
+                case .literal(let data):
+                    octets = data
+                case .raw:
                     continue
                 }
                 let nonSynchronizing = literalPlus || (literalMinus && octets.count <= 4096)

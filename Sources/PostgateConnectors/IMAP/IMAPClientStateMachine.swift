@@ -5,7 +5,8 @@ import NIOCore
 /// AUTHENTICATE section 6.2.2 with SASL-IR RFC 4959, PLAIN RFC 4616, XOAUTH2, OAUTHBEARER
 /// RFC 7628; LOGIN section 6.2.3; LIST with SPECIAL-USE RFC 6154; SELECT and EXAMINE with
 /// CONDSTORE RFC 7162; UID SEARCH, FETCH, STORE; MOVE RFC 6851 or COPY, STORE and UID EXPUNGE
-/// with UIDPLUS RFC 4315; IDLE RFC 2177) as a value type: it is fed the framed responses and
+/// with UIDPLUS RFC 4315; APPEND section 6.3.12 with LITERAL+ and LITERAL- RFC 7888; IDLE
+/// RFC 2177) as a value type: it is fed the framed responses and
 /// answers with what the session must do. It does no I/O.
 ///
 /// One operation runs at a time: connecting (greeting, capabilities, STARTTLS, capabilities
@@ -29,6 +30,8 @@ public struct IMAPClientStateMachine: Sendable {
         case move(uids: [UInt32], to: String)
         /// IDLE until the mailbox changes or `seconds` pass.
         case idle(seconds: Double)
+        /// APPEND `message` to the mailbox with `flags` (RFC 9051 section 6.3.12).
+        case append(mailbox: String, flags: [String], message: [UInt8])
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -42,6 +45,9 @@ public struct IMAPClientStateMachine: Sendable {
         case messages([IMAPMessageInfo])
         case fetched(IMAPFetchOutcome)
         case idle(IMAPIdleOutcome)
+        /// APPEND done; the new message's UIDVALIDITY and UID where the server reports them
+        /// (APPENDUID, RFC 4315 section 3).
+        case appended(uidValidity: UInt32?, uid: UInt32?)
         /// NOOP, LOGOUT, STORE, MOVE.
         case done
     }
@@ -87,7 +93,7 @@ public struct IMAPClientStateMachine: Sendable {
         case connectCapability, startTLS, login
         case sasl(mechanism: String, response: String, responded: Bool, serverError: String?)
         case authCapability
-        case capability, noop, logout, store
+        case capability, noop, logout, store, append
         case list([IMAPMailbox])
         case select(SelectState)
         case search([IMAPSearchKey], [UInt32])
@@ -106,6 +112,7 @@ public struct IMAPClientStateMachine: Sendable {
             case .noop: "NOOP"
             case .logout: "LOGOUT"
             case .store: "UID STORE"
+            case .append: "APPEND"
             case .list: "LIST"
             case .select(let state): state.readOnly ? "EXAMINE" : "SELECT"
             case .search: "UID SEARCH"
@@ -479,6 +486,11 @@ public struct IMAPClientStateMachine: Sendable {
         case .idle(let seconds):
             guard capabilities.contains("IDLE") else { return [.fail(.unsupported("IDLE (RFC 2177)"))] }
             return start(.idle(.starting, changed: false), [.raw("IDLE")], timing: .idle(seconds: seconds))
+        case .append(let mailbox, let flags, let message):
+            // RFC 9051 section 6.3.12: the message is a literal; a synchronizing one waits for
+            // the server's continuation, a refusal (too large, no such mailbox) comes instead.
+            let flagList: [IMAPCommandBuilder.Argument] = flags.isEmpty ? [] : [.raw("(\(flags.joined(separator: " ")))")]
+            return start(.append, [.raw("APPEND"), .string(mailbox)] + flagList + [.literal(message)])
         }
     }
 
@@ -622,6 +634,13 @@ public struct IMAPClientStateMachine: Sendable {
             return finish(.succeed(.capabilities(capabilities)))
         case .noop, .store:
             return finish(.succeed(.done))
+        case .append:
+            // RFC 4315 section 3: OK [APPENDUID uidvalidity uid].
+            guard let code = status.code, code.name == "APPENDUID", code.arguments.count >= 2 else {
+                return finish(.succeed(.appended(uidValidity: nil, uid: nil)))
+            }
+            return finish(.succeed(.appended(uidValidity: code.arguments[0].number.flatMap { UInt32(exactly: $0) },
+                                             uid: code.arguments[1].number.flatMap { UInt32(exactly: $0) })))
         case .list(let mailboxes):
             return finish(.succeed(.mailboxes(mailboxes)))
         case .select(let state):

@@ -136,6 +136,12 @@ public final class GatewayCredentials: Sendable {
 }
 
 extension GatewayCredentials: GatewayCredentialSource {}
+extension GatewayCredentials: SendingCredentialSource {}
+
+/// Where a sending gateway's SMTP credentials come from.
+public protocol SendingCredentialSource: Sendable {
+    func smtpCredentials(address: EmailAddress, settings: SendingGatewaySettings) async throws -> SMTPCredentials
+}
 
 /// Where a fetcher's credentials come from.
 public protocol GatewayCredentialSource: Sendable {

@@ -108,13 +108,14 @@ extension OutboundQueue {
     }
 
     /// Marks the file of a message with no recipient left to try, no failure left to
-    /// notify and no thread copy left to store, as removed; its name.
+    /// notify and no thread or Sent copy left to store, as removed; its name.
     package static func markFileRemovedIfDone(_ messageID: Int64, _ db: Database) throws -> String? {
         let pending = try Int.fetchOne(db, cachedSQL: """
             SELECT COUNT(*) FROM outbound_recipient
             WHERE message_id = ? AND (state IN ('queued', 'deferred') OR (state = 'failed' AND notified = 0))
             """, arguments: [messageID]) ?? 0
-        let copyPending = try Bool.fetchOne(db, cachedSQL: "SELECT thread_copy = 1 FROM outbound_message WHERE id = ?", arguments: [messageID]) ?? false
+        let copyPending = try Bool.fetchOne(db, cachedSQL: "SELECT thread_copy = 1 OR sent_copy = 1 FROM outbound_message WHERE id = ?",
+                                            arguments: [messageID]) ?? false
         guard pending == 0, !copyPending,
               let filename = try String.fetchOne(db, cachedSQL: "SELECT filename FROM outbound_message WHERE id = ? AND file_removed = 0", arguments: [messageID])
         else { return nil }
