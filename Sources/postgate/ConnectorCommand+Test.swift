@@ -82,9 +82,13 @@ extension ConnectorCommand {
                          ? "\(address.canonicalText) has no sending gateway; add one with `postgate connector set \(address.canonicalText) --sending …`"
                          : "\(address.canonicalText)'s sending gateway was never published; test the draft without --published")
                 }
-                _ = settings
-                try? await httpClient.shutdown()
-                fail("testing a sending gateway is not available in this build")
+                let probe = SendingGatewayProbe(
+                    address: address, settings: settings, credentials: credentials,
+                    clientConfiguration: configuration.smtpClientConfiguration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                    threadPool: NIOThreadPool.singleton, sendTo: recipient, logger: Logger(label: "postgate.connector"))
+                let steps = await Self.withinAMinute { await probe.run() }
+                report = ProbeReport(address: address.canonicalText, direction: direction.rawValue,
+                                     settings: settings == record.draft && !published ? "draft" : "published", steps: steps)
             }
             try? await httpClient.shutdown()
             try options.print(report) {

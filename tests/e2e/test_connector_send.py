@@ -268,3 +268,31 @@ def test_save_to_sent_appends_the_reply_once(data_dir, tmp_path, certificate, su
         assert mailbox.message_files() == []
     finally:
         mailbox.stop()
+
+
+def test_connector_test_checks_the_sending_gateway_and_sends_a_test_message(data_dir, tmp_path, certificate, submission):
+    handler, port = submission
+    channel(data_dir)
+    cli(data_dir, "connector", "set", ADDRESS, "--sending", "--host", "127.0.0.1", "--port", str(port), "--tls", "starttls",
+        "--username", USER, "--password-file", str(secret_file(tmp_path, "smtp-password", PASSWORD)),
+        "--ca-file", str(certificate.cert))
+    proc = cli(data_dir, "connector", "test", ADDRESS, "--sending", "--json", check=False)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ok"] and report["settings"] == "draft", report
+    steps = [s["step"] for s in report["steps"]]
+    assert steps[0] == "open stored password" and "starttls" in steps and steps[-1] == "authenticate"
+    assert handler.accepted == [], "without --send-to nothing is sent"
+    # With --send-to a real message goes out through the gateway.
+    proc = cli(data_dir, "connector", "test", ADDRESS, "--send-to", "jane@example.test", "--json", check=False)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["steps"][-1]["step"] == "send test message", report
+    wait_for(lambda: len(handler.accepted) == 1, message="the test message at the submission server")
+    (got,) = handler.accepted
+    assert got["rcpt_tos"] == ["jane@example.test"] and got["tls"] and got["user"]
+    assert b"Subject: Postgate connection test" in got["content"]
+    # A wrong password fails at authentication, with the server's answer.
+    cli(data_dir, "connector", "set", ADDRESS, "--sending", "--password-file", str(secret_file(tmp_path, "bad", "wrong")))
+    proc = cli(data_dir, "connector", "test", ADDRESS, "--sending", "--json", check=False)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["steps"][-1]["step"] == "authenticate" and not report["steps"][-1]["ok"]
+    assert "535" in report["steps"][-1]["detail"], report

@@ -39,7 +39,7 @@ struct SentFolderWriter: SentCopyWriter {
         do {
             credential = try await credentials.credential(for: gateway)
         } catch {
-            credentials.attemptFailed(gateway)
+            await credentials.attemptFailed(gateway)
             throw error
         }
         let timeout = Double(settings.connectionTimeoutMS) / 1000
@@ -56,7 +56,7 @@ struct SentFolderWriter: SentCopyWriter {
                 try? await session.logout()
             }
         } catch {
-            credentials.attemptFailed(gateway)
+            await credentials.attemptFailed(gateway)
             throw error
         }
     }
