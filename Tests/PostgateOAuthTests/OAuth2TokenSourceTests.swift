@@ -52,16 +52,20 @@ import Darwin
     static func withServer(_ body: (OAuth2TestServer, HTTPClient, ManualClock) async throws -> Void) async throws {
         let server = try await OAuth2TestServer()
         server.addRefreshToken(refreshToken, username: "alice@example.test", scope: "mail offline")
-        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: OAuth2TokenSource.httpClientConfiguration())
+        // The client's own event loop: other suites running at the same time cannot delay it.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = HTTPClient(eventLoopGroup: group, configuration: OAuth2TokenSource.httpClientConfiguration())
         do {
             try await body(server, client, ManualClock())
         } catch {
             try await client.shutdown()
             try await server.shutdown()
+            try await group.shutdownGracefully()
             throw error
         }
         try await client.shutdown()
         try await server.shutdown()
+        try await group.shutdownGracefully()
     }
 
     static func settings(_ server: OAuth2TestServer, secret: String? = nil, _ change: (inout OAuth2Settings) -> Void = { _ in }) -> OAuth2Settings {
@@ -337,9 +341,11 @@ import Darwin
         }
     }
 
-    /// Awaits `condition` (checked every few milliseconds) for at most ten seconds.
+    /// Awaits `condition` (checked every few milliseconds) for at most a minute: a bound
+    /// for a broken condition, generous because the whole suite runs in parallel on a
+    /// loaded machine.
     static func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while !condition() {
             guard ContinuousClock.now < deadline else { throw WaitTimedOut() }
             try await Task.sleep(for: .milliseconds(5))
