@@ -54,10 +54,10 @@ final class DovecotServer {
     let maildir: String
     /// The self-signed certificate of the server, also the CA file the client may trust.
     let certificate: String
-    let imapPort: Int
-    let imapsPort: Int
-    let pop3Port: Int
-    let pop3sPort: Int
+    private(set) var imapPort = 0
+    private(set) var imapsPort = 0
+    private(set) var pop3Port = 0
+    private(set) var pop3sPort = 0
     /// The owner of the mail files (the mail processes run as this account).
     let uid: uid_t
     let gid: gid_t
@@ -101,102 +101,110 @@ final class DovecotServer {
         try Self.chownTree(directory + "/home", uid: uid, gid: gid)
         try "\(Self.user):{PLAIN}\(Self.password):\(uid):\(gid)::\(directory)/home\n".write(toFile: directory + "/users", atomically: true, encoding: .utf8)
 
-        imapPort = try Self.freePort()
-        imapsPort = try Self.freePort()
-        pop3Port = try Self.freePort()
-        pop3sPort = try Self.freePort()
-        var protocols: [String] = []
-        var services = ""
-        if Self.isIMAPInstalled {
-            protocols.append("imap")
-            services += """
-            service imap-login {
-              chroot =
-              inet_listener imap {
-                address = 127.0.0.1
-                port = \(imapPort)
-              }
-              inet_listener imaps {
-                address = 127.0.0.1
-                port = \(imapsPort)
-                ssl = yes
-              }
+        for attempt in 1...4 {
+            imapPort = try Self.freePort()
+            imapsPort = try Self.freePort()
+            pop3Port = try Self.freePort()
+            pop3sPort = try Self.freePort()
+            var protocols: [String] = []
+            var services = ""
+            if Self.isIMAPInstalled {
+                protocols.append("imap")
+                services += """
+                service imap-login {
+                  chroot =
+                  inet_listener imap {
+                    address = 127.0.0.1
+                    port = \(imapPort)
+                  }
+                  inet_listener imaps {
+                    address = 127.0.0.1
+                    port = \(imapsPort)
+                    ssl = yes
+                  }
+                }
+
+                """
             }
+            if Self.isPOP3Installed {
+                protocols.append("pop3")
+                services += """
+                service pop3-login {
+                  chroot =
+                  inet_listener pop3 {
+                    address = 127.0.0.1
+                    port = \(pop3Port)
+                  }
+                  inet_listener pop3s {
+                    address = 127.0.0.1
+                    port = \(pop3sPort)
+                    ssl = yes
+                  }
+                }
+
+                """
+            }
+            let unprivileged = root ? "" : """
+            default_internal_user = \(accountName)
+            default_internal_group = \(groupName)
+            default_login_user = \(accountName)
 
             """
-        }
-        if Self.isPOP3Installed {
-            protocols.append("pop3")
-            services += """
-            service pop3-login {
-              chroot =
-              inet_listener pop3 {
-                address = 127.0.0.1
-                port = \(pop3Port)
+            let oauth2 = try oauth2IntrospectionURL.map { try Self.oauth2PassDB(directory: directory, introspectionURL: $0) }
+            try """
+            protocols = \(protocols.joined(separator: " "))
+            listen = 127.0.0.1
+            base_dir = \(directory)/run
+            state_dir = \(directory)/state
+            log_path = \(directory)/dovecot.log
+            \(unprivileged)ssl = yes
+            ssl_cert = <\(certificate)
+            ssl_key = <\(directory)/key.pem
+            disable_plaintext_auth = yes
+            auth_mechanisms = plain\(oauth2 == nil ? "" : " xoauth2 oauthbearer")
+            mail_location = maildir:~/Maildir
+            first_valid_uid = \(min(uid, 500))
+            mailbox_idle_check_interval = 1 secs
+            \(imapCapability.map { "imap_capability = \($0)\n" } ?? "")        namespace inbox {
+              inbox = yes
+              separator = .
+              mailbox Archive {
+                special_use = \\Archive
               }
-              inet_listener pop3s {
-                address = 127.0.0.1
-                port = \(pop3sPort)
-                ssl = yes
+              mailbox Drafts {
+                special_use = \\Drafts
+              }
+              mailbox Junk {
+                special_use = \\Junk
+              }
+              mailbox Sent {
+                special_use = \\Sent
+              }
+              mailbox Trash {
+                special_use = \\Trash
               }
             }
+            \(oauth2 ?? "")passdb {
+              driver = passwd-file
+              args = \(directory)/users
+            }
+            userdb {
+              driver = passwd-file
+              args = \(directory)/users
+            }
+            \(services)service anvil {
+              chroot =
+            }
 
-            """
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            do {
+                try Self.run([Self.dovecot, "-c", config], log: directory + "/dovecot.out")
+                break
+            } catch let error as FixtureError where error.description.contains("Address already in use") && attempt < 4 {
+                // Another listener took a port between its choice and Dovecot's bind: choose again.
+                continue
+            }
         }
-        let unprivileged = root ? "" : """
-        default_internal_user = \(accountName)
-        default_internal_group = \(groupName)
-        default_login_user = \(accountName)
-
-        """
-        let oauth2 = try oauth2IntrospectionURL.map { try Self.oauth2PassDB(directory: directory, introspectionURL: $0) }
-        try """
-        protocols = \(protocols.joined(separator: " "))
-        listen = 127.0.0.1
-        base_dir = \(directory)/run
-        state_dir = \(directory)/state
-        log_path = \(directory)/dovecot.log
-        \(unprivileged)ssl = yes
-        ssl_cert = <\(certificate)
-        ssl_key = <\(directory)/key.pem
-        disable_plaintext_auth = yes
-        auth_mechanisms = plain\(oauth2 == nil ? "" : " xoauth2 oauthbearer")
-        mail_location = maildir:~/Maildir
-        first_valid_uid = \(min(uid, 500))
-        mailbox_idle_check_interval = 1 secs
-        \(imapCapability.map { "imap_capability = \($0)\n" } ?? "")        namespace inbox {
-          inbox = yes
-          separator = .
-          mailbox Archive {
-            special_use = \\Archive
-          }
-          mailbox Drafts {
-            special_use = \\Drafts
-          }
-          mailbox Junk {
-            special_use = \\Junk
-          }
-          mailbox Sent {
-            special_use = \\Sent
-          }
-          mailbox Trash {
-            special_use = \\Trash
-          }
-        }
-        \(oauth2 ?? "")passdb {
-          driver = passwd-file
-          args = \(directory)/users
-        }
-        userdb {
-          driver = passwd-file
-          args = \(directory)/users
-        }
-        \(services)service anvil {
-          chroot =
-        }
-
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-        try Self.run([Self.dovecot, "-c", config], log: directory + "/dovecot.out")
     }
 
     deinit { stop() }
