@@ -25,10 +25,10 @@ extension Gateway {
         var bound: [SocketAddress] = []
         for (text, implicitTLS) in listeners {
             let quiescing = ServerQuiescingHelper(group: group)
-            listenerQuiescing.append(quiescing)
             let channel = try await bindSMTP(
                 try ListenAddress(text), configuration: configuration.submissionServerConfiguration, delegate: delivery,
                 tls: tls, implicitTLS: implicitTLS, limiter: limiter, quiescing: quiescing)
+            listenerQuiescing.append(quiescing)
             serverChannels.append(channel)
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: [implicitTLS ? "submissions" : "submission": "\(channel.localAddress.map { "\($0)" } ?? text)"])

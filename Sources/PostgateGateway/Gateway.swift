@@ -38,8 +38,8 @@ public final class Gateway: Service, @unchecked Sendable {
     /// The bound submission and submissions addresses, in the order of `submission.listen`
     /// then `submissions.listen`.
     public internal(set) var submissionAddresses: [SocketAddress] = []
-    /// One quiescing helper per IMAP and submission listener: a `ServerQuiescingHelper`
-    /// tracks one server channel.
+    /// One quiescing helper per bound listener group (the SMTP listeners share one; each
+    /// IMAP and submission listener has its own), added once its server channel is bound.
     var listenerQuiescing: [ServerQuiescingHelper] = []
     /// The clock of the DKIM re-checker (injected by tests).
     private let now: @Sendable () -> Date
@@ -123,6 +123,7 @@ public final class Gateway: Service, @unchecked Sendable {
             let channel = try await bindSMTP(address, configuration: configuration.smtpServerConfiguration, delegate: delivery, tls: tls,
                                              limiter: limiter, quiescing: quiescing)
             serverChannels.append(channel)
+            if bound.isEmpty { listenerQuiescing.append(quiescing) }
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: ["smtp": "\(channel.localAddress.map { "\($0)" } ?? text)"])
         }
@@ -142,11 +143,13 @@ public final class Gateway: Service, @unchecked Sendable {
         await shutdown()
     }
 
-    /// Runs on the thread pool: opens the store, finishes what a crash interrupted, keeps
+    /// Runs on the thread pool: opens the store (refusing an index that lost the stored
+    /// mail, see `MailStore.requireIndexOfStoredMail`), finishes what a crash interrupted, keeps
     /// spool files ready and gives the index's WAL its full size.
     static func openStore(directory: String, configuration: GatewayConfiguration, logger: Logger) throws -> MailStore {
         BlockingWork.assertAllowedHere("opening the store")
         let store = try MailStore.open(directory: directory, logger: logger, sessions: configuration.sessions, dataSync: configuration.dataSync)
+        try store.requireIndexOfStoredMail()
         let report = try store.recover()
         store.reserveSpoolFiles()
         do {
@@ -205,15 +208,15 @@ public final class Gateway: Service, @unchecked Sendable {
         dkimRechecker?.cancel()
         await stopReceivingGateways()
         logger.notice("shutting down: finishing transactions in flight")
-        if let quiescing {
+        // Only helpers that track a bound listener: a helper that never saw its server
+        // channel (start failed before binding) would never finish shutting down.
+        let quiesced = listenerQuiescing.map { helper in
             let done = group.next().makePromise(of: Void.self)
-            quiescing.initiateShutdown(promise: done)
-            for helper in listenerQuiescing {
-                let imapDone = group.next().makePromise(of: Void.self)
-                helper.initiateShutdown(promise: imapDone)
-                try? await imapDone.futureResult.get()
-            }
-            try? await done.futureResult.get()
+            helper.initiateShutdown(promise: done)
+            return done.futureResult
+        }
+        for done in quiesced {
+            try? await done.get()
         }
         quiescing = nil
         listenerQuiescing = []
@@ -262,10 +265,9 @@ public final class Gateway: Service, @unchecked Sendable {
     ) async throws -> any Channel {
         let imapConfiguration = configuration.imapServerConfiguration
         let quiescing = ServerQuiescingHelper(group: group)
-        listenerQuiescing.append(quiescing)
         let logger = self.logger
         let threadPool = self.threadPool
-        return try await bind(address, quiescing: quiescing) { channel in
+        let channel = try await bind(address, quiescing: quiescing) { channel in
             if implicitTLS, let tls {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
             }
@@ -275,6 +277,8 @@ public final class Gateway: Service, @unchecked Sendable {
                 logger: logger
             ))
         }
+        listenerQuiescing.append(quiescing)
+        return channel
     }
 
     /// An SMTP listener (MX or submission). With `implicitTLS` the session is TLS from the

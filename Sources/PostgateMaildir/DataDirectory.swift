@@ -74,6 +74,22 @@ package struct DataDirectory: Sendable {
         return result
     }
 
+    /// The local part a directory name of `localPartDirectory` stands for; nil if the name
+    /// is not one `localPartDirectory` makes (a bad `%XX`, or bytes that are not UTF-8).
+    package static func localPart(fromDirectory name: String) -> String? {
+        var bytes: [UInt8] = []
+        var utf8 = name.utf8.makeIterator()
+        while let byte = utf8.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = utf8.next(), let low = utf8.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        guard let text = String(validating: bytes, as: UTF8.self), !text.isEmpty,
+              localPartDirectory(text) == name else { return nil }
+        return text
+    }
+
     private static func isPlain(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),

@@ -62,6 +62,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case secretKey(String)
     /// The address has no mailbox connector in that direction (`receiving`, `sending`).
     case gatewayNotFound(EmailAddress, direction: String)
+    /// The index holds no mailbox, yet Maildirs in the data directory hold mail.
+    case indexLost(dataDirectory: String, example: String, mailboxes: Int, messages: Int)
 
     public var description: String {
         switch self {
@@ -137,6 +139,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "message UID \(uid) is not in the mailbox"
         case .gatewayNotFound(let address, let direction):
             "\(address.display) has no \(direction) gateway; see `postgate connector show \(address.display)`"
+        case .indexLost(let root, let example, let mailboxes, let messages):
+            "the index \(root)/postgate.sqlite holds no mailbox, but \(mailboxes) Maildir(s) under \(root) hold \(messages) message(s) (e.g. \(example)): restore postgate.sqlite from a backup, or run `postgate check --repair --data \(root)` to index them again; not serving, so that hosted addresses are not refused with 550"
         }
     }
 

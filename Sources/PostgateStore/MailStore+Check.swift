@@ -16,6 +16,7 @@ extension MailStore {
         for mailbox in try index.mailboxes() {
             findings += try check(mailbox)
         }
+        findings += try lostMailboxFindings()
         findings += try checkJournal()
         findings += try checkAddresses()
         findings += try checkDKIM(now: now)

@@ -12,13 +12,15 @@ struct CheckCommand: ParsableCommand {
         abstract: "Check the configuration, the certificate, the index against the Maildirs, addresses and DKIM keys.",
         discussion: """
         Reads only (unless --repair). Each finding is ok, warning or error with one line saying \
-        what to do; the exit status is 1 when any finding is an error. With --repair, Maildir \
+        what to do; the exit status is 1 when any finding is an error. With --repair, Maildirs \
+        the index lost (a blank or replaced postgate.sqlite) get their mailbox back (a lost \
+        address is hosted again with default settings, a lost queue added again), and Maildir \
         files that carry a UID (U=) but have no index row are indexed again first. With --json: \
         {"findings": [{subject, severity, detail}], "errors": N, "warnings": N}.
         """
     )
 
-    @Flag(help: "index again the Maildir files that have no index row (safe while serving)")
+    @Flag(help: "index again the Maildirs and Maildir files that have no index row (safe while serving)")
     var repair = false
 
     @OptionGroup var options: StoreOptions
@@ -35,6 +37,7 @@ struct CheckCommand: ParsableCommand {
         let store = try options.openStore()
         var findings = [CheckFinding("config", .ok, options.configDescription)]
         if repair {
+            findings += try reportingFailure { () throws(StoreError) in try store.restoreLostMailboxes() }
             let added = try reportingFailure { () throws(StoreError) in try store.rebuildIndex() }
             findings.append(CheckFinding("repair", .ok, "\(added) message(s) indexed again from the Maildirs"))
         }

@@ -185,6 +185,16 @@ import Testing
         #expect(DataDirectory.localPartDirectory("José") == "jos%C3%A9")
     }
 
+    @Test func localPartDirectoriesDecodeBackToTheirLocalPart() {
+        for localPart in ["support", "first.last+tag_x-y", ".hidden", "..", "a/b c%", "josé"] {
+            #expect(DataDirectory.localPart(fromDirectory: DataDirectory.localPartDirectory(localPart)) == localPart)
+        }
+        // Names `localPartDirectory` never makes: upper case, a bad escape, bytes that are not UTF-8.
+        for name in ["Support", "a%2", "a%zz", "%FF", "a%2fb", ""] {
+            #expect(DataDirectory.localPart(fromDirectory: name) == nil)
+        }
+    }
+
     @Test func refusesAnUnwritableDataDirectory() throws {
         let file = fixture.root + "/plain-file"
         #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))

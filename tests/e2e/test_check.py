@@ -10,7 +10,9 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from conftest import cli, maildir_files, messages
+import pytest
+
+from conftest import Server, cli, free_port, maildir_files, messages
 
 
 def check(data: Path, *extra: str) -> tuple[int, dict]:
@@ -112,3 +114,52 @@ def test_configured_certificate_validity(data_dir, tmp_path):
     bad.write_text("tls:\n  certificate: x\n")
     proc = cli(data_dir, "check", "--config", str(bad), check=False)
     assert proc.returncode == 1 and proc.stderr.startswith("postgate: ") and proc.stderr.count("\n") == 1
+
+
+def test_blank_index_over_stored_mail_refuses_to_serve_until_repaired(data_dir, spawn, tmp_path):
+    """A zero-length postgate.sqlite beside Maildirs that hold mail must not start as a blank
+    install (every hosted address would be answered 550 and senders would bounce)."""
+    cli(data_dir, "queue", "add", "billing")
+    cli(data_dir, "filter", "add", "support@acme.test", "--field", "subject", "--keyword", "invoice", "--queue", "billing")
+    server = spawn(data_dir)
+    send(server.port, 3)
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as smtp:
+        smtp.sendmail("c@example.org", ["support@acme.test"],
+                      "From: c@example.org\r\nSubject: invoice 7\r\nMessage-ID: <inv-7@example.org>\r\n\r\nhi\r\n")
+    assert server.stop() == 0, server.log_text()
+    before = {(m["uid"], m["subject"]) for m in messages(data_dir)}
+    assert len(before) == 4
+    validity = (data_dir / "maildir/acme.test/support/postgate-uidvalidity").read_text()
+
+    for name in ("postgate.sqlite", "postgate.sqlite-wal", "postgate.sqlite-shm"):
+        (data_dir / name).unlink(missing_ok=True)
+    (data_dir / "postgate.sqlite").write_bytes(b"")
+
+    # serve refuses, with one line naming the repair, and changes nothing.
+    refused = Server(data_dir, free_port())
+    with pytest.raises(AssertionError, match="exited"):
+        refused.start(timeout=60)
+    log = refused.log_text()
+    assert "holds no mailbox" in log and "postgate check --repair" in log, log
+    assert (data_dir / "postgate.sqlite").stat().st_size == 0 or not messages(data_dir)
+
+    # check names every lost Maildir as an error.
+    rc, report = check(data_dir)
+    lost = {f["subject"] for f in findings(report, "error") if "no mailbox in the index" in f["detail"]}
+    assert rc == 1 and {"mailbox maildir/acme.test/support", "mailbox queues/billing"} <= lost, report
+
+    # --repair hosts the address again, adds the queue again and indexes every message with
+    # its old UIDVALIDITY and UIDs; serve then starts and accepts mail for the address.
+    rc, report = check(data_dir, "--repair")
+    assert not any("no mailbox in the index" in f["detail"] for f in report["findings"]), report
+    assert {(m["uid"], m["subject"]) for m in messages(data_dir)} == before
+    assert (data_dir / "maildir/acme.test/support/postgate-uidvalidity").read_text() == validity
+    conn = sqlite3.connect(data_dir / "postgate.sqlite")
+    assert conn.execute("SELECT uid_validity FROM mailbox WHERE path = 'maildir/acme.test/support'").fetchone()[0] == int(validity)
+    assert conn.execute("SELECT count(*) FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.path = 'queues/billing'").fetchone()[0] == 1
+    conn.close()
+    server = spawn(data_dir)
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as smtp:
+        smtp.sendmail("c@example.org", ["support@acme.test"],
+                      "From: c@example.org\r\nSubject: after\r\nMessage-ID: <after@example.org>\r\n\r\nhi\r\n")
+    assert max(m["uid"] for m in messages(data_dir)) == 5
