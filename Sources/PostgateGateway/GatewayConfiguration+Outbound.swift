@@ -31,6 +31,8 @@ extension GatewayConfiguration {
         public var timeouts = SMTPClientTimeouts()
         /// Seconds between two looks at the queue when nothing is due.
         public var pollInterval = 1.0
+        /// Seconds a reply may wait undelivered before `postgate check` reports an error.
+        public var alertAfter = 3600.0
     }
 
     /// The SMTP client settings this configuration implies.
@@ -68,7 +70,7 @@ extension GatewayConfiguration.OutboundSettings {
         try node.checkKeys([
             "smarthost", "tls", "verify_certificates", "trust_roots_file", "auth_user", "auth_password_file",
             "retry", "timeouts", "poll_interval", "mx_port", "max_attachment_bytes", "default_max_to",
-            "default_max_cc", "default_max_bcc",
+            "default_max_cc", "default_max_bcc", "alert_after",
         ])
         try node.string("smarthost").map { smarthost = $0 }
         if let text = try node.string("tls") {
@@ -82,6 +84,7 @@ extension GatewayConfiguration.OutboundSettings {
         try node.string("auth_user").map { authUser = $0 }
         try node.string("auth_password_file").map { authPasswordFile = $0 }
         try node.double("poll_interval").map { pollInterval = $0 }
+        try node.double("alert_after").map { alertAfter = $0 }
         try node.int("mx_port").map { mxPort = $0 }
         try node.int("max_attachment_bytes").map { maxAttachmentBytes = $0 }
         try node.int("default_max_to").map { defaultMaxTo = $0 }
@@ -114,6 +117,9 @@ extension GatewayConfiguration.OutboundSettings {
         }
         if !authUser.isEmpty && tls == .none {
             throw ConfigurationError("\(source): outbound.auth_user needs outbound.tls required or opportunistic (AUTH only over TLS)")
+        }
+        if alertAfter <= 0 {
+            throw ConfigurationError("\(source): outbound.alert_after must be a number of seconds above 0")
         }
         if mxPort < 1 || mxPort > 65535 {
             throw ConfigurationError("\(source): outbound.mx_port must be a port number (1-65535)")

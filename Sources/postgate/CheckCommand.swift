@@ -9,7 +9,7 @@ import PostgateIndex
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check the configuration, the certificate, the index against the Maildirs, addresses and DKIM keys.",
+        abstract: "Check the configuration, the certificate, the index against the Maildirs, addresses, DKIM keys, connectors and the outbound queue.",
         discussion: """
         Reads only (unless --repair). Each finding is ok, warning or error with one line saying \
         what to do; the exit status is 1 when any finding is an error. With --repair, Maildirs \
@@ -43,6 +43,10 @@ struct CheckCommand: ParsableCommand {
         }
         findings.append(TLSMaterial.check(configuration: configuration, dataDirectory: store.dataPath))
         findings += try reportingFailure { () throws(StoreError) in try store.check() }
+        let queue = try options.openOutboundQueue()
+        findings.append(try reportingFailure { () throws(StoreError) in
+            try queue.checkFinding(alertAfter: configuration.outbound.alertAfter)
+        })
         let report = Report(
             findings: findings, errors: findings.count { $0.severity == .error },
             warnings: findings.count { $0.severity == .warning })

@@ -156,4 +156,26 @@ import Testing
         let p = OutboundRetryPolicy(firstRetry: 300, factor: 2, maxInterval: 14_400)
         #expect([1, 2, 3, 6, 7, 50].map(p.interval(afterAttempts:)) == [300, 600, 1200, 9600, 14_400, 14_400])
     }
+
+    @Test func checkReportsWaitingRepliesAndAlarmsAfterTheThreshold() throws {
+        let queue = try open()
+        #expect(try queue.checkFinding(now: t0, alertAfter: 3600).severity == .ok)
+        let record = try queue.enqueue(sender: nil, recipients: [address("a@x.test"), address("b@x.test")], message: Array("x\r\n".utf8), now: t0)
+        // Queued, not yet tried: ok, and says what waits.
+        let queued = try queue.checkFinding(now: t0.addingTimeInterval(5), alertAfter: 3600)
+        #expect(queued.severity == .ok && queued.detail.hasPrefix("2 recipient(s) waiting (0 deferred), oldest queued 5 s ago"))
+        // A temporary failure: a warning carrying the reason on one line.
+        let ids = try queue.message(record.id).recipients.map(\.id)
+        try queue.record([ids[0]: .temporary(reason: "421 relay.x.test busy\nretry"), ids[1]: .delivered(reply: "250 ok")], now: t0.addingTimeInterval(60))
+        let deferred = try queue.checkFinding(now: t0.addingTimeInterval(120), alertAfter: 3600)
+        #expect(deferred.severity == .warning)
+        #expect(deferred.detail.contains("1 recipient(s) waiting (1 deferred), oldest queued 2 min ago; last error: 421 relay.x.test busy retry"))
+        #expect(!deferred.detail.contains("\n"))
+        // Waiting as long as the threshold: an error.
+        let late = try queue.checkFinding(now: t0.addingTimeInterval(3600), alertAfter: 3600)
+        #expect(late.severity == .error && late.detail.contains("1 h 0 min ago"))
+        // Delivered at last: nothing waits.
+        try queue.record([ids[0]: .delivered(reply: "250 ok")], now: t0.addingTimeInterval(4000))
+        #expect(try queue.checkFinding(now: t0.addingTimeInterval(4000), alertAfter: 3600).detail == "nothing waiting")
+    }
 }
