@@ -24,8 +24,9 @@ done
 # (opendkim-tools) as independent verifiers, openssl to make test keys.
 # The POP3 and IMAP client tests, the connector e2e tests and the IMAP and fetch benchmarks
 # run a private Dovecot (dovecot-imapd, dovecot-pop3d); the system service is never started.
+# systemd: `systemd-analyze verify` checks the unit file in Config/ (no service is started).
 packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates
-          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace dovecot-imapd dovecot-pop3d)
+          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace dovecot-imapd dovecot-pop3d systemd)
 if [ "$bench" = 1 ]; then packages+=(postfix); fi
 
 missing=()

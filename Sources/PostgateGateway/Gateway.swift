@@ -132,6 +132,8 @@ public final class Gateway: Service, @unchecked Sendable {
 
     /// Starts (unless started already), then runs until a graceful shutdown is requested
     /// (SIGTERM or SIGINT under ServiceLifecycle, which traps them before services run).
+    /// Under a service manager (`$NOTIFY_SOCKET`) it reports READY=1 once every listener is
+    /// bound and recovery is done, pings the watchdog, and reports STOPPING=1.
     public func run() async throws {
         if serverChannels.isEmpty {
             do { try await start() } catch {
@@ -139,7 +141,15 @@ public final class Gateway: Service, @unchecked Sendable {
                 throw error
             }
         }
+        let notifier = SystemdNotifier.fromEnvironment()
+        var watchdog: Task<Void, Never>?
+        if let notifier {
+            await notify(notifier, "READY=1\nSTATUS=accepting mail")
+            watchdog = startWatchdog(notifier)
+        }
         try? await gracefulShutdown()
+        watchdog?.cancel()
+        if let notifier { await notify(notifier, "STOPPING=1\nSTATUS=finishing transactions in flight") }
         await shutdown()
     }
 
