@@ -178,4 +178,17 @@ import Testing
         try queue.record([ids[0]: .delivered(reply: "250 ok")], now: t0.addingTimeInterval(4000))
         #expect(try queue.checkFinding(now: t0.addingTimeInterval(4000), alertAfter: 3600).detail == "nothing waiting")
     }
+
+    @Test func erasingARecipientRemovesItAndRepliesLeftWithoutRecipients() throws {
+        let queue = try open()
+        let only = try queue.enqueue(sender: nil, recipients: [address("Bob@x.test")], message: Array("a\r\n".utf8), now: t0)
+        let shared = try queue.enqueue(sender: nil, recipients: [address("bob@x.test"), address("carol@x.test")], message: Array("b\r\n".utf8), now: t0)
+        #expect(try queue.erase(recipient: "bob@x.test", dryRun: true) == 2)
+        #expect(try queue.messages().count == 2)
+        #expect(try queue.erase(recipient: "BOB@x.test") == 2)
+        #expect(try queue.messages().map(\.id) == [shared.id])
+        #expect(try queue.message(shared.id).recipients.map(\.address) == ["carol@x.test"])
+        #expect(!FileManager.default.fileExists(atPath: queue.directoryPath + "/" + only.filename))
+        #expect(FileManager.default.fileExists(atPath: queue.directoryPath + "/" + shared.filename))
+    }
 }

@@ -71,3 +71,29 @@ extension OutboundQueue {
         )
     }
 }
+
+/// Erasing one customer's data: their place in the outbound queue.
+extension OutboundQueue {
+    /// Removes `address` as a recipient of every queued reply (whatever its state), and
+    /// each reply left with no recipient, file included. Returns the recipients removed
+    /// (counted only, with `dryRun`).
+    public func erase(recipient address: String, dryRun: Bool = false) throws(StoreError) -> Int {
+        let email = address.lowercased()
+        let (count, emptied) = try database.write { db in
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbound_recipient WHERE lower(address) = ?", arguments: [email]) ?? 0
+            guard !dryRun else { return (count, [(Int64, String)]()) }
+            try db.execute(sql: "DELETE FROM outbound_recipient WHERE lower(address) = ?", arguments: [email])
+            let emptied = try Row.fetchAll(db, sql: """
+                SELECT id, filename FROM outbound_message m WHERE NOT EXISTS (SELECT 1 FROM outbound_recipient r WHERE r.message_id = m.id)
+                """).map { ($0["id"] as Int64, $0["filename"] as String) }
+            for (id, _) in emptied {
+                try db.execute(sql: "DELETE FROM outbound_message WHERE id = ?", arguments: [id])
+            }
+            return (count, emptied)
+        }
+        for (_, filename) in emptied {
+            try FileSystem.unlink(directoryPath + "/" + filename)
+        }
+        return count
+    }
+}
