@@ -30,6 +30,9 @@ extension ChannelSettings {
         }
         settings.allowedSenderDomains = try Self.canonicalDomains(allowedSenderDomains)
         try checkRecipientCaps()
+        if let days = retentionDays, !(1...Self.maxRetentionDays).contains(days) {
+            throw .invalidSetting("retention must be from 1 to \(Self.maxRetentionDays) days, not \(days) (none keeps messages for ever)")
+        }
         try checkTexts()
         return settings
     }

@@ -43,8 +43,14 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     public var maxTo: Int?
     public var maxCc: Int?
     public var maxBcc: Int?
+    /// Days a message and a closed session are kept; nil keeps them for ever. Older ones
+    /// are deleted by the daily retention pass of `postgate serve` (or `postgate retention run`).
+    public var retentionDays: Int?
 
     public init() {}
+
+    /// The longest retention that may be set: 100 years.
+    public static let maxRetentionDays = 36_500
 
     /// The cap on the sum of `maxTo`, `maxCc` and `maxBcc`: RFC 5321 section 4.5.3.1.8 has
     /// every server accept 100 recipients in one transaction.
@@ -54,7 +60,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         case displayName, usage, enabled, sendContactCard, contactCard
         case templateHeaderText, templateHeaderHTML, templateFooterText, templateFooterHTML
         case defaultQueue, contactCentreAddress, aliases, sessionMode, allowedSenderDomains
-        case excludeAutoReplies, syncWhenRecipientOnly, maxTo, maxCc, maxBcc
+        case excludeAutoReplies, syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays
     }
 
     /// Reads every key that is present; absent keys keep their defaults, so an export
@@ -80,6 +86,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         maxTo = try c.decodeIfPresent(Int.self, forKey: .maxTo)
         maxCc = try c.decodeIfPresent(Int.self, forKey: .maxCc)
         maxBcc = try c.decodeIfPresent(Int.self, forKey: .maxBcc)
+        retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
     }
 
     /// Writes every key, `null` for absent values, so scripts see a stable set of keys.
@@ -104,6 +111,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         try c.encode(maxTo, forKey: .maxTo)
         try c.encode(maxCc, forKey: .maxCc)
         try c.encode(maxBcc, forKey: .maxBcc)
+        try c.encode(retentionDays, forKey: .retentionDays)
     }
 }
 

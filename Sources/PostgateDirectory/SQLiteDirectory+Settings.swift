@@ -113,6 +113,7 @@ extension SQLiteDirectory {
         s.maxTo = row["max_to"]
         s.maxCc = row["max_cc"]
         s.maxBcc = row["max_bcc"]
+        s.retentionDays = row["retention_days"]
         return s
     }
 
@@ -123,13 +124,13 @@ extension SQLiteDirectory {
             UPDATE address SET display_name = ?, usage = ?, enabled = ?, send_contact_card = ?, contact_card = ?,
                 template_header_text = ?, template_header_html = ?, template_footer_text = ?, template_footer_html = ?,
                 default_queue_id = ?, contact_centre_address = ?, session_mode = ?, allowed_sender_domains = ?,
-                exclude_auto_replies = ?, sync_recipient_only = ?, max_to = ?, max_cc = ?, max_bcc = ?
+                exclude_auto_replies = ?, sync_recipient_only = ?, max_to = ?, max_cc = ?, max_bcc = ?, retention_days = ?
             WHERE id = ?
             """, arguments: [
                 s.displayName, s.usage.rawValue, s.enabled, s.sendContactCard, s.contactCard,
                 s.templateHeaderText, s.templateHeaderHTML, s.templateFooterText, s.templateFooterHTML,
                 queueID, s.contactCentreAddress, s.sessionMode.rawValue, try Self.encode(s.allowedSenderDomains),
-                s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, addressID,
+                s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, s.retentionDays, addressID,
             ])
         try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
         for alias in s.aliases {

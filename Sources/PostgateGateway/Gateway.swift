@@ -44,6 +44,7 @@ public final class Gateway: Service, @unchecked Sendable {
     /// The clock of the DKIM re-checker (injected by tests).
     private let now: @Sendable () -> Date
     private var dkimRechecker: Task<Void, Never>?
+    private var retentionTask: Task<Void, Never>?
     /// The outbound delivery worker, see Gateway+Outbound.
     var outboundDelivery: Task<Void, Never>?
     /// The receiving gateways' supervisor, see Gateway+Fetch.
@@ -106,6 +107,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let tls = configuration.smtp.startTLS ? services.serverTLS : nil
         startOutboundDelivery(services.outbound)
         startDKIMRechecker(services.dkimChecker)
+        retentionTask = startRetention(store: store)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: services.inboundDKIM)
         let limiter = SMTPConnectionLimiter(
@@ -216,6 +218,7 @@ public final class Gateway: Service, @unchecked Sendable {
     /// Stops accepting, lets transactions in flight finish, and releases everything.
     public func shutdown() async {
         dkimRechecker?.cancel()
+        retentionTask?.cancel()
         await stopReceivingGateways()
         logger.notice("shutting down: finishing transactions in flight")
         // Only helpers that track a bound listener: a helper that never saw its server

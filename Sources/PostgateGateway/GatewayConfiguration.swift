@@ -42,6 +42,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var dns = DNSSettings()
     public var dkim = DKIMSettings()
     public var connectors = ConnectorSettings()
+    public var retention = RetentionSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -138,7 +139,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors"])
+        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let mode = try node.string("data_sync") {
@@ -181,6 +182,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let dnsNode = try node.child("dns") { try dns.apply(dnsNode) }
         if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
         if let connectorsNode = try node.child("connectors") { try connectors.apply(connectorsNode) }
+        if let retentionNode = try node.child("retention") { try retention.apply(retentionNode) }
         if let sessionsNode = try node.child("sessions") {
             try sessionsNode.checkKeys(["idle_timeout", "duplicate_window"])
             try sessionsNode.duration("idle_timeout").map { sessions.idleTimeout = $0 }

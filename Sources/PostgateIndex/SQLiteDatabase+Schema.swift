@@ -75,6 +75,7 @@ extension SQLiteDatabase {
         registerSelectRefreshSchema(&migrator)
         registerGatewaySchema(&migrator)
         registerSentCopySchema(&migrator)
+        registerRetentionSchema(&migrator)
         return migrator
     }
 }

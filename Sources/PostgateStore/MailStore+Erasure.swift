@@ -40,25 +40,42 @@ extension MailStore {
             report.messages[mailbox.path] = uids.count
         }
         guard !dryRun else { return report }
-        for (mailbox, uids) in matches {
-            let removed = try index.deleteMessages(mailboxID: mailbox.id, uids: uids)
-            let maildir = data.maildir(mailbox.path)
-            for message in removed { try? maildir.remove(message.filename, letters: message.fileLetters) }
-            if !removed.isEmpty { changes.notify([mailbox.id]) }
-            report.messages[mailbox.path] = removed.count
-        }
+        report.messages = try removeMessages(matches)
+        try deleteSessions(sessions)
         try database.write(publishingGeneration: false) { db in
-            for id in sessions {
-                try db.execute(sql: "UPDATE message SET session_id = NULL WHERE session_id = ?", arguments: [id])
-                try db.execute(sql: "UPDATE session SET previous_session_id = NULL WHERE previous_session_id = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id])
-            }
             try db.execute(sql: "DELETE FROM session_participant WHERE email = ?", arguments: [email])
         }
         logger.notice("customer data erased", metadata: [
             "messages": "\(report.messageCount)", "sessions": "\(report.sessions)",
         ])
         return report
+    }
+
+    /// Removes messages as an IMAP EXPUNGE does (rows, then files; selected sessions of
+    /// this process are told). Returns how many were removed per mailbox path.
+    func removeMessages(_ matches: [(MailboxState, [UInt32])]) throws(StoreError) -> [String: Int] {
+        var removedByPath: [String: Int] = [:]
+        for (mailbox, uids) in matches {
+            let removed = try index.deleteMessages(mailboxID: mailbox.id, uids: uids)
+            let maildir = data.maildir(mailbox.path)
+            for message in removed { try? maildir.remove(message.filename, letters: message.fileLetters) }
+            if !removed.isEmpty { changes.notify([mailbox.id]) }
+            removedByPath[mailbox.path] = removed.count
+        }
+        return removedByPath
+    }
+
+    /// Deletes sessions (their participants go with them); messages still naming one, and
+    /// later sessions that continue one, lose the reference.
+    func deleteSessions(_ ids: [Int64]) throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        try database.write(publishingGeneration: false) { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE message SET session_id = NULL WHERE session_id = ?", arguments: [id])
+                try db.execute(sql: "UPDATE session SET previous_session_id = NULL WHERE previous_session_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id])
+            }
+        }
     }
 
     /// The messages to remove by mailbox, the customer's session ids, and the count of

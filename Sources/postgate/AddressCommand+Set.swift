@@ -36,6 +36,8 @@ extension AddressCommand {
         var sessionMode: SessionMode?
         @Option(name: .customLong("allowed-domain"), help: ArgumentHelp("a sender domain (and its subdomains) to let through; mail from other domains is quarantined (repeatable; replaces the list); \"\" empties it", valueName: "DOMAIN"))
         var allowedDomains: [String] = []
+        @Option(name: .customLong("retention-days"), help: ArgumentHelp("days messages and closed sessions are kept (1-36500); 0 keeps them for ever", valueName: "DAYS"))
+        var retentionDays: Int?
         @Option(name: .customLong("exclude-auto-replies"), help: ArgumentHelp("keep auto-replies out of the queues", valueName: "true|false"))
         var excludeAutoReplies: Bool?
         @Option(name: .customLong("sync-recipient-only"), help: ArgumentHelp("quarantine mail that does not name the address (or an alias) in To or Cc", valueName: "true|false"))
@@ -77,6 +79,7 @@ extension AddressCommand {
                 maxTo.map { settings.maxTo = $0.value }
                 maxCc.map { settings.maxCc = $0.value }
                 maxBcc.map { settings.maxBcc = $0.value }
+                retentionDays.map { settings.retentionDays = $0 == 0 ? nil : $0 }
                 sendContactCard.map { settings.sendContactCard = $0 }
                 files.apply(to: &settings)
             }

@@ -253,6 +253,11 @@ extension AddressCommand {
 extension AddressRecord {
     var stateName: String { enabled ? "enabled" : "disabled" }
 
+    private var retentionText: String {
+        guard let days = settings.retentionDays else { return "for ever" }
+        return "\(days) days"
+    }
+
     /// The `address show` text: one `key: value` line per field.
     var details: String {
         [
@@ -269,6 +274,7 @@ extension AddressRecord {
             ("auto-replies", settings.excludeAutoReplies ? "excluded" : "routed"),
             ("recipient only", settings.syncWhenRecipientOnly ? "yes" : "no"),
             ("max to/cc/bcc", [settings.maxTo, settings.maxCc, settings.maxBcc].map { $0.map(String.init) ?? "default" }.joined(separator: "/")),
+            ("retention", retentionText),
             ("contact card", settings.sendContactCard ? "sent with the first reply" : "not sent"),
             ("template", [settings.templateHeaderText, settings.templateHeaderHTML, settings.templateFooterText, settings.templateFooterHTML]
                 .contains { $0 != nil } ? "header/footer set" : "none"),

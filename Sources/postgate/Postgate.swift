@@ -14,7 +14,7 @@ struct Postgate: AsyncParsableCommand {
             ServeCommand.self, DomainCommand.self, AddressCommand.self, QueueCommand.self, FilterCommand.self,
             PublishCommand.self, ExportCommand.self, ImportCommand.self, DKIMCommand.self, BlocklistCommand.self,
             QuarantineCommand.self, SessionCommand.self, AgentCommand.self, CheckCommand.self, OutboundCommand.self,
-            ConnectorCommand.self, BackupCommand.self, RestoreCommand.self, EraseCommand.self,
+            ConnectorCommand.self, BackupCommand.self, RestoreCommand.self, EraseCommand.self, RetentionCommand.self,
         ]
     )
 
