@@ -67,6 +67,15 @@ package enum FileSystem {
         }
     }
 
+    /// Bytes available to an unprivileged user and the size of the filesystem holding
+    /// `path`; nil if `statvfs` fails.
+    package static func freeSpace(_ path: String) -> (available: Int, total: Int)? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let unit = Int(info.f_frsize)
+        return (Int(info.f_bavail) * unit, Int(info.f_blocks) * unit)
+    }
+
     package static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR

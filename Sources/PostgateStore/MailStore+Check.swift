@@ -21,7 +21,27 @@ extension MailStore {
         findings += try checkAddresses()
         findings += try checkDKIM(now: now)
         findings += try checkGateways()
+        findings.append(checkFreeSpace())
         return findings
+    }
+
+    /// Free space on the data directory's filesystem: an error below 256 MiB (a delivery
+    /// may soon fail to write its file), a warning below 2 GiB.
+    func checkFreeSpace() -> CheckFinding {
+        let subject = "disk"
+        guard let space = FileSystem.freeSpace(data.root) else {
+            return CheckFinding(subject, .warning, "cannot tell the free space of \(data.root)")
+        }
+        let mib = space.available / (1024 * 1024)
+        let percent = space.total > 0 ? space.available * 100 / space.total : 100
+        let text = "\(mib) MiB free (\(percent) %) on the filesystem of \(data.root)"
+        if mib < 256 {
+            return CheckFinding(subject, .error, text + "; free space or move the data directory before deliveries fail")
+        }
+        if mib < 2048 {
+            return CheckFinding(subject, .warning, text)
+        }
+        return CheckFinding(subject, .ok, text)
     }
 
     /// Each receiving gateway's live state: failed is an error (it waits for the

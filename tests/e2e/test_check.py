@@ -163,3 +163,21 @@ def test_blank_index_over_stored_mail_refuses_to_serve_until_repaired(data_dir, 
         smtp.sendmail("c@example.org", ["support@acme.test"],
                       "From: c@example.org\r\nSubject: after\r\nMessage-ID: <after@example.org>\r\n\r\nhi\r\n")
     assert max(m["uid"] for m in messages(data_dir)) == 5
+
+
+def test_free_space_of_the_data_directory(tmp_path, postgate_bin):
+    """A data directory on a nearly full (here: small) filesystem is an error; a roomy one is ok."""
+    rc, report = check(tmp_path / "roomy")
+    disk = [f for f in report["findings"] if f["subject"] == "disk"]
+    assert disk and "MiB free" in disk[0]["detail"]
+    small = tmp_path / "small"
+    small.mkdir()
+    # A 64 MiB tmpfs in a mount namespace of its own (nothing outside the test sees it).
+    script = (f"mount -t tmpfs -o size=64m tmpfs {small} && "
+              f"{postgate_bin} check --json --data {small}/data")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
+    if proc.returncode not in (0, 1) or not proc.stdout:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    report = json.loads(proc.stdout)
+    disk = [f for f in report["findings"] if f["subject"] == "disk"][0]
+    assert proc.returncode == 1 and disk["severity"] == "error" and "free space" in disk["detail"], disk
