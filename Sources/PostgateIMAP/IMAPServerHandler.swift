@@ -47,6 +47,9 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var connectedAt = NIODeadline.uptimeNanoseconds(0)
     private var timeoutTask: Scheduled<Void>?
+    /// Armed while the socket does not take what is written (the client does not read):
+    /// closes the connection after `sendTimeout`.
+    private var sendDeadline: Scheduled<Void>?
 
     /// The APPEND message being received (RFC 9051 section 6.3.12), its octets not yet
     /// handed to the thread pool, and the write running there (and its size).
@@ -102,6 +105,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     public func channelInactive(context: ChannelHandlerContext) {
         closing = true
         timeoutTask?.cancel()
+        sendDeadline?.cancel()
         stopObserving()
         discardUpload(context: context)
         context.fireChannelInactive()
@@ -129,10 +133,30 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         #endif
     }
 
+    /// A client that does not read what is sent to it gets no more commands taken, and is
+    /// closed if it still has not read after `sendTimeout`.
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            sendDeadline?.cancel()
+            sendDeadline = nil
+            if readPending, !paused, !uploadBackedUp {
+                readPending = false
+                context.read()
+            }
+        } else if sendDeadline == nil {
+            let timeout = TimeAmount.seconds(stateMachine.configuration.sendTimeout)
+            sendDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                self.logger.notice("IMAP client not reading; closing", metadata: ["client": "\(self.clientIP)"])
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     public func read(context: ChannelHandlerContext) {
         if tlsHandshaking {
             context.read()
-        } else if paused || uploadBackedUp {
+        } else if paused || uploadBackedUp || !context.channel.isWritable {
             // A command is running, or an APPEND message piece waits for the write before
             // it: take nothing more until it is done. Otherwise the decoder's own limits
             // (line length, literal size) bound what is buffered.

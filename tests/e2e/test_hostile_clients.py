@@ -6,6 +6,7 @@ with small limits, and awaits the server's answer (a closed socket, a 421, a BYE
 from __future__ import annotations
 
 import imaplib
+import shutil
 import smtplib
 import socket
 import ssl
@@ -229,7 +230,7 @@ def test_imap_connections_are_limited_per_ip_and_in_total(data_dir, spawn, tmp_p
 def test_imap_flood_under_a_low_descriptor_limit_leaves_mx_working(data_dir, spawn, tmp_path):
     cfg = config(tmp_path, "smtp:\n  limits:\n    max_connections: 200\nsubmission:\n  max_connections: 50\n"
                            "imap:\n  max_connections_per_ip: 1000\n")
-    server = spawn(data_dir, cfg, wrapper=["prlimit", "--nofile=1024:1024", "--"])
+    server = spawn(data_dir, cfg, wrapper=[shutil.which("prlimit") or "/usr/bin/prlimit", "--nofile=1024:1024", "--"])
     # IMAP gets what is left of 1024 after 2 × (200 + 50) + 256 for SMTP and the process.
     flood = []
     greeted = 0
@@ -262,25 +263,34 @@ def big_mailbox(server, count: int, size: int = 400_000) -> None:
 
 def test_client_that_stops_reading_is_closed_and_frees_its_thread(data_dir, spawn, tmp_path):
     add_agent(data_dir)
-    server = spawn(data_dir, config(tmp_path, "imap:\n  threads: 1\n  send_timeout: 2\n"))
+    server = spawn(data_dir, config(tmp_path, "imap:\n  allow_plaintext_auth: true\n  threads: 1\n  send_timeout: 2\n"))
     # More than the socket buffers of both ends hold, so the server's writes stall.
     count = 30
     big_mailbox(server, count)
-    stalled = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=insecure_tls(), timeout=BOUND)
-    stalled.login("alice", PASSWORD)
-    stalled.select(SHARED, readonly=True)
-    stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.send(b"f1 FETCH 1:* BODY.PEEK[]\r\n")  # and never reads
+    stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    stalled.settimeout(BOUND)
+    stalled.connect(("127.0.0.1", server.imap_port))
+    f = stalled.makefile("rwb")
+    f.readline()
+    f.write(f'a LOGIN alice "{PASSWORD}"\r\nb EXAMINE "{SHARED}"\r\n'.encode())
+    f.flush()
+    while not f.readline().startswith(b"b OK"):
+        pass
+    f.write(b"f1 FETCH 1:* BODY.PEEK[]\r\n")  # and never reads
+    f.flush()
     # Mail still arrives while the IMAP thread is held.
     with smtplib.SMTP("127.0.0.1", server.port, timeout=BOUND) as smtp:
         smtp.sendmail("c@example.com", ["support@acme.test"], "Subject: during the stall\r\n\r\nhello\r\n")
-    # The only IMAP thread is free again once the send deadline closed the stalled client.
+    wait_for(lambda: "IMAP client not reading" in server.log.read_text(errors="replace"), 60,
+             "the client that stopped reading is closed after imap.send_timeout")
+    # The only IMAP thread is free again.
     other = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=insecure_tls(), timeout=BOUND)
     other.login("alice", PASSWORD)
     typ, data = other.select(SHARED, readonly=True)
     assert typ == "OK" and int(data[0]) == count + 1, data
     other.logout()
-    closed_by_server(stalled.sock)
+    closed_by_server(stalled)
 
 
 # ------------------------------------------------------------------ 7. login throttling
