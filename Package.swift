@@ -51,11 +51,20 @@ let package = Package(
             name: "PostgatePolicy",
             dependencies: ["PostgateMessage", "PostgateCSV"]
         ),
+        /// What every listener needs against hostile clients, whatever its protocol: the TLS
+        /// handshake deadline, connection limits in total and per IP, the login throttle.
+        .target(
+            name: "PostgateListener",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
         .target(
             name: "PostgateSMTP",
             dependencies: [
-                "PostgateMessage",
+                "PostgateMessage", "PostgateListener",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -117,7 +126,7 @@ let package = Package(
         .target(
             name: "PostgateIMAP",
             dependencies: [
-                "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore",
+                "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateListener",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -204,7 +213,7 @@ let package = Package(
             name: "PostgateGateway",
             dependencies: [
                 "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
-                "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth",
+                "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth", "PostgateListener",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -237,13 +246,22 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "PostgateListenerTests",
+            dependencies: [
+                "PostgateListener",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
         .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage", "PostgateCSV"]),
         .testTarget(name: "PostgateCSVTests", dependencies: ["PostgateCSV"]),
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [
-                "PostgateSMTP", "PostgateGateway",
+                "PostgateSMTP", "PostgateGateway", "PostgateListener",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -292,7 +310,7 @@ let package = Package(
         .testTarget(
             name: "PostgateIMAPTests",
             dependencies: [
-                "PostgateIMAP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore",
+                "PostgateIMAP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateListener",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -302,7 +320,7 @@ let package = Package(
         .testTarget(
             name: "PostgateGatewayTests",
             dependencies: [
-                "PostgateGateway", "PostgatePolicy", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateOutbound",
+                "PostgateGateway", "PostgatePolicy", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateOutbound", "PostgateListener",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

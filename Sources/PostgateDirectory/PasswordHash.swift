@@ -19,6 +19,13 @@ public struct PasswordHash: Sendable, Equatable {
     public static let defaultCost = 1 << 15
     package static let hashLength = 32
 
+    /// What an unknown agent's password is checked against: a hash of a random password,
+    /// at the default cost, made once.
+    public static let unknownAgent: PasswordHash? = {
+        var generator = SystemRandomNumberGenerator()
+        return try? make(String((0..<32).map { _ in Character(UnicodeScalar(UInt8.random(in: 97...122, using: &generator))) }))
+    }()
+
     /// Hashes `password` with a new random salt.
     public static func make(_ password: String, cost: Int = defaultCost) throws -> PasswordHash {
         var generator = SystemRandomNumberGenerator()

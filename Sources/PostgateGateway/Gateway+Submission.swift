@@ -1,7 +1,7 @@
 import NIOCore
 import NIOExtras
 import NIOSSL
-import PostgateIMAP
+import PostgateListener
 import PostgateSMTP
 import PostgateOutbound
 import PostgateStore
@@ -12,16 +12,15 @@ extension Gateway {
     /// Binds every submission and submissions listener; their bound addresses. `queue` is
     /// the outbound queue, opened on the thread pool (`Services`); nil when there are no
     /// such listeners.
-    func startSubmission(store: MailStore, queue: OutboundQueue?, tls: NIOSSLContext?) async throws -> [SocketAddress] {
+    func startSubmission(store: MailStore, queue: OutboundQueue?, tls: NIOSSLContext?, throttle: LoginThrottle) async throws -> [SocketAddress] {
         let listeners = configuration.submission.listen.map { ($0, false) } + configuration.submissions.listen.map { ($0, true) }
         guard !listeners.isEmpty, let queue else { return [] }
         let settings = configuration.submission
         let delivery = SubmissionDelivery(
             submission: ReplySubmission(store: store, queue: queue, configuration: configuration), threadPool: threadPool,
-            throttle: IMAPLoginThrottle(maxFailures: settings.maxFailedLogins, lockoutSeconds: Double(settings.lockoutSeconds)),
-            failedLoginDelay: .milliseconds(Int64(settings.failedLoginDelayMs)), logger: logger)
+            authThreadPool: authThreadPool, throttle: throttle, failedLoginDelay: .milliseconds(Int64(settings.failedLoginDelayMs)), logger: logger)
         // Their own session limits: a flood on the MX listener never locks agents out.
-        let limiter = SMTPConnectionLimiter(maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerIP)
+        let limiter = ConnectionLimiter(maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerIP)
         var bound: [SocketAddress] = []
         for (text, implicitTLS) in listeners {
             let quiescing = ServerQuiescingHelper(group: group)

@@ -9,6 +9,7 @@ import PostgateBlocking
 import PostgateDKIM
 import PostgateDNS
 import PostgateIMAP
+import PostgateListener
 import PostgateOutbound
 import PostgateSMTP
 import PostgateStore
@@ -28,6 +29,12 @@ public final class Gateway: Service, @unchecked Sendable {
     let logger: Logger
     let group: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
+    /// IMAP commands' store work: its own threads, so no IMAP client (one that stops
+    /// reading a FETCH, say) can take the threads SMTP delivery needs.
+    let imapThreadPool: NIOThreadPool
+    /// Password checks (scrypt, slow and memory-hungry on purpose): as many run at once as
+    /// it has threads, outside the delivery path.
+    let authThreadPool: NIOThreadPool
     /// Released in `shutdown()` before the event loops stop: its deinit completes a promise
     /// on one of them.
     private var quiescing: ServerQuiescingHelper?
@@ -65,6 +72,8 @@ public final class Gateway: Service, @unchecked Sendable {
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.threadPool = threadPool ?? Self.makeThreadPool()
+        self.imapThreadPool = NIOThreadPool(numberOfThreads: configuration.imap.threads)
+        self.authThreadPool = NIOThreadPool(numberOfThreads: configuration.login.concurrentChecks)
         self.quiescing = ServerQuiescingHelper(group: group)
     }
 
@@ -89,6 +98,9 @@ public final class Gateway: Service, @unchecked Sendable {
         let (configuration, dataDirectory, logger) = (self.configuration, self.dataDirectory, self.logger)
         let (group, threadPool) = (self.group, self.threadPool)
         threadPool.start()
+        imapThreadPool.start()
+        authThreadPool.start()
+        raiseDescriptorLimit()
         let store = try await threadPool.runToCompletion {
             try Self.openStore(directory: dataDirectory, configuration: configuration, logger: logger)
         }
@@ -110,14 +122,19 @@ public final class Gateway: Service, @unchecked Sendable {
         retentionTask = startRetention(store: store)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: services.inboundDKIM)
-        let limiter = SMTPConnectionLimiter(
+        let limiter = ConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
         startReceivingGateways(delivery: delivery, store: store, credentials: credentials)
+        // One brake on password guessing for every listener that takes logins.
+        let throttle = LoginThrottle(maxFailuresPerAddress: configuration.login.maxFailuresPerIP,
+                                     maxFailuresPerAccount: configuration.login.maxFailuresPerAccount,
+                                     lockoutSeconds: Double(configuration.login.lockoutSeconds))
         // IMAP and submission first: once the SMTP port answers, every listener is up.
-        imapAddresses = try await startIMAP(store: store, tls: services.serverTLS)
-        submissionAddresses = try await startSubmission(store: store, queue: services.submissionQueue, tls: services.serverTLS)
+        imapAddresses = try await startIMAP(store: store, tls: services.serverTLS, throttle: throttle)
+        submissionAddresses = try await startSubmission(store: store, queue: services.submissionQueue, tls: services.serverTLS,
+                                                        throttle: throttle)
         guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
@@ -237,6 +254,8 @@ public final class Gateway: Service, @unchecked Sendable {
         await stopOutboundDelivery()
         try? await httpClient?.shutdown()
         httpClient = nil
+        try? await imapThreadPool.shutdownGracefully()
+        try? await authThreadPool.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
         if let store { await Self.finishDeliveries(store) }
         try? await group.shutdownGracefully()
@@ -257,15 +276,16 @@ public final class Gateway: Service, @unchecked Sendable {
         try? await pool.shutdownGracefully()
     }
 
-    /// Binds the IMAP (STARTTLS) and IMAPS (implicit TLS) listeners.
-    private func startIMAP(store: MailStore, tls: NIOSSLContext?) async throws -> [SocketAddress] {
-        let throttle = IMAPLoginThrottle(maxFailures: configuration.imap.maxFailedLogins,
-                                         lockoutSeconds: Double(configuration.imap.lockoutSeconds))
+    /// Binds the IMAP (STARTTLS) and IMAPS (implicit TLS) listeners, which share one
+    /// connection limit.
+    private func startIMAP(store: MailStore, tls: NIOSSLContext?, throttle: LoginThrottle) async throws -> [SocketAddress] {
         store.verifiedPasswords.setTTL(TimeInterval(configuration.imap.authCacheTTL))
+        let limiter = ConnectionLimiter(maxConnections: imapConnectionLimit(), maxConnectionsPerAddress: configuration.imap.maxConnectionsPerIP)
         var bound: [SocketAddress] = []
         let listeners = configuration.imap.listen.map { ($0, false) } + configuration.imaps.listen.map { ($0, true) }
         for (text, implicitTLS) in listeners {
-            let channel = try await bindIMAP(try ListenAddress(text), store: store, tls: tls, implicitTLS: implicitTLS, throttle: throttle)
+            let channel = try await bindIMAP(try ListenAddress(text), store: store, tls: tls, implicitTLS: implicitTLS, throttle: throttle,
+                                             limiter: limiter)
             serverChannels.append(channel)
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: [implicitTLS ? "imaps" : "imap": "\(channel.localAddress.map { "\($0)" } ?? text)"])
@@ -274,41 +294,58 @@ public final class Gateway: Service, @unchecked Sendable {
     }
 
     private func bindIMAP(
-        _ address: ListenAddress, store: MailStore, tls: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle
+        _ address: ListenAddress, store: MailStore, tls: NIOSSLContext?, implicitTLS: Bool, throttle: LoginThrottle,
+        limiter: ConnectionLimiter
     ) async throws -> any Channel {
         let imapConfiguration = configuration.imapServerConfiguration
         let quiescing = ServerQuiescingHelper(group: group)
         let logger = self.logger
-        let threadPool = self.threadPool
+        let (threadPool, authThreadPool) = (self.imapThreadPool, self.authThreadPool)
+        let handshakeTimeout = TimeAmount.seconds(Int64(configuration.tls.handshakeTimeout))
         let channel = try await bind(address, quiescing: quiescing) { channel in
+            let ip = channel.remoteAddress?.ipAddress ?? "unknown"
             if implicitTLS, let tls {
-                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                try Self.addImplicitTLS(tls, handshakeTimeout: handshakeTimeout, to: channel)
             }
+            if let refusal = limiter.take(ip) {
+                try channel.pipeline.syncOperations.addHandler(RefusalHandler(message: refusal.imapGreeting(address: ip)))
+                return
+            }
+            channel.closeFuture.whenComplete { _ in limiter.release(ip) }
             try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
-                configuration: imapConfiguration, store: store, threadPool: threadPool, tlsContext: tls,
-                implicitTLS: implicitTLS, throttle: throttle, clientIP: channel.remoteAddress?.ipAddress ?? "unknown",
-                logger: logger
+                configuration: imapConfiguration, store: store, threadPool: threadPool, authThreadPool: authThreadPool, tlsContext: tls,
+                implicitTLS: implicitTLS, throttle: throttle, clientIP: ip, logger: logger
             ))
         }
         listenerQuiescing.append(quiescing)
         return channel
     }
 
+    /// TLS from the first byte (RFC 8314), closed if the handshake is not done in time.
+    /// The connection's place under its listener's limit was counted before (or is refused
+    /// regardless of) the handshake.
+    static func addImplicitTLS(_ tls: NIOSSLContext, handshakeTimeout: TimeAmount, to channel: any Channel) throws {
+        let handler = NIOSSLServerHandler(context: tls)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadlineHandler(timeout: handshakeTimeout))
+    }
+
     /// An SMTP listener (MX or submission). With `implicitTLS` the session is TLS from the
     /// first byte (RFC 8314) and STARTTLS is not offered; otherwise `tls` serves STARTTLS.
     func bindSMTP(
         _ address: ListenAddress, configuration smtpConfiguration: SMTPServerConfiguration, delegate: any SMTPServerDelegate,
-        tls: NIOSSLContext?, implicitTLS: Bool = false, limiter: SMTPConnectionLimiter, quiescing: ServerQuiescingHelper
+        tls: NIOSSLContext?, implicitTLS: Bool = false, limiter: ConnectionLimiter, quiescing: ServerQuiescingHelper
     ) async throws -> any Channel {
         let logger = self.logger
+        let handshakeTimeout = TimeAmount.seconds(Int64(configuration.tls.handshakeTimeout))
         return try await bind(address, quiescing: quiescing) { channel in
             let remote = channel.remoteAddress
             let ip = remote?.ipAddress ?? "unknown"
             if implicitTLS, let tls {
-                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                try Self.addImplicitTLS(tls, handshakeTimeout: handshakeTimeout, to: channel)
             }
-            if let refusal = limiter.admit(ip) {
-                try channel.pipeline.syncOperations.addHandler(SMTPRefusalHandler(reply: refusal))
+            if let refusal = limiter.take(ip) {
+                try channel.pipeline.syncOperations.addHandler(RefusalHandler(reply: refusal.smtpReply(address: ip)))
                 return
             }
             channel.closeFuture.whenComplete { _ in limiter.release(ip) }

@@ -11,11 +11,9 @@ extension GatewayConfiguration {
         /// apart from the MX listener's, so a flood of inbound mail never locks agents out.
         public var maxConnections = 100
         public var maxConnectionsPerIP = 20
-        /// Milliseconds before a failed AUTH is answered (slows guessing down).
+        /// Milliseconds before a failed AUTH is answered (slows guessing down); failures
+        /// count in the `login:` throttle shared with IMAP.
         public var failedLoginDelayMs = 1000
-        /// Failed AUTHs from one client IP before it is locked out, and for how long.
-        public var maxFailedLogins = 10
-        public var lockoutSeconds = 300
     }
 
     /// The `submissions:` listener: the same service with implicit TLS (RFC 8314 section
@@ -44,8 +42,7 @@ extension GatewayConfiguration.SubmissionSettings {
     mutating func apply(_ node: ConfigNode) throws {
         let fields: [(String, WritableKeyPath<Self, Int>)] = [
             ("max_connections", \.maxConnections), ("max_connections_per_ip", \.maxConnectionsPerIP),
-            ("failed_login_delay_ms", \.failedLoginDelayMs), ("max_failed_logins", \.maxFailedLogins),
-            ("lockout_seconds", \.lockoutSeconds),
+            ("failed_login_delay_ms", \.failedLoginDelayMs),
         ]
         try node.checkKeys(["listen"] + fields.map(\.0))
         try node.stringList("listen").map { listen = $0 }
@@ -55,8 +52,8 @@ extension GatewayConfiguration.SubmissionSettings {
     }
 
     func validate(source: String) throws {
-        if maxConnections < 1 || maxConnectionsPerIP < 1 || maxFailedLogins < 1 {
-            throw ConfigurationError("\(source): submission.max_connections, max_connections_per_ip and max_failed_logins must be at least 1")
+        if maxConnections < 1 || maxConnectionsPerIP < 1 {
+            throw ConfigurationError("\(source): submission.max_connections and max_connections_per_ip must be at least 1")
         }
     }
 }

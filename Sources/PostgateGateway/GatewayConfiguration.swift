@@ -43,11 +43,26 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var dkim = DKIMSettings()
     public var connectors = ConnectorSettings()
     public var retention = RetentionSettings()
+    /// `login:` the password-guessing brake shared by IMAP and submission.
+    public var login = LoginSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
         public var certificateFile = ""
         public var privateKeyFile = ""
+        /// Seconds a TLS handshake (implicit TLS or after STARTTLS) may take on any
+        /// listener before the connection is closed.
+        public var handshakeTimeout = 10
+    }
+
+    /// The brake on password guessing, one for IMAP and submission together: failures
+    /// and checks under way counted per client IP address and per account.
+    public struct LoginSettings: Sendable, Equatable {
+        public var maxFailuresPerIP = 10
+        public var maxFailuresPerAccount = 20
+        public var lockoutSeconds = 300
+        /// Password checks (scrypt, 32 MiB each) that may run at once, on threads of their own.
+        public var concurrentChecks = 2
     }
 
     public struct SMTPSettings: Sendable, Equatable {
@@ -66,9 +81,18 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Largest message APPEND takes (APPENDLIMIT, RFC 7889).
         public var maxLiteralSize = 36_700_160
         public var idleTimeout = 1800
+        /// Seconds a connection may stay without logging in, from its start.
+        public var loginTimeout = 60
+        /// Seconds a client may leave a response unread before the connection is closed.
+        public var sendTimeout = 60
+        /// Concurrent IMAP and IMAPS sessions in total (at most what the descriptor limit
+        /// leaves after the SMTP listeners' reserve, see `effectiveIMAPMaxConnections`),
+        /// and from one client IP address.
+        public var maxConnections = 1000
+        public var maxConnectionsPerIP = 20
+        /// Threads running IMAP commands' store work, apart from SMTP delivery's.
+        public var threads = 8
         public var failedLoginDelayMs = 1000
-        public var maxFailedLogins = 10
-        public var lockoutSeconds = 300
         /// Seconds a password that passed scrypt is remembered (in memory, as an HMAC) so
         /// the agent's next logins skip scrypt; 0 turns this off (Dovecot's auth cache).
         public var authCacheTTL = 600
@@ -90,6 +114,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var maxConnectionsPerIP = 50
         public var commandTimeout = 300
         public var dataTimeout = 180
+        public var minDataRate = 500
     }
 
     public init() {}
@@ -119,7 +144,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         IMAPServerConfiguration(
             hostname: hostname, maxLineLength: imap.maxLineLength, maxLiteralSize: imap.maxLiteralSize,
             allowPlaintextAuth: imap.allowPlaintextAuth, idleTimeout: Int64(imap.idleTimeout),
-            failedLoginDelay: Int64(imap.failedLoginDelayMs)
+            failedLoginDelay: Int64(imap.failedLoginDelayMs), loginTimeout: Int64(imap.loginTimeout),
+            sendTimeout: Int64(imap.sendTimeout), tlsHandshakeTimeout: Int64(tls.handshakeTimeout)
         )
     }
 
@@ -134,12 +160,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
             maxCommandsBeforeMail: smtp.limits.maxCommandsBeforeMail,
             maxErrors: smtp.limits.maxErrors,
             commandTimeout: Int64(smtp.limits.commandTimeout),
-            dataTimeout: Int64(smtp.limits.dataTimeout)
+            dataTimeout: Int64(smtp.limits.dataTimeout),
+            minDataRate: smtp.limits.minDataRate,
+            tlsHandshakeTimeout: Int64(tls.handshakeTimeout)
         )
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention"])
+        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let mode = try node.string("data_sync") {
@@ -155,9 +183,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
             logLevel = parsed
         }
         if let tlsNode = try node.child("tls") {
-            try tlsNode.checkKeys(["certificate_file", "private_key_file"])
+            try tlsNode.checkKeys(["certificate_file", "private_key_file", "handshake_timeout"])
             try tlsNode.string("certificate_file").map { tls.certificateFile = $0 }
             try tlsNode.string("private_key_file").map { tls.privateKeyFile = $0 }
+            try tlsNode.int("handshake_timeout").map { tls.handshakeTimeout = $0 }
         }
         if let smtpNode = try node.child("smtp") {
             try smtp.apply(smtpNode)
@@ -183,6 +212,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
         if let connectorsNode = try node.child("connectors") { try connectors.apply(connectorsNode) }
         if let retentionNode = try node.child("retention") { try retention.apply(retentionNode) }
+        if let loginNode = try node.child("login") { try login.apply(loginNode) }
         if let sessionsNode = try node.child("sessions") {
             try sessionsNode.checkKeys(["idle_timeout", "duplicate_window"])
             try sessionsNode.duration("idle_timeout").map { sessions.idleTimeout = $0 }
@@ -206,8 +236,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
         for address in smtp.listen + imap.listen + imaps.listen + submission.listen + submissions.listen { _ = try ListenAddress(address) }
         try submission.validate(source: source)
         try outbound.validate(source: source)
-        if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.maxFailedLogins < 1 || imap.idleTimeout < 1800 || imap.authCacheTTL < 0 {
+        if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.idleTimeout < 1800 || imap.authCacheTTL < 0
+            || imap.loginTimeout < 1 || imap.sendTimeout < 1 || imap.maxConnections < 1 || imap.maxConnectionsPerIP < 1 || imap.threads < 1 {
             throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1, imap.auth_cache_ttl at least 0")
+        }
+        if tls.handshakeTimeout < 1 || smtp.limits.minDataRate < 1 || smtp.limits.commandTimeout < 1 || smtp.limits.dataTimeout < 1 {
+            throw ConfigurationError("\(source): tls.handshake_timeout, smtp.limits.min_data_rate, command_timeout and data_timeout must be at least 1")
+        }
+        if login.maxFailuresPerIP < 1 || login.maxFailuresPerAccount < 1 || login.concurrentChecks < 1 {
+            throw ConfigurationError("\(source): login.max_failures_per_ip, max_failures_per_account and concurrent_checks must be at least 1")
         }
     }
 }
@@ -216,8 +253,9 @@ extension GatewayConfiguration.IMAPSettings {
     fileprivate mutating func apply(_ node: ConfigNode) throws {
         let fields: [(String, WritableKeyPath<Self, Int>)] = [
             ("max_line_length", \.maxLineLength), ("max_literal_size", \.maxLiteralSize), ("idle_timeout", \.idleTimeout),
-            ("failed_login_delay_ms", \.failedLoginDelayMs), ("max_failed_logins", \.maxFailedLogins),
-            ("lockout_seconds", \.lockoutSeconds), ("auth_cache_ttl", \.authCacheTTL),
+            ("failed_login_delay_ms", \.failedLoginDelayMs), ("auth_cache_ttl", \.authCacheTTL),
+            ("login_timeout", \.loginTimeout), ("send_timeout", \.sendTimeout), ("max_connections", \.maxConnections),
+            ("max_connections_per_ip", \.maxConnectionsPerIP), ("threads", \.threads),
         ]
         try node.checkKeys(["listen", "allow_plaintext_auth"] + fields.map(\.0))
         try node.stringList("listen").map { listen = $0 }
@@ -239,11 +277,24 @@ extension GatewayConfiguration.SMTPSettings {
             ("max_header_size", \.maxHeaderSize), ("max_recipients", \.maxRecipients),
             ("max_commands_before_mail", \.maxCommandsBeforeMail), ("max_errors", \.maxErrors),
             ("max_connections", \.maxConnections), ("max_connections_per_ip", \.maxConnectionsPerIP),
-            ("command_timeout", \.commandTimeout), ("data_timeout", \.dataTimeout),
+            ("command_timeout", \.commandTimeout), ("data_timeout", \.dataTimeout), ("min_data_rate", \.minDataRate),
         ]
         try limitsNode.checkKeys(fields.map(\.0))
         for (key, keyPath) in fields {
             if let value = try limitsNode.int(key) { limits[keyPath: keyPath] = value }
+        }
+    }
+}
+
+extension GatewayConfiguration.LoginSettings {
+    fileprivate mutating func apply(_ node: ConfigNode) throws {
+        let fields: [(String, WritableKeyPath<Self, Int>)] = [
+            ("max_failures_per_ip", \.maxFailuresPerIP), ("max_failures_per_account", \.maxFailuresPerAccount),
+            ("lockout_seconds", \.lockoutSeconds), ("concurrent_checks", \.concurrentChecks),
+        ]
+        try node.checkKeys(fields.map(\.0))
+        for (key, keyPath) in fields {
+            if let value = try node.int(key) { self[keyPath: keyPath] = value }
         }
     }
 }

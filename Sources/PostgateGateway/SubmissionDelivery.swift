@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
-import PostgateIMAP
+import PostgateListener
 import PostgateMessage
 import PostgateSMTP
 import PostgateStore
@@ -10,20 +10,24 @@ import PostgateStore
 /// credentials, may send only as a channel address they belong to, and each message goes
 /// to `ReplySubmission` (compose, DKIM-sign, queue durably) before the 250.
 ///
-/// Password checks (scrypt) and store calls block, so they run on the thread pool; failed
-/// logins are answered after a delay and counted per client IP by the throttle, which locks
-/// an address out after too many.
+/// Store calls block, so they run on the thread pool; password checks (scrypt) run on the
+/// password-check pool, whose size bounds how many run at once. Failed logins are answered
+/// after a delay and counted per client IP and per account by the throttle shared with
+/// IMAP, which refuses further attempts past its limits.
 public struct SubmissionDelivery: SMTPServerDelegate {
     let submission: ReplySubmission
     let threadPool: NIOThreadPool
-    let throttle: IMAPLoginThrottle
+    let authThreadPool: NIOThreadPool
+    let throttle: LoginThrottle
     let failedLoginDelay: TimeAmount
     let logger: Logger
 
-    public init(submission: ReplySubmission, threadPool: NIOThreadPool, throttle: IMAPLoginThrottle,
+    /// - Parameter authThreadPool: runs password checks; nil: `threadPool`.
+    public init(submission: ReplySubmission, threadPool: NIOThreadPool, authThreadPool: NIOThreadPool? = nil, throttle: LoginThrottle,
                 failedLoginDelay: TimeAmount, logger: Logger) {
         self.submission = submission
         self.threadPool = threadPool
+        self.authThreadPool = authThreadPool ?? threadPool
         self.throttle = throttle
         self.failedLoginDelay = failedLoginDelay
         self.logger = logger
@@ -37,18 +41,21 @@ public struct SubmissionDelivery: SMTPServerDelegate {
 
     public func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
         let ip = session.remoteAddress
-        if throttle.isLockedOut(ip) {
-            return eventLoop.makeSucceededFuture(.rejected(SMTPReply(454, "4.7.0", "Too many failed logins from your address; try again later")))
+        guard let attempt = throttle.begin(address: ip, account: credentials.user) else {
+            return eventLoop.makeSucceededFuture(.rejected(SMTPReply(454, "4.7.0", "Too many failed logins; try again later")))
         }
         let store = submission.store
-        return threadPool.runIfActive(eventLoop: eventLoop) {
+        return authThreadPool.runIfActive(eventLoop: eventLoop) {
             try store.authenticate(agent: credentials.user, password: credentials.password)
+        }.flatMapError { [throttle] error in
+            throttle.finish(attempt, .notChecked)
+            return eventLoop.makeFailedFuture(error)
         }.flatMap { [throttle, logger, failedLoginDelay] identity in
             if let identity {
-                throttle.recordSuccess(ip)
+                throttle.finish(attempt, .succeeded)
                 return eventLoop.makeSucceededFuture(.accepted(user: identity.name))
             }
-            throttle.recordFailure(ip)
+            throttle.finish(attempt, .failed)
             logger.notice("submission login failed", metadata: ["client": "\(ip)", "user": "\(credentials.user.prefix(64))"])
             return eventLoop.scheduleTask(in: failedLoginDelay) {
                 AuthenticationVerdict.rejected(SMTPReply(535, "5.7.8", "Authentication credentials invalid"))

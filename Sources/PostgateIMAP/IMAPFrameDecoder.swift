@@ -56,8 +56,10 @@ public struct IMAPFrameDecoder: Sendable {
     }
 
     public let maxLineLength: Int
-    public let maxLiteralSize: Int
-    public let maxLiterals: Int
+    /// Changed by the owner as the session's state changes (smaller before login); applies
+    /// from the next literal announced.
+    public var maxLiteralSize: Int
+    public var maxLiterals: Int
 
     private var buffer = ByteBuffer()
     private var parts: [Frame.Part] = []
@@ -83,7 +85,10 @@ public struct IMAPFrameDecoder: Sendable {
         case drop
     }
 
-    public init(maxLineLength: Int = 65_536, maxLiteralSize: Int = 65_536, maxLiterals: Int = 64) {
+    /// Literals in one command unless told otherwise.
+    public static let defaultMaxLiterals = 64
+
+    public init(maxLineLength: Int = 65_536, maxLiteralSize: Int = 65_536, maxLiterals: Int = defaultMaxLiterals) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
         self.maxLiterals = maxLiterals

@@ -15,10 +15,23 @@ public struct IMAPServerConfiguration: Sendable, Equatable {
     public var failedLoginDelay: Int64
     /// Bad commands in a row before the connection is closed.
     public var maxErrors: Int
+    /// Seconds from the connection's start within which it must log in.
+    public var loginTimeout: Int64
+    /// Seconds the TLS handshake after STARTTLS may take before the connection is closed.
+    public var tlsHandshakeTimeout: Int64
+    /// Seconds a response may wait for the client to read it before the connection is closed.
+    public var sendTimeout: Int64
+
+    /// Largest literal before login, in octets: what LITERAL- allows a non-synchronizing
+    /// literal (RFC 7888 section 5), and enough for any user name or password.
+    public static let maxLiteralBeforeLogin = 4096
+    /// Literals in one command before login (LOGIN has two).
+    public static let maxLiteralsBeforeLogin = 4
 
     public init(
         hostname: String, maxLineLength: Int = 65_536, maxLiteralSize: Int = 36_700_160, allowPlaintextAuth: Bool = false,
-        idleTimeout: Int64 = 1800, failedLoginDelay: Int64 = 1000, maxErrors: Int = 20
+        idleTimeout: Int64 = 1800, failedLoginDelay: Int64 = 1000, maxErrors: Int = 20, loginTimeout: Int64 = 60,
+        sendTimeout: Int64 = 60, tlsHandshakeTimeout: Int64 = 10
     ) {
         self.hostname = hostname
         self.maxLineLength = maxLineLength
@@ -27,5 +40,8 @@ public struct IMAPServerConfiguration: Sendable, Equatable {
         self.idleTimeout = idleTimeout
         self.failedLoginDelay = failedLoginDelay
         self.maxErrors = maxErrors
+        self.loginTimeout = loginTimeout
+        self.sendTimeout = sendTimeout
+        self.tlsHandshakeTimeout = tlsHandshakeTimeout
     }
 }

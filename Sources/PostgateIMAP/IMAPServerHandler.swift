@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import PostgateListener
 import PostgateStore
 import PostgateIndex
 import Synchronization
@@ -26,8 +27,9 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private let executor: IMAPCommandExecutor<MailStore>
     private let threadPool: NIOThreadPool
+    private let authThreadPool: NIOThreadPool
     private let tlsContext: NIOSSLContext?
-    private let throttle: IMAPLoginThrottle
+    private let throttle: LoginThrottle
     private let clientIP: String
     private let logger: Logger
     private var stateMachine: IMAPSessionStateMachine
@@ -40,8 +42,14 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private var closing = false
     private var shutdownRequested = false
     private var observation: MailboxChangeFeed.ObservationToken?
+    /// When the last command (or piece of an APPEND message) arrived whole, or the last
+    /// store work ended; bytes of an unfinished command do not count.
     private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    private var connectedAt = NIODeadline.uptimeNanoseconds(0)
     private var timeoutTask: Scheduled<Void>?
+    /// Armed while the socket does not take what is written (the client does not read):
+    /// closes the connection after `sendTimeout`.
+    private var sendDeadline: Scheduled<Void>?
 
     /// The APPEND message being received (RFC 9051 section 6.3.12), its octets not yet
     /// handed to the thread pool, and the write running there (and its size).
@@ -56,14 +64,19 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Octets of an APPEND message gathered before they go to the spool file in one write.
     static let uploadChunkSize = 256 * 1024
 
-    /// - Parameter implicitTLS: the connection came in on the IMAPS port, TLS already running.
+    /// - Parameters:
+    ///   - threadPool: runs the commands' store work.
+    ///   - authThreadPool: runs password checks (slow on purpose); its size bounds how many
+    ///     run at once. Nil: `threadPool`.
+    ///   - implicitTLS: the connection came in on the IMAPS port, TLS already running.
     public init(
-        configuration: IMAPServerConfiguration, store: MailStore, threadPool: NIOThreadPool,
-        tlsContext: NIOSSLContext?, implicitTLS: Bool, throttle: IMAPLoginThrottle, clientIP: String,
+        configuration: IMAPServerConfiguration, store: MailStore, threadPool: NIOThreadPool, authThreadPool: NIOThreadPool? = nil,
+        tlsContext: NIOSSLContext?, implicitTLS: Bool, throttle: LoginThrottle, clientIP: String,
         logger: Logger = Logger(label: "postgate.imap")
     ) {
         self.executor = IMAPCommandExecutor(store: store, logger: logger)
         self.threadPool = threadPool
+        self.authThreadPool = authThreadPool ?? threadPool
         self.tlsContext = tlsContext
         self.throttle = throttle
         self.clientIP = clientIP
@@ -71,14 +84,18 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         self.stateMachine = IMAPSessionStateMachine(
             configuration: configuration, tlsAvailable: tlsContext != nil && !implicitTLS, tlsActive: implicitTLS)
         // A literal other than an APPEND's message is an argument, held in memory: bounded
-        // as a line is. The message streams to a spool file, up to `maxLiteralSize`.
-        self.decoder = IMAPFrameDecoder(maxLineLength: configuration.maxLineLength, maxLiteralSize: configuration.maxLineLength)
+        // as a line is, and to a few KiB before login. The message streams to a spool file,
+        // up to `maxLiteralSize`.
+        self.decoder = IMAPFrameDecoder(maxLineLength: configuration.maxLineLength,
+                                        maxLiteralSize: min(configuration.maxLineLength, IMAPServerConfiguration.maxLiteralBeforeLogin),
+                                        maxLiterals: IMAPServerConfiguration.maxLiteralsBeforeLogin)
     }
 
     // MARK: Channel events
 
     public func channelActive(context: ChannelHandlerContext) {
         lastActivity = context.eventLoop.now
+        connectedAt = lastActivity
         perform(stateMachine.greeting(), context: context)
         context.flush()
         scheduleTimeout(context: context)
@@ -88,6 +105,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     public func channelInactive(context: ChannelHandlerContext) {
         closing = true
         timeoutTask?.cancel()
+        sendDeadline?.cancel()
         stopObserving()
         discardUpload(context: context)
         context.fireChannelInactive()
@@ -95,7 +113,6 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing, !awaitingTLS else { return }
-        lastActivity = context.eventLoop.now
         decoder.append(unwrapInboundIn(data))
         noteBuffered()
         process(context: context)
@@ -116,10 +133,30 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         #endif
     }
 
+    /// A client that does not read what is sent to it gets no more commands taken, and is
+    /// closed if it still has not read after `sendTimeout`.
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            sendDeadline?.cancel()
+            sendDeadline = nil
+            if readPending, !paused, !uploadBackedUp {
+                readPending = false
+                context.read()
+            }
+        } else if sendDeadline == nil {
+            let timeout = TimeAmount.seconds(stateMachine.configuration.sendTimeout)
+            sendDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                self.logger.notice("IMAP client not reading; closing", metadata: ["client": "\(self.clientIP)"])
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     public func read(context: ChannelHandlerContext) {
         if tlsHandshaking {
             context.read()
-        } else if paused || uploadBackedUp {
+        } else if paused || uploadBackedUp || !context.channel.isWritable {
             // A command is running, or an APPEND message piece waits for the write before
             // it: take nothing more until it is done. Otherwise the decoder's own limits
             // (line length, literal size) bound what is buffered.
@@ -151,6 +188,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func process(context: ChannelHandlerContext) {
         while !paused, !closing, !uploadBackedUp, let event = decoder.next() {
+            lastActivity = context.eventLoop.now
             let action = stateMachine.receive(event)
             // A command that ended other than as the APPEND its message was received for
             // (a syntax error, say) drops what was received.
@@ -239,15 +277,25 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Sends a piece of a long response from the thread pool and waits until the socket
     /// took the piece before it, so a FETCH of a whole mailbox never sits in memory at once
     /// (at most two pieces wait to be sent), while the next piece is made as one is sent.
+    ///
+    /// A client that leaves a piece unread for `sendTimeout` is disconnected: the write
+    /// fails, and the thread waiting for it goes on (the rest of the response fails at once).
     private func chunkWriter(context: ChannelHandlerContext) -> @Sendable ([UInt8]) -> Void {
         let loop = context.eventLoop
         let boundContext = NIOLoopBound(context, eventLoop: loop)
         let boundSelf = NIOLoopBound(self, eventLoop: loop)
         let previous = PreviousPiece()
+        let sendTimeout = TimeAmount.seconds(stateMachine.configuration.sendTimeout)
         return { bytes in
             let sent = loop.flatSubmit {
                 let context = boundContext.value
-                return context.writeAndFlush(boundSelf.value.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
+                let written = context.writeAndFlush(boundSelf.value.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
+                let deadline = loop.assumeIsolated().scheduleTask(in: sendTimeout) {
+                    boundSelf.value.logger.notice("IMAP client not reading; closing", metadata: ["client": "\(boundSelf.value.clientIP)"])
+                    context.close(promise: nil)
+                }
+                written.whenComplete { _ in deadline.cancel() }
+                return written
             }
             let before = previous.sent.withLock { last in
                 defer { last = sent }
@@ -257,19 +305,21 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
+    /// Checks a login on the password-check pool, counted by the throttle from its start.
     private func authenticate(_ tag: String, user: String, password: String, context: ChannelHandlerContext) {
-        if throttle.isLockedOut(clientIP) {
-            perform(stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Too many failed logins from your address; try again later"), context: context)
+        guard let attempt = throttle.begin(address: clientIP, account: user) else {
+            perform(stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Too many failed logins; try again later"), context: context)
             return
         }
         pause(context: context)
         let store = executor.store
-        threadPool.runIfActive(eventLoop: context.eventLoop) {
+        authThreadPool.runIfActive(eventLoop: context.eventLoop) {
             try store.authenticate(agent: user, password: password)
         }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             // A store that cannot check the password is not a wrong password: no delay, no
             // lockout count, and UNAVAILABLE (RFC 5530 section 3).
             guard case .success(let agent) = result else {
+                self.throttle.finish(attempt, .notChecked)
                 if case .failure(let error) = result { self.logger.error("IMAP login not checked: \(error)") }
                 self.perform(self.stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Cannot check credentials now; try again later"),
                              context: context)
@@ -277,12 +327,15 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
                 return
             }
             guard agent == nil else {
-                self.throttle.recordSuccess(self.clientIP)
+                self.throttle.finish(attempt, .succeeded)
+                // Past login, literals may be as large as a line.
+                self.decoder.maxLiteralSize = self.stateMachine.configuration.maxLineLength
+                self.decoder.maxLiterals = IMAPFrameDecoder.defaultMaxLiterals
                 self.perform(self.stateMachine.loginFinished(tag: tag, agent: agent), context: context)
                 self.resume(context: context)
                 return
             }
-            self.throttle.recordFailure(self.clientIP)
+            self.throttle.finish(attempt, .failed)
             self.logger.notice("IMAP login failed", metadata: ["client": "\(self.clientIP)", "user": "\(user.prefix(64))"])
             let delay = TimeAmount.milliseconds(self.stateMachine.configuration.failedLoginDelay)
             context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
@@ -309,7 +362,10 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             self.awaitingTLS = false
             self.tlsHandshaking = true
             do {
-                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+                let tls = NIOSSLServerHandler(context: tlsContext)
+                try context.pipeline.syncOperations.addHandler(tls, position: .first)
+                let timeout = TimeAmount.seconds(self.stateMachine.configuration.tlsHandshakeTimeout)
+                try context.pipeline.syncOperations.addHandler(TLSHandshakeDeadlineHandler(timeout: timeout), position: .after(tls))
             } catch {
                 context.close(promise: nil)
                 return
@@ -418,8 +474,15 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     // MARK: Timeouts (RFC 9051 section 5.4)
 
+    /// Before login: `loginTimeout` from the start, whatever the client sends. After:
+    /// `idleTimeout` since the last whole command or the end of the last store work.
+    private var deadline: NIODeadline {
+        let configuration = stateMachine.configuration
+        return stateMachine.isAuthenticated
+            ? lastActivity + .seconds(configuration.idleTimeout) : connectedAt + .seconds(configuration.loginTimeout)
+    }
+
     private func scheduleTimeout(context: ChannelHandlerContext) {
-        let deadline = lastActivity + .seconds(stateMachine.configuration.idleTimeout)
         timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.checkTimeout(context: context)
         }
@@ -427,11 +490,14 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func checkTimeout(context: ChannelHandlerContext) {
         guard !closing else { return }
-        if !paused, context.eventLoop.now >= lastActivity + .seconds(stateMachine.configuration.idleTimeout) {
+        if paused, stateMachine.isAuthenticated { lastActivity = context.eventLoop.now }
+        if !paused || !stateMachine.isAuthenticated, context.eventLoop.now >= deadline {
             perform(stateMachine.timedOut(), context: context)
             context.flush()
+            // Before login, or from a client that does not read: closed even if the BYE
+            // cannot be sent.
+            context.close(promise: nil)
         } else {
-            if paused { lastActivity = context.eventLoop.now }
             scheduleTimeout(context: context)
         }
     }

@@ -61,6 +61,14 @@ public struct IMAPSessionStateMachine: Sendable {
 
     public var isIdling: Bool { idleTag != nil }
 
+    /// Whether the client has logged in (RFC 9051 section 3: past the not-authenticated state).
+    public var isAuthenticated: Bool {
+        switch state {
+        case .notAuthenticated: false
+        default: true
+        }
+    }
+
     public var context: IMAPSessionContext? {
         switch state {
         case .authenticated(let agent): IMAPSessionContext(agent: agent, selected: nil, condStore: condStore)
@@ -73,7 +81,9 @@ public struct IMAPSessionStateMachine: Sendable {
 
     /// The capabilities for the current state (RFC 9051 section 7.2.2).
     public var capabilities: String {
-        var words = ["IMAP4rev1", "LITERAL+", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+        // RFC 7888 section 5: before login only small literals are taken (LITERAL-).
+        let literal = if case .notAuthenticated = state { "LITERAL-" } else { "LITERAL+" }
+        var words = ["IMAP4rev1", literal, "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
                      "SPECIAL-USE", "LIST-EXTENDED", "CHILDREN", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH",
                      "CONDSTORE", "APPENDLIMIT=\(configuration.maxLiteralSize)"]
         if case .notAuthenticated = state {
@@ -99,7 +109,10 @@ public struct IMAPSessionStateMachine: Sendable {
             return bad(tag, "Command line too long")
         case .literalTooLarge(let tag, let synchronizing):
             var w = IMAPResponseWriter()
+            // RFC 7888 section 4: a non-synchronizing literal too large is refused with
+            // BAD [TOOBIG]; its octets are on their way, so the session cannot go on.
             guard synchronizing else {
+                w.tagged(tag ?? "*", .bad, code: "TOOBIG", "Literal too large")
                 w.untagged("BYE Literal too large")
                 return .sendAndClose(w.bytes)
             }

@@ -30,9 +30,17 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
     public var maxCommandsBeforeMail: Int
     /// Failed commands per session; more close the session with 421 4.7.0.
     public var maxErrors: Int
-    /// Seconds to wait for a command, and for more message data.
+    /// Seconds a command line may take to arrive whole, counted from the end of the one
+    /// before (or of the server's work on it), however the bytes trickle in.
     public var commandTimeout: Int64
+    /// Seconds a message's data (DATA, or one BDAT chunk) may take, counted from its start,
+    /// and extended by one second per `minDataRate` octets received.
     public var dataTimeout: Int64
+    /// Octets per second a message's data must keep up on average (Postfix's
+    /// `smtpd_min_data_rate`): a slower client runs into `dataTimeout`.
+    public var minDataRate: Int
+    /// Seconds the TLS handshake after STARTTLS may take before the connection is closed.
+    public var tlsHandshakeTimeout: Int64
 
     public init(
         mode: Mode = .mx,
@@ -44,7 +52,9 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
         maxCommandsBeforeMail: Int = 30,
         maxErrors: Int = 20,
         commandTimeout: Int64 = 300,
-        dataTimeout: Int64 = 180
+        dataTimeout: Int64 = 180,
+        minDataRate: Int = 500,
+        tlsHandshakeTimeout: Int64 = 10
     ) {
         self.mode = mode
         self.hostname = hostname
@@ -56,5 +66,7 @@ public struct SMTPServerConfiguration: Sendable, Equatable {
         self.maxErrors = maxErrors
         self.commandTimeout = commandTimeout
         self.dataTimeout = dataTimeout
+        self.minDataRate = minDataRate
+        self.tlsHandshakeTimeout = tlsHandshakeTimeout
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import PostgateListener
 import PostgateMessage
 
 /// The channel handler of one SMTP server session: a thin shell that feeds received bytes
@@ -41,8 +42,15 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// The TLS handler is handshaking: reads must flow although frames are paused.
     private var tlsHandshaking = false
     private var closing = false
-    /// On the event loop's clock (`eventLoop.now`), so timeouts are testable.
-    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    /// When the client must have sent the command line, or the message data, it owes
+    /// (RFC 5321 section 4.5.3.2), on the event loop's clock (`eventLoop.now`). Bytes do not
+    /// move it: a command line or a message must arrive whole in time (or, for data, at
+    /// `minDataRate`), however slowly it trickles.
+    private var deadline = NIODeadline.uptimeNanoseconds(0)
+    /// A command or a message ended: the next deadline starts once the server has answered it.
+    private var deadlineRestartPending = false
+    /// When the current asynchronous step began: time the server works is not the client's.
+    private var pausedAt: NIODeadline?
     private var timeoutTask: Scheduled<Void>?
 
     public init(
@@ -63,7 +71,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Channel events
 
     public func channelActive(context: ChannelHandlerContext) {
-        lastActivity = context.eventLoop.now
+        restartDeadline(context: context)
         perform(stateMachine.greeting(), context: context)
         context.flush()
         scheduleTimeout(context: context)
@@ -79,7 +87,6 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing, !awaitingTLS else { return }
-        lastActivity = context.eventLoop.now
         framer.append(unwrapInboundIn(data))
         process(context: context)
     }
@@ -119,6 +126,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private func process(context: ChannelHandlerContext) {
         while !paused, !closing, let frame = framer.next() {
             handle(frame, context: context)
+            if !paused, deadlineRestartPending { restartDeadline(context: context) }
         }
         context.flush()
         if !paused, readPending, framer.bufferedBytes <= Self.maxBufferedBytes {
@@ -128,6 +136,14 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func handle(_ frame: SMTPInboundFramer.Frame, context: ChannelHandlerContext) {
+        switch frame {
+        case .command, .commandLineTooLong, .commandBareLineEnding, .endOfData, .endOfChunk, .bareLineEndingInData:
+            deadlineRestartPending = true
+        case .data(let chunk):
+            extendDeadline(receiving: chunk.readableBytes)
+        case .endOfHeader, .headerTooLarge, .dataLineTooLong, .bareLineEndingInChunk:
+            break
+        }
         switch frame {
         case .command(let line) where stateMachine.isAwaitingAuthResponse:
             perform(stateMachine.receiveAuthResponse(line), context: context)
@@ -200,6 +216,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             abortMessage()
             replies.forEach { send($0, context: context) }
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+            // A client that does not read its last reply does not keep the connection.
+            context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(stateMachine.configuration.commandTimeout)) {
                 context.close(promise: nil)
             }
         case .verifyRecipient(let recipient, let transaction):
@@ -312,7 +332,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             self.awaitingTLS = false
             self.tlsHandshaking = true
             do {
-                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+                let tls = NIOSSLServerHandler(context: tlsContext)
+                try context.pipeline.syncOperations.addHandler(tls, position: .first)
+                let timeout = TimeAmount.seconds(self.stateMachine.configuration.tlsHandshakeTimeout)
+                try context.pipeline.syncOperations.addHandler(TLSHandshakeDeadlineHandler(timeout: timeout), position: .after(tls))
             } catch {
                 context.close(promise: nil)
                 return
@@ -329,12 +352,16 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// leave in one write (RFC 2920 section 3.2), as they would from a server answering them
     /// all before it flushes.
     private func pause(context: ChannelHandlerContext) {
+        if !paused { pausedAt = context.eventLoop.now }
         paused = true
     }
 
     private func resume(context: ChannelHandlerContext) {
         paused = false
-        lastActivity = context.eventLoop.now
+        if let pausedAt, !deadlineRestartPending { deadline = deadline + (context.eventLoop.now - pausedAt) }
+        pausedAt = nil
+        if deadlineRestartPending { restartDeadline(context: context) }
+        scheduleTimeout(context: context)
         process(context: context)
     }
 
@@ -349,22 +376,34 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     // MARK: Timeouts (RFC 5321 section 4.5.3.2)
 
+    /// The client owes the next command line, or the data of the message just started.
+    private func restartDeadline(context: ChannelHandlerContext) {
+        deadlineRestartPending = false
+        let configuration = stateMachine.configuration
+        deadline = context.eventLoop.now + .seconds(stateMachine.isReceivingData ? configuration.dataTimeout : configuration.commandTimeout)
+    }
+
+    /// Message data arrived: one more second per `minDataRate` octets.
+    private func extendDeadline(receiving octets: Int) {
+        let rate = max(1, stateMachine.configuration.minDataRate)
+        deadline = deadline + .nanoseconds(Int64(octets) * 1_000_000_000 / Int64(rate))
+    }
+
     private func scheduleTimeout(context: ChannelHandlerContext) {
-        let limit = stateMachine.isReceivingData ? stateMachine.configuration.dataTimeout : stateMachine.configuration.commandTimeout
-        let deadline = lastActivity + .seconds(limit)
+        timeoutTask?.cancel()
         timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.checkTimeout(context: context)
         }
     }
 
+    /// While the server works (paused) or TLS is being set up, the client owes nothing:
+    /// `resume` arms the timer again, and the handshake has a deadline of its own.
     private func checkTimeout(context: ChannelHandlerContext) {
-        guard !closing else { return }
-        let limit = stateMachine.isReceivingData ? stateMachine.configuration.dataTimeout : stateMachine.configuration.commandTimeout
-        if !paused, context.eventLoop.now >= lastActivity + .seconds(limit) {
+        guard !closing, !paused, !awaitingTLS, !tlsHandshaking else { return }
+        if context.eventLoop.now >= deadline {
             perform(stateMachine.timedOut(), context: context)
             context.flush()
         } else {
-            if paused { lastActivity = context.eventLoop.now }
             scheduleTimeout(context: context)
         }
     }

@@ -66,9 +66,15 @@ extension MailStore {
 
     /// The agent if `password` is right, else nil. Runs scrypt unless `verifiedPasswords`
     /// remembers this password for this stored hash: call it off the event loop.
+    ///
+    /// An unknown agent's password is checked against a hash of the same cost, so the time
+    /// a login takes does not tell whether the agent exists.
     public func authenticate(agent name: String, password: String) throws(StoreError) -> AgentIdentity? {
         let name = name.lowercased()
-        guard let credentials = try directory.credentials(of: name) else { return nil }
+        guard let credentials = try directory.credentials(of: name) else {
+            _ = PasswordHash.unknownAgent?.verify(password)
+            return nil
+        }
         let identity = AgentIdentity(id: credentials.id, name: name)
         if verifiedPasswords.contains(agent: name, storedHash: credentials.hash, password: password) { return identity }
         guard let stored = PasswordHash(stored: credentials.hash), stored.verify(password) else { return nil }

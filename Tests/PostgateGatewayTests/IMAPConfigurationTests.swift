@@ -10,15 +10,48 @@ import Testing
               allow_plaintext_auth: true
               max_literal_size: 1000
               failed_login_delay_ms: 50
-              max_failed_logins: 3
+              login_timeout: 5
+              send_timeout: 7
+              max_connections: 300
+              max_connections_per_ip: 4
+              threads: 2
             imaps:
               listen: ["127.0.0.1:3993"]
+            tls:
+              handshake_timeout: 3
+            login:
+              max_failures_per_ip: 3
+              max_failures_per_account: 6
+              lockout_seconds: 90
+              concurrent_checks: 1
+            smtp:
+              limits:
+                min_data_rate: 50
             """)
         #expect(configuration.imap.listen == ["127.0.0.1:3143"])
         #expect(configuration.imaps.listen == ["127.0.0.1:3993"])
         let imap = configuration.imapServerConfiguration
         #expect(imap.allowPlaintextAuth && imap.maxLiteralSize == 1000 && imap.failedLoginDelay == 50)
-        #expect(configuration.imap.maxFailedLogins == 3)
+        #expect(imap.loginTimeout == 5 && imap.sendTimeout == 7 && imap.tlsHandshakeTimeout == 3)
+        #expect(configuration.imap.maxConnections == 300 && configuration.imap.maxConnectionsPerIP == 4 && configuration.imap.threads == 2)
+        #expect(configuration.login == GatewayConfiguration.LoginSettings(maxFailuresPerIP: 3, maxFailuresPerAccount: 6,
+                                                                           lockoutSeconds: 90, concurrentChecks: 1))
+        #expect(configuration.smtpServerConfiguration.minDataRate == 50)
+        #expect(configuration.smtpServerConfiguration.tlsHandshakeTimeout == 3)
+    }
+
+    /// IMAP gets what the descriptor limit leaves once each SMTP and submission session
+    /// has two descriptors in reserve, and the process 256.
+    @Test func imapConnectionLimitLeavesTheSMTPReserve() {
+        var configuration = GatewayConfiguration()
+        configuration.smtp.limits.maxConnections = 200
+        configuration.submission.maxConnections = 50
+        #expect(Gateway.imapConnectionLimit(configuration: configuration, descriptorLimit: 1024) == 1024 - 500 - 256)
+        #expect(Gateway.imapConnectionLimit(configuration: configuration, descriptorLimit: 1 << 20) == configuration.imap.maxConnections)
+        configuration.submission.listen = []
+        configuration.submissions.listen = []
+        #expect(Gateway.imapConnectionLimit(configuration: configuration, descriptorLimit: 1024) == 1024 - 400 - 256)
+        #expect(Gateway.imapConnectionLimit(configuration: configuration, descriptorLimit: 100) == 1)
     }
 
     @Test func authCacheTTLIsReadAndMayBeTurnedOff() throws {

@@ -13,15 +13,12 @@ import PostgateSMTP
               max_connections: 7
               max_connections_per_ip: 3
               failed_login_delay_ms: 0
-              max_failed_logins: 4
-              lockout_seconds: 60
             submissions:
               listen: []
             """)
         #expect(configuration.submission.listen == ["127.0.0.1:3587"] && configuration.submissions.listen.isEmpty)
         #expect(configuration.submission.maxConnections == 7 && configuration.submission.maxConnectionsPerIP == 3)
-        #expect(configuration.submission.failedLoginDelayMs == 0 && configuration.submission.maxFailedLogins == 4)
-        #expect(configuration.submission.lockoutSeconds == 60)
+        #expect(configuration.submission.failedLoginDelayMs == 0)
         // The message limits are the SMTP ones, in submission mode; the MX stays an MX.
         let protocolSettings = configuration.submissionServerConfiguration
         #expect(protocolSettings.mode == .submission && protocolSettings.maxMessageSize == 5000)
@@ -37,7 +34,7 @@ import PostgateSMTP
     @Test func mistakesAreOneLineErrors() {
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("submission:\n  starttls: false\n") }
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("submissions:\n  listen: [\"nohost\"]\n") }
-        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("submission:\n  max_failed_logins: 0\n") }
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("submission:\n  max_connections: 0\n") }
         #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("submissions:\n  max_connections: 3\n") }
     }
 }

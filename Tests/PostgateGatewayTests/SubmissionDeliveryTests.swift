@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import PostgateIMAP
+import PostgateListener
 import PostgateMessage
 import PostgateSMTP
 import PostgateOutbound
@@ -34,7 +34,7 @@ import Testing
             pool.start()
             delivery = SubmissionDelivery(
                 submission: ReplySubmission(store: store, queue: queue, configuration: GatewayConfiguration()), threadPool: pool,
-                throttle: IMAPLoginThrottle(maxFailures: 2, lockoutSeconds: 300), failedLoginDelay: .milliseconds(10),
+                throttle: LoginThrottle(maxFailuresPerAddress: 2, lockoutSeconds: 300), failedLoginDelay: .milliseconds(10),
                 logger: Logger(label: "test"))
         }
 

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import NIOCore
 import NIOPosix
+import PostgateListener
 import PostgateStore
 import Synchronization
 import Testing
@@ -141,7 +142,7 @@ final class IMAPLoopbackServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
                         configuration: configuration, store: store, threadPool: pool, tlsContext: nil, implicitTLS: false,
-                        throttle: IMAPLoginThrottle(), clientIP: "127.0.0.1"))
+                        throttle: LoginThrottle(), clientIP: "127.0.0.1"))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()

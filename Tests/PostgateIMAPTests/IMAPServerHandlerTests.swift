@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOPosix
+import PostgateListener
 import PostgateStore
 import Testing
 @testable import PostgateIMAP
@@ -11,7 +12,7 @@ import Testing
         let handler = IMAPServerHandler(
             configuration: IMAPServerConfiguration(hostname: "imap.test", maxLineLength: 1000, maxLiteralSize: 100),
             store: fixture.store, threadPool: pool, tlsContext: nil, implicitTLS: false,
-            throttle: IMAPLoginThrottle(), clientIP: "127.0.0.1")
+            throttle: LoginThrottle(), clientIP: "127.0.0.1")
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
@@ -55,7 +56,52 @@ import Testing
         let channel = try channel(fixture, pool: pool)
         _ = try output(channel)
         try channel.writeInbound(ByteBuffer(string: "a LOGIN {5000+}\r\n"))
-        #expect(try output(channel) == "* BYE Literal too large\r\n")
+        #expect(try output(channel) == "a BAD [TOOBIG] Literal too large\r\n* BYE Literal too large\r\n")
+        #expect(!channel.isActive)
+    }
+
+    /// Before login only small literals are taken (RFC 7888 LITERAL-), whatever the line
+    /// length allows; the greeting says so.
+    @Test func literalsBeforeLoginAreSmall() throws {
+        let fixture = try IMAPStoreFixture()
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        defer { try? pool.syncShutdownGracefully() }
+        let handler = IMAPServerHandler(
+            configuration: IMAPServerConfiguration(hostname: "imap.test", allowPlaintextAuth: true),
+            store: fixture.store, threadPool: pool, tlsContext: nil, implicitTLS: false,
+            throttle: LoginThrottle(), clientIP: "127.0.0.1")
+        let channel = EmbeddedChannel(handler: handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let greeting = try output(channel)
+        #expect(greeting.contains(" LITERAL- ") && !greeting.contains("LITERAL+"), "\(greeting)")
+        try channel.writeInbound(ByteBuffer(string: "a LOGIN {4097}\r\n"))
+        #expect(try output(channel) == "a NO [TOOBIG] Literal too large\r\n", "no continuation for a literal above the limit")
+        try channel.writeInbound(ByteBuffer(string: "b LOGIN {4096}\r\n"))
+        #expect(try output(channel) == "+ Ready for literal data\r\n")
+    }
+
+    /// An unauthenticated session has `loginTimeout` from its start, commands or not.
+    @Test func unauthenticatedSessionClosesAfterTheLoginTimeout() throws {
+        let fixture = try IMAPStoreFixture()
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        defer { try? pool.syncShutdownGracefully() }
+        let handler = IMAPServerHandler(
+            configuration: IMAPServerConfiguration(hostname: "imap.test", loginTimeout: 10),
+            store: fixture.store, threadPool: pool, tlsContext: nil, implicitTLS: false,
+            throttle: LoginThrottle(), clientIP: "127.0.0.1")
+        let channel = EmbeddedChannel(handler: handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        _ = try output(channel)
+        let loop = channel.eventLoop as! EmbeddedEventLoop
+        for tag in 0..<3 {
+            loop.advanceTime(by: .seconds(3))
+            try channel.writeInbound(ByteBuffer(string: "n\(tag) NOOP\r\n"))
+        }
+        #expect(channel.isActive)
+        loop.advanceTime(by: .seconds(2))
+        #expect(try output(channel).hasSuffix("* BYE Autologout; idle for too long\r\n"))
         #expect(!channel.isActive)
     }
 }

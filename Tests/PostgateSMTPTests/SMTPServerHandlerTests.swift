@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import NIOSSL
 import PostgateGateway
+import PostgateListener
 import PostgateMessage
 import Testing
 @testable import PostgateSMTP
@@ -224,6 +225,58 @@ import Testing
         #expect(!h.channel.isActive)
     }
 
+    /// RFC 5321 section 4.5.3.2: a command line must arrive whole within the command
+    /// timeout; bytes trickling in do not restart it.
+    @Test func commandLineTrickledByteByByteTimesOut() throws {
+        let h = try Harness { $0.commandTimeout = 10 }
+        _ = try h.replies()
+        let loop = h.channel.eventLoop as! EmbeddedEventLoop
+        for byte in "NOOP and more".utf8 where h.channel.isActive {
+            try h.send(String(UnicodeScalar(byte)))
+            loop.advanceTime(by: .seconds(1))
+        }
+        #expect(try h.replies().last?.hasPrefix("421 4.4.2") == true)
+        #expect(!h.channel.isActive)
+    }
+
+    /// Each whole command starts a new deadline.
+    @Test func wholeCommandsKeepTheSessionOpen() throws {
+        let h = try Harness { $0.commandTimeout = 10 }
+        _ = try h.replies()
+        let loop = h.channel.eventLoop as! EmbeddedEventLoop
+        for _ in 0..<5 {
+            loop.advanceTime(by: .seconds(8))
+            try h.send("NOOP\r\n")
+        }
+        #expect(try h.codes() == ["250", "250", "250", "250", "250"])
+        #expect(h.channel.isActive)
+    }
+
+    /// Message data must come at `minDataRate` on average past `dataTimeout`.
+    @Test func messageDataBelowTheMinimumRateTimesOut() throws {
+        let h = try Harness {
+            $0.dataTimeout = 10
+            $0.minDataRate = 100
+        }
+        _ = try h.replies()
+        try h.send("EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@hosted.test>\r\nDATA\r\n")
+        #expect(try h.codes().last == "354")
+        let loop = h.channel.eventLoop as! EmbeddedEventLoop
+        // 100 octets a second (the minimum) for 30 seconds: still open.
+        for _ in 0..<30 {
+            try h.send(String(repeating: "x", count: 98) + "\r\n")
+            loop.advanceTime(by: .seconds(1))
+        }
+        #expect(h.channel.isActive)
+        // Then 10 octets a second: the deadline (10 s + one second per 100 octets) passes.
+        for _ in 0..<60 where h.channel.isActive {
+            try h.send("xxxxxxxx\r\n")
+            loop.advanceTime(by: .seconds(1))
+        }
+        #expect(try h.replies().last?.hasPrefix("421 4.4.2") == true)
+        #expect(!h.channel.isActive)
+    }
+
     @Test func startTLSDropsPipelinedCommands() throws {
         let h = try Harness(tls: true)
         _ = try h.replies()
@@ -244,15 +297,8 @@ import Testing
         #expect(!h.channel.isActive)
     }
 
-    @Test func limiterCountsPerAddress() {
-        let limiter = SMTPConnectionLimiter(maxConnections: 3, maxConnectionsPerAddress: 2)
-        #expect(limiter.admit("a") == nil)
-        #expect(limiter.admit("a") == nil)
-        #expect(limiter.admit("a")?.code == 421)
-        #expect(limiter.admit("b") == nil)
-        #expect(limiter.admit("c")?.enhancedCode == "4.3.2")
-        limiter.release("a")
-        #expect(limiter.admit("c") == nil)
-        #expect(limiter.activeConnections == 3)
+    @Test func limiterRefusalsAre421() {
+        #expect(ConnectionLimiter.Refusal.perAddress.smtpReply(address: "a").code == 421)
+        #expect(ConnectionLimiter.Refusal.total.smtpReply(address: "a").enhancedCode == "4.3.2")
     }
 }

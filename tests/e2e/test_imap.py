@@ -210,7 +210,7 @@ SyncState *
 def test_failed_logins_are_delayed_and_locked_out(data_dir, spawn, tmp_path):
     add_agent(data_dir)
     config = tmp_path / "lockout.yaml"
-    config.write_text("imap:\n  failed_login_delay_ms: 200\n  max_failed_logins: 3\n  lockout_seconds: 60\n")
+    config.write_text("imap:\n  failed_login_delay_ms: 200\nlogin:\n  max_failures_per_ip: 3\n  lockout_seconds: 60\n")
     server = spawn(data_dir, config=config)
     imap = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=insecure_tls(), timeout=10)
     for _ in range(3):
