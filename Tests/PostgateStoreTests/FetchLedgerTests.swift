@@ -67,6 +67,44 @@ import Testing
     }
 }
 
+/// The sending gateway as the outbound path reads it: from the directory snapshot, kept per
+/// directory generation, which every change to a gateway moves.
+@Suite struct SendingGatewaySnapshotTests {
+    let fixture: StoreFixture
+    var store: MailStore { fixture.store }
+    let support = try! EmailAddress("support@acme.test")
+
+    init() throws {
+        fixture = try StoreFixture()
+        try fixture.host("acme.test", "support")
+    }
+
+    @Test func aPublishedChangeOrARotatedTokenReachesTheNextSnapshot() throws {
+        #expect(try store.directorySnapshot().sendingGateway(of: support) == nil)
+        #expect(try store.directorySnapshot().sendingGateway(of: EmailAddress("nobody@elsewhere.test")) == nil)
+        try store.editGatewayDraft(of: support) { (s: inout SendingGatewaySettings) in
+            s.host = "smtp.customer.example"
+            s.username = "support@customer.example"
+            s.auth = .oauth2
+            var oauth = OAuthClientSettings()
+            oauth.clientID = "app"
+            oauth.tokenEndpoint = "https://login.example/token"
+            oauth.refreshToken = SealedSecret(sealed: "aes256gcm:first")
+            s.oauth = oauth
+        }
+        // A draft is not what replies use.
+        #expect(try store.directorySnapshot().sendingGateway(of: support) == nil)
+        let before = try store.directory.generation()
+        try store.publish(comment: "send through the customer's server")
+        #expect(try store.directory.generation() > before)
+        #expect(try store.directorySnapshot().sendingGateway(of: support)?.connection.host == "smtp.customer.example")
+        try store.replaceRefreshToken(of: support, direction: .sending, with: SealedSecret(sealed: "aes256gcm:second"))
+        #expect(try store.directorySnapshot().sendingGateway(of: support)?.connection.oauth?.refreshToken?.sealed == "aes256gcm:second")
+        try store.removeGateway(of: support, direction: .sending)
+        #expect(try store.directorySnapshot().sendingGateway(of: support) == nil)
+    }
+}
+
 /// The embedded connection settings keep the stored JSON form: drafts and publications
 /// written before read the same, and are written back unchanged.
 @Suite struct GatewaySettingsJSONTests {
