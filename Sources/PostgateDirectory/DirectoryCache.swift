@@ -38,6 +38,8 @@ package final class DirectoryCache: Sendable {
             package var addresses: [String: AddressRecord?] = [:]
             package var blocklist: [BlocklistKey: BlocklistEntry?] = [:]
             package var routePlans: [Int64: RoutePlan?] = [:]
+            /// The published sending gateway of an address, by canonical address.
+            package var sendingGateways: [String: SendingGatewaySettings?] = [:]
         }
 
         package let generation: Int64

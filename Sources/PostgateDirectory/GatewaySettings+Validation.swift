@@ -13,65 +13,15 @@ import Darwin
 extension ReceivingGatewaySettings: GatewaySettings {
     public static var direction: GatewayDirection { .receiving }
 
-    public var protocolName: String { kind.rawValue }
-
-    public var secrets: [(field: String, value: SealedSecret?)] {
-        [("password", password), ("oauth.clientSecret", oauth?.clientSecret), ("oauth.refreshToken", oauth?.refreshToken)]
-    }
-
-    public var withoutSecrets: ReceivingGatewaySettings {
-        var copy = self
-        copy.password = nil
-        copy.oauth = oauth?.withoutSecrets
-        return copy
-    }
+    public var protocolName: String { fetch.kind.rawValue }
 
     /// Checks every rule that needs no store; the text of the error names the setting and
     /// the rule. Returns the settings in canonical form (host as lower-case A-labels or a
     /// bare IP address).
     public func validated() throws(StoreError) -> ReceivingGatewaySettings {
         var s = self
-        var common = GatewayConnection(host: host, port: port, tls: tls, username: username, auth: auth,
-                                       password: password, oauth: oauth, caFile: caFile,
-                                       connectionTimeoutMS: connectionTimeoutMS, allowPlaintext: allowPlaintext)
-        try common.check()
-        s.host = common.host
-        s.caFile = common.caFile
-        try Self.range("max tries", maxTries, 1...100)
-        try Self.range("cool-off minutes", coolOffMinutes, 1...10_080)
-        try Self.range("poll interval (seconds)", pollIntervalSeconds, 10...86_400)
-        try Self.range("max message size (bytes)", maxMessageBytes, 1024...(1 << 30))
-        for window in skipTimes { try Self.checkSkipTime(window) }
-        guard TimeZone(identifier: timeZone) != nil else {
-            throw .invalidSetting("time zone '\(timeZone)' is not a known time zone name (such as Europe/Berlin or UTC)")
-        }
-        if let day = syncStartDate { try Self.checkDay(day) }
-        for folder in folders + [moveToFolder].compactMap({ $0 }) {
-            try Self.checkFolderName(folder)
-        }
-        switch kind {
-        case .imap:
-            guard syncAllFolders || !folders.isEmpty else {
-                throw .invalidSetting("an IMAP gateway needs at least one folder to fetch (--folder NAME), or --sync-all-folders true")
-            }
-            guard !deleteAfterDownload else {
-                throw .invalidSetting("delete after download is a POP3 setting; for IMAP use --after-fetch leave|seen|move")
-            }
-            if afterFetch == .move {
-                guard let target = moveToFolder, !target.isEmpty else {
-                    throw .invalidSetting("--after-fetch move needs the folder to move to: --move-to-folder NAME")
-                }
-            } else {
-                s.moveToFolder = nil
-            }
-        case .pop3:
-            guard afterFetch == .leave, moveToFolder == nil else {
-                throw .invalidSetting("what to do after fetching (--after-fetch, --move-to-folder) is an IMAP setting; for POP3 use --delete-after-download true|false")
-            }
-            guard !syncAllFolders, folders == ["INBOX"] else {
-                throw .invalidSetting("folders are an IMAP setting: a POP3 mailbox has only its one maildrop")
-            }
-        }
+        try s.connection.check()
+        try s.fetch.check()
         return s
     }
 
@@ -126,34 +76,59 @@ extension ReceivingGatewaySettings: GatewaySettings {
     }
 }
 
+extension FetchSettings {
+    /// Checks the fetch settings; `moveToFolder` is dropped unless IMAP moves fetched mail.
+    mutating func check() throws(StoreError) {
+        try ReceivingGatewaySettings.range("max tries", maxTries, 1...100)
+        try ReceivingGatewaySettings.range("cool-off minutes", coolOffMinutes, 1...10_080)
+        try ReceivingGatewaySettings.range("poll interval (seconds)", pollIntervalSeconds, 10...86_400)
+        try ReceivingGatewaySettings.range("max message size (bytes)", maxMessageBytes, 1024...(1 << 30))
+        for window in skipTimes { try ReceivingGatewaySettings.checkSkipTime(window) }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw .invalidSetting("time zone '\(timeZone)' is not a known time zone name (such as Europe/Berlin or UTC)")
+        }
+        if let day = syncStartDate { try ReceivingGatewaySettings.checkDay(day) }
+        for folder in folders + [moveToFolder].compactMap({ $0 }) {
+            try ReceivingGatewaySettings.checkFolderName(folder)
+        }
+        switch kind {
+        case .imap:
+            guard syncAllFolders || !folders.isEmpty else {
+                throw .invalidSetting("an IMAP gateway needs at least one folder to fetch (--folder NAME), or --sync-all-folders true")
+            }
+            guard !deleteAfterDownload else {
+                throw .invalidSetting("delete after download is a POP3 setting; for IMAP use --after-fetch leave|seen|move")
+            }
+            if afterFetch == .move {
+                guard let target = moveToFolder, !target.isEmpty else {
+                    throw .invalidSetting("--after-fetch move needs the folder to move to: --move-to-folder NAME")
+                }
+            } else {
+                moveToFolder = nil
+            }
+        case .pop3:
+            guard afterFetch == .leave, moveToFolder == nil else {
+                throw .invalidSetting("what to do after fetching (--after-fetch, --move-to-folder) is an IMAP setting; for POP3 use --delete-after-download true|false")
+            }
+            guard !syncAllFolders, folders == ["INBOX"] else {
+                throw .invalidSetting("folders are an IMAP setting: a POP3 mailbox has only its one maildrop")
+            }
+        }
+    }
+}
+
 extension SendingGatewaySettings: GatewaySettings {
     public static var direction: GatewayDirection { .sending }
 
     public var protocolName: String { "smtp" }
 
-    public var secrets: [(field: String, value: SealedSecret?)] {
-        [("password", password), ("oauth.clientSecret", oauth?.clientSecret), ("oauth.refreshToken", oauth?.refreshToken)]
-    }
-
-    public var withoutSecrets: SendingGatewaySettings {
-        var copy = self
-        copy.password = nil
-        copy.oauth = oauth?.withoutSecrets
-        return copy
-    }
-
     /// Checks every rule that needs no store (that `saveToSent` has an IMAP receiving
     /// gateway to append through is checked by the directory).
     public func validated() throws(StoreError) -> SendingGatewaySettings {
         var s = self
-        var common = GatewayConnection(host: host, port: port, tls: tls, username: username, auth: auth,
-                                       password: password, oauth: oauth, caFile: caFile,
-                                       connectionTimeoutMS: connectionTimeoutMS, allowPlaintext: allowPlaintext)
-        try common.check()
-        s.host = common.host
-        s.caFile = common.caFile
-        if let folder = sentFolder {
-            if folder.isEmpty { s.sentFolder = nil } else { try ReceivingGatewaySettings.checkFolderName(folder) }
+        try s.connection.check()
+        if let folder = sentCopy.sentFolder {
+            if folder.isEmpty { s.sentCopy.sentFolder = nil } else { try ReceivingGatewaySettings.checkFolderName(folder) }
         }
         return s
     }
@@ -168,19 +143,9 @@ extension OAuthClientSettings {
     }
 }
 
-/// The connection settings both kinds of gateway have, checked once.
-private struct GatewayConnection {
-    var host: String
-    var port: Int?
-    var tls: GatewayTLSMode
-    var username: String
-    var auth: GatewayAuthentication
-    var password: SealedSecret?
-    var oauth: OAuthClientSettings?
-    var caFile: String?
-    var connectionTimeoutMS: Int
-    var allowPlaintext: Bool
-
+extension GatewayConnectionSettings {
+    /// Checks the connection settings both kinds of gateway have, and puts the host in
+    /// canonical form (lower-case A-labels or a bare IP address).
     mutating func check() throws(StoreError) {
         guard !host.isEmpty else { throw .invalidSetting("the gateway needs a server: --host NAME") }
         host = try Self.canonicalHost(host)

@@ -1,31 +1,38 @@
 import Foundation
 import PostgateMaildir
 
-/// A mailbox connector's settings: how a channel address receives from the customer's own
-/// mailbox (a receiving gateway, IMAP or POP3) or sends through the customer's own server
-/// (a sending gateway, SMTP submission).
-///
-/// Edits are drafts until published, as address settings are: `postgate connector set`
-/// writes the draft, `postgate publish` makes it live. A gateway that was never published
-/// is a Draft; a published one is Active (and may carry a newer draft).
+/// How a gateway reaches the customer's server and logs in: the settings receiving and
+/// sending gateways share, embedded in both.
 ///
 /// Secrets (`password`, `oauth.clientSecret`, `oauth.refreshToken`) are held as
 /// `SealedSecret`: encrypted with the data directory's secret key, never printed, logged
-/// or exported. The JSON form uses these property names.
-public struct ReceivingGatewaySettings: Sendable, Codable, Equatable {
-    /// IMAP4rev1/rev2 (RFC 3501, RFC 9051) or POP3 (RFC 1939).
-    public var kind: MailboxProtocol = .imap
+/// or exported.
+public struct GatewayConnectionSettings: Sendable, Codable, Equatable {
     public var host: String = ""
     /// nil means the protocol's default for the TLS mode: IMAP 993 implicit / 143 STARTTLS,
-    /// POP3 995 implicit / 110 STLS.
+    /// POP3 995 implicit / 110 STLS, submission 465 implicit / 587 STARTTLS.
     public var port: Int?
-    public var tls: GatewayTLSMode = .implicit
+    public var tls: GatewayTLSMode
     public var username: String = ""
     public var auth: GatewayAuthentication = .password
     public var password: SealedSecret?
     public var oauth: OAuthClientSettings?
     /// A PEM file of CA certificates trusted for this server, for providers with a private CA.
     public var caFile: String?
+    /// Connecting, the TLS handshake and each response must finish within this time.
+    public var connectionTimeoutMS: Int = 30_000
+    /// Allow LOGIN/USER/AUTH on a connection without TLS (`tls: none`). Off by default.
+    public var allowPlaintext = false
+
+    public init(tls: GatewayTLSMode) {
+        self.tls = tls
+    }
+}
+
+/// What a receiving gateway fetches and how often, beside its connection.
+public struct FetchSettings: Sendable, Codable, Equatable {
+    /// IMAP4rev1/rev2 (RFC 3501, RFC 9051) or POP3 (RFC 1939).
+    public var kind: MailboxProtocol = .imap
     /// Consecutive failed attempts before the gateway cools off.
     public var maxTries: Int = 3
     /// How long the gateway rests after `maxTries` failures; after a second run of failures
@@ -36,8 +43,6 @@ public struct ReceivingGatewaySettings: Sendable, Codable, Equatable {
     public var skipTimes: [String] = []
     /// An IANA time zone name (`Europe/Berlin`) for `skipTimes`.
     public var timeZone: String = "UTC"
-    /// Connecting, the TLS handshake and each response must finish within this time.
-    public var connectionTimeoutMS: Int = 30_000
     /// Messages received (IMAP INTERNALDATE) before this day are not fetched; nil fetches all.
     /// `YYYY-MM-DD`, in `timeZone`.
     public var syncStartDate: String?
@@ -59,33 +64,106 @@ public struct ReceivingGatewaySettings: Sendable, Codable, Equatable {
     public var useIdle = true
     /// Larger messages are not fetched: they are recorded as skipped with their remote id.
     public var maxMessageBytes: Int = 50 * 1024 * 1024
-    /// Allow LOGIN/USER/AUTH on a connection without TLS (`tls: none`). Off by default.
-    public var allowPlaintext = false
 
     public init() {}
 }
 
-/// A sending gateway: the customer's SMTP submission server (RFC 6409) that replies of the
-/// address leave through, instead of the gateway's smarthost or MX delivery.
-public struct SendingGatewaySettings: Sendable, Codable, Equatable {
-    public var host: String = ""
-    /// nil means 465 for implicit TLS (RFC 8314), 587 for STARTTLS.
-    public var port: Int?
-    public var tls: GatewayTLSMode = .starttls
-    public var username: String = ""
-    public var auth: GatewayAuthentication = .password
-    public var password: SealedSecret?
-    public var oauth: OAuthClientSettings?
-    public var caFile: String?
-    public var connectionTimeoutMS: Int = 30_000
+/// A mailbox connector's settings: how a channel address receives from the customer's own
+/// mailbox (a receiving gateway, IMAP or POP3).
+///
+/// Edits are drafts until published, as address settings are: `postgate connector set`
+/// writes the draft, `postgate publish` makes it live. A gateway that was never published
+/// is a Draft; a published one is Active (and may carry a newer draft).
+///
+/// The JSON form is one flat object: the connection's keys beside the fetch settings' keys
+/// (`host`, `username`, …, `folders`, `afterFetch`), as stored and shown.
+@dynamicMemberLookup
+public struct ReceivingGatewaySettings: Sendable, Equatable {
+    public var connection = GatewayConnectionSettings(tls: .implicit)
+    public var fetch = FetchSettings()
+
+    public init() {}
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<FetchSettings, T>) -> T {
+        get { fetch[keyPath: path] }
+        set { fetch[keyPath: path] = newValue }
+    }
+}
+
+/// Where a sending gateway's copies of sent replies go, beside its connection.
+public struct SentCopySettings: Sendable, Codable, Equatable {
     /// Also store each sent reply in the provider mailbox's Sent folder by IMAP APPEND,
     /// through the address's IMAP receiving gateway.
     public var saveToSent = false
     /// The folder for `saveToSent`; nil means the folder with the `\Sent` attribute (RFC 6154).
     public var sentFolder: String?
-    public var allowPlaintext = false
 
     public init() {}
+}
+
+/// A sending gateway: the customer's SMTP submission server (RFC 6409) that replies of the
+/// address leave through, instead of the gateway's smarthost or MX delivery. Its JSON form
+/// is one flat object, as the receiving gateway's.
+@dynamicMemberLookup
+public struct SendingGatewaySettings: Sendable, Equatable {
+    public var connection = GatewayConnectionSettings(tls: .starttls)
+    public var sentCopy = SentCopySettings()
+
+    public init() {}
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<SentCopySettings, T>) -> T {
+        get { sentCopy[keyPath: path] }
+        set { sentCopy[keyPath: path] = newValue }
+    }
+}
+
+/// Settings made of the shared connection and the settings of their kind, stored and shown
+/// as one flat JSON object (the form every stored draft and publication has).
+public protocol FlatGatewaySettings: Codable {
+    associatedtype Specific: Codable
+    var connection: GatewayConnectionSettings { get set }
+    var specific: Specific { get set }
+    init()
+}
+
+extension FlatGatewaySettings {
+    /// Reads the flat object: the connection's keys and the kind's keys from one level.
+    init(flat decoder: any Decoder) throws {
+        self.init()
+        connection = try GatewayConnectionSettings(from: decoder)
+        specific = try Specific(from: decoder)
+    }
+
+    /// Writes the flat object: both parts' keys into one container.
+    func encodeFlat(to encoder: any Encoder) throws {
+        try connection.encode(to: encoder)
+        try specific.encode(to: encoder)
+    }
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<GatewayConnectionSettings, T>) -> T {
+        get { connection[keyPath: path] }
+        set { connection[keyPath: path] = newValue }
+    }
+}
+
+extension ReceivingGatewaySettings: FlatGatewaySettings {
+    public var specific: FetchSettings {
+        get { fetch }
+        set { fetch = newValue }
+    }
+
+    public init(from decoder: any Decoder) throws { try self.init(flat: decoder) }
+    public func encode(to encoder: any Encoder) throws { try encodeFlat(to: encoder) }
+}
+
+extension SendingGatewaySettings: FlatGatewaySettings {
+    public var specific: SentCopySettings {
+        get { sentCopy }
+        set { sentCopy = newValue }
+    }
+
+    public init(from decoder: any Decoder) throws { try self.init(flat: decoder) }
+    public func encode(to encoder: any Encoder) throws { try encodeFlat(to: encoder) }
 }
 
 /// OAuth 2.0 client settings for a gateway (RFC 6749 refresh-token grant; SASL XOAUTH2 or
@@ -114,19 +192,29 @@ public enum GatewayDirection: String, Sendable, Codable, CaseIterable {
 }
 
 /// What the two kinds of gateway settings share for drafts, publishing and display.
-public protocol GatewaySettings: Sendable, Codable, Equatable {
+public protocol GatewaySettings: FlatGatewaySettings, Sendable, Equatable {
     static var direction: GatewayDirection { get }
-    init()
     /// The settings checked against every rule that needs no store, in canonical form.
     func validated() throws(StoreError) -> Self
-    /// The sealed secrets by field name (`password`, `oauth.clientSecret`,
-    /// `oauth.refreshToken`), nil where not set.
-    var secrets: [(field: String, value: SealedSecret?)] { get }
-    /// A copy with every secret removed, for export and display.
-    var withoutSecrets: Self { get }
     /// The protocol spoken: `imap`, `pop3` or `smtp`.
     var protocolName: String { get }
-    var host: String { get }
+}
+
+extension GatewaySettings {
+    /// The sealed secrets by field name (`password`, `oauth.clientSecret`,
+    /// `oauth.refreshToken`), nil where not set.
+    public var secrets: [(field: String, value: SealedSecret?)] {
+        [("password", connection.password), ("oauth.clientSecret", connection.oauth?.clientSecret),
+         ("oauth.refreshToken", connection.oauth?.refreshToken)]
+    }
+
+    /// A copy with every secret removed, for export and display.
+    public var withoutSecrets: Self {
+        var copy = self
+        copy.connection.password = nil
+        copy.connection.oauth = connection.oauth?.withoutSecrets
+        return copy
+    }
 }
 
 public enum MailboxProtocol: String, Sendable, Codable, CaseIterable {

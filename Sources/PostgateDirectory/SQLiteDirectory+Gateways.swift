@@ -71,24 +71,20 @@ extension SQLiteDirectory {
                                              arguments: [id, direction.rawValue]) else {
                 throw StoreError.gatewayNotFound(address, direction: direction.rawValue)
             }
-            func replaced<S: GatewaySettings>(_ type: S.Type, _ text: String?, old: SealedSecret?,
-                                              _ oauth: WritableKeyPath<S, OAuthClientSettings?>) throws -> (String?, SealedSecret?) {
-                guard var settings = try decodeGateway(S.self, text), let current = settings[keyPath: oauth]?.refreshToken else {
+            func replaced<S: GatewaySettings>(_ type: S.Type, _ text: String?, old: SealedSecret?) throws -> (String?, SealedSecret?) {
+                guard var settings = try decodeGateway(S.self, text), let current = settings.connection.oauth?.refreshToken else {
                     return (text, nil)
                 }
                 guard old == nil || current == old else { return (text, current) }
-                settings[keyPath: oauth]?.refreshToken = token
+                settings.connection.oauth?.refreshToken = token
                 return (try Self.encode(settings), current)
             }
-            let published: String?, draft: String?
-            switch direction {
-            case .receiving:
-                let (p, old) = try replaced(ReceivingGatewaySettings.self, row["published"], old: nil, \.oauth)
-                (published, draft) = (p, try replaced(ReceivingGatewaySettings.self, row["draft"], old: old, \.oauth).0)
-            case .sending:
-                let (p, old) = try replaced(SendingGatewaySettings.self, row["published"], old: nil, \.oauth)
-                (published, draft) = (p, try replaced(SendingGatewaySettings.self, row["draft"], old: old, \.oauth).0)
+            /// The published settings, and the draft where it holds the same token.
+            func both<S: GatewaySettings>(_ type: S.Type) throws -> (String?, String?) {
+                let (published, old) = try replaced(S.self, row["published"], old: nil)
+                return (published, try replaced(S.self, row["draft"], old: old).0)
             }
+            let (published, draft) = direction == .receiving ? try both(ReceivingGatewaySettings.self) : try both(SendingGatewaySettings.self)
             try db.execute(cachedSQL: "UPDATE gateway SET published = ?, draft = ?, updated_at = ? WHERE id = ?",
                            arguments: [published, draft, Date().timeIntervalSince1970, row["id"] as Int64])
         }
@@ -253,7 +249,7 @@ extension SQLiteDirectory {
 
     private static func listing<S: GatewaySettings>(_ row: Row, address: String, published: S?, draft: S?) -> GatewayListing {
         let shown = published ?? draft ?? S()
-        return GatewayListing(id: row["id"], address: address, direction: S.direction, kind: shown.protocolName, host: shown.host,
+        return GatewayListing(id: row["id"], address: address, direction: S.direction, kind: shown.protocolName, host: shown.connection.host,
                               status: published == nil ? .draft : .active, hasDraft: draft != nil)
     }
 

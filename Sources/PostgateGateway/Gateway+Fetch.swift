@@ -9,6 +9,7 @@ import PostgateMessage
 import PostgateOAuth
 import PostgateOutbound
 import PostgateStore
+import Synchronization
 
 extension Gateway {
     /// The HTTP client for token requests and the credentials of every gateway, shared by
@@ -48,19 +49,26 @@ extension Gateway {
 
     /// The sending gateways for the delivery worker: an envelope sender that is a hosted
     /// address with a published sending gateway is sent through it.
+    ///
+    /// The published settings come from the directory snapshot (kept while the directory
+    /// generation stays the same; publishing, a reload's edit or a rotated refresh token moves
+    /// it), and a password route is kept for as long as its gateway's settings are the same:
+    /// no SQLite read, key-file read or decryption per message. A token route asks its token
+    /// source, which keeps the access token until shortly before it expires.
     public static func senderRoutes(store: MailStore, credentials: GatewayCredentials, threadPool: NIOThreadPool) -> SenderRoutes {
-        { sender in
+        let resolved = SenderRouteCache()
+        return { sender in
             guard let address = try? EmailAddress(sender) else { return nil }
-            let settings: SendingGatewaySettings? = try await threadPool.runToCompletion {
-                do {
-                    return try store.gateway(SendingGatewaySettings.self, of: address)?.published
-                } catch StoreError.addressNotFound, StoreError.notAnAddress, StoreError.domainNotHosted {
-                    return nil
-                }
+            let settings = try await threadPool.runToCompletion { try store.directorySnapshot().sendingGateway(of: address) }
+            guard let settings else {
+                resolved.forget(address.canonical)
+                return nil
             }
-            guard let settings else { return nil }
-            return SenderRoute(endpoint: try await sendingEndpoint(address: address, settings: settings, credentials: credentials),
-                               saveToSent: settings.saveToSent)
+            if let route = resolved.route(address.canonical, settings: settings) { return route }
+            let route = SenderRoute(endpoint: try await sendingEndpoint(address: address, settings: settings, credentials: credentials),
+                                    saveToSent: settings.saveToSent)
+            if settings.auth == .password { resolved.keep(route, for: address.canonical, settings: settings) }
+            return route
         }
     }
 
@@ -78,5 +86,30 @@ extension Gateway {
             host: settings.host, port: settings.port ?? (implicit ? 465 : 587),
             tls: settings.tls == .none ? .none : .required,
             credentials: credentials, implicitTLS: implicit, trustRootsFile: settings.caFile)
+    }
+}
+
+/// The resolved password routes of the sending gateways, each with the settings it was made
+/// from; one entry per address that has a sending gateway.
+final class SenderRouteCache: Sendable {
+    private let routes = Mutex<[String: (settings: SendingGatewaySettings, route: SenderRoute)]>([:])
+
+    func route(_ address: String, settings: SendingGatewaySettings) -> SenderRoute? {
+        routes.withLock { routes in
+            guard let entry = routes[address] else { return nil }
+            guard entry.settings == settings else {
+                routes[address] = nil
+                return nil
+            }
+            return entry.route
+        }
+    }
+
+    func keep(_ route: SenderRoute, for address: String, settings: SendingGatewaySettings) {
+        routes.withLock { $0[address] = (settings, route) }
+    }
+
+    func forget(_ address: String) {
+        _ = routes.withLock { $0.removeValue(forKey: address) }
     }
 }

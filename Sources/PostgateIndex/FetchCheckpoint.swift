@@ -53,11 +53,15 @@ public struct FolderCheckpoint: Sendable, Equatable, Codable {
     /// Every message with a UID up to this one was imported (or skipped); above it, up to
     /// `lastUID`, the fetched records say which were.
     public var safeUID: UInt32
+    /// Every message up to this one is in and had the after-fetch action applied on the
+    /// server; the catch-up of interrupted actions starts above it.
+    public var actedUID: UInt32
 
-    public init(uidValidity: UInt32, lastUID: UInt32, safeUID: UInt32) {
+    public init(uidValidity: UInt32, lastUID: UInt32, safeUID: UInt32, actedUID: UInt32 = 0) {
         self.uidValidity = uidValidity
         self.lastUID = lastUID
         self.safeUID = safeUID
+        self.actedUID = actedUID
     }
 }
 
@@ -142,9 +146,13 @@ package protocol FetchLedger: Sendable {
     /// checkpoint is reset to `uidValidity` with nothing imported. Messages imported under
     /// the old one are recognised again by Message-ID and content, and not stored twice.
     func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError)
-    /// The UIDs above `safeUID` imported or skipped under `uidValidity` (IMAP).
-    func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, above safeUID: UInt32) throws(StoreError) -> Set<UInt32>
-    /// Raises a folder's `safeUID` (never lowers it) once every message up to `uid` is in.
+    /// The UIDs in `range` imported or skipped under `uidValidity` (IMAP); with
+    /// `importedOnly`, those stored or found already stored.
+    func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, in range: ClosedRange<UInt32>,
+                     importedOnly: Bool) throws(StoreError) -> Set<UInt32>
+    /// Raises a folder's `safeUID` and `actedUID` (never lowers them) once every message up
+    /// to `uid` is in and had its after-fetch action, and deletes the fetched records the
+    /// checkpoint now covers, in the same transaction.
     func advanceSafeUID(gatewayID: Int64, folder: String, uidValidity: UInt32, to uid: UInt32) throws(StoreError)
     /// The remote ids already imported or skipped in a folder (POP3 UIDLs), with how.
     func fetchedRemoteIDs(gatewayID: Int64, folder: String) throws(StoreError) -> [String: FetchCheckpoint.Outcome]

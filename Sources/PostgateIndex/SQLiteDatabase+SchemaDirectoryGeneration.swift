@@ -30,7 +30,7 @@ extension SQLiteDatabase {
         "domain", "address", "alias", "address_draft", "publication", "queue", "filter", "blocklist", "quarantine_mailbox",
     ]
 
-    private static func bumpTrigger(table: String, event: String) -> String {
+    static func bumpTrigger(table: String, event: String) -> String {
         """
         CREATE TRIGGER directory_generation_\(table)_\(event.lowercased()) AFTER \(event) ON \(table)
         BEGIN UPDATE directory_generation SET value = value + 1 WHERE id = 1; END

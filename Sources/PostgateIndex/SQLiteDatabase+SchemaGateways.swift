@@ -59,5 +59,22 @@ extension SQLiteDatabase {
                 UPDATE gateway_folder SET safe_uid = last_uid;
                 """)
         }
+    
+        // `acted_uid`: every message up to it is in and had the after-fetch action (mark
+        // read, move) applied on the server. The catch-up of actions an interrupted pass left
+        // undone looks only above it, and the fetched records at or below both it and
+        // `safe_uid` say nothing the checkpoint does not: they are deleted with the
+        // checkpoint's advance. Existing folders catch up once from the start.
+        migrator.registerMigration("gateways-v3-acted-uid") { db in
+            try db.execute(sql: "ALTER TABLE gateway_folder ADD COLUMN acted_uid INTEGER NOT NULL DEFAULT 0")
+        }
+        // The outbound path keeps the sending gateways' routes while the directory generation
+        // stays the same: a gateway's settings, published, drafted, or with a rotated refresh
+        // token, are directory changes too.
+        migrator.registerMigration("directory-generation-v2-gateways") { db in
+            for event in ["INSERT", "UPDATE", "DELETE"] {
+                try db.execute(sql: bumpTrigger(table: "gateway", event: event))
+            }
+        }
     }
 }

@@ -38,30 +38,34 @@ extension SQLiteMessageIndex {
 
     package func folderCheckpoint(gatewayID: Int64, folder: String) throws(StoreError) -> FolderCheckpoint? {
         try database.read { db in
-            try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, last_uid, safe_uid FROM gateway_folder WHERE gateway_id = ? AND folder = ?",
+            try Row.fetchOne(db, cachedSQL: "SELECT uid_validity, last_uid, safe_uid, acted_uid FROM gateway_folder WHERE gateway_id = ? AND folder = ?",
                              arguments: [gatewayID, folder])
-                .map { FolderCheckpoint(uidValidity: $0[0], lastUID: $0[1], safeUID: $0[2]) }
+                .map { FolderCheckpoint(uidValidity: $0[0], lastUID: $0[1], safeUID: $0[2], actedUID: $0[3]) }
         }
     }
 
     package func resetFolder(gatewayID: Int64, folder: String, uidValidity: UInt32) throws(StoreError) {
         try database.write { db in
             try db.execute(cachedSQL: """
-                INSERT OR REPLACE INTO gateway_folder (gateway_id, folder, uid_validity, last_uid, safe_uid) VALUES (?, ?, ?, 0, 0)
+                INSERT OR REPLACE INTO gateway_folder (gateway_id, folder, uid_validity, last_uid, safe_uid, acted_uid) VALUES (?, ?, ?, 0, 0, 0)
                 """, arguments: [gatewayID, folder, uidValidity])
             try db.execute(cachedSQL: "DELETE FROM gateway_fetched WHERE gateway_id = ? AND folder = ?", arguments: [gatewayID, folder])
         }
     }
 
-    package func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, above safeUID: UInt32) throws(StoreError) -> Set<UInt32> {
+    package func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, in range: ClosedRange<UInt32>,
+                             importedOnly: Bool) throws(StoreError) -> Set<UInt32> {
         try database.read { db in
             var uids: Set<UInt32> = []
             // Remote ids are `UIDVALIDITY.UID`: a range scan of this UIDVALIDITY's rows.
             let prefix = "\(uidValidity)."
-            for id in try String.fetchAll(db, cachedSQL: """
-                SELECT remote_id FROM gateway_fetched WHERE gateway_id = ? AND folder = ? AND remote_id >= ? AND remote_id < ?
+            for row in try Row.fetchAll(db, cachedSQL: """
+                SELECT remote_id, outcome FROM gateway_fetched WHERE gateway_id = ? AND folder = ? AND remote_id >= ? AND remote_id < ?
                 """, arguments: [gatewayID, folder, prefix, "\(uidValidity)/"]) {
-                if let uid = UInt32(id.dropFirst(prefix.count)), uid > safeUID { uids.insert(uid) }
+                let id: String = row[0]
+                guard let uid = UInt32(id.dropFirst(prefix.count)), range.contains(uid) else { continue }
+                if importedOnly, (row[1] as String) == FetchCheckpoint.Outcome.skipped.rawValue { continue }
+                uids.insert(uid)
             }
             return uids
         }
@@ -70,9 +74,19 @@ extension SQLiteMessageIndex {
     package func advanceSafeUID(gatewayID: Int64, folder: String, uidValidity: UInt32, to uid: UInt32) throws(StoreError) {
         try database.write { db in
             try db.execute(cachedSQL: """
-                UPDATE gateway_folder SET safe_uid = max(safe_uid, ?), last_uid = max(last_uid, ?)
+                UPDATE gateway_folder SET safe_uid = max(safe_uid, ?), last_uid = max(last_uid, ?), acted_uid = max(acted_uid, ?)
                 WHERE gateway_id = ? AND folder = ? AND uid_validity = ?
-                """, arguments: [uid, uid, gatewayID, folder, uidValidity])
+                """, arguments: [uid, uid, uid, gatewayID, folder, uidValidity])
+            // The records the checkpoint now covers: nothing reads them again (fetching starts
+            // above `safe_uid`, the catch-up above `acted_uid`). Skipped ones stay for the
+            // status and its reasons.
+            let prefix = "\(uidValidity)."
+            try db.execute(cachedSQL: """
+                DELETE FROM gateway_fetched
+                WHERE gateway_id = ? AND folder = ? AND remote_id >= ? AND remote_id < ? AND outcome != 'skipped'
+                  AND CAST(substr(remote_id, ?) AS INTEGER) <= (
+                      SELECT min(safe_uid, acted_uid) FROM gateway_folder WHERE gateway_id = ? AND folder = ? AND uid_validity = ?)
+                """, arguments: [gatewayID, folder, prefix, "\(uidValidity)/", prefix.count + 1, gatewayID, folder, uidValidity])
         }
     }
 
@@ -100,9 +114,9 @@ extension SQLiteMessageIndex {
     package func folderCheckpoints(gatewayID: Int64) throws(StoreError) -> [String: FolderCheckpoint] {
         try database.read { db in
             var result: [String: FolderCheckpoint] = [:]
-            for row in try Row.fetchAll(db, cachedSQL: "SELECT folder, uid_validity, last_uid, safe_uid FROM gateway_folder WHERE gateway_id = ?",
+            for row in try Row.fetchAll(db, cachedSQL: "SELECT folder, uid_validity, last_uid, safe_uid, acted_uid FROM gateway_folder WHERE gateway_id = ?",
                                         arguments: [gatewayID]) {
-                result[row[0]] = FolderCheckpoint(uidValidity: row[1], lastUID: row[2], safeUID: row[3])
+                result[row[0]] = FolderCheckpoint(uidValidity: row[1], lastUID: row[2], safeUID: row[3], actedUID: row[4])
             }
             return result
         }

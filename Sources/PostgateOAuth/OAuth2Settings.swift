@@ -26,7 +26,8 @@ public struct OAuth2Settings: Sendable, Equatable, CustomStringConvertible {
     /// Put into the endpoint in place of `{tenant}`.
     public var tenant: String?
     /// The refresh token (RFC 6749 section 1.5). The token source keeps the newest one it is
-    /// given (section 6) and reports each new one to its owner.
+    /// given (section 6) and reports each new one to its owner. Empty for the client
+    /// credentials grant (section 4.4), which needs the client secret.
     public var refreshToken: String
     public var clientAuthentication: ClientAuthentication
     /// How long one token request may take, connecting included.

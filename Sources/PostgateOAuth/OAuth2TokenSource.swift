@@ -135,11 +135,13 @@ public actor OAuth2TokenSource {
     // MARK: The token request
 
     /// RFC 6749 section 6: `grant_type=refresh_token`, the refresh token, the scope if set,
-    /// and the client's credentials (section 2.3.1), form-encoded (appendix B).
+    /// and the client's credentials (section 2.3.1), form-encoded (appendix B). Without a
+    /// refresh token, the client credentials grant (section 4.4.2): the application acts on
+    /// its own behalf, with the permissions an administrator granted it.
     static func makeRequest(settings: OAuth2Settings, refreshToken: String) throws(OAuth2Error) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: try settings.resolvedTokenEndpoint())
         request.method = .POST
-        var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken)]
+        var form = refreshToken.isEmpty ? [("grant_type", "client_credentials")] : [("grant_type", "refresh_token"), ("refresh_token", refreshToken)]
         if let scope = settings.scope, !scope.isEmpty { form.append(("scope", scope)) }
         switch settings.clientAuthentication {
         case .httpBasic where !settings.clientSecret.isEmpty:

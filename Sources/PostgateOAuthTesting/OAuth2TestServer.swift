@@ -239,8 +239,18 @@ public final class OAuth2TestServer: Sendable {
                 let challenge: [(String, String)] = basic == nil ? [] : [("WWW-Authenticate", "Basic realm=\"token\"")]
                 return Self.error("invalid_client", "client authentication failed", status: .unauthorized, headers: challenge)
             }
+            if form["grant_type"] == "client_credentials" {
+                // RFC 6749 section 4.4.3: an access token for the client itself, no refresh token.
+                state.serial += 1
+                let accessToken = "at-\(state.serial)-\(UUID().uuidString)"
+                let scope = form["scope"] ?? ""
+                state.accessTokens[accessToken] = IssuedToken(
+                    username: "app:\(clientID)", scope: scope, clientID: clientID,
+                    expires: Date(timeIntervalSinceNow: TimeInterval(state.lifetime)))
+                return Self.json(.ok, ["access_token": accessToken, "token_type": "Bearer", "expires_in": state.lifetime, "scope": scope])
+            }
             guard form["grant_type"] == "refresh_token" else {
-                return Self.error("unsupported_grant_type", "only refresh_token is supported")
+                return Self.error("unsupported_grant_type", "only refresh_token and client_credentials are supported")
             }
             guard let used = form["refresh_token"], let grant = state.refreshTokens[used], grant.clientID == clientID else {
                 return Self.error("invalid_grant", "the refresh token is invalid, expired or revoked")

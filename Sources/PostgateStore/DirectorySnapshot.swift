@@ -40,6 +40,17 @@ public struct DirectorySnapshot: Sendable {
         }
         return plan?.route(facts)
     }
+
+    /// The published sending gateway of `address`; nil when it has none or is no hosted address.
+    public func sendingGateway(of address: EmailAddress) throws(StoreError) -> SendingGatewaySettings? {
+        try tables.value(\.sendingGateways, address.canonical) { () throws(StoreError) in
+            do throws(StoreError) {
+                return try store.gateway(SendingGatewaySettings.self, of: address)?.published
+            } catch .addressNotFound, .notAnAddress, .domainNotHosted {
+                return nil
+            }
+        }
+    }
 }
 
 extension MailStore {

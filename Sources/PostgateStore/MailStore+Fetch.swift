@@ -43,8 +43,9 @@ extension MailStore {
         try index.skippedMessages(gatewayID: gatewayID, limit: limit)
     }
 
-    public func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, above safeUID: UInt32) throws(StoreError) -> Set<UInt32> {
-        try index.fetchedUIDs(gatewayID: gatewayID, folder: folder, uidValidity: uidValidity, above: safeUID)
+    public func fetchedUIDs(gatewayID: Int64, folder: String, uidValidity: UInt32, in range: ClosedRange<UInt32>,
+                            importedOnly: Bool = false) throws(StoreError) -> Set<UInt32> {
+        try index.fetchedUIDs(gatewayID: gatewayID, folder: folder, uidValidity: uidValidity, in: range, importedOnly: importedOnly)
     }
 
     public func advanceSafeUID(gatewayID: Int64, folder: String, uidValidity: UInt32, to uid: UInt32) throws(StoreError) {

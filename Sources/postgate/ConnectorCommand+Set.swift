@@ -124,14 +124,12 @@ extension ConnectorCommand {
             if let receiving {
                 try editAndReport(store, address) { (s: inout ReceivingGatewaySettings) in
                     s.kind = receiving
-                    applyConnection(to: &s.host, &s.port, &s.tls, &s.username, &s.auth, &s.password, &s.oauth, &s.caFile,
-                                    &s.connectionTimeoutMS, &s.allowPlaintext, sealed: sealed)
+                    applyConnection(to: &s.connection, sealed: sealed)
                     applyReceiving(to: &s)
                 }
             } else {
                 try editAndReport(store, address) { (s: inout SendingGatewaySettings) in
-                    applyConnection(to: &s.host, &s.port, &s.tls, &s.username, &s.auth, &s.password, &s.oauth, &s.caFile,
-                                    &s.connectionTimeoutMS, &s.allowPlaintext, sealed: sealed)
+                    applyConnection(to: &s.connection, sealed: sealed)
                     saveToSent.map { s.saveToSent = $0 }
                     sentFolder.map { s.sentFolder = $0.isEmpty ? nil : $0 }
                 }
@@ -151,25 +149,21 @@ extension ConnectorCommand {
             [("--save-to-sent", saveToSent != nil), ("--sent-folder", sentFolder != nil)].filter(\.1).map(\.0)
         }
 
-        // The settings both directions share, by reference so one function serves both types.
-        private func applyConnection(
-            to host: inout String, _ port: inout Int?, _ tls: inout GatewayTLSMode, _ username: inout String,
-            _ auth: inout GatewayAuthentication, _ password: inout SealedSecret?, _ oauth: inout OAuthClientSettings?,
-            _ caFile: inout String?, _ connectionTimeoutMS: inout Int, _ allowPlaintext: inout Bool, sealed: SealedSecrets
-        ) {
-            self.host.map { host = $0 }
-            self.port.map { port = $0.value }
-            self.tls.map { tls = $0 }
-            self.username.map { username = $0 }
-            self.auth.map { auth = $0 }
-            sealed.password.map { password = $0 }
-            self.caFile.map { caFile = $0.isEmpty ? nil : $0 }
-            self.connectionTimeoutMS.map { connectionTimeoutMS = $0 }
-            self.allowPlaintext.map { allowPlaintext = $0 }
+        /// The connection settings both directions share.
+        private func applyConnection(to connection: inout GatewayConnectionSettings, sealed: SealedSecrets) {
+            self.host.map { connection.host = $0 }
+            self.port.map { connection.port = $0.value }
+            self.tls.map { connection.tls = $0 }
+            self.username.map { connection.username = $0 }
+            self.auth.map { connection.auth = $0 }
+            sealed.password.map { connection.password = $0 }
+            self.caFile.map { connection.caFile = $0.isEmpty ? nil : $0 }
+            self.connectionTimeoutMS.map { connection.connectionTimeoutMS = $0 }
+            self.allowPlaintext.map { connection.allowPlaintext = $0 }
             let touchesOAuth = oauthClientID != nil || sealed.clientSecret != nil || oauthTenant != nil || oauthScope != nil
                 || oauthTokenEndpoint != nil || sealed.refreshToken != nil || oauthMechanism != nil
             guard touchesOAuth else { return }
-            var client = oauth ?? OAuthClientSettings()
+            var client = connection.oauth ?? OAuthClientSettings()
             oauthClientID.map { client.clientID = $0 }
             sealed.clientSecret.map { client.clientSecret = $0 }
             oauthTenant.map { client.tenant = $0.isEmpty ? nil : $0 }
@@ -177,7 +171,7 @@ extension ConnectorCommand {
             oauthTokenEndpoint.map { client.tokenEndpoint = $0 }
             sealed.refreshToken.map { client.refreshToken = $0 }
             oauthMechanism.map { client.mechanism = $0 }
-            oauth = client
+            connection.oauth = client
         }
 
         private func applyReceiving(to s: inout ReceivingGatewaySettings) {

@@ -60,36 +60,26 @@ extension ConnectorCommand {
             let credentials = Gateway.makeCredentials(
                 configuration: configuration, store: store, httpClient: httpClient, threadPool: NIOThreadPool.singleton,
                 logger: Logger(label: "postgate.connector"))
-            let report: ProbeReport
+            let steps: [GatewayProbeStep]
+            let label: String
             switch direction {
             case .receiving:
-                guard let record = receivingRecord, let settings = published ? record.published : (record.draft ?? record.published) else {
-                    try? await httpClient.shutdown()
-                    fail(receivingRecord == nil
-                         ? "\(address.canonicalText) has no receiving gateway; add one with `postgate connector set \(address.canonicalText) --receiving imap|pop3 …`"
-                         : "\(address.canonicalText)'s receiving gateway was never published; test the draft without --published")
-                }
+                let (settings, which) = await chosen(receivingRecord, of: address, shuttingDown: httpClient)
+                label = which
                 let probe = ReceivingGatewayProbe(
                     gateway: ReceivingGateway(id: 0, address: address, settings: settings), credentials: credentials,
                     eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "postgate.connector"))
-                let steps = await Self.withinAMinute { await probe.run() }
-                report = ProbeReport(address: address.canonicalText, direction: direction.rawValue,
-                                     settings: settings == record.draft && !published ? "draft" : "published", steps: steps)
+                steps = await Self.withinAMinute { await probe.run() }
             case .sending:
-                guard let record = sendingRecord, let settings = published ? record.published : (record.draft ?? record.published) else {
-                    try? await httpClient.shutdown()
-                    fail(sendingRecord == nil
-                         ? "\(address.canonicalText) has no sending gateway; add one with `postgate connector set \(address.canonicalText) --sending …`"
-                         : "\(address.canonicalText)'s sending gateway was never published; test the draft without --published")
-                }
+                let (settings, which) = await chosen(sendingRecord, of: address, shuttingDown: httpClient)
+                label = which
                 let probe = SendingGatewayProbe(
                     address: address, settings: settings, credentials: credentials,
                     clientConfiguration: configuration.smtpClientConfiguration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
                     threadPool: NIOThreadPool.singleton, sendTo: recipient, logger: Logger(label: "postgate.connector"))
-                let steps = await Self.withinAMinute { await probe.run() }
-                report = ProbeReport(address: address.canonicalText, direction: direction.rawValue,
-                                     settings: settings == record.draft && !published ? "draft" : "published", steps: steps)
+                steps = await Self.withinAMinute { await probe.run() }
             }
+            let report = ProbeReport(address: address.canonicalText, direction: direction.rawValue, settings: label, steps: steps)
             try? await httpClient.shutdown()
             try options.print(report) {
                 "\(report.direction) gateway of \(report.address) (\(report.settings) settings):\n" + TextTable(
@@ -98,6 +88,21 @@ extension ConnectorCommand {
                 ).render()
             }
             if !report.ok { throw ExitCode(1) }
+        }
+
+        /// The settings to test (the draft unless `--published`) and which they are; fails
+        /// with the command to run when there is no such gateway or it was never published.
+        private func chosen<Settings: GatewaySettings>(
+            _ record: GatewayRecord<Settings>?, of address: EmailAddress, shuttingDown httpClient: HTTPClient
+        ) async -> (Settings, String) {
+            if let record, let settings = published ? record.published : (record.draft ?? record.published) {
+                return (settings, settings == record.draft && !published ? "draft" : "published")
+            }
+            try? await httpClient.shutdown()
+            let direction = Settings.direction.rawValue
+            fail(record == nil
+                 ? "\(address.canonicalText) has no \(direction) gateway; add one with `postgate connector set \(address.canonicalText) --\(direction) …`"
+                 : "\(address.canonicalText)'s \(direction) gateway was never published; test the draft without --published")
         }
 
         /// Runs `probe`, ending it after a minute with a failed step saying so.

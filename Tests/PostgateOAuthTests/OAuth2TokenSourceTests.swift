@@ -102,6 +102,23 @@ import Darwin
         }
     }
 
+    @Test func withoutARefreshTokenTheClientCredentialsGrantIsUsed() async throws {
+        try await Self.withServer { server, client, clock in
+            let settings = Self.settings(server) { $0.refreshToken = ""; $0.scope = "https://graph.test/.default" }
+            let source = OAuth2TokenSource(settings: settings, httpClient: client, now: clock.now)
+            let token = try await source.accessToken()
+            #expect(server.introspect(token.value)?.username == "app:\(server.clientID)")
+            let request = try #require(server.lastTokenRequest)
+            #expect(request.form == [
+                "grant_type": "client_credentials", "scope": "https://graph.test/.default",
+                "client_id": server.clientID, "client_secret": server.clientSecret,
+            ])
+            // Cached like any other token: no second request.
+            _ = try await source.accessToken()
+            #expect(server.tokenRequestCount == 1)
+        }
+    }
+
     @Test func theClientCanAuthenticateWithHTTPBasic() async throws {
         try await Self.withServer { server, client, clock in
             let settings = Self.settings(server) { $0.clientAuthentication = .httpBasic; $0.scope = "mail" }

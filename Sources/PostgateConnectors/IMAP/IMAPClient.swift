@@ -27,42 +27,15 @@ public struct IMAPClient: Sendable {
         _ body: (IMAPSession) async throws -> Result
     ) async throws -> Result {
         let configuration = configuration
-        let tlsContext: NIOSSLContext?
-        do {
-            tlsContext = try ConnectorTransport.makeTLSContext(mode: configuration.tls, caCertificateFile: configuration.caCertificateFile)
-        } catch {
-            throw IMAPSession.tlsError(error)
-        }
-        let responseTimeout = ConnectorTransport.timeAmount(seconds: configuration.responseTimeout)
         let maxResponseLength = configuration.maxResponseLength
-        let channel: NIOAsyncChannel<IMAPClientEvent, IMAPClientCommand>
-        do {
-            channel = try await ConnectorTransport.connect(
-                group: group, host: configuration.host, address: configuration.address, port: configuration.port,
-                connectTimeout: configuration.connectTimeout, implicitTLS: configuration.tls == .implicit ? tlsContext : nil,
-                makeHandler: {
-                    IMAPClientHandler(framer: IMAPResponseFramer(maxResponseLength: maxResponseLength), responseTimeout: responseTimeout)
-                }
-            )
-        } catch {
-            throw Self.connectError(error, configuration: configuration)
-        }
         let logger = logger
-        return try await channel.executeThenClose { inbound, outbound in
-            let session = IMAPSession(
-                configuration: configuration, channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
-                tlsContext: tlsContext, logger: logger
-            )
+        return try await ConnectorTransport.open(
+            configuration: configuration, group: group, failure: IMAPClientError.self,
+            makeHandler: { IMAPClientHandler(framer: IMAPResponseFramer(maxResponseLength: maxResponseLength), responseTimeout: $0) }
+        ) { (channel, inbound: NIOAsyncChannelInboundStream<IMAPClientEvent>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<IMAPClientCommand>, tlsContext) in
+            let session = IMAPSession(configuration: configuration, channel: channel, inbound: inbound, outbound: outbound, tlsContext: tlsContext, logger: logger)
             try await session.open()
             return try await body(session)
-        }
-    }
-
-    static func connectError(_ failure: ConnectorConnectFailure, configuration: IMAPConfiguration) -> IMAPClientError {
-        switch failure {
-        case .refused: .connectionRefused(configuration.endpoint)
-        case .timedOut: .timeout("connecting to \(configuration.endpoint) after \(configuration.connectTimeout) seconds")
-        case .other(let text): .connectionFailed("\(configuration.endpoint): \(text)")
         }
     }
 }
@@ -206,19 +179,5 @@ public final class IMAPSession {
 
     private static func noResult(_ command: String) -> IMAPClientError {
         .protocolError("no result for \(command)")
-    }
-
-    /// A failure read from the channel, as an `IMAPClientError`.
-    static func sessionError(_ error: any Error) -> IMAPClientError {
-        if let error = error as? IMAPClientError { return error }
-        if let failure = ConnectorTransport.tlsFailure(error) { return tlsError(failure) }
-        return .connectionClosed("\(error)")
-    }
-
-    static func tlsError(_ failure: ConnectorTLSFailure) -> IMAPClientError {
-        switch failure {
-        case .untrusted(let text): .tlsUntrusted(text)
-        case .failed(let text): .tlsFailed(text)
-        }
     }
 }

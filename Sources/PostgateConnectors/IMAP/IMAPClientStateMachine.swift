@@ -709,7 +709,7 @@ public struct IMAPClientStateMachine: Sendable {
 }
 
 extension IMAPClientStateMachine: ConnectorStateMachine {
-    static func failure(reading error: any Error) -> IMAPClientError { IMAPSession.sessionError(error) }
+    static func failure(reading error: any Error) -> IMAPClientError { .sessionError(error) }
     static func closed(_ reason: String) -> IMAPClientError { .connectionClosed(reason) }
 
     static func trace(_ event: IMAPClientEvent) -> String? {

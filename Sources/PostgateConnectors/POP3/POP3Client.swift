@@ -26,39 +26,14 @@ public struct POP3Client: Sendable {
         _ body: (POP3Session) async throws -> Result
     ) async throws -> Result {
         let configuration = configuration
-        let tlsContext: NIOSSLContext?
-        do {
-            tlsContext = try ConnectorTransport.makeTLSContext(mode: configuration.tls, caCertificateFile: configuration.caCertificateFile)
-        } catch {
-            throw POP3Session.tlsError(error)
-        }
-        let responseTimeout = ConnectorTransport.timeAmount(seconds: configuration.responseTimeout)
-        let channel: NIOAsyncChannel<POP3ResponseEvent, POP3Command>
-        do {
-            channel = try await ConnectorTransport.connect(
-                group: group, host: configuration.host, address: configuration.address, port: configuration.port,
-                connectTimeout: configuration.connectTimeout, implicitTLS: configuration.tls == .implicit ? tlsContext : nil,
-                makeHandler: { POP3ClientHandler(responseTimeout: responseTimeout) }
-            )
-        } catch {
-            throw Self.connectError(error, configuration: configuration)
-        }
         let logger = logger
-        return try await channel.executeThenClose { inbound, outbound in
-            let session = POP3Session(
-                configuration: configuration, channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
-                tlsContext: tlsContext, logger: logger
-            )
+        return try await ConnectorTransport.open(
+            configuration: configuration, group: group, failure: POP3Error.self,
+            makeHandler: { POP3ClientHandler(responseTimeout: $0) }
+        ) { (channel, inbound: NIOAsyncChannelInboundStream<POP3ResponseEvent>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<POP3Command>, tlsContext) in
+            let session = POP3Session(configuration: configuration, channel: channel, inbound: inbound, outbound: outbound, tlsContext: tlsContext, logger: logger)
             try await session.open()
             return try await body(session)
-        }
-    }
-
-    static func connectError(_ failure: ConnectorConnectFailure, configuration: POP3Configuration) -> POP3Error {
-        switch failure {
-        case .refused: .connectionRefused(configuration.endpoint)
-        case .timedOut: .timeout("connecting to \(configuration.endpoint) took more than \(configuration.connectTimeout) seconds")
-        case .other(let text): .connectionFailed("\(configuration.endpoint): \(text)")
         }
     }
 }
@@ -139,19 +114,5 @@ public final class POP3Session {
     /// Ends the session; the server then removes the messages marked deleted (RFC 1939 section 6).
     public func quit() async throws {
         _ = try await driver.run(driver.machine.command(.quit))
-    }
-
-    /// A failure read from the channel, as a `POP3Error`.
-    static func sessionError(_ error: any Error) -> POP3Error {
-        if let error = error as? POP3Error { return error }
-        if let failure = ConnectorTransport.tlsFailure(error) { return tlsError(failure) }
-        return .connectionClosed("\(error)")
-    }
-
-    static func tlsError(_ failure: ConnectorTLSFailure) -> POP3Error {
-        switch failure {
-        case .untrusted(let text): .tlsUntrusted(text)
-        case .failed(let text): .tlsFailed(text)
-        }
     }
 }

@@ -372,7 +372,7 @@ public struct POP3ClientStateMachine: Sendable {
 }
 
 extension POP3ClientStateMachine: ConnectorStateMachine {
-    static func failure(reading error: any Error) -> POP3Error { POP3Session.sessionError(error) }
+    static func failure(reading error: any Error) -> POP3Error { .sessionError(error) }
     static func closed(_ reason: String) -> POP3Error { .connectionClosed(reason) }
 
     static func trace(_ event: POP3ResponseEvent) -> String? {

@@ -147,3 +147,94 @@ enum ConnectorTransport {
 
 extension ConnectorTLSFailure: Error {}
 extension ConnectorConnectFailure: Error {}
+
+/// Where and how a mailbox connector reaches its server: what the IMAP and POP3
+/// configurations share.
+public protocol ConnectorEndpointConfiguration: Sendable {
+    var host: String { get }
+    var address: String? { get }
+    var port: Int { get }
+    var tls: ConnectorTLSMode { get }
+    var caCertificateFile: String? { get }
+    var connectTimeout: Double { get }
+    var responseTimeout: Double { get }
+    var endpoint: String { get }
+}
+
+extension IMAPConfiguration: ConnectorEndpointConfiguration {}
+extension POP3Configuration: ConnectorEndpointConfiguration {}
+
+/// The errors of a connector protocol that a connection can end in before or outside any
+/// command: the IMAP and POP3 error types, each with its own words.
+protocol ConnectorClientError: Error {
+    static func connectionRefused(_ endpoint: String) -> Self
+    static func connectionFailed(_ text: String) -> Self
+    static func connectionClosed(_ text: String) -> Self
+    static func tlsUntrusted(_ text: String) -> Self
+    static func tlsFailed(_ text: String) -> Self
+    static func timeout(_ text: String) -> Self
+}
+
+extension ConnectorClientError {
+    static func tlsError(_ failure: ConnectorTLSFailure) -> Self {
+        switch failure {
+        case .untrusted(let text): .tlsUntrusted(text)
+        case .failed(let text): .tlsFailed(text)
+        }
+    }
+
+    static func connectError(_ failure: ConnectorConnectFailure, configuration: some ConnectorEndpointConfiguration) -> Self {
+        switch failure {
+        case .refused: .connectionRefused(configuration.endpoint)
+        case .timedOut: .timeout("connecting to \(configuration.endpoint) after \(configuration.connectTimeout) seconds")
+        case .other(let text): .connectionFailed("\(configuration.endpoint): \(text)")
+        }
+    }
+
+    /// A failure read from the channel, as this protocol's error.
+    static func sessionError(_ error: any Error) -> Self {
+        if let error = error as? Self { return error }
+        if let failure = ConnectorTransport.tlsFailure(error) { return tlsError(failure) }
+        return .connectionClosed("\(error)")
+    }
+}
+
+extension IMAPClientError: ConnectorClientError {}
+extension POP3Error: ConnectorClientError {}
+
+extension ConnectorTransport {
+    /// Opens a connector's connection as `configuration` says (TLS context, connect, the
+    /// protocol's handler made with the response timeout), runs `body` with the channel's
+    /// streams and the TLS context (for a later STARTTLS/STLS), and closes the connection
+    /// when `body` returns or throws. Connect and TLS failures are thrown as `Failure`.
+    static func open<Inbound: Sendable, Outbound: Sendable, Failure: ConnectorClientError, Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        configuration: some ConnectorEndpointConfiguration, group: any EventLoopGroup, failure: Failure.Type,
+        makeHandler: @escaping @Sendable (_ responseTimeout: TimeAmount) -> any ChannelHandler,
+        _ body: (
+            _ channel: any Channel, _ inbound: NIOAsyncChannelInboundStream<Inbound>.AsyncIterator,
+            _ outbound: NIOAsyncChannelOutboundWriter<Outbound>, _ tlsContext: NIOSSLContext?
+        ) async throws -> Result
+    ) async throws -> Result {
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try makeTLSContext(mode: configuration.tls, caCertificateFile: configuration.caCertificateFile)
+        } catch {
+            throw Failure.tlsError(error)
+        }
+        let responseTimeout = timeAmount(seconds: configuration.responseTimeout)
+        let channel: NIOAsyncChannel<Inbound, Outbound>
+        do {
+            channel = try await connect(
+                group: group, host: configuration.host, address: configuration.address, port: configuration.port,
+                connectTimeout: configuration.connectTimeout, implicitTLS: configuration.tls == .implicit ? tlsContext : nil,
+                makeHandler: { makeHandler(responseTimeout) }
+            )
+        } catch {
+            throw Failure.connectError(error, configuration: configuration)
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await body(channel.channel, inbound.makeAsyncIterator(), outbound, tlsContext)
+        }
+    }
+}

@@ -90,13 +90,19 @@ extension ReceivingGatewayFetcher {
             try await onThreadPool { try self.store.resetFolder(gatewayID: gatewayID, folder: folder, uidValidity: validity) }
         }
         var report = PassReport()
-        if let last = checkpoint?.lastUID, checkpoint?.uidValidity == validity, last > 0, settings.afterFetch != .leave {
-            try await applyAfterFetch(toEarlier: last, folder: folder, validity: validity, session: session)
+        if let checkpoint, checkpoint.uidValidity == validity, checkpoint.lastUID > checkpoint.actedUID, settings.afterFetch != .leave {
+            try await applyAfterFetch(toEarlier: (checkpoint.actedUID + 1)...checkpoint.lastUID, folder: folder, validity: validity, session: session)
         }
-        guard status.exists > 0 else { return report }
+        guard status.exists > 0 else {
+            try await advanceActed(folder: folder, validity: validity, checkpoint: checkpoint, to: safe)
+            return report
+        }
         let floor = safe
-        let already = try await onThreadPool {
-            try self.store.fetchedUIDs(gatewayID: gatewayID, folder: folder, uidValidity: validity, above: floor)
+        var already: Set<UInt32> = []
+        if floor < .max {
+            already = try await onThreadPool {
+                try self.store.fetchedUIDs(gatewayID: gatewayID, folder: folder, uidValidity: validity, in: (floor + 1)...UInt32.max)
+            }
         }
         var keys: [IMAPSearchKey] = [.uid(.from(safe + 1))]
         if let start = settings.syncStartDate.flatMap({ Self.day($0, timeZone: settings.timeZone) }) { keys.append(.since(start)) }
@@ -147,14 +153,20 @@ extension ReceivingGatewayFetcher {
             for entry in inFlight { _ = try? await entry.commit.value }
             throw error
         }
-        if window.safe > safe {
-            let reached = window.safe
-            try await onThreadPool {
-                try self.store.advanceSafeUID(gatewayID: gatewayID, folder: folder, uidValidity: validity, to: reached)
-            }
-        }
         try await applyAfterFetch(done, folder: folder, session: session)
+        try await advanceActed(folder: folder, validity: validity, checkpoint: checkpoint, to: window.safe)
         return report
+    }
+
+    /// Records that every message up to `uid` is in and had its after-fetch action (the
+    /// catch-up and this pass's actions are done), unless the checkpoint says so already.
+    private func advanceActed(folder: String, validity: UInt32, checkpoint: FolderCheckpoint?, to uid: UInt32) async throws {
+        let gatewayID = gateway.id
+        let known = checkpoint?.uidValidity == validity ? checkpoint : nil
+        guard uid > 0, uid > (known?.safeUID ?? 0) || uid > (known?.actedUID ?? 0) else { return }
+        try await onThreadPool {
+            try self.store.advanceSafeUID(gatewayID: gatewayID, folder: folder, uidValidity: validity, to: uid)
+        }
     }
 
     /// What `afterFetch` does to the fetched messages on the server: nothing, `\Seen`, or a move.
@@ -172,20 +184,17 @@ extension ReceivingGatewayFetcher {
 
     /// The action for messages imported in an earlier connection that ended before it was
     /// applied (the message is stored once its checkpoint commits; the action comes after).
-    private func applyAfterFetch(toEarlier last: UInt32, folder: String, validity: UInt32, session: IMAPSession) async throws {
+    /// Only the UIDs in `range`, above the folder's acted UID, are looked at.
+    private func applyAfterFetch(toEarlier range: ClosedRange<UInt32>, folder: String, validity: UInt32, session: IMAPSession) async throws {
         let gatewayID = gateway.id
-        var keys: [IMAPSearchKey] = [.uid(.range(1...last))]
+        var keys: [IMAPSearchKey] = [.uid(.range(range))]
         if gateway.settings.afterFetch == .markSeen { keys.append(.unseen) }
         let remaining = try await session.uidSearch(keys)
         guard !remaining.isEmpty else { return }
-        let fetched = try await onThreadPool { try self.store.fetchedRemoteIDs(gatewayID: gatewayID, folder: folder) }
-        let imported = remaining.filter { uid in
-            switch fetched["\(validity).\(uid)"] {
-            case .stored?, .duplicate?: true
-            default: false
-            }
+        let imported = try await onThreadPool {
+            try self.store.fetchedUIDs(gatewayID: gatewayID, folder: folder, uidValidity: validity, in: range, importedOnly: true)
         }
-        try await applyAfterFetch(imported, folder: folder, session: session)
+        try await applyAfterFetch(remaining.filter(imported.contains), folder: folder, session: session)
     }
 
     /// Midnight starting `YYYY-MM-DD` in `timeZone`.

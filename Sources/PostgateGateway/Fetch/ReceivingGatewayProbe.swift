@@ -58,22 +58,20 @@ public struct ReceivingGatewayProbe: Sendable {
                     group: eventLoopGroup, logger: logger)
                 let started = Date()
                 try await client.connect { session in
-                    steps.append(Self.done("connect", "\(endpoint), TLS \(session.isTLSActive ? "active" : "not used")", since: started))
-                    guard await step("authenticate", into: &steps, { () async throws -> ((), String) in
-                        try await session.authenticate(credential.imap(user: user))
-                        return ((), "as \(user)")
-                    }) != nil else { return }
-                    _ = await step("list folders", into: &steps, { () async throws -> ((), String) in
-                        let names = try await session.list().map(\.name)
-                        let missing = settings.syncAllFolders ? [] : settings.folders.filter { wanted in
-                            !names.contains { $0 == wanted || (wanted.uppercased() == "INBOX" && $0.uppercased() == "INBOX") }
-                        }
-                        guard missing.isEmpty else {
-                            throw FetchError("no folder \(missing.joined(separator: ", ")) on the server; it has \(names.joined(separator: ", "))")
-                        }
-                        return ((), names.joined(separator: ", "))
-                    })
-                    try? await session.logout()
+                    await sessionSteps(
+                        endpoint: endpoint, user: user, tlsActive: session.isTLSActive, since: started, into: &steps,
+                        authenticate: { try await session.authenticate(credential.imap(user: user)) },
+                        last: "list folders", { () async throws -> String in
+                            let names = try await session.list().map(\.name)
+                            let missing = settings.syncAllFolders ? [] : settings.folders.filter { wanted in
+                                !names.contains { $0 == wanted || (wanted.uppercased() == "INBOX" && $0.uppercased() == "INBOX") }
+                            }
+                            guard missing.isEmpty else {
+                                throw FetchError("no folder \(missing.joined(separator: ", ")) on the server; it has \(names.joined(separator: ", "))")
+                            }
+                            return names.joined(separator: ", ")
+                        },
+                        close: { try await session.logout() })
                 }
             case .pop3:
                 let client = POP3Client(configuration: POP3Configuration(
@@ -82,16 +80,14 @@ public struct ReceivingGatewayProbe: Sendable {
                     group: eventLoopGroup, logger: logger)
                 let started = Date()
                 try await client.connect { session in
-                    steps.append(Self.done("connect", "\(endpoint), TLS \(session.isTLSActive ? "active" : "not used")", since: started))
-                    guard await step("authenticate", into: &steps, { () async throws -> ((), String) in
-                        try await session.authenticate(credential.pop3(user: user))
-                        return ((), "as \(user)")
-                    }) != nil else { return }
-                    _ = await step("count messages", into: &steps, { () async throws -> ((), String) in
-                        let (count, size) = try await session.stat()
-                        return ((), "\(count) messages, \(size) bytes")
-                    })
-                    try? await session.quit()
+                    await sessionSteps(
+                        endpoint: endpoint, user: user, tlsActive: session.isTLSActive, since: started, into: &steps,
+                        authenticate: { try await session.authenticate(credential.pop3(user: user)) },
+                        last: "count messages", { () async throws -> String in
+                            let (count, size) = try await session.stat()
+                            return "\(count) messages, \(size) bytes"
+                        },
+                        close: { try await session.quit() })
                 }
             }
         } catch {
@@ -101,6 +97,26 @@ public struct ReceivingGatewayProbe: Sendable {
             }
         }
         return steps
+    }
+
+    /// The steps inside an open connection, the same for each protocol: connected,
+    /// authenticated, then the protocol's look at the mailbox; the session is ended politely.
+    private func sessionSteps(
+        endpoint: String, user: String, tlsActive: Bool, since started: Date, into steps: inout [GatewayProbeStep],
+        authenticate: () async throws -> Void, last name: String, _ look: () async throws -> String,
+        close: () async throws -> Void
+    ) async {
+        steps.append(Self.done("connect", "\(endpoint), TLS \(tlsActive ? "active" : "not used")", since: started))
+        guard await step("authenticate", into: &steps, { () async throws -> ((), String) in
+            try await authenticate()
+            return ((), "as \(user)")
+        }) != nil else { return }
+        _ = await step(name, into: &steps, { () async throws -> ((), String) in ((), try await look()) })
+        do {
+            try await close()
+        } catch {
+            logger.debug("ending the test session: \(ReceivingGatewayFetcher.oneLine(error))")
+        }
     }
 
     private func step<T>(_ name: String, into steps: inout [GatewayProbeStep],
