@@ -75,6 +75,8 @@ extension SQLiteDatabase {
         registerSelectRefreshSchema(&migrator)
         registerGatewaySchema(&migrator)
         registerSentCopySchema(&migrator)
+        registerMailboxAllocationSchema(&migrator)
+        registerRecentSchema(&migrator)
         return migrator
     }
 }
