@@ -109,7 +109,8 @@ import Testing
         let noop = other.run("e NOOP")
         #expect(noop.contains("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Label1)\r\n"), "\(noop)")
         #expect(!session.run("f STORE 1 +FLAGS ($Label1)").contains("* FLAGS"), "announced once")
-        let again = fixture.session().run("g SELECT INBOX")
+        var third = fixture.session()
+        let again = third.run("g SELECT INBOX")
         #expect(again.contains("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Label1)"), "\(again)")
         var examine = fixture.session()
         #expect(examine.run("h EXAMINE INBOX").contains("* OK [PERMANENTFLAGS ()]"))
@@ -236,7 +237,7 @@ import Testing
         #expect(IMAPMailboxName.normalize("Drafts" + String(repeating: "/", count: 100_000)) == "Drafts")
         #expect(IMAPMailboxName.normalize("inbox/Sub/") == "INBOX/Sub" && IMAPMailboxName.normalize("inboxes") == "inboxes")
         #expect(IMAPMailboxName.normalize("/") == "/")
-        #expect(session.run("g SELECT Drafts" + String(repeating: "/", count: 100_000)).contains("g OK"))
+        #expect(session.run("g SELECT Drafts" + String(repeating: "/", count: 30_000)).contains("g OK"))
     }
 
     // MARK: Names and imports
@@ -246,6 +247,7 @@ import Testing
     @Test func renameOfANameWithACombiningCharacterMovesItAndItsChildren() throws {
         let fixture = try IMAPStoreFixture()
         var session = fixture.session()
+        #expect(session.run("a CREATE \"e\u{301}x\"").contains("a OK"))
         #expect(session.run("a CREATE \"e\u{301}x/child\"").contains("a OK"))
         #expect(session.run("b RENAME \"e\u{301}x\" moved").contains("b OK"))
         let list = session.run("c LIST \"\" *")

@@ -301,6 +301,7 @@ def test_rename_of_a_name_with_a_combining_accent_moves_it_whole(data_dir, spawn
     add_agent(data_dir)
     imap = login(spawn(data_dir))
     name = "e\u0301x".encode()
+    ok(imap._simple_command("CREATE", b'"' + name + b'"'))
     ok(imap._simple_command("CREATE", b'"' + name + b'/child"'))
     ok(imap._simple_command("RENAME", b'"' + name + b'"', "moved"))
     listed = b"\n".join(ok(imap.list('""', "*")))
