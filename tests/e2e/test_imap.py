@@ -101,7 +101,7 @@ def test_select_fetch_search_store_append(imap_server, data_dir):
     drafts = [p for p in (data_dir / "agents").glob("**/cur/*") if p.read_bytes() == draft]
     assert len(drafts) == 1 and drafts[0].name.endswith(":2,DS")
     imap.select("Drafts")
-    assert imap.fetch("1", "(FLAGS)")[1][0] == b"1 (FLAGS (\\Draft \\Seen))"
+    assert imap.fetch("1", "(FLAGS)")[1][0] == b"1 (FLAGS (\\Draft \\Seen \\Recent))"
     imap.logout()
 
 
