@@ -5,6 +5,7 @@
 ///   (RFC 4180 section 2, rules 5–7); text after its closing quote is an error.
 /// - A UTF-8 byte order mark at the very start is skipped (Excel writes one).
 /// - Memory is bounded: a record longer than `maxRecordBytes` is an error.
+/// - Fields are UTF-8 text: other bytes (binary data, another encoding) are an error.
 ///
 /// The parser is a value-type state machine; `CSVFileReader` feeds it from a file.
 public struct CSVParser: Sendable {
@@ -127,7 +128,7 @@ public struct CSVParser: Sendable {
     private mutating func plain(_ byte: UInt8, emit: (CSVRecord) throws -> Void) throws {
         switch byte {
         case UInt8(ascii: ","):
-            endField()
+            try endField()
             state = .fieldStart
         case UInt8(ascii: "\n"):
             try endRecord(emit: emit)
@@ -143,13 +144,18 @@ public struct CSVParser: Sendable {
         }
     }
 
-    private mutating func endField() {
-        fields.append(String(decoding: field, as: UTF8.self))
+    /// Ends a field; bytes that are not UTF-8 text, or a NUL, are refused rather than
+    /// read as replacement characters.
+    private mutating func endField() throws {
+        guard !field.contains(0), let text = String(validating: field, as: UTF8.self) else {
+            throw CSVError.notText(line: recordLine)
+        }
+        fields.append(text)
         field.removeAll(keepingCapacity: true)
     }
 
     private mutating func endRecord(emit: (CSVRecord) throws -> Void) throws {
-        endField()
+        try endField()
         let record = CSVRecord(line: recordLine, fields: fields)
         fields.removeAll(keepingCapacity: true)
         recordBytes = 0

@@ -20,6 +20,8 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     case textAfterClosingQuote(line: Int)
     case unterminatedQuote(line: Int)
     case recordTooLong(line: Int, limit: Int)
+    /// Bytes that are not UTF-8 text (or a NUL): not a CSV file, or one in another encoding.
+    case notText(line: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
             "line \(line): a quoted field is never closed"
         case .recordTooLong(let line, let limit):
             "line \(line): the record is longer than \(limit) bytes"
+        case .notText(let line):
+            "line \(line): not UTF-8 text (is this a CSV file? save it as CSV UTF-8)"
         }
     }
 }

@@ -98,13 +98,27 @@ extension SQLiteDirectory {
         if let id = try Int64.fetchOne(db, cachedSQL: "SELECT id FROM mailbox WHERE path = ?", arguments: [path]) {
             return id
         }
-        // Like Dovecot: the current time, or one more than the last value handed out.
-        let last = try Int64.fetchOne(db, cachedSQL: "SELECT max(uid_validity) FROM mailbox") ?? 0
-        let proposed = UInt32(clamping: max(Int64(Date().timeIntervalSince1970), last + 1))
+        // Like Dovecot: the current time, or one more than the last value ever handed out,
+        // also to a mailbox removed since (RFC 9051 section 2.3.1.1). Row ids are never
+        // reused either (`mailbox_allocation`).
+        let last = try Row.fetchOne(db, cachedSQL: """
+            SELECT max(last_uid_validity, coalesce((SELECT max(uid_validity) FROM mailbox), 0)) AS uid_validity,
+                   max(last_mailbox_id, coalesce((SELECT max(id) FROM mailbox), 0)) AS id
+            FROM mailbox_allocation WHERE id = 1
+            """)
+        let lastUIDValidity: Int64 = last?["uid_validity"] ?? 0
+        let lastID: Int64 = last?["id"] ?? 0
+        let id = lastID + 1
+        let proposed = UInt32(clamping: max(Int64(Date().timeIntervalSince1970), lastUIDValidity + 1))
         let seed = try createMailbox(proposed)
-        try db.execute(cachedSQL: "INSERT INTO mailbox (path, uid_validity, uid_next, created_at) VALUES (?, ?, ?, ?)",
-                       arguments: [path, seed.uidValidity, seed.uidNext, Date().timeIntervalSince1970])
-        return db.lastInsertedRowID
+        try db.execute(cachedSQL: "INSERT INTO mailbox (id, path, uid_validity, uid_next, created_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [id, path, seed.uidValidity, seed.uidNext, Date().timeIntervalSince1970])
+        try db.execute(cachedSQL: """
+            INSERT INTO mailbox_allocation (id, last_uid_validity, last_mailbox_id) VALUES (1, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET last_uid_validity = max(last_uid_validity, excluded.last_uid_validity),
+                last_mailbox_id = max(last_mailbox_id, excluded.last_mailbox_id)
+            """, arguments: [max(Int64(seed.uidValidity), lastUIDValidity), id])
+        return id
     }
 
     package func insertAlias(_ db: Database, _ alias: EmailAddress, addressID: Int64) throws {

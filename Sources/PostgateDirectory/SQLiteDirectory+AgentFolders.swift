@@ -61,10 +61,13 @@ extension SQLiteDirectory {
         try database.write { db in
             guard try folderID(db, agentID: agentID, name: from) != nil else { throw StoreError.folderNotFound(from) }
             if try folderID(db, agentID: agentID, name: to) != nil { throw StoreError.folderExists(to) }
+            // SQLite's substr counts code points, so the prefix is measured in code points
+            // too, never in Swift's characters: `e` and a combining accent are two of them.
+            let prefix = from.unicodeScalars.count + 1
             try db.execute(cachedSQL: """
                 UPDATE agent_folder SET name = ? || substr(name, ?)
                 WHERE agent_id = ? AND (name = ? OR substr(name, 1, ?) = ?)
-                """, arguments: [to, from.count + 1, agentID, from, from.count + 1, from + "/"])
+                """, arguments: [to, prefix, agentID, from, prefix, from + "/"])
         }
     }
 

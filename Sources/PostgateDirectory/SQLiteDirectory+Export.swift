@@ -68,6 +68,16 @@ extension SQLiteDirectory {
         guard export.format == ChannelExport.formatName, export.version <= ChannelExport.currentVersion else {
             throw .invalidSetting("not a Postgate channel export (format \(export.format) version \(export.version))")
         }
+        // One address named twice with different settings: which one was meant is unknown,
+        // so nothing is imported (the same entry twice says nothing new).
+        var named: [String: ChannelExport.Address] = [:]
+        for entry in export.addresses {
+            // An address that does not parse is refused by name below.
+            let key = (try? EmailAddress(entry.email))?.canonical ?? entry.email.lowercased()
+            if let earlier = named.updateValue(entry, forKey: key), earlier != entry {
+                throw .invalidSetting("address \(entry.email) is given twice with different settings; keep one entry")
+            }
+        }
         var report = ImportReport()
         report.dryRun = dryRun
         let work = { (db: Database) throws -> Void in

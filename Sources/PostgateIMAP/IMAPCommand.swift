@@ -57,6 +57,9 @@ public enum IMAPCommand: Sendable, Equatable {
     public struct ListOptions: Sendable, Equatable {
         public var subscribedOnly = false
         public var specialUseOnly = false
+        /// RECURSIVEMATCH (RFC 5258 section 3.1): a matching parent of a selected
+        /// mailbox is listed with CHILDINFO.
+        public var recursiveMatch = false
         public var returnSpecialUse = false
         public var returnSubscribed = false
         public var returnChildren = false
@@ -88,49 +91,82 @@ public enum IMAPCommand: Sendable, Equatable {
 }
 
 /// A sequence set (RFC 9051 section 9, `sequence-set`): numbers and ranges, `*` the largest.
+///
+/// The ranges are also kept merged (`numbers`, `star…`), so that what a set costs is
+/// bounded by the messages it names, not by how it is written: `1:*` ten thousand times
+/// is one range, and a membership test is a binary search.
 public struct IMAPSequenceSet: Sendable, Equatable {
     public enum Bound: Sendable, Equatable {
         case number(UInt32)
         case star
     }
-    public var ranges: [(Bound, Bound)]
+    /// As the client wrote them.
+    public private(set) var ranges: [(Bound, Bound)]
+    /// The ranges of numbers only, sorted, disjoint and not adjacent.
+    private var numbers: [ClosedRange<UInt32>] = []
+    /// Whether some range has a `*`; then `starLow…starHigh` are the smallest and largest
+    /// numbers paired with one (nil for `*` alone). Every such range holds the largest
+    /// value, so together they are one range: `min(starLow, largest)…max(starHigh, largest)`.
+    private var hasStar = false
+    private var starLow: UInt32?
+    private var starHigh: UInt32?
 
-    public init(ranges: [(Bound, Bound)]) { self.ranges = ranges }
+    public init(ranges: [(Bound, Bound)]) {
+        self.ranges = ranges
+        var numeric: [ClosedRange<UInt32>] = []
+        for (low, high) in ranges {
+            switch (low, high) {
+            case (.number(let a), .number(let b)): numeric.append(min(a, b)...max(a, b))
+            case (.number(let a), .star), (.star, .number(let a)):
+                hasStar = true
+                starLow = min(starLow ?? a, a)
+                starHigh = max(starHigh ?? a, a)
+            case (.star, .star): hasStar = true
+            }
+        }
+        numbers = Self.merged(numeric)
+    }
 
     /// `$`: the result of the last SEARCH (RFC 5182); not supported, never produced.
     public static func == (a: Self, b: Self) -> Bool {
         a.ranges.count == b.ranges.count && zip(a.ranges, b.ranges).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
-    /// Whether `value` is in the set when `*` means `largest`.
-    public func contains(_ value: UInt32, largest: UInt32) -> Bool {
-        ranges.contains { low, high in
-            let a = resolve(low, largest), b = resolve(high, largest)
-            return (min(a, b)...max(a, b)).contains(value)
-        }
+    /// The largest number written in the set, if any.
+    var largestNumber: UInt32? {
+        [numbers.last?.upperBound, starHigh].compactMap { $0 }.max()
     }
 
-    private func resolve(_ bound: Bound, _ largest: UInt32) -> UInt32 {
-        switch bound {
-        case .number(let n): n
-        case .star: largest
+    /// The values the set names when `*` means `largest`, as sorted, disjoint ranges.
+    public func resolved(largest: UInt32) -> [ClosedRange<UInt32>] {
+        guard hasStar else { return numbers }
+        let star = min(starLow ?? largest, largest)...max(starHigh ?? largest, largest)
+        return Self.merged(numbers + [star])
+    }
+
+    /// Whether `value` is in the set when `*` means `largest`.
+    public func contains(_ value: UInt32, largest: UInt32) -> Bool {
+        if hasStar, (min(starLow ?? largest, largest)...max(starHigh ?? largest, largest)).contains(value) { return true }
+        var low = 0, high = numbers.count
+        while low < high {
+            let mid = (low + high) / 2
+            if numbers[mid].upperBound < value { low = mid + 1 } else { high = mid }
         }
+        return low < numbers.count && numbers[low].contains(value)
     }
 
     /// The members among `sortedValues` (ascending), in ascending order, each once.
     public func members(of sortedValues: [UInt32]) -> [UInt32] {
         guard let largest = sortedValues.last else { return [] }
         var result: [UInt32] = []
-        for (low, high) in ranges {
-            let a = resolve(low, largest), b = resolve(high, largest)
-            let lower = min(a, b), upper = max(a, b)
-            var index = Self.firstIndex(notBelow: lower, in: sortedValues)
-            while index < sortedValues.count, sortedValues[index] <= upper {
+        for range in resolved(largest: largest) {
+            var index = Self.firstIndex(notBelow: range.lowerBound, in: sortedValues)
+            while index < sortedValues.count, sortedValues[index] <= range.upperBound {
                 result.append(sortedValues[index])
                 index += 1
             }
         }
-        return ranges.count == 1 ? result : Array(Set(result)).sorted()
+        return result
     }
 
     static func firstIndex(notBelow value: UInt32, in sorted: [UInt32]) -> Int {
@@ -140,6 +176,19 @@ public struct IMAPSequenceSet: Sendable, Equatable {
             if sorted[mid] < value { low = mid + 1 } else { high = mid }
         }
         return low
+    }
+
+    /// `ranges` sorted, overlapping and adjacent ones joined.
+    private static func merged(_ ranges: [ClosedRange<UInt32>]) -> [ClosedRange<UInt32>] {
+        var result: [ClosedRange<UInt32>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = result.last, range.lowerBound <= last.upperBound || range.lowerBound - last.upperBound == 1 {
+                result[result.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
     }
 }
 

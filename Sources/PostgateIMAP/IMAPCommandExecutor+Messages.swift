@@ -83,7 +83,9 @@ extension IMAPCommandExecutor.Run {
             for index in batch {
                 let message = view.messages[index]
                 do {
-                    if try responder.write(message, sequence: index + 1, into: &w) == .expunged { expunged.append(message.uid) }
+                    if try responder.write(message, sequence: index + 1, recent: view.isRecent(message.uid), into: &w) == .expunged {
+                        expunged.append(message.uid)
+                    }
                 } catch {
                     unreadable.append((message.uid, error))
                 }
@@ -119,12 +121,13 @@ extension IMAPCommandExecutor.Run {
             }
         }
         apply(result.changed, to: &view)
+        view.announceKeywords(of: result.changed, into: &w)
         let modified = Set(result.modified)
         let changed = Set(result.changed.map(\.uid))
         for index in indexes where !modified.contains(view.messages[index].uid) {
             let message = view.messages[index]
             guard !silent || (condStore && changed.contains(message.uid)) else { continue }
-            w.untagged("\(index + 1) FETCH (\(IMAPSelectedMailbox.flagItems(message, uid: uid, condStore: condStore, flags: !silent)))")
+            w.untagged("\(index + 1) FETCH (\(view.flagItems(message, uid: uid, condStore: condStore, flags: !silent)))")
         }
         selected = view
         guard !modified.isEmpty else { return try finish("STORE completed", allowExpunge: false) }

@@ -18,7 +18,13 @@ extension IMAPCommandExecutor.Run {
             if wanted.contains("MAX"), let last = numbers.last { parts.append("MAX \(last)") }
             if wanted.contains("COUNT") { parts.append("COUNT \(numbers.count)") }
             if wanted.contains("ALL"), !numbers.isEmpty { parts.append("ALL " + Self.uidList(numbers)) }
-            if let highest { parts.append("MODSEQ \(highest)") }
+            // With only MIN and/or MAX, MODSEQ is that of the messages returned (RFC 4731
+            // section 3.2), not of every match.
+            let returned = wanted.contains("ALL") || wanted.contains("COUNT")
+                ? matches : [matches.first, matches.last].enumerated().compactMap { position, index in
+                    wanted.contains(position == 0 ? "MIN" : "MAX") ? index : nil
+                }
+            if key.usesModSeq, let highest = returned.map({ view.messages[$0].modSeq }).max() { parts.append("MODSEQ \(highest)") }
             w.untagged("ESEARCH " + parts.joined(separator: " "))
         } else {
             w.untagged((["SEARCH"] + numbers.map(String.init) + (highest.map { ["(MODSEQ \($0))"] } ?? [])).joined(separator: " "))

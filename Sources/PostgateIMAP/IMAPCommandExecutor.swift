@@ -35,9 +35,20 @@ public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
         run.emit = emit
         run.upload = upload
         defer { upload?.abort() }
+        // The first CONDSTORE enabling command with a mailbox selected is told the mailbox's
+        // HIGHESTMODSEQ (RFC 7162 section 3.1); SELECT and EXAMINE say it anyway.
+        if context.enablingCondStore, let view = context.selected {
+            switch tagged.command {
+            case .select, .enable: break
+            default: run.w.untagged("OK [HIGHESTMODSEQ \(view.highestModSeq)] Highest")
+            }
+        }
         do {
             try run.perform(tagged.command)
         } catch {
+            if let logged = error.logged {
+                logger.error("IMAP command failed", metadata: ["agent": "\(context.agent.name)", "error": "\(logged)"])
+            }
             run.w.tagged(tagged.tag, .no, code: error.code, error.text)
         }
         return IMAPExecutionResult(output: run.w.bytes, selected: run.selected)
@@ -59,9 +70,15 @@ public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
 }
 
 /// A refused command: `NO [code] text`.
+///
+/// The text goes to the client, so it never names a file, a directory or the index: a
+/// store failure about those answers as Dovecot does (`Internal error occurred. Refer to
+/// server log…`), and the reason itself is in `logged`, for the server's log.
 struct IMAPCommandFailure: Error {
     var code: String?
     var text: String
+    /// What the server logs about the failure; nil when the text says it all.
+    var logged: String?
 
     init(_ text: String, code: String? = nil) {
         self.text = text
@@ -71,9 +88,21 @@ struct IMAPCommandFailure: Error {
     init(_ error: StoreError) {
         switch error {
         case .folderExists: self.init(error.description, code: "ALREADYEXISTS")
-        case .folderNotFound, .mailboxNotFound: self.init(error.description, code: "NONEXISTENT")
+        case .folderNotFound: self.init(error.description, code: "NONEXISTENT")
+        case .mailboxNotFound: self.init("Mailbox does not exist any more", code: "NONEXISTENT")
         case .folderNotRemovable: self.init(error.description, code: "CANNOT")
-        default: self.init(error.description, code: "SERVERBUG")
+        default: self.init(Self.clientText(error), code: "SERVERBUG")
+        }
+        if text != error.description { logged = error.description }
+    }
+
+    /// What a client is told of `error`: its description unless that names a path.
+    static func clientText(_ error: StoreError) -> String {
+        switch error {
+        case .io, .database, .dataDirectoryNotWritable, .mailboxNotFound, .publishFailed, .secretKey:
+            "Internal error occurred. Refer to server log for more information."
+        default:
+            error.description
         }
     }
 }
@@ -159,8 +188,25 @@ extension IMAPCommandExecutor {
             let version = store.changes.version(of: view.mailbox.mailboxID)
             guard version != view.version else { return }
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent, details: false) }
-            view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, condStore: condStore, into: &w)
+            // New messages: RECENT when the session's count of recent ones changed (RFC 3501
+            // section 7.3.2), as Dovecot sends it.
+            if view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, condStore: condStore, into: &w) {
+                try takeRecent(&view)
+                let recent = view.recentCount
+                if recent != view.reportedRecent { w.untagged("\(recent) RECENT") }
+                view.reportedRecent = recent
+            }
             selected = view
+        }
+
+        /// Takes the messages no session has seen as recent yet for this one (RFC 3501
+        /// section 2.3.2); a read-only session takes none (EXAMINE leaves them recent).
+        func takeRecent(_ view: inout IMAPSelectedMailbox) throws(IMAPCommandFailure) {
+            guard !view.readOnly else { return }
+            let mailbox = view.mailbox
+            if let claimed = try storeCall({ () throws(StoreError) in try store.claimRecent(in: mailbox) }) {
+                view.recent.append(claimed)
+            }
         }
 
         /// Reads the details (size, date, file name) of the messages at `indexes` into the view.
@@ -190,7 +236,7 @@ extension IMAPCommandExecutor {
                 ])
                 try synchronize(allowExpunge: false)
                 let others = unreadable.count > 1 ? " (and \(unreadable.count - 1) more)" : ""
-                throw IMAPCommandFailure("\(verb) failed: cannot read message UID \(first.uid)\(others): \(first.error)", code: "SERVERBUG")
+                throw IMAPCommandFailure("\(verb) failed: cannot read message UID \(first.uid)\(others): \(IMAPCommandFailure.clientText(first.error))", code: "SERVERBUG")
             }
             guard !expunged.isEmpty else { return try finish("\(verb) completed", allowExpunge: false) }
             let gone = "no longer exist (UID \(Self.uidList(expunged.sorted())))"
@@ -221,11 +267,19 @@ extension IMAPCommandExecutor {
             let mailbox = try mailbox(name)
             let version = store.changes.version(of: mailbox.mailboxID)
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent, details: false) }
-            let view = IMAPSelectedMailbox(mailbox: mailbox, readOnly: readOnly, snapshot: snapshot, version: version)
-            w.untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)")
-            w.untagged("OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded \\*)] Flags permitted")
+            var view = IMAPSelectedMailbox(mailbox: mailbox, readOnly: readOnly, snapshot: snapshot, version: version)
+            if readOnly {
+                if snapshot.recentUID < UInt32.max { view.recent = [(snapshot.recentUID + 1)...UInt32.max] }
+            } else {
+                try takeRecent(&view)
+            }
+            // Every keyword in use is a flag of the mailbox (RFC 3501 section 7.2.6).
+            var ignored = IMAPResponseWriter()
+            view.announceKeywords(of: snapshot.messages, into: &ignored)
+            view.writeFlags(into: &w)
             w.untagged("\(snapshot.messages.count) EXISTS")
-            w.untagged("0 RECENT")
+            view.reportedRecent = view.recentCount
+            w.untagged("\(view.reportedRecent) RECENT")
             if let unseen = snapshot.messages.firstIndex(where: { !$0.flags.isSeen }) {
                 w.untagged("OK [UNSEEN \(unseen + 1)] First unseen")
             }
@@ -278,22 +332,68 @@ extension IMAPCommandExecutor {
                 w.untagged("\(verb) (\\Noselect) \"/\" \"\"")
                 return try finish("\(verb) completed")
             }
-            let all = try mailboxes()
+            let entries = IMAPMailboxName.listing(try mailboxes())
             let subscribed = try storeCall { () throws(StoreError) in try store.subscriptions(agent: agent) }
-            for entry in IMAPMailboxName.listing(all) {
-                guard patterns.contains(where: { IMAPMailboxName.matches(entry.name, pattern: reference + $0) }) else { continue }
-                let isSubscribed = subscribed.contains(entry.name)
-                if (lsub || options.subscribedOnly), !isSubscribed { continue }
-                if options.specialUseOnly, entry.mailbox?.specialUse == nil { continue }
-                var attributes = entry.mailbox == nil ? ["\\Noselect"] : []
-                attributes.append(entry.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
-                if !lsub, let special = entry.mailbox?.specialUse { attributes.append(special) }
-                if !lsub, options.returnSubscribed || options.subscribedOnly, isSubscribed { attributes.append("\\Subscribed") }
-                w.raw("* \(verb) (\(attributes.joined(separator: " "))) \"/\" ")
-                w.astring(entry.name)
-                w.crlf()
+            let patterns = patterns.map { reference + $0 }
+            let matching = { (name: String) in patterns.contains { IMAPMailboxName.matches(name, pattern: $0) } }
+            guard lsub || options.subscribedOnly else {
+                for entry in entries where matching(entry.name) {
+                    if options.specialUseOnly, entry.mailbox?.specialUse == nil { continue }
+                    var attributes = Self.attributes(of: entry)
+                    if options.returnSubscribed, subscribed.contains(entry.name) { attributes.append("\\Subscribed") }
+                    writeListed(verb, entry.name, attributes)
+                }
+                return try finish("\(verb) completed")
+            }
+            // Subscriptions outlive their mailboxes (RFC 3501 section 6.3.6): a name without
+            // one is listed `\NonExistent` (RFC 5258 section 3.4). A subscribed name that
+            // does not match stands behind its matching parents: LSUB lists them `\Noselect`
+            // (RFC 3501 section 6.3.9), LIST with RECURSIVEMATCH with CHILDINFO (RFC 5258
+            // section 3.5).
+            var byName: [String: IMAPMailboxName.Entry] = [:]
+            for entry in entries { byName[entry.name] = entry }
+            var parents = Set<String>()
+            if lsub || options.recursiveMatch {
+                for name in subscribed where !matching(name) {
+                    var levels = name.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+                    while !levels.isEmpty {
+                        let parent = levels.joined(separator: "/")
+                        if matching(parent) { parents.insert(parent) }
+                        levels = levels.dropLast()
+                    }
+                }
+            }
+            let names = IMAPMailboxName.sorted(subscribed.filter(matching).union(lsub ? parents.subtracting(subscribed) : parents))
+            for name in names {
+                let isSubscribed = subscribed.contains(name)
+                let entry = byName[name]
+                var attributes: [String]
+                if lsub {
+                    attributes = isSubscribed ? [] : ["\\Noselect"]
+                } else {
+                    attributes = entry?.mailbox == nil ? ["\\NonExistent"] : Self.attributes(of: entry!)
+                    if options.specialUseOnly, entry?.mailbox?.specialUse == nil { continue }
+                    if isSubscribed { attributes.insert("\\Subscribed", at: 0) }
+                }
+                writeListed(verb, name, attributes, childInfo: !lsub && parents.contains(name))
             }
             try finish("\(verb) completed")
+        }
+
+        /// `\Noselect` for a level that is no mailbox, the children, SPECIAL-USE (RFC 6154).
+        static func attributes(of entry: IMAPMailboxName.Entry) -> [String] {
+            var attributes = entry.mailbox == nil ? ["\\Noselect"] : []
+            attributes.append(entry.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+            if let special = entry.mailbox?.specialUse { attributes.append(special) }
+            return attributes
+        }
+
+        /// `* LIST (attributes) "/" name`, with `CHILDINFO ("SUBSCRIBED")` (RFC 5258 section 3.5).
+        mutating func writeListed(_ verb: String, _ name: String, _ attributes: [String], childInfo: Bool = false) {
+            w.raw("* \(verb) (\(attributes.joined(separator: " "))) \"/\" ")
+            w.astring(name)
+            if childInfo { w.raw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))") }
+            w.crlf()
         }
 
         mutating func status(_ name: String, _ items: [IMAPCommand.StatusItem]) throws(IMAPCommandFailure) {
@@ -305,7 +405,9 @@ extension IMAPCommandExecutor {
                 let value: UInt64
                 switch item {
                 case .messages: value = UInt64(snapshot.messages.count)
-                case .recent: value = 0
+                case .recent:
+                    // The selected mailbox's recent messages are this session's.
+                    value = UInt64(selected?.mailbox.mailboxID == mailbox.mailboxID ? selected!.recentCount : snapshot.unclaimedRecent)
                 case .uidNext: value = UInt64(snapshot.uidNext)
                 case .uidValidity: value = UInt64(snapshot.uidValidity)
                 case .unseen: value = UInt64(snapshot.messages.count { !$0.flags.isSeen })

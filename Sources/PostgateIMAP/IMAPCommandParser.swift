@@ -135,9 +135,14 @@ public enum IMAPCommandParser {
                 switch word {
                 case "SUBSCRIBED": options.subscribedOnly = true
                 case "SPECIAL-USE": options.specialUseOnly = true
-                case "REMOTE", "RECURSIVEMATCH": break
+                case "RECURSIVEMATCH": options.recursiveMatch = true
+                case "REMOTE": break
                 default: throw IMAPParseError("unknown LIST selection option \(word)")
                 }
+            }
+            // RFC 5258 section 3.1: RECURSIVEMATCH alone (or with REMOTE only) is BAD.
+            if options.recursiveMatch, !options.subscribedOnly, !options.specialUseOnly {
+                throw IMAPParseError("RECURSIVEMATCH must not be the only selection option")
             }
             try r.space()
         }
@@ -154,6 +159,10 @@ public enum IMAPCommandParser {
                 if word == "STATUS" {
                     try r.space()
                     _ = try r.parenthesized { (r) throws(IMAPParseError) in try r.atom() }
+                }
+                // RFC 5258 section 6: an unknown return option is BAD.
+                guard ["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"].contains(word) else {
+                    throw IMAPParseError("unknown LIST return option \(word)")
                 }
                 return word
             }

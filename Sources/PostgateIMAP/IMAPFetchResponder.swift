@@ -25,7 +25,12 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     /// Items computed from files and not yet kept in the index.
     private var pending: [UInt32: CachedFetchItems] = [:]
     /// `(…)` of each set of flags met so far, as sent.
-    private var flagLists: [MessageFlags: [UInt8]] = [:]
+    private var flagLists: [FlagListKey: [UInt8]] = [:]
+
+    private struct FlagListKey: Hashable {
+        var flags: MessageFlags
+        var recent: Bool
+    }
 
     static var pendingLimit: Int { 1000 }
 
@@ -77,7 +82,9 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
 
     /// Writes the FETCH response of `message`, reading its file if an item needs it.
     /// - Throws: the store's error when the file cannot be read; nothing is written then.
-    mutating func write(_ message: MessageSummary, sequence: Int, into w: inout IMAPResponseWriter) throws(StoreError) -> Outcome {
+    mutating func write(
+        _ message: MessageSummary, sequence: Int, recent: Bool = false, into w: inout IMAPResponseWriter
+    ) throws(StoreError) -> Outcome {
         var items = cachedItems(of: message.uid)
         var content: IMAPFetchContent?
         if fileAlways || (usesCache && items == nil) {
@@ -95,7 +102,7 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
         w.raw(" FETCH (")
         for (position, attribute) in attributes.enumerated() {
             if position > 0 { w.raw(" ") }
-            item(attribute, message, items, &content, into: &w)
+            item(attribute, message, recent, items, &content, into: &w)
         }
         w.raw(")")
         w.crlf()
@@ -138,18 +145,19 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     }
 
     /// `(\Seen …)`, made once per set of flags.
-    private mutating func writeFlags(_ flags: MessageFlags, into w: inout IMAPResponseWriter) {
-        guard flags != MessageFlags() else { return w.raw("()") }
-        if let list = flagLists[flags] { return w.raw(list) }
+    /// With `\Recent` last where this session sees the message as recent (RFC 3501 section 2.3.2).
+    private mutating func writeFlags(_ flags: MessageFlags, recent: Bool, into w: inout IMAPResponseWriter) {
+        guard recent || flags != MessageFlags() else { return w.raw("()") }
+        if let list = flagLists[FlagListKey(flags: flags, recent: recent)] { return w.raw(list) }
         var list = IMAPResponseWriter()
-        list.flagList(flags.imapNames)
-        flagLists[flags] = list.bytes
+        list.flagList(flags.imapNames + (recent ? ["\\Recent"] : []))
+        flagLists[FlagListKey(flags: flags, recent: recent)] = list.bytes
         w.raw(list.bytes)
     }
 
     private mutating func item(
-        _ attribute: IMAPFetchAttribute, _ message: MessageSummary, _ items: CachedItems?, _ content: inout IMAPFetchContent?,
-        into w: inout IMAPResponseWriter
+        _ attribute: IMAPFetchAttribute, _ message: MessageSummary, _ recent: Bool, _ items: CachedItems?,
+        _ content: inout IMAPFetchContent?, into w: inout IMAPResponseWriter
     ) {
         switch attribute {
         case .uid:
@@ -157,7 +165,7 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
             w.number(message.uid)
         case .flags:
             w.raw("FLAGS ")
-            writeFlags(message.flags, into: &w)
+            writeFlags(message.flags, recent: recent, into: &w)
         case .internalDate: w.raw("INTERNALDATE \"\(IMAPDateTime.format(message.internalDate))\"")
         case .rfc822Size:
             w.raw("RFC822.SIZE ")
@@ -182,7 +190,8 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
         case .section(let section, _, let partial):
             w.raw("BODY[\(section.description)]" + (partial.map { "<\($0.lowerBound)>" } ?? "") + " ")
             let bytes = section.isWholeMessage ? content!.bytes[...] : Self.content(of: section, in: content!.entity())
-            guard let bytes else { return w.raw("NIL") }
+            // A section the message does not have is empty, as Dovecot answers it.
+            guard let bytes else { return w.raw("\"\"") }
             guard let partial else { return w.literal(bytes) }
             let start = min(partial.lowerBound, bytes.count)
             let end = min(partial.upperBound + 1, bytes.count)
@@ -205,7 +214,9 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     static func content(of section: IMAPSection, in message: IMAPMessageEntity) -> ArraySlice<UInt8>? {
         guard let part = message.part(section.part) else { return nil }
         let isTop = section.part.isEmpty
-        // HEADER and TEXT of a part apply to the message it encapsulates (message/rfc822).
+        // HEADER, HEADER.FIELDS and TEXT of a part exist only where it is a message/rfc822
+        // part, and apply to the message it encapsulates (RFC 3501 section 6.4.5).
+        if !isTop, !part.isMessage, section.text.isMessageText { return nil }
         let target = !isTop && part.isMessage ? part.children[0] : part
         switch section.text {
         case .full: return isTop ? part.source[part.headerRange.lowerBound..<part.bodyRange.upperBound] : part.body
@@ -259,6 +270,16 @@ extension IMAPFetchAttribute {
         switch self {
         case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body, .modSeq: false
         default: true
+        }
+    }
+}
+
+extension IMAPSection.Text {
+    /// HEADER, HEADER.FIELDS (.NOT) and TEXT: parts of a message, not of any body part.
+    var isMessageText: Bool {
+        switch self {
+        case .header, .text, .headerFields, .headerFieldsNot: true
+        case .full, .mime: false
         }
     }
 }

@@ -35,6 +35,9 @@ public protocol IMAPMailStore: Sendable {
 
     /// The mailbox as `agent` sees it; without `details`, only UIDs, flags and mod-sequences.
     func snapshot(_ mailbox: VisibleMailbox, agent: AgentIdentity, details: Bool) throws(StoreError) -> MailboxSnapshot
+    /// Takes the mailbox's messages that no session has seen as recent yet for one session
+    /// (RFC 3501 section 2.3.2); nil if there are none.
+    func claimRecent(in mailbox: VisibleMailbox) throws(StoreError) -> ClosedRange<UInt32>?
     /// The messages with UIDs in `uids`, with size, date and file name.
     func details(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary]
     /// The whole message, or nil if it is gone (expunged by another session meanwhile).

@@ -7,22 +7,27 @@ import PostgateIndex
 enum IMAPMailboxName {
     static let maxLength = 255
 
-    /// `INBOX` in any case becomes `INBOX` (also as the first level); a trailing `/` goes.
+    /// `INBOX` in any case becomes `INBOX` (also as the first level); trailing `/`s go.
+    /// Linear in the name's length, however many `/`s it ends with.
     static func normalize(_ name: String) -> String {
-        var name = name
-        while name.count > 1, name.hasSuffix("/") { name.removeLast() }
-        if name.uppercased() == "INBOX" { return "INBOX" }
-        if name.uppercased().hasPrefix("INBOX/") { return "INBOX" + name.dropFirst(5) }
-        return name
+        var bytes = Array(name.utf8)
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        let inbox = Array("INBOX".utf8)
+        if bytes.count >= 5, bytes.count == 5 || bytes[5] == UInt8(ascii: "/"),
+           zip(bytes[0..<5], inbox).allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0) == $1 }) {
+            bytes.replaceSubrange(0..<5, with: inbox)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Checks a name for CREATE or RENAME: not empty, no wildcards, controls or empty
-    /// levels, not in the shared namespace.
+    /// Checks a name for CREATE or RENAME: not empty, no wildcards, controls, empty levels
+    /// or levels `.` and `..` (clients that map names to paths would leave the folder
+    /// tree, so Dovecot refuses them too), not in the shared namespace.
     static func validateNew(_ name: String) throws(IMAPCommandFailure) -> String {
         let name = normalize(name)
-        guard !name.isEmpty, name.count <= maxLength,
+        guard !name.isEmpty, name.utf8.count <= maxLength * 4, name.count <= maxLength,
               !name.contains(where: { $0 == "*" || $0 == "%" || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true }),
-              !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty)
+              !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." })
         else { throw IMAPCommandFailure("Invalid mailbox name", code: "CANNOT") }
         guard !(name + "/").hasPrefix(VisibleMailbox.sharedPrefix) else {
             throw IMAPCommandFailure("Shared mailboxes are made by the administrator", code: "NOPERM")
@@ -30,26 +35,50 @@ enum IMAPMailboxName {
         return name
     }
 
-    /// LIST pattern matching: `*` matches anything, `%` anything but `/`.
+    /// LIST pattern matching (RFC 9051 section 6.3.9): `*` matches anything, `%` anything
+    /// but `/`. The pattern runs as a set of positions over the name, one step per
+    /// character: time in proportion to the name's length times the pattern's, never
+    /// exponential however many wildcards the pattern has.
     static func matches(_ name: String, pattern: String) -> Bool {
-        let normalizedPattern = pattern.uppercased().hasPrefix("INBOX") ? normalize(pattern) : pattern
-        return match(Array(name.unicodeScalars), 0, Array(normalizedPattern.unicodeScalars), 0)
+        let normalizedPattern = pattern.utf8.count >= 5 && pattern.prefix(5).uppercased() == "INBOX" ? normalize(pattern) : pattern
+        let pattern = Array(normalizedPattern.unicodeScalars)
+        var positions = [Bool](repeating: false, count: pattern.count + 1)
+        var next = positions
+        positions[0] = true
+        closeOverWildcards(&positions, pattern)
+        for scalar in name.unicodeScalars {
+            for j in next.indices { next[j] = false }
+            var any = false
+            for j in pattern.indices where positions[j] {
+                switch pattern[j] {
+                case "*": next[j] = true
+                case "%" where scalar != "/": next[j] = true
+                case "%": continue
+                case scalar: next[j + 1] = true
+                default: continue
+                }
+                any = true
+            }
+            guard any else { return false }
+            closeOverWildcards(&next, pattern)
+            swap(&positions, &next)
+        }
+        return positions[pattern.count]
     }
 
-    private static func match(_ name: [Unicode.Scalar], _ i: Int, _ pattern: [Unicode.Scalar], _ j: Int) -> Bool {
-        guard j < pattern.count else { return i == name.count }
-        switch pattern[j] {
-        case "*":
-            return (i...name.count).contains { match(name, $0, pattern, j + 1) }
-        case "%":
-            var k = i
-            while true {
-                if match(name, k, pattern, j + 1) { return true }
-                guard k < name.count, name[k] != "/" else { return false }
-                k += 1
-            }
-        default:
-            return i < name.count && name[i] == pattern[j] && match(name, i + 1, pattern, j + 1)
+    /// Adds the positions reached by letting a wildcard match nothing.
+    private static func closeOverWildcards(_ positions: inout [Bool], _ pattern: [Unicode.Scalar]) {
+        for j in pattern.indices where positions[j] && (pattern[j] == "*" || pattern[j] == "%") {
+            positions[j + 1] = true
+        }
+    }
+
+    /// INBOX first, then by name.
+    static func sorted(_ names: Set<String>) -> [String] {
+        names.sorted { a, b in
+            if a == "INBOX" { return b != "INBOX" }
+            if b == "INBOX" { return false }
+            return a < b
         }
     }
 
@@ -72,12 +101,7 @@ enum IMAPMailboxName {
                 parts = parts.dropLast()
             }
         }
-        let sorted = names.sorted { a, b in
-            if a == "INBOX" { return b != "INBOX" }
-            if b == "INBOX" { return false }
-            return a < b
-        }
-        return sorted.map { name in
+        return sorted(names).map { name in
             Entry(name: name, mailbox: byName[name], hasChildren: names.contains { $0.hasPrefix(name + "/") })
         }
     }

@@ -52,10 +52,12 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
         case .sequence(let set): return set.contains(UInt32(index + 1), largest: UInt32(view.messages.count))
         case .uid(let set): return set.contains(view.messages[index].uid, largest: view.messages.last?.uid ?? 0)
         case .flag(let name, let set):
+            if name.lowercased() == "\\recent" { return view.isRecent(view.messages[index].uid) == set }
             return view.messages[index].flags.imapNames.contains { $0.lowercased() == name.lowercased() } == set
-        case .new: return false  // no message is \Recent: Postgate does not track it (RFC 9051 drops it)
-        case .recent: return false
-        case .old: return true
+        // `\Recent` as this session sees it (RFC 3501 section 6.4.4: NEW is RECENT UNSEEN).
+        case .new: return view.isRecent(view.messages[index].uid) && !view.messages[index].flags.isSeen
+        case .recent: return view.isRecent(view.messages[index].uid)
+        case .old: return !view.isRecent(view.messages[index].uid)
         case .larger(let size): return try detailed(index).size > size
         case .smaller(let size): return try detailed(index).size < size
         case .modSeq(let value): return view.messages[index].modSeq >= value

@@ -18,6 +18,14 @@ public struct IMAPSelectedMailbox: Sendable {
     /// In UID order; message `n` is `messages[n - 1]`.
     public var messages: [MessageSummary]
     public var version: UInt64
+    /// The UIDs this session sees as `\Recent` (RFC 3501 section 2.3.2): those it took
+    /// first (`IMAPMailStore.claimRecent`), or, read-only, those no session took yet.
+    public var recent: [ClosedRange<UInt32>] = []
+    /// The count of recent messages last sent in a RECENT response.
+    public var reportedRecent = 0
+    /// The keywords announced in FLAGS and PERMANENTFLAGS (RFC 3501 section 7.2.6), in the
+    /// order met; the list only grows while the mailbox is selected.
+    public var keywords: [String] = []
 
     init(mailbox: VisibleMailbox, readOnly: Bool, snapshot: MailboxSnapshot, version: UInt64) {
         self.mailbox = mailbox
@@ -27,6 +35,40 @@ public struct IMAPSelectedMailbox: Sendable {
         self.highestModSeq = snapshot.highestModSeq
         self.messages = snapshot.messages
         self.version = version
+    }
+
+    /// The system flags every mailbox offers (RFC 9051 section 2.3.2).
+    static let systemFlags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded"
+
+    func isRecent(_ uid: UInt32) -> Bool {
+        recent.contains { $0.contains(uid) }
+    }
+
+    /// How many messages this session sees as recent (the RECENT response).
+    var recentCount: Int {
+        recent.isEmpty ? 0 : messages.count { isRecent($0.uid) }
+    }
+
+    /// `FLAGS (…)` and `OK [PERMANENTFLAGS (…)]` with the keywords known so far; a
+    /// read-only session may change nothing (RFC 3501 section 6.3.2). `\*`: clients may
+    /// make new keywords.
+    func writeFlags(into w: inout IMAPResponseWriter) {
+        let flags = ([Self.systemFlags] + keywords).joined(separator: " ")
+        w.untagged("FLAGS (\(flags))")
+        w.untagged(readOnly ? "OK [PERMANENTFLAGS ()] Read-only mailbox" : "OK [PERMANENTFLAGS (\(flags) \\*)] Flags permitted")
+    }
+
+    /// Adds the keywords of `messages` not announced yet and, if there were any, announces
+    /// the longer list: a client must hear of a keyword before a FETCH shows it.
+    mutating func announceKeywords(of messages: some Sequence<MessageSummary>, into w: inout IMAPResponseWriter) {
+        var known = Set(keywords.map { $0.lowercased() })
+        let before = keywords.count
+        for message in messages {
+            for keyword in message.flags.keywords where known.insert(keyword.lowercased()).inserted {
+                keywords.append(keyword)
+            }
+        }
+        if keywords.count != before { writeFlags(into: &w) }
     }
 
     /// Reads size, date and file name of the messages at `indexes` that have none yet
@@ -51,50 +93,35 @@ public struct IMAPSelectedMailbox: Sendable {
         return low < messages.count && messages[low].uid == uid ? low : nil
     }
 
-    /// The indexes a sequence set names, ascending: by UID (`uid`) or by sequence number.
+    /// The indexes a sequence set names, ascending, each once: by UID (`uid`) or by
+    /// sequence number. The work is bounded by the answer (the set's ranges are merged
+    /// first), whatever the number of ranges that name the same messages.
     func indexes(_ set: IMAPSequenceSet, uid: Bool) -> [Int] {
+        var result: [Int] = []
         if uid {
             guard let largest = messages.last?.uid else { return [] }
             // `n:*` includes the last message even when n is above it (RFC 9051 section 6.4.8).
-            var result: [Int] = []
-            for (low, high) in set.ranges {
-                let a = value(low, largest), b = value(high, largest)
-                let lower = min(a, b), upper = max(a, b)
-                var index = firstIndex(notBelowUID: lower)
-                while index < messages.count, messages[index].uid <= upper {
+            for range in set.resolved(largest: largest) {
+                var index = firstIndex(notBelowUID: range.lowerBound)
+                while index < messages.count, messages[index].uid <= range.upperBound {
                     result.append(index)
                     index += 1
                 }
             }
-            return set.ranges.count == 1 ? result : Array(Set(result)).sorted()
+            return result
         }
         let count = UInt32(messages.count)
         guard count > 0 else { return [] }
-        var result: [Int] = []
-        for (low, high) in set.ranges {
-            let a = value(low, count), b = value(high, count)
-            let lower = min(a, b), upper = min(max(a, b), count)
-            if lower <= upper { result += (Int(lower) - 1)..<Int(upper) }
+        for range in set.resolved(largest: count) where range.lowerBound <= count {
+            result += (Int(range.lowerBound) - 1)..<Int(min(range.upperBound, count))
         }
-        return set.ranges.count == 1 ? result : Array(Set(result)).sorted()
+        return result
     }
 
     /// Whether every sequence number in `set` exists (RFC 9051 section 6.4.5: else BAD).
     func sequenceNumbersValid(_ set: IMAPSequenceSet) -> Bool {
         let count = UInt32(messages.count)
-        return set.ranges.allSatisfy { low, high in
-            [low, high].allSatisfy { bound in
-                if case .number(let n) = bound { return n <= count }
-                return count > 0
-            }
-        }
-    }
-
-    private func value(_ bound: IMAPSequenceSet.Bound, _ star: UInt32) -> UInt32 {
-        switch bound {
-        case .number(let n): n
-        case .star: star
-        }
+        return count > 0 && (set.largestNumber ?? 0) <= count
     }
 
     private func firstIndex(notBelowUID uid: UInt32) -> Int {
@@ -107,19 +134,26 @@ public struct IMAPSelectedMailbox: Sendable {
     }
 
     /// `UID n MODSEQ (m) FLAGS (…)`: what a FETCH response about a flag change says.
-    static func flagItems(_ message: MessageSummary, uid: Bool, condStore: Bool, flags: Bool = true) -> String {
+    func flagItems(_ message: MessageSummary, uid: Bool, condStore: Bool, flags: Bool = true) -> String {
         var items: [String] = []
         if uid { items.append("UID \(message.uid)") }
         if condStore { items.append("MODSEQ (\(message.modSeq))") }
-        if flags { items.append("FLAGS (\(message.flags.imapNames.joined(separator: " ")))") }
+        if flags {
+            let names = message.flags.imapNames + (isRecent(message.uid) ? ["\\Recent"] : [])
+            items.append("FLAGS (\(names.joined(separator: " ")))")
+        }
         return items.joined(separator: " ")
     }
 
     /// Brings the view up to `snapshot`, writing the untagged responses a client needs;
     /// with CONDSTORE, any new mod-sequence is reported, with MODSEQ (RFC 7162 section 3.1.4.1).
+    /// New keywords are announced first (`announceKeywords`). True if messages were added
+    /// (EXISTS sent; the caller then reports RECENT).
+    @discardableResult
     mutating func synchronize(
         with snapshot: MailboxSnapshot, version: UInt64, allowExpunge: Bool, condStore: Bool, into w: inout IMAPResponseWriter
-    ) {
+    ) -> Bool {
+        announceKeywords(of: snapshot.messages, into: &w)
         var current: [UInt32: MessageSummary] = [:]
         current.reserveCapacity(snapshot.messages.count)
         for message in snapshot.messages { current[message.uid] = message }
@@ -132,7 +166,7 @@ public struct IMAPSelectedMailbox: Sendable {
         for index in messages.indices {
             guard var now = current[messages[index].uid] else { continue }
             if now.flags != messages[index].flags || (condStore && now.modSeq != messages[index].modSeq) {
-                w.untagged("\(index + 1) FETCH (\(Self.flagItems(now, uid: true, condStore: condStore)))")
+                w.untagged("\(index + 1) FETCH (\(flagItems(now, uid: true, condStore: condStore)))")
             }
             if !now.hasDetails { now.takeDetails(of: messages[index]) }
             messages[index] = now
@@ -144,5 +178,6 @@ public struct IMAPSelectedMailbox: Sendable {
         uidNext = snapshot.uidNext
         highestModSeq = snapshot.highestModSeq
         self.version = allowExpunge || messages.count == snapshot.messages.count ? version : self.version
+        return messages.count != before
     }
 }

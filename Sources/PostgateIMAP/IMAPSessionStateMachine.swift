@@ -222,9 +222,12 @@ public struct IMAPSessionStateMachine: Sendable {
         default:
             break
         }
-        if tagged.command.enablesCondStore { condStore = true }
+        let enabling = !condStore && tagged.command.enablesCondStore
+        if enabling { condStore = true }
         busy = true
-        return .execute(tagged, self.context ?? context)
+        var running = self.context ?? context
+        running.enablingCondStore = enabling
+        return .execute(tagged, running)
     }
 
     /// The result of an `.execute`: new selected-mailbox state and the bytes to send.
@@ -361,6 +364,8 @@ public struct IMAPSessionContext: Sendable {
     public var selected: IMAPSelectedMailbox?
     /// CONDSTORE is enabled: flag changes are reported with MODSEQ (RFC 7162 section 3.1).
     public var condStore = false
+    /// This command is the session's first CONDSTORE enabling command (RFC 7162 section 3.1).
+    public var enablingCondStore = false
 }
 
 /// What a store command produced.

@@ -72,6 +72,14 @@ package final class MailboxSummaryCache: Sendable {
         }
     }
 
+    /// Drops every summary of `mailboxID` (for every agent): its mailbox was removed, and
+    /// nothing read of it may be shown for another mailbox.
+    package func forget(mailboxID: Int64) {
+        state.withLock { state in
+            for key in state.entries.keys where key.mailboxID == mailboxID { state.remove(key) }
+        }
+    }
+
     /// The number of summaries kept now.
     package var count: Int {
         state.withLock { $0.total }

@@ -59,6 +59,10 @@ package struct PendingMessage: Sendable {
     package var threadFacts: SessionHeaderFacts? = nil
     /// SHA-256 of the body, hex, for duplicate detection.
     package var contentDigest: String? = nil
+    /// Whether a message the mailbox already holds is left out: true for SMTP delivery and
+    /// fetching (a retried transfer), false for IMAP APPEND, which always stores (RFC 9051
+    /// section 6.3.12: drafts saved again under one Message-ID, mailbox migrations).
+    package var dropsDuplicate = true
 
     package init(message: StoredMessage, uniqueName: String, threadFacts: SessionHeaderFacts? = nil, contentDigest: String? = nil) {
         self.message = message

@@ -27,6 +27,12 @@ package protocol MessageOperations: Sendable {
     func uids(mailboxID: Int64, column: IndexedHeader, containing text: String) throws(StoreError) -> Set<UInt32>
     /// Keeps `\Seen` per agent (true) or shared (false) in a mailbox.
     func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError)
+    /// Takes the messages no session has seen as recent yet for the caller's session
+    /// (RFC 3501 section 2.3.2): their UIDs, or nil if there are none. Each UID is
+    /// handed out once.
+    func claimRecent(mailboxID: Int64) throws(StoreError) -> ClosedRange<UInt32>?
+    /// Drops what is kept in memory about a mailbox that was removed.
+    func forgetMailbox(_ mailboxID: Int64)
     /// The cached FETCH `items` of the messages whose UIDs are in `uids`, in one query.
     func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch
     /// Keeps FETCH items computed from the files, in one transaction; UIDs gone meanwhile are skipped.

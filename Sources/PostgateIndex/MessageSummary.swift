@@ -50,12 +50,24 @@ public struct MailboxSnapshot: Sendable, Equatable {
     public var highestModSeq: UInt64
     /// In UID order.
     public var messages: [MessageSummary]
+    /// The highest UID a session has already taken as recent (RFC 3501 section 2.3.2):
+    /// the messages above it are recent and no session has seen them yet.
+    public var recentUID: UInt32
 
-    package init(mailboxID: Int64, uidValidity: UInt32, uidNext: UInt32, highestModSeq: UInt64, messages: [MessageSummary]) {
+    package init(
+        mailboxID: Int64, uidValidity: UInt32, uidNext: UInt32, highestModSeq: UInt64, messages: [MessageSummary],
+        recentUID: UInt32 = 0
+    ) {
         self.mailboxID = mailboxID
         self.uidValidity = uidValidity
         self.uidNext = uidNext
         self.highestModSeq = highestModSeq
         self.messages = messages
+        self.recentUID = recentUID
+    }
+
+    /// The messages no session has seen as recent yet.
+    public var unclaimedRecent: Int {
+        messages.count { $0.uid > recentUID }
     }
 }

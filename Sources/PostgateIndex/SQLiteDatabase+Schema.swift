@@ -76,6 +76,8 @@ extension SQLiteDatabase {
         registerGatewaySchema(&migrator)
         registerSentCopySchema(&migrator)
         registerRetentionSchema(&migrator)
+        registerMailboxAllocationSchema(&migrator)
+        registerRecentSchema(&migrator)
         return migrator
     }
 }

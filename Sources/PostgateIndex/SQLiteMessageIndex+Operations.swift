@@ -7,7 +7,7 @@ extension SQLiteMessageIndex {
     package func snapshot(mailboxID: Int64, agentID: Int64, details: Bool) throws(StoreError) -> MailboxSnapshot {
         try database.read { db in
             guard let mailbox = try Row.fetchOne(db, cachedSQL: """
-                SELECT uid_validity, uid_next, private_seen, highest_modseq, expunge_modseq FROM mailbox WHERE id = ?
+                SELECT uid_validity, uid_next, private_seen, highest_modseq, expunge_modseq, recent_uid FROM mailbox WHERE id = ?
                 """, arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
             let privateSeen: Bool = mailbox["private_seen"]
             let messages = details
@@ -16,7 +16,18 @@ extension SQLiteMessageIndex {
                     uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"], highestModSeq: mailbox["highest_modseq"],
                     privateSeen: privateSeen), expungeModSeq: mailbox["expunge_modseq"])
             return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"],
-                                   highestModSeq: mailbox["highest_modseq"], messages: messages)
+                                   highestModSeq: mailbox["highest_modseq"], messages: messages, recentUID: mailbox["recent_uid"])
+        }
+    }
+
+    package func claimRecent(mailboxID: Int64) throws(StoreError) -> ClosedRange<UInt32>? {
+        try database.write { db in
+            guard let row = try Row.fetchOne(db, cachedSQL: "SELECT recent_uid, uid_next FROM mailbox WHERE id = ?",
+                                             arguments: [mailboxID]) else { throw StoreError.mailboxNotFound(path: "#\(mailboxID)") }
+            let claimed: UInt32 = row["recent_uid"], next: UInt32 = row["uid_next"]
+            guard next > claimed + 1 else { return nil }
+            try db.execute(cachedSQL: "UPDATE mailbox SET recent_uid = ? WHERE id = ?", arguments: [next - 1, mailboxID])
+            return (claimed + 1)...(next - 1)
         }
     }
 
@@ -40,6 +51,10 @@ extension SQLiteMessageIndex {
         }
         selectCache.store(messages, key, at: version)
         return messages
+    }
+
+    package func forgetMailbox(_ mailboxID: Int64) {
+        selectCache.forget(mailboxID: mailboxID)
     }
 
     package func updateFlags(

@@ -15,7 +15,7 @@ package struct SQLiteMessageIndex: MailIndex {
     ) throws(StoreError) -> [StoredMessage] {
         try database.groupWrite { db in
             let stored = try messages.compactMap { pending -> StoredMessage? in
-                if try sessions.isDuplicate(db, pending) { return nil }
+                if pending.dropsDuplicate, try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
                 let allocated = try allocateUID(db, mailboxID: message.mailboxID)
                 message.uid = allocated.uid

@@ -37,6 +37,8 @@ public struct BlocklistEntry: Sendable, Hashable, Codable, CustomStringConvertib
         var trimmed = text.trimmingSpaces()
         if trimmed.hasPrefix("<") && trimmed.hasSuffix(">") { trimmed = String(trimmed.dropFirst().dropLast()) }
         guard !trimmed.isEmpty else { throw .empty }
+        // Bytes that were not UTF-8 arrive as U+FFFD; no address or domain holds one.
+        guard !trimmed.unicodeScalars.contains("\u{FFFD}") else { throw .invalid(text, reason: "it is not valid UTF-8 text") }
         for prefix in ["*@", "@"] where trimmed.hasPrefix(prefix) {
             trimmed = String(trimmed.dropFirst(prefix.count))
             if trimmed.contains("@") { throw .invalid(text, reason: "a domain entry has one '@' at most") }

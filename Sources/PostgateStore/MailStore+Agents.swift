@@ -45,8 +45,19 @@ extension MailStore {
     /// names) or of a work queue.
     /// - Throws: `.agentAlreadyGranted`, `.agentNotFound`, `.addressNotFound`, `.queueNotFound`.
     @discardableResult
+    ///
+    /// The shared folder it gains is subscribed for it, as Dovecot's `auto = subscribe`
+    /// does, so clients that show only subscribed folders show it (RFC 3501 section 6.3.6).
     public func grant(agent name: String, to membership: AgentMembership) throws(StoreError) -> AgentRecord {
+        let agentID = try directory.credentials(of: name.lowercased())?.id
+        var before = Set<String>()
+        if let agentID { before = Set(try directory.visibleMailboxes(agentID: agentID).map(\.name)) }
         try directory.setMembership(true, agent: name, target: target(of: membership), membership: membership)
+        if let agentID {
+            for mailbox in try directory.visibleMailboxes(agentID: agentID) where mailbox.kind == .shared && !before.contains(mailbox.name) {
+                try directory.setSubscribed(true, agentID: agentID, name: mailbox.name)
+            }
+        }
         return try requireAgent(name)
     }
 
@@ -116,7 +127,11 @@ extension MailStore {
     public func deleteFolder(agent: AgentIdentity, name: String) throws(StoreError) {
         guard name.uppercased() != "INBOX" else { throw .folderNotRemovable(name) }
         let mailbox = try directory.removeFolder(agentID: agent.id, name: name)
-        try? data.maildir(mailbox.path).removeAll()
+        index.forgetMailbox(mailbox.id)
+        do { try data.maildir(mailbox.path).removeAll() } catch {
+            // The folder is gone from the index; a Maildir left behind only takes space.
+            logger.warning("Maildir of a deleted folder not removed", metadata: ["path": "\(mailbox.path)", "error": "\(error)"])
+        }
         changes.notify([mailbox.id])
     }
 

@@ -15,6 +15,12 @@ extension MailStore {
         try index.snapshot(mailboxID: mailbox.mailboxID, agentID: agent.id, details: details)
     }
 
+    /// Takes the messages no session has seen as recent yet, for one session (RFC 3501
+    /// section 2.3.2); nil if there are none.
+    public func claimRecent(in mailbox: VisibleMailbox) throws(StoreError) -> ClosedRange<UInt32>? {
+        try index.claimRecent(mailboxID: mailbox.mailboxID)
+    }
+
     /// The messages with UIDs in `uids`, with size, date and file name (flags as stored:
     /// take only the details from them).
     public func details(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary] {
@@ -126,7 +132,9 @@ extension MailStore {
                 var row = StoredMessage(mailboxID: state.id, mailboxPath: state.path, size: message.size, internalDate: internalDate,
                                         mailFrom: "", rcptTo: "", header: header)
                 row.flags = flags.letters
-                let pending = [PendingMessage(message: row, uniqueName: message.uniqueName)]
+                var appended = PendingMessage(message: row, uniqueName: message.uniqueName)
+                appended.dropsDuplicate = false
+                let pending = [appended]
                 guard let inserted = try index.insert(pending, durability: durability, checkpoint: nil).first else {
                     throw StoreError.mailboxNotFound(path: mailbox.path)
                 }

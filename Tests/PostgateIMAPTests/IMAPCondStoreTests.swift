@@ -142,6 +142,6 @@ import Testing
         let highest = try #require(number("HIGHESTMODSEQ", in: session.run("a SELECT Shared/support@acme.test (CONDSTORE)")))
         let store = session.run("b STORE 1 +FLAGS (\\Seen)")
         #expect((number("MODSEQ", in: store) ?? 0) > highest, "\(store)")
-        #expect(session.run("c FETCH 1:* (FLAGS) (CHANGEDSINCE \(highest))").contains("FLAGS (\\Seen)"))
+        #expect(session.run("c FETCH 1:* (FLAGS) (CHANGEDSINCE \(highest))").contains("FLAGS (\\Seen \\Recent)"))
     }
 }

@@ -69,15 +69,15 @@ import PostgateIndex
         _ = session.run("e STORE 1 FLAGS (\\Seen \\Flagged)")
         _ = session.run("f STORE 2 FLAGS ($Urgent \\Answered)")
         #expect(session.run("g FETCH 1:2 (FLAGS UID)") == """
-            * 1 FETCH (FLAGS (\\Flagged \\Seen) UID 1)\r
-            * 2 FETCH (FLAGS (\\Answered $Urgent) UID 2)\r
+            * 1 FETCH (FLAGS (\\Flagged \\Seen \\Recent) UID 1)\r
+            * 2 FETCH (FLAGS (\\Answered $Urgent \\Recent) UID 2)\r
             g OK FETCH completed\r
 
             """)
         _ = session.run("h STORE 2 FLAGS (\\Flagged \\Seen)")
         #expect(session.run("i FETCH 1:2 FLAGS") == """
-            * 1 FETCH (FLAGS (\\Flagged \\Seen))\r
-            * 2 FETCH (FLAGS (\\Flagged \\Seen))\r
+            * 1 FETCH (FLAGS (\\Flagged \\Seen \\Recent))\r
+            * 2 FETCH (FLAGS (\\Flagged \\Seen \\Recent))\r
             i OK FETCH completed\r
 
             """)
@@ -87,7 +87,7 @@ import PostgateIndex
         let fixture = try IMAPStoreFixture()
         var session = fixture.session()
         appendBoth(&session)
-        #expect(session.run("d FETCH 1:* (UID FLAGS RFC822.SIZE)").contains("* 2 FETCH (UID 2 FLAGS () RFC822.SIZE"))
+        #expect(session.run("d FETCH 1:* (UID FLAGS RFC822.SIZE)").contains("* 2 FETCH (UID 2 FLAGS (\\Recent) RFC822.SIZE"))
         #expect(try fixture.store.cachedFetchItems(in: inbox(fixture), uids: 1...2).isEmpty)
     }
 

@@ -73,6 +73,7 @@ struct IMAPTestSession<Store: IMAPMailStore> {
             upload?.abort()
             return "unparsable: \(line)"
         }
+        context.enablingCondStore = !context.condStore && command.command.enablesCondStore
         if command.command.enablesCondStore { context.condStore = true }
         let result = executor.execute(command, context: context, upload: upload)
         context.selected = result.selected

@@ -23,6 +23,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var mailbox: VisibleMailbox
         var uidValidity: UInt32
         var uidNext: UInt32 = 1
+        /// The highest UID a session took as recent.
+        var recentUID: UInt32 = 0
         var messages: [Stored] = []
         var cache: [UInt32: CachedFetchItems] = [:]
     }
@@ -124,7 +126,17 @@ final class InMemoryIMAPStore: IMAPMailStore {
                     filename: "", fileLetters: "", modSeq: stored.summary.modSeq)
             }
             return MailboxSnapshot(mailboxID: mailbox.mailboxID, uidValidity: folder.uidValidity, uidNext: folder.uidNext,
-                                   highestModSeq: state.modSeq, messages: messages)
+                                   highestModSeq: state.modSeq, messages: messages, recentUID: folder.recentUID)
+        }
+    }
+
+    func claimRecent(in mailbox: VisibleMailbox) throws(StoreError) -> ClosedRange<UInt32>? {
+        try locked { (state) throws(StoreError) in
+            let index = try Self.folderIndex(mailbox, in: state)
+            let folder = state.folders[index]
+            guard folder.uidNext > folder.recentUID + 1 else { return nil }
+            state.folders[index].recentUID = folder.uidNext - 1
+            return (folder.recentUID + 1)...(folder.uidNext - 1)
         }
     }
 

@@ -29,8 +29,12 @@ def installed() -> bool:
 
 
 class Dovecot:
-    def __init__(self, users: dict[str, str] | None = None, oauth2_introspection_url: str | None = None):
+    def __init__(self, users: dict[str, str] | None = None, oauth2_introspection_url: str | None = None,
+                 separator: str | None = None):
+        """`separator`: the hierarchy separator of the INBOX namespace (Dovecot's default
+        for Maildir++ is `.`; `/` answers as Postgate names folders)."""
         self.users = users or {"alice": "correct horse battery"}
+        self.separator = separator
         self.oauth2_introspection_url = oauth2_introspection_url
         self.dir = Path(tempfile.mkdtemp(prefix="postgate-dovecot-"))
         os.chmod(self.dir, 0o755)
@@ -104,6 +108,7 @@ first_valid_uid = {min(self.uid, 500)}
 pop3_uidl_format = %08Xu%08Xv
 namespace inbox {{
   inbox = yes
+{f"  separator = {self.separator}" if self.separator else ""}
   mailbox Trash {{
     special_use = \\Trash
     auto = create

@@ -101,7 +101,7 @@ def test_select_fetch_search_store_append(imap_server, data_dir):
     drafts = [p for p in (data_dir / "agents").glob("**/cur/*") if p.read_bytes() == draft]
     assert len(drafts) == 1 and drafts[0].name.endswith(":2,DS")
     imap.select("Drafts")
-    assert imap.fetch("1", "(FLAGS)")[1][0] == b"1 (FLAGS (\\Draft \\Seen))"
+    assert imap.fetch("1", "(FLAGS)")[1][0] == b"1 (FLAGS (\\Draft \\Seen \\Recent))"
     imap.logout()
 
 
@@ -117,6 +117,8 @@ def test_idle_sees_smtp_delivery(imap_server):
     line = imap.readline()
     assert line == b"* 1 EXISTS\r\n", line
     imap.send(b"DONE\r\n")
+    reply = imap.readline()
+    assert reply == b"* 1 RECENT\r\n", reply  # the idling session takes it as recent (RFC 3501 section 2.3.2)
     assert imap.readline().startswith(tag + b" OK")
     imap.logout()
 
@@ -279,7 +281,11 @@ def idle_until_exists(imap: imaplib.IMAP4, action) -> bytes:
     line = imap.readline()
     assert re.fullmatch(rb"\* \d+ EXISTS\r\n", line), line
     imap.send(b"DONE\r\n")
-    assert imap.readline().startswith(tag + b" OK")
+    reply = imap.readline()
+    # The idling session takes the new message as recent (RFC 3501 section 2.3.2).
+    if re.fullmatch(rb"\* \d+ RECENT\r\n", reply):
+        reply = imap.readline()
+    assert reply.startswith(tag + b" OK"), reply
     imap.sock.settimeout(10)
     return line
 
@@ -310,7 +316,7 @@ def test_queue_folder_idle_and_private_seen(data_dir: Path, spawn):
     bob.noop()
     assert bob.response("FETCH")[1] == [b"1 (UID 1 FLAGS (\\Flagged))"], "alice's change, without her \\Seen"
     assert bob.fetch("1", "(FLAGS)")[1] == [b"1 (FLAGS (\\Flagged))"], "\\Seen is bob's own; \\Flagged is shared"
-    assert alice.fetch("1", "(FLAGS)")[1] == [b"1 (FLAGS (\\Flagged \\Seen))"]
+    assert alice.fetch("1", "(FLAGS)")[1] == [b"1 (FLAGS (\\Flagged \\Seen \\Recent))"]
 
     cli(data_dir, "queue", "set", "refunds", "--private-seen", "off")
     assert [q["privateSeen"] for q in json.loads(cli(data_dir, "queue", "list", "--json").stdout)] == [False, False]
