@@ -75,6 +75,7 @@ extension SQLiteDatabase {
         registerSelectRefreshSchema(&migrator)
         registerGatewaySchema(&migrator)
         registerSentCopySchema(&migrator)
+        registerSearchTextSchema(&migrator)
         return migrator
     }
 }
