@@ -23,7 +23,7 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
     private var cachedIndex: Int?
     private var cachedContent: IMAPFetchContent?
     /// Text keys answered from the index, by "field NUL folded value".
-    private var indexed: [String: (matching: Set<UInt32>, incomplete: Set<UInt32>)] = [:]
+    private var indexedMatches: [String: (matching: Set<UInt32>, incomplete: Set<UInt32>)] = [:]
     private var searchTextsReady = false
 
     /// Search texts computed are kept in the index this many at a time.
@@ -93,7 +93,7 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
         guard !needle.isEmpty else { return true }
         let key = field.rawValue + "\u{0}" + needle
         let result: (matching: Set<UInt32>, incomplete: Set<UInt32>)
-        if let known = indexed[key] {
+        if let known = indexedMatches[key] {
             result = known
         } else {
             try fillSearchTexts()
@@ -102,7 +102,7 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
             } catch {
                 throw IMAPCommandFailure("Cannot search the messages' text in the index: \(error)", code: "SERVERBUG")
             }
-            indexed[key] = result
+            indexedMatches[key] = result
         }
         let uid = view.messages[index].uid
         if result.matching.contains(uid) { return true }

@@ -1,3 +1,4 @@
+import PostgateMaildir
 import PostgateIndex
 
 /// The decoded search text behind IMAP SEARCH (`message_search`): computed once from a
