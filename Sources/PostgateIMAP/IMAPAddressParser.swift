@@ -7,6 +7,8 @@
 enum IMAPAddressParser {
     struct Address: Equatable {
         var name: String?
+        /// The source route (`@a,@b`), RFC 5322 section 4.4 obs-route; IMAP's `addr-adl`.
+        var route: String? = nil
         var mailbox: String?
         var host: String?
     }
@@ -17,35 +19,112 @@ enum IMAPAddressParser {
     private static let open = UInt8(ascii: "<"), close = UInt8(ascii: ">")
     private static let colon = UInt8(ascii: ":"), comma = UInt8(ascii: ","), semicolon = UInt8(ascii: ";"), at = UInt8(ascii: "@")
 
+    /// Stands for a comment in the text being split: comments are whitespace to the
+    /// grammar (CFWS), but the last one names an address that has no display name.
+    private static let commentMark: UInt8 = 0x01
+
     static func parse(_ value: String) -> [Address] {
+        let (text, comments) = extractComments(Array(value.utf8))
         var result: [Address] = []
-        for item in split(IMAPHeaderValue.stripComments(Array(value.utf8))[...], groups: true) {
+        var nextComment = 0
+        for item in split(text[...], groups: true) {
             var text = trim(item)
             if let colon = groupColon(text) {
-                result.append(Address(name: nil, mailbox: string(trim(text[..<colon])), host: nil))
+                let group = text[..<colon]
+                nextComment += group.count(where: { $0 == commentMark })
+                result.append(Address(name: nil, mailbox: string(trim(withoutMarks(group))), host: nil))
                 text = trim(text[(colon + 1)...])
-                for member in split(text, groups: false) where !trim(member).isEmpty {
-                    result.append(single(member))
+                for member in split(text, groups: false) {
+                    if trim(withoutMarks(member)).isEmpty {
+                        nextComment += member.count(where: { $0 == commentMark })
+                    } else {
+                        result.append(single(member, comments: comments, next: &nextComment))
+                    }
                 }
                 result.append(Address(name: nil, mailbox: nil, host: nil))
-            } else if !text.isEmpty {
-                result.append(single(text))
+            } else if !trim(withoutMarks(text)).isEmpty {
+                result.append(single(text, comments: comments, next: &nextComment))
+            } else {
+                nextComment += text.count(where: { $0 == commentMark })
             }
         }
         return result
     }
 
-    private static func single(_ text: Octets) -> Address {
+    private static func single(_ text: Octets, comments: [[UInt8]], next: inout Int) -> Address {
+        var comment: [UInt8]?
+        for byte in text where byte == commentMark {
+            if next < comments.count, !comments[next].isEmpty { comment = comments[next] }
+            next += 1
+        }
         var name: String?
-        var spec = trim(text)
+        let marked = trim(text)
+        var spec = trim(withoutMarks(marked))
         if let open = spec.lastIndex(of: open), let close = spec.lastIndex(of: close), open < close {
             let phrase = trim(spec[..<open])
             if !phrase.isEmpty { name = unquote(phrase) }
-            spec = spec[(open + 1)..<close]
+            spec = trim(spec[(open + 1)..<close])
         }
-        if spec.first == at, let colon = spec.lastIndex(of: colon) { spec = spec[(colon + 1)...] }
-        guard let at = spec.lastIndex(of: at) else { return Address(name: name, mailbox: spec.isEmpty ? nil : string(spec), host: nil) }
-        return Address(name: name, mailbox: string(spec[..<at]), host: string(spec[(at + 1)...]))
+        // `user@domain (Real Name)`: the comment is the only name there is.
+        if name == nil, let comment { name = String(decoding: comment, as: UTF8.self).trimmingSpaces }
+        var route: String?
+        if spec.first == at, let colon = spec.lastIndex(of: colon) {
+            route = string(spec[..<colon])
+            spec = trim(spec[(colon + 1)...])
+        }
+        guard let at = spec.lastIndex(of: at) else {
+            return Address(name: name, route: route, mailbox: spec.isEmpty ? nil : string(spec), host: nil)
+        }
+        return Address(name: name, route: route, mailbox: string(spec[..<at]), host: string(spec[(at + 1)...]))
+    }
+
+    /// The text with each top-level comment (RFC 5322 section 3.2.2) replaced by
+    /// `commentMark`, and the comments' contents in order (without their parentheses and
+    /// quoting backslashes).
+    private static func extractComments(_ value: [UInt8]) -> ([UInt8], [[UInt8]]) {
+        guard value.contains(UInt8(ascii: "(")) else { return (value, []) }
+        var text: [UInt8] = []
+        text.reserveCapacity(value.count)
+        var comments: [[UInt8]] = []
+        var depth = 0
+        var quoted = false
+        var escaped = false
+        for byte in value {
+            if escaped {
+                if depth == 0 { text.append(byte) } else { comments[comments.count - 1].append(byte) }
+                escaped = false
+                continue
+            }
+            switch byte {
+            case backslash:
+                escaped = true
+                if depth == 0 { text.append(byte) }
+            case quote where depth == 0:
+                quoted.toggle()
+                text.append(byte)
+            case UInt8(ascii: "(") where !quoted:
+                if depth == 0 {
+                    text.append(commentMark)
+                    comments.append([])
+                } else {
+                    comments[comments.count - 1].append(byte)
+                }
+                depth += 1
+            case UInt8(ascii: ")") where !quoted && depth > 0:
+                depth -= 1
+                if depth > 0 { comments[comments.count - 1].append(byte) }
+            default:
+                if depth == 0 { text.append(byte) } else { comments[comments.count - 1].append(byte) }
+            }
+        }
+        return (text, comments)
+    }
+
+    /// The octets without comment marks: a comment inside an address (`john(x)@host`) is
+    /// whitespace, and whitespace there is not part of the address.
+    private static func withoutMarks(_ text: Octets) -> Octets {
+        guard text.contains(commentMark) else { return text }
+        return Octets(text.filter { $0 != commentMark })
     }
 
     /// A quoted display name without its quotes and backslash escapes.

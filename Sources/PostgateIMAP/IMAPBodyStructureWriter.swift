@@ -9,8 +9,9 @@ enum IMAPBodyStructureWriter {
         let from = message.field("From")
         for name in ["From", "Sender", "Reply-To", "To", "Cc", "Bcc"] {
             w.raw(" ")
-            // Sender and Reply-To default to From (section 7.5.2).
-            let value = message.field(name) ?? ((name == "Sender" || name == "Reply-To") ? from : nil)
+            var value = message.field(name)
+            // Sender and Reply-To default to From when absent or empty (RFC 3501 section 7.4.2).
+            if name == "Sender" || name == "Reply-To", value.map({ IMAPAddressParser.parse($0).isEmpty }) ?? true { value = from }
             addresses(value, into: &w)
         }
         w.raw(" ")
@@ -45,7 +46,9 @@ enum IMAPBodyStructureWriter {
         w.raw(" ")
         w.string(type.subtype)
         w.raw(" ")
-        parameterList(type.parameters, into: &w)
+        // A text part without a charset is US-ASCII (RFC 2046 section 4.1.2), and says so.
+        let defaultCharset = type.type == "text" && type.parameter("charset") == nil
+        parameterList(defaultCharset ? [("charset", "us-ascii")] + type.parameters : type.parameters, into: &w)
         w.raw(" ")
         w.nstring(entity.field("Content-ID"))
         w.raw(" ")
@@ -111,7 +114,9 @@ enum IMAPBodyStructureWriter {
         for address in list {
             w.raw("(")
             w.nstring(address.name)
-            w.raw(" NIL ")
+            w.raw(" ")
+            w.nstring(address.route)
+            w.raw(" ")
             w.nstring(address.mailbox)
             w.raw(" ")
             w.nstring(address.host)

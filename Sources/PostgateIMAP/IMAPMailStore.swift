@@ -42,8 +42,14 @@ public protocol IMAPMailStore: Sendable {
     func details(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [MessageSummary]
     /// The whole message, or nil if it is gone (expunged by another session meanwhile).
     func content(of message: MessageSummary, in mailbox: VisibleMailbox) throws(StoreError) -> [UInt8]?
-    /// The UIDs whose header field `name` contains `text`, or nil when only the files can tell.
-    func uids(in mailbox: VisibleMailbox, header name: String, containing text: String) throws(StoreError) -> Set<UInt32>?
+    /// The UIDs of the messages whose search text is not in the index yet, ascending.
+    func uidsWithoutSearchText(in mailbox: VisibleMailbox) throws(StoreError) -> [UInt32]
+    /// Keeps search texts computed from the messages' files.
+    func storeSearchTexts(_ texts: [UInt32: MessageSearchText], in mailbox: VisibleMailbox) throws(StoreError)
+    /// The UIDs whose search text `field` contains `folded` (case-folded by `IMAPTextSearch.fold`),
+    /// and those whose body the index holds only in part, which only their files can answer.
+    func searchUIDs(in mailbox: VisibleMailbox, field: MessageSearchText.Field, containing folded: String) throws(StoreError)
+        -> (matching: Set<UInt32>, incomplete: Set<UInt32>)
     /// The fetch-cache rows (ENVELOPE, BODYSTRUCTURE, BODY) of the messages with UIDs in `uids`.
     func cachedFetchBatch(
         in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>

@@ -84,16 +84,33 @@ struct IMAPMessageEntity {
     var header: ArraySlice<UInt8> { source[headerRange] }
     var body: ArraySlice<UInt8> { source[bodyRange] }
 
-    /// The entity for a part path (`[1, 2]` is part 1.2); nil if there is none.
+    /// The entity for a part path (`[1, 2]` is part 1.2) of this message; nil if there is
+    /// none (RFC 3501 section 6.4.5). A message that is not multipart has one part, 1: its
+    /// body, whatever its type, so where that body is message/rfc822, part 1 is the
+    /// encapsulated message and 1.2 the second part of that message.
     func part(_ path: [Int]) -> IMAPMessageEntity? {
         guard let first = path.first else { return self }
-        let container = isMessage ? children[0] : self
-        if container.isMultipart {
-            guard first <= container.children.count else { return nil }
-            return container.children[first - 1].part(Array(path.dropFirst()))
+        let body: IMAPMessageEntity
+        if isMultipart {
+            guard first >= 1, first <= children.count else { return nil }
+            body = children[first - 1]
+        } else {
+            guard first == 1 else { return nil }
+            body = self
         }
-        // A single-part message has exactly part 1: its body.
-        return first == 1 ? container.part(Array(path.dropFirst())) : nil
+        return body.subpart(Array(path.dropFirst()))
+    }
+
+    /// A part below this body part: the parts of a multipart, or of the message a
+    /// message/rfc822 part encapsulates.
+    private func subpart(_ path: [Int]) -> IMAPMessageEntity? {
+        guard let first = path.first else { return self }
+        if isMessage { return children[0].part(path) }
+        if isMultipart {
+            guard first >= 1, first <= children.count else { return nil }
+            return children[first - 1].subpart(Array(path.dropFirst()))
+        }
+        return first == 1 ? subpart(Array(path.dropFirst())) : nil
     }
 
     /// The header fields whose names are (or, with `exclude`, are not) in `names`, raw,
@@ -107,11 +124,12 @@ struct IMAPMessageEntity {
         return result + [13, 10]
     }
 
-    /// Lines of the body (for `text/*` and `message/rfc822` in BODYSTRUCTURE).
+    /// Lines of the body (for `text/*` and `message/rfc822` in BODYSTRUCTURE): its line
+    /// breaks. A last line without one is not counted: before a boundary, the line break
+    /// belongs to the delimiter (RFC 2046 section 5.1.1), so the part's text ends without
+    /// one although it ended a line (as Dovecot counts).
     var bodyLineCount: Int {
-        var count = body.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
-        if let last = body.last, last != 10 { count += 1 }
-        return count
+        body.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
     }
 
     // MARK: - Parsing

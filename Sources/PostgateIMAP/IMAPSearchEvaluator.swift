@@ -3,9 +3,11 @@ import PostgateStore
 import PostgateIndex
 
 /// Decides which messages match a search key (RFC 9051 section 6.4.4). Flags, sizes,
-/// dates and UIDs come from the index; header and text keys read the message file, once
-/// per message and only if needed, and parse it only for header keys. Text matching
-/// ignores case (ASCII and Unicode).
+/// dates and UIDs come from the index. Text keys match decoded text (`IMAPSearchText`)
+/// ignoring case in Unicode: SUBJECT, FROM, TO, CC, BCC, BODY and TEXT in the index's
+/// search text, which the first such key computes from the files of the messages that
+/// have none yet; other HEADER fields, and bodies longer than the index keeps, in the
+/// message file, read once per message and only if needed.
 ///
 /// What the store cannot read fails the search (`IMAPCommandFailure`, SERVERBUG): a result
 /// that left out a message that might match would be wrong. A message whose file is gone
@@ -20,8 +22,12 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
     private var detailsRead = false
     private var cachedIndex: Int?
     private var cachedContent: IMAPFetchContent?
-    /// Header keys answered from the index, by "name NUL value"; nil where it cannot.
-    private var indexedHeaders: [String: Set<UInt32>?] = [:]
+    /// Text keys answered from the index, by "field NUL folded value".
+    private var indexedMatches: [String: (matching: Set<UInt32>, incomplete: Set<UInt32>)] = [:]
+    private var searchTextsReady = false
+
+    /// Search texts computed are kept in the index this many at a time.
+    static var searchTextBatch: Int { 500 }
 
     init(store: Store, view: IMAPSelectedMailbox) {
         self.store = store
@@ -68,33 +74,75 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
         case .sentOn(let day): return try sentDay(index) == day
         case .sentSince(let day): return try sentDay(index).map { $0 >= day } ?? false
         case .header(let name, let value):
-            if let uids = try indexedHeader(name, value) { return uids.contains(view.messages[index].uid) }
+            if !value.isEmpty, let field = MessageSearchText.Field(headerName: name) { return try indexed(field, value, at: index) }
             guard let entity = try entity(index) else { return false }
             let key = name.lowercased()
-            let values = entity.fields.filter { $0.key == key }.map(\.value)
-            if value.isEmpty { return !values.isEmpty }
-            return values.contains { IMAPTextSearch.contains($0, value) }
+            let fields = entity.fields.filter { $0.key == key }
+            if value.isEmpty { return !fields.isEmpty }
+            let needle = IMAPSearchText.fold(value)
+            return fields.contains { IMAPTextSearch.contains(folded: IMAPSearchText.fold(IMAPSearchText.decoded($0)), needle) }
         case .body(let value):
-            guard let bytes = try content(index)?.bytes else { return false }
-            let range = bytes.startIndex..<bytes.endIndex
-            return IMAPTextSearch.contains(bytes[IMAPMessageEntity.headerEnd(bytes, range)...], value)
+            return try indexed(.body, value, at: index)
         case .text(let value):
-            guard let bytes = try content(index)?.bytes else { return false }
-            return IMAPTextSearch.contains(bytes[...], value)
+            if try indexed(.header, value, at: index) { return true }
+            return try indexed(.body, value, at: index)
         }
     }
 
-    private mutating func indexedHeader(_ name: String, _ value: String) throws(IMAPCommandFailure) -> Set<UInt32>? {
-        let key = name + "\u{0}" + value
-        if let known = indexedHeaders[key] { return known }
-        let uids: Set<UInt32>?
-        do {
-            uids = try store.uids(in: view.mailbox, header: name, containing: value)
-        } catch {
-            throw IMAPCommandFailure("Cannot search the header field \(name) in the index: \(error)", code: "SERVERBUG")
+    /// Whether the search text `field` of the message at `index` contains `value`.
+    private mutating func indexed(_ field: MessageSearchText.Field, _ value: String, at index: Int) throws(IMAPCommandFailure) -> Bool {
+        let needle = IMAPSearchText.fold(value)
+        guard !needle.isEmpty else { return true }
+        let key = field.rawValue + "\u{0}" + needle
+        let result: (matching: Set<UInt32>, incomplete: Set<UInt32>)
+        if let known = indexedMatches[key] {
+            result = known
+        } else {
+            try fillSearchTexts()
+            do {
+                result = try store.searchUIDs(in: view.mailbox, field: field, containing: needle)
+            } catch {
+                throw IMAPCommandFailure("Cannot search the messages' text in the index: \(error)", code: "SERVERBUG")
+            }
+            indexedMatches[key] = result
         }
-        indexedHeaders[key] = uids
-        return uids
+        let uid = view.messages[index].uid
+        if result.matching.contains(uid) { return true }
+        guard result.incomplete.contains(uid), let entity = try entity(index) else { return false }
+        return IMAPTextSearch.contains(folded: IMAPSearchText.make(entity, bodyLimit: nil).body, needle)
+    }
+
+    /// Computes the search text of the messages that have none in the index yet, from
+    /// their files, and keeps it there; a message whose file is gone gets none.
+    private mutating func fillSearchTexts() throws(IMAPCommandFailure) {
+        guard !searchTextsReady else { return }
+        searchTextsReady = true
+        let missing: [UInt32]
+        do {
+            missing = try store.uidsWithoutSearchText(in: view.mailbox)
+        } catch {
+            throw IMAPCommandFailure("Cannot read which messages the search index lacks: \(error)", code: "SERVERBUG")
+        }
+        guard !missing.isEmpty else { return }
+        let positions = Dictionary(view.messages.indices.map { (view.messages[$0].uid, $0) }, uniquingKeysWith: { a, _ in a })
+        var pending: [UInt32: MessageSearchText] = [:]
+        for uid in missing {
+            guard let index = positions[uid] else { continue }  // arrived after this session looked
+            guard let entity = try entity(index) else { continue }
+            pending[uid] = IMAPSearchText.make(entity)
+            if pending.count >= Self.searchTextBatch { try keep(&pending) }
+        }
+        try keep(&pending)
+    }
+
+    private func keep(_ texts: inout [UInt32: MessageSearchText]) throws(IMAPCommandFailure) {
+        guard !texts.isEmpty else { return }
+        do {
+            try store.storeSearchTexts(texts, in: view.mailbox)
+        } catch {
+            throw IMAPCommandFailure("Cannot keep the messages' search text in the index: \(error)", code: "SERVERBUG")
+        }
+        texts = [:]
     }
 
     /// The message file, read once while the evaluation stays on one message; nil if it is gone.
@@ -147,6 +195,12 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
 enum IMAPTextSearch {
     static func contains(_ haystack: String, _ needle: String) -> Bool {
         haystack.range(of: needle, options: [.caseInsensitive]) != nil
+    }
+
+    /// Whether `needle` occurs in `haystack`, both folded by `IMAPSearchText.fold`: a
+    /// comparison of octets, as the index makes it.
+    static func contains(folded haystack: String, _ needle: String) -> Bool {
+        contains(Array(haystack.utf8)[...], needle)
     }
 
     /// Case-insensitive search in raw octets: ASCII folding on the bytes, and a Unicode

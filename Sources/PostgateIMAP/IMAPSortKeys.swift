@@ -8,7 +8,7 @@ struct IMAPSortKeys {
     var arrival: Date
     var date: Date
     var size: Int
-    var subject: String
+    var subject: IMAPBaseSubject
     var from: String
     var to: String
     var cc: String
@@ -31,7 +31,7 @@ struct IMAPSortKeys {
         arrival = message.internalDate
         size = message.size
         date = entity?.field("Date").flatMap(IMAPSentDate.parse)?.date ?? message.internalDate
-        subject = Self.baseSubject(entity?.field("Subject") ?? "")
+        subject = IMAPBaseSubject(entity?.field("Subject") ?? "")
         from = Self.firstMailbox(entity?.field("From"))
         to = Self.firstMailbox(entity?.field("To"))
         cc = Self.firstMailbox(entity?.field("Cc"))
@@ -45,7 +45,7 @@ struct IMAPSortKeys {
         case .arrival: Self.order(arrival, other.arrival)
         case .date: Self.order(date, other.date)
         case .size: Self.order(size, other.size)
-        case .subject: Self.order(subject, other.subject)
+        case .subject: subject < other.subject ? .orderedAscending : (other.subject < subject ? .orderedDescending : .orderedSame)
         case .from: Self.order(from, other.from)
         case .to: Self.order(to, other.to)
         case .cc: Self.order(cc, other.cc)
@@ -54,29 +54,6 @@ struct IMAPSortKeys {
 
     private static func order<T: Comparable>(_ a: T, _ b: T) -> ComparisonResult {
         a < b ? .orderedAscending : (a > b ? .orderedDescending : .orderedSame)
-    }
-
-    /// RFC 5256 section 2.1, simplified: case folded, `Re:`/`Fw:`/`Fwd:` prefixes,
-    /// `[tags]` before them and a trailing `(fwd)` removed.
-    static func baseSubject(_ subject: String) -> String {
-        var text = subject.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        var changed = true
-        while changed {
-            changed = false
-            if text.hasSuffix("(fwd)") {
-                text = String(text.dropLast(5)).trimmingSpaces
-                changed = true
-            }
-            for prefix in ["re:", "fw:", "fwd:"] where text.hasPrefix(prefix) {
-                text = String(text.dropFirst(prefix.count)).trimmingSpaces
-                changed = true
-            }
-            if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text.index(after: close) < text.endIndex {
-                text = String(text[text.index(after: close)...]).trimmingSpaces
-                changed = true
-            }
-        }
-        return text
     }
 
     /// The mailbox (local part) of the first address, lower case, for SORT FROM/TO/CC.

@@ -23,8 +23,14 @@ package protocol MessageOperations: Sendable {
     ) throws(StoreError) -> [StoredMessage]
     /// Sets the keywords of one message (after APPEND).
     func setKeywords(_ keywords: String, mailboxID: Int64, uid: UInt32) throws(StoreError)
-    /// The UIDs whose indexed header field `column` contains `text` (ASCII case-insensitive).
-    func uids(mailboxID: Int64, column: IndexedHeader, containing text: String) throws(StoreError) -> Set<UInt32>
+    /// The UIDs whose search text has no row yet, ascending.
+    func uidsWithoutSearchText(mailboxID: Int64) throws(StoreError) -> [UInt32]
+    /// Keeps search texts computed from the files, in one transaction; UIDs gone meanwhile are skipped.
+    func storeSearchTexts(_ texts: [UInt32: MessageSearchText], mailboxID: Int64) throws(StoreError)
+    /// The UIDs whose search text `field` contains `folded` (already case-folded), and
+    /// those whose body the index holds only in part (`MessageSearchText.complete`).
+    func searchUIDs(mailboxID: Int64, field: MessageSearchText.Field, containing folded: String) throws(StoreError)
+        -> (matching: Set<UInt32>, incomplete: Set<UInt32>)
     /// Keeps `\Seen` per agent (true) or shared (false) in a mailbox.
     func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError)
     /// Takes the messages no session has seen as recent yet for the caller's session
@@ -37,24 +43,4 @@ package protocol MessageOperations: Sendable {
     func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch
     /// Keeps FETCH items computed from the files, in one transaction; UIDs gone meanwhile are skipped.
     func storeFetchItems(_ items: [UInt32: CachedFetchItems], mailboxID: Int64) throws(StoreError)
-}
-
-/// The header fields the index keeps (the first field of each name, as received), which
-/// IMAP SEARCH can match without reading message files.
-public enum IndexedHeader: String, Sendable, CaseIterable {
-    case from = "header_from"
-    case to = "header_to"
-    case cc = "header_cc"
-    case subject = "subject"
-
-    /// The indexed field called `name` (case-insensitive), if any.
-    public init?(fieldName: String) {
-        switch fieldName.lowercased() {
-        case "from": self = .from
-        case "to": self = .to
-        case "cc": self = .cc
-        case "subject": self = .subject
-        default: return nil
-        }
-    }
 }

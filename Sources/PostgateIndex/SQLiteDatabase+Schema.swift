@@ -78,6 +78,7 @@ extension SQLiteDatabase {
         registerRetentionSchema(&migrator)
         registerMailboxAllocationSchema(&migrator)
         registerRecentSchema(&migrator)
+        registerSearchTextSchema(&migrator)
         return migrator
     }
 }

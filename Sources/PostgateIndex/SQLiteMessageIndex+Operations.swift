@@ -138,15 +138,6 @@ extension SQLiteMessageIndex {
         }
     }
 
-    package func uids(mailboxID: Int64, column: IndexedHeader, containing text: String) throws(StoreError) -> Set<UInt32> {
-        let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%"
-        return try database.read { db in
-            Set(try UInt32.fetchAll(db, sql: "SELECT uid FROM message WHERE mailbox_id = ? AND \"\(column.rawValue)\" LIKE ? ESCAPE '\\'",
-                                    arguments: [mailboxID, pattern]))
-        }
-    }
-
     package func setPrivateSeen(_ enabled: Bool, mailboxID: Int64) throws(StoreError) {
         try database.write { db in
             try db.execute(cachedSQL: "UPDATE mailbox SET private_seen = ? WHERE id = ?", arguments: [enabled, mailboxID])

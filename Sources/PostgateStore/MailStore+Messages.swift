@@ -33,14 +33,6 @@ extension MailStore {
         return try data.maildir(mailbox.path).read(message.filename, letters: message.fileLetters, limit: max(message.size, 0) + 1)
     }
 
-    /// The UIDs whose header field `name` contains `text`, from the index, or nil when the
-    /// index cannot answer (a field it does not keep, or non-ASCII text, whose case folding
-    /// SQLite's LIKE does not do).
-    public func uids(in mailbox: VisibleMailbox, header name: String, containing text: String) throws(StoreError) -> Set<UInt32>? {
-        guard let column = IndexedHeader(fieldName: name), !text.isEmpty, text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-        return try index.uids(mailboxID: mailbox.mailboxID, column: column, containing: text)
-    }
-
     /// Changes the flags of `uids` (missing ones are skipped), but not of those whose
     /// mod-sequence is above `unchangedSince` (RFC 7162 section 3.1.3); returns the messages
     /// whose flags changed, after the change (with their new mod-sequence), and the UIDs

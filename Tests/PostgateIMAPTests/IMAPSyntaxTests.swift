@@ -25,7 +25,7 @@ import Testing
 
     @Test func addressLists() {
         #expect(IMAPAddressParser.parse("\"Smith, John\" <john@x.test>, jane@y.test (Jane)") == [
-            .init(name: "Smith, John", mailbox: "john", host: "x.test"), .init(name: nil, mailbox: "jane", host: "y.test"),
+            .init(name: "Smith, John", mailbox: "john", host: "x.test"), .init(name: "Jane", mailbox: "jane", host: "y.test"),
         ])
         #expect(IMAPAddressParser.parse("Team: a@x.test, b@x.test;") == [
             .init(name: nil, mailbox: "Team", host: nil), .init(name: nil, mailbox: "a", host: "x.test"),

@@ -27,6 +27,7 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var recentUID: UInt32 = 0
         var messages: [Stored] = []
         var cache: [UInt32: CachedFetchItems] = [:]
+        var searchText: [UInt32: MessageSearchText] = [:]
     }
 
     struct State {
@@ -42,6 +43,7 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var contentReads = 0
         var cacheBatches = 0
         var cacheStores = 0
+        var searchTextStores = 0
         var messagesBegun = 0
         var messagesAborted = 0
     }
@@ -156,8 +158,38 @@ final class InMemoryIMAPStore: IMAPMailStore {
         }
     }
 
-    func uids(in mailbox: VisibleMailbox, header name: String, containing text: String) throws(StoreError) -> Set<UInt32>? {
-        nil
+    func uidsWithoutSearchText(in mailbox: VisibleMailbox) throws(StoreError) -> [UInt32] {
+        try locked { (state) throws(StoreError) in
+            let folder = state.folders[try Self.folderIndex(mailbox, in: state)]
+            return folder.messages.map(\.summary.uid).filter { folder.searchText[$0] == nil }
+        }
+    }
+
+    func storeSearchTexts(_ texts: [UInt32: MessageSearchText], in mailbox: VisibleMailbox) throws(StoreError) {
+        try locked { (state) throws(StoreError) in
+            state.searchTextStores += 1
+            let index = try Self.folderIndex(mailbox, in: state)
+            state.folders[index].searchText.merge(texts) { _, new in new }
+        }
+    }
+
+    func searchUIDs(in mailbox: VisibleMailbox, field: MessageSearchText.Field, containing folded: String) throws(StoreError)
+        -> (matching: Set<UInt32>, incomplete: Set<UInt32>) {
+        try locked { (state) throws(StoreError) in
+            let texts = state.folders[try Self.folderIndex(mailbox, in: state)].searchText
+            let path: KeyPath<MessageSearchText, String> = switch field {
+            case .subject: \.subject
+            case .from: \.from
+            case .to: \.to
+            case .cc: \.cc
+            case .bcc: \.bcc
+            case .header: \.header
+            case .body: \.body
+            }
+            let matching = texts.filter { $0.value[keyPath: path].utf8.firstRange(of: folded.utf8) != nil }.keys
+            let incomplete: Set<UInt32> = field == .body ? Set(texts.filter { !$0.value.complete }.keys) : []
+            return (Set(matching), incomplete)
+        }
     }
 
     func cachedFetchBatch(
