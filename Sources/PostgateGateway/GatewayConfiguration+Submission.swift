@@ -44,7 +44,7 @@ extension GatewayConfiguration.SubmissionSettings {
             ("max_connections", \.maxConnections), ("max_connections_per_ip", \.maxConnectionsPerIP),
             ("failed_login_delay_ms", \.failedLoginDelayMs),
         ]
-        try node.checkKeys(["listen"] + fields.map(\.0))
+        try node.checkKeys(["listen"] + fields.map(\.0) + GatewayConfiguration.earlierLoginKeys)
         try node.stringList("listen").map { listen = $0 }
         for (key, keyPath) in fields {
             if let value = try node.int(key) { self[keyPath: keyPath] = value }

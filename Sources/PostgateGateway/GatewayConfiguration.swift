@@ -212,6 +212,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let dkimNode = try node.child("dkim") { try dkim.apply(dkimNode) }
         if let connectorsNode = try node.child("connectors") { try connectors.apply(connectorsNode) }
         if let retentionNode = try node.child("retention") { try retention.apply(retentionNode) }
+        try applyEarlierLoginSettings(node)
         if let loginNode = try node.child("login") { try login.apply(loginNode) }
         if let sessionsNode = try node.child("sessions") {
             try sessionsNode.checkKeys(["idle_timeout", "duplicate_window"])
@@ -257,7 +258,7 @@ extension GatewayConfiguration.IMAPSettings {
             ("login_timeout", \.loginTimeout), ("send_timeout", \.sendTimeout), ("max_connections", \.maxConnections),
             ("max_connections_per_ip", \.maxConnectionsPerIP), ("threads", \.threads),
         ]
-        try node.checkKeys(["listen", "allow_plaintext_auth"] + fields.map(\.0))
+        try node.checkKeys(["listen", "allow_plaintext_auth"] + fields.map(\.0) + GatewayConfiguration.earlierLoginKeys)
         try node.stringList("listen").map { listen = $0 }
         try node.bool("allow_plaintext_auth").map { allowPlaintextAuth = $0 }
         for (key, keyPath) in fields {
@@ -433,5 +434,27 @@ struct ConfigNode {
             guard let text = item.scalar?.string else { throw ConfigurationError("\(path).\(key) must be a list of texts") }
             return text
         }
+    }
+}
+
+extension GatewayConfiguration {
+    /// Keys of `imap:` and `submission:` that earlier versions had for the login brake,
+    /// now in `login:`.
+    static let earlierLoginKeys = ["max_failed_logins", "lockout_seconds"]
+
+    /// A configuration written for an earlier version keeps working: its
+    /// `imap.max_failed_logins` / `submission.max_failed_logins` become
+    /// `login.max_failures_per_ip` (the lower of the two when both are set), and its
+    /// `lockout_seconds` `login.lockout_seconds` (the longer); `login:` itself wins.
+    fileprivate mutating func applyEarlierLoginSettings(_ node: ConfigNode) throws {
+        var failures: [Int] = []
+        var lockouts: [Int] = []
+        for section in ["imap", "submission"] {
+            guard let child = try node.child(section) else { continue }
+            try child.int("max_failed_logins").map { failures.append($0) }
+            try child.int("lockout_seconds").map { lockouts.append($0) }
+        }
+        if let lowest = failures.min() { login.maxFailuresPerIP = lowest }
+        if let longest = lockouts.max() { login.lockoutSeconds = longest }
     }
 }

@@ -40,6 +40,22 @@ import Testing
         #expect(configuration.smtpServerConfiguration.tlsHandshakeTimeout == 3)
     }
 
+    /// A configuration of an earlier version, with the login brake under `imap:` and
+    /// `submission:`, still starts; `login:` wins where it names the same setting.
+    @Test func earlierLoginSettingsAreStillRead() throws {
+        let earlier = try GatewayConfiguration.parse("""
+            imap:
+              max_failed_logins: 7
+              lockout_seconds: 120
+            submission:
+              max_failed_logins: 5
+              lockout_seconds: 60
+            """)
+        #expect(earlier.login.maxFailuresPerIP == 5 && earlier.login.lockoutSeconds == 120)
+        let both = try GatewayConfiguration.parse("imap:\n  max_failed_logins: 7\nlogin:\n  max_failures_per_ip: 9\n")
+        #expect(both.login.maxFailuresPerIP == 9)
+    }
+
     /// IMAP gets what the descriptor limit leaves once each SMTP and submission session
     /// has two descriptors in reserve, and the process 256.
     @Test func imapConnectionLimitLeavesTheSMTPReserve() {
