@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import dovecot
-from conftest import insecure_tls
+from conftest import Server, cli, free_port, insecure_tls
 from test_imap import PASSWORD, add_agent, login
 
 pytestmark = pytest.mark.skipif(not dovecot.installed(), reason="Dovecot (dovecot-imapd) is not installed")
@@ -83,10 +83,15 @@ class Pair:
         return run(self.postgate), run(self.dovecot)
 
 
-@pytest.fixture
-def pair(data_dir: Path, spawn):
-    add_agent(data_dir)
-    server = spawn(data_dir)
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory, postgate_bin):
+    """One Postgate and one Dovecot holding the same corpus, shared by the module's
+    read-only cases (SEARCH, SORT, THREAD and FETCH that sets no flag)."""
+    data = tmp_path_factory.mktemp("search-mime") / "data"
+    cli(data, "domain", "add", "acme.test")
+    cli(data, "address", "add", "support@acme.test", "--name", "Acme Support", "--alias", "help@acme.test")
+    add_agent(data)
+    server = Server(data, free_port()).start()
     dove = dovecot.Dovecot({"alice": PASSWORD}).start()
     sessions = []
     try:
@@ -109,6 +114,7 @@ def pair(data_dir: Path, spawn):
             except Exception:
                 pass
         dove.stop()
+        server.stop()
 
 
 def search(imap: imaplib.IMAP4, key: str, value: str) -> list[int]:
