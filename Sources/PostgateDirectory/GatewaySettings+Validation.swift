@@ -20,7 +20,7 @@ extension ReceivingGatewaySettings: GatewaySettings {
     /// bare IP address).
     public func validated() throws(StoreError) -> ReceivingGatewaySettings {
         var s = self
-        try s.connection.check()
+        try s.connection.check(graph: s.fetch.kind == .graph)
         try s.fetch.check()
         return s
     }
@@ -106,6 +106,20 @@ extension FetchSettings {
             } else {
                 moveToFolder = nil
             }
+        case .graph:
+            guard syncAllFolders || !folders.isEmpty else {
+                throw .invalidSetting("a Graph gateway needs at least one folder to fetch (--folder inbox or a folder's name), or --sync-all-folders true")
+            }
+            guard !deleteAfterDownload else {
+                throw .invalidSetting("delete after download is a POP3 setting; for Graph use --after-fetch leave|seen|move")
+            }
+            if afterFetch == .move {
+                guard let target = moveToFolder, !target.isEmpty else {
+                    throw .invalidSetting("--after-fetch move needs the folder to move to: --move-to-folder NAME")
+                }
+            } else {
+                moveToFolder = nil
+            }
         case .pop3:
             guard afterFetch == .leave, moveToFolder == nil else {
                 throw .invalidSetting("what to do after fetching (--after-fetch, --move-to-folder) is an IMAP setting; for POP3 use --delete-after-download true|false")
@@ -120,13 +134,22 @@ extension FetchSettings {
 extension SendingGatewaySettings: GatewaySettings {
     public static var direction: GatewayDirection { .sending }
 
-    public var protocolName: String { "smtp" }
+    public var protocolName: String { sentCopy.kind.rawValue }
 
     /// Checks every rule that needs no store (that `saveToSent` has an IMAP receiving
-    /// gateway to append through is checked by the directory).
+    /// gateway to append through is checked by the directory). A Graph gateway's copy is
+    /// kept in Sent Items by Graph itself: `saveToSent` is on and names no folder.
     public func validated() throws(StoreError) -> SendingGatewaySettings {
         var s = self
-        try s.connection.check()
+        try s.connection.check(graph: s.sentCopy.kind == .graph)
+        if s.sentCopy.kind == .graph {
+            guard s.sentCopy.sentFolder == nil || s.sentCopy.sentFolder == "" else {
+                throw .invalidSetting("Graph keeps each message it sends in Sent Items; a Graph sending gateway takes no --sent-folder")
+            }
+            s.sentCopy.saveToSent = true
+            s.sentCopy.sentFolder = nil
+            return s
+        }
         if let folder = sentCopy.sentFolder {
             if folder.isEmpty { s.sentCopy.sentFolder = nil } else { try ReceivingGatewaySettings.checkFolderName(folder) }
         }
@@ -146,7 +169,12 @@ extension OAuthClientSettings {
 extension GatewayConnectionSettings {
     /// Checks the connection settings both kinds of gateway have, and puts the host in
     /// canonical form (lower-case A-labels or a bare IP address).
-    mutating func check() throws(StoreError) {
+    mutating func check(graph: Bool) throws(StoreError) {
+        if graph {
+            try checkGraph()
+            return
+        }
+        graphURL = nil
         guard !host.isEmpty else { throw .invalidSetting("the gateway needs a server: --host NAME") }
         host = try Self.canonicalHost(host)
         if let port {
@@ -175,6 +203,50 @@ extension GatewayConnectionSettings {
                 throw .invalidSetting("OAuth 2.0 needs the refresh token: --oauth-refresh-token-file FILE")
             }
         }
+        try checkCAFile()
+    }
+
+    /// A Microsoft Graph gateway: the mailbox (`username`, a user id or user principal name),
+    /// OAuth 2.0 with the client credentials grant (a client secret) or a delegated refresh
+    /// token, and the Graph base URL. The host shown and put in trace fields is the base
+    /// URL's; the port and TLS mode are those of its https URL.
+    private mutating func checkGraph() throws(StoreError) {
+        if let url = graphURL, url.isEmpty || url == Self.defaultGraphURL { graphURL = nil }
+        let base = effectiveGraphURL
+        try Self.checkHTTPURL(base, what: "the Graph URL", option: "--graph-url")
+        guard let components = URLComponents(string: base), components.query == nil, components.fragment == nil,
+              let baseHost = components.host else {
+            throw .invalidSetting("the Graph URL '\(base)' must be a base URL such as \(Self.defaultGraphURL), without a query")
+        }
+        host = baseHost.lowercased()
+        port = nil
+        tls = .implicit
+        allowPlaintext = false
+        password = nil
+        guard !username.isEmpty else {
+            throw .invalidSetting("a Graph gateway needs the mailbox: --username USER (its user principal name or id)")
+        }
+        guard !username.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "/" || $0 == "?" || $0 == "#" }) else {
+            throw .invalidSetting("the Graph mailbox '\(username)' must be a user principal name or id, without control characters, '/', '?' or '#'")
+        }
+        try ReceivingGatewaySettings.range("connection timeout (ms)", connectionTimeoutMS, 1000...600_000)
+        guard auth == .oauth2, var oauth else {
+            throw .invalidSetting("a Graph gateway authenticates with OAuth 2.0: --auth oauth2 --oauth-client-id ID --oauth-tenant TENANT --oauth-client-secret-file FILE")
+        }
+        guard !oauth.clientID.isEmpty else { throw .invalidSetting("OAuth 2.0 needs the client id: --oauth-client-id ID") }
+        if oauth.tokenEndpoint.isEmpty { oauth.tokenEndpoint = Self.defaultGraphTokenEndpoint }
+        try Self.checkTokenEndpoint(oauth.tokenEndpoint)
+        if oauth.tokenEndpoint.contains("{tenant}"), (oauth.tenant ?? "").isEmpty {
+            throw .invalidSetting("the token endpoint \(oauth.tokenEndpoint) names a {tenant}: give the directory tenant with --oauth-tenant TENANT")
+        }
+        guard oauth.refreshToken != nil || oauth.clientSecret != nil else {
+            throw .invalidSetting("a Graph gateway needs the application's client secret (--oauth-client-secret-file FILE) or a delegated refresh token (--oauth-refresh-token-file FILE)")
+        }
+        self.oauth = oauth
+        try checkCAFile()
+    }
+
+    private mutating func checkCAFile() throws(StoreError) {
         if let file = caFile {
             if file.isEmpty {
                 caFile = nil
@@ -205,15 +277,21 @@ extension GatewayConnectionSettings {
     /// token endpoint); http only to a loopback host.
     static func checkTokenEndpoint(_ text: String) throws(StoreError) {
         guard !text.isEmpty else { throw .invalidSetting("OAuth 2.0 needs the token endpoint: --oauth-token-endpoint URL") }
-        let withTenant = text.replacingOccurrences(of: "{tenant}", with: "tenant")
-        guard let url = URL(string: withTenant), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
+        try checkHTTPURL(text.replacingOccurrences(of: "{tenant}", with: "tenant"), what: "the token endpoint", shown: text)
+    }
+
+    /// An absolute http or https URL with a host; http only to a loopback host (a bearer
+    /// token or client secret never crosses a network in clear text).
+    static func checkHTTPURL(_ text: String, what: String, option: String? = nil, shown: String? = nil) throws(StoreError) {
+        let shown = shown ?? text
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
               scheme == "https" || scheme == "http" else {
-            throw .invalidSetting("the token endpoint '\(text)' is not an http or https URL")
+            throw .invalidSetting("\(what) '\(shown)' is not an http or https URL" + (option.map { " (\($0))" } ?? ""))
         }
         if scheme == "http" {
             let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
             guard bare == "localhost" || bare == "::1" || bare.hasPrefix("127.") else {
-                throw .invalidSetting("the token endpoint '\(text)' must use https (http only to a loopback host)")
+                throw .invalidSetting("\(what) '\(shown)' must use https (http only to a loopback host)")
             }
         }
     }

@@ -23,6 +23,18 @@ public struct GatewayConnectionSettings: Sendable, Codable, Equatable {
     public var connectionTimeoutMS: Int = 30_000
     /// Allow LOGIN/USER/AUTH on a connection without TLS (`tls: none`). Off by default.
     public var allowPlaintext = false
+    /// Microsoft Graph gateways: the API's base URL; nil means the global service,
+    /// `GatewayConnectionSettings.defaultGraphURL`. National clouds and test endpoints differ.
+    public var graphURL: String?
+
+    /// The global Microsoft Graph service, version 1.0.
+    public static let defaultGraphURL = "https://graph.microsoft.com/v1.0"
+    /// The token endpoint of a Graph gateway whose `oauth.tokenEndpoint` is empty (the
+    /// Microsoft identity platform's v2.0 endpoint; `{tenant}` is the directory tenant).
+    public static let defaultGraphTokenEndpoint = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+
+    /// The Graph base URL in use: `graphURL`, or the global service.
+    public var effectiveGraphURL: String { graphURL ?? Self.defaultGraphURL }
 
     public init(tls: GatewayTLSMode) {
         self.tls = tls
@@ -31,7 +43,7 @@ public struct GatewayConnectionSettings: Sendable, Codable, Equatable {
 
 /// What a receiving gateway fetches and how often, beside its connection.
 public struct FetchSettings: Sendable, Codable, Equatable {
-    /// IMAP4rev1/rev2 (RFC 3501, RFC 9051) or POP3 (RFC 1939).
+    /// IMAP4rev1/rev2 (RFC 3501, RFC 9051), POP3 (RFC 1939), or Microsoft Graph's mail API.
     public var kind: MailboxProtocol = .imap
     /// Consecutive failed attempts before the gateway cools off.
     public var maxTries: Int = 3
@@ -90,15 +102,31 @@ public struct ReceivingGatewaySettings: Sendable, Equatable {
     }
 }
 
-/// Where a sending gateway's copies of sent replies go, beside its connection.
+/// How a sending gateway hands replies over, and where its copies of sent replies go,
+/// beside its connection.
 public struct SentCopySettings: Sendable, Codable, Equatable {
-    /// Also store each sent reply in the provider mailbox's Sent folder by IMAP APPEND,
-    /// through the address's IMAP receiving gateway.
+    /// SMTP submission (RFC 6409), or Microsoft Graph's `sendMail` with the MIME message.
+    public var kind: SubmissionProtocol = .smtp
+    /// Also store each sent reply in the provider mailbox's Sent folder: by IMAP APPEND through
+    /// the address's IMAP receiving gateway. Graph keeps every message it sends as MIME in
+    /// Sent Items itself, so a Graph gateway always has it on.
     public var saveToSent = false
     /// The folder for `saveToSent`; nil means the folder with the `\Sent` attribute (RFC 6154).
     public var sentFolder: String?
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, saveToSent, sentFolder
+    }
+
+    /// Settings stored before `kind` existed are SMTP gateways.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decodeIfPresent(SubmissionProtocol.self, forKey: .kind) ?? .smtp
+        saveToSent = try c.decode(Bool.self, forKey: .saveToSent)
+        sentFolder = try c.decodeIfPresent(String.self, forKey: .sentFolder)
+    }
 }
 
 /// A sending gateway: the customer's SMTP submission server (RFC 6409) that replies of the
@@ -220,6 +248,16 @@ extension GatewaySettings {
 public enum MailboxProtocol: String, Sendable, Codable, CaseIterable {
     case imap
     case pop3
+    /// Microsoft Graph: delta queries on mail folders, each message's MIME by `$value`.
+    case graph
+}
+
+/// How a sending gateway hands a reply to the customer's provider.
+public enum SubmissionProtocol: String, Sendable, Codable, CaseIterable {
+    /// SMTP submission (RFC 6409) with AUTH.
+    case smtp
+    /// Microsoft Graph `POST /users/{id}/sendMail`, the MIME message as base64.
+    case graph
 }
 
 /// How a gateway's connection is protected.

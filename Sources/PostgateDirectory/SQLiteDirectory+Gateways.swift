@@ -209,7 +209,7 @@ extension SQLiteDirectory {
             guard usage.sends else {
                 throw StoreError.invalidSetting("\(owner.display) has usage \(usage.rawValue); a sending gateway needs usage outbound or both")
             }
-            if let sending = checked as? SendingGatewaySettings, sending.saveToSent {
+            if let sending = checked as? SendingGatewaySettings, sending.saveToSent, sending.kind == .smtp {
                 let row = try gatewayRow(db, addressID: addressID, direction: .receiving)
                 let receiving = try decodeGateway(ReceivingGatewaySettings.self, Self.text(row, "draft"))
                     ?? decodeGateway(ReceivingGatewaySettings.self, Self.text(row, "published"))

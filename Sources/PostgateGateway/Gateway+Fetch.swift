@@ -65,6 +65,13 @@ extension Gateway {
                 return nil
             }
             if let route = resolved.route(address.canonical, settings: settings) { return route }
+            if settings.kind == .graph {
+                // Tokens come from the token source at each request; the route stays.
+                let route = SenderRoute(submitter: GraphMessageSubmitter(
+                    mailbox: try credentials.graphMailbox(address: address, settings: settings), threadPool: threadPool))
+                resolved.keep(route, for: address.canonical, settings: settings)
+                return route
+            }
             let route = SenderRoute(endpoint: try await sendingEndpoint(address: address, settings: settings, credentials: credentials),
                                     saveToSent: settings.saveToSent)
             if settings.auth == .password { resolved.keep(route, for: address.canonical, settings: settings) }

@@ -58,6 +58,8 @@ public final class Gateway: Service, @unchecked Sendable {
     var receivingGateways: Task<Void, Never>?
     /// For OAuth 2.0 token requests; shut down after everything that uses it.
     private var httpClient: HTTPClient?
+    /// The gateways' credentials, with the HTTP clients made for their CA files.
+    private var credentials: GatewayCredentials?
 
     /// - Parameters:
     ///   - dataDirectory: overrides `configuration.dataDirectory`.
@@ -109,6 +111,7 @@ public final class Gateway: Service, @unchecked Sendable {
         self.httpClient = httpClient
         let credentials = Self.makeCredentials(configuration: configuration, store: store, httpClient: httpClient,
                                                threadPool: threadPool, logger: logger)
+        self.credentials = credentials
         var services = try await threadPool.runToCompletion {
             try Services(configuration: configuration, dataDirectory: dataDirectory, store: store, group: group,
                          threadPool: threadPool, logger: logger)
@@ -252,6 +255,8 @@ public final class Gateway: Service, @unchecked Sendable {
         listenerQuiescing = []
         serverChannels = []
         await stopOutboundDelivery()
+        await credentials?.shutdown()
+        credentials = nil
         try? await httpClient?.shutdown()
         httpClient = nil
         try? await imapThreadPool.shutdownGracefully()

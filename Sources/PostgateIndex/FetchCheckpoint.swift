@@ -14,6 +14,11 @@ public struct FetchCheckpoint: Sendable, Equatable {
         /// when this one was fetched; messages may commit in any order).
         case imap(uidValidity: UInt32, uid: UInt32, safeUID: UInt32)
         case pop3(uidl: String)
+        /// A Microsoft Graph message by its immutable id. `link` is where the folder's delta
+        /// query resumes once this message is in: the page it was listed on, or for the last
+        /// message of a round, the round's `@odata.deltaLink`. `actionPending`: the
+        /// after-fetch action (mark read, move) is still to be applied on the server.
+        case graph(messageID: String, link: String, actionPending: Bool)
     }
 
     public enum Outcome: String, Sendable, Equatable {
@@ -41,6 +46,7 @@ public struct FetchCheckpoint: Sendable, Equatable {
         switch position {
         case .imap(let validity, let uid, _): "\(validity).\(uid)"
         case .pop3(let uidl): uidl
+        case .graph(let id, _, _): id
         }
     }
 }
@@ -159,6 +165,14 @@ package protocol FetchLedger: Sendable {
     /// Forgets remote ids no longer on the server, so the fetched set stays as large as
     /// the maildrop.
     func forgetRemoteIDs(_ ids: Set<String>, gatewayID: Int64, folder: String) throws(StoreError)
+    /// Where a Graph folder's delta query resumes; nil before its first round.
+    func deltaLink(gatewayID: Int64, folder: String) throws(StoreError) -> String?
+    /// Records where a Graph folder's delta query resumes (nil: start over).
+    func setDeltaLink(_ link: String?, gatewayID: Int64, folder: String) throws(StoreError)
+    /// Fetched messages of a folder whose after-fetch action is still to be applied.
+    func pendingActions(gatewayID: Int64, folder: String, limit: Int) throws(StoreError) -> [String]
+    /// The after-fetch action of these messages is done (or no longer possible).
+    func actionsDone(_ ids: [String], gatewayID: Int64, folder: String) throws(StoreError)
     /// Every IMAP folder checkpoint of a gateway, by folder.
     func folderCheckpoints(gatewayID: Int64) throws(StoreError) -> [String: FolderCheckpoint]
     /// The messages a gateway skipped, newest first, at most `limit`.

@@ -68,6 +68,22 @@ extension SQLiteDatabase {
         migrator.registerMigration("gateways-v3-acted-uid") { db in
             try db.execute(sql: "ALTER TABLE gateway_folder ADD COLUMN acted_uid INTEGER NOT NULL DEFAULT 0")
         }
+        // Microsoft Graph gateways: each folder's delta query link (the page being read, or
+        // the `@odata.deltaLink` of the last complete round), written in the transaction of
+        // the message that moved it; and which fetched messages still await their after-fetch
+        // action on the server.
+        migrator.registerMigration("gateways-v4-graph") { db in
+            try db.execute(sql: """
+                CREATE TABLE gateway_delta (
+                    gateway_id INTEGER NOT NULL REFERENCES gateway(id) ON DELETE CASCADE,
+                    folder TEXT NOT NULL,
+                    link TEXT NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (gateway_id, folder)
+                ) WITHOUT ROWID;
+                ALTER TABLE gateway_fetched ADD COLUMN action_pending INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         // The outbound path keeps the sending gateways' routes while the directory generation
         // stays the same: a gateway's settings, published, drafted, or with a rotated refresh
         // token, are directory changes too.

@@ -13,10 +13,17 @@ extension SQLiteMessageIndex {
     /// folder's IMAP position, and the gateway's counters.
     static func write(_ db: Database, _ checkpoint: FetchCheckpoint, outcome: FetchCheckpoint.Outcome, reason: String?) throws {
         let now = Date().timeIntervalSince1970
+        var actionPending = false
+        if case .graph(_, let link, let pending) = checkpoint.position {
+            actionPending = pending && outcome != .skipped
+            try db.execute(cachedSQL: """
+                INSERT OR REPLACE INTO gateway_delta (gateway_id, folder, link, updated_at) VALUES (?, ?, ?, ?)
+                """, arguments: [checkpoint.gatewayID, checkpoint.folder, link, now])
+        }
         try db.execute(cachedSQL: """
-            INSERT OR REPLACE INTO gateway_fetched (gateway_id, folder, remote_id, outcome, reason, fetched_at)
-            VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [checkpoint.gatewayID, checkpoint.folder, checkpoint.remoteID, outcome.rawValue, reason, now])
+            INSERT OR REPLACE INTO gateway_fetched (gateway_id, folder, remote_id, outcome, reason, fetched_at, action_pending)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [checkpoint.gatewayID, checkpoint.folder, checkpoint.remoteID, outcome.rawValue, reason, now, actionPending])
         if case .imap(let validity, let uid, let safe) = checkpoint.position {
             // Only forward: a checkpoint never moves back within one UIDVALIDITY.
             try db.execute(cachedSQL: """
@@ -106,6 +113,46 @@ extension SQLiteMessageIndex {
         try database.write { db in
             for id in ids {
                 try db.execute(cachedSQL: "DELETE FROM gateway_fetched WHERE gateway_id = ? AND folder = ? AND remote_id = ?",
+                               arguments: [gatewayID, folder, id])
+            }
+        }
+    }
+
+    /// Where a Graph folder's delta query resumes; nil before its first round.
+    package func deltaLink(gatewayID: Int64, folder: String) throws(StoreError) -> String? {
+        try database.read { db in
+            try String.fetchOne(db, cachedSQL: "SELECT link FROM gateway_delta WHERE gateway_id = ? AND folder = ?", arguments: [gatewayID, folder])
+        }
+    }
+
+    /// Records where a Graph folder's delta query resumes (a round that ended without a
+    /// message to carry the link); nil forgets it, so the next round starts over.
+    package func setDeltaLink(_ link: String?, gatewayID: Int64, folder: String) throws(StoreError) {
+        try database.write { db in
+            if let link {
+                try db.execute(cachedSQL: "INSERT OR REPLACE INTO gateway_delta (gateway_id, folder, link, updated_at) VALUES (?, ?, ?, ?)",
+                               arguments: [gatewayID, folder, link, Date().timeIntervalSince1970])
+            } else {
+                try db.execute(cachedSQL: "DELETE FROM gateway_delta WHERE gateway_id = ? AND folder = ?", arguments: [gatewayID, folder])
+            }
+        }
+    }
+
+    /// The fetched messages of a folder whose after-fetch action is still to be applied.
+    package func pendingActions(gatewayID: Int64, folder: String, limit: Int) throws(StoreError) -> [String] {
+        try database.read { db in
+            try String.fetchAll(db, cachedSQL: """
+                SELECT remote_id FROM gateway_fetched WHERE gateway_id = ? AND folder = ? AND action_pending = 1 LIMIT ?
+                """, arguments: [gatewayID, folder, limit])
+        }
+    }
+
+    /// The after-fetch action of these messages is done (or no longer possible).
+    package func actionsDone(_ ids: [String], gatewayID: Int64, folder: String) throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        try database.write { db in
+            for id in ids {
+                try db.execute(cachedSQL: "UPDATE gateway_fetched SET action_pending = 0 WHERE gateway_id = ? AND folder = ? AND remote_id = ?",
                                arguments: [gatewayID, folder, id])
             }
         }

@@ -213,7 +213,13 @@ public struct DeliveryWorker: Service {
                         logger.error("could not record that outbound \(work.messageID) needs a Sent copy: \(error)")
                     }
                 }
-                let outcomes = await deliver(work, to: work.recipients, endpoints: [route.endpoint])
+                let outcomes: [OutboundRecipientOutcome]
+                switch route.handoff {
+                case .smtp(let endpoint):
+                    outcomes = await deliver(work, to: work.recipients, endpoints: [endpoint])
+                case .submitter(let submitter):
+                    outcomes = await submitter.submit(Self.request(work, recipients: work.recipients))
+                }
                 return await record(work, recipients: work.recipients, outcomes: outcomes)
             }
         }
@@ -242,14 +248,16 @@ public struct DeliveryWorker: Service {
         }
     }
 
+    static func request(_ work: OutboundWork, recipients: [OutboundWork.Recipient]) -> SMTPDeliveryRequest {
+        SMTPDeliveryRequest(sender: work.sender, recipients: recipients.map(\.address), path: work.path,
+                            size: work.size, eightBit: work.eightBit, smtpUTF8: work.smtpUTF8)
+    }
+
     /// Tries the servers in order until one gives an outcome that is not temporary for
     /// every recipient (RFC 5321 section 5.1: try the next MX after a failure).
     private func deliver(_ work: OutboundWork, to recipients: [OutboundWork.Recipient],
                          endpoints: [SMTPEndpoint]) async -> [OutboundRecipientOutcome] {
-        let request = SMTPDeliveryRequest(
-            sender: work.sender, recipients: recipients.map(\.address), path: work.path,
-            size: work.size, eightBit: work.eightBit, smtpUTF8: work.smtpUTF8
-        )
+        let request = Self.request(work, recipients: recipients)
         var outcomes: [OutboundRecipientOutcome] = []
         for endpoint in endpoints {
             outcomes = await client.deliver(request, to: endpoint)

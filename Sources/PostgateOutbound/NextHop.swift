@@ -43,16 +43,34 @@ public struct OutboundFailure: Error, Sendable, Equatable {
 /// nil when the sender has none. A thrown error is a temporary failure of the delivery.
 public typealias SenderRoutes = @Sendable (String) async throws -> SenderRoute?
 
-/// Where a sender's replies leave: its provider's submission server, and whether a copy of
-/// each goes into the provider mailbox's Sent folder.
-public struct SenderRoute: Sendable, Equatable {
-    public var endpoint: SMTPEndpoint
+/// Where a sender's replies leave: its provider's submission server, or another way its
+/// provider takes a message (`MessageSubmitter`), and whether a copy of each goes into the
+/// provider mailbox's Sent folder by IMAP.
+public struct SenderRoute: Sendable {
+    public enum Handoff: Sendable {
+        case smtp(SMTPEndpoint)
+        case submitter(any MessageSubmitter)
+    }
+
+    public var handoff: Handoff
     public var saveToSent: Bool
 
     public init(endpoint: SMTPEndpoint, saveToSent: Bool = false) {
-        self.endpoint = endpoint
+        self.handoff = .smtp(endpoint)
         self.saveToSent = saveToSent
     }
+
+    /// A provider that keeps its own copy of what it sends: no Sent copy is appended.
+    public init(submitter: any MessageSubmitter) {
+        self.handoff = .submitter(submitter)
+        self.saveToSent = false
+    }
+}
+
+/// Hands a message to the sender's provider by other means than SMTP (an HTTP API), for
+/// every recipient at once; one outcome per recipient, in order.
+public protocol MessageSubmitter: Sendable {
+    func submit(_ request: SMTPDeliveryRequest) async -> [OutboundRecipientOutcome]
 }
 
 /// Stores a copy of a reply sent through a sending gateway in the provider mailbox's Sent

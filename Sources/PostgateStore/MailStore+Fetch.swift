@@ -27,6 +27,23 @@ extension MailStore {
         try index.forgetRemoteIDs(ids, gatewayID: gatewayID, folder: folder)
     }
 
+    /// Where a Graph folder's delta query resumes; nil before its first round.
+    public func deltaLink(gatewayID: Int64, folder: String) throws(StoreError) -> String? {
+        try index.deltaLink(gatewayID: gatewayID, folder: folder)
+    }
+
+    public func setDeltaLink(_ link: String?, gatewayID: Int64, folder: String) throws(StoreError) {
+        try index.setDeltaLink(link, gatewayID: gatewayID, folder: folder)
+    }
+
+    public func pendingActions(gatewayID: Int64, folder: String, limit: Int) throws(StoreError) -> [String] {
+        try index.pendingActions(gatewayID: gatewayID, folder: folder, limit: limit)
+    }
+
+    public func actionsDone(_ ids: [String], gatewayID: Int64, folder: String) throws(StoreError) {
+        try index.actionsDone(ids, gatewayID: gatewayID, folder: folder)
+    }
+
     public func liveState(gatewayID: Int64) throws(StoreError) -> GatewayLiveState? {
         try index.liveState(gatewayID: gatewayID)
     }

@@ -27,10 +27,14 @@ extension ConnectorCommand {
         @Argument(help: "the address (not an alias)")
         var email: String
 
-        @Option(help: ArgumentHelp("edit the receiving gateway, fetching by imap or pop3", valueName: "PROTOCOL"))
+        @Option(help: ArgumentHelp("edit the receiving gateway, fetching by imap, pop3 or graph (Microsoft Graph)", valueName: "PROTOCOL"))
         var receiving: MailboxProtocol?
-        @Flag(help: "edit the sending gateway (SMTP submission)")
+        @Flag(help: "edit the sending gateway (SMTP submission, or Microsoft Graph with --sending-protocol graph)")
         var sending = false
+        @Option(name: .customLong("sending-protocol"), help: ArgumentHelp("sending: smtp (submission) or graph (Microsoft Graph sendMail)", valueName: "PROTOCOL"))
+        var sendingProtocol: SubmissionProtocol?
+        @Option(name: .customLong("graph-url"), help: ArgumentHelp("graph: the Microsoft Graph base URL (national clouds, test endpoints); \"\" for https://graph.microsoft.com/v1.0", valueName: "URL"))
+        var graphURL: String?
 
         @Option(help: ArgumentHelp("server host name or IP address", valueName: "HOST"))
         var host: String?
@@ -106,7 +110,7 @@ extension ConnectorCommand {
 
         func run() throws {
             let address = parseAddress(email)
-            guard (receiving != nil) != sending else { fail("connector set needs exactly one of --receiving imap|pop3 and --sending") }
+            guard (receiving != nil) != sending else { fail("connector set needs exactly one of --receiving imap|pop3|graph and --sending") }
             if sending {
                 let given = receivingOnlyOptions
                 guard given.isEmpty else { fail("\(given.joined(separator: ", ")) \(given.count == 1 ? "is a receiving gateway option" : "are receiving gateway options"), not for --sending") }
@@ -124,12 +128,16 @@ extension ConnectorCommand {
             if let receiving {
                 try editAndReport(store, address) { (s: inout ReceivingGatewaySettings) in
                     s.kind = receiving
-                    applyConnection(to: &s.connection, sealed: sealed)
+                    applyConnection(to: &s.connection, sealed: sealed, graph: receiving == .graph)
                     applyReceiving(to: &s)
                 }
             } else {
+                if sendingProtocol == .graph, saveToSent == false {
+                    fail("Graph keeps every message it sends in Sent Items: --save-to-sent false is not possible with --sending-protocol graph")
+                }
                 try editAndReport(store, address) { (s: inout SendingGatewaySettings) in
-                    applyConnection(to: &s.connection, sealed: sealed)
+                    sendingProtocol.map { s.kind = $0 }
+                    applyConnection(to: &s.connection, sealed: sealed, graph: s.kind == .graph)
                     saveToSent.map { s.saveToSent = $0 }
                     sentFolder.map { s.sentFolder = $0.isEmpty ? nil : $0 }
                 }
@@ -146,11 +154,15 @@ extension ConnectorCommand {
         }
 
         private var sendingOnlyOptions: [String] {
-            [("--save-to-sent", saveToSent != nil), ("--sent-folder", sentFolder != nil)].filter(\.1).map(\.0)
+            [("--save-to-sent", saveToSent != nil), ("--sent-folder", sentFolder != nil), ("--sending-protocol", sendingProtocol != nil)]
+                .filter(\.1).map(\.0)
         }
 
         /// The connection settings both directions share.
-        private func applyConnection(to connection: inout GatewayConnectionSettings, sealed: SealedSecrets) {
+        private func applyConnection(to connection: inout GatewayConnectionSettings, sealed: SealedSecrets, graph: Bool) {
+            // Graph takes only OAuth 2.0: a new Graph gateway starts with it.
+            if graph, auth == nil, connection.password == nil { connection.auth = .oauth2 }
+            graphURL.map { connection.graphURL = $0.isEmpty ? nil : $0 }
             self.host.map { connection.host = $0 }
             self.port.map { connection.port = $0.value }
             self.tls.map { connection.tls = $0 }
@@ -318,6 +330,7 @@ struct ByteSize: ExpressibleByArgument {
 }
 
 extension MailboxProtocol: ExpressibleByArgument {}
+extension SubmissionProtocol: ExpressibleByArgument {}
 extension GatewayTLSMode: ExpressibleByArgument {}
 extension GatewayAuthentication: ExpressibleByArgument {}
 extension OAuthMechanism: ExpressibleByArgument {}

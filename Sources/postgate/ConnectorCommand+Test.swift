@@ -80,6 +80,7 @@ extension ConnectorCommand {
                 steps = await Self.withinAMinute { await probe.run() }
             }
             let report = ProbeReport(address: address.canonicalText, direction: direction.rawValue, settings: label, steps: steps)
+            await credentials.shutdown()
             try? await httpClient.shutdown()
             try options.print(report) {
                 "\(report.direction) gateway of \(report.address) (\(report.settings) settings):\n" + TextTable(

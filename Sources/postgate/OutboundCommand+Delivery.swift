@@ -23,10 +23,10 @@ extension OutboundCommand {
             let (queue, worker, httpClient) = try makeWorker(options)
             try reportingFailure { () throws(OutboundQueueError) in _ = try queue.retry() }
             do { try await worker.runOnce() } catch {
-                try? await httpClient.shutdown()
+                await httpClient.shutdown()
                 fail("\(error)")
             }
-            try? await httpClient.shutdown()
+            await httpClient.shutdown()
             let pending = try reportingFailure { () throws(StoreError) in try queue.messages(pendingOnly: true) }
             try options.print(["pending": pending.count]) { "\(pending.count) message\(pending.count == 1 ? "" : "s") still pending" }
         }
@@ -48,10 +48,10 @@ extension OutboundCommand {
                 services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "postgate")
             ))
             do { try await group.run() } catch {
-                try? await httpClient.shutdown()
+                await httpClient.shutdown()
                 fail("\(error)")
             }
-            try? await httpClient.shutdown()
+            await httpClient.shutdown()
         }
     }
 
@@ -84,7 +84,7 @@ extension OutboundCommand {
 /// The queue and a worker for the next hop of the configuration (notifications into the
 /// sender's mailbox, and the addresses' sending gateways, as under `postgate serve`), or exit
 /// with the reason; the HTTP client for token requests is the caller's to shut down.
-private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, DeliveryWorker, HTTPClient) {
+private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, DeliveryWorker, HTTPClients) {
     let configuration = options.gatewayConfiguration()
     let store = try options.openStore()
     let logger = Logger(label: "postgate.outbound")
@@ -95,8 +95,19 @@ private func makeWorker(_ options: StoreOptions) throws -> (OutboundQueue, Deliv
         let credentials = Gateway.makeCredentials(configuration: configuration, store: store, httpClient: httpClient,
                                                   threadPool: NIOThreadPool.singleton, logger: logger)
         worker.senderRoutes = Gateway.senderRoutes(store: store, credentials: credentials, threadPool: NIOThreadPool.singleton)
-        return (worker.queue, worker, httpClient)
+        return (worker.queue, worker, HTTPClients(shared: httpClient, credentials: credentials))
     } catch {
         fail("\(error)")
+    }
+}
+
+/// The HTTP clients of a delivery worker's sending gateways, shut down together.
+private struct HTTPClients {
+    let shared: HTTPClient
+    let credentials: GatewayCredentials
+
+    func shutdown() async {
+        await credentials.shutdown()
+        try? await shared.shutdown()
     }
 }

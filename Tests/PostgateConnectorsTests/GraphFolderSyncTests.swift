@@ -103,3 +103,34 @@ import Testing
         }
     }
 }
+
+/// The rules every Graph request follows on a failed answer.
+@Suite struct GraphRetryTests {
+    static func error(_ code: String) -> [UInt8] { Array(#"{"error":{"code":"\#(code)","message":"m"}}"#.utf8) }
+
+    @Test func oneNewTokenAfterA401ThenAClearFailure() {
+        var retry = GraphRetry()
+        #expect(retry.decide(status: 401, retryAfter: nil, body: Self.error("InvalidAuthenticationToken")) == .renewTokenAndRetry)
+        guard case .fail(.unauthorized) = retry.decide(status: 401, retryAfter: nil, body: []) else {
+            Issue.record("a second 401 must fail")
+            return
+        }
+        retry.succeeded()
+        #expect(retry.decide(status: 401, retryAfter: nil, body: []) == .renewTokenAndRetry, "a success restores the allowance")
+    }
+
+    @Test func throttlingWaitsRetryAfterBoundedInCountAndLength() {
+        var retry = GraphRetry(maxRetryAfter: 60, maxWaits: 2)
+        #expect(retry.decide(status: 429, retryAfter: 7, body: Self.error("ApplicationThrottled")) == .wait(seconds: 7))
+        #expect(retry.decide(status: 503, retryAfter: nil, body: []) == .wait(seconds: 10))
+        #expect(retry.decide(status: 429, retryAfter: 7, body: []) == .fail(.throttled(retryAfterSeconds: 7)))
+        var long = GraphRetry(maxRetryAfter: 60, maxWaits: 2)
+        #expect(long.decide(status: 429, retryAfter: 3600, body: []) == .fail(.throttled(retryAfterSeconds: 3600)))
+    }
+
+    @Test func otherStatusesFailWithGraphsCode() {
+        var retry = GraphRetry()
+        #expect(retry.decide(status: 403, retryAfter: nil, body: Self.error("ErrorAccessDenied")) == .fail(.forbidden("ErrorAccessDenied: m")))
+        #expect(retry.decide(status: 400, retryAfter: nil, body: Self.error("ErrorInvalidIdMalformed")) == .fail(.status(400, "ErrorInvalidIdMalformed: m")))
+    }
+}

@@ -55,6 +55,28 @@ import Testing
         #expect(try store.fetchedRemoteIDs(gatewayID: id, folder: "INBOX")["70.3"] == .stored)
     }
 
+    @Test func aGraphCheckpointMovesTheFolderLinkAndKeepsTheActionPendingUntilDone() throws {
+        let id = try gatewayID()
+        #expect(try store.deltaLink(gatewayID: id, folder: "inbox") == nil)
+        func record(_ message: String, link: String, pending: Bool, _ outcome: FetchCheckpoint.Outcome) throws {
+            let checkpoint = FetchCheckpoint(gatewayID: id, folder: "inbox", position: .graph(messageID: message, link: link, actionPending: pending))
+            try store.index.record(checkpoint, outcome: outcome, reason: outcome == .skipped ? "too large" : nil)
+        }
+        try record("AAMk1", link: "https://graph.test/page1", pending: true, .stored)
+        #expect(try store.deltaLink(gatewayID: id, folder: "inbox") == "https://graph.test/page1")
+        try record("AAMk2", link: "https://graph.test/delta1", pending: true, .skipped)
+        try record("AAMk3", link: "https://graph.test/delta1", pending: true, .duplicate)
+        #expect(try store.deltaLink(gatewayID: id, folder: "inbox") == "https://graph.test/delta1")
+        #expect(try store.fetchedRemoteIDs(gatewayID: id, folder: "inbox") == ["AAMk1": .stored, "AAMk2": .skipped, "AAMk3": .duplicate])
+        // A skipped message stays on the server as it is: no action for it.
+        #expect(Set(try store.pendingActions(gatewayID: id, folder: "inbox", limit: 10)) == ["AAMk1", "AAMk3"])
+        try store.actionsDone(["AAMk1"], gatewayID: id, folder: "inbox")
+        #expect(try store.pendingActions(gatewayID: id, folder: "inbox", limit: 10) == ["AAMk3"])
+        try store.setDeltaLink(nil, gatewayID: id, folder: "inbox")
+        #expect(try store.deltaLink(gatewayID: id, folder: "inbox") == nil)
+        #expect(try store.folderCheckpoint(gatewayID: id, folder: "inbox") == nil, "no IMAP checkpoint for a Graph folder")
+    }
+
     @Test func aRecordAboveTheActedUIDStaysForTheCatchUp() throws {
         let id = try gatewayID()
         try store.resetFolder(gatewayID: id, folder: "INBOX", uidValidity: 7)
@@ -143,6 +165,8 @@ import Testing
         let settings = try JSONDecoder().decode(SendingGatewaySettings.self, from: Data(Self.storedSending.utf8))
         #expect(settings.connection.tls == .starttls && settings.connection.password?.sealed == "aes256gcm:CCCC")
         #expect(settings.sentCopy.saveToSent && settings.sentFolder == "Sent Items")
+        // Stored before sending gateways had a kind: SMTP.
+        #expect(settings.kind == .smtp)
         #expect(settings.withoutSecrets.connection.password == nil)
         let again = try JSONDecoder().decode(SendingGatewaySettings.self, from: JSONEncoder().encode(settings))
         #expect(again == settings)

@@ -187,6 +187,73 @@ import Testing
         try store.editGatewayDraft(of: support) { (s: inout SendingGatewaySettings) in s = sending }
     }
 
+    /// A Graph receiving gateway with the client credentials grant.
+    func graph() throws -> ReceivingGatewaySettings {
+        var s = ReceivingGatewaySettings()
+        s.kind = .graph
+        s.username = "support@customer.example"
+        s.auth = .oauth2
+        var oauth = OAuthClientSettings()
+        oauth.clientID = "11111111-2222-3333-4444-555555555555"
+        oauth.tenant = "customer.example"
+        oauth.clientSecret = try store.secretBox().seal("client secret")
+        s.oauth = oauth
+        return s
+    }
+
+    @Test func aGraphGatewayTakesTheServiceFromItsURLAndTheIdentityPlatformByDefault() throws {
+        let checked = try graph().validated()
+        #expect(checked.host == "graph.microsoft.com" && checked.graphURL == nil && checked.tls == .implicit)
+        #expect(checked.oauth?.tokenEndpoint == GatewayConnectionSettings.defaultGraphTokenEndpoint)
+        var national = try graph()
+        national.graphURL = "https://Graph.Microsoft.US/v1.0"
+        #expect(try national.validated().host == "graph.microsoft.us")
+        var local = try graph()
+        local.graphURL = "http://127.0.0.1:8443/v1.0"
+        local.oauth?.refreshToken = try store.secretBox().seal("refresh")
+        local.oauth?.clientSecret = nil
+        _ = try local.validated()
+    }
+
+    static let badGraphSettings: [(String, Change)] = [
+        ("OAuth 2.0", { s in s.auth = .password }),
+        ("client secret", { s in s.oauth?.clientSecret = nil }),
+        ("--oauth-tenant", { s in s.oauth?.tenant = nil }),
+        ("must use https", { s in s.graphURL = "http://graph.example/v1.0" }),
+        ("without a query", { s in s.graphURL = "https://graph.example/v1.0?x=1" }),
+        ("the mailbox", { s in s.username = "" }),
+        ("'/'", { s in s.username = "../groups" }),
+        ("POP3 setting", { s in s.deleteAfterDownload = true }),
+        ("--move-to-folder", { s in s.afterFetch = .move }),
+    ]
+
+    @Test(arguments: badGraphSettings)
+    func badGraphSettingsAreRefusedAndChangeNothing(needle: String, change: Change) throws {
+        var settings = try graph()
+        change(&settings)
+        do {
+            try store.editGatewayDraft(of: support) { (s: inout ReceivingGatewaySettings) in s = settings }
+            Issue.record("accepted: \(needle)")
+        } catch {
+            #expect("\(error)".contains(needle), "\(error)")
+            #expect(!"\(error)".contains("\n"))
+        }
+        #expect(try store.gateways(of: support).receiving == nil)
+    }
+
+    @Test func aGraphSendingGatewayKeepsItsCopyInSentItemsWithoutAnIMAPGateway() throws {
+        var sending = SendingGatewaySettings()
+        sending.kind = .graph
+        sending.connection = try graph().connection
+        try store.editGatewayDraft(of: support) { (s: inout SendingGatewaySettings) in s = sending }
+        let stored = try #require(try store.gateways(of: support).sending?.draft)
+        #expect(stored.kind == .graph && stored.saveToSent && stored.sentFolder == nil && stored.protocolName == "graph")
+        sending.sentFolder = "Sent"
+        #expect(throws: StoreError.self) {
+            try store.editGatewayDraft(of: support) { (s: inout SendingGatewaySettings) in s = sending }
+        }
+    }
+
     // MARK: - Drafts, publishing, status
 
     @Test func aGatewayIsADraftUntilPublishedThenActive() throws {

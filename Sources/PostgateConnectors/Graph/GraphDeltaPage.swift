@@ -90,6 +90,8 @@ public enum GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     case status(Int, String)
     /// The request could not be sent or answered (connection, TLS, timeout).
     case transport(String)
+    /// A folder or mailbox named in the settings does not exist.
+    case notFound(String)
 
     public var description: String {
         switch self {
@@ -99,6 +101,7 @@ public enum GraphError: Error, Sendable, Equatable, CustomStringConvertible {
         case .throttled(let seconds): "Graph is throttling this mailbox: retry after \(seconds) seconds"
         case .status(let code, let text): "Graph answered HTTP \(code): \(text)"
         case .transport(let text): "cannot reach Graph: \(text)"
+        case .notFound(let text): "not found in Graph: \(text)"
         }
     }
 }

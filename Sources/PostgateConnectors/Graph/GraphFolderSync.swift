@@ -37,13 +37,10 @@ public struct GraphFolderSync: Sendable, Equatable {
     public static let expiredSyncCodes: Set<String> = ["syncStateNotFound", "syncStateInvalid", "resyncRequired"]
 
     public let initialURL: String
-    public let maxRetryAfter: Int
-    public let maxWaits: Int
     private(set) var link: String
     private var page: GraphDeltaPage?
-    private var refreshed = false
+    private var retry: GraphRetry
     private var resynced = false
-    private var waits = 0
 
     /// - Parameters:
     ///   - initialURL: the folder's first delta URL (`…/mailFolders/{folder}/messages/delta`).
@@ -51,17 +48,15 @@ public struct GraphFolderSync: Sendable, Equatable {
     public init(initialURL: String, storedLink: String?, maxRetryAfter: Int = 300, maxWaits: Int = 5) {
         self.initialURL = initialURL
         self.link = storedLink ?? initialURL
-        self.maxRetryAfter = maxRetryAfter
-        self.maxWaits = maxWaits
+        self.retry = GraphRetry(maxRetryAfter: maxRetryAfter, maxWaits: maxWaits)
     }
 
     public func start() -> Action { .get(link) }
 
     /// The answer to the last GET: its status, `Retry-After` in seconds if present, and body.
     public mutating func received(status: Int, retryAfter: Int?, body: [UInt8]) -> Action {
-        switch status {
-        case 200:
-            refreshed = false
+        if status == 200 {
+            retry.succeeded()
             let page: GraphDeltaPage
             do {
                 page = try GraphDeltaPage.parse(body)
@@ -70,26 +65,18 @@ public struct GraphFolderSync: Sendable, Equatable {
             }
             self.page = page
             return .importPage(page, link: link)
-        case 401:
-            guard !refreshed else { return .fail(.unauthorized(Self.text(body, status))) }
-            refreshed = true
-            return .refreshTokenThenGet(link)
-        case 403:
-            return .fail(.forbidden(Self.text(body, status)))
-        case 429, 503:
-            let seconds = max(1, retryAfter ?? 10)
-            guard waits < maxWaits, seconds <= maxRetryAfter else { return .fail(.throttled(retryAfterSeconds: seconds)) }
-            waits += 1
-            return .wait(seconds: seconds, thenGet: link)
-        default:
-            let code = GraphErrorBody.parse(body)?.code ?? ""
-            if status == 410 || Self.expiredSyncCodes.contains(code) {
-                guard !resynced else { return .fail(.status(status, Self.text(body, status))) }
-                resynced = true
-                link = initialURL
-                return .resync(initialURL)
-            }
-            return .fail(.status(status, Self.text(body, status)))
+        }
+        let code = GraphErrorBody.parse(body)?.code ?? ""
+        if status == 410 || Self.expiredSyncCodes.contains(code) {
+            guard !resynced else { return .fail(.status(status, GraphRetry.text(body, status))) }
+            resynced = true
+            link = initialURL
+            return .resync(initialURL)
+        }
+        switch retry.decide(status: status, retryAfter: retryAfter, body: body) {
+        case .renewTokenAndRetry: return .refreshTokenThenGet(link)
+        case .wait(let seconds): return .wait(seconds: seconds, thenGet: link)
+        case .fail(let error): return .fail(error)
         }
     }
 
@@ -97,7 +84,6 @@ public struct GraphFolderSync: Sendable, Equatable {
     public mutating func pageImported() -> Action {
         guard let page else { return .fail(.protocolError("no page was being imported")) }
         self.page = nil
-        waits = 0
         if let next = page.nextLink {
             link = next
             return .get(next)
@@ -105,11 +91,5 @@ public struct GraphFolderSync: Sendable, Equatable {
         guard let delta = page.deltaLink else { return .fail(.protocolError("a delta page without a next or delta link")) }
         link = delta
         return .finished(deltaLink: delta)
-    }
-
-    static func text(_ body: [UInt8], _ status: Int) -> String {
-        guard let error = GraphErrorBody.parse(body) else { return "HTTP \(status)" }
-        let text = error.message.isEmpty ? error.code : "\(error.code): \(error.message)"
-        return String(text.prefix(300)).replacingOccurrences(of: "\n", with: " ")
     }
 }

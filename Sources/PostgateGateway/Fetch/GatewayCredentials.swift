@@ -2,7 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOPosix
+import NIOSSL
 import PostgateBlocking
+import PostgateConnectors
 import PostgateDirectory
 import PostgateMessage
 import PostgateOAuth
@@ -24,6 +26,8 @@ public final class GatewayCredentials: Sendable {
     let threadPool: NIOThreadPool
     let logger: Logger
     private let sources = Mutex<[String: TokenSourceEntry]>([:])
+    /// HTTP clients that also trust a gateway's CA file, by the file's path.
+    private let trustingClients = Mutex<[String: HTTPClient]>([:])
 
     /// A gateway's token source, the settings it was made for, and the access token it last
     /// handed out.
@@ -46,7 +50,39 @@ public final class GatewayCredentials: Sendable {
     public func credential(for gateway: ReceivingGateway) async throws -> GatewayCredential {
         let settings = gateway.settings
         return try await credential(key: "receiving \(gateway.address)", address: gateway.address, direction: .receiving,
-                                    auth: settings.auth, password: settings.password, oauth: settings.oauth)
+                                    auth: settings.auth, password: settings.password, oauth: settings.oauth,
+                                    defaultScope: settings.kind == .graph ? Self.graphScope(settings.connection) : nil,
+                                    caFile: settings.kind == .graph ? settings.caFile : nil)
+    }
+
+    /// A Graph sending gateway's access token; `renewing` first drops the one handed out
+    /// last (Graph refused it).
+    public func graphToken(address: EmailAddress, settings: SendingGatewaySettings, renewing: Bool) async throws -> String {
+        let key = "sending \(address)"
+        if renewing { await forgetToken(key: key) }
+        switch try await credential(key: key, address: address, direction: .sending, auth: settings.auth, password: nil,
+                                    oauth: settings.oauth, defaultScope: Self.graphScope(settings.connection), caFile: settings.caFile) {
+        case .bearer(let token, _): return token
+        case .password: throw FetchError("a Graph gateway authenticates with OAuth 2.0, not a password")
+        }
+    }
+
+    /// A Graph sending gateway's mailbox, its tokens from this source.
+    public func graphMailbox(address: EmailAddress, settings: SendingGatewaySettings) -> GraphMailbox {
+        let client = GraphClient(baseURL: settings.connection.effectiveGraphURL, httpClient: httpClient(trusting: settings.caFile),
+                                 requestTimeout: .milliseconds(max(settings.connectionTimeoutMS, 60_000)))
+        return GraphMailbox(client: client, user: settings.username, token: { [self] renewing in
+            try await graphToken(address: address, settings: settings, renewing: renewing)
+        })
+    }
+
+    /// The scope asked for with the client credentials grant: every application permission
+    /// granted on the Graph resource (`{origin}/.default`).
+    static func graphScope(_ connection: GatewayConnectionSettings) -> String {
+        guard let url = URLComponents(string: connection.effectiveGraphURL), let scheme = url.scheme, let host = url.host else {
+            return "https://graph.microsoft.com/.default"
+        }
+        return "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/.default"
     }
 
     /// A sending gateway's SMTP credentials.
@@ -58,12 +94,41 @@ public final class GatewayCredentials: Sendable {
         }
     }
 
+    /// The HTTP client for a gateway's Graph and token requests: the process's client, or
+    /// one that also trusts the gateway's CA file (a private CA), made once per file.
+    public func httpClient(trusting caFile: String?) -> HTTPClient {
+        guard let caFile, !caFile.isEmpty else { return httpClient }
+        let shared = httpClient
+        return trustingClients.withLock { clients in
+            if let known = clients[caFile] { return known }
+            var configuration = OAuth2TokenSource.httpClientConfiguration()
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(caFile)]
+            configuration.tlsConfiguration = tls
+            let client = HTTPClient(eventLoopGroupProvider: .shared(shared.eventLoopGroup), configuration: configuration)
+            clients[caFile] = client
+            return client
+        }
+    }
+
+    /// Shuts down the clients made for CA files (the process's client is its owner's).
+    public func shutdown() async {
+        let clients = trustingClients.withLock { clients in
+            defer { clients = [:] }
+            return Array(clients.values)
+        }
+        for client in clients { try? await client.shutdown() }
+    }
+
     /// After a failed attempt: the access token used may be the reason (revoked before its
     /// expiry; RFC 6750 section 3.1 `invalid_token`), so the next attempt asks for a new one.
     /// The source stays, with the newest refresh token the server issued (RFC 6749 section 6).
     public func attemptFailed(_ gateway: ReceivingGateway) async {
+        await forgetToken(key: "receiving \(gateway.address)")
+    }
+
+    private func forgetToken(key: String) async {
         let entry = sources.withLock { sources -> TokenSourceEntry? in
-            let key = "receiving \(gateway.address)"
             defer { sources[key]?.lastToken = nil }
             return sources[key]
         }
@@ -71,7 +136,7 @@ public final class GatewayCredentials: Sendable {
     }
 
     private func credential(key: String, address: EmailAddress, direction: GatewayDirection, auth: GatewayAuthentication,
-                            password: SealedSecret?, oauth: OAuthClientSettings?) async throws -> GatewayCredential {
+                            password: SealedSecret?, oauth: OAuthClientSettings?, defaultScope: String? = nil, caFile: String? = nil) async throws -> GatewayCredential {
         switch auth {
         case .password:
             guard let password else { throw FetchError("no password is stored for the \(direction.rawValue) gateway of \(address)") }
@@ -79,7 +144,8 @@ public final class GatewayCredentials: Sendable {
             return .password(try box.open(password))
         case .oauth2:
             guard let oauth else { throw FetchError("no OAuth 2.0 settings are stored for the \(direction.rawValue) gateway of \(address)") }
-            let source = try await tokenSource(key: key, address: address, direction: direction, oauth: oauth)
+            let source = try await tokenSource(key: key, address: address, direction: direction, oauth: oauth, defaultScope: defaultScope,
+                                               httpClient: httpClient(trusting: caFile))
             do {
                 let token = try await source.accessToken()
                 sources.withLock { if $0[key]?.source === source { $0[key]?.lastToken = token } }
@@ -101,15 +167,18 @@ public final class GatewayCredentials: Sendable {
     }
 
     private func tokenSource(key: String, address: EmailAddress, direction: GatewayDirection,
-                             oauth: OAuthClientSettings) async throws -> OAuth2TokenSource {
+                             oauth: OAuthClientSettings, defaultScope: String?, httpClient: HTTPClient) async throws -> OAuth2TokenSource {
         if let known = sources.withLock({ $0[key] }), known.settings == oauth { return known.source }
         let box = try await secretBox()
-        guard let refresh = oauth.refreshToken else {
+        // Without a refresh token, a Graph gateway uses the client credentials grant (RFC 6749
+        // section 4.4), for the application permissions an administrator consented to.
+        guard oauth.refreshToken != nil || (defaultScope != nil && oauth.clientSecret != nil) else {
             throw FetchError("no refresh token is stored for the \(direction.rawValue) gateway of \(address): set one with --oauth-refresh-token-file")
         }
+        let refresh = try oauth.refreshToken.map(box.open) ?? ""
         let settings = OAuth2Settings(
             tokenEndpoint: oauth.tokenEndpoint, clientID: oauth.clientID, clientSecret: try oauth.clientSecret.map(box.open) ?? "",
-            scope: oauth.scope, tenant: oauth.tenant, refreshToken: try box.open(refresh))
+            scope: oauth.scope ?? (refresh.isEmpty ? defaultScope : nil), tenant: oauth.tenant, refreshToken: refresh)
         let (store, threadPool, logger) = (self.store, self.threadPool, self.logger)
         let source = OAuth2TokenSource(settings: settings, httpClient: httpClient, logger: logger, onRefreshTokenRotation: { [weak self] rotated in
             // RFC 6749 section 6: the old refresh token may stop working; keep the new one.
@@ -141,11 +210,27 @@ extension GatewayCredentials: SendingCredentialSource {}
 /// Where a sending gateway's SMTP credentials come from.
 public protocol SendingCredentialSource: Sendable {
     func smtpCredentials(address: EmailAddress, settings: SendingGatewaySettings) async throws -> SMTPCredentials
+    /// A Graph sending gateway's access token; `renewing` drops the one handed out last.
+    func graphToken(address: EmailAddress, settings: SendingGatewaySettings, renewing: Bool) async throws -> String
+    func graphMailbox(address: EmailAddress, settings: SendingGatewaySettings) throws -> GraphMailbox
+}
+
+extension SendingCredentialSource {
+    /// A source without Graph: every Graph gateway fails with this.
+    public func graphToken(address: EmailAddress, settings: SendingGatewaySettings, renewing: Bool) async throws -> String {
+        throw FetchError("no Graph credentials for \(address)")
+    }
+
+    public func graphMailbox(address: EmailAddress, settings: SendingGatewaySettings) throws -> GraphMailbox {
+        throw FetchError("no Graph credentials for \(address)")
+    }
 }
 
 /// Where a fetcher's credentials come from.
 public protocol GatewayCredentialSource: Sendable {
     func credential(for gateway: ReceivingGateway) async throws -> GatewayCredential
+    /// The HTTP client for Graph requests, trusting `caFile` as well where given.
+    func httpClient(trusting caFile: String?) -> HTTPClient
     /// A pass failed: a cached token may be stale.
     func attemptFailed(_ gateway: ReceivingGateway) async
 }

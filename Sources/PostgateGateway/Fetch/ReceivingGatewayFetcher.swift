@@ -124,10 +124,12 @@ final class ReceivingGatewayFetcher: Sendable {
     /// One connection: authenticate, import, log out (or, with IMAP IDLE, stay and import
     /// each change, calling `synced` after each round).
     func runPass(synced: @escaping @Sendable (PassReport) async -> Void) async throws -> PassReport {
+        if gateway.settings.kind == .graph { return try await runGraphPass() }
         let credential = try await credentials.credential(for: gateway)
         switch gateway.settings.kind {
         case .pop3: return try await limiter.run { try await self.runPOP3Pass(credential: credential) }
         case .imap: return try await runIMAPPass(credential: credential, synced: synced)
+        case .graph: return try await runGraphPass()
         }
     }
 

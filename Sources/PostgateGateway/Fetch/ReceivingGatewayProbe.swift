@@ -46,6 +46,10 @@ public struct ReceivingGatewayProbe: Sendable {
             let credential = try await credentials.credential(for: gateway)
             return (credential, settings.auth == .oauth2 ? "token endpoint answered" : "password decrypted")
         }) else { return steps }
+        if settings.kind == .graph {
+            let mailbox = ReceivingGatewayFetcher.graphMailbox(of: gateway, credentials: credentials)
+            return steps + (await GraphGatewayProbe(mailbox: mailbox).receivingSteps(settings))
+        }
         let timeout = Double(settings.connectionTimeoutMS) / 1000
         let endpoint = "\(settings.host):\(settings.port ?? Self.defaultPort(settings))"
         let user = settings.username
@@ -89,6 +93,8 @@ public struct ReceivingGatewayProbe: Sendable {
                         },
                         close: { try await session.quit() })
                 }
+            case .graph:
+                break
             }
         } catch {
             // The connection itself failed (refused, TLS, timeout) before any step inside it.
@@ -147,6 +153,7 @@ public struct ReceivingGatewayProbe: Sendable {
         case (.imap, _): 143
         case (.pop3, .implicit): 995
         case (.pop3, _): 110
+        case (.graph, _): 443
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgateBlocking
+import PostgateConnectors
 import PostgateDirectory
 import PostgateMessage
 import PostgateOutbound
@@ -41,6 +42,7 @@ public struct SendingGatewayProbe: Sendable {
 
     /// The steps run, the last one failed if any did.
     public func run() async -> [GatewayProbeStep] {
+        if settings.kind == .graph { return await runGraph() }
         var steps: [GatewayProbeStep] = []
         var started = Date()
         let smtpCredentials: SMTPCredentials
@@ -62,6 +64,36 @@ public struct SendingGatewayProbe: Sendable {
         started = Date()
         let (ok, detail) = await sendTestMessage(to: sendTo, endpoint: endpoint)
         steps.append(step("send test message", ok, detail, since: started))
+        return steps
+    }
+
+    /// Graph: the token and its permission, the mailbox, and with `sendTo` a test message
+    /// through `sendMail`.
+    private func runGraph() async -> [GatewayProbeStep] {
+        var started = Date()
+        let token: String
+        do {
+            token = try await credentials.graphToken(address: address, settings: settings, renewing: false)
+        } catch {
+            return [step(credentialStep, false, ReceivingGatewayFetcher.oneLine(error), since: started)]
+        }
+        var steps = [step(credentialStep, true, "token endpoint answered", since: started)]
+        let mailbox: GraphMailbox
+        do {
+            mailbox = try credentials.graphMailbox(address: address, settings: settings)
+        } catch {
+            return steps + [step("reach mailbox", false, ReceivingGatewayFetcher.oneLine(error), since: nil)]
+        }
+        steps += await GraphGatewayProbe(mailbox: mailbox).sendingSteps(token: token)
+        guard steps.allSatisfy(\.ok), let sendTo else { return steps }
+        started = Date()
+        let message = Self.testMessage(from: address, to: sendTo, server: mailbox.client.baseURL, date: now())
+        do {
+            try await mailbox.sendMIME(Array(message.utf8))
+            steps.append(step("send test message", true, "to \(sendTo): 202 Accepted by Graph sendMail", since: started))
+        } catch {
+            steps.append(step("send test message", false, "to \(sendTo): \(ReceivingGatewayFetcher.oneLine(error))", since: started))
+        }
         return steps
     }
 
