@@ -234,7 +234,7 @@ let package = Package(
             name: "postgate",
             dependencies: [
                 "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
-                "PostgateSessions", "PostgateCSV", "PostgateOutbound",
+                "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -20,7 +20,8 @@ extension ConnectorCommand {
             endpoint), connects and negotiates TLS, authenticates, then lists the folders (IMAP, \
             checking that the mapped ones exist) or counts the messages (POP3). Sending: the \
             same up to authentication over EHLO and STARTTLS, and with --send-to ADDRESS a real \
-            test message. Nothing is fetched; the test stops at the first failed step and takes \
+            test message. Graph: the access token, then the mailbox and its mapped folders \
+            (receiving) or the token's Mail.Send permission and the mailbox (sending). Nothing is fetched; the test stops at the first failed step and takes \
             at most a minute. The draft is tested when there is one (--published for the live \
             settings). Exits 1 when a step failed. With --json: {address, direction, settings \
             ("draft" or "published"), ok, steps[{step, ok, detail, milliseconds}]}.

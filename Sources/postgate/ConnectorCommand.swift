@@ -12,15 +12,16 @@ struct ConnectorCommand: ParsableCommand {
         abstract: "Set, show, list, test and remove the mailbox connectors (gateways) of addresses.",
         discussion: """
         A receiving gateway fetches an address's mail from the customer's own mailbox (IMAP, \
-        RFC 9051 / RFC 3501, or POP3, RFC 1939); a sending gateway sends its replies through \
-        the customer's SMTP submission server (RFC 6409). An address has at most one of each. \
+        RFC 9051 / RFC 3501, POP3, RFC 1939, or Microsoft Graph); a sending gateway sends its \
+        replies through the customer's SMTP submission server (RFC 6409) or Microsoft Graph's \
+        sendMail. An address has at most one of each. \
         Edits are drafts until `postgate publish` (or --publish): a gateway never published is \
         a Draft, a published one Active. Passwords, OAuth client secrets and refresh tokens are \
         read from a file or standard input, never from the command line, and are stored \
         encrypted (AES-256-GCM) with the key in DATA/secret.key (or channels.secret_key_file of \
         --config), made on first need with mode 0600; they are never shown, logged or exported.
         """,
-        subcommands: [Set.self, Show.self, List.self, Status.self, Test.self, Retry.self, Remove.self, Discard.self]
+        subcommands: [Set.self, Show.self, List.self, Status.self, Test.self, Groups.self, Retry.self, Remove.self, Discard.self]
     )
 
     /// `postgate connector show ADDRESS`.
@@ -51,7 +52,7 @@ struct ConnectorCommand: ParsableCommand {
                 if let receiving { blocks.append(Self.block("receiving", receiving)) }
                 if let sending { blocks.append(Self.block("sending", sending)) }
                 guard !blocks.isEmpty else {
-                    return "\(address.canonicalText) has no connector; add one with `postgate connector set \(address.canonicalText) --receiving imap|pop3 …` or `--sending …`"
+                    return "\(address.canonicalText) has no connector; add one with `postgate connector set \(address.canonicalText) --receiving imap|pop3|graph …` or `--sending …`"
                 }
                 return blocks.joined(separator: "\n\n")
             }

@@ -47,7 +47,7 @@ public struct ReceivingGatewayProbe: Sendable {
             return (credential, settings.auth == .oauth2 ? "token endpoint answered" : "password decrypted")
         }) else { return steps }
         if settings.kind == .graph {
-            let mailbox = ReceivingGatewayFetcher.graphMailbox(of: gateway, credentials: credentials)
+            let mailbox = Self.graphMailbox(of: gateway, credentials: credentials)
             return steps + (await GraphGatewayProbe(mailbox: mailbox).receivingSteps(settings))
         }
         let timeout = Double(settings.connectionTimeoutMS) / 1000
@@ -145,6 +145,11 @@ public struct ReceivingGatewayProbe: Sendable {
 
     private static func milliseconds(since started: Date) -> Int {
         Int((Date().timeIntervalSince(started) * 1000).rounded())
+    }
+
+    /// A Graph receiving gateway's mailbox, with its credentials.
+    public static func graphMailbox(of gateway: ReceivingGateway, credentials: any GatewayCredentialSource) -> GraphMailbox {
+        ReceivingGatewayFetcher.graphMailbox(of: gateway, credentials: credentials)
     }
 
     static func defaultPort(_ settings: ReceivingGatewaySettings) -> Int {
