@@ -18,6 +18,15 @@ extension ChannelSettings {
             }
             settings.displayName = name.isEmpty ? nil : name
         }
+        if let name = channelName {
+            if name.isEmpty {
+                settings.channelName = nil
+            } else {
+                try Self.checkChannelName(name)
+            }
+        }
+        settings.autoReplyKeywords = try Self.keywords(autoReplyKeywords)
+        settings.autoReplySenders = try Self.senders(autoReplySenders)
         if enabled && defaultQueue == nil {
             throw .invalidSetting("\(owner) cannot be enabled without a default queue: set one with --queue first, so that every accepted message reaches a queue")
         }
@@ -35,6 +44,64 @@ extension ChannelSettings {
         }
         try checkTexts()
         return settings
+    }
+
+    /// The longest channel name.
+    public static let maxChannelNameLength = 64
+    /// The most auto-reply keywords or senders of one address.
+    public static let maxAutoReplyRules = 100
+
+    /// A letter or underscore, then letters, digits and underscores (ASCII), at most 64.
+    static func checkChannelName(_ name: String) throws(StoreError) {
+        let scalars = Array(name.unicodeScalars)
+        func isLetter(_ s: Unicode.Scalar) -> Bool { ("a"..."z").contains(s) || ("A"..."Z").contains(s) }
+        guard scalars.count <= maxChannelNameLength else {
+            throw .invalidSetting("channel name '\(name)' has \(scalars.count) characters; at most \(maxChannelNameLength) are allowed")
+        }
+        guard let first = scalars.first, isLetter(first) || first == "_" else {
+            throw .invalidSetting("channel name '\(name)' must start with a letter or an underscore")
+        }
+        guard scalars.allSatisfy({ isLetter($0) || ("0"..."9").contains($0) || $0 == "_" }) else {
+            throw .invalidSetting("channel name '\(name)' may hold only letters, digits and underscores")
+        }
+    }
+
+    /// Words or phrases: one line each, at most 200 characters, no duplicates (any case).
+    static func keywords(_ list: [String]) throws(StoreError) -> [String] {
+        var result: [String] = []
+        for text in list {
+            let keyword = text.trimmingCharacters(in: .whitespaces)
+            guard !keyword.isEmpty else { continue }
+            guard keyword.count <= 200, !keyword.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw .invalidSetting("auto-reply keyword '\(keyword.prefix(40))' must be one line of at most 200 characters")
+            }
+            if !result.contains(where: { $0.lowercased() == keyword.lowercased() }) { result.append(keyword) }
+        }
+        guard result.count <= maxAutoReplyRules else {
+            throw .invalidSetting("\(result.count) auto-reply keywords; at most \(maxAutoReplyRules) are allowed")
+        }
+        return result
+    }
+
+    /// Addresses (canonical) or domains (lower-case A-labels).
+    static func senders(_ list: [String]) throws(StoreError) -> [String] {
+        var result: [String] = []
+        for text in list where !text.isEmpty {
+            let value: String
+            if text.contains("@") {
+                value = try parseAddress(text, setting: "auto-reply sender").canonicalAddress.description
+            } else {
+                guard let domain = try? DomainName(text) else {
+                    throw .invalidSetting("auto-reply sender '\(text)' is neither an address nor a domain")
+                }
+                value = domain.ascii
+            }
+            if !result.contains(value) { result.append(value) }
+        }
+        guard result.count <= maxAutoReplyRules else {
+            throw .invalidSetting("\(result.count) auto-reply senders; at most \(maxAutoReplyRules) are allowed")
+        }
+        return result
     }
 
     private func checkRecipientCaps() throws(StoreError) {

@@ -9,6 +9,9 @@ import PostgateSessions
 public struct ChannelSettings: Sendable, Codable, Equatable {
     /// The phrase shown with the address on replies.
     public var displayName: String?
+    /// The channel's name, unique among addresses (case-insensitive): a letter or underscore,
+    /// then letters, digits and underscores, at most 64 in all.
+    public var channelName: String?
     /// Inbound, outbound or both: whether the address receives mail, sends replies, or both.
     public var usage: AddressUsage = .both
     /// A disabled address refuses mail (550 5.2.1). Enabling needs a default queue, so that
@@ -36,6 +39,14 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     public var allowedSenderDomains: [String] = []
     /// Keep auto-replies out of the queues (flagged, never answered).
     public var excludeAutoReplies = true
+    /// With `excludeAutoReplies`: also treat as auto-replies messages whose subject or text
+    /// contains one of these words or phrases (case-insensitive).
+    public var autoReplyKeywords: [String] = []
+    /// With `excludeAutoReplies`: also treat as auto-replies messages from these senders,
+    /// each an address or a domain (and its subdomains).
+    public var autoReplySenders: [String] = []
+    /// Apply the address's blocklist; off keeps the entries but lets every sender through.
+    public var blocklistEnabled = true
     /// Sync when recipient only: the address must appear in To or Cc, else quarantine.
     public var syncWhenRecipientOnly = false
     /// The recipients an agent's reply may
@@ -57,10 +68,11 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     public static let maxRecipientSum = 100
 
     package enum CodingKeys: String, CodingKey, CaseIterable {
-        case displayName, usage, enabled, sendContactCard, contactCard
+        case displayName, channelName, usage, enabled, sendContactCard, contactCard
         case templateHeaderText, templateHeaderHTML, templateFooterText, templateFooterHTML
         case defaultQueue, contactCentreAddress, aliases, sessionMode, allowedSenderDomains
-        case excludeAutoReplies, syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays
+        case excludeAutoReplies, autoReplyKeywords, autoReplySenders, blocklistEnabled
+        case syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays
     }
 
     /// Reads every key that is present; absent keys keep their defaults, so an export
@@ -68,6 +80,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         displayName = try c.decodeIfPresent(String.self, forKey: .displayName)
+        channelName = try c.decodeIfPresent(String.self, forKey: .channelName)
         usage = try c.decodeIfPresent(AddressUsage.self, forKey: .usage) ?? .both
         enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? true
         sendContactCard = try c.decodeIfPresent(Bool.self, forKey: .sendContactCard) ?? false
@@ -82,6 +95,9 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         sessionMode = try c.decodeIfPresent(SessionMode.self, forKey: .sessionMode) ?? .channel
         allowedSenderDomains = try c.decodeIfPresent([String].self, forKey: .allowedSenderDomains) ?? []
         excludeAutoReplies = try c.decodeIfPresent(Bool.self, forKey: .excludeAutoReplies) ?? true
+        autoReplyKeywords = try c.decodeIfPresent([String].self, forKey: .autoReplyKeywords) ?? []
+        autoReplySenders = try c.decodeIfPresent([String].self, forKey: .autoReplySenders) ?? []
+        blocklistEnabled = try c.decodeIfPresent(Bool.self, forKey: .blocklistEnabled) ?? true
         syncWhenRecipientOnly = try c.decodeIfPresent(Bool.self, forKey: .syncWhenRecipientOnly) ?? false
         maxTo = try c.decodeIfPresent(Int.self, forKey: .maxTo)
         maxCc = try c.decodeIfPresent(Int.self, forKey: .maxCc)
@@ -93,6 +109,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(displayName, forKey: .displayName)
+        try c.encode(channelName, forKey: .channelName)
         try c.encode(usage, forKey: .usage)
         try c.encode(enabled, forKey: .enabled)
         try c.encode(sendContactCard, forKey: .sendContactCard)
@@ -107,6 +124,9 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         try c.encode(sessionMode, forKey: .sessionMode)
         try c.encode(allowedSenderDomains, forKey: .allowedSenderDomains)
         try c.encode(excludeAutoReplies, forKey: .excludeAutoReplies)
+        try c.encode(autoReplyKeywords, forKey: .autoReplyKeywords)
+        try c.encode(autoReplySenders, forKey: .autoReplySenders)
+        try c.encode(blocklistEnabled, forKey: .blocklistEnabled)
         try c.encode(syncWhenRecipientOnly, forKey: .syncWhenRecipientOnly)
         try c.encode(maxTo, forKey: .maxTo)
         try c.encode(maxCc, forKey: .maxCc)

@@ -95,6 +95,10 @@ extension SQLiteDirectory {
             """, arguments: [addressID]) else { throw StoreError.database(path: database.path, reason: "address #\(addressID) vanished") }
         var s = ChannelSettings()
         s.displayName = row["display_name"]
+        s.channelName = row["channel_name"]
+        s.blocklistEnabled = row["blocklist_enabled"]
+        s.autoReplyKeywords = (try? JSONDecoder().decode([String].self, from: Data((row["auto_reply_keywords"] as String).utf8))) ?? []
+        s.autoReplySenders = (try? JSONDecoder().decode([String].self, from: Data((row["auto_reply_senders"] as String).utf8))) ?? []
         s.usage = AddressUsage(rawValue: row["usage"]) ?? .both
         s.enabled = row["enabled"]
         s.sendContactCard = row["send_contact_card"]
@@ -124,13 +128,15 @@ extension SQLiteDirectory {
             UPDATE address SET display_name = ?, usage = ?, enabled = ?, send_contact_card = ?, contact_card = ?,
                 template_header_text = ?, template_header_html = ?, template_footer_text = ?, template_footer_html = ?,
                 default_queue_id = ?, contact_centre_address = ?, session_mode = ?, allowed_sender_domains = ?,
-                exclude_auto_replies = ?, sync_recipient_only = ?, max_to = ?, max_cc = ?, max_bcc = ?, retention_days = ?
+                exclude_auto_replies = ?, sync_recipient_only = ?, max_to = ?, max_cc = ?, max_bcc = ?, retention_days = ?,
+                channel_name = ?, blocklist_enabled = ?, auto_reply_keywords = ?, auto_reply_senders = ?
             WHERE id = ?
             """, arguments: [
                 s.displayName, s.usage.rawValue, s.enabled, s.sendContactCard, s.contactCard,
                 s.templateHeaderText, s.templateHeaderHTML, s.templateFooterText, s.templateFooterHTML,
                 queueID, s.contactCentreAddress, s.sessionMode.rawValue, try Self.encode(s.allowedSenderDomains),
-                s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, s.retentionDays, addressID,
+                s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, s.retentionDays,
+                s.channelName, s.blocklistEnabled, try Self.encode(s.autoReplyKeywords), try Self.encode(s.autoReplySenders), addressID,
             ])
         try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
         for alias in s.aliases {
@@ -162,8 +168,25 @@ extension SQLiteDirectory {
             if !aliases.contains(alias.description) { aliases.append(alias.description) }
         }
         settings.aliases = aliases
+        if let name = settings.channelName { try checkChannelNameFree(db, name, addressID: addressID) }
         try checkGatewaysFit(db, usage: settings.usage, addressID: addressID, owner: owner)
         return settings
+    }
+
+    /// A channel name is the address's alone (whatever the case), published or drafted by
+    /// another address; so a swap of names takes two publications.
+    private func checkChannelNameFree(_ db: Database, _ name: String, addressID: Int64) throws {
+        if let holder = try Int64.fetchOne(db, cachedSQL: """
+            SELECT id FROM address WHERE channel_name = ? COLLATE NOCASE AND id != ?
+            """, arguments: [name, addressID]) {
+            throw StoreError.invalidSetting("channel name '\(name)' is taken by \(try addressName(db, addressID: holder))")
+        }
+        for row in try Row.fetchAll(db, cachedSQL: "SELECT address_id, settings FROM address_draft WHERE address_id != ?", arguments: [addressID]) {
+            let other = try decodeDraft(row["settings"])
+            if let taken = other.channelName, taken.lowercased() == name.lowercased() {
+                throw StoreError.invalidSetting("channel name '\(name)' is in the draft of \(try addressName(db, addressID: row["address_id"]))")
+            }
+        }
     }
 
     func draft(_ db: Database, addressID: Int64) throws -> ChannelSettings? {

@@ -29,7 +29,8 @@ extension InboundDelivery {
         return AddressPolicySettings(
             allowedSenderDomains: settings.allowedSenderDomains.compactMap { try? DomainName($0) },
             excludeAutoReplies: settings.excludeAutoReplies, syncWhenRecipientOnly: settings.syncWhenRecipientOnly,
-            recipientAddresses: Set(names))
+            recipientAddresses: Set(names), blocklistEnabled: settings.blocklistEnabled,
+            autoReplyKeywords: settings.autoReplyKeywords, autoReplySenders: settings.autoReplySenders)
     }
 
     /// Applies the inbound policy to each accepted mailbox (runs on the thread pool).
@@ -37,7 +38,7 @@ extension InboundDelivery {
                directory: DirectorySnapshot) throws(StoreError) -> PolicyRouting {
         var routing = PolicyRouting()
         for (target, recipient) in targets {
-            let verdict = try verdict(for: target, header: header, mailFrom: mailFrom, directory: directory)
+            let verdict = try verdict(for: target, recipient: recipient, header: header, mailFrom: mailFrom, directory: directory)
             let destination = verdict.isQuarantined ? try store.quarantineTarget(for: target) : target
             routing.rcptTo[destination] = recipient
             routing.labels[destination] = verdict.label
@@ -50,12 +51,12 @@ extension InboundDelivery {
         return routing
     }
 
-    private func verdict(for target: MailboxTarget, header: MessageHeader, mailFrom: String,
+    private func verdict(for target: MailboxTarget, recipient: String, header: MessageHeader, mailFrom: String,
                          directory: DirectorySnapshot) throws(StoreError) -> PolicyVerdict {
         guard let record = try directory.address(target.address) else { return .deliver }
         do {
             return try InboundPolicy.evaluate(
-                header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record),
+                header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record), envelopeRecipient: recipient,
                 blocklist: { sender in try directory.blocklistEntry(blocking: sender, for: target) },
                 verifyMessageID: store.sessionMessageIDs.sessionID(fromMessageID:),
                 isHostedAddress: { address in try directory.address(address) != nil })

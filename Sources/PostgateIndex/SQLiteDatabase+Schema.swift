@@ -79,6 +79,7 @@ extension SQLiteDatabase {
         registerMailboxAllocationSchema(&migrator)
         registerRecentSchema(&migrator)
         registerSearchTextSchema(&migrator)
+        registerChannelModelSchema(&migrator)
         return migrator
     }
 }

@@ -15,15 +15,44 @@ public struct AddressPolicySettings: Sendable, Equatable {
     /// The names that count as this address in To/Cc: the address, its aliases and the
     /// contact centre's own address that forwards to it, in canonical form.
     public var recipientAddresses: Set<String>
+    /// Apply the blocklist; off lets every sender through (the entries stay).
+    public var blocklistEnabled: Bool
+    /// The administrator's own auto-reply keywords, matched in the subject ignoring case.
+    public var autoReplyKeywords: [String]
+    /// The administrator's own auto-reply senders: canonical addresses, or domains (A-labels)
+    /// that also cover their subdomains.
+    public var autoReplySenders: [String]
 
     public init(
         allowedSenderDomains: [DomainName] = [], excludeAutoReplies: Bool = true,
-        syncWhenRecipientOnly: Bool = false, recipientAddresses: Set<String> = []
+        syncWhenRecipientOnly: Bool = false, recipientAddresses: Set<String> = [],
+        blocklistEnabled: Bool = true, autoReplyKeywords: [String] = [], autoReplySenders: [String] = []
     ) {
         self.allowedSenderDomains = allowedSenderDomains
         self.excludeAutoReplies = excludeAutoReplies
         self.syncWhenRecipientOnly = syncWhenRecipientOnly
         self.recipientAddresses = recipientAddresses
+        self.blocklistEnabled = blocklistEnabled
+        self.autoReplyKeywords = autoReplyKeywords
+        self.autoReplySenders = autoReplySenders
+    }
+
+    /// The administrator's own auto-reply rule a message meets: a listed sender (From or
+    /// the envelope) or a keyword in the subject.
+    public func ownAutoReplyMarker(subject: String?, senders: [EmailAddress]) -> AutoReplyMarker? {
+        for sender in senders {
+            for listed in autoReplySenders {
+                if listed.contains("@") ? sender.canonical == listed
+                    : (sender.domain.ascii == listed || sender.domain.ascii.hasSuffix("." + listed)) {
+                    return .listedSender(listed)
+                }
+            }
+        }
+        if let subject, !autoReplyKeywords.isEmpty {
+            let folded = subject.lowercased()
+            if let keyword = autoReplyKeywords.first(where: { folded.contains($0.lowercased()) }) { return .keyword(keyword) }
+        }
+        return nil
     }
 
     /// True if `domain` is allowed: no restriction, or equal to or below an allowed domain.

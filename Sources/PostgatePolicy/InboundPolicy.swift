@@ -17,14 +17,17 @@ import PostgateMessage
 /// 2. **Allowed domains**: the author's domain (From; the envelope sender only when From
 ///    has no address, since forwarders rewrite the envelope sender with SRS) is not
 ///    allowed → `.quarantined(.senderDomainNotAllowed)`.
-/// 3. **Sync when recipient only**: the message must be addressed to the address in To
-///    or Cc (or Resent-To / Resent-Cc, RFC 5322 section 3.6.6). Forwarders that keep the
-///    original To are handled two ways: the contact centre's own address is one of
-///    `recipientAddresses`; and an address that a forwarding trace field
-///    (Delivered-To, X-Original-To, X-Forwarded-To, X-Forwarded-For, Envelope-To) says was
-///    forwarded here counts when it also appears in To or Cc. The trace fields alone never
-///    count: MTAs write them for Bcc and list copies too, exactly the mail this setting
-///    exists to hold back, and any sender can write them → otherwise
+/// 3. **Sync when recipient only**: the message must be addressed to the address in To,
+///    Cc or Bcc. To and Cc (and Resent-To / Resent-Cc, RFC 5322 section 3.6.6) are read from
+///    the header; a Bcc copy names the address nowhere in it (section 3.6.3), so it is known
+///    by its delivery: a forwarding trace field (Delivered-To, X-Original-To, X-Forwarded-To,
+///    X-Forwarded-For, Envelope-To) naming one of `recipientAddresses`, as the provider of a
+///    fetched mailbox writes, or, when no trace field is present, the SMTP envelope recipient
+///    itself. The contact centre's own address is one of `recipientAddresses`, so mail to it
+///    forwarded here counts; an address a trace field says was forwarded here also counts
+///    when it appears in To or Cc. Not addressed: mailing-list copies (`List-Id` or
+///    `List-Post`, RFC 2919 and RFC 2369) that do not name the address in To or Cc, and
+///    copies forwarded here whose trace fields name only other recipients →
 ///    `.quarantined(.notARecipient)`.
 /// 4. **Auto-replies** (when excluded): any `AutoReplyDetector` marker → `.autoReply`.
 /// 5. Otherwise `.deliver`.
@@ -35,17 +38,22 @@ public enum InboundPolicy {
     ]
     /// Fields naming the recipients a sender (or resender) addressed.
     public static let visibleRecipientFieldNames = ["To", "Cc", "Resent-To", "Resent-Cc"]
+    /// Fields a mailing list adds to each copy it distributes (RFC 2919, RFC 2369).
+    public static let listFieldNames = ["List-Id", "List-Post"]
 
     /// - Parameters:
     ///   - header: the message's header fields.
     ///   - envelopeSender: the `MAIL FROM` reverse path, `""` for `<>`.
     ///   - settings: the receiving address's policy settings.
+    ///   - envelopeRecipient: the `RCPT TO` that reached the address (or its alias), or the
+    ///     address a receiving gateway fetched for; nil when not known.
     ///   - blocklist: the receiving address's blocklist entry that blocks a sender, if any.
     ///   - verifyMessageID: the session id of a Message-ID Postgate signed (HMAC verified),
     ///     nil for any other id (`SessionMessageID.sessionID(fromMessageID:)`).
     ///   - isHostedAddress: true for an address (or alias) hosted by this gateway.
     public static func evaluate(
         header: MessageHeader, envelopeSender: String, settings: AddressPolicySettings,
+        envelopeRecipient: String? = nil,
         blocklist: (EmailAddress) throws -> BlocklistEntry?,
         verifyMessageID: (String) -> Int64?,
         isHostedAddress: (EmailAddress) throws -> Bool
@@ -55,8 +63,10 @@ public enum InboundPolicy {
             return .ownReply(sessionID: sessionID)
         }
         let envelope = HeaderAddressList.addresses(in: envelopeSender).first
-        for sender in from + (envelope.map { [$0] } ?? []) {
-            if let entry = try blocklist(sender) { return .blocked(entry) }
+        if settings.blocklistEnabled {
+            for sender in from + (envelope.map { [$0] } ?? []) {
+                if let entry = try blocklist(sender) { return .blocked(entry) }
+            }
         }
         if !settings.allowedSenderDomains.isEmpty {
             let author = from.first ?? envelope
@@ -64,11 +74,15 @@ public enum InboundPolicy {
                 return .quarantined(.senderDomainNotAllowed(author?.domain.unicode))
             }
         }
-        if settings.syncWhenRecipientOnly && !isAddressed(header, to: settings.recipientAddresses) {
+        if settings.syncWhenRecipientOnly
+            && !isAddressed(header, to: settings.recipientAddresses, envelopeRecipient: envelopeRecipient) {
             return .quarantined(.notARecipient)
         }
-        if settings.excludeAutoReplies, let marker = AutoReplyDetector.marker(header: header, envelopeSender: envelopeSender) {
-            return .autoReply(marker)
+        if settings.excludeAutoReplies {
+            if let marker = AutoReplyDetector.marker(header: header, envelopeSender: envelopeSender)
+                ?? settings.ownAutoReplyMarker(subject: header["Subject"].map(EncodedWordDecoder.decode), senders: from + (envelope.map { [$0] } ?? [])) {
+                return .autoReply(marker)
+            }
         }
         return .deliver
     }
@@ -84,11 +98,17 @@ public enum InboundPolicy {
         return sessionID
     }
 
-    /// True if one of `names` is a visible recipient, or a visible recipient was forwarded here.
-    public static func isAddressed(_ header: MessageHeader, to names: Set<String>) -> Bool {
+    /// True if one of `names` is a recipient: in To or Cc, or a Bcc copy delivered to it
+    /// (rule 3).
+    public static func isAddressed(_ header: MessageHeader, to names: Set<String>, envelopeRecipient: String? = nil) -> Bool {
         let visible = Set(visibleRecipientFieldNames.flatMap { HeaderAddressList.addresses($0, in: header) }.map(\.canonical))
         if !visible.isDisjoint(with: names) { return true }
+        if listFieldNames.contains(where: { header[$0] != nil }) { return false }
         let forwarded = forwardingFieldNames.flatMap { HeaderAddressList.addresses($0, in: header) }.map(\.canonical)
-        return forwarded.contains { visible.contains($0) }
+        if !forwarded.isEmpty {
+            return forwarded.contains { names.contains($0) || visible.contains($0) }
+        }
+        guard let envelopeRecipient, let address = try? EmailAddress(envelopeRecipient) else { return false }
+        return names.contains(address.canonical)
     }
 }

@@ -131,11 +131,11 @@ extension ReceivingGatewayFetcher {
                         known[entry.id] = .skipped
                         report.skipped += 1
                     case .notFound, .failed:
-                        // Gone since the delta listed it (moved or deleted): nothing to store.
-                        self.logger.info("message gone before it was fetched", metadata: ["folder": "\(key)", "remote": "\(entry.id)"])
-                        if carriesDelta {
-                            try await self.onThreadPool { try self.store.setDeltaLink(page.deltaLink, gatewayID: gatewayID, folder: key) }
-                        }
+                        // Gone since the delta listed it (moved or deleted): recorded as
+                        // skipped, with the reason, and passed over.
+                        try await self.skip(checkpoint, reason: "the message was gone from the server (HTTP 404) before it was fetched")
+                        known[entry.id] = .skipped
+                        report.skipped += 1
                     }
                     if inFlight.count >= Self.commitsInFlight { try await settleAll() }
                 }

@@ -1,0 +1,17 @@
+import GRDB
+
+extension SQLiteDatabase {
+    /// Channel names (unique whatever the case), the blocklist switch, and the
+    /// administrator's own auto-reply keywords and senders (JSON arrays).
+    package static func registerChannelModelSchema(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("address-channel-model-v1") { db in
+            try db.execute(sql: """
+                ALTER TABLE address ADD COLUMN channel_name TEXT;
+                CREATE UNIQUE INDEX address_channel_name ON address(channel_name COLLATE NOCASE) WHERE channel_name IS NOT NULL;
+                ALTER TABLE address ADD COLUMN blocklist_enabled INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE address ADD COLUMN auto_reply_keywords TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE address ADD COLUMN auto_reply_senders TEXT NOT NULL DEFAULT '[]';
+                """)
+        }
+    }
+}
