@@ -7,12 +7,12 @@ import Testing
 
     private func evaluate(
         _ fields: [(String, String)], sender: String = "bob@customer.example",
-        settings: AddressPolicySettings? = nil, blocked: [String] = []
+        settings: AddressPolicySettings? = nil, blocked: [String] = [], recipient: String? = nil
     ) throws -> PolicyVerdict {
         let entries = try blocked.map { try BlocklistEntry(parsing: $0) }
         let settings = settings ?? AddressPolicySettings(recipientAddresses: support)
         return InboundPolicy.evaluate(
-            header: header(fields), envelopeSender: sender, settings: settings,
+            header: header(fields), envelopeSender: sender, settings: settings, envelopeRecipient: recipient,
             blocklist: { sender in entries.first { $0.matches(sender) } },
             verifyMessageID: { _ in nil }, isHostedAddress: { _ in false })
     }
@@ -54,15 +54,37 @@ import Testing
         #expect(try evaluate([], sender: "", settings: settings) == .quarantined(.senderDomainNotAllowed(nil)))
     }
 
-    @Test func recipientOnlyNeedsTheAddressInToOrCc() throws {
+    @Test func recipientOnlyNeedsTheAddressInToCcOrBcc() throws {
         let settings = AddressPolicySettings(syncWhenRecipientOnly: true, recipientAddresses: support)
         #expect(try evaluate(ordinary, settings: settings) == .deliver)
         #expect(try evaluate([("From", "bob@customer.example"), ("To", "x@y.example"), ("Cc", "\"Help\" <HELP@acme.test>")], settings: settings) == .deliver)
         #expect(try evaluate([("From", "bob@customer.example"), ("Resent-To", "support@acme.test"), ("To", "x@y.example")], settings: settings) == .deliver)
-        // Bcc: the address is in no visible field.
-        let bcc = try evaluate([("From", "bob@customer.example"), ("To", "someone@else.example")], settings: settings)
-        #expect(bcc == .quarantined(.notARecipient))
-        #expect(bcc.label == "quarantined:not-a-recipient")
+        // Bcc by SMTP: in no visible field, but the envelope recipient is the address.
+        let bcc = [("From", "bob@customer.example"), ("To", "someone@else.example")]
+        #expect(try evaluate(bcc, settings: settings, recipient: "Support@acme.test") == .deliver)
+        #expect(try evaluate(bcc, settings: settings, recipient: "help@acme.test") == .deliver)
+        // Without an envelope recipient that names the address, nothing says it was addressed.
+        let unknown = try evaluate(bcc, settings: settings)
+        #expect(unknown == .quarantined(.notARecipient))
+        #expect(unknown.label == "quarantined:not-a-recipient")
+        #expect(try evaluate(bcc, settings: settings, recipient: "other@acme.test") == .quarantined(.notARecipient))
+    }
+
+    @Test func aBccCopyIsKnownByItsTraceFieldAndAForwardedCopyOfOtherMailIsNot() throws {
+        let settings = AddressPolicySettings(syncWhenRecipientOnly: true, recipientAddresses: support)
+        // Fetched from the provider's mailbox: the provider recorded the address it delivered to.
+        for field in ["Delivered-To", "X-Original-To"] {
+            let bccCopy = [("From", "bob@customer.example"), ("To", "friend@other.example"), (field, "support@acme.test")]
+            #expect(try evaluate(bccCopy, settings: settings, recipient: "support@acme.test") == .deliver, "\(field)")
+        }
+        // Forwarded here by a rule of another mailbox: the trace names only that mailbox, and
+        // the envelope recipient (this address) does not make it addressed.
+        let forwardedOther = [("From", "bob@customer.example"), ("To", "someone@else.example"), ("Delivered-To", "friend@other.example")]
+        #expect(try evaluate(forwardedOther, settings: settings, recipient: "support@acme.test") == .quarantined(.notARecipient))
+        // A mailing-list copy is not addressed to the address, whatever delivered it.
+        let list = [("From", "news@list.example"), ("To", "members@list.example"), ("List-Id", "<members.list.example>"),
+                    ("Delivered-To", "support@acme.test")]
+        #expect(try evaluate(list, settings: settings, recipient: "support@acme.test") == .quarantined(.notARecipient))
     }
 
     @Test func forwardedMessagesPassWhenTheForwardedAddressWasAVisibleRecipient() throws {
@@ -70,15 +92,32 @@ import Testing
         // The contact centre's own address keeps To; its MTA records it as the original recipient.
         for field in InboundPolicy.forwardingFieldNames {
             let forwarded = [("From", "bob@customer.example"), ("To", "Acme <service@acme.example>"), (field, "service@acme.example")]
-            #expect(try evaluate(forwarded, settings: settings) == .deliver, "\(field)")
+            #expect(try evaluate(forwarded, settings: settings, recipient: "support@acme.test") == .deliver, "\(field)")
         }
-        // A Bcc copy also gets a Delivered-To: the trace field alone is not enough.
-        let bccCopy = [("From", "bob@customer.example"), ("To", "friend@other.example"), ("Delivered-To", "service@acme.example")]
-        #expect(try evaluate(bccCopy, settings: settings) == .quarantined(.notARecipient))
         // The contact centre's address known to the settings counts as a To match.
         var known = settings
         known.recipientAddresses.insert("service@acme.example")
         #expect(try evaluate([("From", "bob@customer.example"), ("To", "service@acme.example")], settings: known) == .deliver)
+    }
+
+    @Test func theBlocklistSwitchKeepsEntriesButLetsSendersThrough() throws {
+        var settings = AddressPolicySettings(recipientAddresses: support)
+        #expect(try evaluate(ordinary, settings: settings, blocked: ["customer.example"]).label == "blocked")
+        settings.blocklistEnabled = false
+        #expect(try evaluate(ordinary, settings: settings, blocked: ["customer.example"]) == .deliver)
+    }
+
+    @Test func theAdministratorsOwnAutoReplyKeywordsAndSenders() throws {
+        let settings = AddressPolicySettings(recipientAddresses: support, autoReplyKeywords: ["Ticket received"],
+                                             autoReplySenders: ["noreply@shop.example", "alerts.example"])
+        let keyword = [("From", "bob@customer.example"), ("To", "support@acme.test"), ("Subject", "=?UTF-8?Q?Re:_ticket_RECEIVED_=E2=9C=93?=")]
+        #expect(try evaluate(keyword, settings: settings) == .autoReply(.keyword("Ticket received")))
+        #expect(try evaluate([("From", "NoReply@Shop.example"), ("To", "support@acme.test")], settings: settings) == .autoReply(.listedSender("noreply@shop.example")))
+        #expect(try evaluate(ordinary, sender: "x@eu.alerts.example", settings: settings) == .autoReply(.listedSender("alerts.example")))
+        #expect(try evaluate(ordinary, settings: settings) == .deliver)
+        var off = settings
+        off.excludeAutoReplies = false
+        #expect(try evaluate(keyword, settings: off) == .deliver)
     }
 
     @Test func autoRepliesAreFlaggedOnlyWhenExcluded() throws {

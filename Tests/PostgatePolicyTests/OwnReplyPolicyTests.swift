@@ -46,8 +46,11 @@ import Testing
     @Test func aForgedOrForeignIDIsAnOrdinaryMessage() throws {
         let forged = forwardedCopy.map { $0.0 == "Message-ID" ? ($0.0, "<pg1-7-0a1b2c3d-ffffffffffffffffffff@acme.test>") : $0 }
         #expect(try evaluate(forged) == .deliver)
+        // Judged as any other message: its forwarding trace names the address, a Bcc copy.
         let strict = AddressPolicySettings(syncWhenRecipientOnly: true, recipientAddresses: hosted)
-        #expect(try evaluate(forged, settings: strict) == .quarantined(.notARecipient))
+        #expect(try evaluate(forged, settings: strict) == .deliver)
+        let elsewhere = forged.filter { !$0.0.hasPrefix("X-Forwarded") } + [("Delivered-To", "desk@customer.example")]
+        #expect(try evaluate(elsewhere, settings: strict) == .quarantined(.notARecipient))
         #expect(try evaluate(forwardedCopy.filter { $0.0 != "Message-ID" }) == .deliver)
     }
 

@@ -224,9 +224,18 @@ def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(d
     # 1: sender domain not allowed.
     send(server.port, "eve@evil.example", ["support@acme.test"],
          {"From": "eve@evil.example", "To": "support@acme.test", "Subject": "Not allowed"})
-    # 2: Bcc copy: the address is in neither To nor Cc, a Delivered-To alone does not count.
+    # 2: a copy forwarded here from another mailbox: To and the trace name only others.
     send(server.port, "bob@customer.example", ["support@acme.test"],
-         {"From": "bob@customer.example", "To": "friend@other.example", "Delivered-To": "support@acme.test", "Subject": "Bcc copy"})
+         {"From": "bob@customer.example", "To": "friend@other.example", "Delivered-To": "desk@other.example", "Subject": "Bcc copy"})
+    # 2b: a Bcc copy: in neither To nor Cc, but delivered to the address (envelope, and trace).
+    send(server.port, "bob@customer.example", ["support@acme.test"],
+         {"From": "bob@customer.example", "To": "friend@other.example", "Subject": "Blind copy"})
+    send(server.port, "bob@customer.example", ["support@acme.test"],
+         {"From": "bob@customer.example", "To": "friend@other.example", "Delivered-To": "support@acme.test", "Subject": "Fetched blind copy"})
+    # 2c: a mailing-list copy is not addressed to the address.
+    send(server.port, "news@customer.example", ["support@acme.test"],
+         {"From": "news@customer.example", "To": "members@lists.customer.example", "List-Id": "<members.lists.customer.example>",
+          "Subject": "List copy"})
     # 3: forwarded by the contact centre's own address, which kept To.
     send(server.port, "srs0=ab@acme.example", ["support@acme.test"],
          {"From": "bob@eu.customer.example", "To": "Acme <service@acme.example>", "X-Original-To": "service@acme.example",
@@ -241,16 +250,19 @@ def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(d
     assert stored["Bcc copy"]["policy"] == "quarantined:not-a-recipient"
     assert stored["Forwarded"]["policy"] is None and stored["Forwarded"]["mailbox_path"] == "maildir/acme.test/support"
     assert stored["Cc alias"]["policy"] is None
+    assert stored["Blind copy"]["policy"] is None and stored["Fetched blind copy"]["policy"] is None
+    assert stored["List copy"]["policy"] == "quarantined:not-a-recipient"
     held_files = files_in(data_dir, "quarantine/acme.test/support", "quarantine/")
-    assert len(held_files) == 2 and held_files == filenames(data_dir, "quarantine/acme.test/support"), held_files
+    assert len(held_files) == 3 and held_files == filenames(data_dir, "quarantine/acme.test/support"), held_files
     inbox = files_in(data_dir, "maildir/acme.test/support")
-    assert len(inbox) == 2 and inbox == filenames(data_dir, "maildir/acme.test/support"), inbox
-    assert sorted(queued(data_dir)) == ["Cc alias", "Forwarded"]
+    assert len(inbox) == 4 and inbox == filenames(data_dir, "maildir/acme.test/support"), inbox
+    assert sorted(queued(data_dir)) == ["Blind copy", "Cc alias", "Fetched blind copy", "Forwarded"]
 
     held = json.loads(cli(data_dir, "quarantine", "list", "--address", "help@acme.test", "--json").stdout)
     assert [(h["subject"], h["reason"], h["address"]) for h in held] == [
         ("Not allowed", "sender-domain-not-allowed", "support@acme.test"),
         ("Bcc copy", "not-a-recipient", "support@acme.test"),
+        ("List copy", "not-a-recipient", "support@acme.test"),
     ]
     table = cli(data_dir, "quarantine", "list").stdout
     assert "sender-domain-not-allowed" in table and "Bcc copy" in table
@@ -261,13 +273,15 @@ def test_quarantine_allowed_domains_and_recipient_only_then_release_and_delete(d
     released = json.loads(cli(data_dir, "quarantine", "release", str(held[0]["id"]), "--json").stdout)
     assert released["mailboxPath"] == "maildir/acme.test/support"
     cli(data_dir, "quarantine", "delete", str(held[1]["id"]))
+    cli(data_dir, "quarantine", "delete", str(held[2]["id"]))
     assert json.loads(cli(data_dir, "quarantine", "list", "--json").stdout) == []
     assert list((data_dir / "quarantine/acme.test/support/new").iterdir()) == []
     inbox = {r["subject"]: r["policy"] for r in rows(data_dir) if r["mailbox_path"] == "maildir/acme.test/support"}
-    assert inbox == {"Forwarded": None, "Cc alias": None, "Not allowed": None}
+    assert inbox == {"Forwarded": None, "Cc alias": None, "Not allowed": None, "Blind copy": None, "Fetched blind copy": None}
     inbox = files_in(data_dir, "maildir/acme.test/support")
-    assert len(inbox) == 3 and inbox == filenames(data_dir, "maildir/acme.test/support"), inbox
-    assert sorted(queued(data_dir)) == ["Cc alias", "Forwarded", "Not allowed"], "a release routes like a delivery"
+    assert len(inbox) == 5 and inbox == filenames(data_dir, "maildir/acme.test/support"), inbox
+    assert sorted(queued(data_dir)) == ["Blind copy", "Cc alias", "Fetched blind copy", "Forwarded", "Not allowed"], \
+        "a release routes like a delivery"
 
     missing = cli(data_dir, "quarantine", "release", str(held[0]["id"]), check=False)
     assert missing.returncode == 1
