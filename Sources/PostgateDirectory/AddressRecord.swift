@@ -5,7 +5,7 @@ import PostgateMessage
 /// delivered to.
 ///
 /// The JSON form (`postgate address list --json`) has the keys `email`, `displayName`,
-/// `enabled`, `aliases`, `usage`, `defaultQueue`, `domainKind`, `hasDraft`, `settings` (every
+/// `channelName`, `enabled`, `aliases`, `usage`, `defaultQueue`, `domainKind`, `hasDraft`, `settings` (every
 /// published setting, see `ChannelSettings`), `mailboxPath`, `messageCount` and `createdAt`.
 public struct AddressRecord: Sendable, Codable, Equatable {
     /// The canonical address: lower-case local part, A-label domain.
@@ -40,7 +40,7 @@ public struct AddressRecord: Sendable, Codable, Equatable {
     }
 
     package enum CodingKeys: String, CodingKey {
-        case email, displayName, enabled, aliases, usage, defaultQueue, domainKind, hasDraft, settings
+        case email, displayName, channelName, enabled, aliases, usage, defaultQueue, domainKind, hasDraft, settings
         case mailboxPath, messageCount, createdAt
     }
 
@@ -60,6 +60,7 @@ public struct AddressRecord: Sendable, Codable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(email, forKey: .email)
         try c.encode(displayName, forKey: .displayName)
+        try c.encode(settings.channelName, forKey: .channelName)
         try c.encode(enabled, forKey: .enabled)
         try c.encode(aliases, forKey: .aliases)
         try c.encode(settings.usage, forKey: .usage)

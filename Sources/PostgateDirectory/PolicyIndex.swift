@@ -22,6 +22,9 @@ package protocol PolicyIndex: Sendable {
     /// Removes one entry.
     func removeFromBlocklist(_ entry: BlocklistEntry, of address: EmailAddress) throws(StoreError)
 
+    /// Replaces one entry by another in place (its creation time stays).
+    func replaceInBlocklist(_ entry: BlocklistEntry, with new: BlocklistEntry, of address: EmailAddress) throws(StoreError) -> BlocklistRecord
+
     /// The entry of the blocklist of the address owning `mailboxID` whose value is one of
     /// `keys`, if any: one indexed lookup per delivery.
     func blocklistEntry(mailboxID: Int64, keys: [String]) throws(StoreError) -> BlocklistEntry?

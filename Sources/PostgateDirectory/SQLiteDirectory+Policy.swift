@@ -71,6 +71,24 @@ extension SQLiteDirectory {
         }
     }
 
+    package func replaceInBlocklist(_ entry: BlocklistEntry, with new: BlocklistEntry, of address: EmailAddress) throws(StoreError) -> BlocklistRecord {
+        try database.write { db in
+            let id = try directory.requireAddressID(db, address)
+            guard let created = try Double.fetchOne(db, cachedSQL: "SELECT created_at FROM blocklist WHERE address_id = ? AND value = ?",
+                                                    arguments: [id, entry.value]) else {
+                throw StoreError.blocklistEntryNotFound(address, entry: entry.display)
+            }
+            if new.value != entry.value,
+               try Int.fetchOne(db, cachedSQL: "SELECT 1 FROM blocklist WHERE address_id = ? AND value = ?", arguments: [id, new.value]) != nil {
+                throw StoreError.blocklistEntryExists(address, entry: new.display)
+            }
+            try db.execute(cachedSQL: "UPDATE blocklist SET kind = ?, value = ?, display = ? WHERE address_id = ? AND value = ?",
+                           arguments: [new.kind.rawValue, new.value, new.display, id, entry.value])
+            return BlocklistRecord(address: address.canonical, kind: new.kind, entry: new.display, value: new.value,
+                                   createdAt: Date(timeIntervalSince1970: created))
+        }
+    }
+
     package func blocklistEntry(mailboxID: Int64, keys: [String]) throws(StoreError) -> BlocklistEntry? {
         guard !keys.isEmpty else { return nil }
         return try database.read { db in

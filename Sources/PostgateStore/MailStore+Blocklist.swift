@@ -32,6 +32,13 @@ extension MailStore {
         try directory.removeFromBlocklist(entry, of: owner(of: address))
     }
 
+    /// Changes one entry of `address`'s blocklist in place.
+    /// - Throws: `.addressNotFound`, `.blocklistEntryNotFound`, `.blocklistEntryExists`.
+    @discardableResult
+    public func replaceInBlocklist(_ entry: BlocklistEntry, with new: BlocklistEntry, of address: EmailAddress) throws(StoreError) -> BlocklistRecord {
+        try directory.replaceInBlocklist(entry, with: new, of: owner(of: address))
+    }
+
     /// The entry of `target`'s blocklist that blocks `sender`, if any (the address itself,
     /// or its domain or a parent domain).
     public func blocklistEntry(blocking sender: EmailAddress, for target: MailboxTarget) throws(StoreError) -> BlocklistEntry? {

@@ -26,6 +26,14 @@ extension AddressCommand {
 
         @Option(help: ArgumentHelp("display name on replies; \"\" clears", valueName: "NAME"))
         var name: String?
+        @Option(name: .customLong("channel-name"), help: ArgumentHelp("the channel's unique name: a letter or _, then letters, digits, _ (at most 64); \"\" clears", valueName: "NAME"))
+        var channelName: String?
+        @Option(name: .customLong("blocklist"), help: ArgumentHelp("apply the address's blocklist (off keeps its entries)", valueName: "true|false"))
+        var blocklist: Bool?
+        @Option(name: .customLong("auto-reply-keyword"), help: ArgumentHelp("with --exclude-auto-replies: a word or phrase that marks an auto-reply in the subject (repeatable; replaces the list); \"\" empties it", valueName: "TEXT"))
+        var autoReplyKeywords: [String] = []
+        @Option(name: .customLong("auto-reply-sender"), help: ArgumentHelp("with --exclude-auto-replies: an address or domain whose mail is an auto-reply (repeatable; replaces the list); \"\" empties it", valueName: "SENDER"))
+        var autoReplySenders: [String] = []
         @Option(help: ArgumentHelp("inbound, outbound or both", valueName: "USAGE"))
         var usage: AddressUsage?
         @Option(help: ArgumentHelp("default queue for mail no filter routes", valueName: "QUEUE"))
@@ -40,7 +48,7 @@ extension AddressCommand {
         var retentionDays: Int?
         @Option(name: .customLong("exclude-auto-replies"), help: ArgumentHelp("keep auto-replies out of the queues", valueName: "true|false"))
         var excludeAutoReplies: Bool?
-        @Option(name: .customLong("sync-recipient-only"), help: ArgumentHelp("quarantine mail that does not name the address (or an alias) in To or Cc", valueName: "true|false"))
+        @Option(name: .customLong("sync-recipient-only"), help: ArgumentHelp("quarantine mail not addressed to the address (or an alias) in To, Cc or Bcc", valueName: "true|false"))
         var syncRecipientOnly: Bool?
         @Option(name: .customLong("max-to"), help: ArgumentHelp("most To recipients on a reply, or none for the default", valueName: "N"))
         var maxTo: RecipientCap?
@@ -69,6 +77,10 @@ extension AddressCommand {
                                       footerText: footerText, footerHTML: footerHTML)
             try editAndReport(email, publishing: publishing, options: options) { settings in
                 name.map { settings.displayName = $0.isEmpty ? nil : $0 }
+                channelName.map { settings.channelName = $0.isEmpty ? nil : $0 }
+                blocklist.map { settings.blocklistEnabled = $0 }
+                if !autoReplyKeywords.isEmpty { settings.autoReplyKeywords = autoReplyKeywords.filter { !$0.isEmpty } }
+                if !autoReplySenders.isEmpty { settings.autoReplySenders = autoReplySenders.filter { !$0.isEmpty } }
                 usage.map { settings.usage = $0 }
                 queue.map { settings.defaultQueue = $0.isEmpty ? nil : $0 }
                 contactCentre.map { settings.contactCentreAddress = $0.isEmpty ? nil : $0 }

@@ -74,29 +74,58 @@ struct AddressCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the hosted addresses.",
             discussion: """
-            With --json: an array of objects with email, displayName, enabled, aliases, usage, \
-            defaultQueue, domainKind, hasDraft, settings, mailboxPath, messageCount, createdAt.
+            --search matches the address, display name, channel name and aliases (any case); the \
+            other filters combine with it. With --json: an array of objects with email, \
+            displayName, channelName, enabled, aliases, usage, defaultQueue, domainKind, hasDraft, \
+            settings, mailboxPath, messageCount, createdAt.
             """
         )
 
         @Option(name: .long, help: ArgumentHelp("only the addresses of this domain", valueName: "DOMAIN"))
         var domain: String?
+        @Option(name: .long, help: ArgumentHelp("only addresses whose address, names or aliases contain TEXT", valueName: "TEXT"))
+        var search: String?
+        @Option(name: .long, help: ArgumentHelp("only addresses of this usage: inbound, outbound or both", valueName: "USAGE"))
+        var usage: AddressUsage?
+        @Option(name: .long, help: ArgumentHelp("only enabled (true) or disabled (false) addresses", valueName: "true|false"))
+        var enabled: Bool?
+        @Option(name: .long, help: ArgumentHelp("only addresses whose default queue is QUEUE", valueName: "QUEUE"))
+        var queue: String?
+        @Option(name: .long, help: ArgumentHelp("only addresses on domains of this kind: \(DomainKind.allCases.map(\.rawValue).joined(separator: ", "))", valueName: "KIND"))
+        var kind: DomainKind?
 
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let domain = domain.map(parseDomain)
-            let records = try options.withStore { (store) throws(StoreError) in try store.addresses(domain: domain) }
+            let all = try options.withStore { (store) throws(StoreError) in try store.addresses(domain: domain) }
+            let records = all.filter(matches)
             try options.print(records) {
-                guard !records.isEmpty else { return "no addresses; add one with `postgate address add EMAIL`" }
+                guard !records.isEmpty else {
+                    return all.isEmpty ? "no addresses; add one with `postgate address add EMAIL`" : "no address matches"
+                }
                 return TextTable(
-                    headers: ["ADDRESS", "NAME", "STATE", "USAGE", "QUEUE", "ALIASES", "MESSAGES", "DRAFT"],
+                    headers: ["ADDRESS", "NAME", "CHANNEL", "STATE", "USAGE", "QUEUE", "ALIASES", "MESSAGES", "DRAFT"],
                     rows: records.map {
-                        [$0.email, $0.displayName ?? "", $0.stateName, $0.settings.usage.rawValue, $0.settings.defaultQueue ?? "",
-                         $0.aliases.joined(separator: ", "), String($0.messageCount), $0.hasDraft ? "pending" : ""]
+                        [$0.email, $0.displayName ?? "", $0.settings.channelName ?? "", $0.stateName, $0.settings.usage.rawValue,
+                         $0.settings.defaultQueue ?? "", $0.aliases.joined(separator: ", "), String($0.messageCount),
+                         $0.hasDraft ? "pending" : ""]
                     }
                 ).render()
             }
+        }
+
+        private func matches(_ record: AddressRecord) -> Bool {
+            if let usage, record.settings.usage != usage { return false }
+            if let enabled, record.enabled != enabled { return false }
+            if let queue, record.settings.defaultQueue?.lowercased() != queue.lowercased() { return false }
+            if let kind, record.domainKind != kind { return false }
+            if let search, !search.isEmpty {
+                let needle = search.lowercased()
+                let haystack = [record.email, record.displayName ?? "", record.settings.channelName ?? ""] + record.aliases
+                guard haystack.contains(where: { $0.lowercased().contains(needle) }) else { return false }
+            }
+            return true
         }
     }
 
@@ -253,6 +282,11 @@ extension AddressCommand {
 extension AddressRecord {
     var stateName: String { enabled ? "enabled" : "disabled" }
 
+    private var autoReplyRules: String {
+        let rules = settings.autoReplyKeywords.map { "\"\($0)\"" } + settings.autoReplySenders
+        return rules.isEmpty ? "" : " (also " + rules.joined(separator: ", ") + ")"
+    }
+
     private var retentionText: String {
         guard let days = settings.retentionDays else { return "for ever" }
         return "\(days) days"
@@ -263,6 +297,7 @@ extension AddressRecord {
         [
             ("address", email),
             ("display name", displayName ?? ""),
+            ("channel name", settings.channelName ?? ""),
             ("state", stateName),
             ("aliases", aliases.joined(separator: ", ")),
             ("usage", settings.usage.rawValue),
@@ -271,7 +306,8 @@ extension AddressRecord {
             ("contact centre", settings.contactCentreAddress ?? ""),
             ("session mode", settings.sessionMode.rawValue),
             ("allowed from", settings.allowedSenderDomains.isEmpty ? "(any domain)" : settings.allowedSenderDomains.joined(separator: ", ")),
-            ("auto-replies", settings.excludeAutoReplies ? "excluded" : "routed"),
+            ("auto-replies", settings.excludeAutoReplies ? "excluded" + autoReplyRules : "routed"),
+            ("blocklist", settings.blocklistEnabled ? "applied" : "off (entries kept)"),
             ("recipient only", settings.syncWhenRecipientOnly ? "yes" : "no"),
             ("max to/cc/bcc", [settings.maxTo, settings.maxCc, settings.maxBcc].map { $0.map(String.init) ?? "default" }.joined(separator: "/")),
             ("retention", retentionText),

@@ -60,7 +60,7 @@ extension BlocklistCommand {
         }
 
         /// Reads and checks the whole file, with a progress bar on a terminal.
-        private func readReport(existing: Set<String>) -> BlocklistImportReport {
+        private func readReport(existing: Swift.Set<String>) -> BlocklistImportReport {
             var validator = BlocklistImportValidator(column: column, existing: existing)
             var progress = ProgressBar(label: "reading \(file)")
             do {

@@ -18,7 +18,7 @@ struct BlocklistCommand: ParsableCommand {
         Entries match without regard to case; Unicode and xn-- domains are the same entry. \
         An alias names its address's blocklist. A running `postgate serve` sees changes at once.
         """,
-        subcommands: [Add.self, Remove.self, List.self, Search.self, Import.self]
+        subcommands: [Add.self, Set.self, Remove.self, List.self, Search.self, Import.self, Sample.self]
     )
 
     struct Add: ParsableCommand {
@@ -41,6 +41,44 @@ struct BlocklistCommand: ParsableCommand {
             let records = try options.withStore { (store) throws(StoreError) in try store.addToBlocklist(entries, of: address) }
             try options.print(records) { records.map { "blocked \($0.kind.rawValue) \($0.entry) for \($0.address)" }.joined(separator: "\n") }
         }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change one blocked sender into another, in place.",
+            discussion: "The entry keeps its place and creation time; the new one must not be listed already."
+        )
+
+        @Argument(help: "the receiving address whose blocklist it is")
+        var address: String
+
+        @Argument(help: "the blocked address or domain as listed")
+        var entry: String
+
+        @Argument(help: "the address or domain to block instead")
+        var replacement: String
+
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let address = parseAddress(address)
+            let (old, new) = (parseEntry(entry), parseEntry(replacement))
+            let record = try options.withStore { (store) throws(StoreError) in try store.replaceInBlocklist(old, with: new, of: address) }
+            try options.print(record) { "blocked \(record.kind.rawValue) \(record.entry) for \(record.address) instead of \(old.display)" }
+        }
+    }
+
+    struct Sample: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a sample CSV file for `postgate blocklist import`.",
+            discussion: "One column headed \"email\", with a sender address, a domain and a domain written with @."
+        )
+
+        func run() {
+            print(Self.text, terminator: "")
+        }
+
+        static let text = "email\r\nspam@example.com\r\nexample.net\r\n@example.org\r\n"
     }
 
     struct Remove: ParsableCommand {

@@ -1,0 +1,127 @@
+"""Channel settings an administrator meets every day: channel names (unique whatever the
+case, one clear error for each bad name), list search and filters, the blocklist switch,
+editing a blocklist entry in place, the sample CSV that imports as it is, and the
+administrator's own auto-reply keywords and senders, through the CLI and real SMTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, cli
+from test_policy import blocklist_rows, queued, rows, send
+
+
+def address_json(data: Path, email: str) -> dict:
+    return json.loads(cli(data, "address", "show", email, "--json").stdout)
+
+
+@pytest.fixture
+def two(data_dir: Path) -> Path:
+    cli(data_dir, "address", "add", "sales@acme.test", "--usage", "outbound")
+    return data_dir
+
+
+def test_channel_names_are_unique_whatever_the_case_and_shown(two: Path):
+    cli(two, "address", "set", "support@acme.test", "--channel-name", "Support_EU", "--publish")
+    assert address_json(two, "support@acme.test")["channelName"] == "Support_EU"
+    taken = cli(two, "address", "set", "sales@acme.test", "--channel-name", "support_eu", check=False)
+    assert taken.returncode == 1
+    assert taken.stderr == "postgate: channel name 'support_eu' is taken by support@acme.test\n"
+    # A name in another address's draft is taken too.
+    cli(two, "address", "set", "support@acme.test", "--channel-name", "_helpdesk")
+    drafted = cli(two, "address", "set", "sales@acme.test", "--channel-name", "_HELPDESK", check=False)
+    assert drafted.returncode == 1 and "in the draft of support@acme.test" in drafted.stderr
+    assert "Support_EU" in cli(two, "address", "list").stdout
+    cli(two, "address", "set", "support@acme.test", "--channel-name", "", "--publish")
+    assert address_json(two, "support@acme.test")["channelName"] is None
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("a" * 65, "has 65 characters; at most 64 are allowed"),
+    ("9lives", "must start with a letter or an underscore"),
+    ("support-eu", "may hold only letters, digits and underscores"),
+    ("süd", "may hold only letters, digits and underscores"),
+])
+def test_a_bad_channel_name_is_one_clear_error_and_changes_nothing(data_dir: Path, name: str, reason: str):
+    before = cli(data_dir, "address", "diff", "support@acme.test", "--json").stdout
+    result = cli(data_dir, "address", "set", "support@acme.test", "--channel-name", name, check=False)
+    assert result.returncode == 1
+    assert result.stderr == f"postgate: channel name '{name}' {reason}\n"
+    assert cli(data_dir, "address", "diff", "support@acme.test", "--json").stdout == before
+
+
+def test_list_search_and_filters(two: Path):
+    cli(two, "address", "set", "support@acme.test", "--channel-name", "EU_desk", "--publish")
+    cli(two, "address", "disable", "sales@acme.test", "--publish")
+
+    def listed(*args: str) -> list[str]:
+        return [a["email"] for a in json.loads(cli(two, "address", "list", "--json", *args).stdout)]
+
+    assert listed() == ["sales@acme.test", "support@acme.test"]
+    assert listed("--search", "eu_DESK") == ["support@acme.test"]
+    assert listed("--search", "help@") == ["support@acme.test"], "aliases are searched"
+    assert listed("--usage", "outbound") == ["sales@acme.test"]
+    assert listed("--enabled", "false") == ["sales@acme.test"]
+    assert listed("--enabled", "true", "--search", "sales") == []
+    assert listed("--queue", "GENERAL") == ["sales@acme.test", "support@acme.test"]
+    assert listed("--kind", "hosted") == ["sales@acme.test", "support@acme.test"]
+    assert cli(two, "address", "list", "--search", "nobody").stdout.strip() == "no address matches"
+    bad = cli(two, "address", "list", "--usage", "sideways", check=False)
+    assert bad.returncode != 0 and "sideways" in bad.stderr and len(bad.stderr.strip().splitlines()) >= 1
+
+
+def test_a_blocklist_entry_is_edited_in_place(data_dir: Path):
+    cli(data_dir, "blocklist", "add", "support@acme.test", "spam@example.com", "other.example")
+    before = blocklist_rows(data_dir)
+    cli(data_dir, "blocklist", "set", "support@acme.test", "SPAM@example.com", "example.net")
+    after = blocklist_rows(data_dir)
+    assert [r[1:] for r in after] == [("domain", "example.net", "example.net"), ("domain", "other.example", "other.example")] \
+        or [r[1:] for r in after] == [("domain", "other.example", "other.example"), ("domain", "example.net", "example.net")]
+    assert len(after) == len(before)
+    exists = cli(data_dir, "blocklist", "set", "support@acme.test", "example.net", "other.example", check=False)
+    assert exists.returncode == 1 and "other.example" in exists.stderr
+    missing = cli(data_dir, "blocklist", "set", "support@acme.test", "nobody@example.com", "x.example", check=False)
+    assert missing.returncode == 1 and "nobody@example.com" in missing.stderr
+    assert blocklist_rows(data_dir) == after
+
+
+def test_the_sample_csv_imports_as_it_is(data_dir: Path, tmp_path: Path):
+    sample = subprocess.run([str(BIN), "blocklist", "sample"], capture_output=True, check=True).stdout
+    path = tmp_path / "sample.csv"
+    path.write_bytes(sample)
+    report = json.loads(cli(data_dir, "blocklist", "import", "support@acme.test", str(path), "--json").stdout)
+    assert report["saved"] is True and len(report["valid"]) == 3 and report["errors"] == []
+    assert sorted(r[2] for r in blocklist_rows(data_dir)) == ["example.net", "example.org", "spam@example.com"]
+
+
+def test_the_blocklist_switch_and_own_auto_reply_rules_apply_to_delivery(data_dir: Path, spawn):
+    cli(data_dir, "blocklist", "add", "support@acme.test", "customer.example")
+    cli(data_dir, "address", "set", "support@acme.test", "--blocklist", "false",
+        "--auto-reply-keyword", "Ticket received", "--auto-reply-sender", "noreply@shop.example",
+        "--auto-reply-sender", "alerts.example", "--publish")
+    shown = cli(data_dir, "address", "show", "support@acme.test").stdout
+    assert "off (entries kept)" in shown and '"Ticket received"' in shown
+    server = spawn(data_dir)
+    base = {"To": "support@acme.test"}
+    send(server.port, "bob@customer.example", ["support@acme.test"], {**base, "From": "bob@customer.example", "Subject": "Order"})
+    send(server.port, "bob@customer.example", ["support@acme.test"],
+         {**base, "From": "bob@customer.example", "Subject": "=?UTF-8?Q?Re:_ticket_RECEIVED_#42?="})
+    send(server.port, "noreply@shop.example", ["support@acme.test"], {**base, "From": "NoReply@Shop.example", "Subject": "Shipped"})
+    send(server.port, "x@eu.alerts.example", ["support@acme.test"], {**base, "From": "x@eu.alerts.example", "Subject": "Alert"})
+    assert [(r["subject"], r["policy"]) for r in rows(data_dir)] == [
+        ("Order", None), ("=?UTF-8?Q?Re:_ticket_RECEIVED_#42?=", "auto-reply"), ("Shipped", "auto-reply"), ("Alert", "auto-reply")]
+    assert queued(data_dir) == ["Order"], "the blocklist is off: the blocked domain's mail is routed"
+    assert len(blocklist_rows(data_dir)) == 1, "switching the blocklist off keeps its entries"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--auto-reply-sender", "not an address"], "auto-reply sender 'not an address' is neither an address nor a domain"),
+    (["--auto-reply-keyword", "x" * 201], "must be one line of at most 200 characters"),
+])
+def test_bad_auto_reply_rules_are_refused(data_dir: Path, args: list[str], needle: str):
+    result = cli(data_dir, "address", "set", "support@acme.test", *args, check=False)
+    assert result.returncode == 1 and needle in result.stderr and result.stderr.count("\n") == 1
