@@ -1,3 +1,4 @@
+import PostgateMessage
 import Foundation
 import PostgateMaildir
 
@@ -55,17 +56,38 @@ public struct FilterRule: Sendable, Codable, Equatable {
         case subject
         /// The text of the message (the decoded text parts).
         case body
+        /// The To and Cc fields and the addresses the message was delivered to.
+        case recipient
+        /// The importance the sender marked: the keyword is high, normal or low, matched exactly.
+        case importance
+        /// Any header field: the keyword is `Name: text`, and `text` must occur in a field of
+        /// that name (decoded, RFC 2047).
+        case header
     }
 
     /// Whether `keyword` occurs in the field of `facts`, ignoring case and diacritics.
     public func matches(_ facts: RoutingFacts) -> Bool {
-        let haystack: String
+        let haystacks: [String]
         switch field {
-        case .sender: haystack = facts.sender
-        case .subject: haystack = facts.subject
-        case .body: haystack = facts.body()
+        case .sender: haystacks = [facts.sender]
+        case .subject: haystacks = [facts.subject]
+        case .body: haystacks = [facts.body()]
+        case .recipient: haystacks = [facts.recipients]
+        case .importance: return facts.importance.rawValue == keyword.lowercased()
+        case .header:
+            guard let (name, text) = Self.headerKeyword(keyword) else { return false }
+            return facts.header(name).contains { $0.range(of: text, options: [.caseInsensitive, .diacriticInsensitive]) != nil }
         }
-        return haystack.range(of: keyword, options: [.caseInsensitive, .diacriticInsensitive]) != nil
+        return haystacks.contains { $0.range(of: keyword, options: [.caseInsensitive, .diacriticInsensitive]) != nil }
+    }
+
+    /// A header filter's keyword split into the field name and the text (`Name: text`).
+    public static func headerKeyword(_ keyword: String) -> (name: String, text: String)? {
+        guard let colon = keyword.firstIndex(of: ":") else { return nil }
+        let name = keyword[..<colon].trimmingCharacters(in: .whitespaces)
+        let text = keyword[keyword.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, !text.isEmpty, name.unicodeScalars.allSatisfy({ (33...126).contains($0.value) && $0 != ":" }) else { return nil }
+        return (name, text)
     }
 }
 
@@ -75,10 +97,19 @@ public struct RoutingFacts {
     public var sender: String
     public var subject: String
     public var body: () -> String
+    /// The To and Cc addresses and names, and the delivered-to addresses, decoded.
+    public var recipients: String
+    public var importance: MessageImportance
+    /// The decoded values of the header fields of a name.
+    public var header: (String) -> [String]
 
-    public init(sender: String, subject: String, body: @escaping () -> String) {
+    public init(sender: String, subject: String, body: @escaping () -> String, recipients: String = "",
+                importance: MessageImportance = .normal, header: @escaping (String) -> [String] = { _ in [] }) {
         self.sender = sender
         self.subject = subject
         self.body = body
+        self.recipients = recipients
+        self.importance = importance
+        self.header = header
     }
 }

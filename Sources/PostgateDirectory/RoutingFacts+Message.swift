@@ -20,6 +20,10 @@ extension RoutingFacts {
                 let extracted = (try? MIMETextExtractor.text(of: MIMEParser().parse(bytes), from: MIMEBytesSource(bytes))) ?? ""
                 text = extracted
                 return extracted
-            })
+            },
+            recipients: (["To", "Cc", "Delivered-To", "X-Original-To"].flatMap { header.values($0) }).map(EncodedWordDecoder.decode)
+                .joined(separator: ", "),
+            importance: MessageImportance(header: header),
+            header: { name in header.values(name).map(EncodedWordDecoder.decode) })
     }
 }

@@ -169,7 +169,7 @@ extension SQLiteDirectory {
         }
         for entry in filters.sorted(by: { ($0.address, $0.position) < ($1.address, $1.position) }) {
             let addressID = try requireAddressID(db, Self.imported(entry.address, as: "filter address") { try EmailAddress($0) })
-            _ = try insertFilter(db, addressID: addressID, field: entry.field, keyword: Self.checkedKeyword(entry.keyword),
+            _ = try insertFilter(db, addressID: addressID, field: entry.field, keyword: Self.checkedKeyword(entry.keyword, field: entry.field),
                                  queue: entry.queue, position: nil)
             report.filtersWritten += 1
         }

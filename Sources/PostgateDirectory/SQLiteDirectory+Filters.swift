@@ -9,7 +9,7 @@ extension SQLiteDirectory {
     package static let maxKeywordLength = 200
 
     package func addFilter(to address: EmailAddress, field: FilterRule.Field, keyword: String, queue: String, position: Int?) throws(StoreError) -> FilterRule {
-        let keyword = try Self.checkedKeyword(keyword)
+        let keyword = try Self.checkedKeyword(keyword, field: field)
         return try database.write { db in
             let addressID = try requireAddressID(db, address)
             let id = try insertFilter(db, addressID: addressID, field: field, keyword: keyword, queue: queue, position: position)
@@ -80,13 +80,28 @@ extension SQLiteDirectory {
 
     // MARK: - Helpers
 
-    package static func checkedKeyword(_ keyword: String) throws(StoreError) -> String {
+    /// The keyword in canonical form for its field: one line; for `importance` one of high,
+    /// normal, low; for `header` `Name: text` with a field name of RFC 5322 section 3.6.8.
+    package static func checkedKeyword(_ keyword: String, field: FilterRule.Field) throws(StoreError) -> String {
         let keyword = keyword.trimmingCharacters(in: .whitespaces)
         guard !keyword.isEmpty, keyword.count <= maxKeywordLength,
               !keyword.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw .invalidSetting("a filter keyword must be one line of 1 to \(maxKeywordLength) characters")
         }
-        return keyword
+        switch field {
+        case .importance:
+            guard let importance = MessageImportance(rawValue: keyword.lowercased()) else {
+                throw .invalidSetting("an importance filter takes high, normal or low, not '\(keyword)'")
+            }
+            return importance.rawValue
+        case .header:
+            guard let (name, text) = FilterRule.headerKeyword(keyword) else {
+                throw .invalidSetting("a header filter takes NAME: TEXT with a header field name (printable ASCII, no colon), not '\(keyword)'")
+            }
+            return "\(name): \(text)"
+        case .sender, .subject, .body, .recipient:
+            return keyword
+        }
     }
 
     private func requireAddressIDIfPresent(_ db: Database, _ address: EmailAddress) throws -> Int64? {

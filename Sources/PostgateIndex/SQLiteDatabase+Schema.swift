@@ -80,6 +80,7 @@ extension SQLiteDatabase {
         registerRecentSchema(&migrator)
         registerSearchTextSchema(&migrator)
         registerChannelModelSchema(&migrator)
+        registerImportanceSchema(&migrator)
         return migrator
     }
 }

@@ -15,3 +15,12 @@ extension SQLiteDatabase {
         }
     }
 }
+
+extension SQLiteDatabase {
+    /// The importance the sender marked on a message (`high`, `low`; NULL for normal).
+    package static func registerImportanceSchema(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("message-importance-v1") { db in
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN importance TEXT")
+        }
+    }
+}

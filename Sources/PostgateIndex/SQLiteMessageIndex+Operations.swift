@@ -116,9 +116,9 @@ extension SQLiteMessageIndex {
                 let filename = MaildirFileName(uniqueName: uniqueName, size: source.size, uid: uid, policy: policy).baseName
                 try db.execute(cachedSQL: """
                     INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, modseq)
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, modseq, importance)
                     SELECT ?, ?, ?, size, internal_date, ?, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, ?
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, ?, importance
                     FROM message WHERE mailbox_id = ? AND uid = ?
                     """, arguments: [target.id, uid, filename, source.fileLetters, modSeq, mailboxID, source.uid])
                 var copy = StoredMessage(mailboxID: target.id, mailboxPath: target.path, uid: uid, filename: filename,

@@ -25,6 +25,8 @@ public struct StoredMessage: Sendable, Codable, Equatable {
     /// The inbound policy's label (`auto-reply`, `blocked`, `quarantined:<reason>`), nil
     /// for an ordinary message; see `PolicyVerdict.label`.
     public var policy: String? = nil
+    /// `high` or `low` as the sender marked it (`MessageImportance`); nil for normal.
+    public var importance: String? = nil
     /// The session the message belongs to; nil for messages stored before the index had sessions.
     public var sessionID: Int64?
     /// Which layer put it there (`SessionMatchReason` raw value).

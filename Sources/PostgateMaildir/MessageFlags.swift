@@ -65,15 +65,23 @@ public struct MessageFlags: Sendable, Hashable {
         seen ? union(MessageFlags(letters: "S")) : subtracting(MessageFlags(letters: "S"))
     }
 
-    /// The keyword a delivery gives a message the inbound policy labelled, so agents can
-    /// see and search why it is not in a queue: `$Blocked` for `blocked`, `$AutoReply` for
-    /// `auto-reply` (RFC 9051 section 2.3.2 keywords); none for ordinary messages.
-    package static func keywords(forPolicy label: String?) -> String {
+    /// The keywords a delivery gives a message (RFC 9051 section 2.3.2), so agents can see
+    /// and search them: why the inbound policy kept it out of a queue (`$Blocked` for
+    /// `blocked`, `$AutoReply` for `auto-reply`), and the importance its sender marked
+    /// (`$Important` for high, RFC 8457 section 3; `$LowImportance` for low).
+    package static func keywords(forPolicy label: String?, importance: String? = nil) -> String {
+        var keywords: [String] = []
         switch label {
-        case PolicyVerdict.blockedLabel: "$Blocked"
-        case PolicyVerdict.autoReplyLabel: "$AutoReply"
-        default: ""
+        case PolicyVerdict.blockedLabel: keywords.append("$Blocked")
+        case PolicyVerdict.autoReplyLabel: keywords.append("$AutoReply")
+        default: break
         }
+        switch importance {
+        case "high": keywords.append("$Important")
+        case "low": keywords.append("$LowImportance")
+        default: break
+        }
+        return keywords.joined(separator: " ")
     }
 
     /// Keywords as the index stores them: space-separated.

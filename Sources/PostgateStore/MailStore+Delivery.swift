@@ -189,5 +189,7 @@ extension StoredMessage {
             headerFrom: header["From"], headerTo: header["To"], headerCc: header["Cc"], subject: header["Subject"],
             date: header["Date"], messageID: header["Message-ID"], inReplyTo: header["In-Reply-To"],
             references: header["References"])
+        let importance = MessageImportance(header: header)
+        self.importance = importance == .normal ? nil : importance.rawValue
     }
 }

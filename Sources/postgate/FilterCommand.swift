@@ -7,11 +7,15 @@ import PostgateDirectory
 struct FilterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "filter",
-        abstract: "Route an address's mail to queues by keywords in the sender, subject or body.",
+        abstract: "Route an address's mail to queues by its sender, recipients, subject, body, importance or any header field.",
         discussion: """
         The rules of an address are tried in order; the first whose keyword occurs in its field \
         (ignoring case and accents) sends the message to its queue; with no match the message \
-        goes to the address's default queue. Filters take effect at once.
+        goes to the address's default queue. Fields: sender (envelope sender and From), \
+        recipient (To, Cc and the delivered-to addresses), subject, body (the decoded text), \
+        importance (high, normal or low as the sender marked it: Importance, Priority, \
+        X-Priority), and header (--header NAME: the text in any field of that name). Filters \
+        take effect at once.
         """,
         subcommands: [Add.self, List.self, Remove.self, Move.self]
     )
@@ -22,11 +26,14 @@ struct FilterCommand: ParsableCommand {
         @Argument(help: "the address")
         var email: String
 
-        @Option(help: ArgumentHelp("sender, subject or body", valueName: "FIELD"))
+        @Option(help: ArgumentHelp("sender, recipient, subject, body, importance or header", valueName: "FIELD"))
         var field: FilterRule.Field
 
-        @Option(help: ArgumentHelp("text to look for", valueName: "TEXT"))
+        @Option(help: ArgumentHelp("text to look for; for importance: high, normal or low", valueName: "TEXT"))
         var keyword: String
+
+        @Option(help: ArgumentHelp("with --field header: the header field's name, e.g. X-Customer-Tier", valueName: "NAME"))
+        var header: String?
 
         @Option(help: ArgumentHelp("the queue matching mail goes to", valueName: "QUEUE"))
         var queue: String
@@ -36,8 +43,14 @@ struct FilterCommand: ParsableCommand {
 
         @OptionGroup var options: StoreOptions
 
+        func validate() throws {
+            if field == .header, header == nil { throw ValidationError("--field header needs the field's name: --header NAME") }
+            if field != .header, header != nil { throw ValidationError("--header goes with --field header") }
+        }
+
         func run() throws {
             let address = parseAddress(email)
+            let keyword = header.map { "\($0): \(self.keyword)" } ?? self.keyword
             let rule = try options.withStore { (store) throws(StoreError) in
                 try store.addFilter(to: address, field: field, keyword: keyword, queue: queue, position: position)
             }

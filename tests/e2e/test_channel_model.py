@@ -1,6 +1,7 @@
 """Channel settings an administrator meets every day: channel names (unique whatever the
 case, one clear error for each bad name), list search and filters, the blocklist switch,
-editing a blocklist entry in place, the sample CSV that imports as it is, and the
+editing a blocklist entry in place, the sample CSV that imports as it is, importance (read,
+stored, shown to agents as a keyword, routed on), filters on recipients and any header, and the
 administrator's own auto-reply keywords and senders, through the CLI and real SMTP."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, cli
+from conftest import BIN, cli, db
 from test_policy import blocklist_rows, queued, rows, send
 
 
@@ -125,3 +126,60 @@ def test_the_blocklist_switch_and_own_auto_reply_rules_apply_to_delivery(data_di
 def test_bad_auto_reply_rules_are_refused(data_dir: Path, args: list[str], needle: str):
     result = cli(data_dir, "address", "set", "support@acme.test", *args, check=False)
     assert result.returncode == 1 and needle in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_importance_is_read_stored_shown_to_agents_and_routed_on(data_dir: Path, spawn):
+    from test_imap import SHARED, add_agent, login
+
+    for queue in ("urgent", "gold", "partners", "later"):
+        cli(data_dir, "queue", "add", queue)
+    cli(data_dir, "filter", "add", "support@acme.test", "--field", "importance", "--keyword", "HIGH", "--queue", "urgent")
+    cli(data_dir, "filter", "add", "support@acme.test", "--field", "header", "--header", "X-Customer-Tier",
+        "--keyword", "gold", "--queue", "gold")
+    cli(data_dir, "filter", "add", "support@acme.test", "--field", "recipient", "--keyword", "partners@acme.test", "--queue", "partners")
+    cli(data_dir, "filter", "add", "support@acme.test", "--field", "importance", "--keyword", "low", "--queue", "later")
+    rules = json.loads(cli(data_dir, "filter", "list", "support@acme.test", "--json").stdout)
+    assert [(r["field"], r["keyword"]) for r in rules] == [
+        ("importance", "high"), ("header", "X-Customer-Tier: gold"), ("recipient", "partners@acme.test"), ("importance", "low")]
+    add_agent(data_dir)
+    for queue in ("general", "urgent", "gold", "partners", "later"):
+        cli(data_dir, "agent", "grant", "alice", queue)
+    server = spawn(data_dir)
+    base = {"From": "bob@customer.example", "To": "support@acme.test"}
+    send(server.port, "bob@customer.example", ["support@acme.test"], {**base, "Subject": "Down", "Importance": "High"})
+    send(server.port, "bob@customer.example", ["support@acme.test"], {**base, "Subject": "Whenever", "X-Priority": "5 (Lowest)"})
+    send(server.port, "bob@customer.example", ["support@acme.test"], {**base, "Subject": "Tier", "X-Customer-Tier": "Gold member"})
+    send(server.port, "bob@customer.example", ["support@acme.test"],
+         {"From": "bob@customer.example", "To": "partners@acme.test", "Subject": "Partner"})
+    send(server.port, "bob@customer.example", ["support@acme.test"], {**base, "Subject": "Plain", "Priority": "normal"})
+
+    conn = db(data_dir)
+    try:
+        stored = {r[0]: (r[1], r[2]) for r in conn.execute(
+            "SELECT subject, importance, keywords FROM message JOIN mailbox ON mailbox.id = message.mailbox_id "
+            "WHERE mailbox.path = 'maildir/acme.test/support'")}
+        routed = {r[0]: r[1] for r in conn.execute(
+            "SELECT subject, mailbox.path FROM message JOIN mailbox ON mailbox.id = message.mailbox_id "
+            "WHERE mailbox.path LIKE 'queues/%'")}
+    finally:
+        conn.close()
+    assert stored["Down"] == ("high", "$Important") and stored["Whenever"] == ("low", "$LowImportance")
+    assert stored["Plain"] == (None, "") and stored["Tier"] == (None, "")
+    assert routed == {"Down": "queues/urgent", "Whenever": "queues/later", "Tier": "queues/gold",
+                      "Partner": "queues/partners", "Plain": "queues/general"}
+
+    imap = login(server)
+    imap.select(SHARED)
+    assert imap.search(None, "KEYWORD", "$Important")[1] == [b"1"]
+    assert imap.search(None, "KEYWORD", "$LowImportance")[1] == [b"2"]
+    imap.logout()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--field", "importance", "--keyword", "urgent"], "an importance filter takes high, normal or low, not 'urgent'"),
+    (["--field", "header", "--header", "Bad Name", "--keyword", "x"], "a header filter takes NAME: TEXT"),
+])
+def test_bad_filters_are_refused(data_dir: Path, args: list[str], needle: str):
+    result = cli(data_dir, "filter", "add", "support@acme.test", *args, "--queue", "general", check=False)
+    assert result.returncode == 1 and needle in result.stderr and result.stderr.count("\n") == 1
+    assert json.loads(cli(data_dir, "filter", "list", "support@acme.test", "--json").stdout) == []
