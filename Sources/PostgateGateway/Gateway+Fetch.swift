@@ -68,7 +68,7 @@ extension Gateway {
             if settings.kind == .graph {
                 // Tokens come from the token source at each request; the route stays.
                 let route = SenderRoute(submitter: GraphMessageSubmitter(
-                    mailbox: try credentials.graphMailbox(address: address, settings: settings), threadPool: threadPool))
+                    mailbox: credentials.graphMailbox(address: address, settings: settings), threadPool: threadPool))
                 resolved.keep(route, for: address.canonical, settings: settings)
                 return route
             }
