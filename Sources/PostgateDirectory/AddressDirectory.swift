@@ -48,6 +48,9 @@ package struct NewAddress: Sendable {
     package var limits: ChannelLimits
     /// Where its mailbox lives, relative to the data directory.
     package var mailboxPath: String
+    /// Refuse it enabled on a custom domain that asks for verification and is not verified.
+    /// Off for `postgate import`, which restores a configuration as it was exported.
+    package var checksVerification = true
 
     package init(address: EmailAddress, settings: ChannelSettings, aliases: [EmailAddress], limits: ChannelLimits, mailboxPath: String) {
         self.address = address

@@ -8,6 +8,11 @@ import PostgateIndex
 /// Each call is one transaction; a refused request changes nothing.
 package protocol ChannelDirectory: Sendable {
     func addDomain(_ domain: DomainName, kind: DomainKind, limits: ChannelLimits) throws(StoreError) -> DomainRecord
+    /// A custom domain's ownership record and status (its token made on first need); nil
+    /// for a hosted domain.
+    func domainOwnership(_ domain: DomainName) throws(StoreError) -> DomainOwnership?
+    func recordOwnershipCheck(_ domain: DomainName, status: String, reason: String?, at date: Date) throws(StoreError)
+    func setRequireVerification(_ domain: DomainName, _ require: Bool) throws(StoreError)
 
     func addQueue(
         name: String, description: String?, privateSeen: Bool,

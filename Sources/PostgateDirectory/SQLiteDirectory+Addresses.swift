@@ -31,6 +31,9 @@ extension SQLiteDirectory {
         settings.defaultQueue = queueName
         settings.aliases = request.aliases.map(\.canonicalAddress.description)
         settings = try settings.validated(for: request.address)
+        if settings.enabled, request.checksVerification, let blocker = try verificationBlocker(db, domainID: domainID) {
+            throw StoreError.invalidSetting("\(request.address) cannot be added enabled: \(blocker); add it disabled (--disabled) and enable it once verified")
+        }
         let mailboxID = try mailboxID(db, path: request.mailboxPath) { (proposed) throws(StoreError) in
             try createMailbox(request.mailboxPath, proposed)
         }

@@ -154,11 +154,11 @@ extension SQLiteDirectory {
             try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [item.id])
         }
         for (id, address, entry) in pending {
-            try apply(db, try checked(db, entry.settings, addressID: id, owner: address), addressID: id)
+            try apply(db, try checked(db, entry.settings, addressID: id, owner: address, checksVerification: false), addressID: id)
             try db.execute(cachedSQL: "DELETE FROM address_draft WHERE address_id = ?", arguments: [id])
             if let draft = entry.draft {
                 try db.execute(cachedSQL: "INSERT INTO address_draft (address_id, settings, updated_at) VALUES (?, ?, ?)",
-                               arguments: [id, try Self.encode(checked(db, draft, addressID: id, owner: address)), Date().timeIntervalSince1970])
+                               arguments: [id, try Self.encode(checked(db, draft, addressID: id, owner: address, checksVerification: false)), Date().timeIntervalSince1970])
             }
         }
     }

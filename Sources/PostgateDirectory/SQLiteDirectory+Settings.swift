@@ -146,7 +146,10 @@ extension SQLiteDirectory {
 
     /// Validates `settings` against the rules and the directory: the queue exists, every
     /// alias is hosted and free (or already this address's). Returns the canonical form.
-    package func checked(_ db: Database, _ settings: ChannelSettings, addressID: Int64, owner: EmailAddress) throws -> ChannelSettings {
+    /// With `checksVerification` (all but `postgate import`), enabling an address on a custom
+    /// domain that asks for verification needs it verified.
+    package func checked(_ db: Database, _ settings: ChannelSettings, addressID: Int64, owner: EmailAddress,
+                         checksVerification: Bool = true) throws -> ChannelSettings {
         var settings = try settings.validated(for: owner)
         if let queue = settings.defaultQueue {
             guard let id = try queueID(db, queue) else { throw StoreError.queueNotFound(queue) }
@@ -169,6 +172,10 @@ extension SQLiteDirectory {
         }
         settings.aliases = aliases
         if let name = settings.channelName { try checkChannelNameFree(db, name, addressID: addressID) }
+        if settings.enabled, checksVerification, let row = try Row.fetchOne(db, cachedSQL: "SELECT enabled, domain_id FROM address WHERE id = ?", arguments: [addressID]),
+           !(row["enabled"] as Bool), let blocker = try verificationBlocker(db, domainID: row["domain_id"]) {
+            throw StoreError.invalidSetting("\(owner) cannot be enabled: \(blocker)")
+        }
         try checkGatewaysFit(db, usage: settings.usage, addressID: addressID, owner: owner)
         return settings
     }

@@ -81,6 +81,7 @@ extension SQLiteDatabase {
         registerSearchTextSchema(&migrator)
         registerChannelModelSchema(&migrator)
         registerImportanceSchema(&migrator)
+        registerDomainOwnershipSchema(&migrator)
         return migrator
     }
 }

@@ -24,3 +24,20 @@ extension SQLiteDatabase {
         }
     }
 }
+
+extension SQLiteDatabase {
+    /// Domain ownership: the token a custom domain publishes at `_postgate.DOMAIN`, the
+    /// status of its last check, and whether addresses on the domain may be enabled only
+    /// once it and its DKIM record are verified (on for custom domains added from now on).
+    package static func registerDomainOwnershipSchema(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("domain-ownership-v1") { db in
+            try db.execute(sql: """
+                ALTER TABLE domain ADD COLUMN require_verification INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE domain ADD COLUMN ownership_token TEXT;
+                ALTER TABLE domain ADD COLUMN ownership_status TEXT NOT NULL DEFAULT 'Pending';
+                ALTER TABLE domain ADD COLUMN ownership_reason TEXT;
+                ALTER TABLE domain ADD COLUMN ownership_checked_at REAL;
+                """)
+        }
+    }
+}

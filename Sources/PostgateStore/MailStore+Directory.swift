@@ -1,3 +1,4 @@
+import Foundation
 import PostgateMessage
 import PostgateMaildir
 import PostgateDirectory
@@ -10,6 +11,20 @@ extension MailStore {
     @discardableResult
     public func addDomain(_ domain: DomainName, kind: DomainKind = .hosted, limits: ChannelLimits = ChannelLimits()) throws(StoreError) -> DomainRecord {
         try directory.addDomain(domain, kind: kind, limits: limits)
+    }
+
+    /// A custom domain's ownership record and status; nil for a hosted domain.
+    public func domainOwnership(_ domain: DomainName) throws(StoreError) -> DomainOwnership? {
+        try directory.domainOwnership(domain)
+    }
+
+    public func recordOwnershipCheck(_ domain: DomainName, status: String, reason: String?, at date: Date) throws(StoreError) {
+        try directory.recordOwnershipCheck(domain, status: status, reason: reason, at: date)
+    }
+
+    /// Whether addresses on `domain` may be enabled only once it and its DKIM record are verified.
+    public func setRequireVerification(_ domain: DomainName, _ require: Bool) throws(StoreError) {
+        try directory.setRequireVerification(domain, require)
     }
 
     /// The hosted domains with their address counts, by canonical name.

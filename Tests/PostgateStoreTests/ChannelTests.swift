@@ -25,9 +25,29 @@ import Testing
         try store.addDomain(DomainName("b.test"), kind: .standard, limits: limits)
         #expect(throws: StoreError.self) { try store.addDomain(DomainName("c.test"), kind: .standard, limits: limits) }
         try store.addDomain(DomainName("c.test"), kind: .advanced, limits: limits)
+        try store.setRequireVerification(DomainName("a.test"), false)
         try store.addAddress(EmailAddress("x@a.test"), limits: limits)
         #expect(throws: StoreError.self) { try store.addAddress(EmailAddress("y@a.test"), limits: limits) }
         #expect(try store.domains().map(\.kind) == [.standard, .hosted, .standard, .advanced])
+    }
+
+    @Test func anAddressOnAnUnverifiedCustomDomainIsEnabledOnlyOnceVerified() throws {
+        let brand = try DomainName("brand.test")
+        let record = try store.addDomain(brand, kind: .standard)
+        #expect(record.requireVerification && record.ownership?.status == "Pending")
+        #expect(throws: StoreError.self) { try store.addAddress(EmailAddress("hi@brand.test")) }
+        #expect(try store.address(EmailAddress("hi@brand.test")) == nil)
+        var disabled = ChannelSettings()
+        disabled.enabled = false
+        try store.addAddress(EmailAddress("hi@brand.test"), settings: disabled)
+        #expect(throws: StoreError.self) { try store.editDraft(of: EmailAddress("hi@brand.test")) { $0.enabled = true } }
+        // Ownership verified is not enough: the DKIM record must be too.
+        try store.recordOwnershipCheck(brand, status: "Success", reason: nil, at: Date())
+        #expect(throws: StoreError.self) { try store.editDraft(of: EmailAddress("hi@brand.test")) { $0.enabled = true } }
+        try store.setRequireVerification(brand, false)
+        try store.editDraft(of: EmailAddress("hi@brand.test")) { $0.enabled = true }
+        // A hosted domain has no ownership record and no rule.
+        #expect(try store.domainOwnership(DomainName("acme.test")) == nil)
     }
 
     @Test func editsWaitForPublish() throws {
@@ -106,6 +126,7 @@ import Testing
 
     @Test func exportImportRoundTrip() throws {
         try store.addDomain(DomainName("brand.test"), kind: .advanced)
+        try store.setRequireVerification(DomainName("brand.test"), false)
         try store.addQueue("billing", description: "money")
         try store.addAddress(EmailAddress("hi@brand.test"), aliases: [EmailAddress("hello@brand.test")])
         try store.editAndPublish(EmailAddress("hi@brand.test"), comment: "x") { $0.templateFooterHTML = "<p>a,\"b\"\r\nc</p>"; $0.defaultQueue = "billing" }

@@ -66,8 +66,8 @@ def test_domain_kinds_and_default_limits(tmp_path, postgate_bin):
     kinds = {d["name"]: d["kind"] for d in js(data, "domain", "list")}
     assert kinds["std0.test"] == "standard" and kinds["adv.test"] == "advanced" and kinds["own3.test"] == "hosted"
     for i in range(5):
-        cli(data, "address", "add", f"a{i}@std0.test")
-    err = fails(data, "address", "add", "a5@std0.test")
+        cli(data, "address", "add", f"a{i}@std0.test", "--disabled")
+    err = fails(data, "address", "add", "a5@std0.test", "--disabled")
     assert "limit is 5" in err
     assert len(js(data, "address", "list", "--domain", "std0.test")) == 5
 
@@ -78,6 +78,7 @@ def test_limits_come_from_the_config(tmp_path, postgate_bin):
     config.write_text("channels:\n  limits:\n    advanced:\n      domains: 1\n      addresses_per_domain: 2\n")
     cli(data, "domain", "add", "a.test", "--kind", "advanced", "--config", str(config))
     assert "limit is 1" in fails(data, "domain", "add", "b.test", "--kind", "advanced", "--config", str(config))
+    cli(data, "domain", "set", "a.test", "--require-verification", "false")
     cli(data, "address", "add", "x@a.test", "--config", str(config))
     cli(data, "address", "add", "y@a.test", "--config", str(config))
     assert "limit is 2" in fails(data, "address", "add", "z@a.test", "--config", str(config))
@@ -228,6 +229,8 @@ def test_bad_queue_names_are_refused(data_dir):
 def populate(data: Path, tmp_path: Path) -> None:
     cli(data, "domain", "add", "brand.example", "--kind", "advanced")
     cli(data, "domain", "add", "bücher.example", "--kind", "standard")
+    for domain in ("brand.example", "bücher.example"):  # checked by test_domain_verification.py
+        cli(data, "domain", "set", domain, "--require-verification", "false")
     cli(data, "queue", "add", "billing", "--description", "Invoices, \"refunds\", and more")
     footer = tmp_path / "footer.html"
     footer.write_text("<p>Acme, Inc.<br>\r\nSupport, team</p>\n")
@@ -292,7 +295,7 @@ def test_import_with_an_error_or_dry_run_changes_nothing(data_dir, tmp_path):
     assert without_time(js(fresh, "export")) == before
     # An export written before blocklists were exported leaves them alone.
     cli(fresh, "domain", "add", "brand.example", "--kind", "advanced")
-    cli(fresh, "address", "add", "hello@brand.example")
+    cli(fresh, "address", "add", "hello@brand.example", "--disabled")
     cli(fresh, "blocklist", "add", "hello@brand.example", "kept.example")
     doc["filters"][0]["queue"] = "billing"
     old = {k: v for k, v in doc.items() if k != "blocklist"}
