@@ -38,6 +38,9 @@ package protocol PolicyIndex: Sendable {
 
     /// The quarantined messages, all or those of one address mailbox, oldest first.
     func quarantined(addressMailboxID: Int64?) throws(StoreError) -> [QuarantinedMessage]
+    /// The messages the inbound policy gave `label` in the addresses' own mailboxes (all, or
+    /// the one of `addressMailboxID`), newest first, at most `limit`.
+    func labelled(_ label: String, addressMailboxID: Int64?, limit: Int) throws(StoreError) -> [StoredMessage]
 
     /// One quarantined message.
     func quarantined(id: Int64) throws(StoreError) -> QuarantinedMessage?

@@ -26,6 +26,17 @@ extension SQLiteDirectory {
         }
     }
 
+    package func labelled(_ label: String, addressMailboxID: Int64?, limit: Int) throws(StoreError) -> [StoredMessage] {
+        try database.read { db in
+            try Row.fetchAll(db, cachedSQL: """
+                SELECT message.*, mailbox.path AS mailbox_path FROM message JOIN mailbox ON mailbox.id = message.mailbox_id
+                WHERE message.policy = ? AND (? IS NULL OR message.mailbox_id = ?)
+                  AND message.mailbox_id IN (SELECT mailbox_id FROM address)
+                ORDER BY message.internal_date DESC LIMIT ?
+                """, arguments: [label, addressMailboxID, addressMailboxID, limit]).map(SQLiteMessageIndex.storedMessage)
+        }
+    }
+
     package func quarantined(id: Int64) throws(StoreError) -> QuarantinedMessage? {
         try database.read { db in try rows(db, where: "message.id = ?", arguments: [id]).first }
     }

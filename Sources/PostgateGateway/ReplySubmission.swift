@@ -57,8 +57,12 @@ public struct ReplySubmission: Sendable {
 
     /// The channel settings the composer needs, with the gateway's defaults for limits.
     func channel(of address: AddressRecord) -> ReplyComposer.Channel {
+        Self.channel(of: address, outbound: configuration.outbound)
+    }
+
+    /// The channel settings the composer needs, with `outbound`'s defaults for limits.
+    static func channel(of address: AddressRecord, outbound: GatewayConfiguration.OutboundSettings) -> ReplyComposer.Channel {
         let settings = address.settings
-        let outbound = configuration.outbound
         return ReplyComposer.Channel(
             address: address.email, displayName: settings.displayName, contactCentreAddress: settings.contactCentreAddress,
             templateHeaderText: settings.templateHeaderText, templateHeaderHTML: settings.templateHeaderHTML,

@@ -74,6 +74,7 @@ public struct MessageFlags: Sendable, Hashable {
         switch label {
         case PolicyVerdict.blockedLabel: keywords.append("$Blocked")
         case PolicyVerdict.autoReplyLabel: keywords.append("$AutoReply")
+        case PolicyVerdict.forwardingConfirmationLabel: keywords.append("$ForwardingConfirmation")
         default: break
         }
         switch importance {

@@ -12,6 +12,8 @@ import PostgateMessage
 ///    From address is hosted here → `.ownReply`. It comes first: the copy is addressed to
 ///    the customer (not in To/Cc for recipient-only sync) and comes from our own domain
 ///    (perhaps not an allowed one), yet it is neither spam nor a customer's message.
+/// 0b. **Forwarding confirmations**: a provider asks to confirm that a mailbox may forward
+///    here (`ForwardingConfirmation`) → `.forwardingConfirmation`, for the administrator.
 /// 1. **Blocklist**: the From address or the envelope sender is on the address's
 ///    blocklist (as an address or by domain) → `.blocked`.
 /// 2. **Allowed domains**: the author's domain (From; the envelope sender only when From
@@ -61,6 +63,9 @@ public enum InboundPolicy {
         let from = HeaderAddressList.addresses("From", in: header)
         if let sessionID = try ownReplySession(header, from: from, verifyMessageID: verifyMessageID, isHostedAddress: isHostedAddress) {
             return .ownReply(sessionID: sessionID)
+        }
+        if let provider = ForwardingConfirmation.provider(header: header) {
+            return .forwardingConfirmation(provider: provider)
         }
         let envelope = HeaderAddressList.addresses(in: envelopeSender).first
         if settings.blocklistEnabled {

@@ -11,6 +11,9 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
     /// The copy of a reply Postgate itself sent in session `sessionID`, come back (loop
     /// protection): filed in that session, never routed, never a new interaction.
     case ownReply(sessionID: Int64)
+    /// A provider asks to confirm forwarding to the address: for the administrator (`postgate
+    /// address confirmations`), kept in the address's mailbox, never routed or answered.
+    case forwardingConfirmation(provider: String)
 
     /// The label stored on the message row (`message.policy`), nil for `.deliver`:
     /// `auto-reply`, `blocked`, `own-reply` or `quarantined:<reason code>`. IMAP and the session engine
@@ -22,6 +25,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
         case .blocked: Self.blockedLabel
         case .quarantined(let reason): Self.quarantinePrefix + reason.code
         case .ownReply: Self.ownReplyLabel
+        case .forwardingConfirmation: Self.forwardingConfirmationLabel
         }
     }
 
@@ -29,6 +33,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
     public static let blockedLabel = "blocked"
     public static let quarantinePrefix = "quarantined:"
     public static let ownReplyLabel = "own-reply"
+    public static let forwardingConfirmationLabel = "forwarding-confirmation"
 
     public var isQuarantined: Bool {
         if case .quarantined = self { return true }
@@ -42,6 +47,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
         case .blocked(let entry): "blocked: \(entry.kind.rawValue) \(entry.display) is on the blocklist"
         case .quarantined(let reason): "quarantined: \(reason)"
         case .ownReply(let sessionID): "own reply: the copy of Postgate's reply in session \(sessionID)"
+        case .forwardingConfirmation(let provider): "forwarding confirmation from \(provider)"
         }
     }
 }
@@ -50,7 +56,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
 public enum QuarantineReason: Sendable, Equatable, CustomStringConvertible {
     /// The sender's domain is not among the address's allowed domains (nil: no sender domain).
     case senderDomainNotAllowed(String?)
-    /// Sync-when-recipient-only: the address is not in To or Cc.
+    /// Sync-when-recipient-only: the message is not addressed to the address (To, Cc, Bcc).
     case notARecipient
 
     /// The stable code stored after `quarantined:`.
@@ -65,7 +71,7 @@ public enum QuarantineReason: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .senderDomainNotAllowed(let domain?): "sender domain \(domain) is not among the allowed domains"
         case .senderDomainNotAllowed(nil): "the message has no sender domain to check against the allowed domains"
-        case .notARecipient: "the address is not in To or Cc (sync when recipient only)"
+        case .notARecipient: "the message is not addressed to the address in To, Cc or Bcc (sync when recipient only)"
         }
     }
 }

@@ -27,6 +27,20 @@ extension MailStore {
         return try directory.quarantined(addressMailboxID: target.mailboxID)
     }
 
+    /// The messages of the addresses' own mailboxes the inbound policy gave `label` (all
+    /// addresses, or `address` or the address an alias names), newest first.
+    public func labelled(_ label: String, address: EmailAddress? = nil, limit: Int = 1000) throws(StoreError) -> [StoredMessage] {
+        guard let address else { return try directory.labelled(label, addressMailboxID: nil, limit: limit) }
+        guard let target = try resolveTarget(address) else { throw .addressNotFound(address) }
+        return try directory.labelled(label, addressMailboxID: target.mailboxID, limit: limit)
+    }
+
+    /// The path of a stored message's file (in `new/` or `cur/`), nil if it is gone.
+    public func messageFile(_ message: StoredMessage) throws(StoreError) -> String? {
+        let files = try data.maildir(message.mailboxPath).messageFiles()
+        return files.first { $0.name == message.filename || $0.name.hasPrefix(message.filename + ":") }.map { $0.folder + "/" + $0.name }
+    }
+
     /// One quarantined message.
     /// - Throws: `.quarantinedMessageNotFound`.
     public func quarantined(id: Int64) throws(StoreError) -> QuarantinedMessage {
@@ -36,9 +50,7 @@ extension MailStore {
 
     /// The path of a quarantined message's file (in `new/` or `cur/`), nil if it is gone.
     public func quarantinedFile(_ message: QuarantinedMessage) throws(StoreError) -> String? {
-        let filename = message.message.filename
-        let files = try data.maildir(message.message.mailboxPath).messageFiles()
-        return files.first { $0.name == filename || $0.name.hasPrefix(filename + ":") }.map { $0.folder + "/" + $0.name }
+        try messageFile(message.message)
     }
 
     /// Delivers a quarantined message to its address's mailbox as an ordinary message, and

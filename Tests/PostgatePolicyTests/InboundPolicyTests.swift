@@ -137,3 +137,36 @@ import Testing
         ])
     }
 }
+
+/// Forwarding confirmations: recognised, and their link and code found.
+@Suite struct ForwardingConfirmationTests {
+    static func header(_ fields: [(String, String)]) -> MessageHeader {
+        PostgatePolicyTests.header(fields)
+    }
+
+    @Test func knownSendersAndConfirmationSubjectsAreRecognisedButRepliesAreNot() {
+        #expect(ForwardingConfirmation.provider(header: Self.header([("From", "Gmail Team <forwarding-noreply@google.com>"), ("Subject", "x")])) == "Gmail")
+        #expect(ForwardingConfirmation.provider(header: Self.header([("From", "noreply@mail.example"),
+                                                                     ("Subject", "=?UTF-8?Q?Please_verify_forwarding?=")])) == "mail.example")
+        #expect(ForwardingConfirmation.provider(header: Self.header([("From", "bob@customer.example"), ("Subject", "Re: Forwarding confirmation")])) == nil)
+        #expect(ForwardingConfirmation.provider(header: Self.header([("From", "bob@customer.example"), ("Subject", "Order")])) == nil)
+    }
+
+    @Test func theLinkAndTheCodeAreFound() {
+        let gmail = ForwardingConfirmation.details(subject: "(#612345789) Gmail Forwarding Confirmation",
+                                                   text: "Click\nhttps://mail-settings.google.com/mail/vf-abc\nto confirm")
+        #expect(gmail.link == "https://mail-settings.google.com/mail/vf-abc" && gmail.code == "612345789")
+        let other = ForwardingConfirmation.details(subject: "Verify forwarding", text: "Your code: X7-42 (valid a day)\n<https://p.example/v?t=1>")
+        #expect(other.link == "https://p.example/v?t=1" && other.code == "X7-42")
+        #expect(ForwardingConfirmation.details(subject: nil, text: "nothing here") == (nil, nil))
+    }
+
+    @Test func aConfirmationComesBeforeTheAllowedDomainRule() throws {
+        let settings = AddressPolicySettings(allowedSenderDomains: [try DomainName("customer.example")])
+        let verdict = InboundPolicy.evaluate(
+            header: Self.header([("From", "forwarding-noreply@google.com"), ("Subject", "(#1) Gmail Forwarding Confirmation")]),
+            envelopeSender: "forwarding-noreply@google.com", settings: settings, blocklist: { _ in nil },
+            verifyMessageID: { _ in nil }, isHostedAddress: { _ in false })
+        #expect(verdict == .forwardingConfirmation(provider: "Gmail") && verdict.label == "forwarding-confirmation")
+    }
+}

@@ -183,3 +183,65 @@ def test_bad_filters_are_refused(data_dir: Path, args: list[str], needle: str):
     result = cli(data_dir, "filter", "add", "support@acme.test", *args, "--queue", "general", check=False)
     assert result.returncode == 1 and needle in result.stderr and result.stderr.count("\n") == 1
     assert json.loads(cli(data_dir, "filter", "list", "support@acme.test", "--json").stdout) == []
+
+
+def test_a_reply_preview_shows_the_template_and_the_contact_card(data_dir: Path, tmp_path: Path):
+    header = tmp_path / "header.txt"
+    header.write_text("Acme Support — we answer within a day.\n")
+    footer_html = tmp_path / "footer.html"
+    footer_html.write_text("<p class=\"footer\">Acme, Inc. · Support</p>")
+    card = tmp_path / "card.vcf"
+    card.write_text("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Acme Support\r\nEMAIL:support@acme.test\r\nEND:VCARD\r\n")
+    cli(data_dir, "address", "set", "support@acme.test", "--contact-centre", "service@acme.example",
+        "--header-text", str(header), "--footer-html", str(footer_html), "--contact-card", str(card),
+        "--send-contact-card", "true", "--publish")
+    page = tmp_path / "preview.html"
+    shown = json.loads(cli(data_dir, "address", "preview", "support@acme.test", "--html", str(page), "--json").stdout)
+    assert shown["from"] == "\"Acme Support\" <support@acme.test>" or shown["from"] == "Acme Support <support@acme.test>"
+    assert shown["replyTo"] == "<service@acme.example>"
+    assert shown["text"].startswith("Acme Support — we answer within a day.")
+    assert "Your order has shipped" in shown["text"]
+    assert "Acme, Inc. · Support" in shown["html"] and "Your order has shipped" in shown["html"]
+    assert shown["attachments"] and shown["attachments"][0].endswith(".vcf")
+    written = page.read_text(encoding="utf-8")
+    assert written.startswith("<!DOCTYPE html>") and "charset=\"utf-8\"" in written and "class=\"footer\"" in written
+    # The draft is previewed only when asked; the queue sees nothing of a preview.
+    cli(data_dir, "address", "set", "support@acme.test", "--name", "Acme Help")
+    assert "Acme Support" in json.loads(cli(data_dir, "address", "preview", "support@acme.test", "--json").stdout)["from"]
+    assert "Acme Help" in json.loads(cli(data_dir, "address", "preview", "support@acme.test", "--draft", "--json").stdout)["from"]
+    text = cli(data_dir, "address", "preview", "support@acme.test").stdout
+    assert text.splitlines()[0].startswith("From: ") and "attachments: " in text
+    assert json.loads(cli(data_dir, "outbound", "list", "--json").stdout) == []
+
+
+def test_forwarding_confirmations_are_kept_for_the_administrator(data_dir: Path, spawn):
+    cli(data_dir, "address", "set", "support@acme.test", "--allowed-domain", "customer.example", "--publish")
+    server = spawn(data_dir)
+    gmail_body = ("bob@customer.example has requested to automatically forward mail to your email\r\n"
+                  "address support@acme.test.\r\nConfirmation code: 612345789\r\n\r\n"
+                  "To allow bob@customer.example to automatically forward mail to your address, please click the link below\r\n"
+                  "to confirm the request:\r\n\r\nhttps://mail-settings.google.com/mail/vf-%5BANGjdJ8%5D-abc\r\n")
+    send(server.port, "forwarding-noreply@google.com", ["support@acme.test"],
+         {"From": "Gmail Team <forwarding-noreply@google.com>", "To": "support@acme.test",
+          "Subject": "(#612345789) Gmail Forwarding Confirmation - Receive Mail from bob@customer.example"}, gmail_body)
+    send(server.port, "noreply@mail.other.example", ["support@acme.test"],
+         {"From": "noreply@mail.other.example", "To": "support@acme.test", "Subject": "Please verify forwarding to support@acme.test"},
+         "Open https://mail.other.example/verify?t=XYZ to confirm.\r\n")
+    send(server.port, "bob@customer.example", ["support@acme.test"],
+         {"From": "bob@customer.example", "To": "support@acme.test", "Subject": "Re: Forwarding confirmation"}, "Did it work?\r\n")
+    labels = {r["subject"]: r["policy"] for r in rows(data_dir)}
+    assert labels == {
+        "(#612345789) Gmail Forwarding Confirmation - Receive Mail from bob@customer.example": "forwarding-confirmation",
+        "Please verify forwarding to support@acme.test": "forwarding-confirmation",
+        "Re: Forwarding confirmation": None,
+    }, "confirmations come before the allowed-domain rule; a customer's reply is ordinary"
+    assert queued(data_dir) == ["Re: Forwarding confirmation"]
+    found = json.loads(cli(data_dir, "address", "confirmations", "help@acme.test", "--json").stdout)
+    by_subject = {f["subject"]: f for f in found}
+    gmail = by_subject["(#612345789) Gmail Forwarding Confirmation - Receive Mail from bob@customer.example"]
+    assert gmail["code"] == "612345789" and gmail["link"] == "https://mail-settings.google.com/mail/vf-%5BANGjdJ8%5D-abc"
+    assert gmail["address"] == "support@acme.test" and Path(gmail["file"]).exists()
+    other = by_subject["Please verify forwarding to support@acme.test"]
+    assert other["link"] == "https://mail.other.example/verify?t=XYZ" and other["code"] is None
+    assert "Confirmation code" not in cli(data_dir, "address", "confirmations").stdout  # the code, not the line
+    assert "612345789" in cli(data_dir, "address", "confirmations").stdout
