@@ -90,59 +90,38 @@ extension ReceivingGatewayFetcher {
                 if let start, let received = entry.receivedAt, received < start { return false }
                 return true
             }
-            var inFlight: [(id: String, commit: Task<Void, any Error>)] = []
+            // Up to `graphConcurrency` messages are fetched and committed at once (Graph
+            // serves a mailbox at most four requests at a time); the round's delta link goes
+            // with the page's last message, fetched and committed after every other.
+            let carrier = page.deltaLink != nil ? wanted.last : nil
+            let others = carrier == nil ? wanted : Array(wanted.dropLast())
             var committed: [String] = []
-            func settleAll() async throws {
-                defer { inFlight = [] }
-                var failure: (any Error)?
-                for entry in inFlight {
-                    do {
-                        try await entry.commit.value
-                        committed.append(entry.id)
-                    } catch {
-                        failure = failure ?? error
-                    }
+            func record(_ id: String, _ outcome: GraphImportOutcome) {
+                switch outcome {
+                case .stored:
+                    known[id] = .stored
+                    committed.append(id)
+                    report.stored += 1
+                case .skipped:
+                    known[id] = .skipped
+                    report.skipped += 1
                 }
-                if let failure { throw failure }
             }
-            do {
-                for (index, entry) in wanted.enumerated() {
-                    // The round's delta link goes with the last message, committed after
-                    // every other of its page.
-                    let carriesDelta = index == wanted.count - 1 && page.deltaLink != nil
-                    if carriesDelta { try await settleAll() }
-                    let checkpoint = FetchCheckpoint(
-                        gatewayID: gatewayID, folder: key,
-                        position: .graph(messageID: entry.id, link: carriesDelta ? page.deltaLink! : link, actionPending: actionPending))
-                    var outcome = GraphValueOutcome.fetched
-                    let message = try await self.fetchForImport(checkpoint: checkpoint, protocolName: "Graph") { sink in
-                        outcome = try await mailbox.fetchMIME(entry.id, maxSize: settings.maxMessageBytes, into: sink)
-                        return outcome == .fetched
-                    }
-                    switch outcome {
-                    case .fetched:
-                        if let message {
-                            inFlight.append((entry.id, Task { try await message.commit() }))
-                            known[entry.id] = .stored
-                            report.stored += 1
-                        }
-                    case .tooLarge(let size):
-                        try await self.skip(checkpoint, reason: "message of \(size) bytes is over the limit of \(settings.maxMessageBytes)")
-                        known[entry.id] = .skipped
-                        report.skipped += 1
-                    case .notFound, .failed:
-                        // Gone since the delta listed it (moved or deleted): recorded as
-                        // skipped, with the reason, and passed over.
-                        try await self.skip(checkpoint, reason: "the message was gone from the server (HTTP 404) before it was fetched")
-                        known[entry.id] = .skipped
-                        report.skipped += 1
-                    }
-                    if inFlight.count >= Self.commitsInFlight { try await settleAll() }
+            try await withThrowingTaskGroup(of: (String, GraphImportOutcome).self) { group in
+                var pending = others.makeIterator()
+                for _ in 0..<Self.graphConcurrency {
+                    guard let entry = pending.next() else { break }
+                    group.addTask { (entry.id, try await self.importGraphMessage(entry.id, folder: key, link: link, mailbox: mailbox)) }
                 }
-                try await settleAll()
-            } catch {
-                for entry in inFlight { _ = try? await entry.commit.value }
-                throw error
+                while let (id, outcome) = try await group.next() {
+                    record(id, outcome)
+                    if let entry = pending.next() {
+                        group.addTask { (entry.id, try await self.importGraphMessage(entry.id, folder: key, link: link, mailbox: mailbox)) }
+                    }
+                }
+            }
+            if let carrier, let delta = page.deltaLink {
+                record(carrier.id, try await importGraphMessage(carrier.id, folder: key, link: delta, mailbox: mailbox))
             }
             if wanted.isEmpty, let delta = page.deltaLink {
                 try await self.onThreadPool { try self.store.setDeltaLink(delta, gatewayID: gatewayID, folder: key) }
@@ -150,6 +129,41 @@ extension ReceivingGatewayFetcher {
             if actionPending { try await self.applyActions(committed, folder: folder, mailbox: mailbox, target: target) }
         })
         return report
+    }
+
+    /// Messages of one folder fetched and committed at once: Graph allows a mailbox four
+    /// concurrent requests.
+    static let graphConcurrency = 4
+
+    enum GraphImportOutcome: Sendable {
+        case stored
+        case skipped
+    }
+
+    /// Fetches one message's MIME and stores it with its checkpoint (which resumes the
+    /// folder at `link`); a message too large, or gone since the delta listed it, is
+    /// recorded as skipped with the reason.
+    private func importGraphMessage(_ id: String, folder key: String, link: String, mailbox: GraphMailbox) async throws -> GraphImportOutcome {
+        let settings = gateway.settings
+        let checkpoint = FetchCheckpoint(
+            gatewayID: gateway.id, folder: key, position: .graph(messageID: id, link: link, actionPending: settings.afterFetch != .leave))
+        var outcome = GraphValueOutcome.fetched
+        let message = try await fetchForImport(checkpoint: checkpoint, protocolName: "Graph") { sink in
+            outcome = try await mailbox.fetchMIME(id, maxSize: settings.maxMessageBytes, into: sink)
+            return outcome == .fetched
+        }
+        switch outcome {
+        case .fetched:
+            guard let message else { return .skipped }
+            try await message.commit()
+            return .stored
+        case .tooLarge(let size):
+            try await skip(checkpoint, reason: "message of \(size) bytes is over the limit of \(settings.maxMessageBytes)")
+            return .skipped
+        case .notFound, .failed:
+            try await skip(checkpoint, reason: "the message was gone from the server (HTTP 404) before it was fetched")
+            return .skipped
+        }
     }
 
     /// Applies the after-fetch action to messages stored here, then records it done.
