@@ -202,3 +202,14 @@ import Testing
 extension StoreFixture {
     var fixtureHasNoQueueMaildir: Bool { !FileManager.default.fileExists(atPath: dataPath + "/queues") }
 }
+
+/// The nearest-rank percentile the activity report uses for first-response times.
+@Suite struct ReportPercentileTests {
+    @Test func nearestRank() {
+        #expect(MailStore.percentile([], 0.5) == nil)
+        #expect(MailStore.percentile([7], 0.9) == 7)
+        #expect(MailStore.percentile([1, 2, 3, 4], 0.5) == 2)
+        #expect(MailStore.percentile(Array(1...10).map(Double.init), 0.9) == 9)
+        #expect(MailStore.percentile(Array(1...10).map(Double.init), 1) == 10)
+    }
+}
