@@ -177,3 +177,19 @@ extension MailStore {
         return sorted[min(sorted.count, max(1, rank)) - 1]
     }
 }
+
+extension MailStore {
+    /// When the newest message of each mailbox arrived, by mailbox path.
+    public func lastMessageDates() throws(StoreError) -> [String: Date] {
+        try database.read { db in
+            var dates: [String: Date] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT mailbox.path, (SELECT max(internal_date) FROM message WHERE message.mailbox_id = mailbox.id) AS newest
+                FROM mailbox
+                """) {
+                if let newest = row["newest"] as Double? { dates[row["path"]] = Date(timeIntervalSince1970: newest) }
+            }
+            return dates
+        }
+    }
+}

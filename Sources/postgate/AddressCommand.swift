@@ -75,9 +75,12 @@ struct AddressCommand: ParsableCommand {
             abstract: "List the hosted addresses.",
             discussion: """
             --search matches the address, display name, channel name and aliases (any case); the \
-            other filters combine with it. With --json: an array of objects with email, \
-            displayName, channelName, enabled, aliases, usage, defaultQueue, domainKind, hasDraft, \
-            settings, mailboxPath, messageCount, createdAt.
+            other filters combine with it. HEALTH is Inactive for a disabled address, Attention \
+            for an enabled one whose gateway fails (failing, cooling off, failed) or whose custom \
+            domain's DKIM record or ownership is not verified, else Active. With --json: an \
+            array of objects with email, displayName, channelName, enabled, aliases, usage, \
+            defaultQueue, domainKind, hasDraft, settings, mailboxPath, messageCount, createdAt, \
+            health, healthReasons, lastMessageAt.
             """
         )
 
@@ -93,23 +96,33 @@ struct AddressCommand: ParsableCommand {
         var queue: String?
         @Option(name: .long, help: ArgumentHelp("only addresses on domains of this kind: \(DomainKind.allCases.map(\.rawValue).joined(separator: ", "))", valueName: "KIND"))
         var kind: DomainKind?
+        @Option(name: .long, help: ArgumentHelp("only addresses of this health: active, inactive or attention", valueName: "HEALTH"))
+        var health: HealthFilter?
+
+        enum HealthFilter: String, ExpressibleByArgument, CaseIterable {
+            case active, inactive, attention
+        }
 
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let domain = domain.map(parseDomain)
-            let all = try options.withStore { (store) throws(StoreError) in try store.addresses(domain: domain) }
-            let records = all.filter(matches)
-            try options.print(records) {
-                guard !records.isEmpty else {
+            let store = try options.openStore()
+            let all = try reportingFailure { () throws(StoreError) in try store.addresses(domain: domain) }
+            let listings = try AddressListing.listings(all.filter(matches), store: store)
+                .filter { health == nil || $0.health.rawValue.lowercased() == health?.rawValue }
+            try options.print(listings) {
+                guard !listings.isEmpty else {
                     return all.isEmpty ? "no addresses; add one with `postgate address add EMAIL`" : "no address matches"
                 }
                 return TextTable(
-                    headers: ["ADDRESS", "NAME", "CHANNEL", "STATE", "USAGE", "QUEUE", "ALIASES", "MESSAGES", "DRAFT"],
-                    rows: records.map {
-                        [$0.email, $0.displayName ?? "", $0.settings.channelName ?? "", $0.stateName, $0.settings.usage.rawValue,
-                         $0.settings.defaultQueue ?? "", $0.aliases.joined(separator: ", "), String($0.messageCount),
-                         $0.hasDraft ? "pending" : ""]
+                    headers: ["ADDRESS", "NAME", "CHANNEL", "HEALTH", "USAGE", "QUEUE", "ALIASES", "MESSAGES", "LAST MESSAGE", "DRAFT"],
+                    rows: listings.map { listing in
+                        let r = listing.record
+                        return [r.email, r.displayName ?? "", r.settings.channelName ?? "",
+                                listing.health.rawValue + (listing.reasons.isEmpty ? "" : " (" + listing.reasons.joined(separator: ", ") + ")"),
+                                r.settings.usage.rawValue, r.settings.defaultQueue ?? "", r.aliases.joined(separator: ", "),
+                                String(r.messageCount), listing.lastMessageAt?.formatted(.iso8601) ?? "-", r.hasDraft ? "pending" : ""]
                     }
                 ).render()
             }

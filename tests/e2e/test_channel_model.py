@@ -245,3 +245,25 @@ def test_forwarding_confirmations_are_kept_for_the_administrator(data_dir: Path,
     assert other["link"] == "https://mail.other.example/verify?t=XYZ" and other["code"] is None
     assert "Confirmation code" not in cli(data_dir, "address", "confirmations").stdout  # the code, not the line
     assert "612345789" in cli(data_dir, "address", "confirmations").stdout
+
+
+def test_list_health_and_last_message(two: Path, spawn):
+    cli(two, "domain", "add", "brand.test", "--kind", "standard")
+    cli(two, "domain", "set", "brand.test", "--require-verification", "false")
+    cli(two, "address", "add", "hi@brand.test")
+    cli(two, "address", "disable", "sales@acme.test", "--publish")
+    server = spawn(two)
+    send(server.port, "bob@customer.example", ["support@acme.test"], {"From": "bob@customer.example", "To": "support@acme.test",
+                                                                       "Subject": "Hello"})
+    listed = {a["email"]: a for a in json.loads(cli(two, "address", "list", "--json").stdout)}
+    assert listed["support@acme.test"]["health"] == "Active" and listed["support@acme.test"]["lastMessageAt"]
+    assert listed["sales@acme.test"]["health"] == "Inactive" and listed["sales@acme.test"]["lastMessageAt"] is None
+    assert listed["hi@brand.test"]["health"] == "Attention" and listed["hi@brand.test"]["healthReasons"] == ["DKIM no key"]
+
+    def names(health: str) -> list[str]:
+        return [a["email"] for a in json.loads(cli(two, "address", "list", "--health", health, "--json").stdout)]
+
+    assert names("attention") == ["hi@brand.test"] and names("inactive") == ["sales@acme.test"]
+    assert "Attention (DKIM no key)" in cli(two, "address", "list").stdout
+    bad = cli(two, "address", "list", "--health", "sick", check=False)
+    assert bad.returncode != 0 and "sick" in bad.stderr
