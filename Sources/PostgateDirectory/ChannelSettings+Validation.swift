@@ -52,17 +52,17 @@ extension ChannelSettings {
     public static let maxAutoReplyRules = 100
 
     /// A letter or underscore, then letters, digits and underscores (ASCII), at most 64.
-    static func checkChannelName(_ name: String) throws(StoreError) {
+    static func checkChannelName(_ name: String, what: String = "channel name") throws(StoreError) {
         let scalars = Array(name.unicodeScalars)
         func isLetter(_ s: Unicode.Scalar) -> Bool { ("a"..."z").contains(s) || ("A"..."Z").contains(s) }
         guard scalars.count <= maxChannelNameLength else {
-            throw .invalidSetting("channel name '\(name)' has \(scalars.count) characters; at most \(maxChannelNameLength) are allowed")
+            throw .invalidSetting("\(what) '\(name)' has \(scalars.count) characters; at most \(maxChannelNameLength) are allowed")
         }
         guard let first = scalars.first, isLetter(first) || first == "_" else {
-            throw .invalidSetting("channel name '\(name)' must start with a letter or an underscore")
+            throw .invalidSetting("\(what) '\(name)' must start with a letter or an underscore")
         }
         guard scalars.allSatisfy({ isLetter($0) || ("0"..."9").contains($0) || $0 == "_" }) else {
-            throw .invalidSetting("channel name '\(name)' may hold only letters, digits and underscores")
+            throw .invalidSetting("\(what) '\(name)' may hold only letters, digits and underscores")
         }
     }
 

@@ -57,6 +57,9 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     /// Days a message and a closed session are kept; nil keeps them for ever. Older ones
     /// are deleted by the daily retention pass of `postgate serve` (or `postgate retention run`).
     public var retentionDays: Int?
+    /// The working calendar of the address; nil: the calendar named `default`, if any
+    /// (without one, the address is always in working hours).
+    public var calendar: String?
 
     public init() {}
 
@@ -72,7 +75,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         case templateHeaderText, templateHeaderHTML, templateFooterText, templateFooterHTML
         case defaultQueue, contactCentreAddress, aliases, sessionMode, allowedSenderDomains
         case excludeAutoReplies, autoReplyKeywords, autoReplySenders, blocklistEnabled
-        case syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays
+        case syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays, calendar
     }
 
     /// Reads every key that is present; absent keys keep their defaults, so an export
@@ -103,6 +106,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         maxCc = try c.decodeIfPresent(Int.self, forKey: .maxCc)
         maxBcc = try c.decodeIfPresent(Int.self, forKey: .maxBcc)
         retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
+        calendar = try c.decodeIfPresent(String.self, forKey: .calendar)
     }
 
     /// Writes every key, `null` for absent values, so scripts see a stable set of keys.
@@ -132,6 +136,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         try c.encode(maxCc, forKey: .maxCc)
         try c.encode(maxBcc, forKey: .maxBcc)
         try c.encode(retentionDays, forKey: .retentionDays)
+        try c.encode(calendar, forKey: .calendar)
     }
 }
 

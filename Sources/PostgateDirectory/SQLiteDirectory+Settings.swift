@@ -96,6 +96,7 @@ extension SQLiteDirectory {
         var s = ChannelSettings()
         s.displayName = row["display_name"]
         s.channelName = row["channel_name"]
+        s.calendar = row["calendar"]
         s.blocklistEnabled = row["blocklist_enabled"]
         s.autoReplyKeywords = (try? JSONDecoder().decode([String].self, from: Data((row["auto_reply_keywords"] as String).utf8))) ?? []
         s.autoReplySenders = (try? JSONDecoder().decode([String].self, from: Data((row["auto_reply_senders"] as String).utf8))) ?? []
@@ -129,14 +130,15 @@ extension SQLiteDirectory {
                 template_header_text = ?, template_header_html = ?, template_footer_text = ?, template_footer_html = ?,
                 default_queue_id = ?, contact_centre_address = ?, session_mode = ?, allowed_sender_domains = ?,
                 exclude_auto_replies = ?, sync_recipient_only = ?, max_to = ?, max_cc = ?, max_bcc = ?, retention_days = ?,
-                channel_name = ?, blocklist_enabled = ?, auto_reply_keywords = ?, auto_reply_senders = ?
+                channel_name = ?, blocklist_enabled = ?, auto_reply_keywords = ?, auto_reply_senders = ?, calendar = ?
             WHERE id = ?
             """, arguments: [
                 s.displayName, s.usage.rawValue, s.enabled, s.sendContactCard, s.contactCard,
                 s.templateHeaderText, s.templateHeaderHTML, s.templateFooterText, s.templateFooterHTML,
                 queueID, s.contactCentreAddress, s.sessionMode.rawValue, try Self.encode(s.allowedSenderDomains),
                 s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, s.retentionDays,
-                s.channelName, s.blocklistEnabled, try Self.encode(s.autoReplyKeywords), try Self.encode(s.autoReplySenders), addressID,
+                s.channelName, s.blocklistEnabled, try Self.encode(s.autoReplyKeywords), try Self.encode(s.autoReplySenders),
+                s.calendar, addressID,
             ])
         try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
         for alias in s.aliases {
@@ -172,6 +174,9 @@ extension SQLiteDirectory {
         }
         settings.aliases = aliases
         if let name = settings.channelName { try checkChannelNameFree(db, name, addressID: addressID) }
+        if let calendar = settings.calendar {
+            settings.calendar = calendar.isEmpty ? nil : try requireCalendar(db, calendar)
+        }
         if settings.enabled, checksVerification, let row = try Row.fetchOne(db, cachedSQL: "SELECT enabled, domain_id FROM address WHERE id = ?", arguments: [addressID]),
            !(row["enabled"] as Bool), let blocker = try verificationBlocker(db, domainID: row["domain_id"]) {
             throw StoreError.invalidSetting("\(owner) cannot be enabled: \(blocker)")

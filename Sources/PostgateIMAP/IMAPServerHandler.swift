@@ -307,11 +307,19 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     /// Checks a login on the password-check pool, counted by the throttle from its start.
     private func authenticate(_ tag: String, user: String, password: String, context: ChannelHandlerContext) {
-        guard let attempt = throttle.begin(address: clientIP, account: user) else {
-            perform(stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Too many failed logins; try again later"), context: context)
-            return
-        }
         pause(context: context)
+        throttle.admit(address: clientIP, account: user, eventLoop: context.eventLoop).assumeIsolated().whenSuccess { attempt in
+            guard let attempt else {
+                self.perform(self.stateMachine.loginFinished(tag: tag, agent: nil, refusal: "Too many failed logins; try again later"),
+                             context: context)
+                self.resume(context: context)
+                return
+            }
+            self.check(tag, user: user, password: password, attempt: attempt, context: context)
+        }
+    }
+
+    private func check(_ tag: String, user: String, password: String, attempt: LoginThrottle.Attempt, context: ChannelHandlerContext) {
         let store = executor.store
         authThreadPool.runIfActive(eventLoop: context.eventLoop) {
             try store.authenticate(agent: user, password: password)

@@ -82,6 +82,7 @@ extension SQLiteDatabase {
         registerChannelModelSchema(&migrator)
         registerImportanceSchema(&migrator)
         registerDomainOwnershipSchema(&migrator)
+        registerCalendarSchema(&migrator)
         return migrator
     }
 }

@@ -41,3 +41,19 @@ extension SQLiteDatabase {
         }
     }
 }
+
+extension SQLiteDatabase {
+    /// Working calendars by name (the settings as JSON), and the calendar of each address.
+    package static func registerCalendarSchema(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("calendars-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE calendar (
+                    name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+                    settings TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                ALTER TABLE address ADD COLUMN calendar TEXT;
+                """)
+        }
+    }
+}

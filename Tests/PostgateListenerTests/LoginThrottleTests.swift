@@ -1,5 +1,7 @@
 import Foundation
+import NIOEmbedded
 import PostgateListener
+import Synchronization
 import Testing
 
 @Suite struct LoginThrottleTests {
@@ -57,5 +59,50 @@ import Testing
         limiter.release("a")
         #expect(limiter.take("c") == nil)
         #expect(limiter.activeConnections == 3)
+    }
+}
+
+/// Attempts beyond the room left wait for those in flight instead of being refused.
+@Suite struct LoginThrottleWaitingTests {
+    /// What each admission came to, as its future completes.
+    final class Results: Sendable {
+        private let values = Mutex<[Int: LoginThrottle.Attempt?]>([:])
+        func set(_ index: Int, _ value: LoginThrottle.Attempt?) { values.withLock { $0[index] = value } }
+        var all: [Int: LoginThrottle.Attempt?] { values.withLock { $0 } }
+    }
+
+    func admitAll(_ throttle: LoginThrottle, count: Int, account: (Int) -> String, loop: EmbeddedEventLoop) -> Results {
+        let results = Results()
+        for index in 0..<count {
+            throttle.admit(address: "198.51.100.7", account: account(index), eventLoop: loop).whenSuccess { results.set(index, $0) }
+        }
+        loop.run()
+        return results
+    }
+
+    @Test func manyCorrectLoginsAtOnceAllGetIn() throws {
+        let loop = EmbeddedEventLoop()
+        let throttle = LoginThrottle(maxFailuresPerAddress: 3, maxFailuresPerAccount: 100, lockoutSeconds: 60)
+        let results = admitAll(throttle, count: 10, account: { _ in "ana" }, loop: loop)
+        #expect(results.all.count == 3 && results.all.values.allSatisfy { $0 != nil }, "three checked at once, the others wait")
+        var finished: Set<Int> = []
+        while let (index, attempt) = results.all.first(where: { !finished.contains($0.key) }).map({ ($0.key, $0.value) }) {
+            finished.insert(index)
+            if let attempt { throttle.finish(attempt, .succeeded) }
+            loop.run()
+        }
+        #expect(results.all.count == 10 && results.all.values.allSatisfy { $0 != nil }, "every correct login got in")
+    }
+
+    @Test func waitingGuessesAreRefusedOnceTheFirstFail() throws {
+        let loop = EmbeddedEventLoop()
+        let throttle = LoginThrottle(maxFailuresPerAddress: 3, maxFailuresPerAccount: 100, lockoutSeconds: 60)
+        let results = admitAll(throttle, count: 20, account: { "user\($0)" }, loop: loop)
+        let first = results.all.compactMap { $0.value }
+        #expect(first.count == 3)
+        for attempt in first { throttle.finish(attempt, .failed) }
+        loop.run()
+        let all = results.all
+        #expect(all.count == 20 && all.values.filter { $0 == nil }.count == 17, "refused without a check once the address is locked out")
     }
 }

@@ -305,6 +305,17 @@ def imap_login(port: int, password: str) -> bytes:
         return f.readline()
 
 
+def test_many_correct_logins_at_once_from_one_address_all_get_in(data_dir, spawn, tmp_path):
+    """An office behind one address logging in at nine: more logins than the failure limit
+    start at once; those beyond it wait for the checks in flight instead of being refused."""
+    add_agent(data_dir)
+    server = spawn(data_dir, config(tmp_path, "imap:\n  allow_plaintext_auth: true\n  max_connections_per_ip: 100\n"
+                                              "login:\n  max_failures_per_ip: 3\n"))
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(lambda i: imap_login(server.imap_port, PASSWORD), range(24)))
+    assert all(a.startswith(b"a OK") for a in answers), answers
+
+
 def test_parallel_guesses_from_one_address_are_not_all_checked(data_dir, spawn, tmp_path):
     add_agent(data_dir)
     server = spawn(data_dir, config(tmp_path, "imap:\n  allow_plaintext_auth: true\n  failed_login_delay_ms: 0\n"
