@@ -2,6 +2,7 @@ import Foundation
 import PostgateMessage
 import PostgateMaildir
 import PostgateIndex
+import PostgatePolicy
 
 /// The channel model beside the directory of names: domain kinds and limits, queues, the
 /// settings of each address with their drafts and publications, and the routing filters.
@@ -13,6 +14,12 @@ package protocol ChannelDirectory: Sendable {
     func domainOwnership(_ domain: DomainName) throws(StoreError) -> DomainOwnership?
     func recordOwnershipCheck(_ domain: DomainName, status: String, reason: String?, at date: Date) throws(StoreError)
     func setRequireVerification(_ domain: DomainName, _ require: Bool) throws(StoreError)
+
+    /// Adds or replaces a working calendar (checked first).
+    func setCalendar(_ name: String, _ calendar: WorkingCalendar) throws(StoreError) -> CalendarRecord
+    func calendars() throws(StoreError) -> [CalendarRecord]
+    /// Removes a calendar no address uses.
+    func removeCalendar(_ name: String) throws(StoreError)
 
     func addQueue(
         name: String, description: String?, privateSeen: Bool,

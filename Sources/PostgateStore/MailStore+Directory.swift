@@ -1,4 +1,5 @@
 import Foundation
+import PostgatePolicy
 import PostgateMessage
 import PostgateMaildir
 import PostgateDirectory
@@ -25,6 +26,28 @@ extension MailStore {
     /// Whether addresses on `domain` may be enabled only once it and its DKIM record are verified.
     public func setRequireVerification(_ domain: DomainName, _ require: Bool) throws(StoreError) {
         try directory.setRequireVerification(domain, require)
+    }
+
+    /// Adds or replaces a working calendar.
+    @discardableResult
+    public func setCalendar(_ name: String, _ calendar: WorkingCalendar) throws(StoreError) -> CalendarRecord {
+        try directory.setCalendar(name, calendar)
+    }
+
+    public func calendars() throws(StoreError) -> [CalendarRecord] {
+        try directory.calendars()
+    }
+
+    public func removeCalendar(_ name: String) throws(StoreError) {
+        try directory.removeCalendar(name)
+    }
+
+    /// The calendar an address works by: its own, else the one named `default`; nil when
+    /// there is neither (the address is always in working hours).
+    public func workingCalendar(of address: EmailAddress) throws(StoreError) -> CalendarRecord? {
+        guard let record = try self.address(address, countingMessages: false) else { throw .addressNotFound(address) }
+        let name = (record.settings.calendar ?? CalendarRecord.defaultName).lowercased()
+        return try calendars().first { $0.name.lowercased() == name }
     }
 
     /// The hosted domains with their address counts, by canonical name.

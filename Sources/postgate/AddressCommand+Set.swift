@@ -28,6 +28,8 @@ extension AddressCommand {
         var name: String?
         @Option(name: .customLong("channel-name"), help: ArgumentHelp("the channel's unique name: a letter or _, then letters, digits, _ (at most 64); \"\" clears", valueName: "NAME"))
         var channelName: String?
+        @Option(help: ArgumentHelp("the working calendar (`postgate calendar`); \"\" for the one named default", valueName: "NAME"))
+        var calendar: String?
         @Option(name: .customLong("blocklist"), help: ArgumentHelp("apply the address's blocklist (off keeps its entries)", valueName: "true|false"))
         var blocklist: Bool?
         @Option(name: .customLong("auto-reply-keyword"), help: ArgumentHelp("with --exclude-auto-replies: a word or phrase that marks an auto-reply in the subject (repeatable; replaces the list); \"\" empties it", valueName: "TEXT"))
@@ -79,6 +81,7 @@ extension AddressCommand {
                 name.map { settings.displayName = $0.isEmpty ? nil : $0 }
                 channelName.map { settings.channelName = $0.isEmpty ? nil : $0 }
                 blocklist.map { settings.blocklistEnabled = $0 }
+                calendar.map { settings.calendar = $0.isEmpty ? nil : $0 }
                 if !autoReplyKeywords.isEmpty { settings.autoReplyKeywords = autoReplyKeywords.filter { !$0.isEmpty } }
                 if !autoReplySenders.isEmpty { settings.autoReplySenders = autoReplySenders.filter { !$0.isEmpty } }
                 usage.map { settings.usage = $0 }

@@ -18,7 +18,7 @@ struct AddressCommand: ParsableCommand {
         --publish), and a running `postgate serve` applies a publish at once.
         """,
         subcommands: [Add.self, List.self, Show.self, Set.self, Diff.self, Discard.self, Remove.self,
-                      Enable.self, Disable.self, SetName.self, Alias.self, Preview.self, Confirmations.self]
+                      Enable.self, Disable.self, SetName.self, Alias.self, Preview.self, Confirmations.self, Hours.self]
     )
 
     struct Add: ParsableCommand {
