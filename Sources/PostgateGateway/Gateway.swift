@@ -60,6 +60,8 @@ public final class Gateway: Service, @unchecked Sendable {
     private var httpClient: HTTPClient?
     /// The gateways' credentials, with the HTTP clients made for their CA files.
     private var credentials: GatewayCredentials?
+    /// One agent's IMAP commands running at once, shared by the IMAP and IMAPS listeners.
+    private lazy var imapWorkGate = IMAPWorkGate(perAgent: configuration.imap.threadsPerAgent)
 
     /// - Parameters:
     ///   - dataDirectory: overrides `configuration.dataDirectory`.
@@ -305,7 +307,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let imapConfiguration = configuration.imapServerConfiguration
         let quiescing = ServerQuiescingHelper(group: group)
         let logger = self.logger
-        let (threadPool, authThreadPool) = (self.imapThreadPool, self.authThreadPool)
+        let (threadPool, authThreadPool, workGate) = (self.imapThreadPool, self.authThreadPool, self.imapWorkGate)
         let handshakeTimeout = TimeAmount.seconds(Int64(configuration.tls.handshakeTimeout))
         let channel = try await bind(address, quiescing: quiescing) { channel in
             let ip = channel.remoteAddress?.ipAddress ?? "unknown"
@@ -319,7 +321,7 @@ public final class Gateway: Service, @unchecked Sendable {
             channel.closeFuture.whenComplete { _ in limiter.release(ip) }
             try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
                 configuration: imapConfiguration, store: store, threadPool: threadPool, authThreadPool: authThreadPool, tlsContext: tls,
-                implicitTLS: implicitTLS, throttle: throttle, clientIP: ip, logger: logger
+                implicitTLS: implicitTLS, throttle: throttle, clientIP: ip, workGate: workGate, logger: logger
             ))
         }
         listenerQuiescing.append(quiescing)

@@ -92,6 +92,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var maxConnectionsPerIP = 20
         /// Threads running IMAP commands' store work, apart from SMTP delivery's.
         public var threads = 8
+        /// IMAP commands of one agent that run on those threads at once (the others wait),
+        /// so one account's connections cannot take every thread.
+        public var threadsPerAgent = 2
         public var failedLoginDelayMs = 1000
         /// Seconds a password that passed scrypt is remembered (in memory, as an HMAC) so
         /// the agent's next logins skip scrypt; 0 turns this off (Dovecot's auth cache).
@@ -238,7 +241,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         try submission.validate(source: source)
         try outbound.validate(source: source)
         if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.idleTimeout < 1800 || imap.authCacheTTL < 0
-            || imap.loginTimeout < 1 || imap.sendTimeout < 1 || imap.maxConnections < 1 || imap.maxConnectionsPerIP < 1 || imap.threads < 1 {
+            || imap.loginTimeout < 1 || imap.sendTimeout < 1 || imap.maxConnections < 1 || imap.maxConnectionsPerIP < 1 || imap.threads < 1
+            || imap.threadsPerAgent < 1 {
             throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1, imap.auth_cache_ttl at least 0")
         }
         if tls.handshakeTimeout < 1 || smtp.limits.minDataRate < 1 || smtp.limits.commandTimeout < 1 || smtp.limits.dataTimeout < 1 {
@@ -256,7 +260,7 @@ extension GatewayConfiguration.IMAPSettings {
             ("max_line_length", \.maxLineLength), ("max_literal_size", \.maxLiteralSize), ("idle_timeout", \.idleTimeout),
             ("failed_login_delay_ms", \.failedLoginDelayMs), ("auth_cache_ttl", \.authCacheTTL),
             ("login_timeout", \.loginTimeout), ("send_timeout", \.sendTimeout), ("max_connections", \.maxConnections),
-            ("max_connections_per_ip", \.maxConnectionsPerIP), ("threads", \.threads),
+            ("max_connections_per_ip", \.maxConnectionsPerIP), ("threads", \.threads), ("threads_per_agent", \.threadsPerAgent),
         ]
         try node.checkKeys(["listen", "allow_plaintext_auth"] + fields.map(\.0) + GatewayConfiguration.earlierLoginKeys)
         try node.stringList("listen").map { listen = $0 }

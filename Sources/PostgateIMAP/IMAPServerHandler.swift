@@ -61,6 +61,9 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// of a message on its way to its spool file.
     private(set) var peakBufferedBytes = 0
 
+    /// Bounds the commands of one agent running at once, shared by all connections.
+    private let workGate: IMAPWorkGate?
+
     /// Octets of an APPEND message gathered before they go to the spool file in one write.
     static let uploadChunkSize = 256 * 1024
 
@@ -72,9 +75,10 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     public init(
         configuration: IMAPServerConfiguration, store: MailStore, threadPool: NIOThreadPool, authThreadPool: NIOThreadPool? = nil,
         tlsContext: NIOSSLContext?, implicitTLS: Bool, throttle: LoginThrottle, clientIP: String,
-        logger: Logger = Logger(label: "postgate.imap")
+        workGate: IMAPWorkGate? = nil, logger: Logger = Logger(label: "postgate.imap")
     ) {
         self.executor = IMAPCommandExecutor(store: store, logger: logger)
+        self.workGate = workGate
         self.threadPool = threadPool
         self.authThreadPool = authThreadPool ?? threadPool
         self.tlsContext = tlsContext
@@ -255,12 +259,15 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         self.upload = nil
         let threadPool = self.threadPool
         let previous = uploadWrite ?? context.eventLoop.makeSucceededVoidFuture()
-        previous.flatMapWithEventLoop { _, loop in
+        let (gate, agent) = (workGate, sessionContext.agent.id)
+        let turn = gate?.enter(agent: agent, eventLoop: context.eventLoop) ?? context.eventLoop.makeSucceededVoidFuture()
+        // The turn is handed back once the command ended, whatever happened to it.
+        turn.flatMap { previous }.flatMapWithEventLoop { _, loop in
             threadPool.runIfActive(eventLoop: loop) {
                 upload?.write(last)
                 return executor.execute(command, context: sessionContext, upload: upload, emit: emit)
             }
-        }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+        }.always { _ in gate?.leave(agent: agent) }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let output):
                 self.perform(self.stateMachine.executed(output), context: context)

@@ -293,6 +293,37 @@ def test_client_that_stops_reading_is_closed_and_frees_its_thread(data_dir, spaw
     closed_by_server(stalled)
 
 
+def test_one_agents_stalled_clients_leave_threads_for_the_others(data_dir, spawn, tmp_path):
+    """Alice's clients stop reading mid-FETCH on every connection: with threads_per_agent 1
+    they hold one of the two IMAP threads, and Bob works on the other while they stall."""
+    add_agent(data_dir, "alice")
+    add_agent(data_dir, "bob")
+    server = spawn(data_dir, config(tmp_path, "imap:\n  allow_plaintext_auth: true\n  threads: 2\n  threads_per_agent: 1\n"
+                                              "  send_timeout: 600\n"))
+    count = 30
+    big_mailbox(server, count)
+    stalled = []
+    for _ in range(3):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(BOUND)
+        sock.connect(("127.0.0.1", server.imap_port))
+        # All at once, and nothing read after the greeting: the first stalls mid-FETCH on
+        # Alice's one turn, the others wait for it without a thread.
+        sock.recv(1024)
+        sock.sendall(f'a LOGIN alice "{PASSWORD}"\r\nb EXAMINE "{SHARED}"\r\nf1 FETCH 1:* BODY.PEEK[]\r\n'.encode())
+        stalled.append(sock)
+    other = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=insecure_tls(), timeout=BOUND)
+    other.login("bob", PASSWORD)
+    typ, data = other.select(SHARED, readonly=True)
+    assert typ == "OK" and int(data[0]) == count, data
+    typ, data = other.fetch("1", "(BODY.PEEK[HEADER])")
+    assert typ == "OK", data
+    other.logout()
+    for sock in stalled:
+        sock.close()
+
+
 # ------------------------------------------------------------------ 7. login throttling
 
 
