@@ -1,6 +1,7 @@
 import Crypto
 import _CryptoExtras
 import Foundation
+import Synchronization
 
 /// A slow salted password hash: scrypt (RFC 7914) with a random 16-byte salt per
 /// password, stored with its parameters so they can be raised later without breaking
@@ -65,7 +66,19 @@ public struct PasswordHash: Sendable, Equatable {
         return zip(candidate, hash).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
+    /// Counts the scrypt derivations made in the task that binds it (tests: that an unknown
+    /// agent's login costs the same check as a wrong password).
+    public final class DerivationCount: Sendable {
+        private let value = Mutex(0)
+        public init() {}
+        public var count: Int { value.withLock { $0 } }
+        func add() { value.withLock { $0 += 1 } }
+    }
+
+    @TaskLocal public static var derivations: DerivationCount?
+
     private static func derive(_ password: String, salt: [UInt8], cost: Int, blockSize: Int, parallelism: Int) throws -> [UInt8] {
+        derivations?.add()
         let key = try KDF.Scrypt.deriveKey(
             from: Array(password.utf8), salt: salt, outputByteCount: hashLength,
             rounds: cost, blockSize: blockSize, parallelism: parallelism,

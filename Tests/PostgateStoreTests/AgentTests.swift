@@ -47,6 +47,26 @@ import Testing
         #expect(try store.agent("alice") == nil)
     }
 
+    /// An unknown agent's login runs the same scrypt check, at the same cost, as a known
+    /// agent's wrong password, so the answer's timing does not tell whether the agent exists.
+    @Test func anUnknownAgentCostsTheSameCheckAsAWrongPassword() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        try store.addAgent("alice", password: "correct horse")
+        // Made once per process, on first use (a derivation of its own): made before counting.
+        #expect(PasswordHash.unknownAgent?.cost == PasswordHash.defaultCost)
+        let wrong = PasswordHash.DerivationCount()
+        let knownResult = try PasswordHash.$derivations.withValue(wrong) {
+            try store.authenticate(agent: "alice", password: "guess 1")
+        }
+        let unknown = PasswordHash.DerivationCount()
+        let unknownResult = try PasswordHash.$derivations.withValue(unknown) {
+            try store.authenticate(agent: "mallory", password: "guess 1")
+        }
+        #expect(knownResult == nil && unknownResult == nil)
+        #expect(wrong.count == 1 && unknown.count == 1)
+    }
+
     @Test func queueMembershipShowsSharedQueueFolders() throws {
         let fixture = try StoreFixture()
         let store = fixture.store
