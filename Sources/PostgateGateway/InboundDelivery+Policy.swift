@@ -34,11 +34,12 @@ extension InboundDelivery {
     }
 
     /// Applies the inbound policy to each accepted mailbox (runs on the thread pool).
-    func route(_ targets: [MailboxTarget: String], header: MessageHeader, mailFrom: String,
+    func route(_ targets: [MailboxTarget: String], header: MessageHeader, mailFrom: String, bodyText: (() -> String)? = nil,
                directory: DirectorySnapshot) throws(StoreError) -> PolicyRouting {
         var routing = PolicyRouting()
         for (target, recipient) in targets {
-            let verdict = try verdict(for: target, recipient: recipient, header: header, mailFrom: mailFrom, directory: directory)
+            let verdict = try verdict(for: target, recipient: recipient, header: header, mailFrom: mailFrom, bodyText: bodyText,
+                                      directory: directory)
             let destination = verdict.isQuarantined ? try store.quarantineTarget(for: target) : target
             routing.rcptTo[destination] = recipient
             routing.labels[destination] = verdict.label
@@ -51,12 +52,13 @@ extension InboundDelivery {
         return routing
     }
 
-    private func verdict(for target: MailboxTarget, recipient: String, header: MessageHeader, mailFrom: String,
+    private func verdict(for target: MailboxTarget, recipient: String, header: MessageHeader, mailFrom: String, bodyText: (() -> String)?,
                          directory: DirectorySnapshot) throws(StoreError) -> PolicyVerdict {
         guard let record = try directory.address(target.address) else { return .deliver }
         do {
             return try InboundPolicy.evaluate(
                 header: header, envelopeSender: mailFrom, settings: Self.policySettings(for: record), envelopeRecipient: recipient,
+                bodyText: bodyText,
                 blocklist: { sender in try directory.blocklistEntry(blocking: sender, for: target) },
                 verifyMessageID: store.sessionMessageIDs.sessionID(fromMessageID:),
                 isHostedAddress: { address in try directory.address(address) != nil })

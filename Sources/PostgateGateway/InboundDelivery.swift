@@ -83,12 +83,14 @@ public struct InboundDelivery: SMTPServerDelegate {
     /// The queue each address target routes the message to (the address's filters: first match
     /// wins, else the default queue), on the facts of `RoutingFacts(sender:header:messageBytes:)`;
     /// the spooled message is read only if a body filter asks.
-    func routes(for targets: [MailboxTarget], header: MessageHeader, sender: String, message: IncomingMessage,
-                directory: DirectorySnapshot) throws -> [QueueTarget] {
-        let facts = RoutingFacts(sender: sender, header: header, messageBytes: {
-            (try? message.prefix(RoutingFacts.bodyScanLimit)) ?? []
-        })
-        return try targets.compactMap { try directory.route($0, facts: facts) }
+    func routes(for targets: [MailboxTarget], facts: RoutingFacts, directory: DirectorySnapshot) throws -> [QueueTarget] {
+        try targets.compactMap { try directory.route($0, facts: facts) }
+    }
+
+    /// The facts filters and the policy look at; the spooled message is read, and its text
+    /// extracted, once and only if a rule asks for the body.
+    func routingFacts(header: MessageHeader, sender: String, message: IncomingMessage) -> RoutingFacts {
+        RoutingFacts(sender: sender, header: header, messageBytes: { (try? message.prefix(RoutingFacts.bodyScanLimit)) ?? [] })
     }
 
     /// The trace fields this gateway adds at the top of the message: Return-Path
@@ -282,12 +284,12 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             throw SMTPReply(450, "4.2.1", "The recipients were removed during the transaction; try again later")
         }
         let sender = origin.sender(header: header)
-        let routing = try delivery.route(targets, header: header, mailFrom: sender, directory: directory)
+        let facts = delivery.routingFacts(header: header, sender: sender, message: incoming)
+        let routing = try delivery.route(targets, header: header, mailFrom: sender, bodyText: facts.body, directory: directory)
         var rcptTo = routing.rcptTo
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
-        for queue in try delivery.routes(for: ordinary, header: header, sender: sender,
-                                         message: incoming, directory: directory)
+        for queue in try delivery.routes(for: ordinary, facts: facts, directory: directory)
         where rcptTo[queue.mailbox] == nil {
             rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
         }

@@ -1,3 +1,4 @@
+import Foundation
 import PostgateMessage
 
 /// The inbound policy settings of one receiving address: allowed sender domains, exclude
@@ -38,8 +39,9 @@ public struct AddressPolicySettings: Sendable, Equatable {
     }
 
     /// The administrator's own auto-reply rule a message meets: a listed sender (From or
-    /// the envelope) or a keyword in the subject.
-    public func ownAutoReplyMarker(subject: String?, senders: [EmailAddress]) -> AutoReplyMarker? {
+    /// the envelope), or a keyword in the subject or, when `body` is given, in the text
+    /// (asked for only when a keyword did not match the subject).
+    public func ownAutoReplyMarker(subject: String?, senders: [EmailAddress], body: (() -> String)? = nil) -> AutoReplyMarker? {
         for sender in senders {
             for listed in autoReplySenders {
                 if listed.contains("@") ? sender.canonical == listed
@@ -48,9 +50,16 @@ public struct AddressPolicySettings: Sendable, Equatable {
                 }
             }
         }
-        if let subject, !autoReplyKeywords.isEmpty {
+        guard !autoReplyKeywords.isEmpty else { return nil }
+        if let subject {
             let folded = subject.lowercased()
             if let keyword = autoReplyKeywords.first(where: { folded.contains($0.lowercased()) }) { return .keyword(keyword) }
+        }
+        if let body {
+            let text = body()
+            if let keyword = autoReplyKeywords.first(where: { text.range(of: $0, options: [.caseInsensitive, .diacriticInsensitive]) != nil }) {
+                return .keyword(keyword)
+            }
         }
         return nil
     }

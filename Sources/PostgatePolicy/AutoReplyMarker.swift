@@ -15,7 +15,7 @@ public enum AutoReplyMarker: Sendable, Equatable, CustomStringConvertible {
     case report(String)
     /// An out-of-office subject; the language whose phrase matched.
     case outOfOfficeSubject(language: String)
-    /// The subject holds one of the address's own auto-reply keywords.
+    /// The subject or the text holds one of the address's own auto-reply keywords.
     case keyword(String)
     /// The sender is one of the address's own auto-reply senders (an address or a domain).
     case listedSender(String)
@@ -29,7 +29,7 @@ public enum AutoReplyMarker: Sendable, Equatable, CustomStringConvertible {
         case .systemSender(let sender): "system sender \(sender)"
         case .report(let type): "delivery report (\(type))"
         case .outOfOfficeSubject(let language): "out-of-office subject (\(language))"
-        case .keyword(let keyword): "auto-reply keyword \"\(keyword)\" in the subject"
+        case .keyword(let keyword): "auto-reply keyword \"\(keyword)\""
         case .listedSender(let sender): "auto-reply sender \(sender)"
         }
     }

@@ -49,13 +49,15 @@ public enum InboundPolicy {
     ///   - settings: the receiving address's policy settings.
     ///   - envelopeRecipient: the `RCPT TO` that reached the address (or its alias), or the
     ///     address a receiving gateway fetched for; nil when not known.
+    ///   - bodyText: the message's decoded text, asked for only when an own auto-reply
+    ///     keyword is looked for in it.
     ///   - blocklist: the receiving address's blocklist entry that blocks a sender, if any.
     ///   - verifyMessageID: the session id of a Message-ID Postgate signed (HMAC verified),
     ///     nil for any other id (`SessionMessageID.sessionID(fromMessageID:)`).
     ///   - isHostedAddress: true for an address (or alias) hosted by this gateway.
     public static func evaluate(
         header: MessageHeader, envelopeSender: String, settings: AddressPolicySettings,
-        envelopeRecipient: String? = nil,
+        envelopeRecipient: String? = nil, bodyText: (() -> String)? = nil,
         blocklist: (EmailAddress) throws -> BlocklistEntry?,
         verifyMessageID: (String) -> Int64?,
         isHostedAddress: (EmailAddress) throws -> Bool
@@ -85,7 +87,8 @@ public enum InboundPolicy {
         }
         if settings.excludeAutoReplies {
             if let marker = AutoReplyDetector.marker(header: header, envelopeSender: envelopeSender)
-                ?? settings.ownAutoReplyMarker(subject: header["Subject"].map(EncodedWordDecoder.decode), senders: from + (envelope.map { [$0] } ?? [])) {
+                ?? settings.ownAutoReplyMarker(subject: header["Subject"].map(EncodedWordDecoder.decode), senders: from + (envelope.map { [$0] } ?? []),
+                                               body: bodyText) {
                 return .autoReply(marker)
             }
         }

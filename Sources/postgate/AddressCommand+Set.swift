@@ -32,7 +32,7 @@ extension AddressCommand {
         var calendar: String?
         @Option(name: .customLong("blocklist"), help: ArgumentHelp("apply the address's blocklist (off keeps its entries)", valueName: "true|false"))
         var blocklist: Bool?
-        @Option(name: .customLong("auto-reply-keyword"), help: ArgumentHelp("with --exclude-auto-replies: a word or phrase that marks an auto-reply in the subject (repeatable; replaces the list); \"\" empties it", valueName: "TEXT"))
+        @Option(name: .customLong("auto-reply-keyword"), help: ArgumentHelp("with --exclude-auto-replies: a word or phrase that marks an auto-reply in the subject or the text (repeatable; replaces the list); \"\" empties it", valueName: "TEXT"))
         var autoReplyKeywords: [String] = []
         @Option(name: .customLong("auto-reply-sender"), help: ArgumentHelp("with --exclude-auto-replies: an address or domain whose mail is an auto-reply (repeatable; replaces the list); \"\" empties it", valueName: "SENDER"))
         var autoReplySenders: [String] = []

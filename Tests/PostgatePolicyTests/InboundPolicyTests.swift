@@ -118,6 +118,17 @@ import Testing
         var off = settings
         off.excludeAutoReplies = false
         #expect(try evaluate(keyword, settings: off) == .deliver)
+        // The text is read only when the subject did not match, and only with keywords set.
+        var asked = 0
+        let inText = InboundPolicy.evaluate(
+            header: header(ordinary), envelopeSender: "bob@customer.example", settings: settings,
+            bodyText: { asked += 1; return "Your TICKET RECEIVED, thank you" }, blocklist: { _ in nil },
+            verifyMessageID: { _ in nil }, isHostedAddress: { _ in false })
+        #expect(inText == .autoReply(.keyword("Ticket received")) && asked == 1)
+        _ = InboundPolicy.evaluate(
+            header: header(ordinary), envelopeSender: "bob@customer.example", settings: AddressPolicySettings(recipientAddresses: support),
+            bodyText: { asked += 1; return "" }, blocklist: { _ in nil }, verifyMessageID: { _ in nil }, isHostedAddress: { _ in false })
+        #expect(asked == 1, "no keywords: the text is not read")
     }
 
     @Test func autoRepliesAreFlaggedOnlyWhenExcluded() throws {

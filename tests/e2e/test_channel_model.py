@@ -113,8 +113,11 @@ def test_the_blocklist_switch_and_own_auto_reply_rules_apply_to_delivery(data_di
          {**base, "From": "bob@customer.example", "Subject": "=?UTF-8?Q?Re:_ticket_RECEIVED_#42?="})
     send(server.port, "noreply@shop.example", ["support@acme.test"], {**base, "From": "NoReply@Shop.example", "Subject": "Shipped"})
     send(server.port, "x@eu.alerts.example", ["support@acme.test"], {**base, "From": "x@eu.alerts.example", "Subject": "Alert"})
+    send(server.port, "bot@customer.example", ["support@acme.test"], {**base, "From": "bot@customer.example", "Subject": "Your case"},
+         "Hello,\r\n\r\nyour ticket received number 4711 and will be answered soon.\r\n")
     assert [(r["subject"], r["policy"]) for r in rows(data_dir)] == [
-        ("Order", None), ("=?UTF-8?Q?Re:_ticket_RECEIVED_#42?=", "auto-reply"), ("Shipped", "auto-reply"), ("Alert", "auto-reply")]
+        ("Order", None), ("=?UTF-8?Q?Re:_ticket_RECEIVED_#42?=", "auto-reply"), ("Shipped", "auto-reply"), ("Alert", "auto-reply"),
+        ("Your case", "auto-reply")], "keywords are looked for in the subject and the text"
     assert queued(data_dir) == ["Order"], "the blocklist is off: the blocked domain's mail is routed"
     assert len(blocklist_rows(data_dir)) == 1, "switching the blocklist off keeps its entries"
 
