@@ -69,9 +69,7 @@ public final class GatewayCredentials: Sendable {
 
     /// A Graph sending gateway's mailbox, its tokens from this source.
     public func graphMailbox(address: EmailAddress, settings: SendingGatewaySettings) -> GraphMailbox {
-        let client = GraphClient(baseURL: settings.connection.effectiveGraphURL, httpClient: httpClient(trusting: settings.caFile),
-                                 requestTimeout: .milliseconds(max(settings.connectionTimeoutMS, 60_000)))
-        return GraphMailbox(client: client, user: settings.username, token: { [self] renewing in
+        GraphMailbox(client: graphClient(for: settings.connection), user: settings.username, token: { [self] renewing in
             try await graphToken(address: address, settings: settings, renewing: renewing)
         })
     }
@@ -227,6 +225,15 @@ extension SendingCredentialSource {
 }
 
 /// Where a fetcher's credentials come from.
+extension GatewayCredentialSource {
+    /// The Graph client of a gateway's connection: its base URL, its CA file, and a request
+    /// timeout of its connection timeout (at least a minute).
+    func graphClient(for connection: GatewayConnectionSettings) -> GraphClient {
+        GraphClient(baseURL: connection.effectiveGraphURL, httpClient: httpClient(trusting: connection.caFile),
+                    requestTimeout: .milliseconds(max(connection.connectionTimeoutMS, 60_000)))
+    }
+}
+
 public protocol GatewayCredentialSource: Sendable {
     func credential(for gateway: ReceivingGateway) async throws -> GatewayCredential
     /// The HTTP client for Graph requests, trusting `caFile` as well where given.

@@ -2,6 +2,7 @@ import Foundation
 import NIOPosix
 import PostgateBlocking
 import PostgateConnectors
+import PostgateDKIM
 import PostgateMessage
 import PostgateOutbound
 
@@ -61,42 +62,17 @@ struct GraphMessageSubmitter: MessageSubmitter {
         let hidden = recipients.filter { recipient in
             !named.contains((try? EmailAddress(recipient).canonical) ?? recipient)
         }
-        var fields = headerFields(message[..<headerEnd])
-        let hadBcc = fields.contains { $0.name.lowercased() == "bcc" }
+        var fields = DKIMHeaderField.split(headerSection: message[..<headerEnd])
+        let hadBcc = fields.contains { $0.name == "bcc" }
         guard !hidden.isEmpty || hadBcc else { return message }
-        fields.removeAll { $0.name.lowercased() == "bcc" }
+        fields.removeAll { $0.name == "bcc" }
         var result: [UInt8] = []
         result.reserveCapacity(message.count + 64 * hidden.count)
-        for field in fields { result.append(contentsOf: field.bytes) }
+        for field in fields { result.append(contentsOf: field.raw) }
         if !hidden.isEmpty {
             result.append(contentsOf: Array("Bcc: \(hidden.joined(separator: ",\r\n "))\r\n".utf8))
         }
         result.append(contentsOf: message[headerEnd...])
         return result
-    }
-
-    /// The header section's fields, each with its folded lines and line ends as they are.
-    private static func headerFields(_ header: ArraySlice<UInt8>) -> [(name: String, bytes: ArraySlice<UInt8>)] {
-        var fields: [(name: String, bytes: ArraySlice<UInt8>)] = []
-        var start = header.startIndex
-        var index = header.startIndex
-        while index < header.endIndex {
-            guard let newline = header[index...].firstIndex(of: 10) else { index = header.endIndex; break }
-            let next = newline + 1
-            // A line starting with white space continues the field (RFC 5322 section 2.2.3).
-            if next >= header.endIndex || (header[next] != 32 && header[next] != 9) {
-                let bytes = header[start..<next]
-                let name = String(decoding: bytes.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
-                    .trimmingCharacters(in: .whitespaces)
-                fields.append((name, bytes))
-                start = next
-            }
-            index = next
-        }
-        if start < header.endIndex {
-            let bytes = header[start...]
-            fields.append((String(decoding: bytes.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self), bytes))
-        }
-        return fields
     }
 }

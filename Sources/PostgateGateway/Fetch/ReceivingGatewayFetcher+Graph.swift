@@ -54,9 +54,7 @@ extension ReceivingGatewayFetcher {
     /// refused the last).
     static func graphMailbox(of gateway: ReceivingGateway, credentials: any GatewayCredentialSource) -> GraphMailbox {
         let settings = gateway.settings
-        let client = GraphClient(baseURL: settings.connection.effectiveGraphURL, httpClient: credentials.httpClient(trusting: settings.caFile),
-                                 requestTimeout: .milliseconds(max(settings.connectionTimeoutMS, 60_000)))
-        return GraphMailbox(client: client, user: settings.username, token: { renewing in
+        return GraphMailbox(client: credentials.graphClient(for: settings.connection), user: settings.username, token: { renewing in
             if renewing { await credentials.attemptFailed(gateway) }
             guard case .bearer(let token, _) = try await credentials.credential(for: gateway) else {
                 throw FetchError("a Graph gateway authenticates with OAuth 2.0, not a password")
