@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -34,7 +35,37 @@ def postgate_bin() -> Path:
     return BIN
 
 
+# Under pytest-xdist each worker takes its ports from its own block below the kernel's
+# ephemeral range (32768 and up), so a port one worker found free and handed to a server
+# it starts a moment later is never handed to another worker's server meanwhile, nor taken
+# by a client's outgoing connection. A lone pytest process lets the kernel choose.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_BLOCK = 2000
+
+
+def _bindable(port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _worker_port(kind: int) -> int:
+    first = 10000 + int(_WORKER.removeprefix("gw")) * _BLOCK
+    if first + _BLOCK > 32768:
+        raise AssertionError(f"pytest-xdist worker {_WORKER} has no block of ports below 32768; run fewer workers")
+    rng = random.Random()
+    while True:
+        port = rng.randrange(first, first + _BLOCK)
+        if _bindable(port, socket.SOCK_STREAM) and _bindable(port, socket.SOCK_DGRAM):
+            return port
+
+
 def free_port() -> int:
+    if _WORKER:
+        return _worker_port(socket.SOCK_STREAM)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -83,6 +114,8 @@ def address(data: Path, email: str) -> dict:
 
 def closed_udp_port() -> int:
     """A loopback UDP port nothing listens on: a DNS query sent there is refused at once."""
+    if _WORKER:
+        return _worker_port(socket.SOCK_DGRAM)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
