@@ -101,6 +101,17 @@ if ! python3 -m pytest --version >/dev/null 2>&1; then
     fi
 fi
 
+# pytest-xdist: the end-to-end tests run in three workers, each with its own block of ports;
+# most of their time is spent waiting on servers, not on the CPU.
+if ! python3 -c 'import xdist' >/dev/null 2>&1; then
+    if python3 -m pip --version >/dev/null 2>&1; then
+        python3 -m pip install -q pytest-xdist 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages pytest-xdist
+    else
+        DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-pytest-xdist </dev/null
+    fi
+fi
+
 # aiosmtpd for the outbound end-to-end tests (a real SMTP next hop on loopback), for the
 # python3 on PATH; Debian's python3-aiosmtpd where there is no pip.
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then

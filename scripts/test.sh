@@ -46,4 +46,6 @@ if [ -n "$others" ]; then
 fi
 
 swift test --skip-build
-python3 -m pytest -q tests/e2e "$@"
+# Three workers (pytest-xdist): the end-to-end tests mostly wait on the servers they start.
+# POSTGATE_E2E_WORKERS=0 runs them in this one process.
+python3 -m pytest -q -p no:benchmark -n "${POSTGATE_E2E_WORKERS:-3}" tests/e2e "$@"
