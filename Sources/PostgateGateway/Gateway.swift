@@ -14,6 +14,7 @@ import PostgateOutbound
 import PostgateSMTP
 import PostgateStore
 import ServiceLifecycle
+import Synchronization
 
 /// The running gateway: the store, the thread pool for blocking store work, and the SMTP
 /// (MX and submission) and IMAP listeners. `postgate serve` runs it as a service; tests start it on port 0.
@@ -60,6 +61,13 @@ public final class Gateway: Service, @unchecked Sendable {
     private var httpClient: HTTPClient?
     /// The gateways' credentials, with the HTTP clients made for their CA files.
     private var credentials: GatewayCredentials?
+    /// The HTTP API listeners, see Gateway+API.
+    var apiListeners: [APIListener] = []
+    /// The bound API addresses, in the order of `api.listen`.
+    public private(set) var apiAddresses: [SocketAddress] = []
+    /// Set once `start()` has bound every listener (recovery is done before): `/readyz`.
+    private let accepting = Atomic<Bool>(false)
+    var isAccepting: Bool { accepting.load(ordering: .acquiring) }
     /// One agent's IMAP commands running at once, shared by the IMAP and IMAPS listeners.
     private lazy var imapWorkGate = IMAPWorkGate(perAgent: configuration.imap.threadsPerAgent)
 
@@ -151,6 +159,8 @@ public final class Gateway: Service, @unchecked Sendable {
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: ["smtp": "\(channel.localAddress.map { "\($0)" } ?? text)"])
         }
+        apiAddresses = try await startAPI(store: store, queue: services.submissionQueue)
+        accepting.store(true, ordering: .releasing)
         return bound
     }
 
@@ -242,6 +252,8 @@ public final class Gateway: Service, @unchecked Sendable {
         dkimRechecker?.cancel()
         retentionTask?.cancel()
         await stopReceivingGateways()
+        accepting.store(false, ordering: .releasing)
+        await stopAPI()
         logger.notice("shutting down: finishing transactions in flight")
         // Only helpers that track a bound listener: a helper that never saw its server
         // channel (start failed before binding) would never finish shutting down.

@@ -16,6 +16,17 @@ public enum TLSMaterial {
 
     /// A server TLS context for the configured files, or the dev certificate.
     public static func serverContext(configuration: GatewayConfiguration, dataDirectory: String) throws -> NIOSSLContext {
+        let tls = try serverConfiguration(configuration: configuration, dataDirectory: dataDirectory)
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ConfigurationError("cannot use TLS certificate \(configuration.tls.certificateFile): \(error)")
+        }
+    }
+
+    /// The server TLS configuration (TLS 1.2 and later) for the configured files, or the dev
+    /// certificate.
+    public static func serverConfiguration(configuration: GatewayConfiguration, dataDirectory: String) throws -> TLSConfiguration {
         var certificateFile = configuration.tls.certificateFile
         var keyFile = configuration.tls.privateKeyFile
         if certificateFile.isEmpty {
@@ -26,7 +37,7 @@ public enum TLSMaterial {
             let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             tls.minimumTLSVersion = .tlsv12
-            return try NIOSSLContext(configuration: tls)
+            return tls
         } catch {
             throw ConfigurationError("cannot load TLS certificate \(certificateFile) and key \(keyFile): \(error)")
         }

@@ -43,7 +43,9 @@ package protocol MessageIndex: Sendable {
 
     /// Sessions, newest activity first: of the address whose mailbox is `mailboxPath` when
     /// given, only those open at `now` with `openOnly`; status computed at `now`.
-    func sessions(mailboxPath: String?, openOnly: Bool, now: Date) throws(StoreError) -> [SessionRecord]
+    /// Sessions by last activity, newest first; with `page`, at most `page.limit` of them
+    /// by id, newest first, older than `page.beforeID` when given.
+    func sessions(mailboxPath: String?, openOnly: Bool, now: Date, page: (beforeID: Int64?, limit: Int)?) throws(StoreError) -> [SessionRecord]
 
     /// One session and its messages in arrival order; nil if there is no such session.
     func session(id: Int64, now: Date) throws(StoreError) -> (SessionRecord, [StoredMessage])?

@@ -3,7 +3,7 @@ import GRDB
 import PostgateMaildir
 
 extension SQLiteMessageIndex {
-    package func sessions(mailboxPath: String?, openOnly: Bool, now: Date) throws(StoreError) -> [SessionRecord] {
+    package func sessions(mailboxPath: String?, openOnly: Bool, now: Date, page: (beforeID: Int64?, limit: Int)?) throws(StoreError) -> [SessionRecord] {
         var conditions: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
         if let mailboxPath {
@@ -14,15 +14,20 @@ extension SQLiteMessageIndex {
             conditions.append("session.status = 'open' AND session.expires_at > ?")
             arguments.append(now.timeIntervalSince1970)
         }
+        if let before = page?.beforeID {
+            conditions.append("session.id < ?")
+            arguments.append(before)
+        }
         let condition = conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")
         return try database.read { db in
-            try sessionRecords(db, where: condition, arguments: StatementArguments(arguments), now: now)
+            try sessionRecords(db, where: condition, arguments: StatementArguments(arguments), now: now,
+                               order: page.map { "session.id DESC LIMIT \(max(0, $0.limit))" })
         }
     }
 
     package func session(id: Int64, now: Date) throws(StoreError) -> (SessionRecord, [StoredMessage])? {
         try database.read { db in
-            guard let session = try sessionRecords(db, where: "session.id = ?", arguments: [id], now: now).first else {
+            guard let session = try sessionRecords(db, where: "session.id = ?", arguments: [id], now: now, order: nil).first else {
                 return nil
             }
             let messages = try Row.fetchAll(db, cachedSQL: """
@@ -34,7 +39,7 @@ extension SQLiteMessageIndex {
     }
 
     private func sessionRecords(_ db: Database, where condition: String, arguments: StatementArguments,
-                                now: Date) throws -> [SessionRecord] {
+                                now: Date, order: String?) throws -> [SessionRecord] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT session.*, address.local_part, domain.name AS domain_name, mailbox.path AS mailbox_path,
                 (SELECT count(*) FROM message WHERE message.session_id = session.id) AS message_count
@@ -43,7 +48,7 @@ extension SQLiteMessageIndex {
             LEFT JOIN address ON address.mailbox_id = session.mailbox_id
             LEFT JOIN domain ON domain.id = address.domain_id
             WHERE \(condition)
-            ORDER BY session.last_activity_at DESC, session.id DESC
+            ORDER BY \(order ?? "session.last_activity_at DESC, session.id DESC")
             """, arguments: arguments)
         return try rows.map { row in try sessionRecord(db, row, now: now) }
     }

@@ -7,13 +7,16 @@ import PostgateIndex
 extension MailStore {
     /// Sessions, newest activity first; only those of `address` (or the address it is an
     /// alias of) when given, only open ones (not expired at `now`) with `openOnly`.
-    public func sessions(address: EmailAddress? = nil, openOnly: Bool = false, now: Date = Date()) throws(StoreError) -> [SessionRecord] {
+    /// With `page`: at most `page.limit` sessions by id, newest first, older than the session
+    /// `page.beforeID` when given (the API's pages).
+    public func sessions(address: EmailAddress? = nil, openOnly: Bool = false, now: Date = Date(),
+                         page: (beforeID: Int64?, limit: Int)? = nil) throws(StoreError) -> [SessionRecord] {
         var mailboxPath: String?
         if let address {
             guard let record = try directory.address(address, countingMessages: false) else { throw .addressNotFound(address) }
             mailboxPath = record.mailboxPath
         }
-        return try index.sessions(mailboxPath: mailboxPath, openOnly: openOnly, now: now)
+        return try index.sessions(mailboxPath: mailboxPath, openOnly: openOnly, now: now, page: page)
     }
 
     /// A session and its messages as a reply tree, each with a snippet of its text.

@@ -13,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         Without --config the embedded default runs: data in ./postgate-data, SMTP on \
         127.0.0.1:2525, IMAP on 127.0.0.1:2143, IMAPS on 127.0.0.1:2993, submission (STARTTLS) on 127.0.0.1:2587, \
-        submissions (implicit TLS) on 127.0.0.1:2465, a self-signed certificate made on first start in DATA/certs. \
+        submissions (implicit TLS) on 127.0.0.1:2465, the HTTP API (TLS) on 127.0.0.1:2080, a self-signed \
+        certificate made on first start in DATA/certs. \
         Config/postgate.example.yaml names every setting. SIGTERM or SIGINT stops accepting \
         connections, lets transactions in flight finish, then exits.
         """
@@ -99,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Runs on the thread pool: reads and checks the file.
     private static func loadConfiguration(_ config: String?) throws -> GatewayConfiguration {
-        guard let config else { return GatewayConfiguration() }
+        guard let config else { return GatewayConfiguration.embeddedDefault }
         do {
             return try GatewayConfiguration.load(file: config)
         } catch {

@@ -35,6 +35,22 @@ import Testing
         }
     }
 
+    @Test func apiIsOffByDefaultAndOnLoopbackInTheEmbeddedDefault() throws {
+        #expect(GatewayConfiguration().api.listen.isEmpty)
+        #expect(GatewayConfiguration.embeddedDefault.api.listen == ["127.0.0.1:2080"])
+        #expect(GatewayConfiguration.embeddedDefault.api.tls)
+        let parsed = try GatewayConfiguration.parse("api:\n  listen: [\"127.0.0.1:9080\"]\n  tls: false\n  max_body_bytes: 4096\n")
+        #expect(parsed.api.listen == ["127.0.0.1:9080"] && !parsed.api.tls && parsed.api.maxBodyBytes == 4096)
+    }
+
+    @Test func apiRefusesPlainHTTPOffLoopbackAndBadLimits() {
+        #expect(failure("api:\n  listen: [\"0.0.0.0:2080\"]\n  tls: false\n")?.contains("only on loopback") == true)
+        #expect(failure("api:\n  listen: [\"[::1]:2080\"]\n  tls: false\n") == nil)
+        #expect(failure("api:\n  max_body_bytes: 10\n")?.contains("max_body_bytes must be 1024 to 67108864") == true)
+        #expect(failure("api:\n  ready_min_free_bytes: -1\n")?.contains("ready_min_free_bytes") == true)
+        #expect(failure("api:\n  lisen: []\n") != nil)
+    }
+
     @Test func emptyDocumentGivesDefaults() throws {
         #expect(try GatewayConfiguration.parse("") == GatewayConfiguration())
         #expect(try GatewayConfiguration.parse("# only a comment\n") == GatewayConfiguration())
