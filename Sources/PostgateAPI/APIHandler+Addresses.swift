@@ -7,7 +7,7 @@ import PostgateStore
 
 extension APIHandler {
     func listAddresses(_ input: Operations.ListAddresses.Input) async throws -> Operations.ListAddresses.Output {
-        let domain = try input.query.domain.map(Self.domainName)
+        let domain = try input.query.domain.map { try Self.domainName($0, refusal: .notFound) }
         let rows = try await blocking { store throws(StoreError) in
             try store.addresses(domain: domain).map { record throws(StoreError) in
                 (record, try store.settings(of: try Self.storedAddress(record.email)).draft)
@@ -20,7 +20,7 @@ extension APIHandler {
 
     func addAddress(_ input: Operations.AddAddress.Input) async throws -> Operations.AddAddress.Output {
         guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
-        let email = try Self.emailAddress(body.email)
+        let email = try Self.emailAddress(body.email, refusal: .invalid)
         var settings = ChannelSettings()
         settings.displayName = body.displayName.flatMap { $0.isEmpty ? nil : $0 }
         settings.defaultQueue = body.queue
@@ -40,7 +40,7 @@ extension APIHandler {
     func removeAddress(_ input: Operations.RemoveAddress.Input) async throws -> Operations.RemoveAddress.Output {
         let (record, draft) = try await addressRecord(input.path.email)
         try EntityTag.check(input.headers.ifMatch, against: EntityTag.of(draft ?? record.settings))
-        let email = try Self.emailAddress(record.email)
+        let email = try Self.emailAddress(record.email, refusal: .invalid)
         try await blocking { store throws(StoreError) in try store.removeAddress(email) }
         try await audit("address.remove", record.email)
         return .noContent(.init())
@@ -51,7 +51,7 @@ extension APIHandler {
     func putAddressDraft(_ input: Operations.PutAddressDraft.Input) async throws -> Operations.PutAddressDraft.Output {
         guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
         let (record, _) = try await addressRecord(input.path.email)
-        let email = try Self.emailAddress(record.email)
+        let email = try Self.emailAddress(record.email, refusal: .invalid)
         let wanted = Self.settings(body)
         let ifMatch = input.headers.ifMatch
         let (saved, current) = try await blocking { store throws(StoreError) -> (ChannelSettings, String?) in
@@ -76,7 +76,7 @@ extension APIHandler {
     func discardAddressDraft(_ input: Operations.DiscardAddressDraft.Input) async throws -> Operations.DiscardAddressDraft.Output {
         let (record, draft) = try await addressRecord(input.path.email)
         try EntityTag.check(input.headers.ifMatch, against: EntityTag.of(draft ?? record.settings))
-        let email = try Self.emailAddress(record.email)
+        let email = try Self.emailAddress(record.email, refusal: .invalid)
         try await blocking { store throws(StoreError) in try store.discardDraft(of: email) }
         if draft != nil { try await audit("address.discard", record.email) }
         return .noContent(.init())
@@ -87,7 +87,7 @@ extension APIHandler {
         try EntityTag.check(input.headers.ifMatch, against: EntityTag.of(draft ?? record.settings))
         var comment = "published through the API by \(APICaller.actor)"
         if case .json(let body) = input.body, let given = body.comment, !given.isEmpty { comment = given }
-        let email = try Self.emailAddress(record.email)
+        let email = try Self.emailAddress(record.email, refusal: .invalid)
         let publication = try await blocking { [comment] store throws(StoreError) in try store.publish([email], comment: comment) }
         try await audit("address.publish", record.email,
                         "publication \(publication.id): " + publication.addresses.flatMap { $0.changes.map(\.field) }.joined(separator: ", "))
@@ -98,7 +98,7 @@ extension APIHandler {
 
     /// The address (not an alias) and its draft.
     private func addressRecord(_ text: String) async throws -> (AddressRecord, ChannelSettings?) {
-        let email = try Self.emailAddress(text)
+        let email = try Self.emailAddress(text, refusal: .notFound)
         return try await blocking { store throws(StoreError) in
             guard let record = try store.address(email) else { throw .addressNotFound(email) }
             guard record.email == email.canonical else { throw .notAnAddress(email, aliasOf: try Self.storedAddress(record.email)) }
@@ -106,8 +106,11 @@ extension APIHandler {
         }
     }
 
-    static func emailAddress(_ text: String) throws -> EmailAddress {
-        do { return try EmailAddress(text) } catch { throw APIProblem.badRequest("\(text) is not an email address: \(error)") }
+    static func emailAddress(_ text: String, refusal: NameRefusal) throws -> EmailAddress {
+        do { return try EmailAddress(text) } catch {
+            let detail = "\(text) is not an email address: \(error)"
+            throw refusal == .invalid ? APIProblem.invalid(detail) : APIProblem.notFound(detail)
+        }
     }
 
     /// An address the store gave back, so always well formed.

@@ -25,7 +25,7 @@ extension APIHandler {
 
     func addDomain(_ input: Operations.AddDomain.Input) async throws -> Operations.AddDomain.Output {
         guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
-        let name = try Self.domainName(body.name)
+        let name = try Self.domainName(body.name, refusal: .invalid)
         let kind = DomainKind(rawValue: (body.kind ?? .hosted).rawValue) ?? .hosted
         let limits = self.limits
         let record = try await blocking { store throws(StoreError) in try store.addDomain(name, kind: kind, limits: limits) }
@@ -42,14 +42,14 @@ extension APIHandler {
     func removeDomain(_ input: Operations.RemoveDomain.Input) async throws -> Operations.RemoveDomain.Output {
         let (record, _) = try await domainRecord(input.path.domain)
         try EntityTag.check(input.headers.ifMatch, against: EntityTag.of(record))
-        let name = try Self.domainName(record.name)
+        let name = try Self.domainName(record.name, refusal: .invalid)
         try await blocking { store throws(StoreError) in try store.removeDomain(name) }
         try await audit("domain.remove", record.name)
         return .noContent(.init())
     }
 
     private func domainRecord(_ text: String) async throws -> (DomainRecord, String?) {
-        let name = try Self.domainName(text)
+        let name = try Self.domainName(text, refusal: .notFound)
         let (records, statuses) = try await blocking { store throws(StoreError) in (try store.domains(), try store.dkimStatusByDomain()) }
         guard let record = records.first(where: { $0.name == name.ascii }) else {
             throw APIProblem.notFound("\(name.ascii) is not a domain of this gateway")
@@ -57,8 +57,16 @@ extension APIHandler {
         return (record, statuses[record.name])
     }
 
-    static func domainName(_ text: String) throws -> DomainName {
-        do { return try DomainName(text) } catch { throw APIProblem.badRequest("\(text) is not a domain name: \(error)") }
+    /// How a name that is not a domain (or an address) is answered: 422 in a body (the JSON
+    /// is well formed, the value breaks a rule), 404 in a path or a filter (no such resource
+    /// can exist).
+    enum NameRefusal { case invalid, notFound }
+
+    static func domainName(_ text: String, refusal: NameRefusal) throws -> DomainName {
+        do { return try DomainName(text) } catch {
+            let detail = "\(text) is not a domain name: \(error)"
+            throw refusal == .invalid ? APIProblem.invalid(detail) : APIProblem.notFound(detail)
+        }
     }
 
     static func domain(_ record: DomainRecord, dkimStatus: String?) -> Components.Schemas.Domain {

@@ -30,7 +30,7 @@ extension APIHandler {
     func listSessions(_ input: Operations.ListSessions.Input) async throws -> Operations.ListSessions.Output {
         let limit = try Pagination.limit(input.query.limit)
         let before = try Pagination.decodeID(input.query.cursor)
-        let address = try input.query.address.map(Self.emailAddress)
+        let address = try input.query.address.map { try Self.emailAddress($0, refusal: .notFound) }
         let openOnly = input.query.open ?? false
         let records = try await blocking { store throws(StoreError) in
             try store.sessions(address: address, openOnly: openOnly, page: (beforeID: before, limit: limit + 1))

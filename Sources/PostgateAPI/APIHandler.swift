@@ -109,7 +109,7 @@ enum Pagination {
         var text = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         text += String(repeating: "=", count: (4 - text.count % 4) % 4)
         guard let data = Data(base64Encoded: text), let key = String(data: data, encoding: .utf8), !key.isEmpty else {
-            throw APIProblem.badRequest("cursor is not a nextCursor this API gave")
+            throw APIProblem.invalid("cursor is not a nextCursor this API gave")
         }
         return key
     }
@@ -126,7 +126,7 @@ enum Pagination {
     /// The numeric key of a cursor over ids (sessions, outbound messages, audit events).
     static func decodeID(_ cursor: String?) throws -> Int64? {
         guard let key = try decode(cursor) else { return nil }
-        guard let id = Int64(key) else { throw APIProblem.badRequest("cursor is not a nextCursor this API gave") }
+        guard let id = Int64(key) else { throw APIProblem.invalid("cursor is not a nextCursor this API gave") }
         return id
     }
 }

@@ -43,17 +43,18 @@ package struct APIServer: Sendable {
                  readiness: @escaping @Sendable () async -> [APIReadinessCheck],
                  bound: @escaping @Sendable (SocketAddress?) async -> Void) throws {
         let maxBodyBytes = settings.maxBodyBytes
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let document = try? Data(contentsOf: url) else {
+            throw APIDocumentMissing()
+        }
         let router = Router()
-        router.add(middleware: APIRouterMiddleware(maxBodyBytes: maxBodyBytes))
+        router.add(middleware: APIRouterMiddleware(maxBodyBytes: maxBodyBytes, paths: APIPaths(document: document)))
         router.get("openapi.yaml") { _, _ -> Response in
-            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let data = try? Data(contentsOf: url) else {
-                throw HTTPError(.notFound)
-            }
-            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
         let handler = APIHandler(store: store, outbound: outbound, threadPool: threadPool, limits: settings.limits, readiness: readiness)
         let access = APIAccessMiddleware(store: store, threadPool: threadPool, limiter: APIRateLimiter())
-        try handler.registerHandlers(on: router, middlewares: [APIProblemMiddleware(logger: logger), access])
+        let contract = APIContractMiddleware(contract: try APIContract(document: document), maxBodyBytes: maxBodyBytes)
+        try handler.registerHandlers(on: router, middlewares: [APIProblemMiddleware(logger: logger), access, contract])
         let server: HTTPServerBuilder = if let tls = settings.tls { try .http2Upgrade(tlsConfiguration: tls) } else { .http1() }
         let address = BindAddress.hostname(settings.host, port: settings.port)
         let application = Application(
@@ -79,6 +80,7 @@ package struct APIServer: Sendable {
 /// the limit, as problem details like every other error.
 struct APIRouterMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
+    let paths: APIPaths
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -93,6 +95,10 @@ struct APIRouterMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError {
             let problem: APIProblem = switch error.status {
+            case .notFound where paths.methods(of: request.uri.path) != nil:
+                // RFC 9110 §15.5.6: the path exists, the method does not; Allow lists those it has.
+                APIProblem(status: .methodNotAllowed, kind: "method-not-allowed", detail: "this path does not take \(request.method)",
+                           headerFields: [.allow: (paths.methods(of: request.uri.path) ?? []).joined(separator: ", ")])
             case .notFound: .notFound("there is no such path in this API; see /openapi.yaml")
             case .methodNotAllowed: APIProblem(status: .methodNotAllowed, kind: "method-not-allowed", detail: "this path does not take \(request.method)")
             case .contentTooLarge: APIProblem(status: .contentTooLarge, kind: "too-large", detail: "the body is larger than \(maxBodyBytes) bytes")
@@ -107,4 +113,45 @@ struct APIRouterMiddleware<Context: RequestContext>: RouterMiddleware {
         headers[.contentType] = "application/problem+json"
         return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: problem.body())))
     }
+}
+
+/// The API's paths and their methods, read from the OpenAPI document the server is generated
+/// from, so that a known path with an unknown method is answered 405, not 404.
+struct APIPaths: Sendable {
+    private var templates: [(segments: [Substring], methods: [String])] = []
+
+    init(document: Data) {
+        let text = String(decoding: document, as: UTF8.self)
+        var current: (segments: [Substring], methods: [String])?
+        var inPaths = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("paths:") { inPaths = true; continue }
+            guard inPaths else { continue }
+            if let first = line.first, first != " " { break }  // the next top-level key
+            if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
+                if let current { templates.append(current) }
+                current = (line.dropFirst(2).dropLast().split(separator: "/"), [])
+            } else if line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+                let key = line.dropFirst(4).dropLast()
+                if ["get", "put", "post", "delete", "patch", "head", "options"].contains(key) { current?.methods.append(key.uppercased()) }
+            }
+        }
+        if let current { templates.append(current) }
+        templates = templates.filter { !$0.methods.isEmpty }
+        templates.append((["openapi.yaml"], ["GET"]))
+    }
+
+    /// The methods of the path `path` matches, or nil when it matches none.
+    func methods(of path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        return templates.first { template in
+            template.segments.count == segments.count
+                && zip(template.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }.map { $0.methods.contains("GET") ? $0.methods + ["HEAD"] : $0.methods }
+    }
+}
+
+/// The OpenAPI document is missing from the build's resources.
+struct APIDocumentMissing: Error, CustomStringConvertible {
+    var description: String { "the API's OpenAPI document is missing from the build" }
 }

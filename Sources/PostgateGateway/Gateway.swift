@@ -144,10 +144,11 @@ public final class Gateway: Service, @unchecked Sendable {
         let throttle = LoginThrottle(maxFailuresPerAddress: configuration.login.maxFailuresPerIP,
                                      maxFailuresPerAccount: configuration.login.maxFailuresPerAccount,
                                      lockoutSeconds: Double(configuration.login.lockoutSeconds))
-        // IMAP and submission first: once the SMTP port answers, every listener is up.
+        // IMAP, submission and the API first: once the SMTP port answers, every listener is up.
         imapAddresses = try await startIMAP(store: store, tls: services.serverTLS, throttle: throttle)
         submissionAddresses = try await startSubmission(store: store, queue: services.submissionQueue, tls: services.serverTLS,
                                                         throttle: throttle)
+        apiAddresses = try await startAPI(store: store, queue: services.submissionQueue)
         guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
@@ -159,7 +160,6 @@ public final class Gateway: Service, @unchecked Sendable {
             if let local = channel.localAddress { bound.append(local) }
             logger.notice("listening", metadata: ["smtp": "\(channel.localAddress.map { "\($0)" } ?? text)"])
         }
-        apiAddresses = try await startAPI(store: store, queue: services.submissionQueue)
         accepting.store(true, ordering: .releasing)
         return bound
     }
