@@ -112,6 +112,15 @@ if ! python3 -c 'import xdist' >/dev/null 2>&1; then
     fi
 fi
 
+# The HTTP API's tests: openapi-spec-validator checks the OpenAPI document, schemathesis
+# fuzzes a live gateway against it.
+for module in openapi_spec_validator:openapi-spec-validator schemathesis:schemathesis; do
+    if ! python3 -c "import ${module%%:*}" >/dev/null 2>&1; then
+        python3 -m pip install -q "${module##*:}" 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages "${module##*:}"
+    fi
+done
+
 # aiosmtpd for the outbound end-to-end tests (a real SMTP next hop on loopback), for the
 # python3 on PATH; Debian's python3-aiosmtpd where there is no pip.
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
