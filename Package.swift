@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         /// libidn2 (apt: libidn2-dev): IDNA2008 conversion between U-labels and A-labels.
@@ -58,6 +59,16 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
+        /// Auto-replies (RFC 3834): whether a message gets one (first of a session, never to
+        /// automatic mail, null senders or the gateway's own addresses, a cap per sender and
+        /// hour), which one (in or out of working hours), and its Mustache templates. No I/O.
+        .target(
+            name: "PostgateAutoReply",
+            dependencies: [
+                "PostgateMessage", "PostgatePolicy",
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
@@ -104,7 +115,7 @@ let package = Package(
         .target(
             name: "PostgateDirectory",
             dependencies: [
-                "PostgateMaildir", "PostgateIndex", "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV",
+                "PostgateMaildir", "PostgateIndex", "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV", "PostgateAutoReply",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -156,7 +167,7 @@ let package = Package(
             name: "PostgateOutbound",
             dependencies: [
                 "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
-                "PostgateBlocking", "PostgateOAuth",
+                "PostgateBlocking", "PostgateOAuth", "PostgateAutoReply",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -215,7 +226,7 @@ let package = Package(
             name: "PostgateGateway",
             dependencies: [
                 "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
-                "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth", "PostgateListener",
+                "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth", "PostgateListener", "PostgateAutoReply",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -234,7 +245,7 @@ let package = Package(
             name: "postgate",
             dependencies: [
                 "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
-                "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors",
+                "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors", "PostgateAutoReply",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -261,6 +272,7 @@ let package = Package(
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
         .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage", "PostgateCSV"]),
         .testTarget(name: "PostgateCSVTests", dependencies: ["PostgateCSV"]),
+        .testTarget(name: "PostgateAutoReplyTests", dependencies: ["PostgateAutoReply", "PostgatePolicy", "PostgateMessage"]),
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [

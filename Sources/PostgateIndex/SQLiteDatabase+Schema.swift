@@ -83,6 +83,7 @@ extension SQLiteDatabase {
         registerImportanceSchema(&migrator)
         registerDomainOwnershipSchema(&migrator)
         registerCalendarSchema(&migrator)
+        registerAutoReplySchema(&migrator)
         return migrator
     }
 }

@@ -71,12 +71,14 @@ extension AddressCommand {
         @Option(name: .customLong("footer-html"), help: ArgumentHelp("template footer, HTML part; \"\" clears", valueName: "FILE"))
         var footerHTML: String?
 
+        @OptionGroup var autoReply: AutoReplyOptions
         @OptionGroup var publishing: PublishNow
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let files = try FileTexts(contactCard: contactCard, headerText: headerText, headerHTML: headerHTML,
                                       footerText: footerText, footerHTML: footerHTML)
+            let autoReplyTexts = try autoReply.texts()
             try editAndReport(email, publishing: publishing, options: options) { settings in
                 name.map { settings.displayName = $0.isEmpty ? nil : $0 }
                 channelName.map { settings.channelName = $0.isEmpty ? nil : $0 }
@@ -97,6 +99,7 @@ extension AddressCommand {
                 retentionDays.map { settings.retentionDays = $0 == 0 ? nil : $0 }
                 sendContactCard.map { settings.sendContactCard = $0 }
                 files.apply(to: &settings)
+                autoReply.apply(autoReplyTexts, to: &settings)
             }
         }
     }
@@ -207,7 +210,7 @@ extension AddressUsage: ExpressibleByArgument {}
 extension SessionMode: ExpressibleByArgument {}
 
 /// The texts of `--contact-card`, `--header-text`… read from their files ("" clears).
-private struct FileTexts {
+struct FileTexts {
     var contactCard, headerText, headerHTML, footerText, footerHTML: String??
 
     init(contactCard: String?, headerText: String?, headerHTML: String?, footerText: String?, footerHTML: String?) throws {
@@ -227,7 +230,7 @@ private struct FileTexts {
     }
 
     /// nil: not given; .some(nil): clear; .some(text): the file's UTF-8 text.
-    private static func read(_ path: String?) throws -> String?? {
+    static func read(_ path: String?) throws -> String?? {
         guard let path else { return nil }
         if path.isEmpty { return .some(nil) }
         guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
