@@ -3,4 +3,7 @@
 public enum AutoReplyKind: String, Sendable, Hashable, CaseIterable, Codable {
     case inHours = "in"
     case outOfHours = "out"
+
+    /// `in-hours` or `out-of-hours`, for messages.
+    public var name: String { self == .inHours ? "in-hours" : "out-of-hours" }
 }

@@ -73,7 +73,7 @@ public enum AutoReplySkip: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .kindDisabled(let kind): "the \(kind.rawValue)-hours auto-reply is off"
+        case .kindDisabled(let kind): "the \(kind.name) auto-reply is off"
         case .labelled(let label): "the message is labelled \(label)"
         case .automatic(let marker): "the message is automatic (\(marker))"
         case .mailingList(let field): "the message came through a mailing list (\(field))"

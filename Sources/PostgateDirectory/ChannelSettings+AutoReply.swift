@@ -48,7 +48,7 @@ extension ChannelSettings {
                 _ = try autoReplyTemplate(kind, format)
             }
             if autoReplyEnabled(kind), try autoReplyTemplate(kind, .text) == nil {
-                throw .invalidSetting("the \(kind.rawValue)-hours auto-reply needs a text template: give it with --autoreply-\(kind.rawValue)-text FILE")
+                throw .invalidSetting("the \(kind.name) auto-reply needs a text template: give it with --autoreply-\(kind.rawValue)-text FILE")
             }
         }
         if let hours = autoReplyPeriodHours, !(1...Self.maxAutoReplyPeriodHours).contains(hours) {
@@ -60,6 +60,6 @@ extension ChannelSettings {
     }
 
     private static func name(_ kind: AutoReplyKind, _ format: AutoReplyTemplate.Format) -> String {
-        "\(kind.rawValue)-hours \(format.rawValue)"
+        "\(kind.name) \(format.rawValue)"
     }
 }

@@ -13,9 +13,10 @@ import PostgateStore
 /// an agent's (`ReplySubmission`: composer, DKIM, durable outbound queue), recorded in the
 /// message's session.
 ///
-/// It runs after the message is durable and acknowledged: an auto-reply is a courtesy, and
-/// a failure to queue one (logged) never costs the message. A crash between the two loses
-/// the auto-reply, never the message.
+/// It runs once the message is durable and before it is acknowledged: the auto-reply is
+/// queued durably by then. It is a courtesy: a failure to queue one is logged and never
+/// costs the message; a crash between the message's commit and the auto-reply's loses the
+/// auto-reply, never the message.
 public struct AutoResponder: Sendable {
     let submission: ReplySubmission
     /// The hourly cap of an address that sets none (`auto_replies.max_per_sender_per_hour`).
@@ -38,7 +39,7 @@ public struct AutoResponder: Sendable {
         var addresses: [String: (address: EmailAddress, queue: String?)]
     }
 
-    /// Runs on the thread pool: answers each copy stored in an address's own mailbox whose
+    /// Runs on the thread pool, before the acknowledgement: answers each copy stored in an address's own mailbox whose
     /// address has an auto-reply switched on.
     func answer(_ stored: [StoredMessage], arrival: Arrival) {
         BlockingWork.assertAllowedHere("auto-reply")

@@ -212,10 +212,13 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
                 } catch {
                     return promise.fail(error)
                 }
-                // Durable now: the 250 goes out while the files are renamed into `new/`.
+                // Durable now. An auto-reply is queued (durably) before the 250, so whoever
+                // sees the message acknowledged sees its auto-reply decided; a failure to queue
+                // one is logged and never costs the message.
+                self.delivery.autoResponder?.answer(committed.stored, arrival: arrival)
+                // The 250 goes out while the files are renamed into `new/`.
                 promise.succeed(self.id)
                 self.publish(committed)
-                self.delivery.autoResponder?.answer(committed.stored, arrival: arrival)
             }
             return promise.futureResult
         }

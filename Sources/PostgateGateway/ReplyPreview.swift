@@ -98,7 +98,7 @@ extension ReplyPreview {
     public static func composeAutoReply(_ address: AddressRecord, kind: AutoReplyKind, calendar: WorkingCalendar?, queue: String?,
                                         outbound: GatewayConfiguration.OutboundSettings, date: Date) throws -> [UInt8] {
         guard let text = try address.settings.autoReplyTemplate(kind, .text) else {
-            throw StoreError.invalidSetting("\(address.email) has no \(kind.rawValue)-hours auto-reply template: set one with --autoreply-\(kind.rawValue)-text FILE")
+            throw StoreError.invalidSetting("\(address.email) has no \(kind.name) auto-reply template: set one with --autoreply-\(kind.rawValue)-text FILE")
         }
         let values = AutoReplyValues.sample(calendar: calendar, at: date, queue: queue)
         let customer = try EmailAddress(sampleCustomer)
