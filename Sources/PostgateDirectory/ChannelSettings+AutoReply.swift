@@ -33,7 +33,7 @@ extension ChannelSettings {
     public func autoReplyTemplate(_ kind: AutoReplyKind, _ format: AutoReplyTemplate.Format) throws(StoreError) -> AutoReplyTemplate? {
         guard let source = autoReplyTemplateSource(kind, format), !source.isEmpty else { return nil }
         do { return try AutoReplyTemplate(source, format: format) } catch {
-            throw .invalidSetting("the \(Self.name(kind, format)) auto-reply template: \(error.description)")
+            throw .invalidSetting("the \(Self.name(kind, format)) auto-reply template: \(error)")
         }
     }
 

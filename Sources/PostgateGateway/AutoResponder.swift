@@ -6,6 +6,7 @@ import PostgateDirectory
 import PostgateIndex
 import PostgateMessage
 import PostgateOutbound
+import PostgateSessions
 import PostgateStore
 
 /// Sends an address's auto-replies (RFC 3834) for the messages it stored: the decision is
@@ -44,9 +45,10 @@ public struct AutoResponder: Sendable {
     func answer(_ stored: [StoredMessage], arrival: Arrival) {
         BlockingWork.assertAllowedHere("auto-reply")
         for message in stored {
-            guard let (address, queue) = arrival.addresses[message.mailboxPath] else { continue }
+            guard let target = arrival.addresses[message.mailboxPath] else { continue }
+            let address = target.address
             do {
-                try answer(message, address: address, queue: queue, arrival: arrival)
+                try answer(message, address: address, queue: target.queue, arrival: arrival)
             } catch let error as OutboundQueueError {
                 if case .autoReplyHeld = error {
                     logger.notice("auto-reply held back", metadata: ["address": "\(address)", "reason": "\(error)"])
@@ -89,9 +91,10 @@ public struct AutoResponder: Sendable {
         values.sessionReference = message.sessionID.map(String.init) ?? ""
         values.queue = queue ?? ""
         if let calendar { values.setNextOpening(of: calendar, after: arrival.date) }
+        let html = try settings.autoReplyTemplate(kind, .html)?.render(values)
         let bytes = AutoReplyMessage.compose(
             from: address.description, to: recipient, subject: arrival.header["Subject"], inReplyTo: message.messageID,
-            text: text.render(values), html: try settings.autoReplyTemplate(kind, .html)?.render(values), date: arrival.date)
+            text: text.render(values), html: html, date: arrival.date)
         let parent = OutboundReplyParent(messageID: message.messageID ?? "", references: message.references, sessionID: message.sessionID)
         let queued = try submission.submitAutoReply(bytes, from: address, parent: parent,
                                                     autoReply: OutboundAutoReply(kind: kind, recipient: recipient, rules: rules))

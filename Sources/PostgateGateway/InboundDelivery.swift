@@ -208,7 +208,9 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
                 let arrival: AutoResponder.Arrival
                 do {
                     try self.storeLast(bytes)
-                    (committed, arrival) = try self.commitDelivery(header: header)
+                    let result = try self.commitDelivery(header: header)
+                    committed = result.0
+                    arrival = result.1
                 } catch {
                     return promise.fail(error)
                 }

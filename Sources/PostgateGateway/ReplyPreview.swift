@@ -102,9 +102,10 @@ extension ReplyPreview {
         }
         let values = AutoReplyValues.sample(calendar: calendar, at: date, queue: queue)
         let customer = try EmailAddress(sampleCustomer)
+        let html = try address.settings.autoReplyTemplate(kind, .html)?.render(values)
         let submitted = AutoReplyMessage.compose(
             from: address.email, to: customer, subject: values.subject, inReplyTo: "<question@example.com>",
-            text: text.render(values), html: try address.settings.autoReplyTemplate(kind, .html)?.render(values), date: date)
+            text: text.render(values), html: html, date: date)
         let channel = ReplySubmission.channel(of: address, outbound: outbound)
         let domain = address.email.split(separator: "@").last.map(String.init) ?? "example.com"
         let thread = ReplyComposer.Thread(messageID: "<preview@\(domain)>", inReplyTo: "<question@example.com>",

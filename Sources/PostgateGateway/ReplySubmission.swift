@@ -113,10 +113,10 @@ public struct ReplySubmission: Sendable {
                                         inReplyTo: inReplyTo, references: references)
         }
         let ids = store.sessionMessageIDs
+        let isFirstReply = try firstReplyPossible && !queue.hasReply(sessionID: session)
         return ReplyComposer.Thread(
             messageID: ids.messageID(sessionID: session, domain: domain), bodyMarker: ids.bodyMarker(sessionID: session),
-            inReplyTo: inReplyTo, references: references,
-            isFirstReply: firstReplyPossible && !(try queue.hasReply(sessionID: session))
+            inReplyTo: inReplyTo, references: references, isFirstReply: isFirstReply
         )
     }
 

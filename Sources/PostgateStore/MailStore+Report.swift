@@ -118,7 +118,10 @@ extension MailStore {
             try messages("policy = 'auto-reply'", in: mailboxes, paths, into: \.autoRepliesReceived)
             try messages("policy = 'blocked'", in: mailboxes, paths, into: \.blocked)
             try messages("1", in: held, quarantines, into: \.quarantined)
-            for (condition, keyPath) in [("auto_reply IS NULL", \ActivityReport.Counts.messagesOut), ("auto_reply IS NOT NULL", \.autoReplies)] {
+            let outbound: [(String, WritableKeyPath<ActivityReport.Counts, Int>)] = [
+                ("auto_reply IS NULL", \.messagesOut), ("auto_reply IS NOT NULL", \.autoReplies),
+            ]
+            for (condition, keyPath) in outbound {
                 try count("""
                     SELECT date(created_at, 'unixepoch'), count(*) FROM outbound_message
                     WHERE mail_from IN (\(Self.placeholders(senders.count))) AND \(condition) AND created_at >= ? AND created_at < ? GROUP BY 1

@@ -36,7 +36,7 @@ extension OutboundQueue {
                 """, arguments: [sessionID]) ?? false
         }
         let history = AutoReplyHistory(
-            sentLastHour: row?["recent"] ?? 0, lastSent: (row?["newest"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            sentLastHour: (row?["recent"] as Int?) ?? 0, lastSent: (row?["newest"] as Double?).map(Date.init(timeIntervalSince1970:)),
             sessionAnswered: answered)
         return AutoReplyDecision.admit(history, rules: autoReply.rules, now: now)
     }
