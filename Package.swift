@@ -295,7 +295,7 @@ let package = Package(
             name: "PostgateOutboundTests",
             dependencies: [
                 "PostgateOutbound", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
-                "PostgateOAuth", "PostgateOAuthTesting", "PostgateGateway",
+                "PostgateOAuth", "PostgateOAuthTesting", "PostgateGateway", "PostgateAutoReply",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

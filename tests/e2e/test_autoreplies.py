@@ -82,7 +82,7 @@ def test_a_customer_writing_at_night_on_a_holiday_gets_the_next_opening(data_dir
     server = spawn(data_dir, write_outbound_config(tmp_path / "c.yaml", port))
     write(server.port, "jane@example.test", "Where is my order?", "<q1@example.test>")
 
-    assert len(queued(data_dir)) == 1
+    assert [m["autoReply"] for m in queued(data_dir)] == ["out"]
     wait_for(lambda: len(handler.acknowledged) == 1)
     sender, rcpts, content = handler.acknowledged[0]
     assert sender == "support@acme.test" and sorted(rcpts) == ["desk@acme.test", "jane@example.test"]
@@ -182,6 +182,7 @@ def test_two_auto_responders_stop_at_the_hourly_cap(data_dir: Path, tmp_path: Pa
         write(server.port, "responder@example.test", f"Thank you for your message {i}", f"<loop-{i}@example.test>", name="Responder")
         counts.append(len(queued(data_dir)))
     assert counts == [1, 2, 2, 2, 2, 2]
+    assert [m["autoReply"] for m in queued(data_dir)] == ["in", "in"]
     wait_for(lambda: len(handler.acknowledged) == 2)
     assert [rcpts for _, rcpts, _ in handler.acknowledged] == [["responder@example.test"]] * 2
 
