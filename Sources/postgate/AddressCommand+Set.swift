@@ -17,7 +17,8 @@ extension AddressCommand {
             a rule (an enabled address needs a default queue; max To + Cc + Bcc ≤ 100; the \
             contact card must be a vCard) is refused and changes nothing. A text given as "" \
             clears it. `postgate address diff EMAIL` shows what is pending; --publish makes it \
-            live at once.
+            live at once. Auto-reply templates are Mustache (variables: `postgate address \
+            autoreply --help`); one with a syntax error or an unknown variable is refused.
             """
         )
 

@@ -329,7 +329,7 @@ extension AddressRecord {
             ("session mode", settings.sessionMode.rawValue),
             ("allowed from", settings.allowedSenderDomains.isEmpty ? "(any domain)" : settings.allowedSenderDomains.joined(separator: ", ")),
             ("auto-replies", settings.excludeAutoReplies ? "excluded" + autoReplyRules : "routed"),
-            ("sends auto-reply", autoReplyText),
+            ("auto-replying", autoReplyText),
             ("blocklist", settings.blocklistEnabled ? "applied" : "off (entries kept)"),
             ("recipient only", settings.syncWhenRecipientOnly ? "yes" : "no"),
             ("max to/cc/bcc", [settings.maxTo, settings.maxCc, settings.maxBcc].map { $0.map(String.init) ?? "default" }.joined(separator: "/")),

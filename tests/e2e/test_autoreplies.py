@@ -228,3 +228,15 @@ def test_preview_renders_the_out_of_hours_reply_at_a_given_time(data_dir: Path, 
     assert "Dear Alex Example," in ack and "Your reference: 1234." in ack
     help_text = cli(data_dir, "address", "autoreply", "preview", "--help").stdout
     assert "--hours" in help_text and "--at" in help_text
+
+
+def test_the_gateway_wide_switch_turns_every_auto_reply_off(data_dir: Path, tmp_path: Path, sink, spawn):
+    _, port = sink
+    set_autoreplies(data_dir, tmp_path)
+    config = write_outbound_config(tmp_path / "c.yaml", port)
+    config.write_text(config.read_text() + "auto_replies:\n  enabled: false\n")
+    server = spawn(data_dir, config)
+    write(server.port, "jane@example.test", "Hello", "<off-1@example.test>")
+    assert queued(data_dir) == []
+    shown = cli(data_dir, "address", "show", "support@acme.test").stdout
+    assert "auto-replying:   in hours and outside hours; once per session; the default hourly cap" in shown

@@ -23,11 +23,12 @@ extension OutboundQueue {
     /// has one, in the caller's write transaction.
     static func holdAutoReply(_ autoReply: OutboundAutoReply, sender: String, sessionID: Int64?, now: Date,
                               _ db: Database) throws -> AutoReplySkip? {
-        let recipient = autoReply.recipient.canonical
+        // Recipients are stored as `EmailAddress.description`; compared without regard to case.
+        let recipient = autoReply.recipient.description
         let row = try Row.fetchOne(db, cachedSQL: """
             SELECT count(CASE WHEN m.created_at > ? THEN 1 END) AS recent, max(m.created_at) AS newest
             FROM outbound_message m JOIN outbound_recipient r ON r.message_id = m.id
-            WHERE m.auto_reply IS NOT NULL AND m.mail_from = ? AND lower(r.address) = ?
+            WHERE m.auto_reply IS NOT NULL AND m.mail_from = ? AND lower(r.address) = lower(?)
             """, arguments: [now.timeIntervalSince1970 - 3600, sender, recipient])
         var answered = false
         if let sessionID {
