@@ -52,7 +52,7 @@ extension ChannelSettings {
             }
         }
         if let hours = autoReplyPeriodHours, !(1...Self.maxAutoReplyPeriodHours).contains(hours) {
-            throw .invalidSetting("the auto-reply period must be from 1 to \(Self.maxAutoReplyPeriodHours) hours, not \(hours) (session answers the first message of each session)")
+            throw .invalidSetting("the auto-reply period must be from 1 to \(Self.maxAutoReplyPeriodHours) hours, not \(hours) (or session: once per session)")
         }
         if let cap = autoReplyHourlyCap, !(0...Self.maxAutoReplyHourlyCap).contains(cap) {
             throw .invalidSetting("the auto-reply hourly cap must be from 0 to \(Self.maxAutoReplyHourlyCap), not \(cap)")
