@@ -97,9 +97,9 @@ public enum AutoReplyDecision {
     /// The kind and the recipient of the auto-reply `facts` calls for, or why there is none.
     /// - Parameter isOwnAddress: true for an address of a domain this gateway hosts (or the
     ///   contact centre's own address).
-    public static func screen(
-        _ facts: AutoReplyFacts, rules: AutoReplyRules, isOwnAddress: (EmailAddress) -> Bool
-    ) -> AutoReplyScreening {
+    public static func screen<Failure: Error>(
+        _ facts: AutoReplyFacts, rules: AutoReplyRules, isOwnAddress: (EmailAddress) throws(Failure) -> Bool
+    ) throws(Failure) -> AutoReplyScreening {
         func skip(_ reason: AutoReplySkip) -> AutoReplyScreening { .skip(reason) }
         let kind: AutoReplyKind = facts.inWorkingHours ? .inHours : .outOfHours
         guard rules.enabled.contains(kind) else { return skip(.kindDisabled(kind)) }
@@ -117,7 +117,7 @@ public enum AutoReplyDecision {
         if let field = listFieldNames.first(where: { facts.header[$0] != nil }) { return skip(.mailingList(field)) }
         // RFC 3834 §4: the response goes to the Return-Path (the envelope sender).
         guard let recipient = HeaderAddressList.addresses(in: facts.envelopeSender).first else { return skip(.nullSender) }
-        if isOwnAddress(recipient) { return skip(.ownAddress(recipient.canonical)) }
+        if try isOwnAddress(recipient) { return skip(.ownAddress(recipient.canonical)) }
         if rules.periodHours == nil, !facts.opensSession { return skip(.notFirstOfSession) }
         return .reply(kind, to: recipient)
     }

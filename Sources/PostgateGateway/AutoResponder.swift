@@ -4,6 +4,7 @@ import PostgateAutoReply
 import PostgateBlocking
 import PostgateDirectory
 import PostgateIndex
+import PostgateMaildir
 import PostgateMessage
 import PostgateOutbound
 import PostgateSessions
@@ -40,8 +41,8 @@ public struct AutoResponder: Sendable {
         var addresses: [String: (address: EmailAddress, queue: String?)]
     }
 
-    /// Runs on the thread pool, before the acknowledgement: answers each copy stored in an address's own mailbox whose
-    /// address has an auto-reply switched on.
+    /// Runs on the thread pool, before the acknowledgement: answers each copy stored in an
+    /// address's own mailbox whose address has an auto-reply switched on.
     func answer(_ stored: [StoredMessage], arrival: Arrival) {
         BlockingWork.assertAllowedHere("auto-reply")
         for message in stored {
@@ -74,9 +75,9 @@ public struct AutoResponder: Sendable {
             opensSession: [SessionMatchReason.newThread.rawValue, SessionMatchReason.expired.rawValue].contains(message.sessionReason ?? ""),
             inWorkingHours: calendar?.isOpen(at: arrival.date) ?? true)
         let contactCentre = settings.contactCentreAddress?.lowercased()
-        let screening = AutoReplyDecision.screen(facts, rules: rules) { candidate in
+        let screening = try AutoReplyDecision.screen(facts, rules: rules) { candidate throws(StoreError) in
             if candidate.canonical == contactCentre { return true }
-            return (try? directory.resolveRecipient(candidate)).map { $0 != .domainNotHosted } ?? true
+            return try directory.resolveRecipient(candidate) != .domainNotHosted
         }
         guard case .reply(let kind, let recipient) = screening else {
             if case .skip(let reason) = screening {
