@@ -131,7 +131,7 @@ def test_the_acknowledgement_carries_the_session_reference_and_only_a_sessions_f
     set_autoreplies(data_dir, tmp_path)  # no calendar: always in working hours
     server = spawn(data_dir, write_outbound_config(tmp_path / "c.yaml", port))
     write(server.port, "jane@example.test", "Refund", "<r1@example.test>")
-    assert len(queued(data_dir)) == 1
+    assert len(queued(data_dir)) == 1 and " (auto)" in cli(data_dir, "outbound", "list").stdout
     (session,) = json.loads(cli(data_dir, "session", "list", "--address", "support@acme.test", "--json").stdout)
 
     wait_for(lambda: len(handler.acknowledged) == 1)
