@@ -9,9 +9,9 @@ import PostgateStore
 
 /// The auto-reply options of `postgate address set`.
 struct AutoReplyOptions: ParsableArguments {
-    @Option(name: .customLong("autoreply-in"), help: ArgumentHelp("send the in-hours auto-reply (an acknowledgement) to a session's first message", valueName: "true|false"))
+    @Option(name: .customLong("autoreply-in"), help: ArgumentHelp("send the in-hours auto-reply (an acknowledgement)", valueName: "true|false"))
     var inEnabled: Bool?
-    @Option(name: .customLong("autoreply-out"), help: ArgumentHelp("send the out-of-hours auto-reply (with the next opening) to a session's first message", valueName: "true|false"))
+    @Option(name: .customLong("autoreply-out"), help: ArgumentHelp("send the out-of-hours auto-reply (with the next opening)", valueName: "true|false"))
     var outEnabled: Bool?
     @Option(name: .customLong("autoreply-in-text"), help: ArgumentHelp("in-hours auto-reply, text Mustache template; \"\" clears", valueName: "FILE"))
     var inText: String?
