@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-generator", exact: "1.14.3"),
         .package(url: "https://github.com/apple/swift-openapi-runtime", exact: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", exact: "2.1.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         /// libidn2 (apt: libidn2-dev): IDNA2008 conversion between U-labels and A-labels.
@@ -63,6 +64,16 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
+        /// Auto-replies (RFC 3834): whether a message gets one (first of a session, never to
+        /// automatic mail, null senders or the gateway's own addresses, a cap per sender and
+        /// hour), which one (in or out of working hours), and its Mustache templates. No I/O.
+        .target(
+            name: "PostgateAutoReply",
+            dependencies: [
+                "PostgateMessage", "PostgatePolicy",
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
@@ -109,7 +120,7 @@ let package = Package(
         .target(
             name: "PostgateDirectory",
             dependencies: [
-                "PostgateMaildir", "PostgateIndex", "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV",
+                "PostgateMaildir", "PostgateIndex", "PostgateMessage", "PostgatePolicy", "PostgateSessions", "PostgateCSV", "PostgateAutoReply",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -161,7 +172,7 @@ let package = Package(
             name: "PostgateOutbound",
             dependencies: [
                 "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
-                "PostgateBlocking", "PostgateOAuth",
+                "PostgateBlocking", "PostgateOAuth", "PostgateAutoReply",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -247,7 +258,7 @@ let package = Package(
             name: "PostgateGateway",
             dependencies: [
                 "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
-                "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth", "PostgateListener", "PostgateAPI",
+                "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth", "PostgateListener", "PostgateAPI", "PostgateAutoReply",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -266,7 +277,7 @@ let package = Package(
             name: "postgate",
             dependencies: [
                 "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
-                "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors",
+                "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors", "PostgateAutoReply",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -293,6 +304,7 @@ let package = Package(
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
         .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage", "PostgateCSV"]),
         .testTarget(name: "PostgateCSVTests", dependencies: ["PostgateCSV"]),
+        .testTarget(name: "PostgateAutoReplyTests", dependencies: ["PostgateAutoReply", "PostgatePolicy", "PostgateMessage"]),
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [
@@ -315,7 +327,7 @@ let package = Package(
             name: "PostgateOutboundTests",
             dependencies: [
                 "PostgateOutbound", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
-                "PostgateOAuth", "PostgateOAuthTesting", "PostgateGateway",
+                "PostgateOAuth", "PostgateOAuthTesting", "PostgateGateway", "PostgateAutoReply",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

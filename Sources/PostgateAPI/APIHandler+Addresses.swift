@@ -137,7 +137,10 @@ extension APIHandler {
               sessionMode: .init(rawValue: s.sessionMode.rawValue), allowedSenderDomains: s.allowedSenderDomains,
               excludeAutoReplies: s.excludeAutoReplies, autoReplyKeywords: s.autoReplyKeywords, autoReplySenders: s.autoReplySenders,
               blocklistEnabled: s.blocklistEnabled, syncWhenRecipientOnly: s.syncWhenRecipientOnly,
-              maxTo: s.maxTo, maxCc: s.maxCc, maxBcc: s.maxBcc, retentionDays: s.retentionDays, calendar: s.calendar)
+              maxTo: s.maxTo, maxCc: s.maxCc, maxBcc: s.maxBcc, retentionDays: s.retentionDays, calendar: s.calendar,
+              autoReplyInEnabled: s.autoReplyInEnabled, autoReplyInText: s.autoReplyInText, autoReplyInHTML: s.autoReplyInHTML,
+              autoReplyOutEnabled: s.autoReplyOutEnabled, autoReplyOutText: s.autoReplyOutText, autoReplyOutHTML: s.autoReplyOutHTML,
+              autoReplyPeriodHours: s.autoReplyPeriodHours, autoReplyHourlyCap: s.autoReplyHourlyCap)
     }
 
     /// The settings a body names; every key left out takes its default, as in a new address.
@@ -169,6 +172,14 @@ extension APIHandler {
         s.maxBcc = b.maxBcc
         s.retentionDays = b.retentionDays
         s.calendar = b.calendar
+        s.autoReplyInEnabled = b.autoReplyInEnabled ?? d.autoReplyInEnabled
+        s.autoReplyInText = b.autoReplyInText
+        s.autoReplyInHTML = b.autoReplyInHTML
+        s.autoReplyOutEnabled = b.autoReplyOutEnabled ?? d.autoReplyOutEnabled
+        s.autoReplyOutText = b.autoReplyOutText
+        s.autoReplyOutHTML = b.autoReplyOutHTML
+        s.autoReplyPeriodHours = b.autoReplyPeriodHours
+        s.autoReplyHourlyCap = b.autoReplyHourlyCap
         return s
     }
 }

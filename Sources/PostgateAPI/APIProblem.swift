@@ -70,7 +70,7 @@ extension APIProblem {
         switch error {
         case .store(let error): self.init(error)
         case .messageNotFound: self = .notFound(error.description)
-        case .noRecipients: self = .invalid(error.description)
+        case .noRecipients, .autoReplyHeld: self = .invalid(error.description)
         }
     }
 

@@ -18,6 +18,7 @@ public enum ChannelCSV {
     package static let textKeys: Set<String> = [
         "displayName", "usage", "contactCard", "templateHeaderText", "templateHeaderHTML", "templateFooterText",
         "templateFooterHTML", "defaultQueue", "contactCentreAddress", "sessionMode",
+        "autoReplyInText", "autoReplyInHTML", "autoReplyOutText", "autoReplyOutHTML",
     ]
     package static var settingKeys: [String] { ChannelSettings.CodingKeys.allCases.map(\.stringValue) }
 

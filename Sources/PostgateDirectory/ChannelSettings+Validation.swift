@@ -43,6 +43,11 @@ extension ChannelSettings {
             throw .invalidSetting("retention must be from 1 to \(Self.maxRetentionDays) days, not \(days) (none keeps messages for ever)")
         }
         try checkTexts()
+        try checkAutoReplies()
+        settings.autoReplyInText = autoReplyInText.flatMap { $0.isEmpty ? nil : $0 }
+        settings.autoReplyInHTML = autoReplyInHTML.flatMap { $0.isEmpty ? nil : $0 }
+        settings.autoReplyOutText = autoReplyOutText.flatMap { $0.isEmpty ? nil : $0 }
+        settings.autoReplyOutHTML = autoReplyOutHTML.flatMap { $0.isEmpty ? nil : $0 }
         return settings
     }
 

@@ -60,6 +60,22 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     /// The working calendar of the address; nil: the calendar named `default`, if any
     /// (without one, the address is always in working hours).
     public var calendar: String?
+    /// The auto-reply sent in working hours (an acknowledgement) and the one sent outside
+    /// them (with the next opening): each switched on or off, with a text and an optional
+    /// HTML Mustache template (`AutoReplyTemplate`); the reply template's header and footer
+    /// go around them as around every reply.
+    public var autoReplyInEnabled = false
+    public var autoReplyInText: String?
+    public var autoReplyInHTML: String?
+    public var autoReplyOutEnabled = false
+    public var autoReplyOutText: String?
+    public var autoReplyOutHTML: String?
+    /// nil: an auto-reply answers the first message of a session; else at most one per
+    /// customer in this many hours, whichever message it is.
+    public var autoReplyPeriodHours: Int?
+    /// The most auto-replies to one sender in an hour; nil: the gateway's default
+    /// (`auto_replies.max_per_sender_per_hour`).
+    public var autoReplyHourlyCap: Int?
 
     public init() {}
 
@@ -76,6 +92,8 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         case defaultQueue, contactCentreAddress, aliases, sessionMode, allowedSenderDomains
         case excludeAutoReplies, autoReplyKeywords, autoReplySenders, blocklistEnabled
         case syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays, calendar
+        case autoReplyInEnabled, autoReplyInText, autoReplyInHTML, autoReplyOutEnabled, autoReplyOutText, autoReplyOutHTML
+        case autoReplyPeriodHours, autoReplyHourlyCap
     }
 
     /// Reads every key that is present; absent keys keep their defaults, so an export
@@ -107,6 +125,14 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         maxBcc = try c.decodeIfPresent(Int.self, forKey: .maxBcc)
         retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
         calendar = try c.decodeIfPresent(String.self, forKey: .calendar)
+        autoReplyInEnabled = try c.decodeIfPresent(Bool.self, forKey: .autoReplyInEnabled) ?? false
+        autoReplyInText = try c.decodeIfPresent(String.self, forKey: .autoReplyInText)
+        autoReplyInHTML = try c.decodeIfPresent(String.self, forKey: .autoReplyInHTML)
+        autoReplyOutEnabled = try c.decodeIfPresent(Bool.self, forKey: .autoReplyOutEnabled) ?? false
+        autoReplyOutText = try c.decodeIfPresent(String.self, forKey: .autoReplyOutText)
+        autoReplyOutHTML = try c.decodeIfPresent(String.self, forKey: .autoReplyOutHTML)
+        autoReplyPeriodHours = try c.decodeIfPresent(Int.self, forKey: .autoReplyPeriodHours)
+        autoReplyHourlyCap = try c.decodeIfPresent(Int.self, forKey: .autoReplyHourlyCap)
     }
 
     /// Writes every key, `null` for absent values, so scripts see a stable set of keys.
@@ -137,6 +163,14 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         try c.encode(maxBcc, forKey: .maxBcc)
         try c.encode(retentionDays, forKey: .retentionDays)
         try c.encode(calendar, forKey: .calendar)
+        try c.encode(autoReplyInEnabled, forKey: .autoReplyInEnabled)
+        try c.encode(autoReplyInText, forKey: .autoReplyInText)
+        try c.encode(autoReplyInHTML, forKey: .autoReplyInHTML)
+        try c.encode(autoReplyOutEnabled, forKey: .autoReplyOutEnabled)
+        try c.encode(autoReplyOutText, forKey: .autoReplyOutText)
+        try c.encode(autoReplyOutHTML, forKey: .autoReplyOutHTML)
+        try c.encode(autoReplyPeriodHours, forKey: .autoReplyPeriodHours)
+        try c.encode(autoReplyHourlyCap, forKey: .autoReplyHourlyCap)
     }
 }
 

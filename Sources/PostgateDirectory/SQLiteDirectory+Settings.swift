@@ -119,6 +119,14 @@ extension SQLiteDirectory {
         s.maxCc = row["max_cc"]
         s.maxBcc = row["max_bcc"]
         s.retentionDays = row["retention_days"]
+        s.autoReplyInEnabled = row["auto_reply_in_enabled"]
+        s.autoReplyInText = row["auto_reply_in_text"]
+        s.autoReplyInHTML = row["auto_reply_in_html"]
+        s.autoReplyOutEnabled = row["auto_reply_out_enabled"]
+        s.autoReplyOutText = row["auto_reply_out_text"]
+        s.autoReplyOutHTML = row["auto_reply_out_html"]
+        s.autoReplyPeriodHours = row["auto_reply_period_hours"]
+        s.autoReplyHourlyCap = row["auto_reply_hourly_cap"]
         return s
     }
 
@@ -130,7 +138,10 @@ extension SQLiteDirectory {
                 template_header_text = ?, template_header_html = ?, template_footer_text = ?, template_footer_html = ?,
                 default_queue_id = ?, contact_centre_address = ?, session_mode = ?, allowed_sender_domains = ?,
                 exclude_auto_replies = ?, sync_recipient_only = ?, max_to = ?, max_cc = ?, max_bcc = ?, retention_days = ?,
-                channel_name = ?, blocklist_enabled = ?, auto_reply_keywords = ?, auto_reply_senders = ?, calendar = ?
+                channel_name = ?, blocklist_enabled = ?, auto_reply_keywords = ?, auto_reply_senders = ?, calendar = ?,
+                auto_reply_in_enabled = ?, auto_reply_in_text = ?, auto_reply_in_html = ?,
+                auto_reply_out_enabled = ?, auto_reply_out_text = ?, auto_reply_out_html = ?,
+                auto_reply_period_hours = ?, auto_reply_hourly_cap = ?
             WHERE id = ?
             """, arguments: [
                 s.displayName, s.usage.rawValue, s.enabled, s.sendContactCard, s.contactCard,
@@ -138,7 +149,9 @@ extension SQLiteDirectory {
                 queueID, s.contactCentreAddress, s.sessionMode.rawValue, try Self.encode(s.allowedSenderDomains),
                 s.excludeAutoReplies, s.syncWhenRecipientOnly, s.maxTo, s.maxCc, s.maxBcc, s.retentionDays,
                 s.channelName, s.blocklistEnabled, try Self.encode(s.autoReplyKeywords), try Self.encode(s.autoReplySenders),
-                s.calendar, addressID,
+                s.calendar, s.autoReplyInEnabled, s.autoReplyInText, s.autoReplyInHTML,
+                s.autoReplyOutEnabled, s.autoReplyOutText, s.autoReplyOutHTML, s.autoReplyPeriodHours, s.autoReplyHourlyCap,
+                addressID,
             ])
         try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
         for alias in s.aliases {

@@ -133,8 +133,10 @@ public final class Gateway: Service, @unchecked Sendable {
         startOutboundDelivery(services.outbound)
         startDKIMRechecker(services.dkimChecker)
         retentionTask = startRetention(store: store)
+        let autoResponder = AutoResponder(
+            submission: ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration), logger: logger)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
-                                       dkim: services.inboundDKIM)
+                                       dkim: services.inboundDKIM, autoResponder: autoResponder)
         let limiter = ConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
@@ -217,6 +219,8 @@ public final class Gateway: Service, @unchecked Sendable {
         var inboundDKIM: DKIMInboundVerifier?
         /// The outbound queue of the submission listeners, when there are any.
         var submissionQueue: OutboundQueue?
+        /// The outbound queue of the auto-replies.
+        var replyQueue: OutboundQueue
 
         init(configuration: GatewayConfiguration, dataDirectory: String, store: MailStore, group: any EventLoopGroup,
              threadPool: NIOThreadPool, logger: Logger) throws {
@@ -234,8 +238,8 @@ public final class Gateway: Service, @unchecked Sendable {
                 ? DKIMInboundVerifier(fetcher: DKIMKeyFetcher(resolver: DNSResolver(configuration: configuration.dns.resolverConfiguration)),
                                       authservID: configuration.hostname, maxHeaderBytes: configuration.smtp.limits.maxHeaderSize)
                 : nil
-            submissionQueue = configuration.offersSubmission
-                ? try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry) : nil
+            replyQueue = try OutboundQueue.open(sharing: store, policy: configuration.outbound.retry)
+            submissionQueue = configuration.offersSubmission ? replyQueue : nil
         }
     }
 

@@ -43,6 +43,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var dkim = DKIMSettings()
     public var connectors = ConnectorSettings()
     public var retention = RetentionSettings()
+    public var autoReplies = AutoRepliesSettings()
     /// `login:` the password-guessing brake shared by IMAP and submission.
     public var login = LoginSettings()
     /// `api:` the HTTP API listener (see GatewayConfiguration+API).
@@ -172,7 +173,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api"])
+        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api", "auto_replies"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let mode = try node.string("data_sync") {
@@ -218,6 +219,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let connectorsNode = try node.child("connectors") { try connectors.apply(connectorsNode) }
         if let retentionNode = try node.child("retention") { try retention.apply(retentionNode) }
         if let apiNode = try node.child("api") { try api.apply(apiNode) }
+        if let autoRepliesNode = try node.child("auto_replies") { try autoReplies.apply(autoRepliesNode) }
         try applyEarlierLoginSettings(node)
         if let loginNode = try node.child("login") { try login.apply(loginNode) }
         if let sessionsNode = try node.child("sessions") {

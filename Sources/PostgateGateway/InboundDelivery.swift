@@ -23,13 +23,17 @@ public struct InboundDelivery: SMTPServerDelegate {
     let logger: Logger
     /// DKIM: verify signatures and add Authentication-Results; nil to skip.
     let dkim: DKIMInboundVerifier?
+    /// Sends the addresses' auto-replies once a message is durable; nil: none (no outbound queue).
+    let autoResponder: AutoResponder?
 
-    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger, dkim: DKIMInboundVerifier? = nil) {
+    public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger, dkim: DKIMInboundVerifier? = nil,
+                autoResponder: AutoResponder? = nil) {
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
         self.logger = logger
         self.dkim = dkim
+        self.autoResponder = autoResponder
     }
 
     /// Accepts only enabled hosted addresses and their aliases. Everything else is refused,
@@ -201,13 +205,20 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             self.delivery.threadPool.submit { state in
                 guard case .active = state else { return promise.fail(NIOThreadPoolError.ThreadPoolInactive()) }
                 let committed: CommittedDelivery
+                let arrival: AutoResponder.Arrival
                 do {
                     try self.storeLast(bytes)
-                    committed = try self.commitDelivery(header: header)
+                    let result = try self.commitDelivery(header: header)
+                    committed = result.0
+                    arrival = result.1
                 } catch {
                     return promise.fail(error)
                 }
-                // Durable now: the 250 goes out while the files are renamed into `new/`.
+                // Durable now. An auto-reply is queued (durably) before the 250, so whoever
+                // sees the message acknowledged sees its auto-reply decided; a failure to queue
+                // one is logged and never costs the message.
+                self.delivery.autoResponder?.answer(committed.stored, arrival: arrival)
+                // The 250 goes out while the files are renamed into `new/`.
                 promise.succeed(self.id)
                 self.publish(committed)
             }
@@ -267,7 +278,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
 
     /// Runs on the thread pool: resolve the recipients again (the directory may have
     /// changed since RCPT) and make the message durable in each mailbox.
-    private func commitDelivery(header: MessageHeader) throws -> CommittedDelivery {
+    private func commitDelivery(header: MessageHeader) throws -> (CommittedDelivery, AutoResponder.Arrival) {
         guard let incoming, !aborted else { throw SMTPReply(451, "4.3.0", "Message was aborted") }
         // A message too big to journal is flushed before the commit: its data goes to the
         // device while the recipients are resolved and routed.
@@ -287,15 +298,23 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         let facts = delivery.routingFacts(header: header, sender: sender, message: incoming)
         let routing = try delivery.route(targets, header: header, mailFrom: sender, bodyText: facts.body, directory: directory)
         var rcptTo = routing.rcptTo
+        var arrival = AutoResponder.Arrival(header: header, envelopeSender: sender, date: date, addresses: [:])
+        for target in targets.keys { arrival.addresses[target.mailboxPath] = (target.address, nil) }
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
-        for queue in try delivery.routes(for: ordinary, facts: facts, directory: directory)
-        where rcptTo[queue.mailbox] == nil {
-            rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
+        for queue in try delivery.routes(for: ordinary, facts: facts, directory: directory) {
+            arrival.addresses[queue.mailbox.mailboxPath] = nil
+            if let own = targets.keys.first(where: { $0.address == queue.mailbox.address }) {
+                arrival.addresses[own.mailboxPath] = (own.address, queue.queue)
+            }
+            if rcptTo[queue.mailbox] == nil {
+                rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
+            }
         }
         let envelope = DeliveryEnvelope(
             mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
-        return try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
+        let committed = try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
+        return (committed, arrival)
     }
 
     /// Runs on the thread pool, after the reply: makes the stored message visible (a

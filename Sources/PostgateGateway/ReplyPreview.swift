@@ -1,7 +1,10 @@
 import Foundation
+import PostgateAutoReply
 import PostgateDirectory
+import PostgateMaildir
 import PostgateMessage
 import PostgateOutbound
+import PostgatePolicy
 
 /// A sample reply of a channel address as a customer would receive it: an agent's short
 /// answer (text and HTML) composed exactly as a submitted reply is (From with the display
@@ -84,5 +87,29 @@ public enum ReplyPreview {
     public static func page(html: String) -> String {
         html.lowercased().contains("<html") ? "<!DOCTYPE html>\n<meta charset=\"utf-8\">\n" + html
             : "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Reply preview</title></head><body>\n\(html)\n</body></html>\n"
+    }
+}
+
+extension ReplyPreview {
+    /// A sample auto-reply of `kind` as the customer would receive it, composed as a queued
+    /// one is (the template rendered with sample values and `calendar`'s next opening after
+    /// `date`, the reply template's header and footer, From, Reply-To), not signed or queued.
+    /// - Throws: `StoreError.invalidSetting` when the address has no text template of `kind`.
+    public static func composeAutoReply(_ address: AddressRecord, kind: AutoReplyKind, calendar: WorkingCalendar?, queue: String?,
+                                        outbound: GatewayConfiguration.OutboundSettings, date: Date) throws -> [UInt8] {
+        guard let text = try address.settings.autoReplyTemplate(kind, .text) else {
+            throw StoreError.invalidSetting("\(address.email) has no \(kind.name) auto-reply template: set one with --autoreply-\(kind.rawValue)-text FILE")
+        }
+        let values = AutoReplyValues.sample(calendar: calendar, at: date, queue: queue)
+        let customer = try EmailAddress(sampleCustomer)
+        let html = try address.settings.autoReplyTemplate(kind, .html)?.render(values)
+        let submitted = AutoReplyMessage.compose(
+            from: address.email, to: customer, subject: values.subject, inReplyTo: "<question@example.com>",
+            text: text.render(values), html: html, date: date)
+        let channel = ReplySubmission.channel(of: address, outbound: outbound)
+        let domain = address.email.split(separator: "@").last.map(String.init) ?? "example.com"
+        let thread = ReplyComposer.Thread(messageID: "<preview@\(domain)>", inReplyTo: "<question@example.com>",
+                                          references: ["<question@example.com>"])
+        return try ReplyComposer(channel: channel).compose(submitted, envelopeRecipients: [sampleCustomer], thread: thread, date: date).bytes
     }
 }

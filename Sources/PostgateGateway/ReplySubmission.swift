@@ -27,8 +27,28 @@ public struct ReplySubmission: Sendable {
                        now: Date = Date()) throws -> OutboundMessageRecord {
         let address = try senderAddress(sender, agent: agent)
         let parent = try parentMessage(of: message, mailboxPath: address.mailboxPath)
+        return try queueReply(message, address: address, sender: sender, recipients: recipients, parent: parent, agent: agent,
+                              autoReply: nil, now: now)
+    }
+
+    /// Composes, signs and queues the auto-reply `message` (RFC 3834) from the channel
+    /// address `sender` to `autoReply.recipient`, answering the stored message `parent`:
+    /// the same path as an agent's reply, recorded in the parent's session, queued only if
+    /// the address's limits still allow it.
+    /// - Throws: `ReplyRefusal` when the address may not send; `OutboundQueueError.autoReplyHeld`
+    ///   when the limits hold it back.
+    public func submitAutoReply(_ message: [UInt8], from sender: EmailAddress, parent: OutboundReplyParent,
+                                autoReply: OutboundAutoReply, now: Date = Date()) throws -> OutboundMessageRecord {
+        let address = try senderAddress(sender, agent: nil)
+        return try queueReply(message, address: address, sender: sender, recipients: [autoReply.recipient], parent: parent, agent: nil,
+                              autoReply: autoReply, now: now)
+    }
+
+    private func queueReply(_ message: [UInt8], address: AddressRecord, sender: EmailAddress, recipients: [EmailAddress],
+                            parent: OutboundReplyParent?, agent: String?, autoReply: OutboundAutoReply?, now: Date) throws -> OutboundMessageRecord {
         let sessionID = parent?.sessionID
-        let thread = try threadFields(parent: parent, now: now)
+        // An auto-reply is no session's first reply: the contact card waits for an agent's.
+        let thread = try threadFields(parent: parent, firstReplyPossible: autoReply == nil, now: now)
         let reply: ReplyComposer.Reply
         do {
             reply = try ReplyComposer(channel: channel(of: address)).compose(message, envelopeRecipients: recipients.map(\.description), thread: thread, date: now)
@@ -38,7 +58,7 @@ public struct ReplySubmission: Sendable {
         let signed = try sign(reply.bytes, domain: sender.domain, kind: address.domainKind, now: now)
         let envelope = try reply.recipients.map { try EmailAddress($0) }
         return try queue.enqueue(sender: sender, recipients: envelope, message: signed, sessionID: sessionID,
-                                 threadCopy: sessionID != nil || agent != nil, agent: agent?.lowercased(), now: now)
+                                 threadCopy: sessionID != nil || agent != nil, agent: agent?.lowercased(), autoReply: autoReply, now: now)
     }
 
     /// The channel address `sender`, if it is enabled, its usage allows outbound and
@@ -81,20 +101,22 @@ public struct ReplySubmission: Sendable {
     }
 
     /// Message-ID (signed with the session when there is one), In-Reply-To and References.
-    private func threadFields(parent: OutboundReplyParent?, now: Date) throws -> ReplyComposer.Thread {
+    private func threadFields(parent: OutboundReplyParent?, firstReplyPossible: Bool, now: Date) throws -> ReplyComposer.Thread {
         let domain = try messageIDDomain()
         guard let parent else {
             return ReplyComposer.Thread(messageID: "<pg-\(UUID().uuidString.lowercased())@\(domain)>")
         }
-        let references = Self.messageIDs(parent.references ?? "") + [parent.messageID]
+        let inReplyTo = parent.messageID.isEmpty ? nil : parent.messageID
+        let references = Self.messageIDs(parent.references ?? "") + (inReplyTo.map { [$0] } ?? [])
         guard let session = parent.sessionID else {
             return ReplyComposer.Thread(messageID: "<pg-\(UUID().uuidString.lowercased())@\(domain)>",
-                                        inReplyTo: parent.messageID, references: references)
+                                        inReplyTo: inReplyTo, references: references)
         }
         let ids = store.sessionMessageIDs
+        let isFirstReply = try firstReplyPossible && !queue.hasReply(sessionID: session)
         return ReplyComposer.Thread(
             messageID: ids.messageID(sessionID: session, domain: domain), bodyMarker: ids.bodyMarker(sessionID: session),
-            inReplyTo: parent.messageID, references: references, isFirstReply: !(try queue.hasReply(sessionID: session))
+            inReplyTo: inReplyTo, references: references, isFirstReply: isFirstReply
         )
     }
 

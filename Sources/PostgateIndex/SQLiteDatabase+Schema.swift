@@ -84,6 +84,7 @@ extension SQLiteDatabase {
         registerDomainOwnershipSchema(&migrator)
         registerCalendarSchema(&migrator)
         registerAccessSchema(&migrator)
+        registerAutoReplySchema(&migrator)
         return migrator
     }
 }

@@ -13,12 +13,15 @@ public struct ActivityReport: Sendable, Codable, Equatable {
         public var date: String
         /// Customers' messages delivered to the addresses (no policy label).
         public var messagesIn = 0
-        /// Replies queued from the addresses.
+        /// Agents' replies queued from the addresses (auto-replies not included).
         public var messagesOut = 0
         public var sessionsOpened = 0
         /// Sessions closed, or ended by their idle timeout.
         public var sessionsClosed = 0
+        /// Auto-replies (RFC 3834) the addresses queued.
         public var autoReplies = 0
+        /// Automatic messages received: labelled `auto-reply` by the inbound policy.
+        public var autoRepliesReceived = 0
         public var quarantined = 0
         public var blocked = 0
 
@@ -30,6 +33,7 @@ public struct ActivityReport: Sendable, Codable, Equatable {
             sessionsOpened += other.sessionsOpened
             sessionsClosed += other.sessionsClosed
             autoReplies += other.autoReplies
+            autoRepliesReceived += other.autoRepliesReceived
             quarantined += other.quarantined
             blocked += other.blocked
         }
@@ -111,13 +115,18 @@ extension MailStore {
                     """, StatementArguments(names) + range, into: keyPath)
             }
             try messages("policy IS NULL", in: mailboxes, paths, into: \.messagesIn)
-            try messages("policy = 'auto-reply'", in: mailboxes, paths, into: \.autoReplies)
+            try messages("policy = 'auto-reply'", in: mailboxes, paths, into: \.autoRepliesReceived)
             try messages("policy = 'blocked'", in: mailboxes, paths, into: \.blocked)
             try messages("1", in: held, quarantines, into: \.quarantined)
-            try count("""
-                SELECT date(created_at, 'unixepoch'), count(*) FROM outbound_message
-                WHERE mail_from IN (\(Self.placeholders(senders.count))) AND created_at >= ? AND created_at < ? GROUP BY 1
-                """, StatementArguments(senders) + range, into: \.messagesOut)
+            let outbound: [(String, WritableKeyPath<ActivityReport.Counts, Int>)] = [
+                ("auto_reply IS NULL", \.messagesOut), ("auto_reply IS NOT NULL", \.autoReplies),
+            ]
+            for (condition, keyPath) in outbound {
+                try count("""
+                    SELECT date(created_at, 'unixepoch'), count(*) FROM outbound_message
+                    WHERE mail_from IN (\(Self.placeholders(senders.count))) AND \(condition) AND created_at >= ? AND created_at < ? GROUP BY 1
+                    """, StatementArguments(senders) + range, into: keyPath)
+            }
             try count("""
                 SELECT date(started_at, 'unixepoch'), count(*) FROM session
                 WHERE mailbox_id IN (\(mailboxes)) AND started_at >= ? AND started_at < ? GROUP BY 1
@@ -132,7 +141,7 @@ extension MailStore {
                 """, StatementArguments(paths) + range + [Date().timeIntervalSince1970], into: \.sessionsClosed)
             var delays: [Double] = []
             for row in try Row.fetchAll(db, sql: """
-                SELECT session.started_at, (SELECT min(created_at) FROM outbound_message WHERE session_id = session.id) AS answered
+                SELECT session.started_at, (SELECT min(created_at) FROM outbound_message WHERE session_id = session.id AND auto_reply IS NULL) AS answered
                 FROM session WHERE mailbox_id IN (\(mailboxes)) AND started_at >= ? AND started_at < ?
                 """, arguments: StatementArguments(paths) + range) {
                 if let answered = row["answered"] as Double? {

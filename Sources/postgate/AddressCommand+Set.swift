@@ -17,7 +17,8 @@ extension AddressCommand {
             a rule (an enabled address needs a default queue; max To + Cc + Bcc ≤ 100; the \
             contact card must be a vCard) is refused and changes nothing. A text given as "" \
             clears it. `postgate address diff EMAIL` shows what is pending; --publish makes it \
-            live at once.
+            live at once. Auto-reply templates are Mustache (variables: `postgate address \
+            autoreply --help`); one with a syntax error or an unknown variable is refused.
             """
         )
 
@@ -71,12 +72,14 @@ extension AddressCommand {
         @Option(name: .customLong("footer-html"), help: ArgumentHelp("template footer, HTML part; \"\" clears", valueName: "FILE"))
         var footerHTML: String?
 
+        @OptionGroup var autoReply: AutoReplyOptions
         @OptionGroup var publishing: PublishNow
         @OptionGroup var options: StoreOptions
 
         func run() throws {
             let files = try FileTexts(contactCard: contactCard, headerText: headerText, headerHTML: headerHTML,
                                       footerText: footerText, footerHTML: footerHTML)
+            let autoReplyTexts = try autoReply.texts()
             try editAndReport(email, publishing: publishing, options: options) { settings in
                 name.map { settings.displayName = $0.isEmpty ? nil : $0 }
                 channelName.map { settings.channelName = $0.isEmpty ? nil : $0 }
@@ -97,6 +100,7 @@ extension AddressCommand {
                 retentionDays.map { settings.retentionDays = $0 == 0 ? nil : $0 }
                 sendContactCard.map { settings.sendContactCard = $0 }
                 files.apply(to: &settings)
+                autoReply.apply(autoReplyTexts, to: &settings)
             }
         }
     }
@@ -207,7 +211,7 @@ extension AddressUsage: ExpressibleByArgument {}
 extension SessionMode: ExpressibleByArgument {}
 
 /// The texts of `--contact-card`, `--header-text`… read from their files ("" clears).
-private struct FileTexts {
+struct FileTexts {
     var contactCard, headerText, headerHTML, footerText, footerHTML: String??
 
     init(contactCard: String?, headerText: String?, headerHTML: String?, footerText: String?, footerHTML: String?) throws {
@@ -227,7 +231,7 @@ private struct FileTexts {
     }
 
     /// nil: not given; .some(nil): clear; .some(text): the file's UTF-8 text.
-    private static func read(_ path: String?) throws -> String?? {
+    static func read(_ path: String?) throws -> String?? {
         guard let path else { return nil }
         if path.isEmpty { return .some(nil) }
         guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }

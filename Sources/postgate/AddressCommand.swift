@@ -18,7 +18,8 @@ struct AddressCommand: ParsableCommand {
         --publish), and a running `postgate serve` applies a publish at once.
         """,
         subcommands: [Add.self, List.self, Show.self, Set.self, Diff.self, Discard.self, Remove.self,
-                      Enable.self, Disable.self, SetName.self, Alias.self, Preview.self, Confirmations.self, Hours.self]
+                      Enable.self, Disable.self, SetName.self, Alias.self, Preview.self, AutoReply.self, Confirmations.self,
+                      Hours.self]
     )
 
     struct Add: ParsableCommand {
@@ -300,6 +301,14 @@ extension AddressRecord {
         return rules.isEmpty ? "" : " (also " + rules.joined(separator: ", ") + ")"
     }
 
+    private var autoReplyText: String {
+        let kinds = [(settings.autoReplyInEnabled, "in hours"), (settings.autoReplyOutEnabled, "outside hours")].filter(\.0).map(\.1)
+        guard !kinds.isEmpty else { return "no" }
+        let period = settings.autoReplyPeriodHours.map { "once per customer in \($0) h" } ?? "once per session"
+        let cap = settings.autoReplyHourlyCap.map { "at most \($0) per sender an hour" } ?? "the default hourly cap"
+        return kinds.joined(separator: " and ") + "; \(period); \(cap)"
+    }
+
     private var retentionText: String {
         guard let days = settings.retentionDays else { return "for ever" }
         return "\(days) days"
@@ -320,6 +329,7 @@ extension AddressRecord {
             ("session mode", settings.sessionMode.rawValue),
             ("allowed from", settings.allowedSenderDomains.isEmpty ? "(any domain)" : settings.allowedSenderDomains.joined(separator: ", ")),
             ("auto-replies", settings.excludeAutoReplies ? "excluded" + autoReplyRules : "routed"),
+            ("auto-replying", autoReplyText),
             ("blocklist", settings.blocklistEnabled ? "applied" : "off (entries kept)"),
             ("recipient only", settings.syncWhenRecipientOnly ? "yes" : "no"),
             ("max to/cc/bcc", [settings.maxTo, settings.maxCc, settings.maxBcc].map { $0.map(String.init) ?? "default" }.joined(separator: "/")),

@@ -21,7 +21,7 @@ struct OutboundCommand: AsyncParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the queued messages.",
-            discussion: "With --json: an array of messages (id, filename, sender, size, createdAt, expiresAt, recipients[id, address, state, attempts, nextAttemptAt, lastAttemptAt, lastReply])."
+            discussion: "With --json: an array of messages (id, filename, sender, size, createdAt, expiresAt, recipients[id, address, state, attempts, nextAttemptAt, lastAttemptAt, lastReply], and autoReply: in or out for an auto-reply)."
         )
 
         @Flag(help: "only messages with a recipient still queued or deferred")
@@ -37,7 +37,8 @@ struct OutboundCommand: AsyncParsableCommand {
                 return TextTable(
                     headers: ["ID", "STATE", "SENDER", "SIZE", "RECIPIENTS"],
                     rows: messages.map { message in
-                        [String(message.id), message.state, message.sender.isEmpty ? "<>" : message.sender, String(message.size),
+                        [String(message.id) + (message.autoReply == nil ? "" : " (auto)"), message.state,
+                         message.sender.isEmpty ? "<>" : message.sender, String(message.size),
                          message.recipients.map { "\($0.address) (\($0.state.rawValue))" }.joined(separator: ", ")]
                     }
                 ).render()

@@ -11,13 +11,14 @@ struct ReportCommand: ParsableCommand {
         abstract: "Activity per day: messages in and out, sessions, first-response time, auto-replies, quarantined, blocked.",
         discussion: """
         Counts per day (UTC) for one address (--address, or an alias of it) or all: customers' \
-        messages in, replies out, sessions opened and closed (or ended by their idle timeout), \
-        auto-replies, quarantined and blocked messages; and, for the sessions opened in the \
-        range, the median and 90th percentile time from the session's start to its first \
-        reply. --since takes a number of days (30d) or a day (YYYY-MM-DD). --html FILE writes \
+        messages in, agents' replies out, sessions opened and closed (or ended by their idle \
+        timeout), auto-replies sent (AUTO-REPLIES) and automatic messages received (AUTO-IN), \
+        quarantined and blocked messages; and, for the sessions opened in the range, the median \
+        and 90th percentile time from the session's start to its first agent's reply (an \
+        auto-reply is not an answer). --since takes a number of days (30d) or a day (YYYY-MM-DD). --html FILE writes \
         a self-contained page with charts. With --json: {address, since, until, days[{date, \
-        messagesIn, messagesOut, sessionsOpened, sessionsClosed, autoReplies, quarantined, \
-        blocked}], totals, firstResponse {answered, unanswered, medianSeconds, p90Seconds}}.
+        messagesIn, messagesOut, sessionsOpened, sessionsClosed, autoReplies, autoRepliesReceived, \
+        quarantined, blocked}], totals, firstResponse {answered, unanswered, medianSeconds, p90Seconds}}.
         """
     )
 
@@ -40,7 +41,7 @@ struct ReportCommand: ParsableCommand {
         }
         try options.print(report) {
             let rows = report.days.map(Self.row) + [Self.row(report.totals)]
-            var text = TextTable(headers: ["DAY", "IN", "OUT", "OPENED", "CLOSED", "AUTO-REPLIES", "QUARANTINED", "BLOCKED"], rows: rows).render()
+            var text = TextTable(headers: ["DAY", "IN", "OUT", "OPENED", "CLOSED", "AUTO-REPLIES", "AUTO-IN", "QUARANTINED", "BLOCKED"], rows: rows).render()
             let first = report.firstResponse
             text += "\nfirst response: \(first.answered) sessions answered, \(first.unanswered) not yet"
             if let median = first.medianSeconds, let p90 = first.p90Seconds {
@@ -53,7 +54,7 @@ struct ReportCommand: ParsableCommand {
 
     static func row(_ counts: ActivityReport.Counts) -> [String] {
         [counts.date, counts.messagesIn, counts.messagesOut, counts.sessionsOpened, counts.sessionsClosed, counts.autoReplies,
-         counts.quarantined, counts.blocked].map { "\($0)" }
+         counts.autoRepliesReceived, counts.quarantined, counts.blocked].map { "\($0)" }
     }
 
     /// The start of the range: N days before now (at the start of that UTC day), or a day.
@@ -99,7 +100,7 @@ enum ReportPage {
         <h2>Sessions opened per day</h2>
         \(chart(report.days, series: [(\.sessionsOpened, "opened")]))
         <h2>Per day</h2>
-        <table><tr><th>Day</th><th>In</th><th>Out</th><th>Opened</th><th>Closed</th><th>Auto-replies</th><th>Quarantined</th><th>Blocked</th></tr>
+        <table><tr><th>Day</th><th>In</th><th>Out</th><th>Opened</th><th>Closed</th><th>Auto-replies</th><th>Automatic in</th><th>Quarantined</th><th>Blocked</th></tr>
 
         """
         for counts in report.days + [report.totals] {

@@ -51,6 +51,17 @@ import Testing
         #expect(failure("api:\n  lisen: []\n") != nil)
     }
 
+    @Test func autoRepliesAreSwitchedAndCappedGatewayWide() throws {
+        let c = try GatewayConfiguration.parse("auto_replies:\n  enabled: false\n  max_per_sender_per_hour: 0\n")
+        #expect(!c.autoReplies.enabled && c.autoReplies.maxPerSenderPerHour == 0)
+        #expect(GatewayConfiguration().autoReplies == .init(enabled: true, maxPerSenderPerHour: 3))
+        #expect(failure("auto_replies:\n  max_per_sender_per_hour: -1\n")?.contains("auto_replies.max_per_sender_per_hour must be a whole number, not '-1'") == true)
+        #expect(failure("auto_replies:\n  max_per_sender_per_hour: 101\n")?.contains("auto_replies.max_per_sender_per_hour must be from 0 to 100, not 101") == true)
+        #expect(failure("auto_replies:\n  per_hour: 2\n")?.contains("per_hour") == true)
+        let example = try String(contentsOfFile: Self.exampleFile, encoding: .utf8)
+        #expect(example.contains("auto_replies:\n") && example.contains("  max_per_sender_per_hour: 3\n"))
+    }
+
     @Test func emptyDocumentGivesDefaults() throws {
         #expect(try GatewayConfiguration.parse("") == GatewayConfiguration())
         #expect(try GatewayConfiguration.parse("# only a comment\n") == GatewayConfiguration())

@@ -5,6 +5,7 @@ import Testing
 @testable import PostgateStore
 @testable import PostgateIndex
 @testable import PostgateOutbound
+import PostgateAutoReply
 
 /// The durable queue on real files and a real SQLite database.
 @Suite struct OutboundQueueTests {
@@ -190,5 +191,45 @@ import Testing
         #expect(try queue.message(shared.id).recipients.map(\.address) == ["carol@x.test"])
         #expect(!FileManager.default.fileExists(atPath: queue.directoryPath + "/" + only.filename))
         #expect(FileManager.default.fileExists(atPath: queue.directoryPath + "/" + shared.filename))
+    }
+}
+
+/// Auto-replies in the queue: the limits are checked in the transaction that inserts one.
+@Suite struct OutboundAutoReplyQueueTests {
+    let root: String
+
+    init() {
+        var template = Array((NSTemporaryDirectory() + "/postgate-autoreply-XXXXXX").utf8CString)
+        root = String(cString: mkdtemp(&template)!)
+    }
+
+    private let t0 = Date(timeIntervalSince1970: 1_000_000)
+
+    private func enqueue(_ queue: OutboundQueue, session: Int64, cap: Int = 3, at date: Date) throws(OutboundQueueError) -> OutboundMessageRecord {
+        let jane = try! EmailAddress("jane@example.test")
+        return try queue.enqueue(
+            sender: try! EmailAddress("help@acme.test"), recipients: [jane, try! EmailAddress("desk@acme.test")],
+            message: Array("Auto-Submitted: auto-replied\r\n\r\nThanks\r\n".utf8), sessionID: session, threadCopy: true,
+            autoReply: OutboundAutoReply(kind: .inHours, recipient: jane, rules: AutoReplyRules(enabled: [.inHours], hourlyCap: cap)),
+            now: date)
+    }
+
+    @Test func aSessionGetsOneAndASenderNoMoreThanTheCapAnHour() throws {
+        let queue = try OutboundQueue.open(directory: root + "/data")
+        #expect(try enqueue(queue, session: 7, at: t0).autoReply == "in")
+        #expect(throws: OutboundQueueError.autoReplyHeld(.sessionAnswered)) { try enqueue(queue, session: 7, at: t0) }
+        // Auto-replies are no session's reply: the agent's first one still gets the contact card.
+        #expect(try !queue.hasReply(sessionID: 7))
+        _ = try enqueue(queue, session: 8, cap: 2, at: t0 + 60)
+        #expect(throws: OutboundQueueError.autoReplyHeld(.hourlyCapReached(2))) { try enqueue(queue, session: 9, cap: 2, at: t0 + 120) }
+        // A held auto-reply leaves no file and no row behind.
+        #expect(try queue.messages().count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: queue.directoryPath).count == 2)
+        // An hour after the first, one more is allowed.
+        #expect(try enqueue(queue, session: 9, cap: 2, at: t0 + 3601).autoReply == "in")
+        let agents = try queue.enqueue(sender: EmailAddress("help@acme.test"), recipients: [EmailAddress("jane@example.test")],
+                                       message: Array("Subject: Re\r\n\r\nHi\r\n".utf8), sessionID: 7, now: t0)
+        #expect(agents.autoReply == nil)
+        #expect(try queue.hasReply(sessionID: 7))
     }
 }

@@ -49,7 +49,7 @@ def test_report_counts_a_day_of_activity(data_dir: Path, tmp_path: Path, spawn):
     assert [d["date"] for d in report["days"]] == [today]
     counts = {k: v for k, v in report["totals"].items() if k != "date"}
     assert counts == {"messagesIn": 2, "messagesOut": 1, "sessionsOpened": 1, "sessionsClosed": 0,
-                      "autoReplies": 1, "quarantined": 1, "blocked": 1}
+                      "autoReplies": 0, "autoRepliesReceived": 1, "quarantined": 1, "blocked": 1}
     first = report["firstResponse"]
     assert first["answered"] == 1 and first["unanswered"] == 0 and 0 <= first["medianSeconds"] == first["p90Seconds"]
 

@@ -12,6 +12,9 @@ public struct OutboundMessageRecord: Sendable, Codable, Equatable {
     public var createdAt: Date
     public var expiresAt: Date
     public var recipients: [OutboundRecipientRecord]
+    /// For an auto-reply (RFC 3834), its kind: `in` or `out` (working hours); absent for
+    /// an agent's reply.
+    public var autoReply: String?
 
     /// `pending` while a recipient is queued or deferred, else `done`.
     public var state: String {

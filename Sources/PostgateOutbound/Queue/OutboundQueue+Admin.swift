@@ -58,7 +58,7 @@ extension OutboundQueue {
         return OutboundMessageRecord(
             id: id, filename: row["filename"], sender: row["mail_from"], size: row["size"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
-            recipients: recipients
+            recipients: recipients, autoReply: row["auto_reply"]
         )
     }
 

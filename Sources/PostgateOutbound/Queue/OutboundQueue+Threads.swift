@@ -18,10 +18,13 @@ extension OutboundQueue {
         }
     }
 
-    /// Whether a reply in `sessionID` was queued before (the contact card goes only with the first).
+    /// Whether a reply in `sessionID` was queued before (the contact card goes only with the
+    /// first); auto-replies do not count.
     public func hasReply(sessionID: Int64) throws(StoreError) -> Bool {
         try database.read { db in
-            try Bool.fetchOne(db, cachedSQL: "SELECT EXISTS (SELECT 1 FROM outbound_message WHERE session_id = ?)", arguments: [sessionID]) ?? false
+            try Bool.fetchOne(db, cachedSQL: """
+                SELECT EXISTS (SELECT 1 FROM outbound_message WHERE session_id = ? AND auto_reply IS NULL)
+                """, arguments: [sessionID]) ?? false
         }
     }
 }

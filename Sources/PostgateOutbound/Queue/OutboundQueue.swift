@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostgateAutoReply
 import PostgateMessage
 
 #if canImport(Glibc)
@@ -73,19 +74,22 @@ public final class OutboundQueue: Sendable {
 
     /// Queues `message` (the bytes of an RFC 5322 message) for `recipients`, as a reply in
     /// `sessionID` when given; with `threadCopy`, a copy goes into the sender's mailbox once
-    /// a recipient has it.
+    /// a recipient has it. An `autoReply` is queued only if its limits still allow it, checked
+    /// in the transaction that inserts it (`OutboundQueueError.autoReplyHeld` otherwise).
     public func enqueue(
         sender: EmailAddress?, recipients: [EmailAddress], message: [UInt8], sessionID: Int64? = nil, threadCopy: Bool = false,
-        agent: String? = nil, now: Date = Date()
+        agent: String? = nil, autoReply: OutboundAutoReply? = nil, now: Date = Date()
     ) throws(OutboundQueueError) -> OutboundMessageRecord {
-        try enqueue(sender: sender, recipients: recipients, sessionID: sessionID, threadCopy: threadCopy, agent: agent, now: now) { (out, path) throws(StoreError) in
+        try enqueue(sender: sender, recipients: recipients, sessionID: sessionID, threadCopy: threadCopy, agent: agent, autoReply: autoReply,
+                    now: now) { (out, path) throws(StoreError) in
             try FileSystem.writeAll(out, message, path: path)
             return (message.count, message.contains { $0 > 127 })
         }
     }
 
     private func enqueue(
-        sender: EmailAddress?, recipients: [EmailAddress], sessionID: Int64? = nil, threadCopy: Bool = false, agent: String? = nil, now: Date,
+        sender: EmailAddress?, recipients: [EmailAddress], sessionID: Int64? = nil, threadCopy: Bool = false, agent: String? = nil,
+        autoReply: OutboundAutoReply? = nil, now: Date,
         write: (Int32, String) throws(StoreError) -> (size: Int, eightBit: Bool)
     ) throws(OutboundQueueError) -> OutboundMessageRecord {
         let unique = Set(recipients.map(\.description))
@@ -96,10 +100,16 @@ public final class OutboundQueue: Sendable {
             let written = try writeDurably(path, write)
             let envelope = Envelope(
                 sender: sender?.description ?? "", recipients: recipients.map(\.description).uniqued(),
-                size: written.size, eightBit: written.eightBit, sessionID: sessionID, threadCopy: threadCopy, agent: agent
+                size: written.size, eightBit: written.eightBit, sessionID: sessionID, threadCopy: threadCopy, agent: agent,
+                autoReply: autoReply?.kind.rawValue
             )
-            let id = try database.write { db in try Self.insert(envelope, filename: filename, now: now, policy: policy, db) }
-            return try message(id)
+            let queued: Result<Int64, OutboundQueueError> = try database.write { db in
+                if let autoReply, let held = try Self.holdAutoReply(autoReply, sender: envelope.sender, sessionID: sessionID, now: now, db) {
+                    return .failure(.autoReplyHeld(held))
+                }
+                return .success(try Self.insert(envelope, filename: filename, now: now, policy: policy, db))
+            }
+            return try message(queued.get())
         } catch let error as OutboundQueueError {
             try? FileSystem.unlink(path)
             throw error
@@ -117,6 +127,7 @@ public final class OutboundQueue: Sendable {
         var sessionID: Int64?
         var threadCopy: Bool
         var agent: String?
+        var autoReply: String?
 
         var smtpUTF8: Bool { ([sender] + recipients).contains { $0.utf8.contains { $0 > 127 } } }
     }
@@ -136,10 +147,11 @@ public final class OutboundQueue: Sendable {
     private static func insert(_ envelope: Envelope, filename: String, now: Date, policy: OutboundRetryPolicy, _ db: Database) throws -> Int64 {
         let created = now.timeIntervalSince1970
         try db.execute(cachedSQL: """
-            INSERT INTO outbound_message (filename, mail_from, size, eight_bit, smtputf8, created_at, expires_at, session_id, thread_copy, agent)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO outbound_message (filename, mail_from, size, eight_bit, smtputf8, created_at, expires_at, session_id, thread_copy, agent,
+                auto_reply)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [filename, envelope.sender, envelope.size, envelope.eightBit, envelope.smtpUTF8, created,
-                            created + policy.lifetime, envelope.sessionID, envelope.threadCopy ? 1 : 0, envelope.agent])
+                            created + policy.lifetime, envelope.sessionID, envelope.threadCopy ? 1 : 0, envelope.agent, envelope.autoReply])
         let id = db.lastInsertedRowID
         for address in envelope.recipients {
             try db.execute(cachedSQL: """
