@@ -302,6 +302,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PostgateMessageTests", dependencies: ["PostgateMessage"]),
+        .testTarget(
+            name: "PostgateAPITests",
+            dependencies: ["PostgateAPI", .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
         .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage", "PostgateCSV"]),
         .testTarget(name: "PostgateCSVTests", dependencies: ["PostgateCSV"]),
         .testTarget(name: "PostgateAutoReplyTests", dependencies: ["PostgateAutoReply", "PostgatePolicy", "PostgateMessage"]),

@@ -113,8 +113,8 @@ if ! python3 -c 'import xdist' >/dev/null 2>&1; then
 fi
 
 # The HTTP API's tests: openapi-spec-validator checks the OpenAPI document, schemathesis
-# fuzzes a live gateway against it.
-for module in openapi_spec_validator:openapi-spec-validator schemathesis:schemathesis; do
+# fuzzes a live gateway against it; standardwebhooks verifies webhook signatures.
+for module in openapi_spec_validator:openapi-spec-validator schemathesis:schemathesis standardwebhooks:standardwebhooks; do
     if ! python3 -c "import ${module%%:*}" >/dev/null 2>&1; then
         python3 -m pip install -q "${module##*:}" 2>/dev/null \
             || python3 -m pip install -q --break-system-packages "${module##*:}"

@@ -57,6 +57,8 @@ public final class Gateway: Service, @unchecked Sendable {
     var outboundDelivery: Task<Void, Never>?
     /// The receiving gateways' supervisor, see Gateway+Fetch.
     var receivingGateways: Task<Void, Never>?
+    /// The webhook worker sending the outbox, see WebhookWorker.
+    private var webhookTask: Task<Void, Never>?
     /// For OAuth 2.0 token requests; shut down after everything that uses it.
     private var httpClient: HTTPClient?
     /// The gateways' credentials, with the HTTP clients made for their CA files.
@@ -142,6 +144,12 @@ public final class Gateway: Service, @unchecked Sendable {
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
         startReceivingGateways(delivery: delivery, store: store, credentials: credentials)
+        if configuration.webhooks.enabled {
+            let keyFile = configuration.channels.secretKeyFile
+            let worker = WebhookWorker(store: store, threadPool: threadPool, httpClient: httpClient, settings: configuration.webhooks,
+                                       secretKeyPath: keyFile.isEmpty ? nil : keyFile, logger: logger)
+            webhookTask = Task { await worker.run() }
+        }
         // One brake on password guessing for every listener that takes logins.
         let throttle = LoginThrottle(maxFailuresPerAddress: configuration.login.maxFailuresPerIP,
                                      maxFailuresPerAccount: configuration.login.maxFailuresPerAccount,
@@ -258,6 +266,9 @@ public final class Gateway: Service, @unchecked Sendable {
         await stopReceivingGateways()
         accepting.store(false, ordering: .releasing)
         await stopAPI()
+        webhookTask?.cancel()
+        await webhookTask?.value
+        webhookTask = nil
         logger.notice("shutting down: finishing transactions in flight")
         // Only helpers that track a bound listener: a helper that never saw its server
         // channel (start failed before binding) would never finish shutting down.

@@ -48,6 +48,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var login = LoginSettings()
     /// `api:` the HTTP API listener (see GatewayConfiguration+API).
     public var api = APISettings()
+    /// `webhooks:` sending webhook events (see GatewayConfiguration+Webhooks).
+    public var webhooks = WebhookSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -173,7 +175,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api", "auto_replies"])
+        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api", "auto_replies", "webhooks"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let mode = try node.string("data_sync") {
@@ -219,6 +221,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let connectorsNode = try node.child("connectors") { try connectors.apply(connectorsNode) }
         if let retentionNode = try node.child("retention") { try retention.apply(retentionNode) }
         if let apiNode = try node.child("api") { try api.apply(apiNode) }
+        if let webhooksNode = try node.child("webhooks") { try webhooks.apply(webhooksNode) }
         if let autoRepliesNode = try node.child("auto_replies") { try autoReplies.apply(autoRepliesNode) }
         try applyEarlierLoginSettings(node)
         if let loginNode = try node.child("login") { try login.apply(loginNode) }

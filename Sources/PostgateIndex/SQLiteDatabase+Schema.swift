@@ -85,6 +85,7 @@ extension SQLiteDatabase {
         registerCalendarSchema(&migrator)
         registerAccessSchema(&migrator)
         registerAutoReplySchema(&migrator)
+        registerWebhookSchema(&migrator)
         return migrator
     }
 }

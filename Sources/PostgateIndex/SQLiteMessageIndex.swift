@@ -14,6 +14,7 @@ package struct SQLiteMessageIndex: MailIndex {
         _ messages: [PendingMessage], durability: MessageDurability, checkpoint: FetchCheckpoint?
     ) throws(StoreError) -> [StoredMessage] {
         try database.groupWrite { db in
+            var events: [WebhookEvent] = []
             let stored = try messages.compactMap { pending -> StoredMessage? in
                 if pending.dropsDuplicate, try sessions.isDuplicate(db, pending) { return nil }
                 var message = pending.message
@@ -26,8 +27,18 @@ package struct SQLiteMessageIndex: MailIndex {
                 message.sessionReason = assignment?.reason.rawValue
                 try insertRow(db, message, modSeq: allocated.modSeq, threadIndexRoot: pending.threadFacts?.threadIndexRoot,
                               contentDigest: pending.contentDigest)
+                if let assignment, message.policy == nil {
+                    if let closed = assignment.closed { events.append(WebhookEvent(type: .sessionClosed, sessionID: closed)) }
+                    if assignment.opened { events.append(WebhookEvent(type: .sessionOpened, sessionID: assignment.sessionID)) }
+                    events.append(WebhookEvent(type: .messageReceived, sessionID: assignment.sessionID,
+                                               mailboxPath: message.mailboxPath, uid: message.uid))
+                }
                 return message
             }
+            // The queue the message was routed to: the copy in a `queues/` mailbox.
+            let queue = stored.first { $0.mailboxPath.hasPrefix("queues/") }.map { String($0.mailboxPath.dropFirst("queues/".count)) }
+            try WebhookOutbox.enqueue(db, events.map { var event = $0; event.queue = queue; return event },
+                                      now: messages.first?.message.internalDate ?? Date())
             if let content = durability.journalContent, !stored.isEmpty, let pending = messages.first {
                 try DeliveryJournal.insert(db, uniqueName: pending.uniqueName, mailboxIDs: stored.map(\.mailboxID), content: content)
             }

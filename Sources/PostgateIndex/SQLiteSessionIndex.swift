@@ -14,6 +14,10 @@ package struct SQLiteSessionIndex: Sendable {
     package struct Assignment {
         var sessionID: Int64
         var reason: SessionMatchReason
+        /// The message started the session.
+        var opened = false
+        /// The session this start closed (the customer's earlier one in channel mode).
+        var closed: Int64?
     }
 
     /// True when the mailbox already holds this message: same Message-ID and either the
@@ -44,6 +48,7 @@ package struct SQLiteSessionIndex: Sendable {
         let resolver = SessionResolver(mode: mode, messageIDs: messageIDs)
         guard let decision = try resolver.resolve(facts, activity: activity, now: now, lookup: lookup) else { return nil }
         let sessionID: Int64
+        var (opened, closed) = (false, Int64?.none)
         switch decision {
         case .join(let id, _):
             sessionID = id
@@ -52,6 +57,7 @@ package struct SQLiteSessionIndex: Sendable {
         case .start(let previous, _):
             if let previous { try db.execute(cachedSQL: "UPDATE session SET status = 'closed' WHERE id = ?", arguments: [previous]) }
             sessionID = try startSession(db, mailboxID: mailboxID, mode: mode, facts: facts, previous: previous, now: now)
+            (opened, closed) = (true, previous)
         case .attach(let id, _):
             sessionID = id
         }
@@ -59,7 +65,7 @@ package struct SQLiteSessionIndex: Sendable {
             // A flagged sender is no participant: it must not widen who may join the session.
             try addParticipants(db, sessionID: sessionID, facts: facts, now: now)
         }
-        return Assignment(sessionID: sessionID, reason: decision.reason)
+        return Assignment(sessionID: sessionID, reason: decision.reason, opened: opened, closed: closed)
     }
 
     /// What the row's policy label (`message.policy`) makes of it for sessions: no label is

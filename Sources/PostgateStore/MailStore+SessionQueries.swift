@@ -43,17 +43,17 @@ extension MailStore {
 
     /// One line of the message's text, or "" when its file cannot be read.
     private func snippet(_ message: StoredMessage) -> String {
-        let maildir = data.maildir(message.mailboxPath)
-        var path = maildir.new + "/" + message.filename
-        if !FileSystem.exists(path) {
-            let names = (try? FileSystem.contents(of: maildir.cur)) ?? []
-            guard let name = names.first(where: { $0 == message.filename || $0.hasPrefix(message.filename + ":") })
-            else { return "" }
-            path = maildir.cur + "/" + name
-        }
-        guard let root = try? MIMEParser().parse(fileAtPath: path),
+        guard let path = messageFilePath(message), let root = try? MIMEParser().parse(fileAtPath: path),
               let text = try? MIMETextExtractor.text(of: root, from: MIMEFileSource(path: path), maximumBytes: 64 * 1024)
         else { return "" }
         return MIMETextExtractor.snippet(text, maximumLength: 80)
+    }
+}
+
+extension MailStore {
+    /// One session's record, without its messages.
+    public func sessionRecord(id: Int64, now: Date = Date()) throws(StoreError) -> SessionRecord {
+        guard let (session, _) = try index.session(id: id, now: now) else { throw .sessionNotFound(id) }
+        return session
     }
 }
