@@ -14,13 +14,15 @@ public enum AutoReplyMessage {
     ///   - subject: the raw Subject field value of the message answered (encoded words kept).
     ///   - inReplyTo: its Message-ID, in angle brackets (RFC 3834 §3.1.4).
     ///   - text: the rendered text body; `html` the rendered HTML body, nil for none.
+    ///   - prefix: put before the subject: "Auto: " for an auto-reply, "Re: " for a bot's
+    ///     answer in the conversation (not repeated when the subject has it already).
     public static func compose(from: String, to: EmailAddress, subject: String?, inReplyTo: String?, text: String, html: String?,
-                               date: Date) -> [UInt8] {
+                               date: Date, prefix: String = subjectPrefix) -> [UInt8] {
         let boundary = "=_postgate-auto-" + UUID().uuidString.lowercased()
         var fields = [
             "From: <\(from)>",
             "To: <\(to)>",
-            "Subject: " + subjectPrefix + oneLine(subject ?? ""),
+            "Subject: " + (oneLine(subject ?? "").lowercased().hasPrefix(prefix.lowercased()) ? "" : prefix) + oneLine(subject ?? ""),
             "Date: " + RFC5322Date.format(secondsSince1970: Int(date.timeIntervalSince1970)),
         ]
         if let inReplyTo = inReplyTo.map(oneLine), !inReplyTo.isEmpty { fields.append("In-Reply-To: \(inReplyTo)") }

@@ -40,6 +40,8 @@ package final class DirectoryCache: Sendable {
             package var routePlans: [Int64: RoutePlan?] = [:]
             /// The published sending gateway of an address, by canonical address.
             package var sendingGateways: [String: SendingGatewaySettings?] = [:]
+            /// The bot of an address, by its mailbox id.
+            package var bots: [Int64: BotHoldSettings?] = [:]
         }
 
         package let generation: Int64

@@ -14,16 +14,15 @@ extension Gateway {
         var task: Task<Void, Never>
     }
 
-    /// Binds every `api.listen` address; their bound addresses. `queue` is the outbound queue
-    /// the submission listeners use, if they were started; otherwise one is opened.
-    func startAPI(store: MailStore, queue: OutboundQueue?) async throws -> [SocketAddress] {
+    /// Binds every `api.listen` address; their bound addresses. `queue` is the outbound queue.
+    func startAPI(store: MailStore, queue: OutboundQueue) async throws -> [SocketAddress] {
         let settings = configuration.api
         guard !settings.listen.isEmpty else { return [] }
         let (configuration, dataDirectory) = (self.configuration, self.dataDirectory)
         let (tls, outbound) = try await threadPool.runToCompletion {
             BlockingWork.assertAllowedHere("reading the API's TLS files")
             return (settings.tls ? try TLSMaterial.serverConfiguration(configuration: configuration, dataDirectory: dataDirectory) : nil,
-                    try queue ?? OutboundQueue.open(sharing: store, policy: configuration.outbound.retry))
+                    queue)
         }
         var bound: [SocketAddress] = []
         for text in settings.listen {

@@ -59,6 +59,8 @@ public final class Gateway: Service, @unchecked Sendable {
     var receivingGateways: Task<Void, Never>?
     /// The webhook worker sending the outbox, see WebhookWorker.
     private var webhookTask: Task<Void, Never>?
+    /// The bot worker asking bots about held messages, see BotWorker.
+    private var botTask: Task<Void, Never>?
     /// For OAuth 2.0 token requests; shut down after everything that uses it.
     private var httpClient: HTTPClient?
     /// The gateways' credentials, with the HTTP clients made for their CA files.
@@ -135,8 +137,8 @@ public final class Gateway: Service, @unchecked Sendable {
         startOutboundDelivery(services.outbound)
         startDKIMRechecker(services.dkimChecker)
         retentionTask = startRetention(store: store)
-        let autoResponder = AutoResponder(
-            submission: ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration), logger: logger)
+        let replies = ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration)
+        let autoResponder = AutoResponder(submission: replies, logger: logger)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: services.inboundDKIM, autoResponder: autoResponder)
         let limiter = ConnectionLimiter(
@@ -144,12 +146,16 @@ public final class Gateway: Service, @unchecked Sendable {
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
         )
         startReceivingGateways(delivery: delivery, store: store, credentials: credentials)
+        let keyFile = configuration.channels.secretKeyFile.isEmpty ? nil : configuration.channels.secretKeyFile
         if configuration.webhooks.enabled {
-            let keyFile = configuration.channels.secretKeyFile
             let worker = WebhookWorker(store: store, threadPool: threadPool, httpClient: httpClient, settings: configuration.webhooks,
-                                       secretKeyPath: keyFile.isEmpty ? nil : keyFile, logger: logger)
+                                       secretKeyPath: keyFile, logger: logger)
             webhookTask = Task { await worker.run() }
         }
+        let bots = BotWorker(store: store, threadPool: threadPool, httpClient: httpClient, submission: replies,
+                             pollInterval: configuration.bots.pollInterval, maxTextBytes: configuration.webhooks.maxTextBytes,
+                             secretKeyPath: keyFile, logger: logger)
+        botTask = Task { await bots.run() }
         // One brake on password guessing for every listener that takes logins.
         let throttle = LoginThrottle(maxFailuresPerAddress: configuration.login.maxFailuresPerIP,
                                      maxFailuresPerAccount: configuration.login.maxFailuresPerAccount,
@@ -158,7 +164,7 @@ public final class Gateway: Service, @unchecked Sendable {
         imapAddresses = try await startIMAP(store: store, tls: services.serverTLS, throttle: throttle)
         submissionAddresses = try await startSubmission(store: store, queue: services.submissionQueue, tls: services.serverTLS,
                                                         throttle: throttle)
-        apiAddresses = try await startAPI(store: store, queue: services.submissionQueue)
+        apiAddresses = try await startAPI(store: store, queue: services.replyQueue)
         guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
@@ -266,9 +272,11 @@ public final class Gateway: Service, @unchecked Sendable {
         await stopReceivingGateways()
         accepting.store(false, ordering: .releasing)
         await stopAPI()
-        webhookTask?.cancel()
-        await webhookTask?.value
-        webhookTask = nil
+        for task in [webhookTask, botTask] {
+            task?.cancel()
+            await task?.value
+        }
+        (webhookTask, botTask) = (nil, nil)
         logger.notice("shutting down: finishing transactions in flight")
         // Only helpers that track a bound listener: a helper that never saw its server
         // channel (start failed before binding) would never finish shutting down.

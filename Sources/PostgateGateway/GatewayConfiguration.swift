@@ -50,6 +50,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var api = APISettings()
     /// `webhooks:` sending webhook events (see GatewayConfiguration+Webhooks).
     public var webhooks = WebhookSettings()
+    /// `bots:` asking the bots attached to addresses (see GatewayConfiguration+Bots).
+    public var bots = BotSettings()
 
     public struct TLSSettings: Sendable, Equatable {
         /// PEM chain and key; both empty means a self-signed certificate in DATA/certs.
@@ -175,7 +177,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api", "auto_replies", "webhooks"])
+        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api", "auto_replies", "webhooks", "bots"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let mode = try node.string("data_sync") {
@@ -222,6 +224,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if let retentionNode = try node.child("retention") { try retention.apply(retentionNode) }
         if let apiNode = try node.child("api") { try api.apply(apiNode) }
         if let webhooksNode = try node.child("webhooks") { try webhooks.apply(webhooksNode) }
+        if let botsNode = try node.child("bots") { try bots.apply(botsNode) }
         if let autoRepliesNode = try node.child("auto_replies") { try autoReplies.apply(autoRepliesNode) }
         try applyEarlierLoginSettings(node)
         if let loginNode = try node.child("login") { try login.apply(loginNode) }

@@ -302,17 +302,25 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         for target in targets.keys { arrival.addresses[target.mailboxPath] = (target.address, nil) }
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
+        // An address with a bot holds its customers' messages: the queue copy waits for the
+        // bot's decision (the bot worker files it, or the bot answers).
+        var botHolds: [MailboxTarget: String] = [:]
+        for target in ordinary where try directory.bot(of: target) != nil { botHolds[target] = "" }
         for queue in try delivery.routes(for: ordinary, facts: facts, directory: directory) {
             arrival.addresses[queue.mailbox.mailboxPath] = nil
             if let own = targets.keys.first(where: { $0.address == queue.mailbox.address }) {
                 arrival.addresses[own.mailboxPath] = (own.address, queue.queue)
+                if botHolds[own] != nil {
+                    botHolds[own] = queue.queue
+                    continue
+                }
             }
             if rcptTo[queue.mailbox] == nil {
                 rcptTo[queue.mailbox] = rcptTo.first { $0.key.address == queue.mailbox.address }?.value
             }
         }
         let envelope = DeliveryEnvelope(
-            mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
+            mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels, botHolds: botHolds)
         let committed = try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
         return (committed, arrival)
     }

@@ -44,6 +44,15 @@ public struct ReplySubmission: Sendable {
                               autoReply: autoReply, now: now)
     }
 
+    /// Queues a bot's answer to a customer message: composed, signed and queued like an
+    /// agent's reply, in the session of the message answered.
+    public func submitBotReply(_ message: [UInt8], from sender: EmailAddress, to recipient: EmailAddress, parent: OutboundReplyParent,
+                               now: Date = Date()) throws -> OutboundMessageRecord {
+        let address = try senderAddress(sender, agent: nil)
+        return try queueReply(message, address: address, sender: sender, recipients: [recipient], parent: parent, agent: nil,
+                              autoReply: nil, now: now)
+    }
+
     private func queueReply(_ message: [UInt8], address: AddressRecord, sender: EmailAddress, recipients: [EmailAddress],
                             parent: OutboundReplyParent?, agent: String?, autoReply: OutboundAutoReply?, now: Date) throws -> OutboundMessageRecord {
         let sessionID = parent?.sessionID

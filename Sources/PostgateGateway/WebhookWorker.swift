@@ -97,21 +97,9 @@ struct WebhookWorker: Sendable {
     /// The event as JSON: `type`, `timestamp` (when it happened), `data` with the session,
     /// and for `message.received` the message.
     static func payload(_ due: WebhookDue, store: MailStore, maxTextBytes: Int) throws -> [UInt8] {
-        BlockingWork.assertAllowedHere("building a webhook's payload")
-        var data = WebhookPayload.Data(sessionId: due.sessionID, queue: due.queue)
-        if let id = due.sessionID, let session = try? store.sessionRecord(id: id) {
-            data.address = session.address
-            data.customer = session.customer
-            data.sessionStatus = session.status
-            data.subject = session.subject
-        }
-        if due.type == "message.received", let path = due.mailboxPath, let uid = due.uid {
-            data.message = try store.webhookMessage(mailboxPath: path, uid: uid, maximumBytes: maxTextBytes)
-        }
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(WebhookPayload(type: due.type, timestamp: due.createdAt, data: data)))
+        try WebhookPayload.encode(type: due.type, timestamp: due.createdAt, sessionID: due.sessionID, queue: due.queue,
+                                  message: due.type == "message.received" ? due.mailboxPath.flatMap { path in due.uid.map { (path, $0) } } : nil,
+                                  store: store, maxTextBytes: maxTextBytes)
     }
 }
 
@@ -130,4 +118,25 @@ struct WebhookPayload: Encodable {
     var type: String
     var timestamp: Date
     var data: Data
+
+    /// The JSON of an event: the session's address, customer, status and subject, and
+    /// `message` (header fields, decoded text and HTML, attachments) when one is named.
+    static func encode(type: String, timestamp: Date, sessionID: Int64?, queue: String?, message: (path: String, uid: UInt32)?,
+                       store: MailStore, maxTextBytes: Int) throws -> [UInt8] {
+        BlockingWork.assertAllowedHere("building an event's payload")
+        var data = Data(sessionId: sessionID, queue: queue)
+        if let id = sessionID, let session = try? store.sessionRecord(id: id) {
+            data.address = session.address
+            data.customer = session.customer
+            data.sessionStatus = session.status
+            data.subject = session.subject
+        }
+        if let message {
+            data.message = try store.webhookMessage(mailboxPath: message.path, uid: message.uid, maximumBytes: maxTextBytes)
+        }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(WebhookPayload(type: type, timestamp: timestamp, data: data)))
+    }
 }

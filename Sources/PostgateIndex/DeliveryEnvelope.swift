@@ -14,11 +14,15 @@ public struct DeliveryEnvelope: Sendable {
     /// Per target mailbox, the inbound policy's label stored on the row (`message.policy`);
     /// a mailbox not listed gets none (an ordinary message).
     public var policy: [MailboxTarget: String]
+    /// Address mailboxes whose copy is held for the address's bot, each with the queue the
+    /// message would have gone to ("" for none): the queue copy waits for the bot's decision.
+    public var botHolds: [MailboxTarget: String]
 
     public init(
         mailFrom: String, rcptTo: [MailboxTarget: String], internalDate: Date = Date(), header: MessageHeader,
-        policy: [MailboxTarget: String] = [:]
+        policy: [MailboxTarget: String] = [:], botHolds: [MailboxTarget: String] = [:]
     ) {
+        self.botHolds = botHolds
         self.mailFrom = mailFrom
         self.rcptTo = rcptTo
         self.internalDate = internalDate

@@ -65,6 +65,8 @@ package struct PendingMessage: Sendable {
     /// fetching (a retried transfer), false for IMAP APPEND, which always stores (RFC 9051
     /// section 6.3.12: drafts saved again under one Message-ID, mailbox migrations).
     package var dropsDuplicate = true
+    /// Held for the address's bot: a `bot_turn` row is written with the message.
+    package var botHold: BotHold?
 
     package init(message: StoredMessage, uniqueName: String, threadFacts: SessionHeaderFacts? = nil, contentDigest: String? = nil) {
         self.message = message

@@ -86,6 +86,7 @@ extension SQLiteDatabase {
         registerAccessSchema(&migrator)
         registerAutoReplySchema(&migrator)
         registerWebhookSchema(&migrator)
+        registerBotSchema(&migrator)
         return migrator
     }
 }

@@ -27,6 +27,13 @@ package struct SQLiteMessageIndex: MailIndex {
                 message.sessionReason = assignment?.reason.rawValue
                 try insertRow(db, message, modSeq: allocated.modSeq, threadIndexRoot: pending.threadFacts?.threadIndexRoot,
                               contentDigest: pending.contentDigest)
+                if let hold = pending.botHold {
+                    try db.execute(cachedSQL: """
+                        INSERT INTO bot_turn (event_id, mailbox_path, uid, session_id, queue, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                        """, arguments: ["evt_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
+                                         message.mailboxPath, Int64(message.uid), assignment?.sessionID, hold.queue,
+                                         message.internalDate.timeIntervalSince1970])
+                }
                 if let assignment, message.policy == nil {
                     if let closed = assignment.closed { events.append(WebhookEvent(type: .sessionClosed, sessionID: closed)) }
                     if assignment.opened { events.append(WebhookEvent(type: .sessionOpened, sessionID: assignment.sessionID)) }

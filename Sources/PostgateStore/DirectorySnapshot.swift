@@ -33,6 +33,13 @@ public struct DirectorySnapshot: Sendable {
         }
     }
 
+    /// The bot attached to the address of `target`, if any.
+    public func bot(of target: MailboxTarget) throws(StoreError) -> BotHoldSettings? {
+        try tables.value(\.bots, target.mailboxID) { () throws(StoreError) in
+            try store.directory.botHoldSettings(mailboxID: target.mailboxID)
+        }
+    }
+
     /// `MailStore.route(_:facts:)`.
     public func route(_ target: MailboxTarget, facts: RoutingFacts) throws(StoreError) -> QueueTarget? {
         let plan = try tables.value(\.routePlans, target.mailboxID) { () throws(StoreError) in

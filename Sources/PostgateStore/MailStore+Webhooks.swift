@@ -12,10 +12,15 @@ extension MailStore {
     /// - Returns: the record and the secret, shown once.
     public func addWebhook(name: String, url: String, events: [String], secretKeyPath: String? = nil,
                            now: Date = Date()) throws(StoreError) -> (WebhookRecord, String) {
-        var generator = SystemRandomNumberGenerator()
-        let secret = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
+        let secret = Self.makeSigningSecret()
         let sealed = try secretBox(keyPath: secretKeyPath).seal(secret)
         return (try directory.addWebhook(name: name, url: url, events: events, sealedSecret: sealed, now: now), secret)
+    }
+
+    /// A secret for signing events (webhooks, bots): `whsec_` and base64 of 32 random bytes.
+    static func makeSigningSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
     }
 
     public func webhooks() throws(StoreError) -> [WebhookRecord] {

@@ -15,7 +15,7 @@ struct Postgate: AsyncParsableCommand {
             PublishCommand.self, ExportCommand.self, ImportCommand.self, DKIMCommand.self, BlocklistCommand.self,
             QuarantineCommand.self, SessionCommand.self, AgentCommand.self, CheckCommand.self, OutboundCommand.self,
             ConnectorCommand.self, BackupCommand.self, RestoreCommand.self, EraseCommand.self, RetentionCommand.self,
-            ReportCommand.self, CalendarCommand.self, TokenCommand.self, AuditCommand.self, WebhookCommand.self,
+            ReportCommand.self, CalendarCommand.self, TokenCommand.self, AuditCommand.self, WebhookCommand.self, BotCommand.self,
         ]
     )
 
