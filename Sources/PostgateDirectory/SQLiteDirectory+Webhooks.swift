@@ -84,7 +84,8 @@ extension SQLiteDirectory: WebhookDirectory {
                 WebhookDue(id: row["id"], webhookID: row["webhook_id"], url: row["url"], sealedSecret: SealedSecret(sealed: row["secret"]),
                            eventID: row["event_id"], type: row["event_type"], sessionID: row["session_id"],
                            mailboxPath: row["mailbox_path"], uid: (row["uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
-                           queue: row["queue"], createdAt: Date(timeIntervalSince1970: row["created_at"]), attempts: row["attempts"])
+                           queue: row["queue"], outboundID: row["outbound_id"], recipient: row["recipient"], detail: row["detail"],
+                           createdAt: Date(timeIntervalSince1970: row["created_at"]), attempts: row["attempts"])
             }
         }
     }

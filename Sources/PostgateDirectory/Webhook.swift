@@ -51,6 +51,10 @@ public struct WebhookDue: Sendable, Equatable {
     public var mailboxPath: String?
     public var uid: UInt32?
     public var queue: String?
+    /// For reply events: the outbound message, the recipient and the server's last answer.
+    public var outboundID: Int64?
+    public var recipient: String?
+    public var detail: String?
     public var createdAt: Date
     public var attempts: Int
 }

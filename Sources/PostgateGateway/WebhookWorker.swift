@@ -99,6 +99,7 @@ struct WebhookWorker: Sendable {
     static func payload(_ due: WebhookDue, store: MailStore, maxTextBytes: Int) throws -> [UInt8] {
         try WebhookPayload.encode(type: due.type, timestamp: due.createdAt, sessionID: due.sessionID, queue: due.queue,
                                   message: due.type == "message.received" ? due.mailboxPath.flatMap { path in due.uid.map { (path, $0) } } : nil,
+                                  reply: due.outboundID.map { WebhookPayload.Reply(outboundId: $0, recipient: due.recipient, serverReply: due.detail) },
                                   store: store, maxTextBytes: maxTextBytes)
     }
 }
@@ -113,6 +114,14 @@ struct WebhookPayload: Encodable {
         var sessionStatus: String?
         var subject: String?
         var message: WebhookMessage?
+        var reply: Reply?
+    }
+
+    /// A reply event's reply: the outbound message, the recipient, the server's last answer.
+    struct Reply: Encodable {
+        var outboundId: Int64
+        var recipient: String?
+        var serverReply: String?
     }
 
     var type: String
@@ -122,9 +131,9 @@ struct WebhookPayload: Encodable {
     /// The JSON of an event: the session's address, customer, status and subject, and
     /// `message` (header fields, decoded text and HTML, attachments) when one is named.
     static func encode(type: String, timestamp: Date, sessionID: Int64?, queue: String?, message: (path: String, uid: UInt32)?,
-                       store: MailStore, maxTextBytes: Int) throws -> [UInt8] {
+                       reply: Reply? = nil, store: MailStore, maxTextBytes: Int) throws -> [UInt8] {
         BlockingWork.assertAllowedHere("building an event's payload")
-        var data = Data(sessionId: sessionID, queue: queue)
+        var data = Data(sessionId: sessionID, queue: queue, reply: reply)
         if let id = sessionID, let session = try? store.sessionRecord(id: id) {
             data.address = session.address
             data.customer = session.customer

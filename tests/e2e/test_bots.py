@@ -19,6 +19,7 @@ import pytest
 
 from conftest import cli, free_port, messages, wait_for
 from test_outbound import sink, write_outbound_config  # noqa: F401
+from test_webhooks import Subscriber
 
 standardwebhooks = pytest.importorskip("standardwebhooks.webhooks")
 
@@ -104,7 +105,11 @@ def test_the_bot_replies_and_the_message_stays_with_the_bot(data_dir: Path, spaw
     handler, sink_port = sink
     b = bot(lambda event: (200, {"action": "reply", "text": f"Your order {event['data']['message']['subject']} ships today."}, 0))
     secret = attach(data_dir, b.url)
-    server = spawn(data_dir, write_outbound_config(tmp_path / "out.yaml", sink_port))
+    hook = Subscriber()
+    cli(data_dir, "webhook", "add", "ops", "--url", hook.url, "--event", "reply.delivered")
+    config = write_outbound_config(tmp_path / "out.yaml", sink_port)
+    config.write_text(config.read_text() + "webhooks:\n  poll_interval: 0.05\n")
+    server = spawn(data_dir, config)
     customer_writes(server.port, "A-1001", "<q1@example.test>", "Where is my order?")
     wait_for(lambda: len(handler.acknowledged) == 1, message="the bot's reply at the next hop")
     headers, body = b.events[0]
@@ -121,6 +126,13 @@ def test_the_bot_replies_and_the_message_stays_with_the_bot(data_dir: Path, spaw
     session = json.loads(cli(data_dir, "session", "list", "--json").stdout)[0]
     thread = json.loads(cli(data_dir, "session", "show", str(session["id"]), "--json").stdout)
     assert event["data"]["sessionId"] == session["id"] and len(thread["messages"]) >= 1
+    try:
+        wait_for(lambda: len(hook.events()) == 1, message="the reply.delivered event")
+        delivered = hook.events()[0]
+        assert delivered["type"] == "reply.delivered" and delivered["data"]["sessionId"] == session["id"]
+        assert delivered["data"]["reply"]["recipient"] == "jane@example.test" and delivered["data"]["reply"]["serverReply"].startswith("250")
+    finally:
+        hook.close()
 
 
 def test_a_handoff_files_the_message_and_the_session_stays_with_people(data_dir: Path, spawn, tmp_path: Path, bot):

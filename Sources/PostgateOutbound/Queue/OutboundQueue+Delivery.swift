@@ -8,6 +8,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PostgateIndex
 import PostgateMaildir
 
 /// What a delivery worker does with the queue: claim due work, record each attempt's
@@ -70,7 +71,8 @@ extension OutboundQueue {
         try database.write { db in
             for (id, outcome) in outcomes.sorted(by: { $0.key < $1.key }) {
                 guard let row = try Row.fetchOne(db, cachedSQL: """
-                    SELECT r.attempts, m.expires_at FROM outbound_recipient r JOIN outbound_message m ON m.id = r.message_id
+                    SELECT r.attempts, r.address, m.id AS message_id, m.expires_at, m.session_id
+                    FROM outbound_recipient r JOIN outbound_message m ON m.id = r.message_id
                     WHERE r.id = ? AND r.state IN ('queued', 'deferred')
                     """, arguments: [id]) else { continue }
                 let attempts = (row["attempts"] as Int) + 1
@@ -79,6 +81,12 @@ extension OutboundQueue {
                     UPDATE outbound_recipient SET state = ?, attempts = ?, next_attempt_at = ?, last_attempt_at = ?, last_reply = ?
                     WHERE id = ?
                     """, arguments: [state.rawValue, attempts, next, time, reply, id])
+                // A final outcome is an event for webhook subscribers, written with it.
+                let type: WebhookEventType? = state == .delivered ? .replyDelivered : state == .failed ? .replyFailed : nil
+                if let type {
+                    try WebhookOutbox.enqueue(db, [WebhookEvent(type: type, sessionID: row["session_id"], outboundID: row["message_id"],
+                                                                recipient: row["address"], detail: reply)], now: now)
+                }
             }
         }
     }
