@@ -42,16 +42,41 @@ struct BotWorker: Sendable {
         var note: String?
     }
 
+    /// Decisions under way at once: a slow bot holds one of them, not the others.
+    static let concurrency = 16
+
+    /// Keeps up to `concurrency` decisions under way, one per session at a time (so a
+    /// session's messages reach its bot in order, and a hand-over is recorded before the
+    /// next message is looked at), and looks for new turns whenever one finishes or every
+    /// `pollInterval`.
     func run() async {
-        while !Task.isCancelled {
-            let turns = (try? await threadPool.runToCompletion { [store] in try store.pendingBotTurns(limit: 16) }) ?? []
-            if turns.isEmpty {
-                do { try await Task.sleep(for: .seconds(pollInterval)) } catch { return }
-                continue
+        await withTaskGroup(of: Int64?.self) { group in
+            var inFlight: [Int64: Int64?] = [:]  // turn id: session id
+            var ticking = false
+            while !Task.isCancelled {
+                if inFlight.count < Self.concurrency {
+                    let turns = (try? await threadPool.runToCompletion { [store] in try store.pendingBotTurns(limit: 64) }) ?? []
+                    var busy = Set(inFlight.values.compactMap { $0 })
+                    for turn in turns where inFlight.count < Self.concurrency && inFlight[turn.id] == nil {
+                        if let session = turn.sessionID {
+                            guard !busy.contains(session) else { continue }
+                            busy.insert(session)
+                        }
+                        inFlight[turn.id] = turn.sessionID
+                        group.addTask { await self.decide(turn); return turn.id }
+                    }
+                }
+                if !ticking {
+                    ticking = true
+                    group.addTask { [pollInterval] in
+                        try? await Task.sleep(for: .seconds(pollInterval))
+                        return nil
+                    }
+                }
+                guard let finished = await group.next() else { return }
+                if let id = finished { inFlight[id] = nil } else { ticking = false }
             }
-            await withTaskGroup(of: Void.self) { group in
-                for turn in turns { group.addTask { await self.decide(turn) } }
-            }
+            group.cancelAll()
         }
     }
 
@@ -104,7 +129,7 @@ struct BotWorker: Sendable {
         let secret = try store.secretBox(keyPath: secretKeyPath, create: false).open(sealed)
         let message = try store.webhookMessage(mailboxPath: turn.mailboxPath, uid: turn.uid, maximumBytes: maxTextBytes)
         let body = try WebhookPayload.encode(type: "message.received", timestamp: turn.createdAt, sessionID: turn.sessionID, queue: turn.queue,
-                                             message: (turn.mailboxPath, turn.uid), store: store, maxTextBytes: maxTextBytes)
+                                             message: message, store: store)
         var toPeople: String?
         if let session = turn.sessionID, try store.isHandedOver(session: session) {
             toPeople = handedOver

@@ -98,9 +98,12 @@ struct WebhookWorker: Sendable {
     /// and for `message.received` the message.
     static func payload(_ due: WebhookDue, store: MailStore, maxTextBytes: Int) throws -> [UInt8] {
         try WebhookPayload.encode(type: due.type, timestamp: due.createdAt, sessionID: due.sessionID, queue: due.queue,
-                                  message: due.type == "message.received" ? due.mailboxPath.flatMap { path in due.uid.map { (path, $0) } } : nil,
+                                  message: due.type == "message.received"
+                                      ? try due.mailboxPath.flatMap { path in try due.uid.flatMap { uid in
+                                          try store.webhookMessage(mailboxPath: path, uid: uid, maximumBytes: maxTextBytes) } }
+                                      : nil,
                                   reply: due.outboundID.map { WebhookPayload.Reply(outboundId: $0, recipient: due.recipient, serverReply: due.detail) },
-                                  store: store, maxTextBytes: maxTextBytes)
+                                  store: store)
     }
 }
 
@@ -128,20 +131,17 @@ struct WebhookPayload: Encodable {
     var timestamp: Date
     var data: Data
 
-    /// The JSON of an event: the session's address, customer, status and subject, and
-    /// `message` (header fields, decoded text and HTML, attachments) when one is named.
-    static func encode(type: String, timestamp: Date, sessionID: Int64?, queue: String?, message: (path: String, uid: UInt32)?,
-                       reply: Reply? = nil, store: MailStore, maxTextBytes: Int) throws -> [UInt8] {
+    /// The JSON of an event: the session's address, customer, status and subject, and the
+    /// message (header fields, decoded text and HTML, attachments) or the reply it is about.
+    static func encode(type: String, timestamp: Date, sessionID: Int64?, queue: String?, message: WebhookMessage?,
+                       reply: Reply? = nil, store: MailStore) throws -> [UInt8] {
         BlockingWork.assertAllowedHere("building an event's payload")
-        var data = Data(sessionId: sessionID, queue: queue, reply: reply)
+        var data = Data(sessionId: sessionID, queue: queue, message: message, reply: reply)
         if let id = sessionID, let session = try? store.sessionRecord(id: id) {
             data.address = session.address
             data.customer = session.customer
             data.sessionStatus = session.status
             data.subject = session.subject
-        }
-        if let message {
-            data.message = try store.webhookMessage(mailboxPath: message.path, uid: message.uid, maximumBytes: maxTextBytes)
         }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

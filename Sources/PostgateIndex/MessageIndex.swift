@@ -35,6 +35,8 @@ package protocol MessageIndex: Sendable {
 
     /// The messages of a mailbox in UID order.
     func messages(mailboxID: Int64) throws(StoreError) -> [StoredMessage]
+    /// One message of a mailbox by UID, or nil.
+    func message(mailboxID: Int64, uid: UInt32) throws(StoreError) -> StoredMessage?
 
     /// Re-inserts messages found in a Maildir with their existing UIDs (missing ones
     /// only), sets the mailbox's UIDVALIDITY and raises its UIDNEXT above every UID.

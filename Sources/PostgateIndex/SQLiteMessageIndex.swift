@@ -101,6 +101,16 @@ package struct SQLiteMessageIndex: MailIndex {
         }
     }
 
+    package func message(mailboxID: Int64, uid: UInt32) throws(StoreError) -> StoredMessage? {
+        try database.read { db in
+            try Row.fetchOne(db, cachedSQL: """
+                SELECT message.*, mailbox.path AS mailbox_path FROM message
+                JOIN mailbox ON mailbox.id = message.mailbox_id
+                WHERE mailbox_id = ? AND uid = ?
+                """, arguments: [mailboxID, uid]).map(Self.storedMessage)
+        }
+    }
+
     package func restore(_ messages: [StoredMessage], mailboxID: Int64, uidValidity: UInt32) throws(StoreError) -> Int {
         try database.write { db in
             var added = 0

@@ -55,7 +55,7 @@ extension MailStore {
     /// Nil when the message is gone (removed by retention, say).
     public func webhookMessage(mailboxPath: String, uid: UInt32, maximumBytes: Int) throws(StoreError) -> WebhookMessage? {
         guard let mailbox = try index.mailbox(path: mailboxPath),
-              let stored = try index.messages(mailboxID: mailbox.id).first(where: { $0.uid == uid }) else { return nil }
+              let stored = try index.message(mailboxID: mailbox.id, uid: uid) else { return nil }
         var message = WebhookMessage(
             messageId: stored.messageID, inReplyTo: stored.inReplyTo, from: stored.headerFrom.map(EncodedWordDecoder.decode),
             to: stored.headerTo.map(EncodedWordDecoder.decode), cc: stored.headerCc.map(EncodedWordDecoder.decode),
