@@ -232,7 +232,7 @@ let package = Package(
         .target(
             name: "PostgateAPI",
             dependencies: [
-                "PostgateMessage", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateOutbound", "PostgateBlocking",
+                "PostgateMessage", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateOutbound", "PostgateBlocking", "PostgatePolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),

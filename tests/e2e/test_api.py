@@ -289,3 +289,32 @@ def test_the_document_names_every_address_setting(data_dir: Path):
     in_document = set(document["components"]["schemas"]["AddressSettings"]["properties"])
     shown = json.loads(cli(data_dir, "address", "show", "support@acme.test", "--json").stdout)["settings"]
     assert in_document == set(shown)
+
+
+def test_filters_blocklists_and_dkim_keys(api: API, data_dir: Path):
+    admin = make_token(data_dir, "ops", "admin")
+    cli(data_dir, "queue", "add", "billing")
+    rule, _ = api.json("POST", "/v1/addresses/support@acme.test/filters", admin,
+                       {"field": "subject", "keyword": "invoice", "queue": "billing"}, expect=201)
+    listed = json.loads(cli(data_dir, "filter", "list", "support@acme.test", "--json").stdout)
+    assert [(r["id"], r["keyword"], r["queue"]) for r in listed] == [(rule["id"], "invoice", "billing")]
+    status, fields, data = api.request("POST", "/v1/addresses/support@acme.test/filters", admin,
+                                       {"field": "subject", "keyword": "x", "queue": "nowhere"})
+    assert_problem(status, fields, data, 404)  # no such queue
+    assert api.request("DELETE", f"/v1/addresses/support@acme.test/filters/{rule['id']}", admin)[0] == 204
+    assert json.loads(cli(data_dir, "filter", "list", "support@acme.test", "--json").stdout) == []
+
+    added, _ = api.json("POST", "/v1/addresses/support@acme.test/blocklist", admin,
+                        {"entries": ["spam@bad.test", "worse.test"]}, expect=201)
+    assert {(e["kind"], e["value"]) for e in added} == {("address", "spam@bad.test"), ("domain", "worse.test")}
+    status, fields, data = api.request("POST", "/v1/addresses/support@acme.test/blocklist", admin, {"entries": ["ok@fine.test", "not an entry"]})
+    assert_problem(status, fields, data, 422)
+    page, _ = api.json("GET", "/v1/addresses/support@acme.test/blocklist", admin)
+    assert [e["value"] for e in page["items"]] == ["spam@bad.test", "worse.test"], "a refused request adds nothing"
+    assert api.request("DELETE", "/v1/addresses/support@acme.test/blocklist/worse.test", admin)[0] == 204
+    assert [e["value"] for e in api.json("GET", "/v1/addresses/support@acme.test/blocklist", admin)[0]["items"]] == ["spam@bad.test"]
+
+    keys, _ = api.json("GET", "/v1/dkim", admin)
+    shown = json.loads(cli(data_dir, "dkim", "show", "--json").stdout)
+    assert {(k["domain"], k["selector"]) for k in keys} == {(k["domain"], k["selector"]) for k in shown}
+    assert all(k["publicRecord"].startswith("v=DKIM1") for k in keys)
