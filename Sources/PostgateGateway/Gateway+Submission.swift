@@ -26,7 +26,8 @@ extension Gateway {
             let quiescing = ServerQuiescingHelper(group: group)
             let channel = try await bindSMTP(
                 try ListenAddress(text), configuration: configuration.submissionServerConfiguration, delegate: delivery,
-                tls: tls, implicitTLS: implicitTLS, limiter: limiter, quiescing: quiescing)
+                tls: tls, implicitTLS: implicitTLS, limiter: limiter, quiescing: quiescing,
+                listener: implicitTLS ? "submissions" : "submission")
             listenerQuiescing.append(quiescing)
             serverChannels.append(channel)
             if let local = channel.localAddress { bound.append(local) }
