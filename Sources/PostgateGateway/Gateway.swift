@@ -136,6 +136,7 @@ public final class Gateway: Service, @unchecked Sendable {
         }
         services.outbound.senderRoutes = Self.senderRoutes(store: store, credentials: credentials, threadPool: threadPool)
         services.outbound.metrics = OutboundMetrics(factory: metrics.factory)
+        services.inboundDKIM?.metrics = DKIMMetrics(factory: metrics.factory)
         services.outbound.sentCopies = SentFolderWriter(store: store, credentials: credentials, threadPool: threadPool,
                                                         eventLoopGroup: group, logger: logger)
         let tls = configuration.smtp.startTLS ? services.serverTLS : nil
@@ -143,7 +144,8 @@ public final class Gateway: Service, @unchecked Sendable {
         startDKIMRechecker(services.dkimChecker)
         retentionTask = startRetention(store: store)
         let autoResponder = AutoResponder(
-            submission: ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration), logger: logger)
+            submission: ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration,
+                                        metrics: DKIMMetrics(factory: metrics.factory)), logger: logger)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: services.inboundDKIM, autoResponder: autoResponder)
         let limiter = ConnectionLimiter(
@@ -154,7 +156,8 @@ public final class Gateway: Service, @unchecked Sendable {
         if configuration.webhooks.enabled {
             let keyFile = configuration.channels.secretKeyFile
             let worker = WebhookWorker(store: store, threadPool: threadPool, httpClient: httpClient, settings: configuration.webhooks,
-                                       secretKeyPath: keyFile.isEmpty ? nil : keyFile, logger: logger)
+                                       secretKeyPath: keyFile.isEmpty ? nil : keyFile, metrics: WebhookMetrics(factory: metrics.factory),
+                                       logger: logger)
             webhookTask = Task { await worker.run() }
         }
         // One brake on password guessing for every listener that takes logins.

@@ -1,4 +1,4 @@
-public import CoreMetrics
+import CoreMetrics
 import PostgateMetrics
 
 /// One IMAP listener's counters and the latency of the commands that run on the store,

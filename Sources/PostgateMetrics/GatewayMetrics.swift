@@ -1,5 +1,5 @@
-public import CoreMetrics
-public import Prometheus
+import CoreMetrics
+import Prometheus
 
 /// One gateway's metrics: the registry `/metrics` reads and the factory every concern makes
 /// its counters, gauges and histograms with. Passed explicitly, so that a gateway in a test
@@ -34,12 +34,11 @@ public struct GatewayMetrics: Sendable {
 /// Label values from a fixed set. Each case's raw value is what Prometheus shows.
 public protocol MetricLabel: RawRepresentable<String>, CaseIterable, Hashable, Sendable {}
 
-extension Dictionary where Value == CoreMetrics.Counter {
+extension Dictionary where Key: MetricLabel, Value == CoreMetrics.Counter {
     /// One counter per value of a label, made up front: counting is then a dictionary read
     /// and an atomic add, and every series exists (at zero) from the start.
-    public init<Label: MetricLabel>(_ name: String, label: String, dimensions: [(String, String)] = [], factory: any MetricsFactory)
-    where Key == Label {
-        self.init(uniqueKeysWithValues: Label.allCases.map { value in
+    public init(_ name: String, label: String, dimensions: [(String, String)] = [], factory: any MetricsFactory) {
+        self.init(uniqueKeysWithValues: Key.allCases.map { value in
             (value, CoreMetrics.Counter(label: name, dimensions: dimensions + [(label, value.rawValue)], factory: factory))
         })
     }

@@ -1,5 +1,5 @@
-public import CoreMetrics
-public import Prometheus
+import CoreMetrics
+import Prometheus
 
 /// A swift-metrics factory over one Prometheus registry, giving each family the help text
 /// `MetricName` names for it (the Prometheus factory of swift-prometheus gives none, and
@@ -23,29 +23,30 @@ public struct GatewayMetricsFactory: MetricsFactory {
         self.registry = registry
     }
 
-    private static func help(_ label: String) -> String {
-        MetricName.help[label] ?? "\(label), recorded through swift-metrics."
+    /// The family's name as given, with its help text.
+    private static func descriptor(_ label: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: label, unitName: "", helpText: MetricName.help[label] ?? "\(label), recorded through swift-metrics.")
     }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: Self.help(label))
+        registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: Self.help(label))
+        registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        guard aggregate else { return registry.makeGauge(name: label, labels: dimensions, help: Self.help(label)) }
-        return registry.makeValueHistogram(name: label, labels: dimensions, buckets: Self.valueBuckets, help: Self.help(label))
+        guard aggregate else { return registry.makeGauge(descriptor: Self.descriptor(label), labels: dimensions) }
+        return registry.makeValueHistogram(descriptor: Self.descriptor(label), labels: dimensions, buckets: Self.valueBuckets)
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        registry.makeGauge(name: label, labels: dimensions, help: Self.help(label))
+        registry.makeGauge(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        registry.makeDurationHistogram(name: label, labels: dimensions, buckets: Self.durationBuckets, help: Self.help(label))
+        registry.makeDurationHistogram(descriptor: Self.descriptor(label), labels: dimensions, buckets: Self.durationBuckets)
     }
 
     public func destroyCounter(_ handler: any CounterHandler) {

@@ -27,6 +27,16 @@ public enum MetricName {
     public static let outboundQueueRecipients = "postgate_outbound_queue_recipients"
     public static let outboundOldestDeferredAge = "postgate_outbound_oldest_deferred_age_seconds"
 
+    // DKIM.
+    /// Label `result`: signed, unsigned (a custom domain's key record is not verified).
+    public static let dkimSignatures = "postgate_dkim_signatures_total"
+    /// Label `result`: pass, fail, neutral, temperror, permerror (RFC 8601), none.
+    public static let dkimVerifications = "postgate_dkim_verifications_total"
+
+    // Webhooks.
+    /// Label `result`: delivered, failed; one per attempt.
+    public static let webhookDeliveries = "postgate_webhook_deliveries_total"
+
     // The store, read when scraped.
     public static let storeFreeBytes = "postgate_store_free_bytes"
     public static let storeCapacityBytes = "postgate_store_capacity_bytes"
@@ -45,6 +55,9 @@ public enum MetricName {
         outboundDeliveryAttempts: "Outbound delivery attempts, one per recipient and attempt, by result.",
         outboundQueueRecipients: "Outbound recipients waiting in the queue, by state.",
         outboundOldestDeferredAge: "Age of the oldest outbound message with a deferred recipient (0 when none).",
+        dkimSignatures: "Outbound replies DKIM-signed, or sent unsigned.",
+        dkimVerifications: "DKIM signatures of inbound messages checked, by result; none for a message without one.",
+        webhookDeliveries: "Webhook deliveries attempted, by result.",
         storeFreeBytes: "Bytes available to the gateway on the data directory's filesystem.",
         storeCapacityBytes: "Size in bytes of the data directory's filesystem.",
     ]

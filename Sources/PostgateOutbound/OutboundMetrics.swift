@@ -1,5 +1,5 @@
-public import CoreMetrics
-public import Foundation
+import CoreMetrics
+import Foundation
 import PostgateMetrics
 
 /// What the delivery worker counts: one attempt per recipient, by result.

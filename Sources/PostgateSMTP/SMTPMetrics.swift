@@ -1,4 +1,4 @@
-public import CoreMetrics
+import CoreMetrics
 import PostgateMetrics
 
 /// One SMTP listener's counters and histograms, made once and shared by its sessions.
