@@ -147,7 +147,8 @@ public final class Gateway: Service, @unchecked Sendable {
             submission: ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration,
                                         metrics: DKIMMetrics(factory: metrics.factory)), logger: logger)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
-                                       dkim: services.inboundDKIM, autoResponder: autoResponder)
+                                       dkim: services.inboundDKIM, autoResponder: autoResponder,
+                                       metrics: InboundMetrics(factory: metrics.factory))
         let limiter = ConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP

@@ -25,9 +25,12 @@ public struct InboundDelivery: SMTPServerDelegate {
     let dkim: DKIMInboundVerifier?
     /// Sends the addresses' auto-replies once a message is durable; nil: none (no outbound queue).
     let autoResponder: AutoResponder?
+    /// Counts the durable messages' copies by policy label; nil: nothing is counted.
+    let metrics: InboundMetrics?
 
     public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger, dkim: DKIMInboundVerifier? = nil,
-                autoResponder: AutoResponder? = nil) {
+                autoResponder: AutoResponder? = nil, metrics: InboundMetrics? = nil) {
+        self.metrics = metrics
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
@@ -302,7 +305,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         for target in targets.keys { arrival.addresses[target.mailboxPath] = (target.address, nil) }
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
-        for queue in try delivery.routes(for: ordinary, facts: facts, directory: directory) {
+        let queues = try delivery.routes(for: ordinary, facts: facts, directory: directory)
+        for queue in queues {
             arrival.addresses[queue.mailbox.mailboxPath] = nil
             if let own = targets.keys.first(where: { $0.address == queue.mailbox.address }) {
                 arrival.addresses[own.mailboxPath] = (own.address, queue.queue)
@@ -314,6 +318,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         let envelope = DeliveryEnvelope(
             mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels)
         let committed = try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
+        delivery.metrics?.count(labels: routing.rcptTo.keys.map { routing.labels[$0] }, queueCopies: queues.count)
         return (committed, arrival)
     }
 

@@ -13,10 +13,8 @@ public struct GatewayMetrics: Sendable {
         self.factory = GatewayMetricsFactory(registry: registry)
     }
 
-    /// The text exposition format, version 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/).
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
-
-    /// Every family in the text exposition format.
+    /// Every family in the text exposition format, version 0.0.4
+    /// (https://prometheus.io/docs/instrumenting/exposition_formats/).
     public func exposition() -> [UInt8] {
         registry.emitToBuffer()
     }

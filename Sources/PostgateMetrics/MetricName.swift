@@ -14,6 +14,11 @@ public enum MetricName {
     public static let smtpTransactionDuration = "postgate_smtp_transaction_duration_seconds"
     public static let smtpCommitDuration = "postgate_smtp_commit_duration_seconds"
 
+    // Inbound delivery (MX and receiving gateways), counted once a message is durable.
+    /// Label `policy`: the copy's `message.policy` label (blocked, auto-reply, quarantined:…), or deliver.
+    public static let inboundMessages = "postgate_inbound_messages_total"
+    public static let inboundQueueRouted = "postgate_inbound_queue_routed_total"
+
     // IMAP (IMAP and IMAPS listeners), label `listener`.
     public static let imapConnectionsOpened = "postgate_imap_connections_opened_total"
     public static let imapConnectionsClosed = "postgate_imap_connections_closed_total"
@@ -49,6 +54,8 @@ public enum MetricName {
         smtpRefusals: "SMTP replies that refused a command or a message (4xx and 5xx), by reason.",
         smtpTransactionDuration: "Time from a MAIL command to the 250 reply that acknowledges its message.",
         smtpCommitDuration: "Time from the end of the message data to the message being durable.",
+        inboundMessages: "Copies of inbound messages stored, one per receiving mailbox, by policy label.",
+        inboundQueueRouted: "Copies of inbound messages routed to an agents' queue.",
         imapConnectionsOpened: "IMAP connections accepted by a listener.",
         imapConnectionsClosed: "IMAP connections that ended.",
         imapCommandDuration: "Time an IMAP command took on the store, from its line to its tagged response, by command.",

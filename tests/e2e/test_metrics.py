@@ -86,6 +86,7 @@ def test_prometheus_scrapes_the_counts_of_an_smtp_load(gateway: Gateway, prometh
     equals('postgate_smtp_transactions_total{listener="mx",outcome="failed"}', 0)
     equals('postgate_smtp_transaction_duration_seconds_count{listener="mx"}', MESSAGES)
     equals('postgate_smtp_commit_duration_seconds_count{listener="mx"}', MESSAGES)
+    equals('postgate_inbound_messages_total{policy="deliver"}', MESSAGES)
     equals('postgate_smtp_refusals_total{listener="mx",reason="unknown_user"}', 1)
     equals('postgate_smtp_refusals_total{listener="mx",reason="relay"}', 1)
     equals('sum(postgate_smtp_refusals_total{listener="mx"})', 2)
