@@ -25,7 +25,7 @@ extension Gateway {
             return (settings.tls ? try TLSMaterial.serverConfiguration(configuration: configuration, dataDirectory: dataDirectory) : nil,
                     try queue ?? OutboundQueue.open(sharing: store, policy: configuration.outbound.retry))
         }
-        let scrape = metricsScrape(outbound: outbound)
+        let scrape = metricsScrape(store: store, outbound: outbound)
         var bound: [SocketAddress] = []
         for text in settings.listen {
             let address = try ListenAddress(text)

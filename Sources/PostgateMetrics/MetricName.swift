@@ -42,6 +42,10 @@ public enum MetricName {
     /// Label `result`: delivered, failed; one per attempt.
     public static let webhookDeliveries = "postgate_webhook_deliveries_total"
 
+    // Connectors, read when scraped.
+    /// Labels `direction` (receiving, sending) and `state`.
+    public static let connectors = "postgate_connectors"
+
     // The store, read when scraped.
     public static let storeFreeBytes = "postgate_store_free_bytes"
     public static let storeCapacityBytes = "postgate_store_capacity_bytes"
@@ -65,6 +69,7 @@ public enum MetricName {
         dkimSignatures: "Outbound replies DKIM-signed, or sent unsigned.",
         dkimVerifications: "DKIM signatures of inbound messages checked, by result; none for a message without one.",
         webhookDeliveries: "Webhook deliveries attempted, by result.",
+        connectors: "Mailbox connectors by direction and state.",
         storeFreeBytes: "Bytes available to the gateway on the data directory's filesystem.",
         storeCapacityBytes: "Size in bytes of the data directory's filesystem.",
     ]

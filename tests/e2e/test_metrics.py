@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, wait_for
+from conftest import cli, free_port, wait_for
 from prometheus import PROMTOOL, Prometheus
 from test_imap import SHARED, add_agent, login
 
@@ -41,6 +41,11 @@ class Gateway:
 @pytest.fixture
 def gateway(data_dir: Path, spawn, tmp_path: Path) -> Gateway:
     add_agent(data_dir)
+    # A receiving connector left a draft: counted, never started.
+    password = tmp_path / "password.txt"
+    password.write_text("secret\n")
+    cli(data_dir, "connector", "set", "support@acme.test", "--receiving", "imap", "--host", "imap.customer.example",
+        "--username", "support@customer.example", "--password-file", str(password))
     port = free_port()
     config = tmp_path / "metrics.yaml"
     config.write_text(f"hostname: localhost\napi:\n  listen: [\"127.0.0.1:{port}\"]\n")
@@ -98,6 +103,8 @@ def test_prometheus_scrapes_the_counts_of_an_smtp_load(gateway: Gateway, prometh
     equals('postgate_imap_connections_opened_total{listener="imap"} - postgate_imap_connections_closed_total{listener="imap"}', 0)
     equals('postgate_outbound_queue_recipients{state="queued"}', 0)
     equals('postgate_outbound_oldest_deferred_age_seconds', 0)
+    equals('postgate_connectors{direction="receiving",state="draft"}', 1)
+    equals('sum(postgate_connectors)', 1)
     assert prometheus.value("postgate_store_free_bytes") > 0
     assert prometheus.value("postgate_store_capacity_bytes") >= prometheus.value("postgate_store_free_bytes")
 
@@ -116,5 +123,5 @@ def test_the_exposition_passes_promtool_needs_no_token_and_names_no_customer(gat
         assert f'postgate_smtp_refusals_total{{listener="mx",reason="{reason}"}} 0' in text, reason
     for family in {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}:
         assert f"# HELP {family} " in text, family
-    for private in ("acme.test", "carol", "example.com", "127.0.0.1", "support"):
+    for private in ("acme.test", "carol", "example.com", "customer.example", "127.0.0.1", "support"):
         assert private not in text, private
