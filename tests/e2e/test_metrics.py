@@ -46,6 +46,7 @@ def gateway(data_dir: Path, spawn, tmp_path: Path) -> Gateway:
     password.write_text("secret\n")
     cli(data_dir, "connector", "set", "support@acme.test", "--receiving", "imap", "--host", "imap.customer.example",
         "--username", "support@customer.example", "--password-file", str(password))
+    cli(data_dir, "blocklist", "add", "support@acme.test", "spam.example")
     port = free_port()
     config = tmp_path / "metrics.yaml"
     config.write_text(f"hostname: localhost\napi:\n  listen: [\"127.0.0.1:{port}\"]\n")
@@ -73,6 +74,8 @@ def test_prometheus_scrapes_the_counts_of_an_smtp_load(gateway: Gateway, prometh
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda n: send(port, n), range(MESSAGES)))
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.sendmail("bob@spam.example", ["support@acme.test"], "From: <bob@spam.example>\r\nSubject: Buy now\r\n\r\nSpam.\r\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
         smtp.ehlo("client.example.com")
         assert smtp.mail("carol@example.com")[0] == 250
         assert smtp.rcpt("nobody@acme.test")[0] == 550
@@ -87,17 +90,20 @@ def test_prometheus_scrapes_the_counts_of_an_smtp_load(gateway: Gateway, prometh
             return prometheus.value(expression) == expected
         wait_for(condition, timeout=60, message=f"{expression} == {expected} (now {prometheus.value(expression)})")
 
-    equals('postgate_smtp_transactions_total{listener="mx",outcome="accepted"}', MESSAGES)
+    equals('postgate_smtp_transactions_total{listener="mx",outcome="accepted"}', MESSAGES + 1)
     equals('postgate_smtp_transactions_total{listener="mx",outcome="failed"}', 0)
-    equals('postgate_smtp_transaction_duration_seconds_count{listener="mx"}', MESSAGES)
-    equals('postgate_smtp_commit_duration_seconds_count{listener="mx"}', MESSAGES)
+    equals('postgate_smtp_transaction_duration_seconds_count{listener="mx"}', MESSAGES + 1)
+    equals('postgate_smtp_commit_duration_seconds_count{listener="mx"}', MESSAGES + 1)
     equals('postgate_inbound_messages_total{policy="deliver"}', MESSAGES)
+    equals('postgate_inbound_messages_total{policy="blocked"}', 1)
+    # Ordinary messages reach the agents' queue; blocked mail never does.
+    equals('postgate_inbound_queue_routed_total', MESSAGES)
     equals('postgate_smtp_refusals_total{listener="mx",reason="unknown_user"}', 1)
     equals('postgate_smtp_refusals_total{listener="mx",reason="relay"}', 1)
     equals('sum(postgate_smtp_refusals_total{listener="mx"})', 2)
     # Every session the test (and the readiness probe of conftest) opened has closed.
     equals('postgate_smtp_sessions_opened_total{listener="mx"} - postgate_smtp_sessions_closed_total{listener="mx"}', 0)
-    assert prometheus.value('postgate_smtp_sessions_opened_total{listener="mx"}') >= MESSAGES + 1
+    assert prometheus.value('postgate_smtp_sessions_opened_total{listener="mx"}') >= MESSAGES + 2
     equals('postgate_imap_command_duration_seconds_count{listener="imap",command="select"}', 1)
     equals('postgate_imap_command_duration_seconds_count{listener="imap",command="fetch"}', 1)
     equals('postgate_imap_connections_opened_total{listener="imap"} - postgate_imap_connections_closed_total{listener="imap"}', 0)
