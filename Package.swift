@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime", exact: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", exact: "2.1.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         /// libidn2 (apt: libidn2-dev): IDNA2008 conversion between U-labels and A-labels.
@@ -76,11 +78,22 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        /// Operational metrics: what each concern counts and times (SMTP, IMAP, outbound
+        /// delivery, DKIM, webhooks, the store), named once with their help texts, recorded
+        /// through swift-metrics with an explicit factory, exposed in the Prometheus text format.
+        .target(
+            name: "PostgateMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
         .target(
             name: "PostgateSMTP",
             dependencies: [
-                "PostgateMessage", "PostgateListener",
+                "PostgateMessage", "PostgateListener", "PostgateMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -142,7 +155,8 @@ let package = Package(
         .target(
             name: "PostgateIMAP",
             dependencies: [
-                "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateListener",
+                "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateListener", "PostgateMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -172,7 +186,8 @@ let package = Package(
             name: "PostgateOutbound",
             dependencies: [
                 "PostgateMessage", "PostgateMaildir", "PostgateIndex", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
-                "PostgateBlocking", "PostgateOAuth", "PostgateAutoReply",
+                "PostgateBlocking", "PostgateOAuth", "PostgateAutoReply", "PostgateMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -259,6 +274,8 @@ let package = Package(
             dependencies: [
                 "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
                 "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth", "PostgateListener", "PostgateAPI", "PostgateAutoReply",
+                "PostgateMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -277,8 +294,9 @@ let package = Package(
             name: "postgate",
             dependencies: [
                 "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
-                "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors", "PostgateAutoReply",
+                "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors", "PostgateAutoReply", "PostgateMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -312,7 +330,7 @@ let package = Package(
         .testTarget(
             name: "PostgateSMTPTests",
             dependencies: [
-                "PostgateSMTP", "PostgateGateway", "PostgateListener",
+                "PostgateSMTP", "PostgateGateway", "PostgateListener", "PostgateMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -331,7 +349,7 @@ let package = Package(
             name: "PostgateOutboundTests",
             dependencies: [
                 "PostgateOutbound", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgateSessions",
-                "PostgateOAuth", "PostgateOAuthTesting", "PostgateGateway", "PostgateAutoReply",
+                "PostgateOAuth", "PostgateOAuthTesting", "PostgateGateway", "PostgateAutoReply", "PostgateMetrics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

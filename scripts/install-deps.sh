@@ -25,8 +25,11 @@ done
 # The POP3 and IMAP client tests, the connector e2e tests and the IMAP and fetch benchmarks
 # run a private Dovecot (dovecot-imapd, dovecot-pop3d); the system service is never started.
 # systemd: `systemd-analyze verify` checks the unit file in Config/ (no service is started).
+# prometheus: the metrics test scrapes /metrics with a private Prometheus (its own port,
+# configuration and storage in a temporary directory; the system service is never started)
+# and checks the exposition with promtool.
 packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates
-          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace dovecot-imapd dovecot-pop3d systemd)
+          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace dovecot-imapd dovecot-pop3d systemd prometheus)
 if [ "$bench" = 1 ]; then packages+=(postfix); fi
 
 missing=()
@@ -89,6 +92,7 @@ fi
 # 993, 110 or 995 would not disturb them, but it is not wanted either.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     "${sudo_cmd[@]}" systemctl disable --now dovecot >/dev/null 2>&1 || true
+    "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 
 # pytest for the end-to-end tests: the python3 on PATH (pyenv's or Debian's).

@@ -27,7 +27,7 @@ struct APIAccessMiddleware: ServerMiddleware {
     /// When each token's last use was last written, so it is written at most once a minute.
     let lastMarked = TokenUseMarks()
 
-    static let publicOperations: Set<String> = ["getHealth", "getReadiness"]
+    static let publicOperations: Set<String> = ["getHealth", "getReadiness", "getMetrics"]
 
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,

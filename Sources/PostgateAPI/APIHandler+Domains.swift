@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIRuntime
 import PostgateDirectory
 import PostgateMaildir
 import PostgateMessage
@@ -7,6 +8,10 @@ import PostgateStore
 extension APIHandler {
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
         .ok(.init(body: .json(.init(status: .ok))))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        .ok(.init(body: .textPlainVersion_0_0_4(HTTPBody(await metrics()))))
     }
 
     func getReadiness(_ input: Operations.GetReadiness.Input) async throws -> Operations.GetReadiness.Output {

@@ -19,6 +19,8 @@ struct APIHandler: APIProtocol {
     let limits: ChannelLimits
     /// What `/readyz` reports.
     let readiness: @Sendable () async -> [APIReadinessCheck]
+    /// What `/metrics` answers: the Prometheus text exposition.
+    let metrics: @Sendable () async -> [UInt8]
 
     /// Runs `body` on the thread pool; a store refusal becomes its problem.
     func blocking<T: Sendable>(_ body: @escaping @Sendable (MailStore) throws(StoreError) -> T) async throws -> T {

@@ -41,6 +41,7 @@ package struct APIServer: Sendable {
     package init(settings: Settings, store: MailStore, outbound: OutboundQueue, threadPool: NIOThreadPool,
                  eventLoopGroup: any EventLoopGroup, logger: Logger,
                  readiness: @escaping @Sendable () async -> [APIReadinessCheck],
+                 metrics: @escaping @Sendable () async -> [UInt8],
                  bound: @escaping @Sendable (SocketAddress?) async -> Void) throws {
         let maxBodyBytes = settings.maxBodyBytes
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let document = try? Data(contentsOf: url) else {
@@ -51,7 +52,8 @@ package struct APIServer: Sendable {
         router.get("openapi.yaml") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
-        let handler = APIHandler(store: store, outbound: outbound, threadPool: threadPool, limits: settings.limits, readiness: readiness)
+        let handler = APIHandler(store: store, outbound: outbound, threadPool: threadPool, limits: settings.limits, readiness: readiness,
+                                 metrics: metrics)
         let access = APIAccessMiddleware(store: store, threadPool: threadPool, limiter: APIRateLimiter())
         let contract = APIContractMiddleware(contract: try APIContract(document: document), maxBodyBytes: maxBodyBytes)
         try handler.registerHandlers(on: router, middlewares: [APIProblemMiddleware(logger: logger), access, contract])

@@ -8,6 +8,8 @@ public struct DKIMInboundVerifier: Sendable {
     public let fetcher: DKIMKeyFetcher
     public let authservID: String
     public let maxHeaderBytes: Int
+    /// Counts the results.
+    public var metrics = DKIMMetrics.disabled
 
     public init(fetcher: DKIMKeyFetcher, authservID: String, maxHeaderBytes: Int) {
         self.fetcher = fetcher
@@ -24,6 +26,7 @@ public struct DKIMInboundVerifier: Sendable {
     public func authenticationResults(_ verifier: inout DKIMMessageVerifier, now: Date = Date()) -> [UInt8] {
         let fetcher = self.fetcher
         let results = verifier.finish(now: now) { selector, domain in fetcher.lookup(selector: selector, domain: domain) }
+        metrics.count(results)
         return Array(DKIMAuthenticationResults.headerField(authservID: authservID, results: results).utf8)
     }
 }

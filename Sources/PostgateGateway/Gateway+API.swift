@@ -24,6 +24,7 @@ extension Gateway {
             return (settings.tls ? try TLSMaterial.serverConfiguration(configuration: configuration, dataDirectory: dataDirectory) : nil,
                     queue)
         }
+        let scrape = metricsScrape(store: store, outbound: outbound)
         var bound: [SocketAddress] = []
         for text in settings.listen {
             let address = try ListenAddress(text)
@@ -33,6 +34,7 @@ extension Gateway {
                                 limits: configuration.channels.limits),
                 store: store, outbound: outbound, threadPool: threadPool, eventLoopGroup: group, logger: logger,
                 readiness: { [weak self] in await self?.readinessChecks(store: store) ?? [] },
+                metrics: scrape,
                 bound: { sink.yield(.success($0)) })
             let task = Task {
                 do { try await server.run() } catch { sink.yield(.failure(error)) }

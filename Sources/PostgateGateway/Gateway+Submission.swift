@@ -17,7 +17,8 @@ extension Gateway {
         guard !listeners.isEmpty, let queue else { return [] }
         let settings = configuration.submission
         let delivery = SubmissionDelivery(
-            submission: ReplySubmission(store: store, queue: queue, configuration: configuration), threadPool: threadPool,
+            submission: ReplySubmission(store: store, queue: queue, configuration: configuration,
+                                        metrics: DKIMMetrics(factory: metrics.factory)), threadPool: threadPool,
             authThreadPool: authThreadPool, throttle: throttle, failedLoginDelay: .milliseconds(Int64(settings.failedLoginDelayMs)), logger: logger)
         // Their own session limits: a flood on the MX listener never locks agents out.
         let limiter = ConnectionLimiter(maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerIP)
@@ -26,7 +27,8 @@ extension Gateway {
             let quiescing = ServerQuiescingHelper(group: group)
             let channel = try await bindSMTP(
                 try ListenAddress(text), configuration: configuration.submissionServerConfiguration, delegate: delivery,
-                tls: tls, implicitTLS: implicitTLS, limiter: limiter, quiescing: quiescing)
+                tls: tls, implicitTLS: implicitTLS, limiter: limiter, quiescing: quiescing,
+                listener: implicitTLS ? "submissions" : "submission")
             listenerQuiescing.append(quiescing)
             serverChannels.append(channel)
             if let local = channel.localAddress { bound.append(local) }

@@ -10,6 +10,7 @@ import PostgateDKIM
 import PostgateDNS
 import PostgateIMAP
 import PostgateListener
+import PostgateMetrics
 import PostgateOutbound
 import PostgateSMTP
 import PostgateStore
@@ -69,6 +70,8 @@ public final class Gateway: Service, @unchecked Sendable {
     var apiListeners: [APIListener] = []
     /// The bound API addresses, in the order of `api.listen`.
     public private(set) var apiAddresses: [SocketAddress] = []
+    /// Where the listeners and workers count and time what they do; `/metrics` reads it.
+    public let metrics: GatewayMetrics
     /// Set once `start()` has bound every listener (recovery is done before): `/readyz`.
     private let accepting = Atomic<Bool>(false)
     var isAccepting: Bool { accepting.load(ordering: .acquiring) }
@@ -80,9 +83,12 @@ public final class Gateway: Service, @unchecked Sendable {
     ///   - threadPool: the pool for blocking work (`makeThreadPool()`), when the caller had
     ///     blocking work of its own before the gateway (reading the configuration); the
     ///     gateway starts it if needed and shuts it down with itself. Nil: a new one.
+    ///   - metrics: the registry and factory of the gateway's metrics; by default its own.
     public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger,
-                threadPool: NIOThreadPool? = nil, now: @escaping @Sendable () -> Date = Date.init) {
+                threadPool: NIOThreadPool? = nil, metrics: GatewayMetrics = GatewayMetrics(),
+                now: @escaping @Sendable () -> Date = Date.init) {
         self.now = now
+        self.metrics = metrics
         self.configuration = configuration
         self.dataDirectory = dataDirectory ?? configuration.dataDirectory
         self.logger = logger
@@ -131,16 +137,20 @@ public final class Gateway: Service, @unchecked Sendable {
                          threadPool: threadPool, logger: logger)
         }
         services.outbound.senderRoutes = Self.senderRoutes(store: store, credentials: credentials, threadPool: threadPool)
+        services.outbound.metrics = OutboundMetrics(factory: metrics.factory)
+        services.inboundDKIM?.metrics = DKIMMetrics(factory: metrics.factory)
         services.outbound.sentCopies = SentFolderWriter(store: store, credentials: credentials, threadPool: threadPool,
                                                         eventLoopGroup: group, logger: logger)
         let tls = configuration.smtp.startTLS ? services.serverTLS : nil
         startOutboundDelivery(services.outbound)
         startDKIMRechecker(services.dkimChecker)
         retentionTask = startRetention(store: store)
-        let replies = ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration)
+        let replies = ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration,
+                                      metrics: DKIMMetrics(factory: metrics.factory))
         let autoResponder = AutoResponder(submission: replies, logger: logger)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
-                                       dkim: services.inboundDKIM, autoResponder: autoResponder)
+                                       dkim: services.inboundDKIM, autoResponder: autoResponder,
+                                       metrics: InboundMetrics(factory: metrics.factory))
         let limiter = ConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP
@@ -149,7 +159,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let keyFile = configuration.channels.secretKeyFile.isEmpty ? nil : configuration.channels.secretKeyFile
         if configuration.webhooks.enabled {
             let worker = WebhookWorker(store: store, threadPool: threadPool, httpClient: httpClient, settings: configuration.webhooks,
-                                       secretKeyPath: keyFile, logger: logger)
+                                       secretKeyPath: keyFile, metrics: WebhookMetrics(factory: metrics.factory), logger: logger)
             webhookTask = Task { await worker.run() }
         }
         let bots = BotWorker(store: store, threadPool: threadPool, httpClient: httpClient, submission: replies,
@@ -170,7 +180,7 @@ public final class Gateway: Service, @unchecked Sendable {
         for text in configuration.smtp.listen {
             let address = try ListenAddress(text)
             let channel = try await bindSMTP(address, configuration: configuration.smtpServerConfiguration, delegate: delivery, tls: tls,
-                                             limiter: limiter, quiescing: quiescing)
+                                             limiter: limiter, quiescing: quiescing, listener: "mx")
             serverChannels.append(channel)
             if bound.isEmpty { listenerQuiescing.append(quiescing) }
             if let local = channel.localAddress { bound.append(local) }
@@ -343,6 +353,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let quiescing = ServerQuiescingHelper(group: group)
         let logger = self.logger
         let (threadPool, authThreadPool, workGate) = (self.imapThreadPool, self.authThreadPool, self.imapWorkGate)
+        let metrics = IMAPMetrics(listener: implicitTLS ? "imaps" : "imap", factory: self.metrics.factory)
         let handshakeTimeout = TimeAmount.seconds(Int64(configuration.tls.handshakeTimeout))
         let channel = try await bind(address, quiescing: quiescing) { channel in
             let ip = channel.remoteAddress?.ipAddress ?? "unknown"
@@ -356,7 +367,7 @@ public final class Gateway: Service, @unchecked Sendable {
             channel.closeFuture.whenComplete { _ in limiter.release(ip) }
             try channel.pipeline.syncOperations.addHandler(IMAPServerHandler(
                 configuration: imapConfiguration, store: store, threadPool: threadPool, authThreadPool: authThreadPool, tlsContext: tls,
-                implicitTLS: implicitTLS, throttle: throttle, clientIP: ip, workGate: workGate, logger: logger
+                implicitTLS: implicitTLS, throttle: throttle, clientIP: ip, workGate: workGate, metrics: metrics, logger: logger
             ))
         }
         listenerQuiescing.append(quiescing)
@@ -374,11 +385,13 @@ public final class Gateway: Service, @unchecked Sendable {
 
     /// An SMTP listener (MX or submission). With `implicitTLS` the session is TLS from the
     /// first byte (RFC 8314) and STARTTLS is not offered; otherwise `tls` serves STARTTLS.
+    /// `listener` is the listener's kind in metrics.
     func bindSMTP(
         _ address: ListenAddress, configuration smtpConfiguration: SMTPServerConfiguration, delegate: any SMTPServerDelegate,
-        tls: NIOSSLContext?, implicitTLS: Bool = false, limiter: ConnectionLimiter, quiescing: ServerQuiescingHelper
+        tls: NIOSSLContext?, implicitTLS: Bool = false, limiter: ConnectionLimiter, quiescing: ServerQuiescingHelper, listener: String
     ) async throws -> any Channel {
         let logger = self.logger
+        let metrics = SMTPMetrics(listener: listener, factory: self.metrics.factory)
         let handshakeTimeout = TimeAmount.seconds(Int64(configuration.tls.handshakeTimeout))
         return try await bind(address, quiescing: quiescing) { channel in
             let remote = channel.remoteAddress
@@ -395,7 +408,7 @@ public final class Gateway: Service, @unchecked Sendable {
             session.tlsActive = implicitTLS
             try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(
                 configuration: smtpConfiguration, delegate: delegate, tlsContext: implicitTLS ? nil : tls,
-                session: session, logger: logger
+                session: session, metrics: metrics, logger: logger
             ))
         }
     }

@@ -25,9 +25,12 @@ public struct InboundDelivery: SMTPServerDelegate {
     let dkim: DKIMInboundVerifier?
     /// Sends the addresses' auto-replies once a message is durable; nil: none (no outbound queue).
     let autoResponder: AutoResponder?
+    /// Counts the durable messages' copies by policy label; nil: nothing is counted.
+    let metrics: InboundMetrics?
 
     public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger, dkim: DKIMInboundVerifier? = nil,
-                autoResponder: AutoResponder? = nil) {
+                autoResponder: AutoResponder? = nil, metrics: InboundMetrics? = nil) {
+        self.metrics = metrics
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
@@ -306,7 +309,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         // bot's decision (the bot worker files it, or the bot answers).
         var botHolds: [MailboxTarget: String] = [:]
         for target in ordinary where try directory.bot(of: target) != nil { botHolds[target] = "" }
-        for queue in try delivery.routes(for: ordinary, facts: facts, directory: directory) {
+        let queues = try delivery.routes(for: ordinary, facts: facts, directory: directory)
+        for queue in queues {
             arrival.addresses[queue.mailbox.mailboxPath] = nil
             if let own = targets.keys.first(where: { $0.address == queue.mailbox.address }) {
                 arrival.addresses[own.mailboxPath] = (own.address, queue.queue)
@@ -322,6 +326,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         let envelope = DeliveryEnvelope(
             mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels, botHolds: botHolds)
         let committed = try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
+        delivery.metrics?.count(labels: routing.rcptTo.keys.map { routing.labels[$0] }, queueCopies: queues.count)
         return (committed, arrival)
     }
 

@@ -13,11 +13,14 @@ public struct ReplySubmission: Sendable {
     public let store: MailStore
     public let queue: OutboundQueue
     public let configuration: GatewayConfiguration
+    /// Counts replies signed and unsigned.
+    public let metrics: DKIMMetrics
 
-    public init(store: MailStore, queue: OutboundQueue, configuration: GatewayConfiguration) {
+    public init(store: MailStore, queue: OutboundQueue, configuration: GatewayConfiguration, metrics: DKIMMetrics = .disabled) {
         self.store = store
         self.queue = queue
         self.configuration = configuration
+        self.metrics = metrics
     }
 
     /// Composes, signs and queues `message` from the channel address `sender`, written by
@@ -144,8 +147,12 @@ public struct ReplySubmission: Sendable {
         }
         let usable = kind == .hosted ? keys.last : keys.last { $0.status == DKIMVerificationStatus.success.rawValue }
         guard let entry = usable,
-              let signer = try DKIMKeyring(store: store).signer(for: domain, selector: entry.selector) else { return bytes }
+              let signer = try DKIMKeyring(store: store).signer(for: domain, selector: entry.selector) else {
+            metrics.signatures[.unsigned]?.increment()
+            return bytes
+        }
         let field = try signer.sign(messageChunks: [bytes], time: now)
+        metrics.signatures[.signed]?.increment()
         return Array(field.utf8) + bytes
     }
 

@@ -21,6 +21,7 @@ struct WebhookWorker: Sendable {
     let httpClient: HTTPClient
     let settings: GatewayConfiguration.WebhookSettings
     let secretKeyPath: String?
+    let metrics: WebhookMetrics
     let logger: Logger
 
     func run() async {
@@ -68,6 +69,7 @@ struct WebhookWorker: Sendable {
             failure = "\(error)"
         }
         let delivered = failure == nil
+        metrics.deliveries[delivered ? .delivered : .failed]?.increment()
         var next: Date?
         if !delivered, now.timeIntervalSince(due.createdAt) < settings.maxAge {
             next = now.addingTimeInterval(min(settings.retryMax, settings.retryInitial * pow(2, Double(min(due.attempts, 30)))))

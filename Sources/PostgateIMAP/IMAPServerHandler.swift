@@ -64,6 +64,8 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Bounds the commands of one agent running at once, shared by all connections.
     private let workGate: IMAPWorkGate?
 
+    private let metrics: IMAPMetrics
+
     /// Octets of an APPEND message gathered before they go to the spool file in one write.
     static let uploadChunkSize = 256 * 1024
 
@@ -75,9 +77,10 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     public init(
         configuration: IMAPServerConfiguration, store: MailStore, threadPool: NIOThreadPool, authThreadPool: NIOThreadPool? = nil,
         tlsContext: NIOSSLContext?, implicitTLS: Bool, throttle: LoginThrottle, clientIP: String,
-        workGate: IMAPWorkGate? = nil, logger: Logger = Logger(label: "postgate.imap")
+        workGate: IMAPWorkGate? = nil, metrics: IMAPMetrics = .disabled, logger: Logger = Logger(label: "postgate.imap")
     ) {
         self.executor = IMAPCommandExecutor(store: store, logger: logger)
+        self.metrics = metrics
         self.workGate = workGate
         self.threadPool = threadPool
         self.authThreadPool = authThreadPool ?? threadPool
@@ -98,6 +101,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Channel events
 
     public func channelActive(context: ChannelHandlerContext) {
+        metrics.connectionsOpened.increment()
         lastActivity = context.eventLoop.now
         connectedAt = lastActivity
         perform(stateMachine.greeting(), context: context)
@@ -107,6 +111,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        metrics.connectionsClosed.increment()
         closing = true
         timeoutTask?.cancel()
         sendDeadline?.cancel()
@@ -261,6 +266,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         let previous = uploadWrite ?? context.eventLoop.makeSucceededVoidFuture()
         let (gate, agent) = (workGate, sessionContext.agent.id)
         let turn = gate?.enter(agent: agent, eventLoop: context.eventLoop) ?? context.eventLoop.makeSucceededVoidFuture()
+        let (startedAt, duration) = (NIODeadline.now(), metrics.commandDuration[IMAPMetrics.Command(command.command)])
         // The turn is handed back once the command ended, whatever happened to it.
         turn.flatMap { previous }.flatMapWithEventLoop { _, loop in
             threadPool.runIfActive(eventLoop: loop) {
@@ -268,6 +274,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
                 return executor.execute(command, context: sessionContext, upload: upload, emit: emit)
             }
         }.always { _ in gate?.leave(agent: agent) }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            duration?.recordNanoseconds((NIODeadline.now() - startedAt).nanoseconds)
             switch result {
             case .success(let output):
                 self.perform(self.stateMachine.executed(output), context: context)

@@ -73,7 +73,7 @@ public struct FolderCheckpoint: Sendable, Equatable, Codable {
 
 /// The live state of a receiving gateway, as `postgate connector status` shows it.
 public struct GatewayLiveState: Sendable, Equatable, Codable {
-    public enum State: String, Sendable, Codable {
+    public enum State: String, Sendable, Codable, CaseIterable {
         /// Connected, fetching or waiting in IDLE.
         case connected
         /// Between polls, the last attempt having succeeded.

@@ -35,6 +35,8 @@ public struct DeliveryWorker: Service {
     /// Stores copies of replies sent through a sending gateway that saves to Sent; nil: none
     /// are made.
     public var sentCopies: (any SentCopyWriter)?
+    /// Counts the attempts' results.
+    public var metrics = OutboundMetrics.disabled
     private let clock: @Sendable () -> Date
     private let logger: Logger
 
@@ -238,6 +240,7 @@ public struct DeliveryWorker: Service {
 
     private func record(_ work: OutboundWork, recipients: [OutboundWork.Recipient], outcomes: [OutboundRecipientOutcome]) async {
         let byID = Dictionary(uniqueKeysWithValues: zip(recipients.map(\.id), outcomes))
+        metrics.count(outcomes)
         do {
             try await blocking { try $0.record(byID) }
         } catch {

@@ -25,6 +25,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private let delegate: any SMTPServerDelegate
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
+    private let metrics: SMTPMetrics
     private var stateMachine: SMTPServerStateMachine
     private var framer: SMTPInboundFramer
 
@@ -52,15 +53,21 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     /// When the current asynchronous step began: time the server works is not the client's.
     private var pausedAt: NIODeadline?
     private var timeoutTask: Scheduled<Void>?
+    /// What the replies being sent answer, to tell refusals apart.
+    private var refusalContext = SMTPRefusalReason.Context.other
+    /// When the current transaction's MAIL command arrived (monotonic clock).
+    private var transactionStartedAt: NIODeadline?
 
     public init(
         configuration: SMTPServerConfiguration,
         delegate: any SMTPServerDelegate,
         tlsContext: NIOSSLContext?,
         session: SMTPSessionInfo,
+        metrics: SMTPMetrics = .disabled,
         logger: Logger = Logger(label: "postgate.smtp")
     ) {
         self.delegate = delegate
+        self.metrics = metrics
         self.tlsContext = tlsContext
         self.logger = logger
         self.stateMachine = SMTPServerStateMachine(configuration: configuration, session: session, startTLSAvailable: tlsContext != nil)
@@ -71,6 +78,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Channel events
 
     public func channelActive(context: ChannelHandlerContext) {
+        metrics.sessionsOpened.increment()
         restartDeadline(context: context)
         perform(stateMachine.greeting(), context: context)
         context.flush()
@@ -79,6 +87,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        metrics.sessionsClosed.increment()
         closing = true
         timeoutTask?.cancel()
         abortMessage()
@@ -144,19 +153,29 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         case .endOfHeader, .headerTooLarge, .dataLineTooLong, .bareLineEndingInChunk:
             break
         }
+        refusalContext = .other
         switch frame {
         case .command(let line) where stateMachine.isAwaitingAuthResponse:
             perform(stateMachine.receiveAuthResponse(line), context: context)
         case .command(let line):
             let parsed = SMTPCommandParser.parse(line)
-            if case .success(.bdat(let size, _)) = parsed {
+            switch parsed {
+            case .success(.bdat(let size, _)):
                 // The chunk is read whatever the answer, so its data is never a command.
                 framer.beginChunk(size: size, newMessage: !stateMachine.hasChunkedMessage)
+                refusalContext = .messageData
+            case .success(.mail):
+                transactionStartedAt = .now()
+            case .success(.rcpt):
+                refusalContext = .recipient
+            default:
+                break
             }
             perform(stateMachine.receive(parsed), context: context)
         case .commandLineTooLong:
             perform(stateMachine.receiveMalformedLine(tooLong: true), context: context)
         case .commandBareLineEnding:
+            refusalContext = .bareLineEnding
             perform(stateMachine.receiveMalformedLine(tooLong: false), context: context)
         case .data(let chunk):
             receiveData(chunk, context: context)
@@ -166,16 +185,31 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             stateMachine.receiveDataLimit(frame)
             if stateMachine.isRefusingData { abortMessage() }
         case .endOfData:
-            perform(stateMachine.endOfData(), context: context)
+            refusalContext = .messageData
+            performEndOfMessage(stateMachine.endOfData(), context: context)
         case .bareLineEndingInData:
             abortMessage()
-            perform(stateMachine.receiveBareLineEndingInData(), context: context)
+            refusalContext = .bareLineEnding
+            performEndOfMessage(stateMachine.receiveBareLineEndingInData(), context: context)
         case .bareLineEndingInChunk:
             stateMachine.receiveBareLineEndingInChunk()
             abortMessage()
         case .endOfChunk:
-            perform(stateMachine.endOfChunk(), context: context)
+            refusalContext = .messageData
+            performEndOfMessage(stateMachine.endOfChunk(), context: context)
         }
+    }
+
+    /// Carries out the answer to the end of message data (or of a chunk), counting the
+    /// transaction as refused when it is a refusal; a commit is counted when it completes.
+    private func performEndOfMessage(_ action: SMTPServerStateMachine.Action, context: ChannelHandlerContext) {
+        let refusal: SMTPReply? = switch action {
+        case .send(let reply): reply
+        case .sendAndClose(let replies): replies.first
+        default: nil
+        }
+        if let refusal, !refusal.isPositive { metrics.transactions[.refused]?.increment() }
+        perform(action, context: context)
     }
 
     private func receiveData(_ chunk: ByteBuffer, context: ChannelHandlerContext) {
@@ -249,6 +283,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         reply.write(to: &buffer)
         context.write(wrapOutboundOut(buffer), promise: nil)
         if reply.code >= 400 {
+            let reason = SMTPRefusalReason(reply: reply, context: refusalContext, tlsActive: stateMachine.session.tlsActive)
+            metrics.refusals[reason]?.increment()
             logger.debug("SMTP reply \(reply)", metadata: ["client": "\(stateMachine.session.remoteAddress)"])
         }
     }
@@ -307,9 +343,21 @@ public final class SMTPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         pause(context: context)
         let header = MessageHeader.parse(headerBytes.readableBytesView)
         headerBytes = ByteBuffer()
+        let commitStartedAt = NIODeadline.now()
         writer.commit(header: header).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             let outcome = result.mapError { Self.reply(for: $0) }
-            if case .failure(let reply) = outcome { self.logger.error("storing a message failed: \(reply)") }
+            switch outcome {
+            case .success:
+                let now = NIODeadline.now()
+                self.metrics.transactions[.accepted]?.increment()
+                self.metrics.commitDuration.recordNanoseconds((now - commitStartedAt).nanoseconds)
+                if let started = self.transactionStartedAt {
+                    self.metrics.transactionDuration.recordNanoseconds((now - started).nanoseconds)
+                }
+            case .failure(let reply):
+                self.metrics.transactions[.failed]?.increment()
+                self.logger.error("storing a message failed: \(reply)")
+            }
             self.perform(self.stateMachine.messageCommitted(outcome), context: context)
             self.resume(context: context)
         }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOPosix
+import CoreMetrics
 import PostgateGateway
+import PostgateMetrics
 import ServiceLifecycle
 
 /// `postgate serve`: runs the listeners until SIGTERM or SIGINT.
@@ -81,8 +83,12 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "postgate")
+        // One registry for the process: the gateway's metrics, and those of any library that
+        // records through swift-metrics, are all on the API's /metrics.
+        let metrics = GatewayMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
         let gateway = Gateway(configuration: configuration, dataDirectory: resolvedDataDirectory(configuration), logger: logger,
-                              threadPool: threadPool)
+                              threadPool: threadPool, metrics: metrics)
         // The group traps SIGTERM and SIGINT before the gateway binds its listeners, so a
         // signal sent as soon as the port answers is a graceful shutdown.
         let group = ServiceGroup(configuration: .init(

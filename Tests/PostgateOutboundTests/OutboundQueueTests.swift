@@ -6,6 +6,7 @@ import Testing
 @testable import PostgateIndex
 @testable import PostgateOutbound
 import PostgateAutoReply
+import PostgateMetrics
 
 /// The durable queue on real files and a real SQLite database.
 @Suite struct OutboundQueueTests {
@@ -178,6 +179,25 @@ import PostgateAutoReply
         // Delivered at last: nothing waits.
         try queue.record([ids[0]: .delivered(reply: "250 ok")], now: t0.addingTimeInterval(4000))
         #expect(try queue.checkFinding(now: t0.addingTimeInterval(4000), alertAfter: 3600).detail == "nothing waiting")
+    }
+
+    @Test func queueGaugesShowTheDepthByStateAndTheOldestDeferredAge() throws {
+        let queue = try open()
+        let metrics = GatewayMetrics()
+        let gauges = OutboundQueueGauges(factory: metrics.factory)
+        _ = try queue.enqueue(sender: nil, recipients: [address("a@x.test"), address("b@x.test")], message: Array("a\r\n".utf8), now: t0)
+        let later = try queue.enqueue(sender: nil, recipients: [address("c@x.test")], message: Array("b\r\n".utf8), now: t0.addingTimeInterval(100))
+        gauges.update(try queue.backlog(), now: t0.addingTimeInterval(200))
+        #expect(metrics.sample("postgate_outbound_queue_recipients{state=\"queued\"}") == 3)
+        #expect(metrics.sample("postgate_outbound_queue_recipients{state=\"deferred\"}") == 0)
+        #expect(metrics.sample("postgate_outbound_oldest_deferred_age_seconds") == 0)
+        // The later message is deferred: its age counts, not the older queued one's.
+        let id = try queue.message(later.id).recipients[0].id
+        try queue.record([id: .temporary(reason: "421 busy")], now: t0.addingTimeInterval(150))
+        gauges.update(try queue.backlog(), now: t0.addingTimeInterval(400))
+        #expect(metrics.sample("postgate_outbound_queue_recipients{state=\"queued\"}") == 2)
+        #expect(metrics.sample("postgate_outbound_queue_recipients{state=\"deferred\"}") == 1)
+        #expect(metrics.sample("postgate_outbound_oldest_deferred_age_seconds") == 300)
     }
 
     @Test func erasingARecipientRemovesItAndRepliesLeftWithoutRecipients() throws {

@@ -59,13 +59,13 @@ import Testing
         let channel: EmbeddedChannel
         let delegate: MemoryDelegate
 
-        init(tls: Bool = false, configure: (inout SMTPServerConfiguration) -> Void = { _ in }) throws {
+        init(tls: Bool = false, metrics: SMTPMetrics = .disabled, configure: (inout SMTPServerConfiguration) -> Void = { _ in }) throws {
             var configuration = SMTPServerConfiguration(hostname: "mx.test")
             configure(&configuration)
             delegate = MemoryDelegate()
             let context = tls ? try Self.serverTLSContext() : nil
             let handler = SMTPServerHandler(configuration: configuration, delegate: delegate, tlsContext: context,
-                                            session: SMTPSessionInfo(remoteAddress: "192.0.2.1"))
+                                            session: SMTPSessionInfo(remoteAddress: "192.0.2.1"), metrics: metrics)
             channel = EmbeddedChannel(handler: handler)
             try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 4000)).wait()
         }

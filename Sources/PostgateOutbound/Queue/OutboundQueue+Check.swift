@@ -14,6 +14,8 @@ extension OutboundQueue {
         public var deferred = 0
         /// When the oldest message with a waiting recipient was queued.
         public var oldestQueuedAt: Date?
+        /// When the oldest message with a deferred recipient was queued.
+        public var oldestDeferredAt: Date?
         /// The reason of the most recent temporary failure, and when it was.
         public var lastError: String?
         public var lastErrorAt: Date?
@@ -24,13 +26,15 @@ extension OutboundQueue {
         try database.read { db in
             var backlog = Backlog()
             if let row = try Row.fetchOne(db, sql: """
-                SELECT count(*) AS waiting, coalesce(sum(r.state = 'deferred'), 0) AS deferred, min(m.created_at) AS oldest
+                SELECT count(*) AS waiting, coalesce(sum(r.state = 'deferred'), 0) AS deferred, min(m.created_at) AS oldest,
+                       min(CASE WHEN r.state = 'deferred' THEN m.created_at END) AS oldest_deferred
                 FROM outbound_recipient r JOIN outbound_message m ON m.id = r.message_id
                 WHERE r.state IN ('queued', 'deferred')
                 """) {
                 backlog.waiting = row["waiting"]
                 backlog.deferred = row["deferred"]
                 backlog.oldestQueuedAt = (row["oldest"] as Double?).map { Date(timeIntervalSince1970: $0) }
+                backlog.oldestDeferredAt = (row["oldest_deferred"] as Double?).map { Date(timeIntervalSince1970: $0) }
             }
             if let row = try Row.fetchOne(db, sql: """
                 SELECT last_reply, last_attempt_at FROM outbound_recipient
