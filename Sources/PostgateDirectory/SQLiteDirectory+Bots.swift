@@ -7,13 +7,7 @@ extension SQLiteDirectory: BotDirectory {
     /// Attaches a bot to `address`, or changes it; a nil secret keeps the one stored.
     package func setBot(address: EmailAddress, url: String, sealedSecret: SealedSecret?, timeout: Double, transferKeywords: [String],
                         now: Date) throws(StoreError) -> BotRecord {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = parsed.host, !host.isEmpty, parsed.user == nil, parsed.password == nil else {
-            throw .invalidSetting("bot URL \(url) is not an http:// or https:// URL with a host (and without a user or password)")
-        }
-        if scheme == "http", !["127.0.0.1", "::1", "localhost", "[::1]"].contains(host.lowercased()) {
-            throw .invalidSetting("bot URL \(url) must be https:// (plain http is allowed only to a loopback host): the bot is sent customers' mail")
-        }
+        try Self.checkEventURL(url, what: "bot URL")
         guard (1...300).contains(timeout) else { throw .invalidSetting("a bot's timeout is 1 to 300 seconds, not \(timeout)") }
         let keywords = transferKeywords.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard keywords.count <= 100, keywords.allSatisfy({ $0.count <= 200 }) else {

@@ -6,13 +6,7 @@ import PostgateMaildir
 extension SQLiteDirectory: WebhookDirectory {
     package func addWebhook(name: String, url: String, events: [String], sealedSecret: SealedSecret, now: Date) throws(StoreError) -> WebhookRecord {
         try ChannelSettings.checkChannelName(name, what: "webhook name")
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = parsed.host, !host.isEmpty, parsed.user == nil, parsed.password == nil else {
-            throw .invalidSetting("webhook URL \(url) is not an http:// or https:// URL with a host (and without a user or password)")
-        }
-        if scheme == "http", !["127.0.0.1", "::1", "localhost", "[::1]"].contains(host.lowercased()) {
-            throw .invalidSetting("webhook URL \(url) must be https:// (plain http is allowed only to a loopback host): events carry customers' mail")
-        }
+        try Self.checkEventURL(url, what: "webhook URL")
         let types = events.isEmpty ? WebhookRecord.eventTypes : events
         for type in types where !WebhookRecord.eventTypes.contains(type) {
             throw .invalidSetting("\(type) is not an event type; the types are \(WebhookRecord.eventTypes.joined(separator: ", "))")
@@ -112,6 +106,20 @@ extension SQLiteDirectory: WebhookDirectory {
                 UPDATE webhook_outbox SET state = 'pending', next_attempt_at = ? WHERE webhook_id = ? AND state IN ('pending', 'failed')
                 """, arguments: [now.timeIntervalSince1970, id])
             return db.changesCount
+        }
+    }
+}
+
+extension SQLiteDirectory {
+    /// Where events go (webhooks, bots): an http or https URL with a host and no user or
+    /// password, https unless the host is loopback, since events carry customers' mail.
+    static func checkEventURL(_ url: String, what: String) throws(StoreError) {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = parsed.host, !host.isEmpty, parsed.user == nil, parsed.password == nil else {
+            throw .invalidSetting("\(what) \(url) is not an http:// or https:// URL with a host (and without a user or password)")
+        }
+        if scheme == "http", !["127.0.0.1", "::1", "localhost", "[::1]"].contains(host.lowercased()) {
+            throw .invalidSetting("\(what) \(url) must be https:// (plain http is allowed only to a loopback host): events carry customers' mail")
         }
     }
 }
