@@ -134,15 +134,7 @@ extension AddressCommand {
                 let address = parseAddress(email)
                 let moment = CalendarCommand.moment(at)
                 let store = try options.openStore()
-                guard var record = try reportingFailure({ () throws(StoreError) in try store.address(address) }) else {
-                    fail(StoreError.addressNotFound(address).description)
-                }
-                if draft {
-                    guard let drafted = try reportingFailure({ () throws(StoreError) in try store.settings(of: address) }).draft else {
-                        fail("\(address.canonicalText) has no draft; preview the published settings without --draft")
-                    }
-                    record.settings = drafted
-                }
+                let record = try previewedRecord(address, draft: draft, store: store)
                 let calendar = try reportingFailure { () throws(StoreError) in try store.workingCalendar(of: address) }?.calendar
                 let kind = hours ?? ((calendar?.isOpen(at: moment) ?? true) ? .inHours : .outOfHours)
                 let message: [UInt8]

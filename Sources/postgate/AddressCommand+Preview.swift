@@ -54,15 +54,7 @@ extension AddressCommand {
         func run() throws {
             let address = parseAddress(email)
             let store = try options.openStore()
-            guard var record = try reportingFailure({ () throws(StoreError) in try store.address(address) }) else {
-                fail(StoreError.addressNotFound(address).description)
-            }
-            if draft {
-                guard let drafted = try reportingFailure({ () throws(StoreError) in try store.settings(of: address) }).draft else {
-                    fail("\(address.canonicalText) has no draft; preview the published settings without --draft")
-                }
-                record.settings = drafted
-            }
+            let record = try previewedRecord(address, draft: draft, store: store)
             let message: [UInt8]
             do {
                 message = try ReplyPreview.compose(record, outbound: options.gatewayConfiguration().outbound, date: Date())
@@ -90,4 +82,19 @@ extension AddressCommand {
             }
         }
     }
+}
+
+/// The address as a preview shows it: with its draft's settings when `draft`, else its
+/// published ones; fails with one line when it has no draft to show.
+func previewedRecord(_ address: EmailAddress, draft: Bool, store: MailStore) throws -> AddressRecord {
+    guard var record = try reportingFailure({ () throws(StoreError) in try store.address(address) }) else {
+        fail(StoreError.addressNotFound(address).description)
+    }
+    if draft {
+        guard let drafted = try reportingFailure({ () throws(StoreError) in try store.settings(of: address) }).draft else {
+            fail("\(address.canonicalText) has no draft; preview the published settings without --draft")
+        }
+        record.settings = drafted
+    }
+    return record
 }
