@@ -61,7 +61,8 @@ extension InboundDelivery {
                 bodyText: bodyText,
                 blocklist: { sender in try directory.blocklistEntry(blocking: sender, for: target) },
                 verifyMessageID: store.sessionMessageIDs.sessionID(fromMessageID:),
-                isHostedAddress: { address in try directory.address(address) != nil })
+                isHostedAddress: { address in try directory.address(address) != nil },
+                verifyForwardingCheck: store.sessionMessageIDs.isForwardingCheck(token:))
         } catch let error as StoreError {
             throw error
         } catch {

@@ -133,13 +133,13 @@ public struct ReplySubmission: Sendable {
     }
 
     /// The gateway's own (hosted-kind) domain, else its host name.
-    private func messageIDDomain() throws -> String {
+    func messageIDDomain() throws -> String {
         try store.domains().first { $0.kind == .hosted }?.name ?? configuration.hostname
     }
 
     /// DKIM-Signature on top (RFC 6376): always for a hosted-kind domain, for a custom
     /// domain only when its key's record verified (Success).
-    private func sign(_ bytes: [UInt8], domain: DomainName, kind: DomainKind, now: Date) throws -> [UInt8] {
+    func sign(_ bytes: [UInt8], domain: DomainName, kind: DomainKind, now: Date) throws -> [UInt8] {
         var keys = try store.dkimKeys(domain: domain)
         if keys.isEmpty, kind == .hosted {
             _ = try Gateway.ensureHostedDKIMKeys(store: store)

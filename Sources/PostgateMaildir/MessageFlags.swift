@@ -75,6 +75,7 @@ public struct MessageFlags: Sendable, Hashable {
         case PolicyVerdict.blockedLabel: keywords.append("$Blocked")
         case PolicyVerdict.autoReplyLabel: keywords.append("$AutoReply")
         case PolicyVerdict.forwardingConfirmationLabel: keywords.append("$ForwardingConfirmation")
+        case PolicyVerdict.forwardingCheckLabel: keywords.append("$ForwardingCheck")
         default: break
         }
         switch importance {

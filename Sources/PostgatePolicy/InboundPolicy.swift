@@ -12,6 +12,11 @@ import PostgateMessage
 ///    From address is hosted here → `.ownReply`. It comes first: the copy is addressed to
 ///    the customer (not in To/Cc for recipient-only sync) and comes from our own domain
 ///    (perhaps not an allowed one), yet it is neither spam nor a customer's message.
+/// 0a. **Forwarding checks**: the test message `postgate address verify-forwarding` sent
+///    to a customer's public address, back through their forwarding: a token Postgate
+///    signed (`ForwardingCheck`, an HMAC check) AND every From address hosted here →
+///    `.forwardingCheck`, for the administrator. Like rule 0 it comes before the others:
+///    the message is addressed to the customer's address and may come through any domain.
 /// 0b. **Forwarding confirmations**: a provider asks to confirm that a mailbox may forward
 ///    here (`ForwardingConfirmation`) → `.forwardingConfirmation`, for the administrator.
 /// 1. **Blocklist**: the From address or the envelope sender is on the address's
@@ -55,16 +60,22 @@ public enum InboundPolicy {
     ///   - verifyMessageID: the session id of a Message-ID Postgate signed (HMAC verified),
     ///     nil for any other id (`SessionMessageID.sessionID(fromMessageID:)`).
     ///   - isHostedAddress: true for an address (or alias) hosted by this gateway.
+    ///   - verifyForwardingCheck: true for a forwarding check token whose MAC verifies
+    ///     (`SessionMessageID.isForwardingCheck(token:)`).
     public static func evaluate(
         header: MessageHeader, envelopeSender: String, settings: AddressPolicySettings,
         envelopeRecipient: String? = nil, bodyText: (() -> String)? = nil,
         blocklist: (EmailAddress) throws -> BlocklistEntry?,
         verifyMessageID: (String) -> Int64?,
-        isHostedAddress: (EmailAddress) throws -> Bool
+        isHostedAddress: (EmailAddress) throws -> Bool,
+        verifyForwardingCheck: (String) -> Bool = { _ in false }
     ) rethrows -> PolicyVerdict {
         let from = HeaderAddressList.addresses("From", in: header)
         if let sessionID = try ownReplySession(header, from: from, verifyMessageID: verifyMessageID, isHostedAddress: isHostedAddress) {
             return .ownReply(sessionID: sessionID)
+        }
+        if !from.isEmpty, let token = ForwardingCheck.token(in: header, verify: verifyForwardingCheck), try from.allSatisfy(isHostedAddress) {
+            return .forwardingCheck(token: token)
         }
         if let provider = ForwardingConfirmation.provider(header: header) {
             return .forwardingConfirmation(provider: provider)

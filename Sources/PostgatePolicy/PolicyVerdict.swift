@@ -14,6 +14,10 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
     /// A provider asks to confirm forwarding to the address: for the administrator (`postgate
     /// address confirmations`), kept in the address's mailbox, never routed or answered.
     case forwardingConfirmation(provider: String)
+    /// The test message of a forwarding check (`postgate address verify-forwarding`), come
+    /// back through the customer's forwarding: kept in the address's mailbox for the check
+    /// that waits for it, never routed or answered.
+    case forwardingCheck(token: String)
 
     /// The label stored on the message row (`message.policy`), nil for `.deliver`:
     /// `auto-reply`, `blocked`, `own-reply` or `quarantined:<reason code>`. IMAP and the session engine
@@ -26,6 +30,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
         case .quarantined(let reason): Self.quarantinePrefix + reason.code
         case .ownReply: Self.ownReplyLabel
         case .forwardingConfirmation: Self.forwardingConfirmationLabel
+        case .forwardingCheck: Self.forwardingCheckLabel
         }
     }
 
@@ -34,6 +39,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
     public static let quarantinePrefix = "quarantined:"
     public static let ownReplyLabel = "own-reply"
     public static let forwardingConfirmationLabel = "forwarding-confirmation"
+    public static let forwardingCheckLabel = "forwarding-check"
 
     public var isQuarantined: Bool {
         if case .quarantined = self { return true }
@@ -48,6 +54,7 @@ public enum PolicyVerdict: Sendable, Equatable, CustomStringConvertible {
         case .quarantined(let reason): "quarantined: \(reason)"
         case .ownReply(let sessionID): "own reply: the copy of Postgate's reply in session \(sessionID)"
         case .forwardingConfirmation(let provider): "forwarding confirmation from \(provider)"
+        case .forwardingCheck(let token): "forwarding check \(token), come back through the customer's forwarding"
         }
     }
 }

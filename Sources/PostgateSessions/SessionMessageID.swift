@@ -85,17 +85,40 @@ public struct SessionMessageID: Sendable {
         }
     }
 
+    /// The prefix of a forwarding check's token.
+    public static let forwardingCheckPrefix = "pgf-"
+
+    /// A new forwarding check token, `pgf-<nonce, 16 hex>-<MAC>` under the same key: the
+    /// Message-ID and subject tag of the test message `postgate address verify-forwarding`
+    /// sends to a customer's public address, recognised when their forwarding brings it back.
+    public func forwardingCheckToken() -> String {
+        let nonce = String(format: "%016llx", UInt64.random(in: .min ... .max))
+        let body = Self.forwardingCheckPrefix + nonce
+        return body + "-" + mac(body)
+    }
+
+    /// True for a forwarding check token (any case) whose MAC verifies.
+    public func isForwardingCheck(token: String) -> Bool {
+        let token = token.lowercased()
+        guard token.hasPrefix(Self.forwardingCheckPrefix), token.count <= 64 else { return false }
+        let pieces = token.dropFirst(Self.forwardingCheckPrefix.count).split(separator: "-", omittingEmptySubsequences: false)
+        guard pieces.count == 2, pieces[0].count == 16 else { return false }
+        return Self.constantTimeEqual(mac(Self.forwardingCheckPrefix + pieces[0]), String(pieces[1]))
+    }
+
     private func sessionID(fromToken token: String) -> Int64? {
         guard token.hasPrefix(Self.prefix), token.count <= 64 else { return nil }
         let pieces = token.dropFirst(Self.prefix.count).split(separator: "-", omittingEmptySubsequences: false)
         guard pieces.count == 3, let id = Int64(pieces[0], radix: 36), id > 0, pieces[1].count == 8 else { return nil }
         let body = "\(Self.prefix)\(pieces[0])-\(pieces[1])"
-        let expected = Array(mac(body).utf8)
-        let given = Array(pieces[2].utf8)
-        guard expected.count == given.count else { return nil }
-        // Constant-time comparison.
-        let difference = zip(expected, given).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) }
-        return difference == 0 ? id : nil
+        return Self.constantTimeEqual(mac(body), String(pieces[2])) ? id : nil
+    }
+
+    private static func constantTimeEqual(_ expected: String, _ given: String) -> Bool {
+        let expected = Array(expected.utf8)
+        let given = Array(given.utf8)
+        guard expected.count == given.count else { return false }
+        return zip(expected, given).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     private func mac(_ body: String) -> String {

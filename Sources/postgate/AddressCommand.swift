@@ -19,7 +19,7 @@ struct AddressCommand: ParsableCommand {
         """,
         subcommands: [Add.self, List.self, Show.self, Set.self, Diff.self, Discard.self, Remove.self,
                       Enable.self, Disable.self, SetName.self, Alias.self, Preview.self, AutoReply.self, Confirmations.self,
-                      Hours.self]
+                      Hours.self, VerifyForwarding.self]
     )
 
     struct Add: ParsableCommand {

@@ -25,6 +25,22 @@ import Testing
         #expect(ids.sessionID(fromMessageID: "<pg1-zzzzzzzzzzzzzzzzzzzz-1-2@x>") == nil)
     }
 
+    @Test func forwardingCheckTokensVerifyOnlyUnchanged() {
+        let token = ids.forwardingCheckToken()
+        #expect(token.hasPrefix("pgf-") && token != ids.forwardingCheckToken())
+        #expect(ids.isForwardingCheck(token: token))
+        #expect(ids.isForwardingCheck(token: token.uppercased()))
+        var altered = Array(token)
+        altered[5] = altered[5] == "0" ? "1" : "0"
+        #expect(!ids.isForwardingCheck(token: String(altered)))
+        #expect(!ids.isForwardingCheck(token: "pgf-0123456789abcdef-00112233445566778899"))
+        let otherKey = SessionMessageID(key: Array("fedcba9876543210fedcba9876543210".utf8))
+        #expect(!otherKey.isForwardingCheck(token: token))
+        // A session token is not a check token, nor the other way round.
+        #expect(!ids.isForwardingCheck(token: ids.token(sessionID: 5)))
+        #expect(ids.sessionID(fromMessageID: "<\(token)@acme.test>") == nil)
+    }
+
     @Test func bodyMarkersInText() {
         let marker = ids.bodyMarker(sessionID: 42)
         let text = "Reply\n> quoted \(marker) more [ref:pg1-1-00000000-00000000000000000000] [ref:"
