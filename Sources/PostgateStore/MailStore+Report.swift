@@ -201,4 +201,19 @@ extension MailStore {
             return dates
         }
     }
+
+    /// How many routing filters each address has, by its mailbox path.
+    public func filterCounts() throws(StoreError) -> [String: Int] {
+        try database.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT mailbox.path, count(filter.id) AS filters
+                FROM address JOIN mailbox ON mailbox.id = address.mailbox_id LEFT JOIN filter ON filter.address_id = address.id
+                GROUP BY address.id
+                """) {
+                counts[row["path"]] = row["filters"]
+            }
+            return counts
+        }
+    }
 }

@@ -81,7 +81,7 @@ struct AddressCommand: ParsableCommand {
             domain's DKIM record or ownership is not verified, else Active. With --json: an \
             array of objects with email, displayName, channelName, enabled, aliases, usage, \
             defaultQueue, domainKind, hasDraft, settings, mailboxPath, messageCount, createdAt, \
-            health, healthReasons, lastMessageAt.
+            health, healthReasons, lastMessageAt, filterCount.
             """
         )
 
@@ -117,12 +117,12 @@ struct AddressCommand: ParsableCommand {
                     return all.isEmpty ? "no addresses; add one with `postgate address add EMAIL`" : "no address matches"
                 }
                 return TextTable(
-                    headers: ["ADDRESS", "NAME", "CHANNEL", "HEALTH", "USAGE", "QUEUE", "ALIASES", "MESSAGES", "LAST MESSAGE", "DRAFT"],
+                    headers: ["ADDRESS", "NAME", "CHANNEL", "HEALTH", "USAGE", "QUEUE", "FILTERS", "ALIASES", "MESSAGES", "LAST MESSAGE", "DRAFT"],
                     rows: listings.map { listing in
                         let r = listing.record
                         return [r.email, r.displayName ?? "", r.settings.channelName ?? "",
                                 listing.health.rawValue + (listing.reasons.isEmpty ? "" : " (" + listing.reasons.joined(separator: ", ") + ")"),
-                                r.settings.usage.rawValue, r.settings.defaultQueue ?? "", r.aliases.joined(separator: ", "),
+                                r.settings.usage.rawValue, r.settings.defaultQueue ?? "", String(listing.filterCount), r.aliases.joined(separator: ", "),
                                 String(r.messageCount), listing.lastMessageAt?.formatted(.iso8601) ?? "-", r.hasDraft ? "pending" : ""]
                     }
                 ).render()

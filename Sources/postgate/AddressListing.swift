@@ -22,8 +22,10 @@ struct AddressListing: Encodable {
     /// Why the address needs attention, one phrase each.
     var reasons: [String]
     var lastMessageAt: Date?
+    /// How many routing filters the address has (`postgate filter list`).
+    var filterCount: Int
 
-    private enum CodingKeys: String, CodingKey { case health, healthReasons, lastMessageAt }
+    private enum CodingKeys: String, CodingKey { case health, healthReasons, lastMessageAt, filterCount }
 
     func encode(to encoder: any Encoder) throws {
         try record.encode(to: encoder)
@@ -31,11 +33,13 @@ struct AddressListing: Encodable {
         try c.encode(health, forKey: .health)
         try c.encode(reasons, forKey: .healthReasons)
         try c.encode(lastMessageAt, forKey: .lastMessageAt)
+        try c.encode(filterCount, forKey: .filterCount)
     }
 
     static func listings(_ records: [AddressRecord], store: MailStore) throws -> [AddressListing] {
-        let (dkim, domains, gateways, last) = try reportingFailure { () throws(StoreError) in
-            (try store.dkimStatusByDomain(), try store.domains(), try store.gatewayListings(), try store.lastMessageDates())
+        let (dkim, domains, gateways, last, filters) = try reportingFailure { () throws(StoreError) in
+            (try store.dkimStatusByDomain(), try store.domains(), try store.gatewayListings(), try store.lastMessageDates(),
+             try store.filterCounts())
         }
         let domainsByName = Dictionary(domains.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         return records.map { record in
@@ -53,7 +57,8 @@ struct AddressListing: Encodable {
                 }
             }
             let health: Health = !record.enabled ? .inactive : reasons.isEmpty ? .active : .attention
-            return AddressListing(record: record, health: health, reasons: reasons, lastMessageAt: last[record.mailboxPath])
+            return AddressListing(record: record, health: health, reasons: reasons, lastMessageAt: last[record.mailboxPath],
+                                  filterCount: filters[record.mailboxPath] ?? 0)
         }
     }
 }

@@ -75,6 +75,17 @@ def test_list_search_and_filters(two: Path):
     assert bad.returncode != 0 and "sideways" in bad.stderr and len(bad.stderr.strip().splitlines()) >= 1
 
 
+def test_the_list_counts_each_address_filters(two: Path):
+    cli(two, "queue", "add", "billing")
+    for keyword in ("invoice", "refund"):
+        cli(two, "filter", "add", "support@acme.test", "--field", "subject", "--keyword", keyword, "--queue", "billing")
+    counts = {a["email"]: a["filterCount"] for a in json.loads(cli(two, "address", "list", "--json").stdout)}
+    assert counts == {"sales@acme.test": 0, "support@acme.test": 2}
+    table = cli(two, "address", "list").stdout.splitlines()
+    column = table[0].index("FILTERS")
+    assert {line.split()[0]: line[column:].split()[0] for line in table[1:]} == {"sales@acme.test": "0", "support@acme.test": "2"}
+
+
 def test_a_blocklist_entry_is_edited_in_place(data_dir: Path):
     cli(data_dir, "blocklist", "add", "support@acme.test", "spam@example.com", "other.example")
     before = blocklist_rows(data_dir)
