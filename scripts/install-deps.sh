@@ -28,8 +28,9 @@ done
 # prometheus: the metrics test scrapes /metrics with a private Prometheus (its own port,
 # configuration and storage in a temporary directory; the system service is never started)
 # and checks the exposition with promtool.
+# chromium: the HTML report and reply preview are rendered headless and their pixels read.
 packages=(libidn2-dev libsqlite3-dev pkg-config swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 iproute2 util-linux ca-certificates
-          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace dovecot-imapd dovecot-pop3d systemd prometheus)
+          dnsmasq-base python3-dkim python3-nacl python3-dnspython opendkim-tools openssl curl isync strace dovecot-imapd dovecot-pop3d systemd prometheus chromium)
 if [ "$bench" = 1 ]; then packages+=(postfix); fi
 
 missing=()

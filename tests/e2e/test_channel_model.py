@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import chromium
 from conftest import BIN, cli, db
 from test_policy import blocklist_rows, queued, rows, send
 
@@ -197,6 +198,20 @@ def test_bad_filters_are_refused(data_dir: Path, args: list[str], needle: str):
     result = cli(data_dir, "filter", "add", "support@acme.test", *args, "--queue", "general", check=False)
     assert result.returncode == 1 and needle in result.stderr and result.stderr.count("\n") == 1
     assert json.loads(cli(data_dir, "filter", "list", "support@acme.test", "--json").stdout) == []
+
+
+def test_the_html_preview_renders_in_a_browser(data_dir: Path, tmp_path: Path):
+    if chromium.CHROMIUM is None:
+        pytest.skip("chromium is not installed (scripts/install-deps.sh installs it)")
+    footer_html = tmp_path / "footer.html"
+    footer_html.write_text("<p style=\"background:#2a9d8f;color:#fff;padding:20px\">Acme, Inc. · Support</p>")
+    cli(data_dir, "address", "set", "support@acme.test", "--footer-html", str(footer_html), "--publish")
+    page = tmp_path / "preview.html"
+    cli(data_dir, "address", "preview", "support@acme.test", "--html", str(page))
+    rendered = chromium.dom(page, tmp_path)
+    assert "Your order has shipped" in rendered and "Acme, Inc. · Support" in rendered
+    # The footer is drawn: a band of its background colour at least the page's width across.
+    assert chromium.count(chromium.screenshot(page, tmp_path, size=(800, 700)), "#2a9d8f") > 600 * 40
 
 
 def test_a_reply_preview_shows_the_template_and_the_contact_card(data_dir: Path, tmp_path: Path):

@@ -10,6 +10,9 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
+import chromium
 from conftest import cli
 from test_imap import add_agent
 from test_policy import send
@@ -64,6 +67,16 @@ def test_report_counts_a_day_of_activity(data_dir: Path, tmp_path: Path, spawn):
     elements.feed(page.read_text(encoding="utf-8"))
     assert elements.tags.count("svg") == 2 and elements.tags.count("rect") == 3 * 2 + 3
     assert elements.fetches == [], "the page needs nothing from the network"
+    if chromium.CHROMIUM is None:
+        pytest.skip("chromium is not installed (scripts/install-deps.sh installs it)")
+    # Drawn by a browser: each series' bars in its colour, as tall as its count (2 in, 1 out,
+    # 1 session opened; each chart scaled to its largest value), and the table's totals.
+    pixels = chromium.screenshot(page, tmp_path, size=(800, 700))
+    bars = {name: chromium.count(pixels, colour) for name, colour in [("in", "#3b7dd8"), ("out", "#e08a2c"), ("opened", "#4a9a5b")]}
+    # (An edge row of a bar may be blended with the background: a few pixels of slack.)
+    assert bars["out"] > 100 and abs(bars["in"] - 2 * bars["out"]) <= 10 and bars["opened"] == bars["in"], bars
+    rendered = chromium.dom(page, tmp_path)
+    assert f"<td>{today}</td><td>2</td><td>1</td><td>1</td>" in rendered
 
 
 def test_a_bad_range_or_address_is_one_clear_error(data_dir: Path):
