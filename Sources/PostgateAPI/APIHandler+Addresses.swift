@@ -136,7 +136,7 @@ extension APIHandler {
               defaultQueue: s.defaultQueue, contactCentreAddress: s.contactCentreAddress, aliases: s.aliases,
               sessionMode: .init(rawValue: s.sessionMode.rawValue), allowedSenderDomains: s.allowedSenderDomains,
               excludeAutoReplies: s.excludeAutoReplies, autoReplyKeywords: s.autoReplyKeywords, autoReplySenders: s.autoReplySenders,
-              blocklistEnabled: s.blocklistEnabled, syncWhenRecipientOnly: s.syncWhenRecipientOnly,
+              blocklistEnabled: s.blocklistEnabled, personalReplies: s.personalReplies, syncWhenRecipientOnly: s.syncWhenRecipientOnly,
               maxTo: s.maxTo, maxCc: s.maxCc, maxBcc: s.maxBcc, retentionDays: s.retentionDays, calendar: s.calendar,
               autoReplyInEnabled: s.autoReplyInEnabled, autoReplyInText: s.autoReplyInText, autoReplyInHTML: s.autoReplyInHTML,
               autoReplyOutEnabled: s.autoReplyOutEnabled, autoReplyOutText: s.autoReplyOutText, autoReplyOutHTML: s.autoReplyOutHTML,
@@ -166,6 +166,7 @@ extension APIHandler {
         s.autoReplyKeywords = b.autoReplyKeywords ?? d.autoReplyKeywords
         s.autoReplySenders = b.autoReplySenders ?? d.autoReplySenders
         s.blocklistEnabled = b.blocklistEnabled ?? d.blocklistEnabled
+        s.personalReplies = b.personalReplies ?? d.personalReplies
         s.syncWhenRecipientOnly = b.syncWhenRecipientOnly ?? d.syncWhenRecipientOnly
         s.maxTo = b.maxTo
         s.maxCc = b.maxCc

@@ -1,6 +1,7 @@
 import Mustache
 
-/// One auto-reply body, text or HTML: a Mustache template over `AutoReplyValues`' variables.
+/// One auto-reply body, text or HTML: a Mustache template over `AutoReplyValues`' variables
+/// (or another fixed set of variables: an agent's signature uses `SignatureValues`').
 ///
 /// Checked when it is set, so a running gateway never meets a template it cannot render:
 /// the syntax (an unclosed section, a bad tag), partials, inheritance blocks and delimiter
@@ -15,13 +16,16 @@ public struct AutoReplyTemplate: Sendable {
 
     public let source: String
     public let format: Format
+    /// The names the template may look up.
+    public let variables: Set<String>
     private let template: MustacheTemplate
 
     /// Parses and checks `source`.
     /// - Throws: `AutoReplyTemplateError` naming the line, the tag or the unknown variable.
-    public init(_ source: String, format: Format) throws(AutoReplyTemplateError) {
+    public init(_ source: String, format: Format, variables: Set<String> = AutoReplyValues.names) throws(AutoReplyTemplateError) {
         self.source = source
         self.format = format
+        self.variables = variables
         if let tag = Self.unsupportedTag(in: source) { throw .unsupportedTag(tag) }
         // The content type is a configuration tag of the template itself; placed on the first
         // line without a line break, so the line numbers of syntax errors stay the user's.
@@ -33,8 +37,8 @@ public struct AutoReplyTemplate: Sendable {
         } catch {
             throw .syntax(line: nil, reason: "\(error)")
         }
-        let unknown = Self.lookups(of: template).subtracting(AutoReplyValues.names)
-        if let name = unknown.sorted().first { throw .unknownVariable(name) }
+        let unknown = Self.lookups(of: template, variables: variables).subtracting(variables)
+        if let name = unknown.sorted().first { throw .unknownVariable(name, known: variables.sorted()) }
     }
 
     /// The body for `values`.
@@ -42,12 +46,17 @@ public struct AutoReplyTemplate: Sendable {
         template.render(values.dictionary)
     }
 
+    /// The body for `values`, keyed by the names in `variables`.
+    public func render(_ values: [String: String]) -> String {
+        template.render(values)
+    }
+
     /// The names the template looks up: it is rendered twice through a recorder, once with
     /// every variable set (sections open) and once with none (inverted sections open).
-    static func lookups(of template: MustacheTemplate) -> Set<String> {
+    static func lookups(of template: MustacheTemplate, variables: Set<String>) -> Set<String> {
         var names: Set<String> = []
         for filled in [true, false] {
-            let recorder = LookupRecorder(filled: filled)
+            let recorder = LookupRecorder(filled: filled, variables: variables)
             _ = template.render(recorder)
             names.formUnion(recorder.names)
         }
@@ -57,13 +66,17 @@ public struct AutoReplyTemplate: Sendable {
     /// Answers every lookup and remembers its name.
     private final class LookupRecorder: MustacheParent {
         let filled: Bool
+        let variables: Set<String>
         var names: Set<String> = []
 
-        init(filled: Bool) { self.filled = filled }
+        init(filled: Bool, variables: Set<String>) {
+            self.filled = filled
+            self.variables = variables
+        }
 
         func child(named name: String) -> Any? {
             names.insert(name)
-            return filled && AutoReplyValues.names.contains(name) ? "x" : nil
+            return filled && variables.contains(name) ? "x" : nil
         }
     }
 
@@ -95,15 +108,15 @@ public struct AutoReplyTemplate: Sendable {
 /// Why a template is refused: one line for the administrator.
 public enum AutoReplyTemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     case syntax(line: Int?, reason: String)
-    case unknownVariable(String)
+    case unknownVariable(String, known: [String])
     case unsupportedTag(String)
 
     public var description: String {
         switch self {
         case .syntax(let line?, let reason): "syntax error on line \(line): \(reason)"
         case .syntax(nil, let reason): "syntax error: \(reason)"
-        case .unknownVariable(let name):
-            "unknown variable {{\(name)}}; known: \(AutoReplyValues.names.sorted().joined(separator: ", "))"
+        case .unknownVariable(let name, let known):
+            "unknown variable {{\(name)}}; known: \(known.joined(separator: ", "))"
         case .unsupportedTag(let tag): "\(tag): partials, blocks and delimiter changes are not supported"
         }
     }

@@ -82,3 +82,28 @@ public struct AutoReplyValues: Sendable, Equatable {
         return values
     }
 }
+
+/// The variables of an agent's signature (`postgate agent set --signature-text|--signature-html`),
+/// rendered into each reply the agent writes, after the address's footer.
+public struct SignatureValues: Sendable, Equatable {
+    public static let names: Set<String> = ["agent_name", "agent_email", "address", "address_name"]
+
+    /// The agent's display name, else its login name.
+    public var agentName: String
+    /// The agent's own email address, empty when it has none.
+    public var agentEmail: String
+    /// The channel address the reply is sent for, and its display name.
+    public var address: String
+    public var addressName: String
+
+    public init(agentName: String, agentEmail: String, address: String, addressName: String) {
+        self.agentName = agentName
+        self.agentEmail = agentEmail
+        self.address = address
+        self.addressName = addressName
+    }
+
+    public var dictionary: [String: String] {
+        ["agent_name": agentName, "agent_email": agentEmail, "address": address, "address_name": addressName]
+    }
+}

@@ -14,6 +14,11 @@ package protocol AgentDirectory: Sendable {
     func agent(named name: String) throws(StoreError) -> AgentRecord?
     func removeAgent(named name: String) throws(StoreError)
     func setPasswordHash(_ hash: String, agent name: String) throws(StoreError)
+    /// Sets the agent's own email address and signature (`AgentProfileChange`: nil keeps a field).
+    /// - Throws: `.agentNotFound`, `.invalidInput` when another agent has the email address.
+    func setProfile(_ change: AgentProfileChange, agent name: String) throws(StoreError)
+    /// The agent whose own email address is `email` (canonical form), if any.
+    func agent(email: String) throws(StoreError) -> AgentRecord?
     /// The id and stored hash of `name`, for login.
     func credentials(of name: String) throws(StoreError) -> (id: Int64, hash: String)?
     /// The address whose mailbox is `mailboxID`.

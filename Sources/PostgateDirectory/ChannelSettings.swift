@@ -49,6 +49,9 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     public var blocklistEnabled = true
     /// Sync when recipient only: the address must appear in To or Cc, else quarantine.
     public var syncWhenRecipientOnly = false
+    /// Personal replies: an agent with an own email address (`postgate agent set --email`)
+    /// replies from it, with the channel's Reply-To.
+    public var personalReplies = false
     /// The recipients an agent's reply may
     /// have; nil means the gateway's default. Their sum is at most 100.
     public var maxTo: Int?
@@ -93,7 +96,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         case excludeAutoReplies, autoReplyKeywords, autoReplySenders, blocklistEnabled
         case syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays, calendar
         case autoReplyInEnabled, autoReplyInText, autoReplyInHTML, autoReplyOutEnabled, autoReplyOutText, autoReplyOutHTML
-        case autoReplyPeriodHours, autoReplyHourlyCap
+        case autoReplyPeriodHours, autoReplyHourlyCap, personalReplies
     }
 
     /// Reads every key that is present; absent keys keep their defaults, so an export
@@ -120,6 +123,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         autoReplySenders = try c.decodeIfPresent([String].self, forKey: .autoReplySenders) ?? []
         blocklistEnabled = try c.decodeIfPresent(Bool.self, forKey: .blocklistEnabled) ?? true
         syncWhenRecipientOnly = try c.decodeIfPresent(Bool.self, forKey: .syncWhenRecipientOnly) ?? false
+        personalReplies = try c.decodeIfPresent(Bool.self, forKey: .personalReplies) ?? false
         maxTo = try c.decodeIfPresent(Int.self, forKey: .maxTo)
         maxCc = try c.decodeIfPresent(Int.self, forKey: .maxCc)
         maxBcc = try c.decodeIfPresent(Int.self, forKey: .maxBcc)
@@ -171,6 +175,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         try c.encode(autoReplyOutHTML, forKey: .autoReplyOutHTML)
         try c.encode(autoReplyPeriodHours, forKey: .autoReplyPeriodHours)
         try c.encode(autoReplyHourlyCap, forKey: .autoReplyHourlyCap)
+        try c.encode(personalReplies, forKey: .personalReplies)
     }
 }
 

@@ -36,6 +36,28 @@ extension SQLiteDirectory {
         }
     }
 
+    package func setProfile(_ change: AgentProfileChange, agent name: String) throws(StoreError) {
+        try database.write { db in
+            let id = try requireAgentID(db, name)!
+            if case .some(.some(let email)) = change.email,
+               let other = try String.fetchOne(db, cachedSQL: "SELECT name FROM agent WHERE email = ? AND id != ?", arguments: [email, id]) {
+                throw StoreError.invalidSetting("\(email) is already the email address of agent \(other)")
+            }
+            for (column, value) in [("email", change.email), ("signature_text", change.signatureText), ("signature_html", change.signatureHTML)] {
+                guard let value else { continue }
+                try db.execute(sql: "UPDATE agent SET \(column) = ? WHERE id = ?", arguments: [value, id])
+            }
+        }
+    }
+
+    /// The agent whose own email address is `email` (canonical form), if any.
+    package func agent(email: String) throws(StoreError) -> AgentRecord? {
+        try database.read { db in
+            guard let id = try Int64.fetchOne(db, cachedSQL: "SELECT id FROM agent WHERE email = ?", arguments: [email]) else { return nil }
+            return try record(db, id: id)
+        }
+    }
+
     package func setPasswordHash(_ hash: String, agent name: String) throws(StoreError) {
         try database.write { db in
             let id = try requireAgentID(db, name)
@@ -107,7 +129,8 @@ extension SQLiteDirectory {
             WHERE agent_queue.agent_id = ? ORDER BY lower(queue.name)
             """, arguments: [id])
         return AgentRecord(name: row["name"], displayName: row["display_name"], addresses: addresses, queues: queues,
-                           createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                           createdAt: Date(timeIntervalSince1970: row["created_at"]), email: row["email"],
+                           signatureText: row["signature_text"], signatureHTML: row["signature_html"])
     }
 
 }

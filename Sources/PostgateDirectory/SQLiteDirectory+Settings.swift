@@ -127,6 +127,7 @@ extension SQLiteDirectory {
         s.autoReplyOutHTML = row["auto_reply_out_html"]
         s.autoReplyPeriodHours = row["auto_reply_period_hours"]
         s.autoReplyHourlyCap = row["auto_reply_hourly_cap"]
+        s.personalReplies = row["personal_replies"]
         return s
     }
 
@@ -141,7 +142,7 @@ extension SQLiteDirectory {
                 channel_name = ?, blocklist_enabled = ?, auto_reply_keywords = ?, auto_reply_senders = ?, calendar = ?,
                 auto_reply_in_enabled = ?, auto_reply_in_text = ?, auto_reply_in_html = ?,
                 auto_reply_out_enabled = ?, auto_reply_out_text = ?, auto_reply_out_html = ?,
-                auto_reply_period_hours = ?, auto_reply_hourly_cap = ?
+                auto_reply_period_hours = ?, auto_reply_hourly_cap = ?, personal_replies = ?
             WHERE id = ?
             """, arguments: [
                 s.displayName, s.usage.rawValue, s.enabled, s.sendContactCard, s.contactCard,
@@ -151,7 +152,7 @@ extension SQLiteDirectory {
                 s.channelName, s.blocklistEnabled, try Self.encode(s.autoReplyKeywords), try Self.encode(s.autoReplySenders),
                 s.calendar, s.autoReplyInEnabled, s.autoReplyInText, s.autoReplyInHTML,
                 s.autoReplyOutEnabled, s.autoReplyOutText, s.autoReplyOutHTML, s.autoReplyPeriodHours, s.autoReplyHourlyCap,
-                addressID,
+                s.personalReplies, addressID,
             ])
         try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
         for alias in s.aliases {

@@ -61,7 +61,7 @@ extension InboundDelivery {
                 bodyText: bodyText,
                 blocklist: { sender in try directory.blocklistEntry(blocking: sender, for: target) },
                 verifyMessageID: store.sessionMessageIDs.sessionID(fromMessageID:),
-                isHostedAddress: { address in try directory.address(address) != nil },
+                isHostedAddress: { address in try directory.isOwnSender(address) },
                 verifyForwardingCheck: store.sessionMessageIDs.isForwardingCheck(token:))
         } catch let error as StoreError {
             throw error

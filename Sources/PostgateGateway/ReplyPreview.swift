@@ -14,9 +14,11 @@ public enum ReplyPreview {
     /// The customer the sample is addressed to (RFC 2606 reserves example.com).
     public static let sampleCustomer = "customer@example.com"
 
-    /// The composed sample, as its MIME bytes.
-    public static func compose(_ address: AddressRecord, outbound: GatewayConfiguration.OutboundSettings, date: Date) throws -> [UInt8] {
-        let channel = ReplySubmission.channel(of: address, outbound: outbound)
+    /// The composed sample, as its MIME bytes; written by `agent` when given (its signature,
+    /// and its own address as From where the address has personal replies on).
+    public static func compose(_ address: AddressRecord, outbound: GatewayConfiguration.OutboundSettings, date: Date,
+                               agent: AgentRecord? = nil) throws -> [UInt8] {
+        let channel = ReplySubmission.channel(of: address, outbound: outbound, agent: agent)
         let domain = address.email.split(separator: "@").last.map(String.init) ?? "example.com"
         let thread = ReplyComposer.Thread(messageID: "<preview@\(domain)>", inReplyTo: "<question@example.com>",
                                           references: ["<question@example.com>"], isFirstReply: true)

@@ -61,13 +61,21 @@ public struct ReplySubmission: Sendable {
         let sessionID = parent?.sessionID
         // An auto-reply is no session's first reply: the contact card waits for an agent's.
         let thread = try threadFields(parent: parent, firstReplyPossible: autoReply == nil, now: now)
+        var writer: AgentRecord?
+        if let agent { writer = try store.agent(agent) }
+        let channel = Self.channel(of: address, outbound: configuration.outbound, agent: writer)
         let reply: ReplyComposer.Reply
         do {
-            reply = try ReplyComposer(channel: channel(of: address)).compose(message, envelopeRecipients: recipients.map(\.description), thread: thread, date: now)
+            reply = try ReplyComposer(channel: channel).compose(message, envelopeRecipients: recipients.map(\.description), thread: thread, date: now)
         } catch {
             throw ReplyRefusal(code: error.smtpReply.code, text: error.smtpReply.text)
         }
-        let signed = try sign(reply.bytes, domain: sender.domain, kind: address.domainKind, now: now)
+        // DKIM for the domain of From (the agent's own address for a personal reply), so the
+        // signature aligns with it (RFC 7489 section 3.1.1).
+        let author = try EmailAddress(channel.address)
+        let kind = author.domain == sender.domain
+            ? address.domainKind : try store.domains().first { $0.name == author.domain.ascii }?.kind ?? address.domainKind
+        let signed = try sign(reply.bytes, domain: author.domain, kind: kind, now: now)
         let envelope = try reply.recipients.map { try EmailAddress($0) }
         return try queue.enqueue(sender: sender, recipients: envelope, message: signed, sessionID: sessionID,
                                  threadCopy: sessionID != nil || agent != nil, agent: agent?.lowercased(), autoReply: autoReply, now: now)
@@ -90,6 +98,24 @@ public struct ReplySubmission: Sendable {
     /// The channel settings the composer needs, with the gateway's defaults for limits.
     func channel(of address: AddressRecord) -> ReplyComposer.Channel {
         Self.channel(of: address, outbound: configuration.outbound)
+    }
+
+    /// The channel settings the composer needs for a reply `agent` writes (nil: Postgate's
+    /// own, or an unknown writer): the agent's signature after the footer and, where the
+    /// address has personal replies on and the agent an own address, From the agent's
+    /// address with the channel's Reply-To.
+    static func channel(of address: AddressRecord, outbound: GatewayConfiguration.OutboundSettings, agent: AgentRecord?) -> ReplyComposer.Channel {
+        var channel = channel(of: address, outbound: outbound)
+        guard let agent else { return channel }
+        let signature = MailStore.signature(of: agent, address: address.email, addressName: address.settings.displayName)
+        channel.signatureText = signature.text
+        channel.signatureHTML = signature.html
+        if address.settings.personalReplies, let own = agent.email {
+            channel.replyTo = address.email
+            channel.address = own
+            channel.displayName = agent.displayName
+        }
+        return channel
     }
 
     /// The channel settings the composer needs, with `outbound`'s defaults for limits.

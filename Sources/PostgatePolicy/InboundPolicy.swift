@@ -59,7 +59,8 @@ public enum InboundPolicy {
     ///   - blocklist: the receiving address's blocklist entry that blocks a sender, if any.
     ///   - verifyMessageID: the session id of a Message-ID Postgate signed (HMAC verified),
     ///     nil for any other id (`SessionMessageID.sessionID(fromMessageID:)`).
-    ///   - isHostedAddress: true for an address (or alias) hosted by this gateway.
+    ///   - isHostedAddress: true for an address Postgate sends from: hosted (or an alias), or
+    ///     an agent's own address (personal replies).
     ///   - verifyForwardingCheck: true for a forwarding check token whose MAC verifies
     ///     (`SessionMessageID.isForwardingCheck(token:)`).
     public static func evaluate(

@@ -25,6 +25,14 @@ public struct DirectorySnapshot: Sendable {
         }
     }
 
+    /// True for an address Postgate sends from: a hosted address or alias, or an agent's own
+    /// address (personal replies). The agents' addresses are read without the cache: this is
+    /// asked only of a message whose Message-ID or token already verified as Postgate's.
+    public func isOwnSender(_ address: EmailAddress) throws(StoreError) -> Bool {
+        if try self.address(address) != nil { return true }
+        return try store.agent(email: address) != nil
+    }
+
     /// `MailStore.blocklistEntry(blocking:for:)`.
     public func blocklistEntry(blocking sender: EmailAddress, for target: MailboxTarget) throws(StoreError) -> BlocklistEntry? {
         let key = DirectoryCache.BlocklistKey(mailboxID: target.mailboxID, sender: sender.canonical)

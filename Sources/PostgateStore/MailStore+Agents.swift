@@ -3,6 +3,7 @@ import PostgateMessage
 import PostgateMaildir
 import PostgateIndex
 import PostgateDirectory
+import PostgateAutoReply
 
 /// Agents and their mailboxes (`postgate agent …`, IMAP LOGIN, LIST, CREATE, DELETE,
 /// RENAME, SUBSCRIBE). Each call is one transaction: a refused request changes nothing.
@@ -35,6 +36,58 @@ extension MailStore {
     /// Removes an agent and its memberships; its personal Maildirs stay on disk.
     public func removeAgent(_ name: String) throws(StoreError) {
         try directory.removeAgent(named: name)
+    }
+
+    /// Sets the agent's own email address and signature. The address must be on a domain
+    /// this gateway hosts (its replies are DKIM-signed for that domain, so they align with
+    /// From for DMARC) and may not be a channel address or alias.
+    /// - Throws: `.agentNotFound`, `.invalidSetting` naming the rule.
+    @discardableResult
+    public func setAgentProfile(_ change: AgentProfileChange, agent name: String) throws(StoreError) -> AgentRecord {
+        var change = change
+        if case .some(.some(let text)) = change.email {
+            let email: EmailAddress
+            do { email = try EmailAddress(text) } catch { throw .invalidSetting("'\(text)' is not a valid email address: \(error.description)") }
+            guard try domains().contains(where: { $0.name == email.domain.ascii }) else {
+                throw .invalidSetting("\(email) is not on a domain this gateway hosts (postgate domain list); replies from it are DKIM-signed for its domain")
+            }
+            if try directory.address(email, countingMessages: false) != nil {
+                throw .invalidSetting("\(email) is a channel address or alias; an agent's own address must be another one")
+            }
+            change.email = .some(email.canonical)
+        }
+        for (field, format, source) in [("--signature-text", AutoReplyTemplate.Format.text, change.signatureText),
+                                        ("--signature-html", .html, change.signatureHTML)] {
+            guard case .some(.some(let source)) = source else { continue }
+            if source.utf8.count > Self.maxSignatureBytes {
+                throw .invalidSetting("the signature (\(field)) is \(source.utf8.count) bytes; at most \(Self.maxSignatureBytes)")
+            }
+            do { _ = try AutoReplyTemplate(source, format: format, variables: SignatureValues.names) } catch {
+                throw .invalidSetting("the signature (\(field)): \(error)")
+            }
+        }
+        try directory.setProfile(change, agent: name.lowercased())
+        return try requireAgent(name.lowercased())
+    }
+
+    /// The most bytes of one signature (text or HTML).
+    public static let maxSignatureBytes = 16 * 1024
+
+    /// The agent's signature for a reply sent for the channel address `address`: text and
+    /// HTML rendered with `SignatureValues`, nil where none is set.
+    public static func signature(of agent: AgentRecord, address: String, addressName: String?) -> (text: String?, html: String?) {
+        let values = SignatureValues(agentName: agent.displayName ?? agent.name, agentEmail: agent.email ?? "", address: address,
+                                     addressName: addressName ?? "").dictionary
+        func render(_ source: String?, _ format: AutoReplyTemplate.Format) -> String? {
+            guard let source, !source.isEmpty else { return nil }
+            return (try? AutoReplyTemplate(source, format: format, variables: SignatureValues.names))?.render(values)
+        }
+        return (render(agent.signatureText, .text), render(agent.signatureHTML, .html))
+    }
+
+    /// The agent whose own email address is `email`, if any.
+    public func agent(email: EmailAddress) throws(StoreError) -> AgentRecord? {
+        try directory.agent(email: email.canonical)
     }
 
     public func setPassword(_ password: String, agent name: String) throws(StoreError) {

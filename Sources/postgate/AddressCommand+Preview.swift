@@ -14,7 +14,9 @@ extension AddressCommand {
             discussion: """
             An agent's short answer is composed as a submitted reply is: From with the display \
             name, Reply-To the contact centre's address, the template's header and footer in the \
-            text and HTML parts, the contact card of a session's first reply. Nothing is signed, \
+            text and HTML parts, the contact card of a session's first reply; with --agent, that \
+            agent's signature after the footer and, where personal replies are on, the agent's \
+            own address as From. Nothing is signed, \
             queued or sent. Prints the header fields, the text part and the attachments; --html \
             FILE writes the HTML part as a page a browser opens. The published settings are used, \
             or the draft with --draft. With --json: {from, replyTo, to, subject, text, html, \
@@ -25,6 +27,7 @@ extension AddressCommand {
         @Argument(help: "the address") var email: String
         @Flag(help: "preview the draft settings instead of the published ones") var draft = false
         @Option(help: ArgumentHelp("write the HTML part to FILE", valueName: "FILE")) var html: String?
+        @Option(help: ArgumentHelp("the agent writing the sample reply", valueName: "NAME")) var agent: String?
         @OptionGroup var options: StoreOptions
 
         struct Output: Encodable {
@@ -55,9 +58,15 @@ extension AddressCommand {
             let address = parseAddress(email)
             let store = try options.openStore()
             let record = try previewedRecord(address, draft: draft, store: store)
+            var writer: AgentRecord?
+            if let agent {
+                let login = parseAgentName(agent)
+                writer = try reportingFailure { () throws(StoreError) in try store.agent(login) }
+                guard writer != nil else { fail(StoreError.agentNotFound(login).description) }
+            }
             let message: [UInt8]
             do {
-                message = try ReplyPreview.compose(record, outbound: options.gatewayConfiguration().outbound, date: Date())
+                message = try ReplyPreview.compose(record, outbound: options.gatewayConfiguration().outbound, date: Date(), agent: writer)
             } catch {
                 fail("cannot compose the sample reply: \(error)")
             }

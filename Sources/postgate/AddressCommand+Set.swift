@@ -33,6 +33,8 @@ extension AddressCommand {
         var calendar: String?
         @Option(name: .customLong("blocklist"), help: ArgumentHelp("apply the address's blocklist (off keeps its entries)", valueName: "true|false"))
         var blocklist: Bool?
+        @Option(name: .customLong("personal-replies"), help: ArgumentHelp("agents with an own email address (postgate agent set --email) reply from it, with the channel's Reply-To", valueName: "true|false"))
+        var personalReplies: Bool?
         @Option(name: .customLong("auto-reply-keyword"), help: ArgumentHelp("with --exclude-auto-replies: a word or phrase that marks an auto-reply in the subject or the text (repeatable; replaces the list); \"\" empties it", valueName: "TEXT"))
         var autoReplyKeywords: [String] = []
         @Option(name: .customLong("auto-reply-sender"), help: ArgumentHelp("with --exclude-auto-replies: an address or domain whose mail is an auto-reply (repeatable; replaces the list); \"\" empties it", valueName: "SENDER"))
@@ -84,6 +86,7 @@ extension AddressCommand {
                 name.map { settings.displayName = $0.isEmpty ? nil : $0 }
                 channelName.map { settings.channelName = $0.isEmpty ? nil : $0 }
                 blocklist.map { settings.blocklistEnabled = $0 }
+                personalReplies.map { settings.personalReplies = $0 }
                 calendar.map { settings.calendar = $0.isEmpty ? nil : $0 }
                 if !autoReplyKeywords.isEmpty { settings.autoReplyKeywords = autoReplyKeywords.filter { !$0.isEmpty } }
                 if !autoReplySenders.isEmpty { settings.autoReplySenders = autoReplySenders.filter { !$0.isEmpty } }

@@ -332,6 +332,7 @@ extension AddressRecord {
             ("auto-replying", autoReplyText),
             ("blocklist", settings.blocklistEnabled ? "applied" : "off (entries kept)"),
             ("recipient only", settings.syncWhenRecipientOnly ? "yes" : "no"),
+            ("personal replies", settings.personalReplies ? "from the agent's own address" : "from the channel address"),
             ("max to/cc/bcc", [settings.maxTo, settings.maxCc, settings.maxBcc].map { $0.map(String.init) ?? "default" }.joined(separator: "/")),
             ("retention", retentionText),
             ("contact card", settings.sendContactCard ? "sent with the first reply" : "not sent"),

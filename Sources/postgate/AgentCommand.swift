@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PostgateMessage
+import PostgateDirectory
 import PostgateStore
 import PostgateMaildir
 
@@ -17,7 +18,7 @@ struct AgentCommand: ParsableCommand {
         Passwords are stored as scrypt hashes. Give a password at the prompt (not echoed) \
         or on standard input with --password-stdin.
         """,
-        subcommands: [Add.self, List.self, Show.self, Remove.self, Passwd.self, Grant.self, Revoke.self, PrivateSeen.self]
+        subcommands: [Add.self, List.self, Show.self, Set.self, Remove.self, Passwd.self, Grant.self, Revoke.self, PrivateSeen.self]
     )
 
     struct Add: ParsableCommand {
@@ -84,9 +85,63 @@ struct AgentCommand: ParsableCommand {
                 name:      \(record.displayName ?? "")
                 queues:    \(record.queues.joined(separator: ", "))
                 addresses: \(record.addresses.joined(separator: ", "))
+                email:     \(record.email ?? "")
                 created:   \(ISO8601DateFormatter().string(from: record.createdAt))
+                signature (text):
+                \(record.signatureText ?? "(none)")
+                signature (HTML):
+                \(record.signatureHTML ?? "(none)")
                 """
             }
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set an agent's own email address and signature.",
+            discussion: """
+            --email is the agent's own address: on a channel address whose personal replies are \
+            on (`postgate address set --personal-replies true`), the agent's replies are sent \
+            from it, with the channel's Reply-To. It must be on a domain this gateway hosts, so \
+            the reply is DKIM-signed for it. The signature (text and HTML, each a file) is \
+            appended to each reply the agent writes, after the address's footer; it may use the \
+            variables {{agent_name}}, {{agent_email}}, {{address}} and {{address_name}} \
+            (Mustache; HTML escapes them). An empty value clears a setting. Nothing is changed \
+            when one value is refused. With --json: the agent, as `postgate agent show --json`.
+            """
+        )
+
+        @Argument(help: "the login name")
+        var name: String
+        @Option(help: ArgumentHelp("the agent's own email address; \"\" clears it", valueName: "ADDRESS"))
+        var email: String?
+        @Option(name: .customLong("signature-text"), help: ArgumentHelp("file with the text signature; \"\" clears it", valueName: "FILE"))
+        var signatureText: String?
+        @Option(name: .customLong("signature-html"), help: ArgumentHelp("file with the HTML signature; \"\" clears it", valueName: "FILE"))
+        var signatureHTML: String?
+        @OptionGroup var options: StoreOptions
+
+        func validate() throws {
+            guard email != nil || signatureText != nil || signatureHTML != nil else {
+                throw ValidationError("nothing to set: give --email, --signature-text or --signature-html")
+            }
+        }
+
+        func run() throws {
+            let login = parseAgentName(name)
+            let change = AgentProfileChange(
+                email: email.map { $0.isEmpty ? nil : $0 }, signatureText: signatureText.map(Self.read), signatureHTML: signatureHTML.map(Self.read))
+            let store = try options.openStore()
+            let record = try reportingFailure { () throws(StoreError) in try store.setAgentProfile(change, agent: login) }
+            try options.print(record) { "agent \(record.name) updated" }
+        }
+
+        /// The contents of a signature file; nil (clear) for "".
+        static func read(_ path: String) -> String? {
+            guard !path.isEmpty else { return nil }
+            guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read the signature file \(path)") }
+            guard let text = String(data: data, encoding: .utf8) else { fail("the signature file \(path) is not UTF-8 text") }
+            return text
         }
     }
 

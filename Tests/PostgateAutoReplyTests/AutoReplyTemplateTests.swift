@@ -34,10 +34,10 @@ import PostgatePolicy
     }
 
     @Test(arguments: [
-        ("Hello {{name}}", AutoReplyTemplateError.unknownVariable("name")),
-        ("{{#subject}}{{agent}}{{/subject}}", .unknownVariable("agent")),
-        ("{{^customer_name}}{{customer}}{{/customer_name}}", .unknownVariable("customer")),
-        ("{{customer.name}}", .unknownVariable("customer")),
+        ("Hello {{name}}", AutoReplyTemplateError.unknownVariable("name", known: AutoReplyValues.names.sorted())),
+        ("{{#subject}}{{agent}}{{/subject}}", .unknownVariable("agent", known: AutoReplyValues.names.sorted())),
+        ("{{^customer_name}}{{customer}}{{/customer_name}}", .unknownVariable("customer", known: AutoReplyValues.names.sorted())),
+        ("{{customer.name}}", .unknownVariable("customer", known: AutoReplyValues.names.sorted())),
         ("{{> signature}}", .unsupportedTag("{{> signature}}")),
         ("{{=<% %>=}}<%subject%>", .unsupportedTag("{{=<% %>=}}")),
     ])
@@ -52,7 +52,7 @@ import PostgatePolicy
             guard case .syntax(let line, _) = error as? AutoReplyTemplateError else { return false }
             return line == 3
         }
-        #expect((AutoReplyTemplateError.unknownVariable("x")).description.contains("known: customer_name, next_opening"))
+        #expect((AutoReplyTemplateError.unknownVariable("x", known: AutoReplyValues.names.sorted())).description.contains("known: customer_name, next_opening"))
     }
 
     @Test func theNextOpeningIsWrittenInTheCalendarsTimeZone() throws {

@@ -57,6 +57,24 @@ import Testing
         #expect(raw.contains("\r\n\r\n") && !raw.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "CRLF only")
     }
 
+    @Test func theAgentSignatureFollowsTheFooterAndAPersonalReplyKeepsTheChannelReplyTo() throws {
+        var personal = channel
+        personal.signatureText = "Alice\nAcme Support\n"
+        personal.signatureHTML = "<p>SIGNATURE-HTML</p>"
+        personal.address = "alice@acme.test"
+        personal.displayName = "Alice"
+        personal.replyTo = "support@acme.test"
+        let (reply, _, root) = try compose("To: jane@example.net\r\nSubject: Re: x\r\n\r\nDone.\r\n", channel: personal)
+        #expect(root.header["From"] == "Alice <alice@acme.test>")
+        #expect(root.header["Reply-To"] == "<cc-copy@acme.test>", "the contact centre's address wins")
+        #expect(try text(root, reply) == "Hello from Acme\r\n\r\nDone.\r\n\r\n-- \r\nAcme Support, Mon-Fri\r\n\r\nAlice\r\nAcme Support\r\n\r\n\(thread.bodyMarker!)\r\n")
+        personal.contactCentreAddress = nil
+        let (_, raw, alone) = try compose("To: jane@example.net\r\nSubject: Re: x\r\nContent-Type: text/html\r\n\r\n<html><body>Done.</body></html>\r\n",
+                                          channel: personal)
+        #expect(alone.header["Reply-To"] == "<support@acme.test>")
+        #expect(raw.contains("<p>FOOTER-HTML</p><p>SIGNATURE-HTML</p><div style=\"display:none\">"))
+    }
+
     @Test func displayNamesAreEncodedOrQuoted() throws {
         var unicode = channel
         unicode.displayName = "Ünïcødé Support – Équipe très longue pour tester le découpage des mots encodés"

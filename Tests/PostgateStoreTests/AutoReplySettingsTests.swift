@@ -35,7 +35,7 @@ import Testing
         #expect(settings.autoReplyInHTML == nil)
         let rules = settings.autoReplyRules(defaultHourlyCap: 5)
         #expect(rules.enabled == [.outOfHours] && rules.periodHours == 24 && rules.hourlyCap == 5)
-        #expect(try settings.autoReplyTemplate(.outOfHours, .text)?.render(.init()) == "Closed until .")
+        #expect(try settings.autoReplyTemplate(.outOfHours, .text)?.render([:] as [String: String]) == "Closed until .")
     }
 
     @Test func badSettingsAreRefusedInOneLine() {

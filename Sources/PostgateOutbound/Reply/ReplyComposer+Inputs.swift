@@ -18,6 +18,12 @@ extension ReplyComposer {
         public var maxBcc: Int
         /// The most bytes of decoded attachments.
         public var maxAttachmentBytes: Int
+        /// The writing agent's signature, already rendered: after the footer.
+        public var signatureText: String?
+        public var signatureHTML: String?
+        /// Reply-To when it is not the contact centre's address: the channel address, for a
+        /// reply sent from an agent's own address (personal replies).
+        public var replyTo: String?
 
         public init(address: String, displayName: String? = nil, contactCentreAddress: String? = nil,
                     templateHeaderText: String? = nil, templateHeaderHTML: String? = nil,

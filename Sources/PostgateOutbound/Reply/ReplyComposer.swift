@@ -52,7 +52,9 @@ public struct ReplyComposer: Sendable {
     /// From, Reply-To and the threading fields the gateway writes.
     private func replyFields(_ thread: Thread) -> [String] {
         var fields = ["From: " + HeaderPhraseEncoder.mailbox(name: channel.displayName, address: channel.address)]
-        if let copy = channel.contactCentreAddress, !copy.isEmpty { fields.append("Reply-To: <\(copy)>") }
+        if let answer = channel.contactCentreAddress.flatMap({ $0.isEmpty ? nil : $0 }) ?? channel.replyTo {
+            fields.append("Reply-To: <\(answer)>")
+        }
         fields.append("Message-ID: \(thread.messageID)")
         if let parent = thread.inReplyTo { fields.append("In-Reply-To: \(parent)") }
         if !thread.references.isEmpty { fields.append("References: " + thread.references.joined(separator: "\r\n ")) }
@@ -63,7 +65,8 @@ public struct ReplyComposer: Sendable {
     private func checkFieldValues(_ thread: Thread) throws(ReplyCompositionError) {
         let values: [(String, String?)] = [
             ("the display name", channel.displayName), ("the channel address", channel.address),
-            ("the contact centre address", channel.contactCentreAddress), ("the Message-ID", thread.messageID),
+            ("the contact centre address", channel.contactCentreAddress), ("the Reply-To address", channel.replyTo),
+            ("the Message-ID", thread.messageID),
             ("In-Reply-To", thread.inReplyTo), ("References", thread.references.joined(separator: " ")),
         ]
         for (name, value) in values where value?.contains(where: \.isNewline) == true {
