@@ -65,6 +65,7 @@ let package = Package(
             name: "PostgateListener",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),

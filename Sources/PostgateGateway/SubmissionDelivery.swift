@@ -41,22 +41,24 @@ public struct SubmissionDelivery: SMTPServerDelegate {
 
     public func authenticate(_ credentials: SASLCredentials, session: SMTPSessionInfo, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
         let ip = session.remoteAddress
-        let (store, authThreadPool) = (submission.store, self.authThreadPool)
+        let (store, threadPool, authThreadPool) = (submission.store, self.threadPool, self.authThreadPool)
         return throttle.admit(address: ip, account: credentials.user, eventLoop: eventLoop).flatMap { [throttle, logger, failedLoginDelay] attempt in
             guard let attempt else {
                 return eventLoop.makeSucceededFuture(.rejected(SMTPReply(454, "4.7.0", "Too many failed logins; try again later")))
             }
-            return Self.check(credentials, attempt: attempt, ip: ip, store: store, authThreadPool: authThreadPool, throttle: throttle,
+            return Self.check(credentials, attempt: attempt, ip: ip, store: store, threadPool: threadPool, authThreadPool: authThreadPool,
+                              throttle: throttle,
                               logger: logger, failedLoginDelay: failedLoginDelay, eventLoop: eventLoop)
         }
     }
 
     private static func check(_ credentials: SASLCredentials, attempt: LoginThrottle.Attempt, ip: String, store: MailStore,
-                              authThreadPool: NIOThreadPool, throttle: LoginThrottle, logger: Logger, failedLoginDelay: TimeAmount,
-                              eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
-        authThreadPool.runIfActive(eventLoop: eventLoop) {
-            try store.authenticate(agent: credentials.user, password: credentials.password)
-        }.flatMapError { [throttle] error in
+                              threadPool: NIOThreadPool, authThreadPool: NIOThreadPool, throttle: LoginThrottle, logger: Logger,
+                              failedLoginDelay: TimeAmount, eventLoop: any EventLoop) -> EventLoopFuture<AuthenticationVerdict> {
+        PasswordCheck.run(cached: { try store.authenticateFromCache(agent: credentials.user, password: credentials.password) },
+                          full: { try store.authenticate(agent: credentials.user, password: credentials.password) },
+                          lookupPool: threadPool, checkPool: authThreadPool, eventLoop: eventLoop)
+        .flatMapError { [throttle] error in
             throttle.finish(attempt, .notChecked)
             return eventLoop.makeFailedFuture(error)
         }.flatMap { [throttle, logger, failedLoginDelay] identity in

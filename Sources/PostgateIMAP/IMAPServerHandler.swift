@@ -335,9 +335,10 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func check(_ tag: String, user: String, password: String, attempt: LoginThrottle.Attempt, context: ChannelHandlerContext) {
         let store = executor.store
-        authThreadPool.runIfActive(eventLoop: context.eventLoop) {
-            try store.authenticate(agent: user, password: password)
-        }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+        PasswordCheck.run(cached: { try store.authenticateFromCache(agent: user, password: password) },
+                          full: { try store.authenticate(agent: user, password: password) },
+                          lookupPool: threadPool, checkPool: authThreadPool, eventLoop: context.eventLoop)
+            .hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             // A store that cannot check the password is not a wrong password: no delay, no
             // lockout count, and UNAVAILABLE (RFC 5530 section 3).
             guard case .success(let agent) = result else {

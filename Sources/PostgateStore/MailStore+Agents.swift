@@ -146,6 +146,16 @@ extension MailStore {
         return identity
     }
 
+    /// The agent if the verification cache remembers `password` for its stored hash; nil
+    /// otherwise (unknown agent, wrong password, or not verified lately), which says nothing
+    /// yet: `authenticate` decides. A quick lookup, no scrypt.
+    public func authenticateFromCache(agent name: String, password: String) throws(StoreError) -> AgentIdentity? {
+        let name = name.lowercased()
+        guard let credentials = try directory.credentials(of: name),
+              verifiedPasswords.contains(agent: name, storedHash: credentials.hash, password: password) else { return nil }
+        return AgentIdentity(id: credentials.id, name: name)
+    }
+
     /// Keeps `\Seen` per agent (true) or shared by everyone (false) in the shared folder of
     /// an address or a queue (Dovecot's private flags); other flags stay shared.
     public func setPrivateSeen(_ enabled: Bool, of membership: AgentMembership) throws(StoreError) {
