@@ -87,6 +87,7 @@ extension SQLiteDatabase {
         registerAutoReplySchema(&migrator)
         registerWebhookSchema(&migrator)
         registerBotSchema(&migrator)
+        registerTraceSchema(&migrator)
         return migrator
     }
 }
