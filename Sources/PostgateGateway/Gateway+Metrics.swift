@@ -7,6 +7,7 @@ import PostgateMaildir
 import PostgateMetrics
 import PostgateOutbound
 import PostgateStore
+import Synchronization
 
 /// `/metrics`: what is counted as it happens (sessions, transactions, commands, attempts)
 /// and what is read when scraped (the queue's depth, the connectors' states, the data
@@ -17,6 +18,12 @@ extension Gateway {
         let queue: OutboundQueueGauges
         let freeBytes: CoreMetrics.Gauge
         let capacityBytes: CoreMetrics.Gauge
+        let messageBytes: CoreMetrics.Gauge
+        let indexBytes: CoreMetrics.Gauge
+        /// When the store's size was last read: summing the message sizes scans an index, so
+        /// scrapes within `sizeInterval` of it keep the last values.
+        let sizeReadAt = Mutex<ContinuousClock.Instant?>(nil)
+        static let sizeInterval = Duration.seconds(60)
         /// Connectors by direction and state (`Gateway.connectorState`), every pair from the start.
         let connectors: [String: CoreMetrics.Gauge]
 
@@ -24,6 +31,8 @@ extension Gateway {
             queue = OutboundQueueGauges(factory: factory)
             freeBytes = Gauge(label: MetricName.storeFreeBytes, factory: factory)
             capacityBytes = Gauge(label: MetricName.storeCapacityBytes, factory: factory)
+            messageBytes = Gauge(label: MetricName.storeSizeBytes, dimensions: [("part", "messages")], factory: factory)
+            indexBytes = Gauge(label: MetricName.storeSizeBytes, dimensions: [("part", "index")], factory: factory)
             let states: [(GatewayDirection, [String])] = [
                 (.receiving, ["draft", "not_started"] + GatewayLiveState.State.allCases.map(\.rawValue)),
                 (.sending, ["draft", "active"]),
@@ -36,6 +45,20 @@ extension Gateway {
                 }
             }
             self.connectors = connectors
+        }
+
+        /// Reads the store's size unless it was read within `sizeInterval`. On the thread pool.
+        func updateSize(_ store: MailStore) throws {
+            let now = ContinuousClock.now
+            let due = sizeReadAt.withLock { last in
+                guard last.map({ now - $0 >= Self.sizeInterval }) ?? true else { return false }
+                last = now
+                return true
+            }
+            guard due else { return }
+            let size = try store.storeSize()
+            messageBytes.record(size.messages)
+            indexBytes.record(size.index)
         }
 
         /// Sets the connector gauges from `listings` (pairs without a connector to 0).
@@ -63,17 +86,18 @@ extension Gateway {
         return {
             do {
                 try await threadPool.runToCompletion {
-                    BlockingWork.assertAllowedHere("reading the queue's depth, the connectors and the free space for metrics")
+                    BlockingWork.assertAllowedHere("reading the queue's depth, the connectors, the store's size and the free space for metrics")
                     gauges.queue.update(try outbound.backlog(), now: Date())
                     gauges.update(connectors: try store.gatewayListings())
                     if let space = FileSystem.freeSpace(dataDirectory) {
                         gauges.freeBytes.record(space.available)
                         gauges.capacityBytes.record(space.total)
                     }
+                    try gauges.updateSize(store)
                 }
             } catch {
                 // The counters are still worth having; the gauges keep their last values.
-                logger.error("metrics: could not read the outbound queue or the connectors: \(error)")
+                logger.error("metrics: could not read the outbound queue, the connectors or the store's size", metadata: ["error": "\(error)"])
             }
             return metrics.exposition()
         }

@@ -1,8 +1,14 @@
 import GRDB
 import PostgateMaildir
 
-/// The lookups of `postgate trace`: a message's copies by queue id or by Message-ID.
+/// The lookups of `postgate trace`: a message's copies by queue id or by Message-ID; and
+/// the bytes the messages take, for `/metrics`.
 extension SQLiteMessageIndex {
+    /// A scan of the covering index `message_imap_summary`, which holds `size`.
+    package func messageBytes() throws(StoreError) -> Int64 {
+        try database.read { db in try Int64.fetchOne(db, cachedSQL: "SELECT coalesce(sum(size), 0) FROM message") ?? 0 }
+    }
+
     package func messages(queueID: String) throws(StoreError) -> [StoredMessage] {
         try database.read { db in
             try Row.fetchAll(db, cachedSQL: """
