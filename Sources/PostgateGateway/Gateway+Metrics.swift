@@ -7,7 +7,6 @@ import PostgateMaildir
 import PostgateMetrics
 import PostgateOutbound
 import PostgateStore
-import Synchronization
 
 /// `/metrics`: what is counted as it happens (sessions, transactions, commands, attempts)
 /// and what is read when scraped (the queue's depth, the connectors' states, the data
@@ -18,12 +17,6 @@ extension Gateway {
         let queue: OutboundQueueGauges
         let freeBytes: CoreMetrics.Gauge
         let capacityBytes: CoreMetrics.Gauge
-        let messageBytes: CoreMetrics.Gauge
-        let indexBytes: CoreMetrics.Gauge
-        /// When the store's size was last read: summing the message sizes scans an index, so
-        /// scrapes within `sizeInterval` of it keep the last values.
-        let sizeReadAt = Mutex<ContinuousClock.Instant?>(nil)
-        static let sizeInterval = Duration.seconds(60)
         /// Connectors by direction and state (`Gateway.connectorState`), every pair from the start.
         let connectors: [String: CoreMetrics.Gauge]
 
@@ -31,8 +24,6 @@ extension Gateway {
             queue = OutboundQueueGauges(factory: factory)
             freeBytes = Gauge(label: MetricName.storeFreeBytes, factory: factory)
             capacityBytes = Gauge(label: MetricName.storeCapacityBytes, factory: factory)
-            messageBytes = Gauge(label: MetricName.storeSizeBytes, dimensions: [("part", "messages")], factory: factory)
-            indexBytes = Gauge(label: MetricName.storeSizeBytes, dimensions: [("part", "index")], factory: factory)
             let states: [(GatewayDirection, [String])] = [
                 (.receiving, ["draft", "not_started"] + GatewayLiveState.State.allCases.map(\.rawValue)),
                 (.sending, ["draft", "active"]),
@@ -45,20 +36,6 @@ extension Gateway {
                 }
             }
             self.connectors = connectors
-        }
-
-        /// Reads the store's size unless it was read within `sizeInterval`. On the thread pool.
-        func updateSize(_ store: MailStore) throws {
-            let now = ContinuousClock.now
-            let due = sizeReadAt.withLock { last in
-                guard last.map({ now - $0 >= Self.sizeInterval }) ?? true else { return false }
-                last = now
-                return true
-            }
-            guard due else { return }
-            let size = try store.storeSize()
-            messageBytes.record(size.messages)
-            indexBytes.record(size.index)
         }
 
         /// Sets the connector gauges from `listings` (pairs without a connector to 0).
@@ -93,7 +70,7 @@ extension Gateway {
                         gauges.freeBytes.record(space.available)
                         gauges.capacityBytes.record(space.total)
                     }
-                    try gauges.updateSize(store)
+                    try metrics.storeSize.refresh { try store.storeSize() }
                 }
             } catch {
                 // The counters are still worth having; the gauges keep their last values.

@@ -337,9 +337,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             queueID: id)
         let committed = try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
         delivery.metrics?.count(labels: routing.rcptTo.keys.map { routing.labels[$0] }, queueCopies: queues.count)
-        delivery.metrics?.countSessions(committed.stored.filter { $0.policy == nil }.map {
-            ($0.sessionReason, arrival.addresses[$0.mailboxPath]?.queue)
-        })
+        delivery.metrics?.count(stored: committed.stored)
+        delivery.metrics?.countSessions(reasons: committed.stored.filter { $0.policy == nil }.map(\.sessionReason))
         return (committed, arrival)
     }
 

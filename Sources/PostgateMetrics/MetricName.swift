@@ -19,8 +19,7 @@ public enum MetricName {
     public static let inboundMessages = "postgate_inbound_messages_total"
     public static let inboundQueueRouted = "postgate_inbound_queue_routed_total"
 
-    // Conversation sessions, label `queue`: the agents' queue of the message that opened
-    // or closed the session (an administrator's name), or none.
+    // Conversation sessions (no label: queues are often named after addresses).
     public static let sessionsOpened = "postgate_sessions_opened_total"
     public static let sessionsClosed = "postgate_sessions_closed_total"
 
@@ -56,7 +55,7 @@ public enum MetricName {
     public static let storeCapacityBytes = "postgate_store_capacity_bytes"
     /// Label `part`: messages (the sizes of the indexed message copies: a message linked
     /// into several mailboxes counts once per mailbox), index (the SQLite file and its WAL).
-    /// Read at most once a minute.
+    /// Read in full at most every five minutes; deliveries add to it in between.
     public static let storeSizeBytes = "postgate_store_size_bytes"
 
     /// The help text of each family.
@@ -69,8 +68,8 @@ public enum MetricName {
         smtpCommitDuration: "Time from the end of the message data to the message being durable.",
         inboundMessages: "Copies of inbound messages stored, one per receiving mailbox, by policy label.",
         inboundQueueRouted: "Copies of inbound messages routed to an agents' queue.",
-        sessionsOpened: "Conversation sessions opened by an inbound message, by the queue it was routed to.",
-        sessionsClosed: "Conversation sessions closed because the customer's next message started a new one, by queue.",
+        sessionsOpened: "Conversation sessions opened by an inbound message.",
+        sessionsClosed: "Conversation sessions closed because the customer's next message started a new one.",
         imapConnectionsOpened: "IMAP connections accepted by a listener.",
         imapConnectionsClosed: "IMAP connections that ended.",
         imapCommandDuration: "Time an IMAP command took on the store, from its line to its tagged response, by command.",
