@@ -58,19 +58,24 @@ struct TraceCommand: ParsableCommand {
     static func report(_ query: String, store: MailStore, queue: OutboundQueue) throws(StoreError) -> Report {
         var report = Report(query: query, messages: [], outbound: [], outboundSessions: [])
         if let number = Int64(query) {
+            let record: OutboundMessageRecord?
             do {
-                let record = try queue.message(number)
-                report.outbound = [record]
-                report.outboundSessions = try sessions([record.sessionId].compactMap { $0 }, store: store)
-                return report
+                record = try queue.message(number)
             } catch .messageNotFound {
+                record = nil
             } catch .store(let error) {
                 throw error
             } catch {
                 throw .database(path: store.dataPath, reason: "\(error)")
             }
+            if let record {
+                report.outbound = [record]
+                report.outboundSessions = try sessions([record.sessionId].compactMap { $0 }, store: store)
+                return report
+            }
         }
-        let messages = try store.tracedMessage(queueID: query).map { [$0] } ?? store.tracedMessages(messageID: query)
+        var messages = try store.tracedMessage(queueID: query).map { [$0] } ?? []
+        if messages.isEmpty { messages = try store.tracedMessages(messageID: query) }
         for message in messages {
             let sessionIDs = message.sessionIds
             report.messages.append(Story(message: message, sessions: try sessions(sessionIDs, store: store),

@@ -30,7 +30,7 @@ import Testing
 
     @Test func logfmtKeysAreBareWords() {
         #expect(LogLineFormat.logfmtKey("queue_id") == "queue_id")
-        #expect(LogLineFormat.logfmtKey("a key=\"x\"") == "a_key___x_")
+        #expect(LogLineFormat.logfmtKey("a key=\"x\"") == "a_key__x_")
         #expect(LogLineFormat.logfmtKey("") == "_")
     }
 
