@@ -54,7 +54,7 @@ public final class LogLineOutput: Sendable {
     /// Writes all of `line`; a failed write (a closed pipe) drops the line.
     func append(_ line: String) {
         var bytes = Array(line.utf8)
-        lock.withLock {
+        lock.withLock { _ in
             var offset = 0
             while offset < bytes.count {
                 let written = bytes.withUnsafeMutableBytes { raw in
