@@ -95,8 +95,9 @@ extension MailStore {
         defer { try? handle.close() }
         guard let head = try? handle.read(upToCount: 8192) else { return nil }
         var field: String?
-        for line in String(decoding: head, as: UTF8.self).components(separatedBy: "\n") {
-            let text = line.hasSuffix("\r") ? String(line.dropLast()) : line
+        // Split on the bytes: in a Swift string CR LF is one character, which no "\n" matches.
+        for line in head.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let text = String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...], as: UTF8.self)
             if text.isEmpty { break }
             if let current = field, text.first == " " || text.first == "\t" {
                 field = current + " " + text.trimmingCharacters(in: .whitespaces)
