@@ -89,6 +89,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        /// Log lines: a swift-log handler writing one line per event in logfmt or JSON.
+        .target(
+            name: "PostgateLogging",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
         /// SMTP server protocol (RFC 5321): framing, state machine, channel handler.
         .target(
             name: "PostgateSMTP",
@@ -275,7 +280,7 @@ let package = Package(
             dependencies: [
                 "PostgateMessage", "PostgateSMTP", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateDNS", "PostgateDKIM", "PostgatePolicy", "PostgateIMAP", "PostgateOutbound",
                 "PostgateSessions", "PostgateBlocking", "PostgateConnectors", "PostgateOAuth", "PostgateListener", "PostgateAPI", "PostgateAutoReply",
-                "PostgateMetrics",
+                "PostgateMetrics", "PostgateLogging",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -296,6 +301,7 @@ let package = Package(
             dependencies: [
                 "PostgateGateway", "PostgateMaildir", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateMessage", "PostgateDNS", "PostgateDKIM", "PostgatePolicy",
                 "PostgateSessions", "PostgateCSV", "PostgateOutbound", "PostgateConnectors", "PostgateAutoReply", "PostgateMetrics",
+                "PostgateLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -327,6 +333,10 @@ let package = Package(
         ),
         .testTarget(name: "PostgatePolicyTests", dependencies: ["PostgatePolicy", "PostgateMessage", "PostgateCSV"]),
         .testTarget(name: "PostgateCSVTests", dependencies: ["PostgateCSV"]),
+        .testTarget(
+            name: "PostgateLoggingTests",
+            dependencies: ["PostgateLogging", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "PostgateAutoReplyTests", dependencies: ["PostgateAutoReply", "PostgatePolicy", "PostgateMessage"]),
         .testTarget(
             name: "PostgateSMTPTests",

@@ -31,6 +31,8 @@ public struct BotTurn: Sendable, Equatable {
     public var sessionID: Int64?
     public var queue: String?
     public var createdAt: Date
+    /// The message's queue id, for the log lines about the decision.
+    public var queueID: String? = nil
 }
 
 /// One decision, as `postgate bot log` lists it.

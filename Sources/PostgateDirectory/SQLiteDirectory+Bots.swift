@@ -65,10 +65,14 @@ extension SQLiteDirectory: BotDirectory {
 
     package func pendingBotTurns(limit: Int) throws(StoreError) -> [BotTurn] {
         try database.read { db in
-            try Row.fetchAll(db, cachedSQL: "SELECT * FROM bot_turn WHERE state = 'pending' ORDER BY id LIMIT ?", arguments: [limit]).map { row in
+            try Row.fetchAll(db, cachedSQL: """
+                SELECT bot_turn.*, (SELECT message.queue_id FROM message JOIN mailbox ON mailbox.id = message.mailbox_id
+                                    WHERE mailbox.path = bot_turn.mailbox_path AND message.uid = bot_turn.uid) AS message_queue_id
+                FROM bot_turn WHERE state = 'pending' ORDER BY id LIMIT ?
+                """, arguments: [limit]).map { row in
                 BotTurn(id: row["id"], eventID: row["event_id"], mailboxPath: row["mailbox_path"],
                         uid: UInt32(truncatingIfNeeded: row["uid"] as Int64), sessionID: row["session_id"], queue: row["queue"],
-                        createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                        createdAt: Date(timeIntervalSince1970: row["created_at"]), queueID: row["message_queue_id"])
             }
         }
     }

@@ -39,17 +39,21 @@ public struct AutoResponder: Sendable {
         var date: Date
         /// Per address mailbox path: the address and the queue the message was routed to.
         var addresses: [String: (address: EmailAddress, queue: String?)]
+        /// The message's queue id, on the lines about its auto-reply.
+        var queueID: String
     }
 
     /// Runs on the thread pool, before the acknowledgement: answers each copy stored in an
     /// address's own mailbox whose address has an auto-reply switched on.
     func answer(_ stored: [StoredMessage], arrival: Arrival) {
         BlockingWork.assertAllowedHere("auto-reply")
+        var logger = self.logger
+        logger[metadataKey: "queue_id"] = "\(arrival.queueID)"
         for message in stored {
             guard let target = arrival.addresses[message.mailboxPath] else { continue }
             let address = target.address
             do {
-                try answer(message, address: address, queue: target.queue, arrival: arrival)
+                try answer(message, address: address, queue: target.queue, arrival: arrival, logger: logger)
             } catch let error as OutboundQueueError {
                 if case .autoReplyHeld = error {
                     logger.notice("auto-reply held back", metadata: ["address": "\(address)", "reason": "\(error)"])
@@ -62,7 +66,7 @@ public struct AutoResponder: Sendable {
         }
     }
 
-    private func answer(_ message: StoredMessage, address: EmailAddress, queue: String?, arrival: Arrival) throws {
+    private func answer(_ message: StoredMessage, address: EmailAddress, queue: String?, arrival: Arrival, logger: Logger) throws {
         let store = submission.store
         let directory = try store.directorySnapshot()
         guard let record = try directory.address(address) else { return }
@@ -100,7 +104,7 @@ public struct AutoResponder: Sendable {
         let queued = try submission.submitAutoReply(bytes, from: address, parent: parent,
                                                     autoReply: OutboundAutoReply(kind: kind, recipient: recipient, rules: rules))
         logger.info("auto-reply queued", metadata: [
-            "address": "\(address)", "kind": "\(kind.rawValue)", "outbound": "\(queued.id)",
+            "address": "\(address)", "kind": "\(kind.rawValue)", "reply_queue_id": "\(queued.id)",
             "session": "\(message.sessionID.map(String.init) ?? "-")",
         ])
     }

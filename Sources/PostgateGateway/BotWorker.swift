@@ -95,7 +95,8 @@ struct BotWorker: Sendable {
             switch answer {
             case .success(let answer) where answer.action == "reply" && !(answer.text ?? "").isEmpty:
                 let outbound = try await reply(answer, prepared: prepared, turn: turn)
-                try await finish(turn, state: "replied", detail: "reply queued as outbound message \(outbound)", queue: nil, handOver: false)
+                try await finish(turn, state: "replied", detail: "reply queued as outbound message \(outbound)", queue: nil, handOver: false,
+                                 reply: outbound)
             case .success(let answer) where answer.action == "handoff":
                 let queue = try await existingQueue(answer.queue) ?? turn.queue
                 try await finish(turn, state: "handed-over", detail: answer.note.map { "the bot handed over: \($0)" } ?? "the bot handed over",
@@ -106,7 +107,9 @@ struct BotWorker: Sendable {
                 try await finish(turn, state: "queued", detail: reason.description, queue: turn.queue, handOver: false)
             }
         } catch {
-            logger.error("bot decision not recorded; it is asked again", metadata: ["event": "\(turn.eventID)", "error": "\(error)"])
+            logger.error("bot decision not recorded; it is asked again", metadata: [
+                "queue_id": "\(turn.queueID ?? "")", "event": "\(turn.eventID)", "error": "\(error)",
+            ])
             try? await Task.sleep(for: .seconds(1))
         }
     }
@@ -201,10 +204,15 @@ struct BotWorker: Sendable {
         return queues.first { $0.name.lowercased() == name.lowercased() }?.name
     }
 
-    private func finish(_ turn: BotTurn, state: String, detail: String, queue: String?, handOver: Bool) async throws {
+    private func finish(_ turn: BotTurn, state: String, detail: String, queue: String?, handOver: Bool, reply: Int64? = nil) async throws {
         try await threadPool.runToCompletion { [store] in
             try store.finishBotTurn(turn, state: state, detail: detail, toQueue: queue, handOver: handOver)
         }
-        logger.info("bot decision", metadata: ["event": "\(turn.eventID)", "state": "\(state)", "detail": "\(detail)"])
+        var metadata: Logger.Metadata = [
+            "queue_id": "\(turn.queueID ?? "")", "event": "\(turn.eventID)", "state": "\(state)", "detail": "\(detail)",
+            "session": "\(turn.sessionID.map(String.init) ?? "")",
+        ]
+        if let reply { metadata["reply_queue_id"] = "\(reply)" }
+        logger.info("bot decision", metadata: metadata)
     }
 }

@@ -63,17 +63,18 @@ extension Gateway {
         return {
             do {
                 try await threadPool.runToCompletion {
-                    BlockingWork.assertAllowedHere("reading the queue's depth, the connectors and the free space for metrics")
+                    BlockingWork.assertAllowedHere("reading the queue's depth, the connectors, the store's size and the free space for metrics")
                     gauges.queue.update(try outbound.backlog(), now: Date())
                     gauges.update(connectors: try store.gatewayListings())
                     if let space = FileSystem.freeSpace(dataDirectory) {
                         gauges.freeBytes.record(space.available)
                         gauges.capacityBytes.record(space.total)
                     }
+                    try metrics.storeSize.refresh { try store.storeSize() }
                 }
             } catch {
                 // The counters are still worth having; the gauges keep their last values.
-                logger.error("metrics: could not read the outbound queue or the connectors: \(error)")
+                logger.error("metrics: could not read the outbound queue, the connectors or the store's size", metadata: ["error": "\(error)"])
             }
             return metrics.exposition()
         }

@@ -13,7 +13,9 @@ extension Gateway {
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(for: .seconds(wait))
-                    _ = try await threadPool.runIfActive { try store.applyRetention() }
+                    try await threadPool.runIfActive {
+                        try store.recordRetention(try store.applyRetention(), actor: "retention", recordNothing: false)
+                    }
                 } catch is CancellationError {
                     return
                 } catch {

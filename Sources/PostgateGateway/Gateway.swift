@@ -150,7 +150,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let autoResponder = AutoResponder(submission: replies, logger: logger)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: services.inboundDKIM, autoResponder: autoResponder,
-                                       metrics: InboundMetrics(factory: metrics.factory))
+                                       metrics: InboundMetrics(factory: metrics.factory, storeSize: metrics.storeSize))
         let limiter = ConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP

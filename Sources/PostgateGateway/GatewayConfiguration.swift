@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgateLogging
 import PostgateIMAP
 import PostgateSMTP
 import PostgateStore
@@ -19,6 +20,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// How a delivery makes its file and Maildir entries durable before the `250`.
     public var dataSync = DurableSync.Mode.filesystem
     public var logLevel = Logger.Level.info
+    /// `log_format:` how each log line is written (logfmt or JSON, one line per event).
+    public var logFormat = LogLineFormat.logfmt
     public var tls = TLSSettings()
     public var smtp = SMTPSettings()
     public var imap = IMAPSettings()
@@ -177,7 +180,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     private mutating func apply(_ node: ConfigNode) throws {
-        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api", "auto_replies", "webhooks", "bots"])
+        try node.checkKeys(["hostname", "data_directory", "data_sync", "log_level", "log_format", "tls", "smtp", "imap", "imaps", "submission", "submissions", "channels", "dns", "dkim", "sessions", "outbound", "connectors", "retention", "login", "api", "auto_replies", "webhooks", "bots"])
         try node.string("hostname").map { hostname = $0 }
         try node.string("data_directory").map { dataDirectory = $0 }
         if let mode = try node.string("data_sync") {
@@ -191,6 +194,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 throw ConfigurationError("\(node.path).log_level: \(level) is not one of trace, debug, info, notice, warning, error, critical")
             }
             logLevel = parsed
+        }
+        if let format = try node.string("log_format") {
+            guard let parsed = LogLineFormat(rawValue: format) else {
+                throw ConfigurationError("\(node.path).log_format: \(format) is not one of logfmt, json")
+            }
+            logFormat = parsed
         }
         if let tlsNode = try node.child("tls") {
             try tlsNode.checkKeys(["certificate_file", "private_key_file", "handshake_timeout"])

@@ -20,7 +20,8 @@ public struct InboundDelivery: SMTPServerDelegate {
     let store: MailStore
     let threadPool: NIOThreadPool
     let hostname: String
-    let logger: Logger
+    /// Every line about one message carries its `queue_id` (`StoreMessageWriter` sets it).
+    var logger: Logger
     /// DKIM: verify signatures and add Authentication-Results; nil to skip.
     let dkim: DKIMInboundVerifier?
     /// Sends the addresses' auto-replies once a message is durable; nil: none (no outbound queue).
@@ -80,9 +81,12 @@ public struct InboundDelivery: SMTPServerDelegate {
     public func openMessage(for transaction: SMTPTransaction, eventLoop: any EventLoop) -> EventLoopFuture<any SMTPMessageWriter> {
         let id = StoreMessageWriter.makeID()
         let date = Date()
+        let session = transaction.session
         let origin = MessageOrigin(
             sender: transaction.sender.description, recipients: transaction.recipients,
-            traceHeader: traceHeader(for: transaction, id: id, date: date))
+            traceHeader: traceHeader(for: transaction, id: id, date: date),
+            source: ["client": "\(session.remoteAddress)", "helo": "\(Self.printable(session.heloName ?? ""))",
+                     "protocol": "\(session.protocolName)"])
         let writer = StoreMessageWriter(delivery: self, origin: origin, id: id, date: date, eventLoop: eventLoop)
         return eventLoop.makeSucceededFuture(writer)
     }
@@ -131,6 +135,9 @@ struct MessageOrigin: Sendable {
     /// The trace fields added at the top of the message (RFC 5321 section 4.4).
     var traceHeader: String
     var checkpoint: FetchCheckpoint? = nil
+    /// Where it came from, for the log line that accepts it: the SMTP client and its HELO
+    /// name, or the receiving gateway.
+    var source: Logger.Metadata = [:]
     /// A fetched message has no envelope: its sender is its Return-Path field (the
     /// provider's final delivery added it, RFC 5321 section 4.4), else its From.
     var senderFromHeader = false
@@ -173,6 +180,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     private var traceBytesToSkip: Int
 
     init(delivery: InboundDelivery, origin: MessageOrigin, id: String, date: Date, eventLoop: any EventLoop) {
+        var delivery = delivery
+        delivery.logger[metadataKey: "queue_id"] = "\(id)"
         self.delivery = delivery
         self.origin = origin
         self.eventLoop = eventLoop
@@ -301,7 +310,7 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         let facts = delivery.routingFacts(header: header, sender: sender, message: incoming)
         let routing = try delivery.route(targets, header: header, mailFrom: sender, bodyText: facts.body, directory: directory)
         var rcptTo = routing.rcptTo
-        var arrival = AutoResponder.Arrival(header: header, envelopeSender: sender, date: date, addresses: [:])
+        var arrival = AutoResponder.Arrival(header: header, envelopeSender: sender, date: date, addresses: [:], queueID: id)
         for target in targets.keys { arrival.addresses[target.mailboxPath] = (target.address, nil) }
         // Only ordinary messages reach an agents' queue: never blocked mail, auto-replies, own replies or quarantine.
         let ordinary = rcptTo.keys.filter { routing.labels[$0] == nil }
@@ -324,9 +333,12 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
             }
         }
         let envelope = DeliveryEnvelope(
-            mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels, botHolds: botHolds)
+            mailFrom: sender, rcptTo: rcptTo, internalDate: date, header: header, policy: routing.labels, botHolds: botHolds,
+            queueID: id)
         let committed = try delivery.store.commitDelivery(incoming, to: Array(rcptTo.keys), envelope: envelope, checkpoint: origin.checkpoint)
         delivery.metrics?.count(labels: routing.rcptTo.keys.map { routing.labels[$0] }, queueCopies: queues.count)
+        delivery.metrics?.count(stored: committed.stored)
+        delivery.metrics?.countSessions(reasons: committed.stored.filter { $0.policy == nil }.map(\.sessionReason))
         return (committed, arrival)
     }
 
@@ -334,10 +346,27 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     /// failure is logged by the store, and recovery finishes it).
     private func publish(_ committed: CommittedDelivery) {
         delivery.store.publish(committed)
-        delivery.logger.info("delivered", metadata: [
-            "id": "\(id)", "from": "\(committed.stored.first?.mailFrom ?? origin.sender)", "size": "\(incoming?.size ?? 0)",
-            "mailboxes": "\(committed.stored.map { "\($0.mailboxPath)#\($0.uid)" }.joined(separator: ","))",
-        ])
+        log(committed)
+    }
+
+    /// The message's lines after its `250`: one for the message (who sent it, from where,
+    /// its size and Message-ID), one per stored copy (mailbox, UID, session, policy label).
+    /// A duplicate that stored no copy says so.
+    private func log(_ committed: CommittedDelivery) {
+        var accepted = origin.source
+        accepted["from"] = "\(committed.stored.first?.mailFrom ?? origin.sender)"
+        accepted["to"] = .array(origin.recipients.map { .string($0.description) })
+        accepted["size"] = "\(incoming?.size ?? 0)"
+        accepted["copies"] = "\(committed.stored.count)"
+        if let messageID = committed.stored.first?.messageID { accepted["message_id"] = "\(messageID)" }
+        delivery.logger.info(committed.stored.isEmpty ? "accepted; a duplicate, nothing stored" : "accepted", metadata: accepted)
+        for copy in committed.stored {
+            var stored: Logger.Metadata = ["mailbox": "\(copy.mailboxPath)", "uid": "\(copy.uid)"]
+            if let session = copy.sessionID { stored["session"] = "\(session)" }
+            if let reason = copy.sessionReason { stored["session_reason"] = "\(reason)" }
+            if let policy = copy.policy { stored["policy"] = "\(policy)" }
+            delivery.logger.info("stored", metadata: stored)
+        }
     }
 
     /// A short unique queue id: time in base 36 and random bits, as Postfix's long ids.

@@ -83,8 +83,8 @@ final class SubmissionMessageWriter: SMTPMessageWriter, @unchecked Sendable {
         do {
             let record = try delivery.submission.submit(message, from: sender, to: transaction.recipients, agent: agent)
             delivery.logger.info("reply submitted", metadata: [
-                "id": "\(record.id)", "agent": "\(agent)", "from": "\(sender)", "size": "\(message.count)",
-                "recipients": "\(record.recipients.count)",
+                "queue_id": "\(record.id)", "agent": "\(agent)", "from": "\(sender)", "size": "\(message.count)",
+                "to": .array(record.recipients.map { .string($0.address) }), "client": "\(transaction.session.remoteAddress)",
             ])
             return String(record.id)
         } catch let refusal as ReplyRefusal {

@@ -17,11 +17,14 @@ public struct DeliveryEnvelope: Sendable {
     /// Address mailboxes whose copy is held for the address's bot, each with the queue the
     /// message would have gone to ("" for none): the queue copy waits for the bot's decision.
     public var botHolds: [MailboxTarget: String]
+    /// The queue id of the SMTP transaction or fetch, stored on every row (`message.queue_id`).
+    public var queueID: String?
 
     public init(
         mailFrom: String, rcptTo: [MailboxTarget: String], internalDate: Date = Date(), header: MessageHeader,
-        policy: [MailboxTarget: String] = [:], botHolds: [MailboxTarget: String] = [:]
+        policy: [MailboxTarget: String] = [:], botHolds: [MailboxTarget: String] = [:], queueID: String? = nil
     ) {
+        self.queueID = queueID
         self.botHolds = botHolds
         self.mailFrom = mailFrom
         self.rcptTo = rcptTo

@@ -51,6 +51,15 @@ package protocol MessageIndex: Sendable {
 
     /// One session and its messages in arrival order; nil if there is no such session.
     func session(id: Int64, now: Date) throws(StoreError) -> (SessionRecord, [StoredMessage])?
+
+    /// The sum of the sizes of every message copy in the index.
+    func messageBytes() throws(StoreError) -> Int64
+
+    /// Every copy a delivery stored under `queueID` (`message.queue_id`), in mailbox order.
+    func messages(queueID: String) throws(StoreError) -> [StoredMessage]
+    /// Every copy in any mailbox whose Message-ID field is one of `messageIDs` (exact
+    /// values), oldest first.
+    func messages(messageIDs: [String]) throws(StoreError) -> [StoredMessage]
 }
 
 /// A message being acknowledged: a row without its UID yet.

@@ -88,6 +88,7 @@ extension SQLiteDatabase {
         registerWebhookSchema(&migrator)
         registerBotSchema(&migrator)
         registerAgentProfileSchema(&migrator)
+        registerTraceSchema(&migrator)
         return migrator
     }
 }

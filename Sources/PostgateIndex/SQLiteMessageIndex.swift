@@ -152,15 +152,15 @@ package struct SQLiteMessageIndex: MailIndex {
         try db.execute(cachedSQL: """
             INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, mail_from, rcpt_to,
                 header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, keywords,
-                session_id, session_reason, thread_index_root, content_digest, modseq, importance)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                session_id, session_reason, thread_index_root, content_digest, modseq, importance, queue_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 message.mailboxID, message.uid, message.filename, message.size,
                 message.internalDate.timeIntervalSince1970, message.flags, message.mailFrom, message.rcptTo,
                 message.headerFrom, message.headerTo, message.headerCc, message.subject, message.date,
                 message.messageID, message.inReplyTo, message.references, message.policy,
                 MessageFlags.keywords(forPolicy: message.policy, importance: message.importance),
-                message.sessionID, message.sessionReason, threadIndexRoot, contentDigest, modSeq, message.importance,
+                message.sessionID, message.sessionReason, threadIndexRoot, contentDigest, modSeq, message.importance, message.queueID,
             ])
     }
 
@@ -180,6 +180,7 @@ package struct SQLiteMessageIndex: MailIndex {
         )
         message.policy = row["policy"]
         message.importance = row["importance"]
+        message.queueID = row["queue_id"]
         return message
     }
 

@@ -31,6 +31,9 @@ public struct StoredMessage: Sendable, Codable, Equatable {
     public var sessionID: Int64?
     /// Which layer put it there (`SessionMatchReason` raw value).
     public var sessionReason: String?
+    /// The queue id of the SMTP transaction or fetch that delivered it; nil for a message
+    /// APPENDed or copied by IMAP.
+    public var queueID: String? = nil
 
     public init(
         mailboxID: Int64, mailboxPath: String, uid: UInt32, filename: String, size: Int,

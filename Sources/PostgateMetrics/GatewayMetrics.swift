@@ -7,10 +7,13 @@ import Prometheus
 public struct GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: any MetricsFactory
+    /// Shared by the deliveries that add to it and the scrape that reads it in full.
+    public let storeSize: StoreSizeGauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         self.factory = GatewayMetricsFactory(registry: registry)
+        self.storeSize = StoreSizeGauge(factory: factory)
     }
 
     /// Every family in the text exposition format, version 0.0.4

@@ -19,6 +19,10 @@ public enum MetricName {
     public static let inboundMessages = "postgate_inbound_messages_total"
     public static let inboundQueueRouted = "postgate_inbound_queue_routed_total"
 
+    // Conversation sessions (no label: queues are often named after addresses).
+    public static let sessionsOpened = "postgate_sessions_opened_total"
+    public static let sessionsClosed = "postgate_sessions_closed_total"
+
     // IMAP (IMAP and IMAPS listeners), label `listener`.
     public static let imapConnectionsOpened = "postgate_imap_connections_opened_total"
     public static let imapConnectionsClosed = "postgate_imap_connections_closed_total"
@@ -49,6 +53,10 @@ public enum MetricName {
     // The store, read when scraped.
     public static let storeFreeBytes = "postgate_store_free_bytes"
     public static let storeCapacityBytes = "postgate_store_capacity_bytes"
+    /// Label `part`: messages (the sizes of the indexed message copies: a message linked
+    /// into several mailboxes counts once per mailbox), index (the SQLite file and its WAL).
+    /// Read in full at most every five minutes; deliveries add to it in between.
+    public static let storeSizeBytes = "postgate_store_size_bytes"
 
     /// The help text of each family.
     static let help: [String: String] = [
@@ -60,6 +68,8 @@ public enum MetricName {
         smtpCommitDuration: "Time from the end of the message data to the message being durable.",
         inboundMessages: "Copies of inbound messages stored, one per receiving mailbox, by policy label.",
         inboundQueueRouted: "Copies of inbound messages routed to an agents' queue.",
+        sessionsOpened: "Conversation sessions opened by an inbound message.",
+        sessionsClosed: "Conversation sessions closed because the customer's next message started a new one.",
         imapConnectionsOpened: "IMAP connections accepted by a listener.",
         imapConnectionsClosed: "IMAP connections that ended.",
         imapCommandDuration: "Time an IMAP command took on the store, from its line to its tagged response, by command.",
@@ -72,5 +82,6 @@ public enum MetricName {
         connectors: "Mailbox connectors by direction and state.",
         storeFreeBytes: "Bytes available to the gateway on the data directory's filesystem.",
         storeCapacityBytes: "Size in bytes of the data directory's filesystem.",
+        storeSizeBytes: "Bytes the store holds, by part: the message copies in the Maildirs and the SQLite index.",
     ]
 }

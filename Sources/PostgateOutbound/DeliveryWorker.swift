@@ -122,11 +122,13 @@ public struct DeliveryWorker: Service {
                 let reason = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
                 let failedAt = clock()
                 let givenUp = try await blocking { try $0.queue.sentCopyFailed(copy, reason: reason, now: failedAt) }
-                logger.error("could not store the Sent copy of outbound \(copy.messageID) of \(copy.sender)\(givenUp ? ", given up" : ", will retry"): \(reason)")
+                logger.error(givenUp ? "Sent copy not stored; given up" : "Sent copy not stored; will retry", metadata: [
+                    "queue_id": "\(copy.messageID)", "sender": "\(copy.sender)", "error": "\(reason)",
+                ])
                 continue
             }
             try await blocking { try $0.queue.markSentCopied(copy) }
-            logger.info("Sent copy of outbound \(copy.messageID) stored for \(copy.sender)")
+            logger.info("Sent copy stored", metadata: ["queue_id": "\(copy.messageID)", "sender": "\(copy.sender)"])
         }
     }
 
@@ -168,10 +170,15 @@ public struct DeliveryWorker: Service {
                 do {
                     try mailboxes.storeNotification(dsn, for: report.sender, agent: report.agent)
                 } catch {
-                    logger.error("could not store the delivery status notification of outbound \(report.messageID) for \(report.sender): \(error)")
+                    logger.error("delivery status notification not stored", metadata: [
+                        "queue_id": "\(report.messageID)", "sender": "\(report.sender)", "error": "\(error)",
+                    ])
                     continue
                 }
-                logger.info("delivery status notification for outbound \(report.messageID) stored for \(report.sender)")
+                logger.info("delivery status notification stored", metadata: [
+                    "queue_id": "\(report.messageID)", "sender": "\(report.sender)",
+                    "failed": .array(report.recipients.map { .string($0.address) }),
+                ])
             }
             try queue.markNotified(report)
         }
@@ -186,10 +193,15 @@ public struct DeliveryWorker: Service {
             do {
                 try mailboxes.storeDeliveredReply(atPath: copy.path, sender: copy.sender, agent: copy.agent, inThread: copy.sessionID != nil)
             } catch {
-                logger.error("could not store the delivered outbound \(copy.messageID) in the mailbox of \(copy.sender): \(error)")
+                logger.error("delivered reply not copied into the sender's mailbox", metadata: [
+                    "queue_id": "\(copy.messageID)", "sender": "\(copy.sender)", "error": "\(error)",
+                ])
                 continue
             }
             try queue.markThreadCopied(copy)
+            logger.info("delivered reply copied into the sender's mailbox", metadata: [
+                "queue_id": "\(copy.messageID)", "sender": "\(copy.sender)", "session": "\(copy.sessionID.map(String.init) ?? "")",
+            ])
         }
     }
 
@@ -203,7 +215,8 @@ public struct DeliveryWorker: Service {
                 // The sending gateway is known but unusable now (its secret, its token
                 // endpoint): retry later rather than bypass the customer's own server.
                 return await record(work, recipients: work.recipients,
-                                    outcomes: Array(repeating: .temporary(reason: "sending gateway: \(error)"), count: work.recipients.count))
+                                    outcomes: Array(repeating: .temporary(reason: "sending gateway: \(error)"), count: work.recipients.count),
+                                    relay: "sending gateway")
             }
             if let route {
                 if route.saveToSent && sentCopies != nil {
@@ -212,42 +225,54 @@ public struct DeliveryWorker: Service {
                     do {
                         try await blocking { try $0.queue.markSentCopyDue(work.messageID) }
                     } catch {
-                        logger.error("could not record that outbound \(work.messageID) needs a Sent copy: \(error)")
+                        logger.error("Sent copy not recorded as due", metadata: ["queue_id": "\(work.messageID)", "error": "\(error)"])
                     }
                 }
-                let outcomes: [OutboundRecipientOutcome]
+                let attempt: (outcomes: [OutboundRecipientOutcome], relay: String)
                 switch route.handoff {
                 case .smtp(let endpoint):
-                    outcomes = await deliver(work, to: work.recipients, endpoints: [endpoint])
+                    attempt = await deliver(work, to: work.recipients, endpoints: [endpoint])
                 case .submitter(let submitter):
-                    outcomes = await submitter.submit(Self.request(work, recipients: work.recipients))
+                    attempt = (await submitter.submit(Self.request(work, recipients: work.recipients)), "sending gateway (Graph)")
                 }
-                return await record(work, recipients: work.recipients, outcomes: outcomes)
+                return await record(work, recipients: work.recipients, outcomes: attempt.outcomes, relay: attempt.relay)
             }
         }
         var groups: [String: [OutboundWork.Recipient]] = [:]
         for recipient in work.recipients { groups[nextHop.groupKey(recipient.address), default: []].append(recipient) }
         for key in groups.keys.sorted() {
             let recipients = groups[key]!
-            let outcomes: [OutboundRecipientOutcome]
+            let attempt: (outcomes: [OutboundRecipientOutcome], relay: String)
             switch await nextHop.endpoints(for: key) {
-            case .failure(let failure): outcomes = Array(repeating: failure.outcome, count: recipients.count)
-            case .success(let endpoints): outcomes = await deliver(work, to: recipients, endpoints: endpoints)
+            case .failure(let failure): attempt = (Array(repeating: failure.outcome, count: recipients.count), key.isEmpty ? "none" : key)
+            case .success(let endpoints): attempt = await deliver(work, to: recipients, endpoints: endpoints)
             }
-            await record(work, recipients: recipients, outcomes: outcomes)
+            await record(work, recipients: recipients, outcomes: attempt.outcomes, relay: attempt.relay)
         }
     }
 
-    private func record(_ work: OutboundWork, recipients: [OutboundWork.Recipient], outcomes: [OutboundRecipientOutcome]) async {
+    /// Records one attempt's outcomes and logs one line per recipient: the queue id, the
+    /// recipient, the next hop that answered, the result (`delivered`, `deferred` or
+    /// `bounced`), the attempt number and the server's reply.
+    private func record(_ work: OutboundWork, recipients: [OutboundWork.Recipient], outcomes: [OutboundRecipientOutcome],
+                        relay: String) async {
         let byID = Dictionary(uniqueKeysWithValues: zip(recipients.map(\.id), outcomes))
         metrics.count(outcomes)
         do {
             try await blocking { try $0.record(byID) }
         } catch {
-            logger.error("could not record the outcome of outbound message \(work.messageID): \(error)")
+            logger.error("delivery outcome not recorded", metadata: ["queue_id": "\(work.messageID)", "error": "\(error)"])
         }
         for (recipient, outcome) in zip(recipients, outcomes) {
-            logger.info("outbound \(work.messageID) to \(recipient.address): \(outcome)")
+            let (level, result): (Logger.Level, String) = switch outcome {
+            case .delivered: (.info, "delivered")
+            case .temporary: (.notice, "deferred")
+            case .permanent: (.warning, "bounced")
+            }
+            logger.log(level: level, "delivery attempt", metadata: [
+                "queue_id": "\(work.messageID)", "from": "\(work.sender)", "to": "\(recipient.address)", "relay": "\(relay)",
+                "result": "\(result)", "attempt": "\(recipient.attempts + 1)", "reply": "\(outcome.text)",
+            ])
         }
     }
 
@@ -258,14 +283,17 @@ public struct DeliveryWorker: Service {
 
     /// Tries the servers in order until one gives an outcome that is not temporary for
     /// every recipient (RFC 5321 section 5.1: try the next MX after a failure).
+    /// Returns the outcomes with the server that gave them (the last one tried).
     private func deliver(_ work: OutboundWork, to recipients: [OutboundWork.Recipient],
-                         endpoints: [SMTPEndpoint]) async -> [OutboundRecipientOutcome] {
+                         endpoints: [SMTPEndpoint]) async -> (outcomes: [OutboundRecipientOutcome], relay: String) {
         let request = Self.request(work, recipients: recipients)
         var outcomes: [OutboundRecipientOutcome] = []
+        var relay = "none"
         for endpoint in endpoints {
+            relay = endpoint.description
             outcomes = await client.deliver(request, to: endpoint)
             if !outcomes.allSatisfy({ if case .temporary = $0 { true } else { false } }) { break }
         }
-        return outcomes
+        return (outcomes, relay)
     }
 }

@@ -143,6 +143,7 @@ extension MailStore {
                 internalDate: envelope.internalDate, mailFrom: envelope.mailFrom,
                 rcptTo: envelope.rcptTo[target] ?? target.address.description, header: envelope.header)
             row.policy = envelope.policy[target]
+            row.queueID = envelope.queueID
             var pending = PendingMessage(
                 message: row, uniqueName: message.uniqueName, threadFacts: thread.facts, contentDigest: thread.digest)
             pending.botHold = envelope.botHolds[target].map { BotHold(queue: $0.isEmpty ? nil : $0) }

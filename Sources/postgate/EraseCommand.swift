@@ -16,7 +16,8 @@ struct EraseCommand: ParsableCommand {
         customer's sessions and their place in others' sessions; and the customer as a \
         recipient of queued replies. A mail client sees the messages gone when it next selects the \
         mailbox. Safe while `postgate serve` runs. Backups made before keep their copies. \
-        --dry-run only counts. With --json: {customer, messages: {path: n}, sessions, \
+        --dry-run only counts. The erasure is recorded in `postgate audit` (action erase, the \
+        customer's address and the counts, never a message's content). With --json: {customer, messages: {path: n}, sessions, \
         participations, outboundRecipients, dryRun}.
         """
     )
@@ -38,6 +39,7 @@ struct EraseCommand: ParsableCommand {
         report.outboundRecipients = try reportingFailure { () throws(StoreError) in
             try queue.erase(recipient: address.canonical, dryRun: dryRun)
         }
+        try reportingFailure { () throws(StoreError) in try store.recordErasure(report, actor: "cli") }
         try options.print(report) { Self.render(report) }
     }
 

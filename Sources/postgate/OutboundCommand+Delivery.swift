@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOPosix
 import PostgateGateway
+import PostgateLogging
 import PostgateMessage
 import PostgateOutbound
 import PostgateStore
@@ -42,7 +43,7 @@ extension OutboundCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+            LoggingSystem.bootstrap { _ in LogLineHandler(format: .logfmt, level: .info) }
             let (_, worker, httpClient) = try makeWorker(options)
             let group = ServiceGroup(configuration: .init(
                 services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "postgate")

@@ -20,7 +20,8 @@ struct RetentionCommand: ParsableCommand {
             expired, with their messages in the address's mailbox, its quarantine and the \
             queues; and older messages of the address's mailbox and quarantine in no session. \
             Agents' own folders are left alone. --dry-run only counts. Safe while `postgate \
-            serve` runs. With --json: {addresses: [{address, retentionDays, messages: {path: n}, sessions}], dryRun}.
+            serve` runs. Each address something was deleted from gets a line in `postgate audit` \
+            (action retention.run, with the counts). With --json: {addresses: [{address, retentionDays, messages: {path: n}, sessions}], dryRun}.
             """
         )
 
@@ -31,7 +32,11 @@ struct RetentionCommand: ParsableCommand {
 
         func run() throws {
             let store = try options.openStore()
-            let report = try reportingFailure { () throws(StoreError) in try store.applyRetention(dryRun: dryRun) }
+            let report = try reportingFailure { () throws(StoreError) in
+                let report = try store.applyRetention(dryRun: dryRun)
+                try store.recordRetention(report, actor: "cli", recordNothing: true)
+                return report
+            }
             try options.print(report) {
                 let verb = report.dryRun ? "would delete" : "deleted"
                 var text = "\(verb) \(report.messageCount) message(s) and \(report.sessionCount) session(s)\n"

@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import CoreMetrics
 import PostgateGateway
+import PostgateLogging
 import PostgateMetrics
 import ServiceLifecycle
 
@@ -46,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: the config's log_level).", valueName: "level"))
     var logLevel: String?
 
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("logfmt or json (default: the config's log_format).", valueName: "format"))
+    var logFormat: String?
+
     func run() async throws {
         // The gateway's pool for blocking work, started here so that reading the
         // configuration file does not block this task's thread either.
@@ -76,12 +80,15 @@ struct ServeCommand: AsyncParsableCommand {
             }
             configuration.logLevel = level
         }
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        if let logFormat {
+            guard let format = LogLineFormat(rawValue: logFormat) else {
+                try? await threadPool.shutdownGracefully()
+                throw ValidationError("--log-format \(logFormat) is not one of logfmt, json")
+            }
+            configuration.logFormat = format
         }
+        let (level, format) = (configuration.logLevel, configuration.logFormat)
+        LoggingSystem.bootstrap { _ in LogLineHandler(format: format, level: level) }
         let logger = Logger(label: "postgate")
         // One registry for the process: the gateway's metrics, and those of any library that
         // records through swift-metrics, are all on the API's /metrics.

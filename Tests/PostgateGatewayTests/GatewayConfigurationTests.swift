@@ -27,7 +27,7 @@ import Testing
 
     @Test func exampleFileNamesEverySetting() throws {
         let text = try String(contentsOfFile: Self.exampleFile, encoding: .utf8)
-        for key in ["hostname", "data_directory", "log_level", "certificate_file", "private_key_file", "listen",
+        for key in ["hostname", "data_directory", "log_level", "log_format", "certificate_file", "private_key_file", "listen",
                     "starttls", "max_message_size", "max_line_length", "max_header_size", "max_recipients",
                     "max_commands_before_mail", "max_errors", "max_connections", "max_connections_per_ip",
                     "command_timeout", "data_timeout", "secret_key_file"] {
@@ -62,6 +62,11 @@ import Testing
         #expect(example.contains("auto_replies:\n") && example.contains("  max_per_sender_per_hour: 3\n"))
     }
 
+    @Test func logFormatIsLogfmtOrJSON() {
+        #expect(failure("log_format: json\n") == nil)
+        #expect(failure("log_format: text\n")?.contains("log_format: text is not one of logfmt, json") == true)
+    }
+
     @Test func emptyDocumentGivesDefaults() throws {
         #expect(try GatewayConfiguration.parse("") == GatewayConfiguration())
         #expect(try GatewayConfiguration.parse("# only a comment\n") == GatewayConfiguration())
@@ -81,6 +86,7 @@ import Testing
         hostname: mx.acme.test
         data_directory: /var/lib/postgate
         log_level: debug
+        log_format: json
         tls:
           certificate_file: /etc/postgate/chain.pem
           private_key_file: /etc/postgate/key.pem
@@ -103,6 +109,7 @@ import Testing
         #expect(c.hostname == "mx.acme.test")
         #expect(c.dataDirectory == "/var/lib/postgate")
         #expect(c.logLevel == .debug)
+        #expect(c.logFormat == .json)
         #expect(c.tls.certificateFile == "/etc/postgate/chain.pem")
         #expect(c.tls.privateKeyFile == "/etc/postgate/key.pem")
         #expect(c.smtp.listen == ["0.0.0.0:25", "[::]:25"])

@@ -46,7 +46,8 @@ final class StoreFixture: @unchecked Sendable {
     /// Receives `bytes` in chunks of `chunk` bytes and delivers them to `recipients`, every
     /// copy with the inbound policy's label `policy` (nil: an ordinary message).
     @discardableResult
-    func deliver(_ bytes: [UInt8], to recipients: [String], chunk: Int = 1000, policy: String? = nil) throws -> [StoredMessage] {
+    func deliver(_ bytes: [UInt8], to recipients: [String], chunk: Int = 1000, policy: String? = nil,
+                 queueID: String? = nil) throws -> [StoredMessage] {
         let message = try store.beginMessage()
         var offset = 0
         while offset < bytes.count {
@@ -60,7 +61,8 @@ final class StoreFixture: @unchecked Sendable {
             rcptTo: Dictionary(zip(targets, recipients), uniquingKeysWith: { first, _ in first }),
             internalDate: Date(timeIntervalSince1970: 1_700_000_000),
             header: MessageHeader.parse(bytes),
-            policy: policy.map { label in Dictionary(targets.map { ($0, label) }, uniquingKeysWith: { first, _ in first }) } ?? [:])
+            policy: policy.map { label in Dictionary(targets.map { ($0, label) }, uniquingKeysWith: { first, _ in first }) } ?? [:],
+            queueID: queueID)
         return try store.deliver(message, to: targets, envelope: envelope)
     }
 

@@ -42,10 +42,15 @@ def test_erase_removes_one_customer_everywhere_and_nobody_else(data_dir, spawn):
     assert dry["dryRun"] and dry["messages"] == {"maildir/acme.test/support": 3, "queues/general": 3}, dry
     assert dry["sessions"] >= 1
     assert len(messages(data_dir, "")) == 10                          # nothing erased yet
+    assert json.loads(cli(data_dir, "audit", "--json").stdout) == []   # a dry run is not audited
 
     report = json.loads(cli(data_dir, "erase", "--customer", "BOB@x.test", "--json").stdout)
     assert report["messages"] == {"maildir/acme.test/support": 3, "queues/general": 3}, report
     assert subjects(data_dir) == {"jimbob", "carol"}
+    # The audit log says what was erased, in counts: never a subject or a body.
+    (event,) = json.loads(cli(data_dir, "audit", "--json").stdout)
+    assert (event["actor"], event["action"], event["target"]) == ("cli", "erase", "bob@x.test"), event
+    assert event["detail"].startswith("erased 6 message(s) in 2 mailbox(es)"), event
     assert subjects(data_dir, "queues/") == {"jimbob", "carol"}
     for path in ("maildir/acme.test/support", "queues/general"):
         files = [f for sub in ("new", "cur") for f in (data_dir / path / sub).iterdir()]

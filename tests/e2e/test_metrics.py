@@ -111,6 +111,13 @@ def test_prometheus_scrapes_the_counts_of_an_smtp_load(gateway: Gateway, prometh
     equals('postgate_outbound_oldest_deferred_age_seconds', 0)
     equals('postgate_connectors{direction="receiving",state="draft"}', 1)
     equals('sum(postgate_connectors)', 1)
+    # Carol's messages form one session of the channel-mode address; blocked mail opens none.
+    equals('postgate_sessions_opened_total', 1)
+    equals('postgate_sessions_closed_total', 0)
+    # Deliveries add their copies' bytes to the store's size between full reads.
+    wait_for(lambda: (prometheus.value('postgate_store_size_bytes{part="messages"}') or 0) > 0, timeout=60,
+             message="the store's message bytes grow with the load")
+    assert prometheus.value('postgate_store_size_bytes{part="index"}') > 0
     assert prometheus.value("postgate_store_free_bytes") > 0
     assert prometheus.value("postgate_store_capacity_bytes") >= prometheus.value("postgate_store_free_bytes")
 
@@ -127,6 +134,11 @@ def test_the_exposition_passes_promtool_needs_no_token_and_names_no_customer(gat
     # Every reason has its series from the start, at zero until counted.
     for reason in ("relay", "unknown_user", "policy", "size", "smuggling", "tls_required"):
         assert f'postgate_smtp_refusals_total{{listener="mx",reason="{reason}"}} 0' in text, reason
+    assert "postgate_sessions_opened_total 1" in text, text
+    assert "postgate_sessions_closed_total 0" in text, text
+    sizes = {part: float(line.split()[-1]) for line in text.splitlines()
+             for part in ("messages", "index") if line.startswith(f'postgate_store_size_bytes{{part="{part}"}} ')}
+    assert sizes["messages"] > 0 and sizes["index"] > 0, sizes
     for family in {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}:
         assert f"# HELP {family} " in text, family
     for private in ("acme.test", "carol", "example.com", "customer.example", "127.0.0.1", "support"):

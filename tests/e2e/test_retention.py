@@ -54,6 +54,9 @@ def test_retention_deletes_old_closed_sessions_everywhere_and_keeps_the_rest(dat
     report = json.loads(cli(data_dir, "retention", "run", "--json").stdout)
     assert report["addresses"][0]["messages"] == {"maildir/acme.test/support": 2, "queues/general": 2}, report
     assert report["addresses"][0]["sessions"] == 1
+    audit = [(e["actor"], e["action"], e["target"], e["detail"]) for e in json.loads(cli(data_dir, "audit", "--json").stdout)]
+    assert audit[0] == ("cli", "retention.run", "support@acme.test", "deleted 4 message(s) and 1 session(s) older than 30 day(s)"), audit
+    assert ("cli", "retention.run", "*", "nothing to delete") in audit  # the first run, before any retention was set
     assert {m["subject"] for m in messages(data_dir)} == {"new one", "edge one"}
     assert {m["subject"] for m in messages(data_dir, "queues/")} == {"new one", "edge one"}
     customers = {s["customer"] for s in json.loads(cli(data_dir, "session", "list", "--json").stdout)}

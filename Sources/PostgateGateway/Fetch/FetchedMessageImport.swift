@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import PostgateIndex
 import PostgateMessage
@@ -31,7 +32,10 @@ final class FetchedMessageImport: @unchecked Sendable {
             sender: "", recipients: [recipient],
             traceHeader: Self.traceHeader(server: server, protocolName: protocolName, hostname: delivery.hostname,
                                           id: id, recipient: recipient, date: date),
-            checkpoint: checkpoint, senderFromHeader: true)
+            checkpoint: checkpoint,
+            source: ["connector": "\(recipient)", "server": "\(server)", "protocol": "\(protocolName)", "folder": "\(checkpoint.folder)",
+                     "remote_id": "\(checkpoint.remoteID)"],
+            senderFromHeader: true)
         self.writer = StoreMessageWriter(delivery: delivery, origin: origin, id: id, date: date, eventLoop: eventLoop)
         self.eventLoop = eventLoop
         self.maxHeaderSize = maxHeaderSize

@@ -15,6 +15,8 @@ public struct OutboundMessageRecord: Sendable, Codable, Equatable {
     /// For an auto-reply (RFC 3834), its kind: `in` or `out` (working hours); absent for
     /// an agent's reply.
     public var autoReply: String?
+    /// The session a reply belongs to; absent for a message queued outside any session.
+    public var sessionId: Int64? = nil
 
     /// `pending` while a recipient is queued or deferred, else `done`.
     public var state: String {

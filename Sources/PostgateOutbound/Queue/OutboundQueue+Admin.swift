@@ -51,6 +51,16 @@ extension OutboundQueue {
         } catch { throw .store(error) }
     }
 
+    /// The replies of the sessions `sessionIDs`, oldest first (`postgate trace`).
+    public func messages(sessionIDs: [Int64]) throws(StoreError) -> [OutboundMessageRecord] {
+        guard !sessionIDs.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: sessionIDs.count).joined(separator: ", ")
+        return try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbound_message WHERE session_id IN (\(marks)) ORDER BY id",
+                             arguments: StatementArguments(sessionIDs)).map { try Self.record($0, db) }
+        }
+    }
+
     private static func record(_ row: Row, _ db: Database) throws -> OutboundMessageRecord {
         let id: Int64 = row["id"]
         let recipients = try Row.fetchAll(db, cachedSQL: "SELECT * FROM outbound_recipient WHERE message_id = ? ORDER BY id", arguments: [id])
@@ -58,7 +68,7 @@ extension OutboundQueue {
         return OutboundMessageRecord(
             id: id, filename: row["filename"], sender: row["mail_from"], size: row["size"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
-            recipients: recipients, autoReply: row["auto_reply"]
+            recipients: recipients, autoReply: row["auto_reply"], sessionId: row["session_id"]
         )
     }
 
