@@ -154,8 +154,7 @@ public struct GraphGroup: Sendable {
 
     /// A query value percent-encoded (RFC 3986 section 3.4): unreserved characters kept.
     static func queryValue(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
-        allowed.insert(charactersIn: "-._~@")
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~@")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }

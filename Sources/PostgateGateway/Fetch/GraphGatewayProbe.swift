@@ -27,12 +27,12 @@ struct GraphGatewayProbe {
     /// Receiving from a Microsoft 365 group: the group, then its threads (the first page).
     static func groupSteps(_ group: GraphGroup) async -> [GatewayProbeStep] {
         var steps: [GatewayProbeStep] = []
-        var identity: GraphGroup.Identity?
+        var reached: GraphGroup.Identity?
         guard await Self.step("reach group", into: &steps, {
             let found = try await group.identity()
-            identity = found
+            reached = found
             return "\(found.displayName) <\(found.mail ?? "no mail address")> (\(found.id)) at \(group.client.baseURL)"
-        }), let identity else { return steps }
+        }), let identity = reached else { return steps }
         _ = await Self.step("list threads", into: &steps) {
             let threads = try await group.firstThreads(groupID: identity.id)
             return threads.isEmpty ? "no conversation threads yet"

@@ -118,7 +118,7 @@ enum GraphPostMessage {
         text.utf8.map { byte in
             let scalar = Unicode.Scalar(byte)
             return byte < 0x7F && isTokenCharacter(scalar) && !"*'%".unicodeScalars.contains(scalar)
-                ? String(scalar) : String(format: "%%%02X", byte)
+                ? String(Character(scalar)) : String(format: "%%%02X", byte)
         }.joined()
     }
 
