@@ -6,8 +6,9 @@ Graph serves a group's mail as threads and posts (`/groups/{id}/threads`, `.../p
 MIME: Postgate writes each post as an RFC 5322 message (From the author, To the group, the
 thread's topic as Subject, a Message-ID derived from the post's id and In-Reply-To/References
 naming the thread's earlier posts, so a thread is one session), stores it exactly once across
-passes, restarts and a SIGKILL in the middle of a thread, keeps attachments intact, and never
-lets a name from Graph start a header field. The first tests check the endpoint itself."""
+passes, restarts, a SIGKILL in the middle of a thread, throttling (503 with `Retry-After`)
+and a revoked token, keeps attachments intact, and never lets a name from Graph start a
+header field. The first test checks the endpoint itself."""
 
 from __future__ import annotations
 
@@ -221,6 +222,29 @@ def test_attachments_arrive_intact_and_a_hostile_name_injects_no_header(channel,
     assert b"\r\nBcc:" not in header and b"\r\nX-Injected:" not in header, header
     message = parsed(channel, row)
     assert message["From"].addresses[0].addr_spec == "eve@example.org" and message["Subject"] == "Hello X-Injected: topic"
+
+
+def test_throttling_and_a_revoked_token_are_waited_out_and_each_post_arrives_once(channel, tmp_path, graph, spawn):
+    thread, _ = graph.post_to_group(graph.team, JO, "<p>first</p>", topic="Throttled")
+    graph.throttle(2, retry_after=2, status=503)
+    connect_group(channel, tmp_path, graph)
+    spawn(channel, config(tmp_path))
+    wait_for(lambda: len(stored(channel)) == 1, timeout=60, message="the post stored after the throttling")
+    recorded = [r for r in graph.requests if r.kind != "groups"]
+    throttled = [i for i, r in enumerate(recorded) if r.status == 503]
+    assert len(throttled) == 2
+    for i in throttled:
+        # The next request comes no earlier than Retry-After said (RFC 9110 section 10.2.3).
+        assert recorded[i + 1].time - recorded[i].time >= 2, (recorded[i].target, recorded[i + 1].target)
+    # A revoked token: one new token, the same request again, and the next post arrives.
+    issued = graph.successful_token_requests()
+    graph.revoke_tokens()
+    graph.post_to_group(graph.team, JO, "<p>second</p>", thread_id=thread)
+    wait_for(lambda: len(stored(channel)) == 2, timeout=60, message="the second post stored with a new token")
+    assert graph.successful_token_requests() > issued and any(r.status == 401 for r in graph.requests)
+    ids = [r["message_id"] for r in stored(channel)]
+    assert len(set(ids)) == 2
+    wait_for(lambda: not gateway_state(channel).get("lastError"), message="no error left")
 
 
 # --------------------------------------------------------------------------- Postgate: operations
