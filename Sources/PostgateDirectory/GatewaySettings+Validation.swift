@@ -20,9 +20,22 @@ extension ReceivingGatewaySettings: GatewaySettings {
     /// bare IP address).
     public func validated() throws(StoreError) -> ReceivingGatewaySettings {
         var s = self
-        try s.connection.check(graph: s.fetch.kind == .graph)
+        if s.fetch.group?.isEmpty == true { s.fetch.group = nil }
+        // Only Graph reads a Microsoft 365 group; another kind has no group to keep.
+        if s.fetch.kind != .graph { s.fetch.group = nil }
+        try s.connection.check(graph: s.fetch.kind == .graph, group: s.fetch.group != nil)
         try s.fetch.check()
         return s
+    }
+
+    /// A Microsoft 365 group as a setting: its object id (a GUID, kept in lower case) or its
+    /// mail address (RFC 5321 section 4.1.2 syntax, kept as written).
+    static func canonicalGroup(_ text: String) throws(StoreError) -> String {
+        if let id = UUID(uuidString: text) { return id.uuidString.lowercased() }
+        guard text.contains("@"), (try? EmailAddress(text)) != nil else {
+            throw .invalidSetting("the group '\(text)' is neither a group id (a GUID such as 02bd9fd6-8f93-4758-87c3-1fb73740a315) nor a mail address; `postgate connector groups ADDRESS` lists them")
+        }
+        return text
     }
 
     /// `HH:MM-HH:MM`, 24-hour, start and end different (a window may pass midnight).
@@ -106,6 +119,15 @@ extension FetchSettings {
             } else {
                 moveToFolder = nil
             }
+        case .graph where group != nil:
+            group = try ReceivingGatewaySettings.canonicalGroup(group ?? "")
+            guard !syncAllFolders, folders == FetchSettings().folders else {
+                throw .invalidSetting("folders are a mailbox setting: a group is read as its conversation threads; clear them with --folder INBOX --sync-all-folders false, or read a mailbox (--group \"\" --username USER)")
+            }
+            guard afterFetch == .leave, !deleteAfterDownload else {
+                throw .invalidSetting("a group's posts are left as they are: --after-fetch and --delete-after-download are for a mailbox (--after-fetch leave)")
+            }
+            moveToFolder = nil
         case .graph:
             guard syncAllFolders || !folders.isEmpty else {
                 throw .invalidSetting("a Graph gateway needs at least one folder to fetch (--folder inbox or a folder's name), or --sync-all-folders true")
@@ -169,9 +191,10 @@ extension OAuthClientSettings {
 extension GatewayConnectionSettings {
     /// Checks the connection settings both kinds of gateway have, and puts the host in
     /// canonical form (lower-case A-labels or a bare IP address).
-    mutating func check(graph: Bool) throws(StoreError) {
+    /// `group`: a Graph gateway that reads a Microsoft 365 group, not a user's mailbox.
+    mutating func check(graph: Bool, group: Bool = false) throws(StoreError) {
         if graph {
-            try checkGraph()
+            try checkGraph(group: group)
             return
         }
         graphURL = nil
@@ -210,7 +233,7 @@ extension GatewayConnectionSettings {
     /// OAuth 2.0 with the client credentials grant (a client secret) or a delegated refresh
     /// token, and the Graph base URL. The host shown and put in trace fields is the base
     /// URL's; the port and TLS mode are those of its https URL.
-    private mutating func checkGraph() throws(StoreError) {
+    private mutating func checkGraph(group: Bool) throws(StoreError) {
         if let url = graphURL, url.isEmpty || url == Self.defaultGraphURL { graphURL = nil }
         let base = effectiveGraphURL
         try Self.checkHTTPURL(base, what: "the Graph URL", option: "--graph-url")
@@ -223,8 +246,12 @@ extension GatewayConnectionSettings {
         tls = .implicit
         allowPlaintext = false
         password = nil
-        guard !username.isEmpty else {
-            throw .invalidSetting("a Graph gateway needs the mailbox: --username USER (its user principal name or id)")
+        if group {
+            guard username.isEmpty else {
+                throw .invalidSetting("a Graph gateway reads either a user's mailbox (--username USER) or a Microsoft 365 group (--group ID), not both; clear one with \"\"")
+            }
+        } else if username.isEmpty {
+            throw .invalidSetting("a Graph gateway needs the mailbox: --username USER (its user principal name or id), or a Microsoft 365 group: --group ID")
         }
         guard !username.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "/" || $0 == "?" || $0 == "#" }) else {
             throw .invalidSetting("the Graph mailbox '\(username)' must be a user principal name or id, without control characters, '/', '?' or '#'")

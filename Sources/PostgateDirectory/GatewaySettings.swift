@@ -76,6 +76,10 @@ public struct FetchSettings: Sendable, Codable, Equatable {
     public var useIdle = true
     /// Larger messages are not fetched: they are recorded as skipped with their remote id.
     public var maxMessageBytes: Int = 50 * 1024 * 1024
+    /// Graph: read a Microsoft 365 group's conversations (its object id, a GUID, or its mail
+    /// address) instead of a user's mailbox; each new post becomes a message. nil reads the
+    /// mailbox named by the connection's `username`. Absent from settings stored before.
+    public var group: String?
 
     public init() {}
 }
@@ -248,7 +252,8 @@ extension GatewaySettings {
 public enum MailboxProtocol: String, Sendable, Codable, CaseIterable {
     case imap
     case pop3
-    /// Microsoft Graph: delta queries on mail folders, each message's MIME by `$value`.
+    /// Microsoft Graph: delta queries on mail folders, each message's MIME by `$value`; or
+    /// a Microsoft 365 group's conversation threads and posts (`FetchSettings.group`).
     case graph
 }
 

@@ -167,6 +167,9 @@ package protocol FetchLedger: Sendable {
     func forgetRemoteIDs(_ ids: Set<String>, gatewayID: Int64, folder: String) throws(StoreError)
     /// Where a Graph folder's delta query resumes; nil before its first round.
     func deltaLink(gatewayID: Int64, folder: String) throws(StoreError) -> String?
+    /// Every stored Graph resume point of a gateway (delta links by folder, a group's
+    /// thread checkpoints by thread), by folder.
+    func deltaLinks(gatewayID: Int64) throws(StoreError) -> [String: String]
     /// Records where a Graph folder's delta query resumes (nil: start over).
     func setDeltaLink(_ link: String?, gatewayID: Int64, folder: String) throws(StoreError)
     /// Fetched messages of a folder whose after-fetch action is still to be applied.

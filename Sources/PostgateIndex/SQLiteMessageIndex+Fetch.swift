@@ -125,6 +125,16 @@ extension SQLiteMessageIndex {
         }
     }
 
+    package func deltaLinks(gatewayID: Int64) throws(StoreError) -> [String: String] {
+        try database.read { db in
+            var links: [String: String] = [:]
+            for row in try Row.fetchAll(db, cachedSQL: "SELECT folder, link FROM gateway_delta WHERE gateway_id = ?", arguments: [gatewayID]) {
+                links[row[0]] = row[1]
+            }
+            return links
+        }
+    }
+
     /// Records where a Graph folder's delta query resumes (a round that ended without a
     /// message to carry the link); nil forgets it, so the next round starts over.
     package func setDeltaLink(_ link: String?, gatewayID: Int64, folder: String) throws(StoreError) {

@@ -32,6 +32,10 @@ extension MailStore {
         try index.deltaLink(gatewayID: gatewayID, folder: folder)
     }
 
+    public func deltaLinks(gatewayID: Int64) throws(StoreError) -> [String: String] {
+        try index.deltaLinks(gatewayID: gatewayID)
+    }
+
     public func setDeltaLink(_ link: String?, gatewayID: Int64, folder: String) throws(StoreError) {
         try index.setDeltaLink(link, gatewayID: gatewayID, folder: folder)
     }

@@ -11,8 +11,9 @@ extension ConnectorCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add or edit the receiving or sending gateway of an address (a draft until `postgate publish`).",
             discussion: """
-            Give --receiving imap|pop3 for the receiving gateway or --sending for the sending \
-            one. Every option changes one setting of the draft; settings not named keep their \
+            Give --receiving imap|pop3|graph for the receiving gateway or --sending for the \
+            sending one; a Graph receiving gateway reads a user's mailbox (--username) or a \
+            Microsoft 365 group's conversations (--group), each new post becoming a message. Every option changes one setting of the draft; settings not named keep their \
             draft (or published) value, and a new gateway starts from the defaults (IMAP port \
             993 / POP3 995 with implicit TLS, SMTP 587 with STARTTLS, INBOX, 3 tries, 15 minutes \
             of cool-off, 60 s between polls, 50 MiB). The draft is checked as a whole: a change \
@@ -97,6 +98,8 @@ extension ConnectorCommand {
         var pollInterval: Int?
         @Option(help: ArgumentHelp("receiving IMAP: wait for new mail with IDLE where offered", valueName: "true|false"))
         var idle: Bool?
+        @Option(help: ArgumentHelp("receiving graph: read a Microsoft 365 group's conversations instead of a mailbox, by its id (a GUID) or mail address; \"\" reads the mailbox of --username again", valueName: "GROUP"))
+        var group: String?
         @Option(name: .customLong("max-message-size"), help: ArgumentHelp("receiving: larger messages are skipped; bytes, or with K, M or G (1K-1G)", valueName: "SIZE"))
         var maxMessageSize: ByteSize?
 
@@ -111,6 +114,12 @@ extension ConnectorCommand {
         func run() throws {
             let address = parseAddress(email)
             guard (receiving != nil) != sending else { fail("connector set needs exactly one of --receiving imap|pop3|graph and --sending") }
+            if sending, group != nil {
+                fail("a Microsoft 365 group cannot send mail (Graph has no sendMail for a group): replies leave through the sending gateway by SMTP submission, or by --sending-protocol graph with a user's mailbox (--username USER)")
+            }
+            if let receiving, receiving != .graph, let group, !group.isEmpty {
+                fail("--group is for --receiving graph: only Microsoft Graph reads a Microsoft 365 group")
+            }
             if sending {
                 let given = receivingOnlyOptions
                 guard given.isEmpty else { fail("\(given.joined(separator: ", ")) \(given.count == 1 ? "is a receiving gateway option" : "are receiving gateway options"), not for --sending") }
@@ -150,7 +159,7 @@ extension ConnectorCommand {
              ("--folder", !folders.isEmpty), ("--sync-all-folders", syncAllFolders != nil),
              ("--delete-after-download", deleteAfterDownload != nil), ("--after-fetch", afterFetch != nil),
              ("--move-to-folder", moveToFolder != nil), ("--poll-interval", pollInterval != nil), ("--idle", idle != nil),
-             ("--max-message-size", maxMessageSize != nil)].filter(\.1).map(\.0)
+             ("--max-message-size", maxMessageSize != nil), ("--group", group != nil)].filter(\.1).map(\.0)
         }
 
         private var sendingOnlyOptions: [String] {
@@ -201,6 +210,18 @@ extension ConnectorCommand {
             pollInterval.map { s.pollIntervalSeconds = $0 }
             idle.map { s.useIdle = $0 }
             maxMessageSize.map { s.maxMessageBytes = $0.bytes }
+            if let group {
+                s.group = group.isEmpty ? nil : group
+                // A group has no folders, user or after-fetch action: those not given now
+                // go back to their defaults rather than refuse the switch.
+                if !group.isEmpty {
+                    if username == nil { s.connection.username = "" }
+                    if folders.isEmpty { s.folders = FetchSettings().folders }
+                    if syncAllFolders == nil { s.syncAllFolders = false }
+                    if afterFetch == nil { s.afterFetch = .leave }
+                    if moveToFolder == nil { s.moveToFolder = nil }
+                }
+            }
         }
 
         private func editAndReport<S: GatewaySettings>(_ store: MailStore, _ address: EmailAddress, _ edit: (inout S) -> Void) throws {

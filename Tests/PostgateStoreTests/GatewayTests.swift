@@ -238,6 +238,46 @@ import Testing
         try expectRefused(try graph(), change, needle: needle)
     }
 
+    /// A Graph receiving gateway that reads a Microsoft 365 group instead of a mailbox.
+    func group() throws -> ReceivingGatewaySettings {
+        var s = try graph()
+        s.username = ""
+        s.group = "02BD9FD6-8F93-4758-87C3-1FB73740A315"
+        return s
+    }
+
+    @Test func aGroupGatewayIsNamedByIdOrMailAndItsSettingsStayCompatible() throws {
+        #expect(try group().validated().group == "02bd9fd6-8f93-4758-87c3-1fb73740a315")
+        var byMail = try group()
+        byMail.group = "Team@Customer.example"
+        #expect(try byMail.validated().group == "Team@Customer.example")
+        var cleared = try graph()
+        cleared.group = ""
+        #expect(try cleared.validated().group == nil)
+        // Settings stored before groups existed read as a mailbox gateway, and a mailbox
+        // gateway is stored as before, without the key.
+        let mailbox = try JSONEncoder().encode(try graph().validated())
+        #expect(!String(decoding: mailbox, as: UTF8.self).contains("\"group\""))
+        #expect(try JSONDecoder().decode(ReceivingGatewaySettings.self, from: mailbox).group == nil)
+        let settings = try group().validated()
+        try store.editGatewayDraft(of: support) { (s: inout ReceivingGatewaySettings) in s = settings }
+        #expect(try store.gateways(of: support).receiving?.draft?.group == "02bd9fd6-8f93-4758-87c3-1fb73740a315")
+    }
+
+    static let badGroupSettings: [(String, Change)] = [
+        ("not both", { s in s.username = "support@customer.example" }),
+        ("neither a group id", { s in s.group = "support team" }),
+        ("neither a group id", { s in s.group = "02bd9fd6-8f93-4758-87c3" }),
+        ("left as they are", { s in s.afterFetch = .markSeen }),
+        ("folders are a mailbox setting", { s in s.folders = ["Support"] }),
+        ("folders are a mailbox setting", { s in s.syncAllFolders = true }),
+    ]
+
+    @Test(arguments: badGroupSettings)
+    func badGroupSettingsAreRefusedAndChangeNothing(needle: String, change: Change) throws {
+        try expectRefused(try group(), change, needle: needle)
+    }
+
     @Test func aGraphSendingGatewayKeepsItsCopyInSentItemsWithoutAnIMAPGateway() throws {
         var sending = SendingGatewaySettings()
         sending.kind = .graph

@@ -69,13 +69,30 @@ It answers in Microsoft Graph's documented request and response shapes (v1.0):
   the recipients are those of the MIME To, Cc and Bcc fields (400 `ErrorInvalidRecipients`
   without any); From must be an address of the mailbox (403 `ErrorSendAsDenied`); a copy is
   saved into Sent Items.
-- `GET /groups` with `$filter=groupTypes/any(c:c eq 'Unified')` and `$select`: the groups a
-  test added.
+- `GET /groups` with `$filter=groupTypes/any(c:c eq 'Unified')` or `$filter=mail eq '...'`
+  and `$select`: the groups a test added; `GET /groups/{id}` (404 `Request_ResourceNotFound`
+  for an unknown id).
+- A Microsoft 365 group's conversations (reading needs Group-Conversation.Read.All,
+  Group-Conversation.ReadWrite.All, Group.Read.All or Group.ReadWrite.All, else 403): `GET
+  /groups/{id}/threads` (conversationThread: `id`, `topic`, `hasAttachments`,
+  `lastDeliveredDateTime`, `uniqueSenders`, `preview`, `isLocked`; `toRecipients` and
+  `ccRecipients` only on `$select`), `GET /groups/{id}/threads/{id}`, `GET
+  .../threads/{id}/posts` (post: `@odata.etag`, `id`, `createdDateTime`,
+  `lastModifiedDateTime`, `changeKey`, `categories`, `receivedDateTime`, `hasAttachments`,
+  `body` {`contentType`, `content`}, `from`, `sender`, `conversationThreadId`,
+  `conversationId`, `newParticipants`; `$expand=attachments`, one relationship only), `GET
+  .../posts/{id}` and `GET .../posts/{id}/attachments` (fileAttachment: `@odata.type`, `id`,
+  `lastModifiedDateTime`, `name`, `contentType`, `size`, `isInline`, `contentId`,
+  `contentLocation`, `contentBytes` base64). Collections page by `$top` (default 10) and
+  `$skip` behind `@odata.nextLink`; `$filter` on them is not documented and refused.
+  A post has no `internetMessageId`: Graph documents none. `post_to_group` delivers a post
+  (a new thread, or a reply in one), moving the thread's `lastDeliveredDateTime`.
 
 Faults a test arms: `throttle` (the next Graph requests answer 429 or 503 with
 `Retry-After`), `expire_delta_tokens` (every skip and delta token issued so far answers 410
 Gone `syncStateNotFound`), `revoke_tokens`, `vanish` (a message the delta still lists whose
-`$value` is 404), and `gate` (a `$value` request waits until the test opens the gate).
+`$value` is 404), and `gate` (a `$value` request, or the attachments request of a post,
+waits until the test opens the gate).
 Every Graph request is recorded (`requests`: method, path and query, Prefer, token, the
 monotonic time it arrived, the status answered) and so is every token request
 (`token_requests`) and every message sent (`sent`)."""
@@ -100,7 +117,7 @@ import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
@@ -147,7 +164,21 @@ MESSAGE_PROPERTIES = [
 FOLDER_PROPERTIES = ["displayName", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount",
                      "sizeInBytes", "isHidden"]
 USER_PROPERTIES = ["displayName", "mail", "userPrincipalName", "mailNickname"]
+GROUP_READ_PERMISSIONS = ("Group-Conversation.Read.All", "Group-Conversation.ReadWrite.All", "Group.Read.All",
+                          "Group.ReadWrite.All")
+THREAD_PROPERTIES = ["topic", "hasAttachments", "lastDeliveredDateTime", "uniqueSenders", "preview", "isLocked",
+                     "toRecipients", "ccRecipients"]
+THREAD_DEFAULT = ["topic", "hasAttachments", "lastDeliveredDateTime", "uniqueSenders", "preview", "isLocked"]
+POST_PROPERTIES = ["createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime",
+                   "hasAttachments", "body", "from", "sender", "conversationThreadId", "conversationId",
+                   "newParticipants"]
 GROUP_PROPERTIES = ["displayName", "mail", "mailEnabled", "mailNickname", "groupTypes", "securityEnabled", "description"]
+
+
+def _exchange_id(kind: bytes) -> str:
+    """An id of the shape Exchange gives conversations, threads and posts: base64 of a
+    store id, `AAQk…==`."""
+    return base64.b64encode(b"\x00\x04\x24" + kind + os.urandom(40)).decode()
 
 
 def graph_time(moment: datetime) -> str:
@@ -551,6 +582,9 @@ class GraphServer:
         self.refresh_tokens: dict[str, str] = {}  # token -> the mailbox's upn
         self.mailboxes: dict[str, _Mailbox] = {}
         self.groups: list[dict] = []
+        #: The conversation threads of each group, by group id; each thread holds its posts.
+        self.group_threads: dict[str, list[dict]] = {}
+        self._post_clock = datetime(1970, 1, 1, tzinfo=timezone.utc)
         self.gates: dict[str, Gate] = {}
         self._app_object_id = str(uuid.uuid4())
         self._sync_tokens: dict[str, _SyncToken] = {}
@@ -685,6 +719,86 @@ class GraphServer:
             mailbox = self._mailbox_named(user)
             return list(mailbox.folders[self._folder_id(mailbox, folder)].members)
 
+    def _group_call(self, call: _Call, kind: str, segments: list[str]):
+        matches = [g for g in self.groups if g["id"].lower() == segments[1].lower()]
+        if not matches:
+            raise graph_error(404, "Request_ResourceNotFound", f"Resource '{segments[1]}' does not exist or one of its "
+                                                               "queried reference-property objects are not present.")
+        group = matches[0]
+        base = f"{self.base_url}/$metadata#groups('{group['id']}')"
+        if kind == "group":
+            select = self._select(call.query, GROUP_PROPERTIES, "group", extra={"$select"})
+            fields = select if select is not None else ["id", *GROUP_PROPERTIES]
+            return self._json(200, {"@odata.context": f"{self.base_url}/$metadata#groups/$entity",
+                                    "id": group["id"], **{k: group[k] for k in fields if k != "id"}})
+        self._need(call, *GROUP_READ_PERMISSIONS)
+        threads = self.group_threads.get(group["id"], [])
+        if kind == "threads":
+            select = self._select(call.query, THREAD_PROPERTIES, "conversationThread", extra={"$select", "$top", "$skip"})
+            return self._collection(call, f"{base}/threads", [self._thread_json(t, select) for t in threads])
+        found = [t for t in threads if t["id"] == segments[3]]
+        if not found:
+            raise graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        thread = found[0]
+        if kind == "thread":
+            select = self._select(call.query, THREAD_PROPERTIES, "conversationThread", extra={"$select"})
+            return self._json(200, {"@odata.context": f"{base}/threads/$entity", **self._thread_json(thread, select)})
+        if kind == "posts":
+            expand = self._expand(call.query)
+            select = self._select(call.query, POST_PROPERTIES, "post", extra={"$select", "$top", "$skip", "$expand"})
+            return self._collection(call, f"{base}/threads('{thread['id']}')/posts",
+                                    [self._post_json(p, select, expand) for p in thread["posts"]])
+        posts = [p for p in thread["posts"] if p["id"] == segments[5]]
+        if not posts:
+            raise graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        if kind == "post":
+            expand = self._expand(call.query)
+            select = self._select(call.query, POST_PROPERTIES, "post", extra={"$select", "$expand"})
+            return self._json(200, {"@odata.context": f"{base}/threads('{thread['id']}')/posts/$entity",
+                                    **self._post_json(posts[0], select, expand)})
+        self._only(call.query, set())
+        return self._json(200, {"@odata.context": f"{base}/threads('{thread['id']}')/posts('{posts[0]['id']}')/attachments",
+                                "value": posts[0]["attachments"]})
+
+    def _collection(self, call: _Call, context: str, members: list[dict]):
+        """A page of `members` by `$top` (default 10) and `$skip`, the next behind `@odata.nextLink`."""
+        query = call.query
+        top, skip = self._int_option(query, "$top", DEFAULT_PAGE_SIZE), self._int_option(query, "$skip", 0)
+        body = {"@odata.context": context, "value": members[skip:skip + top]}
+        if skip + top < len(members):
+            options = {k: v for k, v in query.items() if k not in ("$skip", "$top")}
+            body["@odata.nextLink"] = self._page_link(call, {**options, "$top": str(top), "$skip": str(skip + top)})
+        return self._json(200, body)
+
+    @staticmethod
+    def _expand(query: dict[str, str]) -> bool:
+        if "$expand" not in query:
+            return False
+        if query["$expand"].strip().lower() != "attachments":
+            raise graph_error(400, "BadRequest", "Only $expand=attachments (one relationship) is implemented by this "
+                                                 "test endpoint.")
+        return True
+
+    @staticmethod
+    def _thread_json(thread: dict, select: list[str] | None) -> dict:
+        posts = thread["posts"]
+        values = {"topic": thread["topic"], "hasAttachments": any(p["hasAttachments"] for p in posts),
+                  "lastDeliveredDateTime": thread["lastDeliveredDateTime"],
+                  "uniqueSenders": sorted({p["from"]["emailAddress"]["name"] for p in posts}),
+                  "preview": re.sub(r"<[^>]*>", "", posts[-1]["body"]["content"])[:255] if posts else "",
+                  "isLocked": thread["isLocked"], "toRecipients": [], "ccRecipients": []}
+        names = select if select is not None else THREAD_DEFAULT
+        return {"id": thread["id"], **{name: values[name] for name in names if name != "id"}}
+
+    @staticmethod
+    def _post_json(post: dict, select: list[str] | None, expand: bool) -> dict:
+        names = select if select is not None else POST_PROPERTIES
+        out = {"@odata.etag": f'W/"{post["changeKey"]}"', "id": post["id"],
+               **{name: post[name] for name in names if name != "id"}}
+        if expand:
+            out["attachments"] = post["attachments"]
+        return out
+
     # ----------------------------------------------------------------- messages
 
     def add_message(self, user: str, folder: str, mime: bytes, received: datetime | str | None = None,
@@ -743,6 +857,48 @@ class GraphServer:
             self.groups.append(group)
         return group["id"]
 
+    def post_to_group(self, group_id: str, sender: tuple[str, str], body: str, topic: str | None = None,
+                      thread_id: str | None = None, content_type: str = "html",
+                      attachments: Iterable[tuple[str, str, bytes]] = (), new_participants: Iterable[tuple[str, str]] = (),
+                      received: datetime | str | None = None, from_: tuple[str, str] | None = None) -> tuple[str, str]:
+        """Delivers a post to the group: a new conversation and thread with `topic`, or a reply
+        in `thread_id`. `sender` and `from_` are (name, address); `attachments` (name, content
+        type, bytes) become fileAttachments. Returns (thread id, post id)."""
+        with self.lock:
+            if received is None:
+                # Posts delivered here in a row get times a second apart, so their order
+                # and each thread's lastDeliveredDateTime move forward as on a real server.
+                moment = max(datetime.now(timezone.utc).replace(microsecond=0), self._post_clock + timedelta(seconds=1))
+                self._post_clock = moment
+            when = received if isinstance(received, str) else graph_time(received or moment)
+            threads = self.group_threads.setdefault(group_id, [])
+            if thread_id is None:
+                thread = {"id": _exchange_id(b"\x00\x04"), "conversationId": _exchange_id(b"\x00\x03"),
+                          "topic": topic or "", "posts": [], "isLocked": False}
+                threads.append(thread)
+            else:
+                (thread,) = [t for t in threads if t["id"] == thread_id]
+            recipient = lambda pair: {"emailAddress": {"name": pair[0], "address": pair[1]}}  # noqa: E731
+            files = [{"@odata.type": "#microsoft.graph.fileAttachment", "id": _exchange_id(b"\x00\x06"),
+                      "lastModifiedDateTime": when, "name": name, "contentType": kind, "size": len(data),
+                      "isInline": False, "contentId": None, "contentLocation": None,
+                      "contentBytes": base64.b64encode(data).decode()} for name, kind, data in attachments]
+            post = {"id": _exchange_id(b"\x00\x05"), "createdDateTime": when, "lastModifiedDateTime": when,
+                    "changeKey": b64url(os.urandom(12)), "categories": [], "receivedDateTime": when,
+                    "hasAttachments": bool(files), "body": {"contentType": content_type, "content": body},
+                    "from": recipient(from_ or sender), "sender": recipient(sender),
+                    "conversationThreadId": thread["id"], "conversationId": thread["conversationId"],
+                    "newParticipants": [recipient(p) for p in new_participants], "attachments": files}
+            thread["posts"].append(post)
+            # A thread's time moves with every post; always forward, as a clock would.
+            thread["lastDeliveredDateTime"] = max(thread.get("lastDeliveredDateTime", when), when)
+            return thread["id"], post["id"]
+
+    def group_thread(self, group_id: str, thread_id: str) -> dict:
+        with self.lock:
+            (thread,) = [t for t in self.group_threads.get(group_id, []) if t["id"] == thread_id]
+            return thread
+
     def issue_refresh_token(self, user: str) -> str:
         """A refresh token for the mailbox's user (delegated permissions)."""
         token = "0.A" + b64url(os.urandom(48))
@@ -778,7 +934,8 @@ class GraphServer:
             self._message_anywhere(message_id)[1].vanished = True
 
     def gate(self, message_id: str) -> Gate:
-        """Holds the `$value` request of the message until the gate is opened."""
+        """Holds the `$value` request of the message (or the attachments request of the post
+        with this id) until the gate is opened."""
         with self.lock:
             gate = Gate(message_id)
             self.gates[message_id] = gate
@@ -980,6 +1137,12 @@ class GraphServer:
         low = [s.lower() for s in segments]
         shapes: list[tuple[list[str | None], dict[str, str]]] = [
             (["groups"], {"GET": "groups"}),
+            (["groups", None], {"GET": "group"}),
+            (["groups", None, "threads"], {"GET": "threads"}),
+            (["groups", None, "threads", None], {"GET": "thread"}),
+            (["groups", None, "threads", None, "posts"], {"GET": "posts"}),
+            (["groups", None, "threads", None, "posts", None], {"GET": "post"}),
+            (["groups", None, "threads", None, "posts", None, "attachments"], {"GET": "postAttachments"}),
             (["users", None], {"GET": "user"}),
             (["users", None, "mailfolders"], {"GET": "folders", "POST": "createFolder"}),
             (["users", None, "mailfolders", "delta"], {"GET": "notImplemented"}),
@@ -1031,6 +1194,14 @@ class GraphServer:
         if kind == "groups":
             with self.lock:
                 return self._groups(call)
+        if kind in ("group", "threads", "thread", "posts", "post", "postAttachments"):
+            with self.lock:
+                gate = self.gates.get(segments[5]) if kind == "postAttachments" else None
+            if gate is not None:
+                gate.arrived.set()
+                gate.release.wait(gate.timeout)
+            with self.lock:
+                return self._group_call(call, kind, segments)
         if kind == "value":
             return self._value(call, segments[1], segments[3])
         with self.lock:
@@ -1337,10 +1508,15 @@ class GraphServer:
         select = self._select(call.query, GROUP_PROPERTIES, "group", extra={"$select", "$filter", "$top"})
         groups = list(self.groups)
         if "$filter" in call.query:
-            if re.sub(r"\s+", "", call.query["$filter"]).lower() != "grouptypes/any(c:ceq'unified')":
-                raise graph_error(400, "BadRequest", "Only $filter=groupTypes/any(c:c eq 'Unified') is implemented "
-                                                     "by this test endpoint.")
-            groups = [g for g in groups if "Unified" in g["groupTypes"]]
+            by_mail = re.fullmatch(r"\s*mail\s+eq\s+'((?:[^']|'')*)'\s*", call.query["$filter"])
+            if by_mail:
+                wanted = by_mail.group(1).replace("''", "'").lower()
+                groups = [g for g in groups if (g["mail"] or "").lower() == wanted]
+            elif re.sub(r"\s+", "", call.query["$filter"]).lower() == "grouptypes/any(c:ceq'unified')":
+                groups = [g for g in groups if "Unified" in g["groupTypes"]]
+            else:
+                raise graph_error(400, "BadRequest", "Only $filter=groupTypes/any(c:c eq 'Unified') and mail eq '...' "
+                                                     "are implemented by this test endpoint.")
         groups = groups[:self._int_option(call.query, "$top", 100)]
         fields = select if select is not None else ["id", *GROUP_PROPERTIES]
         context = f"{self.base_url}/$metadata#groups" + (f"({','.join(select)})" if select is not None else "")

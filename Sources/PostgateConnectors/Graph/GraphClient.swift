@@ -57,19 +57,42 @@ public struct GraphClient: Sendable {
         return pathOrLink
     }
 
-    /// One request; JSON bodies are read up to `maxJSONBytes`.
+    /// One request; the answer's body is read up to `maxBytes` (`maxJSONBytes` unless
+    /// given); a longer one is `GraphError.tooLarge`.
     public func send(
         _ method: HTTPMethod, _ pathOrLink: String, token: String, body: [UInt8]? = nil, contentType: String = "application/json",
-        headers extra: [(String, String)] = []
+        headers extra: [(String, String)] = [], maxBytes: Int = GraphClient.maxJSONBytes
     ) async throws(GraphError) -> GraphResponse {
         let request = try makeRequest(method, pathOrLink, token: token, body: body, contentType: contentType, headers: extra)
         do {
             let response = try await httpClient.execute(request, timeout: Self.timeAmount(requestTimeout))
-            let body = try await response.body.collect(upTo: Self.maxJSONBytes)
+            let body = try await response.body.collect(upTo: maxBytes)
             return GraphResponse(status: Int(response.status.code), retryAfter: Self.retryAfter(response.headers),
                                  body: Array(buffer: body))
+        } catch is NIOTooManyBytesError {
+            throw .tooLarge("\(method) \(pathOrLink): the answer is larger than \(maxBytes) bytes")
         } catch {
             throw .transport("\(method) \(pathOrLink): \(error)")
+        }
+    }
+
+    /// A request under the rules of `GraphRetry` (a new token after a 401, `Retry-After` on
+    /// 429 and 503); the answer is 2xx, or the 404 when `allowNotFound`.
+    public func call(
+        _ method: HTTPMethod, _ path: String, token: GraphFolderReader.TokenProvider, pause: @Sendable (_ seconds: Int) async throws -> Void,
+        body: [UInt8]? = nil, contentType: String = "application/json", allowNotFound: Bool = false, maxBytes: Int = GraphClient.maxJSONBytes
+    ) async throws -> GraphResponse {
+        var retry = GraphRetry()
+        var bearer = try await token(false)
+        while true {
+            try Task.checkCancellation()
+            let response = try await send(method, path, token: bearer, body: body, contentType: contentType, maxBytes: maxBytes)
+            if (200..<300).contains(response.status) || (allowNotFound && response.status == 404) { return response }
+            switch retry.decide(status: response.status, retryAfter: response.retryAfter, body: response.body) {
+            case .renewTokenAndRetry: bearer = try await token(true)
+            case .wait(let seconds): try await pause(seconds)
+            case .fail(let error): throw error
+            }
         }
     }
 

@@ -92,16 +92,19 @@ public enum GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     case transport(String)
     /// A folder or mailbox named in the settings does not exist.
     case notFound(String)
+    /// An answer longer than the caller reads.
+    case tooLarge(String)
 
     public var description: String {
         switch self {
         case .protocolError(let text): "Graph protocol error: \(text)"
         case .unauthorized(let text): "Graph refused the access token (HTTP 401): \(text); check the application's credentials and consent"
-        case .forbidden(let text): "Graph refused the request (HTTP 403): \(text); the application needs Mail.ReadWrite (and Mail.Send to send), with admin consent"
+        case .forbidden(let text): "Graph refused the request (HTTP 403): \(text); the application needs Mail.ReadWrite (and Mail.Send to send) for a mailbox, Group-Conversation.Read.All or Group.Read.All for a group, with admin consent"
         case .throttled(let seconds): "Graph is throttling this mailbox: retry after \(seconds) seconds"
         case .status(let code, let text): "Graph answered HTTP \(code): \(text)"
         case .transport(let text): "cannot reach Graph: \(text)"
         case .notFound(let text): "not found in Graph: \(text)"
+        case .tooLarge(let text): "Graph's answer is too large: \(text)"
         }
     }
 }

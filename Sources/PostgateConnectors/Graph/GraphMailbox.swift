@@ -61,18 +61,7 @@ public struct GraphMailbox: Sendable {
     /// A request with the retry rules; the answer is 2xx, or the 404 when `allowNotFound`.
     public func call(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
                      allowNotFound: Bool = false) async throws -> GraphResponse {
-        var retry = GraphRetry()
-        var bearer = try await token(false)
-        while true {
-            try Task.checkCancellation()
-            let response = try await client.send(method, path, token: bearer, body: body, contentType: contentType)
-            if (200..<300).contains(response.status) || (allowNotFound && response.status == 404) { return response }
-            switch retry.decide(status: response.status, retryAfter: response.retryAfter, body: response.body) {
-            case .renewTokenAndRetry: bearer = try await token(true)
-            case .wait(let seconds): try await pause(seconds)
-            case .fail(let error): throw error
-            }
-        }
+        try await client.call(method, path, token: token, pause: pause, body: body, contentType: contentType, allowNotFound: allowNotFound)
     }
 
     /// The mailbox's folder for a name: a well-known name (any case; `INBOX` is the Inbox),

@@ -11,8 +11,8 @@ struct GraphGatewayProbe {
     /// Receiving: the mailbox, then the folders (each mapped one found, or all of them).
     func receivingSteps(_ settings: ReceivingGatewaySettings) async -> [GatewayProbeStep] {
         var steps: [GatewayProbeStep] = []
-        guard await step("reach mailbox", into: &steps, { try await reachMailbox() }) else { return steps }
-        _ = await step("list folders", into: &steps) {
+        guard await Self.step("reach mailbox", into: &steps, { try await reachMailbox() }) else { return steps }
+        _ = await Self.step("list folders", into: &steps) {
             var names: [String] = []
             if settings.syncAllFolders { names = try await mailbox.allFolders().map(\.path) }
             for name in settings.folders { names.append(try await mailbox.folder(named: name).path) }
@@ -24,11 +24,28 @@ struct GraphGatewayProbe {
         return steps
     }
 
+    /// Receiving from a Microsoft 365 group: the group, then its threads (the first page).
+    static func groupSteps(_ group: GraphGroup) async -> [GatewayProbeStep] {
+        var steps: [GatewayProbeStep] = []
+        var reached: GraphGroup.Identity?
+        guard await Self.step("reach group", into: &steps, {
+            let found = try await group.identity()
+            reached = found
+            return "\(found.displayName) <\(found.mail ?? "no mail address")> (\(found.id)) at \(group.client.baseURL)"
+        }), let identity = reached else { return steps }
+        _ = await Self.step("list threads", into: &steps) {
+            let threads = try await group.firstThreads(groupID: identity.id)
+            return threads.isEmpty ? "no conversation threads yet"
+                : "\(threads.count) thread\(threads.count == 1 ? "" : "s") on the first page, the first: \(GraphPostMessage.clean(threads[0].topic))"
+        }
+        return steps
+    }
+
     /// Sending: the token's permission, then the mailbox.
     func sendingSteps(token: String) async -> [GatewayProbeStep] {
         var steps: [GatewayProbeStep] = []
-        guard await step("check send permission", into: &steps, { try Self.sendPermission(in: token) }) else { return steps }
-        _ = await step("reach mailbox", into: &steps, { try await reachMailbox() })
+        guard await Self.step("check send permission", into: &steps, { try Self.sendPermission(in: token) }) else { return steps }
+        _ = await Self.step("reach mailbox", into: &steps, { try await reachMailbox() })
         return steps
     }
 
@@ -62,7 +79,7 @@ struct GraphGatewayProbe {
     }
 
     /// Runs one step and records it; false when it failed.
-    private func step(_ name: String, into steps: inout [GatewayProbeStep], _ body: () async throws -> String) async -> Bool {
+    private static func step(_ name: String, into steps: inout [GatewayProbeStep], _ body: () async throws -> String) async -> Bool {
         let started = Date()
         let milliseconds = { Int((Date().timeIntervalSince(started) * 1000).rounded()) }
         do {

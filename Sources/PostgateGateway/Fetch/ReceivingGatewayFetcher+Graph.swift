@@ -23,6 +23,7 @@ extension ReceivingGatewayFetcher {
 
     func runGraphPass() async throws -> PassReport {
         let settings = gateway.settings
+        if settings.group != nil { return try await runGraphGroupPass() }
         let mailbox = graphMailbox()
         let folders: [GraphFolder]
         if settings.syncAllFolders {
@@ -53,14 +54,25 @@ extension ReceivingGatewayFetcher {
     /// A gateway's mailbox, its access tokens from the credentials (a new one after Graph
     /// refused the last).
     static func graphMailbox(of gateway: ReceivingGateway, credentials: any GatewayCredentialSource) -> GraphMailbox {
-        let settings = gateway.settings
-        return GraphMailbox(client: credentials.graphClient(for: settings.connection), user: settings.username, token: { renewing in
+        GraphMailbox(client: credentials.graphClient(for: gateway.settings.connection), user: gateway.settings.username,
+                     token: graphToken(of: gateway, credentials: credentials))
+    }
+
+    /// A gateway's group (`FetchSettings.group`), its tokens from the credentials.
+    static func graphGroup(of gateway: ReceivingGateway, credentials: any GatewayCredentialSource) -> GraphGroup {
+        GraphGroup(client: credentials.graphClient(for: gateway.settings.connection), group: gateway.settings.group ?? "",
+                   token: graphToken(of: gateway, credentials: credentials))
+    }
+
+    /// Access tokens from the credentials; a new one after Graph refused the last.
+    private static func graphToken(of gateway: ReceivingGateway, credentials: any GatewayCredentialSource) -> GraphFolderReader.TokenProvider {
+        { renewing in
             if renewing { await credentials.attemptFailed(gateway) }
             guard case .bearer(let token, _) = try await credentials.credential(for: gateway) else {
                 throw FetchError("a Graph gateway authenticates with OAuth 2.0, not a password")
             }
             return token
-        })
+        }
     }
 
     /// One round of a folder's delta query.

@@ -46,6 +46,10 @@ public struct ReceivingGatewayProbe: Sendable {
             let credential = try await credentials.credential(for: gateway)
             return (credential, settings.auth == .oauth2 ? "token endpoint answered" : "password decrypted")
         }) else { return steps }
+        if settings.kind == .graph, settings.group != nil {
+            let group = ReceivingGatewayFetcher.graphGroup(of: gateway, credentials: credentials)
+            return steps + (await GraphGatewayProbe.groupSteps(group))
+        }
         if settings.kind == .graph {
             let mailbox = Self.graphMailbox(of: gateway, credentials: credentials)
             return steps + (await GraphGatewayProbe(mailbox: mailbox).receivingSteps(settings))

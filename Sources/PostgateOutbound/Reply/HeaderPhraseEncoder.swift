@@ -32,7 +32,7 @@ public enum HeaderPhraseEncoder {
     }
 
     /// Encoded words, never splitting a character between two words (RFC 2047 section 5).
-    static func encodedWords(_ text: String) -> [String] {
+    public static func encodedWords(_ text: String) -> [String] {
         var words: [String] = []
         var chunk: [UInt8] = []
         for character in text {
