@@ -95,7 +95,7 @@ public final class Gateway: Service, @unchecked Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.threadPool = threadPool ?? Self.makeThreadPool()
         self.imapThreadPool = NIOThreadPool(numberOfThreads: configuration.imap.threads)
-        self.authThreadPool = NIOThreadPool(numberOfThreads: configuration.login.concurrentChecks)
+        self.authThreadPool = NIOThreadPool(numberOfThreads: configuration.login.checkThreads(cores: System.coreCount))
         self.quiescing = ServerQuiescingHelper(group: group)
     }
 

@@ -71,8 +71,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var maxFailuresPerIP = 10
         public var maxFailuresPerAccount = 20
         public var lockoutSeconds = 300
-        /// Password checks (scrypt, 32 MiB each) that may run at once, on threads of their own.
-        public var concurrentChecks = 2
+        /// Password checks (scrypt, 32 MiB each) that may run at once, on threads of their own;
+        /// 0: half the processor cores, at least one, so that guessers never take every core
+        /// from mail delivery.
+        public var concurrentChecks = 0
+
+        /// `concurrentChecks`, with 0 resolved for a machine of `cores` cores.
+        public func checkThreads(cores: Int) -> Int {
+            concurrentChecks > 0 ? concurrentChecks : max(1, cores / 2)
+        }
     }
 
     public struct SMTPSettings: Sendable, Equatable {
@@ -268,8 +275,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         if tls.handshakeTimeout < 1 || smtp.limits.minDataRate < 1 || smtp.limits.commandTimeout < 1 || smtp.limits.dataTimeout < 1 {
             throw ConfigurationError("\(source): tls.handshake_timeout, smtp.limits.min_data_rate, command_timeout and data_timeout must be at least 1")
         }
-        if login.maxFailuresPerIP < 1 || login.maxFailuresPerAccount < 1 || login.concurrentChecks < 1 {
-            throw ConfigurationError("\(source): login.max_failures_per_ip, max_failures_per_account and concurrent_checks must be at least 1")
+        if login.maxFailuresPerIP < 1 || login.maxFailuresPerAccount < 1 || login.concurrentChecks < 0 {
+            throw ConfigurationError("\(source): login.max_failures_per_ip and max_failures_per_account must be at least 1, concurrent_checks at least 0 (0: half the cores)")
         }
     }
 }

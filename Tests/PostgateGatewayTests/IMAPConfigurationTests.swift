@@ -36,6 +36,9 @@ import Testing
         #expect(configuration.imap.maxConnections == 300 && configuration.imap.maxConnectionsPerIP == 4 && configuration.imap.threads == 2)
         #expect(configuration.login == GatewayConfiguration.LoginSettings(maxFailuresPerIP: 3, maxFailuresPerAccount: 6,
                                                                            lockoutSeconds: 90, concurrentChecks: 1))
+        #expect(configuration.login.checkThreads(cores: 8) == 1)
+        // The default, 0: half the cores, at least one.
+        #expect(GatewayConfiguration().login.checkThreads(cores: 8) == 4 && GatewayConfiguration().login.checkThreads(cores: 1) == 1)
         #expect(configuration.smtpServerConfiguration.minDataRate == 50)
         #expect(configuration.smtpServerConfiguration.tlsHandshakeTimeout == 3)
     }
