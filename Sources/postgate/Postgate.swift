@@ -16,6 +16,7 @@ struct Postgate: AsyncParsableCommand {
             QuarantineCommand.self, SessionCommand.self, AgentCommand.self, CheckCommand.self, OutboundCommand.self,
             ConnectorCommand.self, BackupCommand.self, RestoreCommand.self, EraseCommand.self, RetentionCommand.self,
             ReportCommand.self, CalendarCommand.self, TokenCommand.self, AuditCommand.self, WebhookCommand.self, BotCommand.self,
+            ReloadCommand.self,
         ]
     )
 
