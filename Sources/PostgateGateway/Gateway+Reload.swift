@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOPosix
 import PostgateBlocking
+import Synchronization
 import UnixSignals
 
 #if canImport(Glibc)
@@ -72,6 +73,7 @@ extension Gateway {
             let plan = try await reload(to: new)
             logger.notice("configuration reloaded", metadata: [
                 "config": "\(file)", "certificate": "\(certificate?.certificateFile ?? "none")",
+                "certificate_expires": "\(certificate?.notValidAfter.map { $0.formatted(.iso8601) } ?? "-")",
                 "changed": "\(plan.applied.isEmpty ? "none" : plan.applied.joined(separator: ","))",
             ])
             if !plan.needsRestart.isEmpty {

@@ -1,3 +1,5 @@
+import Logging
+
 /// What a reload does with the configuration file read again: the settings it applies at
 /// once, and those that keep their running values until a restart.
 public struct ConfigurationReload: Sendable, Equatable {
@@ -46,8 +48,10 @@ extension GatewayConfiguration {
         func rest<Section: Equatable>(_ name: String, _ path: KeyPath<GatewayConfiguration, Section>, _ listen: WritableKeyPath<Section, [String]>)
             -> (name: String, same: (GatewayConfiguration, GatewayConfiguration) -> Bool) {
             (name, { old, new in
-                var (a, b) = (old[keyPath: path], new[keyPath: path])
-                (a[keyPath: listen], b[keyPath: listen]) = ([], [])
+                var a = old[keyPath: path]
+                var b = new[keyPath: path]
+                a[keyPath: listen] = []
+                b[keyPath: listen] = []
                 return a == b
             })
         }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOSSL
 import Synchronization
@@ -36,19 +37,24 @@ public final class ServerCertificate: Sendable {
         current.withLock { $0.certificateFile }
     }
 
+    /// When the certificate in use expires.
+    public var notValidAfter: Date? {
+        current.withLock { $0.chain.first.map { Date(timeIntervalSince1970: TimeInterval($0.notValidAfter)) } }
+    }
+
     /// A server configuration (TLS 1.2 and later) whose handshakes each take the material
     /// current when the client's hello arrives. The chain and key it starts with are the
     /// current ones, so a context made from it is checked like any other.
     public func serverConfiguration() -> TLSConfiguration {
         let material = current.withLock { $0 }
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: material.chain.map { .certificate($0) },
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: material.chain.map { NIOSSLCertificateSource.certificate($0) },
                                                            privateKey: .privateKey(material.key))
         tls.minimumTLSVersion = .tlsv12
         tls.sslContextCallback = { [self] _, promise in
             let material = current.withLock { $0 }
             var override = NIOSSLContextConfigurationOverride()
-            override.certificateChain = material.chain.map { .certificate($0) }
-            override.privateKey = .privateKey(material.key)
+            override.certificateChain = material.chain.map { NIOSSLCertificateSource.certificate($0) }
+            override.privateKey = NIOSSLPrivateKeySource.privateKey(material.key)
             promise.succeed(override)
         }
         return tls

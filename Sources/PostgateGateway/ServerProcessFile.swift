@@ -52,7 +52,7 @@ public struct ServerProcessFile: Sendable, Equatable {
     /// Removes the file if it still names this process. Blocking.
     public func remove(dataDirectory: String) {
         let path = Self.path(dataDirectory: dataDirectory)
-        guard (try? Self.read(dataDirectory: dataDirectory))??.pid == pid else { return }
+        guard (try? Self.read(dataDirectory: dataDirectory))?.pid == pid else { return }
         unlink(path)
     }
 
@@ -81,6 +81,6 @@ public struct ServerProcessFile: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
         let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         guard let program = arguments.first else { return false }
-        return (program as NSString).lastPathComponent == "postgate" && arguments.dropFirst().contains("serve")
+        return program.split(separator: "/").last == "postgate" && arguments.dropFirst().contains("serve")
     }
 }

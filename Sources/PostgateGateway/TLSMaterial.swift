@@ -32,7 +32,7 @@ public enum TLSMaterial {
             throw ConfigurationError("cannot load TLS certificate \(certificateFile) and key \(keyFile): \(error)")
         }
         do {
-            _ = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: material.chain.map { .certificate($0) },
+            _ = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: material.chain.map { NIOSSLCertificateSource.certificate($0) },
                                                                           privateKey: .privateKey(material.key)))
         } catch {
             throw ConfigurationError("cannot use TLS certificate \(certificateFile) with key \(keyFile): \(error)")

@@ -102,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = GatewayMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         let file = config.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        let source = Gateway.ConfigurationSource(file: file) { overrides.apply(to: try Self.loadConfiguration(file)) }
+        let source = Gateway.ConfigurationSource(file: file) { try overrides.apply(to: Self.loadConfiguration(file)) }
         let gateway = Gateway(configuration: configuration, dataDirectory: Self.dataDirectory(data: data, config: config, configuration),
                               logger: logger, threadPool: threadPool, metrics: metrics, configurationSource: source, logLevel: levels)
         // The group traps SIGTERM and SIGINT before the gateway binds its listeners, so a
