@@ -1,4 +1,5 @@
 import Foundation
+import PostgateMaildir
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ import Musl
 /// A file left by a killed server names a process that is gone (or is not `postgate
 /// serve`): `isRunning` tells, so a stale file never gets a signal sent to a stranger.
 public struct ServerProcessFile: Sendable, Equatable {
-    public static let name = "postgate.pid"
+    public static let name = DataDirectory.serverProcessFile
 
     public var pid: Int32
     /// The absolute path of the configuration file; nil when `serve` runs on the embedded
