@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import PostgateAPI
-import PostgateBlocking
 import PostgateMaildir
 import PostgateOutbound
 import PostgateStore
@@ -14,16 +13,15 @@ extension Gateway {
         var task: Task<Void, Never>
     }
 
-    /// Binds every `api.listen` address; their bound addresses. `queue` is the outbound queue.
-    func startAPI(store: MailStore, queue: OutboundQueue) async throws -> [SocketAddress] {
+    /// Binds every `api.listen` address; their bound addresses. `queue` is the outbound
+    /// queue; `certificate` the listeners' certificate (nil only when no listener offers TLS).
+    func startAPI(store: MailStore, queue: OutboundQueue, certificate: ServerCertificate?) async throws -> [SocketAddress] {
         let settings = configuration.api
         guard !settings.listen.isEmpty else { return [] }
-        let (configuration, dataDirectory) = (self.configuration, self.dataDirectory)
-        let (tls, outbound) = try await threadPool.runToCompletion {
-            BlockingWork.assertAllowedHere("reading the API's TLS files")
-            return (settings.tls ? try TLSMaterial.serverConfiguration(configuration: configuration, dataDirectory: dataDirectory) : nil,
-                    queue)
-        }
+        let configuration = self.configuration
+        let outbound = queue
+        if settings.tls && certificate == nil { throw ConfigurationError("the API listener needs the TLS certificate") }
+        let tls = settings.tls ? certificate?.serverConfiguration() : nil
         let scrape = metricsScrape(store: store, outbound: outbound)
         var bound: [SocketAddress] = []
         for text in settings.listen {

@@ -16,6 +16,7 @@ import PostgateSMTP
 import PostgateStore
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The running gateway: the store, the thread pool for blocking store work, and the SMTP
 /// (MX and submission) and IMAP listeners. `postgate serve` runs it as a service; tests start it on port 0.
@@ -66,6 +67,15 @@ public final class Gateway: Service, @unchecked Sendable {
     private var httpClient: HTTPClient?
     /// The gateways' credentials, with the HTTP clients made for their CA files.
     private var credentials: GatewayCredentials?
+    /// The certificate every TLS listener offers; a reload replaces it (Gateway+Reload).
+    var certificate: ServerCertificate?
+    /// The configuration in force, as reloads changed it (Gateway+Reload).
+    let running: Mutex<GatewayConfiguration>
+    /// The process's log level, which a reload sets; nil when the caller's loggers do not
+    /// read one.
+    let logLevel: LogLevelSwitch?
+    /// Where SIGHUP reads the configuration again; nil: SIGHUP is not the gateway's.
+    let configurationSource: ConfigurationSource?
     /// The HTTP API listeners, see Gateway+API.
     var apiListeners: [APIListener] = []
     /// The bound API addresses, in the order of `api.listen`.
@@ -84,10 +94,17 @@ public final class Gateway: Service, @unchecked Sendable {
     ///     blocking work of its own before the gateway (reading the configuration); the
     ///     gateway starts it if needed and shuts it down with itself. Nil: a new one.
     ///   - metrics: the registry and factory of the gateway's metrics; by default its own.
+    ///   - configurationSource: where to read the configuration again on SIGHUP; with it,
+    ///     `run()` traps SIGHUP and writes `DATA/postgate.pid` (`postgate serve`).
+    ///   - logLevel: the level `logger` reads, which a reload sets to `log_level`.
     public init(configuration: GatewayConfiguration, dataDirectory: String? = nil, logger: Logger,
                 threadPool: NIOThreadPool? = nil, metrics: GatewayMetrics = GatewayMetrics(),
+                configurationSource: ConfigurationSource? = nil, logLevel: LogLevelSwitch? = nil,
                 now: @escaping @Sendable () -> Date = Date.init) {
         self.now = now
+        self.running = Mutex(configuration)
+        self.configurationSource = configurationSource
+        self.logLevel = logLevel
         self.metrics = metrics
         self.configuration = configuration
         self.dataDirectory = dataDirectory ?? configuration.dataDirectory
@@ -142,6 +159,7 @@ public final class Gateway: Service, @unchecked Sendable {
         services.outbound.sentCopies = SentFolderWriter(store: store, credentials: credentials, threadPool: threadPool,
                                                         eventLoopGroup: group, logger: logger)
         let tls = configuration.smtp.startTLS ? services.serverTLS : nil
+        certificate = services.certificate
         startOutboundDelivery(services.outbound)
         startDKIMRechecker(services.dkimChecker)
         retentionTask = startRetention(store: store)
@@ -174,7 +192,7 @@ public final class Gateway: Service, @unchecked Sendable {
         imapAddresses = try await startIMAP(store: store, tls: services.serverTLS, throttle: throttle)
         submissionAddresses = try await startSubmission(store: store, queue: services.submissionQueue, tls: services.serverTLS,
                                                         throttle: throttle)
-        apiAddresses = try await startAPI(store: store, queue: services.replyQueue)
+        apiAddresses = try await startAPI(store: store, queue: services.replyQueue, certificate: services.certificate)
         guard let quiescing = self.quiescing else { throw ConfigurationError("the gateway is shut down") }
         var bound: [SocketAddress] = []
         for text in configuration.smtp.listen {
@@ -193,8 +211,10 @@ public final class Gateway: Service, @unchecked Sendable {
     /// Starts (unless started already), then runs until a graceful shutdown is requested
     /// (SIGTERM or SIGINT under ServiceLifecycle, which traps them before services run).
     /// Under a service manager (`$NOTIFY_SOCKET`) it reports READY=1 once every listener is
-    /// bound and recovery is done, pings the watchdog, and reports STOPPING=1.
+    /// bound and recovery is done, pings the watchdog, and reports STOPPING=1. With a
+    /// configuration source, SIGHUP reloads (Gateway+Reload).
     public func run() async throws {
+        let hangups = configurationSource == nil ? nil : await UnixSignalsSequence(trapping: .sighup)
         if serverChannels.isEmpty {
             do { try await start() } catch {
                 await shutdown()
@@ -207,8 +227,19 @@ public final class Gateway: Service, @unchecked Sendable {
             await notify(notifier, "READY=1\nSTATUS=accepting mail")
             watchdog = startWatchdog(notifier)
         }
+        var reloading: Task<Void, Never>?
+        let processFile = ServerProcessFile(pid: getpid(), configFile: configurationSource?.file)
+        if let hangups, let configurationSource {
+            reloading = startReloading(on: hangups, from: configurationSource, notifier: notifier)
+            await writeProcessFile(processFile)
+        }
         try? await gracefulShutdown()
         watchdog?.cancel()
+        reloading?.cancel()
+        if configurationSource != nil {
+            let dataDirectory = self.dataDirectory
+            try? await threadPool.runIfActive { processFile.remove(dataDirectory: dataDirectory) }
+        }
         if let notifier { await notify(notifier, "STOPPING=1\nSTATUS=finishing transactions in flight") }
         await shutdown()
     }
@@ -235,7 +266,9 @@ public final class Gateway: Service, @unchecked Sendable {
     /// pool before anything is bound: each reads files, SQLite or /etc/resolv.conf, or
     /// generates keys.
     struct Services: Sendable {
-        /// The listeners' TLS context, when any listener offers TLS.
+        /// The certificate every TLS listener offers, when any listener offers TLS.
+        var certificate: ServerCertificate?
+        /// The SMTP and IMAP listeners' TLS context, made from `certificate`.
         var serverTLS: NIOSSLContext?
         var outbound: DeliveryWorker
         var dkimChecker: DKIMDomainChecker
@@ -250,8 +283,9 @@ public final class Gateway: Service, @unchecked Sendable {
              threadPool: NIOThreadPool, logger: Logger) throws {
             BlockingWork.assertAllowedHere("preparing the gateway's services")
             let needsTLS = configuration.smtp.startTLS || !configuration.imap.listen.isEmpty || !configuration.imaps.listen.isEmpty
-                || configuration.offersSubmission
-            serverTLS = needsTLS ? try TLSMaterial.serverContext(configuration: configuration, dataDirectory: dataDirectory) : nil
+                || configuration.offersSubmission || (configuration.api.tls && !configuration.api.listen.isEmpty)
+            certificate = needsTLS ? ServerCertificate(try TLSMaterial.load(configuration: configuration, dataDirectory: dataDirectory)) : nil
+            serverTLS = try certificate?.makeContext()
             for name in try Gateway.ensureHostedDKIMKeys(store: store) {
                 logger.notice("generated a DKIM key for the hosted domain", metadata: ["domain": "\(name)", "selector": "\(Gateway.hostedSelector)"])
             }

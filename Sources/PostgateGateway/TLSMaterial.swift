@@ -14,33 +14,30 @@ public enum TLSMaterial {
     public static let devCertificateName = "dev-certificate.pem"
     public static let devKeyName = "dev-key.pem"
 
-    /// A server TLS context for the configured files, or the dev certificate.
-    public static func serverContext(configuration: GatewayConfiguration, dataDirectory: String) throws -> NIOSSLContext {
-        let tls = try serverConfiguration(configuration: configuration, dataDirectory: dataDirectory)
-        do {
-            return try NIOSSLContext(configuration: tls)
-        } catch {
-            throw ConfigurationError("cannot use TLS certificate \(configuration.tls.certificateFile): \(error)")
-        }
-    }
-
-    /// The server TLS configuration (TLS 1.2 and later) for the configured files, or the dev
-    /// certificate.
-    public static func serverConfiguration(configuration: GatewayConfiguration, dataDirectory: String) throws -> TLSConfiguration {
+    /// Reads the configured certificate chain and key (or the dev certificate, made if
+    /// missing) and checks that they make a TLS server context: the files parse and the key
+    /// is the certificate's. Blocking (files); errors are one line naming the files.
+    public static func load(configuration: GatewayConfiguration, dataDirectory: String) throws -> ServerCertificate.Material {
         var certificateFile = configuration.tls.certificateFile
         var keyFile = configuration.tls.privateKeyFile
         if certificateFile.isEmpty {
             (certificateFile, keyFile) = try ensureDevCertificate(hostname: configuration.hostname, directory: dataDirectory + "/certs")
         }
+        let material: ServerCertificate.Material
         do {
-            let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
-            let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
-            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            tls.minimumTLSVersion = .tlsv12
-            return tls
+            let chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+            guard !chain.isEmpty else { throw ConfigurationError("no certificate in the file") }
+            material = .init(chain: chain, key: try NIOSSLPrivateKey(file: keyFile, format: .pem), certificateFile: certificateFile)
         } catch {
             throw ConfigurationError("cannot load TLS certificate \(certificateFile) and key \(keyFile): \(error)")
         }
+        do {
+            _ = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: material.chain.map { NIOSSLCertificateSource.certificate($0) },
+                                                                          privateKey: .privateKey(material.key)))
+        } catch {
+            throw ConfigurationError("cannot use TLS certificate \(certificateFile) with key \(keyFile): \(error)")
+        }
+        return material
     }
 
     /// Makes the self-signed certificate if it is not there yet; returns its paths.

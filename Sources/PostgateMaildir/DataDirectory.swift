@@ -54,6 +54,10 @@ package struct DataDirectory: Sendable {
 
     package static let maildirRoot = "maildir"
 
+    /// The running server's process file (`postgate serve` writes it, `postgate reload`
+    /// reads it); it names a process, so a backup leaves it out.
+    package static let serverProcessFile = "postgate.pid"
+
     /// The mailbox path of a hosted address: `maildir/<domain-ascii>/<local-part-dir>`.
     package static func mailboxPath(for address: EmailAddress) -> String {
         maildirRoot + "/" + address.domain.ascii + "/" + localPartDirectory(address.localPart)

@@ -128,6 +128,7 @@ extension MailStore {
     /// yet acknowledged) and leftovers of interrupted backups.
     private static func notCopied(_ relativePath: String) -> Bool {
         relativePath.hasPrefix("postgate.sqlite") || relativePath == "spool" || relativePath == backupMarker
+            || relativePath == DataDirectory.serverProcessFile
     }
 
     /// Drops, in the copied index, message rows whose file is in none of the Maildir's

@@ -19,7 +19,10 @@ struct ServeCommand: AsyncParsableCommand {
         submissions (implicit TLS) on 127.0.0.1:2465, the HTTP API (TLS) on 127.0.0.1:2080, a self-signed \
         certificate made on first start in DATA/certs. \
         Config/postgate.example.yaml names every setting. SIGTERM or SIGINT stops accepting \
-        connections, lets transactions in flight finish, then exits.
+        connections, lets transactions in flight finish, then exits. SIGHUP (`postgate reload`) \
+        reads the config file and the TLS certificate and key again without closing a session; \
+        a config that does not check out is refused and the running one stays. The process id \
+        is in DATA/postgate.pid while it runs.
         """
     )
 
@@ -66,36 +69,58 @@ struct ServeCommand: AsyncParsableCommand {
         try await run(configuration, threadPool: threadPool)
     }
 
+    /// What the command line sets over the file, at start and at every reload.
+    private struct Overrides: Sendable {
+        var smtpListen, imapListen, imapsListen, submissionListen, submissionsListen: [String]
+        var logLevel: Logger.Level?
+        var logFormat: LogLineFormat?
+
+        func apply(to loaded: GatewayConfiguration) -> GatewayConfiguration {
+            var configuration = loaded
+            if !smtpListen.isEmpty { configuration.smtp.listen = smtpListen }
+            if !imapListen.isEmpty { configuration.imap.listen = imapListen }
+            if !imapsListen.isEmpty { configuration.imaps.listen = imapsListen }
+            if !submissionListen.isEmpty { configuration.submission.listen = submissionListen }
+            if !submissionsListen.isEmpty { configuration.submissions.listen = submissionsListen }
+            if let logLevel { configuration.logLevel = logLevel }
+            if let logFormat { configuration.logFormat = logFormat }
+            return configuration
+        }
+    }
+
     private func run(_ loaded: GatewayConfiguration, threadPool: NIOThreadPool) async throws {
-        var configuration = loaded
-        if !smtpListen.isEmpty { configuration.smtp.listen = smtpListen }
-        if !imapListen.isEmpty { configuration.imap.listen = imapListen }
-        if !imapsListen.isEmpty { configuration.imaps.listen = imapsListen }
-        if !submissionListen.isEmpty { configuration.submission.listen = submissionListen }
-        if !submissionsListen.isEmpty { configuration.submissions.listen = submissionsListen }
+        var level: Logger.Level?
         if let logLevel {
-            guard let level = Logger.Level(rawValue: logLevel) else {
+            guard let parsed = Logger.Level(rawValue: logLevel) else {
                 try? await threadPool.shutdownGracefully()
                 throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
             }
-            configuration.logLevel = level
+            level = parsed
         }
+        var format: LogLineFormat?
         if let logFormat {
-            guard let format = LogLineFormat(rawValue: logFormat) else {
+            guard let parsed = LogLineFormat(rawValue: logFormat) else {
                 try? await threadPool.shutdownGracefully()
                 throw ValidationError("--log-format \(logFormat) is not one of logfmt, json")
             }
-            configuration.logFormat = format
+            format = parsed
         }
-        let (level, format) = (configuration.logLevel, configuration.logFormat)
-        LoggingSystem.bootstrap { _ in LogLineHandler(format: format, level: level) }
+        let overrides = Overrides(smtpListen: smtpListen, imapListen: imapListen, imapsListen: imapsListen,
+                                  submissionListen: submissionListen, submissionsListen: submissionsListen, logLevel: level,
+                                  logFormat: format)
+        let configuration = overrides.apply(to: loaded)
+        let levels = LogLevelSwitch(configuration.logLevel)
+        let lineFormat = configuration.logFormat
+        LoggingSystem.bootstrap { _ in levels.handler(LogLineHandler(format: lineFormat, level: .trace)) }
         let logger = Logger(label: "postgate")
         // One registry for the process: the gateway's metrics, and those of any library that
         // records through swift-metrics, are all on the API's /metrics.
         let metrics = GatewayMetrics()
         MetricsSystem.bootstrap(metrics.factory)
-        let gateway = Gateway(configuration: configuration, dataDirectory: resolvedDataDirectory(configuration), logger: logger,
-                              threadPool: threadPool, metrics: metrics)
+        let file = config.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        let source = Gateway.ConfigurationSource(file: file) { try overrides.apply(to: Self.loadConfiguration(file)) }
+        let gateway = Gateway(configuration: configuration, dataDirectory: Self.dataDirectory(data: data, config: config, configuration),
+                              logger: logger, threadPool: threadPool, metrics: metrics, configurationSource: source, logLevel: levels)
         // The group traps SIGTERM and SIGINT before the gateway binds its listeners, so a
         // signal sent as soon as the port answers is a graceful shutdown.
         let group = ServiceGroup(configuration: .init(
@@ -112,7 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Runs on the thread pool: reads and checks the file.
-    private static func loadConfiguration(_ config: String?) throws -> GatewayConfiguration {
+    static func loadConfiguration(_ config: String?) throws -> GatewayConfiguration {
         guard let config else { return GatewayConfiguration.embeddedDefault }
         do {
             return try GatewayConfiguration.load(file: config)
@@ -122,7 +147,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// --data wins, then the config file's setting, then $POSTGATE_DATA, then the default.
-    private func resolvedDataDirectory(_ configuration: GatewayConfiguration) -> String {
+    static func dataDirectory(data: String?, config: String?, _ configuration: GatewayConfiguration) -> String {
         if let data { return data }
         if config != nil, configuration.dataDirectory != GatewayConfiguration().dataDirectory { return configuration.dataDirectory }
         return ProcessInfo.processInfo.environment["POSTGATE_DATA"] ?? configuration.dataDirectory

@@ -309,6 +309,6 @@ import Testing
 
         var configuration = GatewayConfiguration()
         configuration.hostname = "mx.acme.test"
-        _ = try TLSMaterial.serverContext(configuration: configuration, dataDirectory: directory)
+        _ = try ServerCertificate(TLSMaterial.load(configuration: configuration, dataDirectory: directory)).makeContext()
     }
 }

@@ -28,7 +28,8 @@ def verify(unit: Path) -> subprocess.CompletedProcess:
 def test_unit_file_verifies_without_warnings(tmp_path):
     text = UNIT.read_text()
     for line in ("Type=notify", "WatchdogSec=", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "ProtectSystem=strict",
-                 "ReadWritePaths=/var/lib/postgate", "NoNewPrivileges=yes", "PrivateTmp=yes", "User=postgate"):
+                 "ReadWritePaths=/var/lib/postgate", "NoNewPrivileges=yes", "PrivateTmp=yes", "User=postgate",
+                 "ExecReload=/bin/kill -HUP $MAINPID"):
         assert line in text, line
     # verify needs the ExecStart binary to exist: point it at the one just built.
     unit = tmp_path / "postgate.service"
