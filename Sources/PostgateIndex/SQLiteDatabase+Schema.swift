@@ -89,6 +89,7 @@ extension SQLiteDatabase {
         registerBotSchema(&migrator)
         registerAgentProfileSchema(&migrator)
         registerTraceSchema(&migrator)
+        registerFlagHistorySchema(&migrator)
         return migrator
     }
 }

@@ -84,6 +84,11 @@ extension SQLiteMessageIndex {
                         : "DELETE FROM message_private_seen WHERE mailbox_id = ? AND uid = ? AND agent_id = ?"
                     try db.execute(sql: sql, arguments: [mailboxID, old.uid, agentID])
                 }
+                let added = new.flags.subtracting(old.flags).imapNames, removed = old.flags.subtracting(new.flags).imapNames
+                try db.execute(cachedSQL: """
+                    INSERT INTO message_flag_event (mailbox_id, uid, at, agent_id, added, removed) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [mailboxID, old.uid, Date().timeIntervalSince1970, agentID > 0 ? agentID : nil,
+                                     added.joined(separator: " "), removed.joined(separator: " ")])
                 return (old, new)
             }
             return FlagUpdate(changes: changes, modified: modified)
@@ -97,6 +102,7 @@ extension SQLiteMessageIndex {
             for message in removed {
                 try db.execute(cachedSQL: "DELETE FROM message WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
                 try db.execute(cachedSQL: "DELETE FROM message_private_seen WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
+                try db.execute(cachedSQL: "DELETE FROM message_flag_event WHERE mailbox_id = ? AND uid = ?", arguments: [mailboxID, message.uid])
             }
             return removed
         }

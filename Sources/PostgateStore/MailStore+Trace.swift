@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import PostgateIndex
 import PostgateMaildir
 
@@ -6,13 +7,24 @@ import PostgateMaildir
 /// was received, and each copy a delivery stored (mailbox, UID, flags now, policy label,
 /// session). JSON keys as the properties; absent values are left out.
 public struct TracedMessage: Sendable, Codable, Equatable {
+    /// One IMAP flag change (STORE, or a flag set by a client's COPY target): when, by which
+    /// agent, the flags and keywords added and removed.
+    public struct FlagChange: Sendable, Codable, Equatable {
+        public var at: Date
+        public var agent: String?
+        public var added: [String]
+        public var removed: [String]
+    }
+
     public struct Copy: Sendable, Codable, Equatable {
         public var mailbox: String
         public var uid: UInt32
         /// The recipient as the client gave it in `RCPT TO`.
         public var rcptTo: String
-        /// The IMAP system flags as they are now (their history is not kept).
+        /// The IMAP system flags as they are now.
         public var flags: [String]
+        /// Each change of its flags over IMAP, oldest first.
+        public var flagChanges: [FlagChange] = []
         /// The inbound policy's label; absent for an ordinary message.
         public var policy: String?
         public var sessionId: Int64?
@@ -46,7 +58,7 @@ extension MailStore {
     /// The message delivered under `queueID`; nil when no copy of it is in the index (an
     /// unknown id, or every copy expunged).
     public func tracedMessage(queueID: String) throws(StoreError) -> TracedMessage? {
-        traced(try index.messages(queueID: queueID)).first
+        try traced(try index.messages(queueID: queueID)).first
     }
 
     /// Every message whose Message-ID is `messageID`, given with or without its angle
@@ -55,11 +67,11 @@ extension MailStore {
         var bare = messageID.trimmingCharacters(in: .whitespaces)
         if bare.hasPrefix("<") && bare.hasSuffix(">") { bare = String(bare.dropFirst().dropLast()) }
         guard !bare.isEmpty else { return [] }
-        return traced(try index.messages(messageIDs: ["<\(bare)>", bare]))
+        return try traced(try index.messages(messageIDs: ["<\(bare)>", bare]))
     }
 
     /// Groups rows by queue id (a row without one stands alone), in the order first seen.
-    private func traced(_ rows: [StoredMessage]) -> [TracedMessage] {
+    private func traced(_ rows: [StoredMessage]) throws(StoreError) -> [TracedMessage] {
         var groups: [[StoredMessage]] = []
         var byQueueID: [String: Int] = [:]
         for row in rows {
@@ -70,16 +82,31 @@ extension MailStore {
                 groups.append([row])
             }
         }
-        return groups.map { copies in
+        return try groups.map { copies throws(StoreError) in
             let first = copies[0]
             return TracedMessage(
                 queueId: first.queueID, receivedAt: first.internalDate, mailFrom: first.mailFrom, from: first.headerFrom,
                 subject: first.subject, messageId: first.messageID, size: first.size,
                 receivedVia: messageFilePath(first).flatMap(Self.receivedField(ofFile:)),
-                copies: copies.map {
-                    TracedMessage.Copy(mailbox: $0.mailboxPath, uid: $0.uid, rcptTo: $0.rcptTo, flags: Self.flagNames($0),
-                                       policy: $0.policy, sessionId: $0.sessionID, sessionReason: $0.sessionReason)
+                copies: try copies.map { copy throws(StoreError) in
+                    TracedMessage.Copy(mailbox: copy.mailboxPath, uid: copy.uid, rcptTo: copy.rcptTo, flags: Self.flagNames(copy),
+                                       flagChanges: try flagChanges(mailboxID: copy.mailboxID, uid: copy.uid),
+                                       policy: copy.policy, sessionId: copy.sessionID, sessionReason: copy.sessionReason)
                 })
+        }
+    }
+
+    /// The recorded flag changes of one message, oldest first.
+    private func flagChanges(mailboxID: Int64, uid: UInt32) throws(StoreError) -> [TracedMessage.FlagChange] {
+        try database.read { db in
+            try Row.fetchAll(db, cachedSQL: """
+                SELECT e.at, e.added, e.removed, agent.name FROM message_flag_event e LEFT JOIN agent ON agent.id = e.agent_id
+                WHERE e.mailbox_id = ? AND e.uid = ? ORDER BY e.id
+                """, arguments: [mailboxID, uid]).map { row in
+                TracedMessage.FlagChange(at: Date(timeIntervalSince1970: row["at"]), agent: row["name"],
+                                         added: (row["added"] as String).split(separator: " ").map(String.init),
+                                         removed: (row["removed"] as String).split(separator: " ").map(String.init))
+            }
         }
     }
 

@@ -16,10 +16,11 @@ struct TraceCommand: ParsableCommand {
         reply, of the Received field, and of every log line about the message, queue_id=…), \
         the queue id of a reply (a number: the submission listener's 250 and the delivery \
         lines), or a Message-ID with or without its angle brackets. Several messages with one \
-        Message-ID are each shown. Flags are shown as they are now: their changes are not \
-        recorded. With --json: an object with query, messages (each with message: queueId, \
+        Message-ID are each shown, with their flags now and each change agents made to them \
+        over IMAP (when, who, added, removed). With --json: an object with query, messages (each with message: queueId, \
         receivedAt, mailFrom, from, subject, messageId, size, receivedVia and copies with \
-        mailbox, uid, rcptTo, flags, policy, sessionId, sessionReason; sessions as in \
+        mailbox, uid, rcptTo, flags, flagChanges (at, agent, added, removed), policy, sessionId, \
+        sessionReason; sessions as in \
         `session list --json`; replies as in `outbound show --json`) and outbound (the reply \
         asked for by its queue id, with its session). Exits 1 with one line when nothing matches.
         """
@@ -123,6 +124,10 @@ struct TraceCommand: ParsableCommand {
             if let session = copy.sessionId { text += ", session \(session)" + (copy.sessionReason.map { " (\($0))" } ?? "") }
             text += ", flags now: " + (copy.flags.isEmpty ? "none" : copy.flags.joined(separator: " "))
             lines.append(text)
+            for change in copy.flagChanges {
+                let what = change.added.map { "+" + $0 } + change.removed.map { "-" + $0 }
+                lines.append("    \(change.at.formatted(.iso8601)) flags \(what.joined(separator: " ")) by \(change.agent ?? "(no agent)")")
+            }
         }
         return lines
     }

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import BIN, cli, wait_for
-from test_imap import add_agent
+from test_imap import add_agent, login
 from test_outbound import sink, write_outbound_config  # noqa: F401
 from test_replies import agent_reply, submit_by_smtp
 
@@ -98,6 +98,19 @@ def test_one_queue_id_tells_the_story_in_the_log_and_in_trace(data_dir: Path, tm
     assert traced_reply["id"] == int(reply_id) and traced_reply["sessionId"] == session_id
     assert [(r["address"], r["state"], r["attempts"]) for r in traced_reply["recipients"]] == [("jane@example.test", "delivered", 1)]
     assert traced_reply["recipients"][0]["lastReply"].startswith("250")
+
+    # The agent's flag changes over IMAP are part of the story: when, who, what.
+    imap = login(server)
+    imap.select('"Shared/support@acme.test"')
+    assert imap.store("1", "+FLAGS", "(\\Flagged $Label1)")[0] == "OK"
+    assert imap.store("1", "-FLAGS", "(\\Flagged)")[0] == "OK"
+    imap.logout()
+    copy = next(c for c in json.loads(trace(data_dir, queue_id, "--json").stdout)["messages"][0]["message"]["copies"]
+                if c["mailbox"] == "maildir/acme.test/support")
+    assert [(c["agent"], c["added"], c["removed"]) for c in copy["flagChanges"]] == [
+        ("alice", ["\\Flagged", "$Label1"], []), ("alice", [], ["\\Flagged"])]
+    assert copy["flags"] == []
+    assert "flags +\\Flagged +$Label1 by alice" in trace(data_dir, queue_id).stdout
 
     # By Message-ID, with or without its angle brackets: the same message.
     for query in ("<order-7@example.test>", "order-7@example.test"):
