@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import NIOPosix
 import PostgateGateway
+import PostgateOutbound
 import PostgateStore
 import PostgateMaildir
 import PostgateIndex
 
 /// `postgate check`: read-only consistency checks of the configuration and the data directory.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check the configuration, the certificate, the index against the Maildirs, addresses, DKIM keys, connectors and the outbound queue.",
@@ -15,7 +17,9 @@ struct CheckCommand: ParsableCommand {
         what to do; the exit status is 1 when any finding is an error. With --repair, Maildirs \
         the index lost (a blank or replaced postgate.sqlite) get their mailbox back (a lost \
         address is hosted again with default settings, a lost queue added again), and Maildir \
-        files that carry a UID (U=) but have no index row are indexed again first. With --json: \
+        files that carry a UID (U=) but have no index row are indexed again first. A configured \
+        smarthost is tried as delivery would (connect, EHLO, STARTTLS and AUTH as configured, \
+        no message sent): one that does not answer is an error. With --json: \
         {"findings": [{subject, severity, detail}], "errors": N, "warnings": N}.
         """
     )
@@ -32,7 +36,7 @@ struct CheckCommand: ParsableCommand {
         var warnings: Int
     }
 
-    func run() throws {
+    func run() async throws {
         let configuration = options.gatewayConfiguration()
         let store = try options.openStore()
         var findings = [CheckFinding("config", .ok, options.configDescription)]
@@ -47,11 +51,34 @@ struct CheckCommand: ParsableCommand {
         findings.append(try reportingFailure { () throws(StoreError) in
             try queue.checkFinding(alertAfter: configuration.outbound.alertAfter)
         })
+        if let hop = await Self.nextHopFinding(configuration) { findings.append(hop) }
         let report = Report(
             findings: findings, errors: findings.count { $0.severity == .error },
             warnings: findings.count { $0.severity == .warning })
         try options.print(report) { Self.render(report) }
         if report.errors > 0 { throw ExitCode.failure }
+    }
+
+    /// The smarthost, when one is configured, tried as delivery would try it (the client's
+    /// own timeouts bound each step). Direct MX delivery has no one next hop to try.
+    static func nextHopFinding(_ configuration: GatewayConfiguration) async -> CheckFinding? {
+        let smarthost = configuration.outbound.smarthost
+        guard !smarthost.isEmpty else { return nil }
+        let endpoint: SMTPEndpoint
+        do {
+            guard case .smarthost(let found) = try configuration.outboundNextHop(threadPool: .singleton) else { return nil }
+            endpoint = found
+        } catch {
+            return CheckFinding("next hop", .error, "smarthost \(smarthost): \(error)")
+        }
+        let client = SMTPClient(configuration: configuration.smtpClientConfiguration, group: MultiThreadedEventLoopGroup.singleton,
+                                threadPool: .singleton)
+        let steps = await client.probe(endpoint)
+        if let failed = steps.first(where: { !$0.ok }) {
+            return CheckFinding("next hop", .error,
+                                "smarthost \(smarthost) does not answer (\(failed.name): \(failed.detail)); replies wait in the queue until it does")
+        }
+        return CheckFinding("next hop", .ok, "smarthost \(smarthost) answers (" + steps.map(\.name).joined(separator: ", ") + ")")
     }
 
     static func render(_ report: Report) -> String {

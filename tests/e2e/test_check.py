@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Server, cli, free_port, maildir_files, messages
+from test_outbound import sink, write_outbound_config  # noqa: F401
 
 
 def check(data: Path, *extra: str) -> tuple[int, dict]:
@@ -163,6 +164,20 @@ def test_blank_index_over_stored_mail_refuses_to_serve_until_repaired(data_dir, 
         smtp.sendmail("c@example.org", ["support@acme.test"],
                       "From: c@example.org\r\nSubject: after\r\nMessage-ID: <after@example.org>\r\n\r\nhi\r\n")
     assert max(m["uid"] for m in messages(data_dir)) == 5
+
+
+def test_the_smarthost_is_tried(data_dir: Path, tmp_path: Path, sink):
+    handler, port = sink
+    rc, report = check(data_dir, "--config", str(write_outbound_config(tmp_path / "up.yaml", port)))
+    (hop,) = [f for f in report["findings"] if f["subject"] == "next hop"]
+    assert hop["severity"] == "ok" and f"127.0.0.1:{port} answers" in hop["detail"] and "ehlo" in hop["detail"], hop
+    assert handler.acknowledged == [], "nothing is sent"
+    closed = free_port()
+    rc, report = check(data_dir, "--config", str(write_outbound_config(tmp_path / "down.yaml", closed)))
+    (hop,) = [f for f in report["findings"] if f["subject"] == "next hop"]
+    assert rc == 1 and hop["severity"] == "error" and f"127.0.0.1:{closed} does not answer" in hop["detail"], hop
+    rc, report = check(data_dir)
+    assert not [f for f in report["findings"] if f["subject"] == "next hop"], "direct MX delivery has no one next hop"
 
 
 def test_free_space_of_the_data_directory(tmp_path, postgate_bin):
