@@ -72,6 +72,19 @@ def submit_by_smtp(server, message: str, *recipients: str, agent: str = "alice",
         return text.decode()
 
 
+def assert_dkim_verifies(data: Path, tmp: Path, content: bytes, domain: str = "acme.test") -> dict:
+    """dkimpy verifies `content` against `domain`'s key record served by a dnsmasq on
+    loopback; returns the key's `dkim show --json` entry."""
+    (entry,) = json.loads(cli(data, "dkim", "show", domain, "--json").stdout)
+    dns = DNSMasq(tmp).start({entry["recordName"]: [entry["publicRecord"]]})
+    try:
+        verified = subprocess.run([SYSTEM_PYTHON, str(TOOL), "verify", "--dns", dns.server], input=content, capture_output=True, timeout=60)
+    finally:
+        dns.stop()
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    return entry
+
+
 def agent_reply(in_reply_to: str, body: str = "It ships today.") -> str:
     return (f"From: Agent Seven <agent7@acme.test>\r\nTo: Jane <jane@example.test>\r\nBcc: boss@example.test\r\n"
             f"Subject: Re: where is my order\r\nIn-Reply-To: {in_reply_to}\r\nMessage-ID: <laptop-1@agent>\r\n\r\n{body}\r\n")
@@ -114,13 +127,7 @@ def test_reply_round_trip(data_dir: Path, tmp_path: Path, sink, spawn):
 
     # DKIM: the hosted domain's key was generated on first use; dkimpy checks the signature
     # against the record served by the test's DNS server.
-    (entry,) = json.loads(cli(data_dir, "dkim", "show", "acme.test", "--json").stdout)
-    dns = DNSMasq(tmp_path).start({entry["recordName"]: [entry["publicRecord"]]})
-    try:
-        verified = subprocess.run([SYSTEM_PYTHON, str(TOOL), "verify", "--dns", dns.server], input=content, capture_output=True, timeout=60)
-    finally:
-        dns.stop()
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert_dkim_verifies(data_dir, tmp_path, content)
 
     # The delivered reply is copied into the channel's mailbox, in the customer's session.
     reply_id = message["Message-ID"]
