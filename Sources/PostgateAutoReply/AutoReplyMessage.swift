@@ -16,8 +16,10 @@ public enum AutoReplyMessage {
     ///   - text: the rendered text body; `html` the rendered HTML body, nil for none.
     ///   - prefix: put before the subject: "Auto: " for an auto-reply, "Re: " for a bot's
     ///     answer in the conversation (not repeated when the subject has it already).
+    ///   - autoSubmitted: RFC 3834 §5: `auto-replied` for an answer to a message,
+    ///     `auto-generated` for one no message caused (a session's closing message).
     public static func compose(from: String, to: EmailAddress, subject: String?, inReplyTo: String?, text: String, html: String?,
-                               date: Date, prefix: String = subjectPrefix) -> [UInt8] {
+                               date: Date, prefix: String = subjectPrefix, autoSubmitted: String = "auto-replied") -> [UInt8] {
         let boundary = "=_postgate-auto-" + UUID().uuidString.lowercased()
         var fields = [
             "From: <\(from)>",
@@ -27,7 +29,7 @@ public enum AutoReplyMessage {
         ]
         if let inReplyTo = inReplyTo.map(oneLine), !inReplyTo.isEmpty { fields.append("In-Reply-To: \(inReplyTo)") }
         // RFC 3834 §3.1.7; and Exchange's own field asking its responders not to answer.
-        fields += ["Auto-Submitted: auto-replied", "X-Auto-Response-Suppress: All", "MIME-Version: 1.0"]
+        fields += ["Auto-Submitted: \(autoSubmitted)", "X-Auto-Response-Suppress: All", "MIME-Version: 1.0"]
         let textPart = part("text/plain", text)
         guard let html else {
             return Array((fields + textPart).joined(separator: "\r\n").utf8 + Array("\r\n".utf8))

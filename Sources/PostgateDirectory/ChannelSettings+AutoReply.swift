@@ -59,6 +59,35 @@ extension ChannelSettings {
         }
     }
 
+    /// The longest last-agent period: ten years.
+    public static let maxLastAgentDays = 3650
+    /// The longest wait for an agent's reply before a transfer: thirty days of working time.
+    public static let maxTransferAfterSeconds = 30 * 86400
+
+    /// The parsed closing message template in `format`; nil when none is set.
+    public func closingTemplate(_ format: AutoReplyTemplate.Format) throws(StoreError) -> AutoReplyTemplate? {
+        guard let source = format == .text ? closingText : closingHTML, !source.isEmpty else { return nil }
+        do { return try AutoReplyTemplate(source, format: format) } catch {
+            throw .invalidSetting("the closing message \(format.rawValue) template: \(error)")
+        }
+    }
+
+    /// The last-agent period and the transfer wait are in range; the closing templates parse.
+    func checkOwnershipRules() throws(StoreError) {
+        if let days = lastAgentDays, !(1...Self.maxLastAgentDays).contains(days) {
+            throw .invalidSetting("the last-agent period must be from 1 to \(Self.maxLastAgentDays) days, not \(days) (off turns last-agent mode off)")
+        }
+        if let seconds = transferAfterSeconds, !(1...Self.maxTransferAfterSeconds).contains(seconds) {
+            throw .invalidSetting("the wait before a transfer must be from 1 second to 30 days, not \(seconds) seconds (off turns it off)")
+        }
+        for format in [AutoReplyTemplate.Format.text, .html] {
+            if let text = format == .text ? closingText : closingHTML, text.utf8.count > Self.maxTemplateSize {
+                throw .invalidSetting("the closing message \(format.rawValue) template is \(text.utf8.count) bytes; at most \(Self.maxTemplateSize) are allowed")
+            }
+            _ = try closingTemplate(format)
+        }
+    }
+
     private static func name(_ kind: AutoReplyKind, _ format: AutoReplyTemplate.Format) -> String {
         "\(kind.name) \(format.rawValue)"
     }

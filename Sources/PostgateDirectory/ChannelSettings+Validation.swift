@@ -44,6 +44,13 @@ extension ChannelSettings {
         }
         try checkTexts()
         try checkAutoReplies()
+        try checkOwnershipRules()
+        settings.closingText = closingText.flatMap { $0.isEmpty ? nil : $0 }
+        settings.closingHTML = closingHTML.flatMap { $0.isEmpty ? nil : $0 }
+        if settings.closingHTML != nil, settings.closingText == nil {
+            throw .invalidSetting("the closing message needs a text template: give it with --closing-text FILE")
+        }
+        settings.transferQueue = transferQueue.flatMap { $0.isEmpty ? nil : $0 }
         settings.autoReplyInText = autoReplyInText.flatMap { $0.isEmpty ? nil : $0 }
         settings.autoReplyInHTML = autoReplyInHTML.flatMap { $0.isEmpty ? nil : $0 }
         settings.autoReplyOutText = autoReplyOutText.flatMap { $0.isEmpty ? nil : $0 }

@@ -79,6 +79,21 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
     /// The most auto-replies to one sender in an hour; nil: the gateway's default
     /// (`auto_replies.max_per_sender_per_hour`).
     public var autoReplyHourlyCap: Int?
+    /// Last-agent mode: a customer's new session goes to the agent who owned their last
+    /// session of this address, if it was active within this many days and the agent still
+    /// has access; nil: off (new sessions go to the queue only).
+    public var lastAgentDays: Int?
+    /// Transfer on no agent reply: a customer's message unanswered by an agent for this many
+    /// seconds of working time (the address's calendar) moves its session to
+    /// `transferQueue`; nil: off.
+    public var transferAfterSeconds: Int?
+    /// Where a session without an agent's reply goes; nil: the address's default queue.
+    public var transferQueue: String?
+    /// The closing message sent to the customer when a session ends without their reply
+    /// (`sessions.idle_timeout`): a text and an optional HTML Mustache template over the
+    /// auto-reply variables; nil: none is sent.
+    public var closingText: String?
+    public var closingHTML: String?
 
     public init() {}
 
@@ -97,6 +112,7 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         case syncWhenRecipientOnly, maxTo, maxCc, maxBcc, retentionDays, calendar
         case autoReplyInEnabled, autoReplyInText, autoReplyInHTML, autoReplyOutEnabled, autoReplyOutText, autoReplyOutHTML
         case autoReplyPeriodHours, autoReplyHourlyCap, personalReplies
+        case lastAgentDays, transferAfterSeconds, transferQueue, closingText, closingHTML
     }
 
     /// Reads every key that is present; absent keys keep their defaults, so an export
@@ -137,6 +153,11 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         autoReplyOutHTML = try c.decodeIfPresent(String.self, forKey: .autoReplyOutHTML)
         autoReplyPeriodHours = try c.decodeIfPresent(Int.self, forKey: .autoReplyPeriodHours)
         autoReplyHourlyCap = try c.decodeIfPresent(Int.self, forKey: .autoReplyHourlyCap)
+        lastAgentDays = try c.decodeIfPresent(Int.self, forKey: .lastAgentDays)
+        transferAfterSeconds = try c.decodeIfPresent(Int.self, forKey: .transferAfterSeconds)
+        transferQueue = try c.decodeIfPresent(String.self, forKey: .transferQueue)
+        closingText = try c.decodeIfPresent(String.self, forKey: .closingText)
+        closingHTML = try c.decodeIfPresent(String.self, forKey: .closingHTML)
     }
 
     /// Writes every key, `null` for absent values, so scripts see a stable set of keys.
@@ -176,6 +197,11 @@ public struct ChannelSettings: Sendable, Codable, Equatable {
         try c.encode(autoReplyPeriodHours, forKey: .autoReplyPeriodHours)
         try c.encode(autoReplyHourlyCap, forKey: .autoReplyHourlyCap)
         try c.encode(personalReplies, forKey: .personalReplies)
+        try c.encode(lastAgentDays, forKey: .lastAgentDays)
+        try c.encode(transferAfterSeconds, forKey: .transferAfterSeconds)
+        try c.encode(transferQueue, forKey: .transferQueue)
+        try c.encode(closingText, forKey: .closingText)
+        try c.encode(closingHTML, forKey: .closingHTML)
     }
 }
 

@@ -128,6 +128,11 @@ extension SQLiteDirectory {
         s.autoReplyPeriodHours = row["auto_reply_period_hours"]
         s.autoReplyHourlyCap = row["auto_reply_hourly_cap"]
         s.personalReplies = row["personal_replies"]
+        s.lastAgentDays = row["last_agent_days"]
+        s.transferAfterSeconds = row["transfer_after_seconds"]
+        s.transferQueue = row["transfer_queue"]
+        s.closingText = row["closing_text"]
+        s.closingHTML = row["closing_html"]
         return s
     }
 
@@ -142,7 +147,8 @@ extension SQLiteDirectory {
                 channel_name = ?, blocklist_enabled = ?, auto_reply_keywords = ?, auto_reply_senders = ?, calendar = ?,
                 auto_reply_in_enabled = ?, auto_reply_in_text = ?, auto_reply_in_html = ?,
                 auto_reply_out_enabled = ?, auto_reply_out_text = ?, auto_reply_out_html = ?,
-                auto_reply_period_hours = ?, auto_reply_hourly_cap = ?, personal_replies = ?
+                auto_reply_period_hours = ?, auto_reply_hourly_cap = ?, personal_replies = ?,
+                last_agent_days = ?, transfer_after_seconds = ?, transfer_queue = ?, closing_text = ?, closing_html = ?
             WHERE id = ?
             """, arguments: [
                 s.displayName, s.usage.rawValue, s.enabled, s.sendContactCard, s.contactCard,
@@ -152,7 +158,8 @@ extension SQLiteDirectory {
                 s.channelName, s.blocklistEnabled, try Self.encode(s.autoReplyKeywords), try Self.encode(s.autoReplySenders),
                 s.calendar, s.autoReplyInEnabled, s.autoReplyInText, s.autoReplyInHTML,
                 s.autoReplyOutEnabled, s.autoReplyOutText, s.autoReplyOutHTML, s.autoReplyPeriodHours, s.autoReplyHourlyCap,
-                s.personalReplies, addressID,
+                s.personalReplies, s.lastAgentDays, s.transferAfterSeconds, s.transferQueue, s.closingText, s.closingHTML,
+                addressID,
             ])
         try db.execute(cachedSQL: "DELETE FROM alias WHERE address_id = ?", arguments: [addressID])
         for alias in s.aliases {
@@ -190,6 +197,12 @@ extension SQLiteDirectory {
         if let name = settings.channelName { try checkChannelNameFree(db, name, addressID: addressID) }
         if let calendar = settings.calendar {
             settings.calendar = calendar.isEmpty ? nil : try requireCalendar(db, calendar)
+        }
+        if let queue = settings.transferQueue {
+            guard let id = try queueID(db, queue) else {
+                throw StoreError.invalidSetting("the transfer queue '\(queue)' does not exist (postgate queue list)")
+            }
+            settings.transferQueue = try String.fetchOne(db, cachedSQL: "SELECT name FROM queue WHERE id = ?", arguments: [id])
         }
         if settings.enabled, checksVerification, let row = try Row.fetchOne(db, cachedSQL: "SELECT enabled, domain_id FROM address WHERE id = ?", arguments: [addressID]),
            !(row["enabled"] as Bool), let blocker = try verificationBlocker(db, domainID: row["domain_id"]) {

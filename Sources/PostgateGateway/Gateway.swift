@@ -55,6 +55,7 @@ public final class Gateway: Service, @unchecked Sendable {
     private let now: @Sendable () -> Date
     private var dkimRechecker: Task<Void, Never>?
     private var retentionTask: Task<Void, Never>?
+    private var sessionSweeper: Task<Void, Never>?
     /// The outbound delivery worker, see Gateway+Outbound.
     var outboundDelivery: Task<Void, Never>?
     /// The receiving gateways' supervisor, see Gateway+Fetch.
@@ -166,6 +167,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let replies = ReplySubmission(store: store, queue: services.replyQueue, configuration: configuration,
                                       metrics: DKIMMetrics(factory: metrics.factory))
         let autoResponder = AutoResponder(submission: replies, logger: logger)
+        sessionSweeper = startSessionSweeper(store: store, replies: replies)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: services.inboundDKIM, autoResponder: autoResponder,
                                        metrics: InboundMetrics(factory: metrics.factory, storeSize: metrics.storeSize))
@@ -313,6 +315,7 @@ public final class Gateway: Service, @unchecked Sendable {
     public func shutdown() async {
         dkimRechecker?.cancel()
         retentionTask?.cancel()
+        sessionSweeper?.cancel()
         await stopReceivingGateways()
         accepting.store(false, ordering: .releasing)
         await stopAPI()

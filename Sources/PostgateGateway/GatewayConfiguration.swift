@@ -245,9 +245,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
         try applyEarlierLoginSettings(node)
         if let loginNode = try node.child("login") { try login.apply(loginNode) }
         if let sessionsNode = try node.child("sessions") {
-            try sessionsNode.checkKeys(["idle_timeout", "duplicate_window"])
+            try sessionsNode.checkKeys(["idle_timeout", "duplicate_window", "sweep_interval"])
             try sessionsNode.duration("idle_timeout").map { sessions.idleTimeout = $0 }
             try sessionsNode.duration("duplicate_window").map { sessions.duplicateWindow = $0 }
+            if let interval = try sessionsNode.duration("sweep_interval") {
+                guard interval >= 1 else { throw ConfigurationError("sessions.sweep_interval must be at least 1s") }
+                sessions.sweepInterval = interval
+            }
         }
         if let outboundNode = try node.child("outbound") {
             try outbound.apply(outboundNode)

@@ -233,6 +233,8 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
                 // The 250 goes out while the files are renamed into `new/`.
                 promise.succeed(self.id)
                 self.publish(committed)
+                // Owners, transfers and last-agent mode file the message further (see `followSessions`).
+                self.delivery.store.followSessions(committed.stored, routed: arrival.addresses)
             }
             return promise.futureResult
         }

@@ -30,8 +30,11 @@ public struct ReplySubmission: Sendable {
                        now: Date = Date()) throws -> OutboundMessageRecord {
         let address = try senderAddress(sender, agent: agent)
         let parent = try parentMessage(of: message, mailboxPath: address.mailboxPath)
-        return try queueReply(message, address: address, sender: sender, recipients: recipients, parent: parent, agent: agent,
-                              autoReply: nil, now: now)
+        let queued = try queueReply(message, address: address, sender: sender, recipients: recipients, parent: parent, agent: agent,
+                                    autoReply: nil, now: now)
+        // The first agent to answer a session owns it; an answer stops the no-reply clock.
+        if let agent, let session = parent?.sessionID { store.recordAgentReply(sessionID: session, agent: agent, now: now) }
+        return queued
     }
 
     /// Composes, signs and queues the auto-reply `message` (RFC 3834) from the channel
@@ -45,6 +48,15 @@ public struct ReplySubmission: Sendable {
         let address = try senderAddress(sender, agent: nil)
         return try queueReply(message, address: address, sender: sender, recipients: [autoReply.recipient], parent: parent, agent: nil,
                               autoReply: autoReply, now: now)
+    }
+
+    /// Queues the closing message of a session that ended without the customer's reply:
+    /// composed, signed and queued like an agent's reply, recorded in the session.
+    public func submitClosingMessage(_ message: [UInt8], from sender: EmailAddress, to recipient: EmailAddress,
+                                     parent: OutboundReplyParent, now: Date = Date()) throws -> OutboundMessageRecord {
+        let address = try senderAddress(sender, agent: nil)
+        return try queueReply(message, address: address, sender: sender, recipients: [recipient], parent: parent, agent: nil,
+                              autoReply: nil, now: now)
     }
 
     /// Queues a bot's answer to a customer message: composed, signed and queued like an

@@ -90,6 +90,7 @@ extension SQLiteDatabase {
         registerAgentProfileSchema(&migrator)
         registerTraceSchema(&migrator)
         registerFlagHistorySchema(&migrator)
+        registerOwnershipSchema(&migrator)
         return migrator
     }
 }

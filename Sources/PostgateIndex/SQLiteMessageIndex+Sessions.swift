@@ -42,7 +42,8 @@ extension SQLiteMessageIndex {
                                 now: Date, order: String?) throws -> [SessionRecord] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT session.*, address.local_part, domain.name AS domain_name, mailbox.path AS mailbox_path,
-                (SELECT count(*) FROM message WHERE message.session_id = session.id) AS message_count
+                (SELECT count(*) FROM message WHERE message.session_id = session.id) AS message_count,
+                (SELECT name FROM agent WHERE agent.id = session.owner_agent_id) AS owner_name
             FROM session
             JOIN mailbox ON mailbox.id = session.mailbox_id
             LEFT JOIN address ON address.mailbox_id = session.mailbox_id
@@ -71,6 +72,7 @@ extension SQLiteMessageIndex {
             startedAt: Date(timeIntervalSince1970: row["started_at"]),
             lastActivityAt: Date(timeIntervalSince1970: row["last_activity_at"]), expiresAt: expiresAt,
             previousSessionId: row["previous_session_id"], messageCount: row["message_count"],
-            participants: participants)
+            participants: participants, owner: row["owner_name"], queue: row["queue"],
+            awaitingSince: (row["awaiting_since"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }

@@ -52,8 +52,13 @@ package struct SQLiteSessionIndex: Sendable {
         switch decision {
         case .join(let id, _):
             sessionID = id
-            try db.execute(cachedSQL: "UPDATE session SET last_activity_at = ?, expires_at = ? WHERE id = ?",
-                           arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970 + settings.idleTimeout, id])
+            // A customer's message waits for an agent's answer from the first one unanswered.
+            try db.execute(cachedSQL: """
+                UPDATE session SET last_activity_at = ?1, expires_at = ?2,
+                    awaiting_since = CASE WHEN ?3 THEN coalesce(awaiting_since, ?1) ELSE awaiting_since END
+                WHERE id = ?4
+                """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970 + settings.idleTimeout,
+                                 activity == .customer, id])
         case .start(let previous, _):
             if let previous { try db.execute(cachedSQL: "UPDATE session SET status = 'closed' WHERE id = ?", arguments: [previous]) }
             sessionID = try startSession(db, mailboxID: mailboxID, mode: mode, facts: facts, previous: previous, now: now)
@@ -88,10 +93,10 @@ package struct SQLiteSessionIndex: Sendable {
         let time = now.timeIntervalSince1970
         try db.execute(cachedSQL: """
             INSERT INTO session (mailbox_id, customer, status, mode, subject, started_at, last_activity_at, expires_at,
-                previous_session_id)
-            VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?)
+                previous_session_id, awaiting_since)
+            VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [mailboxID, facts.from ?? "", mode.rawValue, facts.subject, time, time,
-                             time + settings.idleTimeout, previous])
+                             time + settings.idleTimeout, previous, time])
         let id = db.lastInsertedRowID
         try db.execute(cachedSQL: "INSERT INTO session_participant (session_id, email, role, added_at) VALUES (?, ?, 'customer', ?)",
                        arguments: [id, facts.from ?? "", time])

@@ -4,7 +4,9 @@ import Foundation
 ///
 /// JSON keys: `id`, `address`, `customer`, `status` (`open` | `closed`), `mode`, `subject`,
 /// `startedAt`, `lastActivityAt`, `expiresAt`, `previousSessionId`, `messageCount`,
-/// `participants`. Scripts and the end-to-end tests rely on them.
+/// `participants`, `owner` (the agent who owns it), `queue` (where a transfer moved it; null:
+/// where the filters route it), `awaitingSince` (the first customer message no agent has
+/// answered yet). Scripts and the end-to-end tests rely on them.
 public struct SessionRecord: Sendable, Codable, Equatable {
     public var id: Int64
     /// The channel address (canonical).
@@ -20,12 +22,15 @@ public struct SessionRecord: Sendable, Codable, Equatable {
     public var messageCount: Int
     /// Everyone recorded in the session, the customer first.
     public var participants: [String]
+    public var owner: String?
+    public var queue: String?
+    public var awaitingSince: Date?
 
     public var isOpen: Bool { status == "open" }
 
     public init(id: Int64, address: String, customer: String, status: String, mode: String, subject: String?,
                 startedAt: Date, lastActivityAt: Date, expiresAt: Date, previousSessionId: Int64?,
-                messageCount: Int, participants: [String]) {
+                messageCount: Int, participants: [String], owner: String? = nil, queue: String? = nil, awaitingSince: Date? = nil) {
         self.id = id
         self.address = address
         self.customer = customer
@@ -38,6 +43,9 @@ public struct SessionRecord: Sendable, Codable, Equatable {
         self.previousSessionId = previousSessionId
         self.messageCount = messageCount
         self.participants = participants
+        self.owner = owner
+        self.queue = queue
+        self.awaitingSince = awaitingSince
     }
 
     /// Writes every key, nulls included, so scripts see a stable set of keys.
@@ -55,5 +63,45 @@ public struct SessionRecord: Sendable, Codable, Equatable {
         try container.encode(previousSessionId, forKey: .previousSessionId)
         try container.encode(messageCount, forKey: .messageCount)
         try container.encode(participants, forKey: .participants)
+        try container.encode(owner, forKey: .owner)
+        try container.encode(queue, forKey: .queue)
+        try container.encode(awaitingSince, forKey: .awaitingSince)
+    }
+}
+
+/// One change in who works a session or where (`postgate session show`): `owner` (an
+/// agent's first reply made it theirs), `assigned`, `transferred`, `closed`.
+///
+/// JSON keys: `at`, `kind`, `actor` (the agent, `cli`, `last-agent`, `no-reply`,
+/// `idle-timeout`), `agent`, `fromQueue`, `toQueue`, `detail`; null where absent.
+public struct SessionEventRecord: Sendable, Codable, Equatable {
+    public var at: Date
+    public var kind: String
+    public var actor: String
+    public var agent: String?
+    public var fromQueue: String?
+    public var toQueue: String?
+    public var detail: String?
+
+    public init(at: Date, kind: String, actor: String, agent: String? = nil, fromQueue: String? = nil, toQueue: String? = nil,
+                detail: String? = nil) {
+        self.at = at
+        self.kind = kind
+        self.actor = actor
+        self.agent = agent
+        self.fromQueue = fromQueue
+        self.toQueue = toQueue
+        self.detail = detail
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(at, forKey: .at)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(actor, forKey: .actor)
+        try container.encode(agent, forKey: .agent)
+        try container.encode(fromQueue, forKey: .fromQueue)
+        try container.encode(toQueue, forKey: .toQueue)
+        try container.encode(detail, forKey: .detail)
     }
 }

@@ -47,9 +47,12 @@ public struct SessionThreadEntry: Sendable, Codable, Equatable {
 public struct SessionThread: Sendable, Codable, Equatable {
     public var session: SessionRecord
     public var messages: [SessionThreadEntry]
+    /// Who worked the session and where, oldest first.
+    public var events: [SessionEventRecord]
 
-    package init(session: SessionRecord, messages: [SessionThreadEntry]) {
+    package init(session: SessionRecord, messages: [SessionThreadEntry], events: [SessionEventRecord] = []) {
         self.session = session
         self.messages = messages
+        self.events = events
     }
 }

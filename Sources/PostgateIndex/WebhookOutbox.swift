@@ -7,8 +7,10 @@ package enum WebhookEventType: String, Sendable, CaseIterable {
     case messageReceived = "message.received"
     /// A customer's message started a session.
     case sessionOpened = "session.opened"
-    /// A session was closed because the customer started a new one.
+    /// A session was closed: the customer started a new one, or it ended without their reply.
     case sessionClosed = "session.closed"
+    /// A session was moved to another queue (by an administrator or for want of an agent's reply).
+    case sessionTransferred = "session.transferred"
     /// A reply (an agent's, a bot's or an auto-reply) reached a recipient's server.
     case replyDelivered = "reply.delivered"
     /// A reply failed for a recipient for good (refused, or its queue lifetime over).

@@ -136,6 +136,21 @@ public struct WorkingCalendar: Sendable, Codable, Equatable {
         return nil
     }
 
+    /// The seconds between `start` and `end` during which the contact centre works: the
+    /// clock that transfers a session nobody answers runs only in working hours.
+    public func workingSeconds(from start: Date, to end: Date) -> TimeInterval {
+        var total: TimeInterval = 0
+        var moment = start
+        while moment < end {
+            let open = isOpen(at: moment)
+            let next = min(nextChange(after: moment) ?? end, end)
+            if open { total += next.timeIntervalSince(moment) }
+            guard next > moment else { break }
+            moment = next
+        }
+        return total
+    }
+
     /// The days of the all-day and dated events of an iCalendar file (RFC 5545 VEVENT
     /// DTSTART, and DTEND exclusive for all-day events), for importing holidays.
     public static func holidays(fromICalendar text: String) throws(CalendarError) -> [String] {

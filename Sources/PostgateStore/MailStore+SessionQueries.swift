@@ -30,7 +30,7 @@ extension MailStore {
         let entries = SessionThreadTree.arrange(facts).map { node in
             entry(messages[node.index], depth: node.depth)
         }
-        return SessionThread(session: session, messages: entries)
+        return SessionThread(session: session, messages: entries, events: try sessionEvents(id))
     }
 
     private func entry(_ message: StoredMessage, depth: Int) -> SessionThreadEntry {

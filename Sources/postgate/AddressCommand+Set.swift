@@ -75,6 +75,7 @@ extension AddressCommand {
         var footerHTML: String?
 
         @OptionGroup var autoReply: AutoReplyOptions
+        @OptionGroup var sessionRules: SessionRuleOptions
         @OptionGroup var publishing: PublishNow
         @OptionGroup var options: StoreOptions
 
@@ -82,6 +83,7 @@ extension AddressCommand {
             let files = try FileTexts(contactCard: contactCard, headerText: headerText, headerHTML: headerHTML,
                                       footerText: footerText, footerHTML: footerHTML)
             let autoReplyTexts = try autoReply.texts()
+            let closingTexts = try sessionRules.texts(inline: autoReply.inline)
             try editAndReport(email, publishing: publishing, options: options) { settings in
                 name.map { settings.displayName = $0.isEmpty ? nil : $0 }
                 channelName.map { settings.channelName = $0.isEmpty ? nil : $0 }
@@ -104,6 +106,7 @@ extension AddressCommand {
                 sendContactCard.map { settings.sendContactCard = $0 }
                 files.apply(to: &settings)
                 autoReply.apply(autoReplyTexts, to: &settings)
+                sessionRules.apply(closingTexts, to: &settings)
             }
         }
     }

@@ -309,6 +309,21 @@ extension AddressRecord {
         return kinds.joined(separator: " and ") + "; \(period); \(cap)"
     }
 
+    private var lastAgentText: String {
+        guard let days = settings.lastAgentDays else { return "off" }
+        return "a returning customer's agent, within \(days) days"
+    }
+
+    private var transferText: String {
+        guard let seconds = settings.transferAfterSeconds else { return "off" }
+        let queue: String = settings.transferQueue ?? "the default queue"
+        return "after \(seconds) s of working time without an agent's reply, to \(queue)"
+    }
+
+    private var closingText: String {
+        settings.closingText == nil ? "none" : "sent when a session ends without the customer's reply"
+    }
+
     private var retentionText: String {
         guard let days = settings.retentionDays else { return "for ever" }
         return "\(days) days"
@@ -333,6 +348,9 @@ extension AddressRecord {
             ("blocklist", settings.blocklistEnabled ? "applied" : "off (entries kept)"),
             ("recipient only", settings.syncWhenRecipientOnly ? "yes" : "no"),
             ("personal replies", settings.personalReplies ? "from the agent's own address" : "from the channel address"),
+            ("last agent", lastAgentText),
+            ("transfer", transferText),
+            ("closing message", closingText),
             ("max to/cc/bcc", [settings.maxTo, settings.maxCc, settings.maxBcc].map { $0.map(String.init) ?? "default" }.joined(separator: "/")),
             ("retention", retentionText),
             ("contact card", settings.sendContactCard ? "sent with the first reply" : "not sent"),
