@@ -75,4 +75,19 @@ import Testing
         #expect(try WorkingCalendar.holidays(fromICalendar: ics) == ["2026-12-25", "2026-12-26", "2027-01-01"])
         #expect(throws: CalendarError.self) { try WorkingCalendar.holidays(fromICalendar: "not a calendar") }
     }
+
+    @Test func workingSecondsCountOnlyOpenHours() throws {
+        let calendar = try Self.berlin()
+        // Monday 11:30-13:30 Berlin: 30 minutes before lunch, the break, 30 minutes after.
+        #expect(calendar.workingSeconds(from: Self.at("2026-12-07T10:30:00Z"), to: Self.at("2026-12-07T12:30:00Z")) == 3600)
+        // Thursday 24th 16:00 to Saturday 26th 09:00 Berlin (23:00 UTC on Friday is Saturday 00:00):
+        // one hour on Thursday, the holiday's four hours, nothing on Saturday before 10:00.
+        #expect(calendar.workingSeconds(from: Self.at("2026-12-24T15:00:00Z"), to: Self.at("2026-12-26T08:00:00Z")) == 5 * 3600)
+        // Closed all the way: nothing counts.
+        #expect(calendar.workingSeconds(from: Self.at("2026-12-07T20:00:00Z"), to: Self.at("2026-12-08T06:00:00Z")) == 0)
+        var always = WorkingCalendar()
+        always.workdays = WorkingCalendar.Weekday.allCases
+        always.workdaySegments = [try .init(parsing: "00:00-24:00")]
+        #expect(always.workingSeconds(from: Self.at("2026-12-07T12:00:00Z"), to: Self.at("2026-12-09T12:00:00Z")) == 2 * 86400)
+    }
 }
