@@ -63,6 +63,9 @@ public enum IMAPCommand: Sendable, Equatable {
         public var returnSpecialUse = false
         public var returnSubscribed = false
         public var returnChildren = false
+        /// RETURN (STATUS (…)) (RFC 5819 section 2): a STATUS response after each
+        /// selectable mailbox listed.
+        public var returnStatus: [StatusItem]?
         public init() {}
     }
 
@@ -75,6 +78,8 @@ public enum IMAPCommand: Sendable, Equatable {
         case size = "SIZE"
         case deleted = "DELETED"
         case highestModSeq = "HIGHESTMODSEQ"
+        /// RFC 8474 section 4.3.
+        case mailboxID = "MAILBOXID"
     }
 
     public enum StoreOperation: Sendable, Equatable {
@@ -197,6 +202,13 @@ public enum IMAPFetchAttribute: Sendable, Equatable {
     case uid, flags, internalDate, rfc822Size, envelope, bodyStructure, body
     /// MODSEQ (RFC 7162 section 3.1.4).
     case modSeq
+    /// PREVIEW (RFC 8970 section 3): `lazy`, the LAZY modifier, allows NIL where the
+    /// preview is not at hand; Postgate makes it anyway, as Dovecot does.
+    case preview(lazy: Bool)
+    /// SAVEDATE (RFC 8514 section 4.1): when the message was saved into this mailbox.
+    case saveDate
+    /// EMAILID and THREADID (RFC 8474 sections 5.1, 5.2).
+    case emailID, threadID
     case rfc822, rfc822Header, rfc822Text
     case section(IMAPSection, peek: Bool, partial: ClosedRange<Int>?)
 }
@@ -249,4 +261,10 @@ public indirect enum IMAPSearchKey: Sendable, Equatable {
     case larger(Int), smaller(Int)
     /// MODSEQ: a mod-sequence at least this (RFC 7162 section 3.1.5); the entry name is ignored.
     case modSeq(UInt64)
+    /// SAVEDBEFORE, SAVEDON, SAVEDSINCE (RFC 8514 section 4.2): the day of the save date.
+    case savedBefore(IMAPDay), savedOn(IMAPDay), savedSince(IMAPDay)
+    /// SAVEDATESUPPORTED (RFC 8514 section 4.2): every message, as every mailbox keeps save dates.
+    case saveDateSupported
+    /// EMAILID and THREADID (RFC 8474 section 6): the messages with that identifier.
+    case emailID(String), threadID(String)
 }

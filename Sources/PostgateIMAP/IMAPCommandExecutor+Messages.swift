@@ -75,7 +75,9 @@ extension IMAPCommandExecutor.Run {
         var unreadable: [(uid: UInt32, error: StoreError)] = []
         var expunged: [UInt32] = []
         for batch in indexes.chunks(of: Self.fetchBatch) {
-            responder.prepare(view.messages[batch.first!].uid...view.messages[batch.last!].uid)
+            let uids = view.messages[batch.first!].uid...view.messages[batch.last!].uid
+            responder.prepare(uids)
+            try storeCall { () throws(StoreError) in try responder.prepareObjectKeys(uids) }
             let needing = !responder.mayNeedDetails ? [] : batch.filter {
                 !view.messages[$0].hasDetails && responder.needsDetails(uid: view.messages[$0].uid)
             }

@@ -287,6 +287,8 @@ extension IMAPCommandExecutor {
             w.untagged("OK [UIDNEXT \(snapshot.uidNext)] Predicted next UID")
             // Always: mod-sequences are kept for every mailbox (RFC 7162 section 3.1.2.1).
             w.untagged("OK [HIGHESTMODSEQ \(snapshot.highestModSeq)] Highest")
+            // RFC 8474 section 4.2.
+            w.untagged("OK [MAILBOXID (\(ObjectIDs.mailbox(id: mailbox.mailboxID, uidValidity: snapshot.uidValidity)))] Ok")
             selected = view
             let verb = readOnly ? "EXAMINE" : "SELECT"
             w.tagged(tag, .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE",
@@ -299,7 +301,10 @@ extension IMAPCommandExecutor {
                 throw IMAPCommandFailure("Mailbox \(normalized) already exists", code: "ALREADYEXISTS")
             }
             try storeCall { () throws(StoreError) in try store.createFolder(agent: agent, name: normalized) }
-            try finish("CREATE completed")
+            // RFC 8474 section 4.1: the new mailbox's MAILBOXID in the tagged OK.
+            let made = try mailbox(normalized)
+            let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(made, agent: agent, details: false) }
+            try finish("CREATE completed", code: "MAILBOXID (\(ObjectIDs.mailbox(id: made.mailboxID, uidValidity: snapshot.uidValidity)))")
         }
 
         mutating func delete(_ name: String) throws(IMAPCommandFailure) {
@@ -342,6 +347,7 @@ extension IMAPCommandExecutor {
                     var attributes = Self.attributes(of: entry)
                     if options.returnSubscribed, subscribed.contains(entry.name) { attributes.append("\\Subscribed") }
                     writeListed(verb, entry.name, attributes)
+                    try writeListStatus(entry.mailbox, options)
                 }
                 return try finish("\(verb) completed")
             }
@@ -376,8 +382,21 @@ extension IMAPCommandExecutor {
                     if isSubscribed { attributes.insert("\\Subscribed", at: 0) }
                 }
                 writeListed(verb, name, attributes, childInfo: !lsub && parents.contains(name))
+                if !lsub { try writeListStatus(entry?.mailbox, options) }
             }
             try finish("\(verb) completed")
+        }
+
+        /// LIST … RETURN (STATUS (…)) (RFC 5819 section 2): the STATUS response of a listed
+        /// mailbox, right after its LIST response; none for a `\Noselect` or `\NonExistent` name,
+        /// nor for a mailbox removed by another session meanwhile (its STATUS would fail).
+        mutating func writeListStatus(_ mailbox: VisibleMailbox?, _ options: IMAPCommand.ListOptions) throws(IMAPCommandFailure) {
+            guard let items = options.returnStatus, let mailbox else { return }
+            do throws(IMAPCommandFailure) {
+                try writeStatus(mailbox, items)
+            } catch {
+                guard error.code == "NONEXISTENT" else { throw error }
+            }
         }
 
         /// `\Noselect` for a level that is no mailbox, the children, SPECIAL-USE (RFC 6154).
@@ -397,23 +416,32 @@ extension IMAPCommandExecutor {
         }
 
         mutating func status(_ name: String, _ items: [IMAPCommand.StatusItem]) throws(IMAPCommandFailure) {
-            let mailbox = try mailbox(name)
+            try writeStatus(try mailbox(name), items)
+            try finish("STATUS completed")
+        }
+
+        /// `* STATUS name (item value …)` (RFC 9051 section 7.3.1): one snapshot of the
+        /// mailbox, with sizes only when SIZE is asked (RFC 8438 section 4).
+        mutating func writeStatus(_ mailbox: VisibleMailbox, _ items: [IMAPCommand.StatusItem]) throws(IMAPCommandFailure) {
             let snapshot = try storeCall { () throws(StoreError) in
                 try store.snapshot(mailbox, agent: agent, details: items.contains(.size))
             }
             let values = items.map { item -> String in
-                let value: UInt64
+                let value: String
                 switch item {
-                case .messages: value = UInt64(snapshot.messages.count)
+                case .messages: value = "\(snapshot.messages.count)"
                 case .recent:
                     // The selected mailbox's recent messages are this session's.
-                    value = UInt64(selected?.mailbox.mailboxID == mailbox.mailboxID ? selected!.recentCount : snapshot.unclaimedRecent)
-                case .uidNext: value = UInt64(snapshot.uidNext)
-                case .uidValidity: value = UInt64(snapshot.uidValidity)
-                case .unseen: value = UInt64(snapshot.messages.count { !$0.flags.isSeen })
-                case .size: value = UInt64(snapshot.messages.reduce(0) { $0 + $1.size })
-                case .deleted: value = UInt64(snapshot.messages.count { $0.flags.isDeleted })
-                case .highestModSeq: value = snapshot.highestModSeq
+                    value = "\(selected?.mailbox.mailboxID == mailbox.mailboxID ? selected!.recentCount : snapshot.unclaimedRecent)"
+                case .uidNext: value = "\(snapshot.uidNext)"
+                case .uidValidity: value = "\(snapshot.uidValidity)"
+                case .unseen: value = "\(snapshot.messages.count { !$0.flags.isSeen })"
+                // RFC 8438 section 4: the total of the messages' RFC822.SIZE.
+                case .size: value = "\(snapshot.messages.reduce(0) { $0 + $1.size })"
+                case .deleted: value = "\(snapshot.messages.count { $0.flags.isDeleted })"
+                case .highestModSeq: value = "\(snapshot.highestModSeq)"
+                // RFC 8474 section 4.3: `MAILBOXID (objectid)`.
+                case .mailboxID: value = "(\(ObjectIDs.mailbox(id: mailbox.mailboxID, uidValidity: snapshot.uidValidity)))"
                 }
                 return "\(item.rawValue) \(value)"
             }
@@ -421,7 +449,6 @@ extension IMAPCommandExecutor {
             w.astring(mailbox.name)
             w.raw(" (\(values.joined(separator: " ")))")
             w.crlf()
-            try finish("STATUS completed")
         }
     }
 }

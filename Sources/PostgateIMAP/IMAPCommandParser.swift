@@ -75,12 +75,7 @@ public enum IMAPCommandParser {
             try r.space()
             let mailbox = try r.astring()
             try r.space()
-            let items = try r.parenthesized { (r) throws(IMAPParseError) in
-                let word = try r.atom().uppercased()
-                guard let item = IMAPCommand.StatusItem(rawValue: word) else { throw IMAPParseError("unknown STATUS item \(word)") }
-                return item
-            }
-            return .status(mailbox: mailbox, items: items)
+            return .status(mailbox: mailbox, items: try statusItems(&r))
         case "APPEND": return try parseAppend(&r)
         case "SEARCH": return try parseSearch(&r, uid: false)
         case "FETCH": return try parseFetch(&r, uid: false)
@@ -157,8 +152,9 @@ public enum IMAPCommandParser {
             let returns = try r.parenthesized { (r) throws(IMAPParseError) -> String in
                 let word = try r.atom().uppercased()
                 if word == "STATUS" {
+                    // RFC 5819 section 2: `"STATUS" SP "(" status-att-list ")"`.
                     try r.space()
-                    _ = try r.parenthesized { (r) throws(IMAPParseError) in try r.atom() }
+                    options.returnStatus = try statusItems(&r)
                 }
                 // RFC 5258 section 6: an unknown return option is BAD.
                 guard ["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"].contains(word) else {
@@ -171,6 +167,17 @@ public enum IMAPCommandParser {
             options.returnChildren = returns.contains("CHILDREN")
         }
         return .list(reference: reference, patterns: patterns, options: options)
+    }
+
+    /// `"(" status-att *(SP status-att) ")"` (RFC 9051 section 9); an unknown item is BAD.
+    private static func statusItems(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> [IMAPCommand.StatusItem] {
+        let items = try r.parenthesized { (r) throws(IMAPParseError) in
+            let word = try r.atom().uppercased()
+            guard let item = IMAPCommand.StatusItem(rawValue: word) else { throw IMAPParseError("unknown STATUS item \(word)") }
+            return item
+        }
+        guard !items.isEmpty else { throw IMAPParseError("STATUS needs an item") }
+        return items
     }
 
     private static func parseAppend(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> IMAPCommand {
@@ -236,8 +243,26 @@ public enum IMAPCommandParser {
             let partial = try self.partial(&r)
             return [.section(section, peek: word.hasSuffix(".PEEK"), partial: partial)]
         case "MODSEQ": return [.modSeq]
+        case "PREVIEW": return [.preview(lazy: try previewModifiers(&r))]
+        case "SAVEDATE": return [.saveDate]
+        case "EMAILID": return [.emailID]
+        case "THREADID": return [.threadID]
         default: throw IMAPParseError("unknown FETCH item \(word)")
         }
+    }
+
+    /// `"PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]` (RFC 8970 section 7): LAZY is
+    /// the one modifier; an unknown one or an empty list is BAD. Returns whether LAZY was given.
+    private static func previewModifiers(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> Bool {
+        var probe = r
+        guard probe.take(" "), probe.peek() == UInt8(ascii: "(") else { return false }
+        r = probe
+        let modifiers = try r.parenthesized { (r) throws(IMAPParseError) in try r.atom().uppercased() }
+        guard !modifiers.isEmpty else { throw IMAPParseError("PREVIEW needs a modifier in its list") }
+        for modifier in modifiers where modifier != "LAZY" {
+            throw IMAPParseError("\(modifier) is not a PREVIEW modifier")
+        }
+        return true
     }
 
     private static func section(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> IMAPSection {

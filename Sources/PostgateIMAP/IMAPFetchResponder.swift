@@ -26,6 +26,9 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     private var pending: [UInt32: CachedFetchItems] = [:]
     /// `(…)` of each set of flags met so far, as sent.
     private var flagLists: [FlagListKey: [UInt8]] = [:]
+    /// EMAILID or THREADID is asked: the object keys of the batch are read (`prepareObjectKeys`).
+    let needsObjectKeys: Bool
+    private var objectKeys: [UInt32: MessageObjectKeys] = [:]
 
     private struct FlagListKey: Hashable {
         var flags: MessageFlags
@@ -46,6 +49,14 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
         cachedItems = Set(items.compactMap(\.cachedItem))
         detailsAlways = items.contains(where: \.needsDetails)
         fileAlways = items.contains(where: \.needsFile)
+        needsObjectKeys = items.contains { $0 == .emailID || $0 == .threadID }
+    }
+
+    /// Reads what the object identifiers (RFC 8474) of the messages about to be written
+    /// are made of, when EMAILID or THREADID is asked (one query per batch).
+    mutating func prepareObjectKeys(_ uids: ClosedRange<UInt32>) throws(StoreError) {
+        guard needsObjectKeys else { return }
+        objectKeys = try store.objectKeys(in: mailbox, uids: uids)
     }
 
     private var usesCache: Bool { !cachedItems.isEmpty }
@@ -85,6 +96,8 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     mutating func write(
         _ message: MessageSummary, sequence: Int, recent: Bool = false, into w: inout IMAPResponseWriter
     ) throws(StoreError) -> Outcome {
+        // A message without a row was expunged by another session since this one looked.
+        if needsObjectKeys, objectKeys[message.uid] == nil { return .expunged }
         var items = cachedItems(of: message.uid)
         var content: IMAPFetchContent?
         if fileAlways || (usesCache && items == nil) {
@@ -167,6 +180,10 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
             w.raw("FLAGS ")
             writeFlags(message.flags, recent: recent, into: &w)
         case .internalDate: w.raw("INTERNALDATE \"\(IMAPDateTime.format(message.internalDate))\"")
+        case .saveDate: w.raw("SAVEDATE \"\(IMAPDateTime.format(message.saveDate))\"")
+        case .emailID: w.raw("EMAILID (\(ObjectIDs.email(objectKeys[message.uid]!)))")
+        // RFC 8474 section 5.2: NIL where the message belongs to no thread.
+        case .threadID: w.raw(ObjectIDs.thread(objectKeys[message.uid]!).map { "THREADID (\($0))" } ?? "THREADID NIL")
         case .rfc822Size:
             w.raw("RFC822.SIZE ")
             w.number(message.size)
@@ -178,6 +195,11 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
             let item = attribute.cachedItem!
             w.raw(item.prefix)
             w.raw(octets(item, of: items!))
+        case .preview:
+            // RFC 8970 section 3.2: `PREVIEW nstring`; NIL only under LAZY, and Postgate
+            // always has the text at hand.
+            w.raw("PREVIEW ")
+            w.string(IMAPPreview.make(content!.bytes))
         case .rfc822:
             w.raw("RFC822 ")
             w.literal(content!.bytes)
@@ -260,7 +282,7 @@ extension IMAPFetchAttribute {
     /// Needs the message's size, date or file (`MessageSummary.hasDetails`).
     var needsDetails: Bool {
         switch self {
-        case .internalDate, .rfc822Size: true
+        case .internalDate, .rfc822Size, .saveDate: true
         default: needsFile
         }
     }
@@ -268,7 +290,7 @@ extension IMAPFetchAttribute {
     /// Needs the message file whatever the cache holds.
     var needsFile: Bool {
         switch self {
-        case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body, .modSeq: false
+        case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body, .modSeq, .saveDate, .emailID, .threadID: false
         default: true
         }
     }

@@ -25,6 +25,8 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
     /// Text keys answered from the index, by "field NUL folded value".
     private var indexedMatches: [String: (matching: Set<UInt32>, incomplete: Set<UInt32>)] = [:]
     private var searchTextsReady = false
+    /// The object keys (RFC 8474) of every message, once EMAILID or THREADID asked for them.
+    private var objectKeys: [UInt32: MessageObjectKeys]?
 
     /// Search texts computed are kept in the index this many at a time.
     static var searchTextBatch: Int { 500 }
@@ -70,6 +72,12 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
         case .before(let day): return IMAPDay(try detailed(index).internalDate) < day
         case .on(let day): return IMAPDay(try detailed(index).internalDate) == day
         case .since(let day): return IMAPDay(try detailed(index).internalDate) >= day
+        case .savedBefore(let day): return IMAPDay(try detailed(index).saveDate) < day
+        case .savedOn(let day): return IMAPDay(try detailed(index).saveDate) == day
+        case .savedSince(let day): return IMAPDay(try detailed(index).saveDate) >= day
+        case .saveDateSupported: return true
+        case .emailID(let id): return try objectKeys(index).map { ObjectIDs.email($0) == id } ?? false
+        case .threadID(let id): return try objectKeys(index).map { ObjectIDs.thread($0) == id } ?? false
         case .sentBefore(let day): return try sentDay(index).map { $0 < day } ?? false
         case .sentOn(let day): return try sentDay(index) == day
         case .sentSince(let day): return try sentDay(index).map { $0 >= day } ?? false
@@ -167,6 +175,21 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
 
     /// The message with its size, date and file name: the first key that needs them reads
     /// them for the whole mailbox, in one query (flag, UID and MODSEQ keys never do).
+    /// The object keys of the message at `index`, read for the whole mailbox at once; nil
+    /// for a message expunged by another session meanwhile.
+    private mutating func objectKeys(_ index: Int) throws(IMAPCommandFailure) -> MessageObjectKeys? {
+        let uid = view.messages[index].uid
+        if let objectKeys { return objectKeys[uid] }
+        guard let first = view.messages.first?.uid, let last = view.messages.last?.uid else { return nil }
+        do {
+            let keys = try store.objectKeys(in: view.mailbox, uids: first...last)
+            objectKeys = keys
+            return keys[uid]
+        } catch {
+            throw IMAPCommandFailure("Cannot read the messages' identifiers: \(error)", code: "SERVERBUG")
+        }
+    }
+
     private mutating func detailed(_ index: Int) throws(IMAPCommandFailure) -> MessageSummary {
         if !detailsRead, !view.messages[index].hasDetails {
             detailsRead = true

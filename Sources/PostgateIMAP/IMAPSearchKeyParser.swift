@@ -54,7 +54,16 @@ enum IMAPSearchKeyParser {
             try r.space()
             let value = try r.astring()
             return word == "BODY" ? .body(value) : .text(value)
-        case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+        case "SAVEDATESUPPORTED": return .saveDateSupported
+        case "EMAILID", "THREADID":
+            // RFC 8474 section 6: `"EMAILID" SP objectid`, `"THREADID" SP objectid`.
+            try r.space()
+            let id = try r.atom()
+            guard id.utf8.count <= 255, id.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) else {
+                throw IMAPParseError("bad objectid \(id)")
+            }
+            return word == "EMAILID" ? .emailID(id) : .threadID(id)
+        case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
             try r.space()
             let text = try r.astring()
             guard let day = IMAPDay(text) else { throw IMAPParseError("bad date \(text)") }
@@ -64,6 +73,9 @@ enum IMAPSearchKeyParser {
             case "SINCE": return .since(day)
             case "SENTBEFORE": return .sentBefore(day)
             case "SENTON": return .sentOn(day)
+            case "SAVEDBEFORE": return .savedBefore(day)
+            case "SAVEDON": return .savedOn(day)
+            case "SAVEDSINCE": return .savedSince(day)
             default: return .sentSince(day)
             }
         case "MODSEQ":

@@ -85,7 +85,7 @@ public struct IMAPSessionStateMachine: Sendable {
         let literal = if case .notAuthenticated = state { "LITERAL-" } else { "LITERAL+" }
         var words = ["IMAP4rev1", literal, "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
                      "SPECIAL-USE", "LIST-EXTENDED", "CHILDREN", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH",
-                     "CONDSTORE", "APPENDLIMIT=\(configuration.maxLiteralSize)"]
+                     "CONDSTORE", "APPENDLIMIT=\(configuration.maxLiteralSize)", "PREVIEW", "STATUS=SIZE", "LIST-STATUS", "SAVEDATE", "OBJECTID"]
         if case .notAuthenticated = state {
             if tlsAvailable, !tlsActive { words.append("STARTTLS") }
             words += authAllowed ? ["AUTH=PLAIN", "SASL-IR"] : ["LOGINDISABLED"]

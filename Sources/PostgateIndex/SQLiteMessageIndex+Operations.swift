@@ -120,13 +120,17 @@ extension SQLiteMessageIndex {
                 let policy = try String.fetchOne(db, cachedSQL: "SELECT policy FROM message WHERE mailbox_id = ? AND uid = ?",
                                                  arguments: [mailboxID, source.uid])
                 let filename = MaildirFileName(uniqueName: uniqueName, size: source.size, uid: uid, policy: policy).baseName
+                // The copy keeps the source's object identifiers (RFC 8474 sections 5.1, 5.2).
                 try db.execute(cachedSQL: """
                     INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, modseq, importance)
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, modseq, importance,
+                        email_key, thread_key)
                     SELECT ?, ?, ?, size, internal_date, ?, keywords, mail_from, rcpt_to,
-                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, ?, importance
+                        header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, ?, importance,
+                        coalesce(email_key, ?), coalesce(thread_key, session_id)
                     FROM message WHERE mailbox_id = ? AND uid = ?
-                    """, arguments: [target.id, uid, filename, source.fileLetters, modSeq, mailboxID, source.uid])
+                    """, arguments: [target.id, uid, filename, source.fileLetters, modSeq, MaildirFileName.uniqueName(of: source.filename),
+                                     mailboxID, source.uid])
                 var copy = StoredMessage(mailboxID: target.id, mailboxPath: target.path, uid: uid, filename: filename,
                                          size: source.size, internalDate: source.internalDate, flags: source.fileLetters,
                                          mailFrom: "", rcptTo: "")

@@ -25,7 +25,8 @@ import Testing
     @Test func createRenameDeleteFolders() throws {
         let fixture = try IMAPStoreFixture()
         var session = fixture.session()
-        #expect(session.run("a CREATE Clients/Acme").hasSuffix("a OK CREATE completed\r\n"))
+        let created = session.run("a CREATE Clients/Acme")
+        #expect(created.hasPrefix("a OK [MAILBOXID (F") && created.hasSuffix(")] CREATE completed\r\n"), "\(created)")
         #expect(session.run("b CREATE Clients/Acme").contains("b NO [ALREADYEXISTS]"))
         #expect(session.run("c CREATE Shared/x").contains("c NO [NOPERM]"))
         #expect(session.run("d RENAME Clients/Acme Clients/Beta").contains("d OK"))

@@ -17,6 +17,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
     struct Stored {
         var summary: MessageSummary
         var bytes: [UInt8]
+        /// Made at delivery or APPEND, kept by a copy (as the index keeps them).
+        var objectKeys: MessageObjectKeys
     }
 
     struct Folder {
@@ -265,7 +267,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
             var pairs: [(UInt32, UInt32)] = []
             for message in messages {
                 guard let stored = state.folders[from].messages.first(where: { $0.summary.uid == message.uid }) else { continue }
-                let uid = Self.insert(stored.bytes, flags: stored.summary.flags, date: stored.summary.internalDate, into: to, state: &state)
+                let uid = Self.insert(stored.bytes, flags: stored.summary.flags, date: stored.summary.internalDate, keys: stored.objectKeys,
+                                      into: to, state: &state)
                 pairs.append((message.uid, uid))
             }
             return (state.folders[to].uidValidity, pairs)
@@ -299,15 +302,37 @@ final class InMemoryIMAPStore: IMAPMailStore {
         return result
     }
 
-    /// Adds a message to the folder at `index`; returns its UID.
-    private static func insert(_ bytes: [UInt8], flags: MessageFlags, date: Date, into index: Int, state: inout State) -> UInt32 {
+    /// Adds a message to the folder at `index`; returns its UID. `keys`: a copy's object
+    /// keys; a new message gets its own.
+    private static func insert(
+        _ bytes: [UInt8], flags: MessageFlags, date: Date, keys: MessageObjectKeys? = nil, into index: Int, state: inout State
+    ) -> UInt32 {
         let uid = state.folders[index].uidNext
         state.folders[index].uidNext += 1
         state.modSeq += 1
         let summary = MessageSummary(uid: uid, flags: flags, size: bytes.count, internalDate: date, filename: "memory-\(uid)",
                                      fileLetters: flags.letters, modSeq: state.modSeq)
-        state.folders[index].messages.append(Stored(summary: summary, bytes: bytes))
+        let objectKeys = keys ?? MessageObjectKeys(emailKey: "memory-\(state.folders[index].mailbox.mailboxID)-\(uid)", sessionID: nil)
+        state.folders[index].messages.append(Stored(summary: summary, bytes: bytes, objectKeys: objectKeys))
         return uid
+    }
+
+    func objectKeys(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: MessageObjectKeys] {
+        try locked { (state) throws(StoreError) in
+            let index = try Self.folderIndex(mailbox, in: state)
+            var keys: [UInt32: MessageObjectKeys] = [:]
+            for stored in state.folders[index].messages where uids.contains(stored.summary.uid) { keys[stored.summary.uid] = stored.objectKeys }
+            return keys
+        }
+    }
+
+    /// Puts message `uid` of `folder` in session `sessionID` (as delivery does).
+    func setSession(_ sessionID: Int64, uid: UInt32, in folder: String = "INBOX") {
+        state.withLock { state in
+            let index = state.folders.firstIndex { $0.mailbox.name == folder }!
+            let position = state.folders[index].messages.firstIndex { $0.summary.uid == uid }!
+            state.folders[index].messages[position].objectKeys.sessionID = sessionID
+        }
     }
 
     fileprivate func aborted() {

@@ -3,9 +3,10 @@
 /// attached (message/rfc822) messages count only when the message has no text of its own.
 public enum MIMETextExtractor {
     /// The message text, whitespace as in the source; empty when there is none.
+    /// `attachedMessages` false: the text of attached messages never counts.
     public static func text(of root: MIMEPart, from source: some MIMEBodySource,
-                            maximumBytes: Int = 1024 * 1024) throws -> String {
-        for includeAttached in [false, true] {
+                            maximumBytes: Int = 1024 * 1024, attachedMessages: Bool = true) throws -> String {
+        for includeAttached in attachedMessages ? [false, true] : [false] {
             let candidates = leaves(of: root, includeAttached: includeAttached)
             if let plain = candidates.first(where: { $0.contentType.subtype == "plain" }) {
                 return try plain.decodedText(from: source, maximumBytes: maximumBytes)
