@@ -26,7 +26,7 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
     private var indexedMatches: [String: (matching: Set<UInt32>, incomplete: Set<UInt32>)] = [:]
     private var searchTextsReady = false
     /// The object keys (RFC 8474) of every message, once EMAILID or THREADID asked for them.
-    private var objectKeys: [UInt32: MessageObjectKeys]?
+    private var loadedObjectKeys: [UInt32: MessageObjectKeys]?
 
     /// Search texts computed are kept in the index this many at a time.
     static var searchTextBatch: Int { 500 }
@@ -179,11 +179,11 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
     /// for a message expunged by another session meanwhile.
     private mutating func objectKeys(_ index: Int) throws(IMAPCommandFailure) -> MessageObjectKeys? {
         let uid = view.messages[index].uid
-        if let objectKeys { return objectKeys[uid] }
+        if let loadedObjectKeys { return loadedObjectKeys[uid] }
         guard let first = view.messages.first?.uid, let last = view.messages.last?.uid else { return nil }
         do {
             let keys = try store.objectKeys(in: view.mailbox, uids: first...last)
-            objectKeys = keys
+            loadedObjectKeys = keys
             return keys[uid]
         } catch {
             throw IMAPCommandFailure("Cannot read the messages' identifiers: \(error)", code: "SERVERBUG")
