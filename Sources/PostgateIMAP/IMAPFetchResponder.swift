@@ -6,10 +6,10 @@ import PostgateIndex
 /// Writes FETCH responses (RFC 9051 section 7.5.2), reading a message file only when an
 /// item needs it, and parsing its MIME structure only when an item needs that.
 ///
-/// ENVELOPE, BODYSTRUCTURE and BODY come from the index's fetch cache; the responder fills
-/// the cache for messages that have no row yet, in batches (`store(pending:)`). The cache
-/// is only a cache: when it cannot be read or written, the items come from the files, and
-/// the failure is logged.
+/// ENVELOPE, BODYSTRUCTURE and BODY come from the index's fetch cache, and PREVIEW from the
+/// previews it keeps; the responder fills both for messages that have none yet, in batches
+/// (`storePending`). They are only caches: when one cannot be read or written, the items
+/// come from the files, and the failure is logged.
 struct IMAPFetchResponder<Store: IMAPMailStore> {
     let store: Store
     let mailbox: VisibleMailbox
@@ -26,6 +26,11 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     private var pending: [UInt32: CachedFetchItems] = [:]
     /// `(…)` of each set of flags met so far, as sent.
     private var flagLists: [FlagListKey: [UInt8]] = [:]
+    /// PREVIEW is asked: the batch's kept previews are read, and made from the files where missing.
+    private let wantsPreview: Bool
+    /// The batch's previews, kept or made now; those made and not kept yet in `pendingPreviews`.
+    private var previews: [UInt32: String] = [:]
+    private var pendingPreviews: [UInt32: String] = [:]
     /// EMAILID or THREADID is asked: the object keys of the batch are read (`prepareObjectKeys`).
     let needsObjectKeys: Bool
     private var objectKeys: [UInt32: MessageObjectKeys] = [:]
@@ -50,6 +55,7 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
         detailsAlways = items.contains(where: \.needsDetails)
         fileAlways = items.contains(where: \.needsFile)
         needsObjectKeys = items.contains { $0 == .emailID || $0 == .threadID }
+        wantsPreview = items.contains { if case .preview = $0 { true } else { false } }
     }
 
     /// Reads what the object identifiers (RFC 8474) of the messages about to be written
@@ -64,6 +70,16 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     /// Loads the cache rows of the messages about to be written, whose UIDs are in `uids`
     /// (one query per batch). Rows that cannot be read are computed from the files.
     mutating func prepare(_ uids: ClosedRange<UInt32>) {
+        if wantsPreview {
+            do {
+                previews = try store.cachedPreviews(in: mailbox, uids: uids)
+            } catch {
+                previews = [:]
+                logger.warning("previews not readable; making them from the message files", metadata: [
+                    "mailbox": "\(mailbox.path)", "uids": "\(uids.lowerBound):\(uids.upperBound)", "error": "\(error)",
+                ])
+            }
+        }
         guard usesCache else { return }
         do {
             cached = try store.cachedFetchBatch(in: mailbox, uids: uids, items: cachedItems)
@@ -84,11 +100,11 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     }
 
     /// Some messages may need their size, date or file name (`MessageSummary.hasDetails`).
-    var mayNeedDetails: Bool { detailsAlways || usesCache }
+    var mayNeedDetails: Bool { detailsAlways || usesCache || wantsPreview }
 
     /// The message with `uid` needs its size, date or file name: for an item, or to fill the cache.
     func needsDetails(uid: UInt32) -> Bool {
-        detailsAlways || (usesCache && cachedItems(of: uid) == nil)
+        detailsAlways || (usesCache && cachedItems(of: uid) == nil) || (wantsPreview && previews[uid] == nil)
     }
 
     /// Writes the FETCH response of `message`, reading its file if an item needs it.
@@ -100,9 +116,14 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
         if needsObjectKeys, objectKeys[message.uid] == nil { return .expunged }
         var items = cachedItems(of: message.uid)
         var content: IMAPFetchContent?
-        if fileAlways || (usesCache && items == nil) {
+        if fileAlways || (usesCache && items == nil) || (wantsPreview && previews[message.uid] == nil) {
             guard let bytes = try store.content(of: message, in: mailbox) else { return .expunged }
             content = IMAPFetchContent(bytes)
+        }
+        if wantsPreview, previews[message.uid] == nil, let content {
+            let preview = IMAPPreview.make(content.bytes)
+            previews[message.uid] = preview
+            pendingPreviews[message.uid] = preview
         }
         if usesCache, items == nil, var loaded = content {
             let computed = Self.cacheItems(loaded.entity())
@@ -125,6 +146,16 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     /// Keeps the computed items once there are enough of them (or always, with `force`).
     /// A failure is logged: the items are computed again by the next FETCH that needs them.
     mutating func storePending(force: Bool) {
+        if !pendingPreviews.isEmpty, force || pendingPreviews.count >= Self.pendingLimit {
+            do {
+                try store.storePreviews(pendingPreviews, in: mailbox)
+            } catch {
+                logger.warning("previews not kept; they will be made from the files again", metadata: [
+                    "mailbox": "\(mailbox.path)", "messages": "\(pendingPreviews.count)", "error": "\(error)",
+                ])
+            }
+            pendingPreviews = [:]
+        }
         guard !pending.isEmpty, force || pending.count >= Self.pendingLimit else { return }
         do {
             try store.storeFetchItems(pending, in: mailbox)
@@ -199,7 +230,7 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
             // RFC 8970 section 3.2: `PREVIEW nstring`; NIL only under LAZY, and Postgate
             // always has the text at hand.
             w.raw("PREVIEW ")
-            w.string(IMAPPreview.make(content!.bytes))
+            w.string(previews[message.uid]!)
         case .rfc822:
             w.raw("RFC822 ")
             w.literal(content!.bytes)
@@ -290,7 +321,7 @@ extension IMAPFetchAttribute {
     /// Needs the message file whatever the cache holds.
     var needsFile: Bool {
         switch self {
-        case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body, .modSeq, .saveDate, .emailID, .threadID: false
+        case .uid, .flags, .internalDate, .rfc822Size, .envelope, .bodyStructure, .body, .modSeq, .saveDate, .emailID, .threadID, .preview: false
         default: true
         }
     }

@@ -56,6 +56,10 @@ public protocol IMAPMailStore: Sendable {
     ) throws(StoreError) -> CachedFetchBatch
     /// Keeps fetch-cache items computed from the messages' files.
     func storeFetchItems(_ items: [UInt32: CachedFetchItems], in mailbox: VisibleMailbox) throws(StoreError)
+    /// The kept PREVIEWs (RFC 8970) of the messages with UIDs in `uids`.
+    func cachedPreviews(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: String]
+    /// Keeps PREVIEWs made from the messages' files.
+    func storePreviews(_ previews: [UInt32: String], in mailbox: VisibleMailbox) throws(StoreError)
     /// What the object identifiers (RFC 8474, `ObjectIDs`) of the messages with UIDs in `uids` are made of.
     func objectKeys(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: MessageObjectKeys]
     /// STORE (RFC 9051 section 6.4.6, RFC 7162 section 3.1.3): the messages changed, and the

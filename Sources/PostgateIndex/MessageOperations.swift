@@ -43,6 +43,10 @@ package protocol MessageOperations: Sendable {
     func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch
     /// Keeps FETCH items computed from the files, in one transaction; UIDs gone meanwhile are skipped.
     func storeFetchItems(_ items: [UInt32: CachedFetchItems], mailboxID: Int64) throws(StoreError)
+    /// The kept PREVIEWs (RFC 8970) of the messages whose UIDs are in `uids`.
+    func cachedPreviews(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: String]
+    /// Keeps PREVIEWs made from the files, in one transaction; UIDs gone meanwhile are skipped.
+    func storePreviews(_ previews: [UInt32: String], mailboxID: Int64) throws(StoreError)
     /// What the object identifiers (RFC 8474) of the messages whose UIDs are in `uids` are made of.
     func objectKeys(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: MessageObjectKeys]
 }

@@ -92,6 +92,7 @@ extension SQLiteDatabase {
         registerFlagHistorySchema(&migrator)
         registerOwnershipSchema(&migrator)
         registerObjectIDSchema(&migrator)
+        registerPreviewSchema(&migrator)
         return migrator
     }
 }

@@ -24,4 +24,17 @@ extension SQLiteDatabase {
                 """)
         }
     }
+
+    /// IMAP's PREVIEW (RFC 8970) of each message, kept as the fetch cache is: made from the
+    /// file by the first FETCH PREVIEW, gone with its message, never stale, safe to drop.
+    package static func registerPreviewSchema(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("imap-preview-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE message_preview (
+                    message_id INTEGER PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,
+                    preview TEXT NOT NULL
+                );
+                """)
+        }
+    }
 }

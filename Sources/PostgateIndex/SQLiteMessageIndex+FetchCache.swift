@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import PostgateMaildir
 
-/// The fetch cache (`message_cache`, migration "imap-cache-v1") behind IMAP FETCH.
+/// The fetch cache (`message_cache`, migration "imap-cache-v1") behind IMAP FETCH, and
+/// the previews (`message_preview`, "imap-preview-v1") behind FETCH PREVIEW.
 extension SQLiteMessageIndex {
     package func cachedFetchBatch(mailboxID: Int64, uids: ClosedRange<UInt32>, items: Set<CachedFetchBatch.Item>) throws(StoreError) -> CachedFetchBatch {
         // Only the columns asked for: the others are not copied out of SQLite.
@@ -21,6 +22,28 @@ extension SQLiteMessageIndex {
                 }
             }
             return batch
+        }
+    }
+
+    package func cachedPreviews(mailboxID: Int64, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: String] {
+        try database.read { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT m.uid, p.preview FROM message m JOIN message_preview p ON p.message_id = m.id
+                WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?
+                """), arguments: [mailboxID, uids.lowerBound, uids.upperBound])
+            var previews: [UInt32: String] = [:]
+            while let row = try rows.next() { previews[row[0]] = row[1] }
+            return previews
+        }
+    }
+
+    package func storePreviews(_ previews: [UInt32: String], mailboxID: Int64) throws(StoreError) {
+        guard !previews.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO message_preview (message_id, preview) SELECT id, ? FROM message WHERE mailbox_id = ? AND uid = ?
+                """)
+            for (uid, preview) in previews { try statement.execute(arguments: [preview, mailboxID, uid]) }
         }
     }
 

@@ -19,6 +19,16 @@ extension MailStore {
         return Dictionary(uniqueKeysWithValues: batch.uids.enumerated().map { ($1, batch.items(at: $0)) })
     }
 
+    /// The kept PREVIEWs (RFC 8970) of the messages of `mailbox` with UIDs in `uids`.
+    public func cachedPreviews(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: String] {
+        try index.cachedPreviews(mailboxID: mailbox.mailboxID, uids: uids)
+    }
+
+    /// Keeps PREVIEWs made from the files of `mailbox`, in one transaction.
+    public func storePreviews(_ previews: [UInt32: String], in mailbox: VisibleMailbox) throws(StoreError) {
+        try index.storePreviews(previews, mailboxID: mailbox.mailboxID)
+    }
+
     /// Keeps items computed from the files of `mailbox`, in one transaction.
     public func storeFetchItems(_ items: [UInt32: CachedFetchItems], in mailbox: VisibleMailbox) throws(StoreError) {
         try index.storeFetchItems(items, mailboxID: mailbox.mailboxID)

@@ -67,6 +67,10 @@ import Testing
         #expect(fetch == "* 1 FETCH (UID 1 PREVIEW \"Where is my order?\")\r\n* 2 FETCH (UID 2 PREVIEW {7}\r\nGrüße)\r\nb OK FETCH completed\r\n")
         // PREVIEW does not set \Seen (RFC 8970 section 3.2).
         #expect(!session.run("c FETCH 1 FLAGS").contains("\\Seen"))
+        // The previews were kept: a second FETCH reads no message.
+        #expect(store.with { ($0.contentReads, $0.previewStores) } == (2, 1))
+        #expect(session.run("d FETCH 1:2 (UID PREVIEW)") == fetch.replacingOccurrences(of: "b OK", with: "d OK"))
+        #expect(store.with { ($0.contentReads, $0.previewStores) } == (2, 1))
     }
 
     // MARK: - STATUS=SIZE and LIST-STATUS

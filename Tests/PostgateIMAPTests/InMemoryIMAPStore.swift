@@ -30,6 +30,7 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var messages: [Stored] = []
         var cache: [UInt32: CachedFetchItems] = [:]
         var searchText: [UInt32: MessageSearchText] = [:]
+        var previews: [UInt32: String] = [:]
     }
 
     struct State {
@@ -45,6 +46,7 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var contentReads = 0
         var cacheBatches = 0
         var cacheStores = 0
+        var previewStores = 0
         var searchTextStores = 0
         var messagesBegun = 0
         var messagesAborted = 0
@@ -207,6 +209,22 @@ final class InMemoryIMAPStore: IMAPMailStore {
                 batch.append(uid: uid) { item, octets in octets += items[keyPath: item.field] }
             }
             return batch
+        }
+    }
+
+    func cachedPreviews(in mailbox: VisibleMailbox, uids: ClosedRange<UInt32>) throws(StoreError) -> [UInt32: String] {
+        try locked { (state) throws(StoreError) in
+            if state.cacheReadFails { throw .io(operation: "read", path: "memory/previews", reason: "injected failure") }
+            return state.folders[try Self.folderIndex(mailbox, in: state)].previews.filter { uids.contains($0.key) }
+        }
+    }
+
+    func storePreviews(_ previews: [UInt32: String], in mailbox: VisibleMailbox) throws(StoreError) {
+        try locked { (state) throws(StoreError) in
+            if state.cacheWriteFails { throw .io(operation: "write", path: "memory/previews", reason: "injected failure") }
+            state.previewStores += 1
+            let index = try Self.folderIndex(mailbox, in: state)
+            state.folders[index].previews.merge(previews) { _, new in new }
         }
     }
 
