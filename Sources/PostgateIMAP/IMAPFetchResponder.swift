@@ -147,24 +147,25 @@ struct IMAPFetchResponder<Store: IMAPMailStore> {
     /// A failure is logged: the items are computed again by the next FETCH that needs them.
     mutating func storePending(force: Bool) {
         if !pendingPreviews.isEmpty, force || pendingPreviews.count >= Self.pendingLimit {
-            do {
+            keep(pendingPreviews.count, failure: "previews not kept; they will be made from the files again") { (store, mailbox) throws(StoreError) in
                 try store.storePreviews(pendingPreviews, in: mailbox)
-            } catch {
-                logger.warning("previews not kept; they will be made from the files again", metadata: [
-                    "mailbox": "\(mailbox.path)", "messages": "\(pendingPreviews.count)", "error": "\(error)",
-                ])
             }
             pendingPreviews = [:]
         }
         guard !pending.isEmpty, force || pending.count >= Self.pendingLimit else { return }
-        do {
+        keep(pending.count, failure: "fetch cache not updated; the items will be computed from the files again") { (store, mailbox) throws(StoreError) in
             try store.storeFetchItems(pending, in: mailbox)
-        } catch {
-            logger.warning("fetch cache not updated; the items will be computed from the files again", metadata: [
-                "mailbox": "\(mailbox.path)", "messages": "\(pending.count)", "error": "\(error)",
-            ])
         }
         pending = [:]
+    }
+
+    /// Runs `write`, which keeps `count` messages' items in the index; a failure is logged.
+    private func keep(_ count: Int, failure: Logger.Message, _ write: (Store, VisibleMailbox) throws(StoreError) -> Void) {
+        do {
+            try write(store, mailbox)
+        } catch {
+            logger.warning(failure, metadata: ["mailbox": "\(mailbox.path)", "messages": "\(count)", "error": "\(error)"])
+        }
     }
 
     /// Where a message's cached items are: in the batch read from the index, or computed now.
