@@ -1,17 +1,21 @@
 """IMAP extensions, run with Python's imaplib against Postgate and, in the same test run,
 against a private Dovecot (the fixtures of test_imap_conformance.py): PREVIEW (RFC 8970),
 STATUS=SIZE (RFC 8438), LIST-STATUS (RFC 5819), SAVEDATE (RFC 8514) and OBJECTID
-(RFC 8474). Where the RFC leaves room (which text a preview shows, how long it is),
-the same assertion holds on both servers, so Postgate answers as Dovecot does."""
+(RFC 8474; Postgate only, as Dovecot 2.3 does not offer it). Where the RFC leaves room
+(which text a preview shows, how long it is), the same assertion holds on both servers,
+so Postgate answers as Dovecot does."""
 
 from __future__ import annotations
 
 import base64
 import imaplib
 import re
+import smtplib
+import time
 
 import pytest
 
+from test_imap import SHARED, add_agent, login
 from test_imap_conformance import append, connect, dovecot_server, flat, folder, ok, take  # noqa: F401 (fixtures)
 
 LATIN1 = (b"From: a@example.com\r\nSubject: =?utf-8?q?K=C3=B6ln?=\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
@@ -191,4 +195,32 @@ def test_object_ids_are_stable_through_rename_copy_and_move(connect, request):
     ok(imap._simple_command("MOVE", "2", name + "y"))
     ok(imap.select(name + "y"))
     assert fetch_items(imap, "1:2", "EMAILID") == {1: ids[1], 2: ids[2]}
+    imap.logout()
+
+
+def test_threadid_is_the_session_and_a_copy_keeps_it(data_dir, spawn):
+    """Postgate only: Dovecot 2.3 offers no OBJECTID. Mail delivered over SMTP joins sessions;
+    THREADID names the session (RFC 8474 section 5.2), in the agent's own folders too."""
+    add_agent(data_dir)
+    server = spawn(data_dir)
+    messages = [
+        ("carol@example.com", "Subject: Order late\r\nMessage-ID: <first@example.com>\r\n"),
+        ("carol@example.com", "Subject: Re: Order late\r\nMessage-ID: <second@example.com>\r\nIn-Reply-To: <first@example.com>\r\n"),
+        ("dave@example.net", "Subject: Invoice\r\nMessage-ID: <other@example.net>\r\n"),
+    ]
+    for sender, fields in messages:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as smtp:
+            smtp.sendmail(sender, ["support@acme.test"], f"From: {sender}\r\nTo: support@acme.test\r\n{fields}\r\nHello.\r\n")
+    imap = login(server)
+    deadline = time.monotonic() + 30  # a deadline for a slow machine; the condition is awaited
+    while ok(imap.select(SHARED))[0] != b"3":
+        assert time.monotonic() < deadline, "the three messages never appeared"
+        time.sleep(0.1)
+    threads = fetch_items(imap, "1:3", "THREADID")
+    assert threads[1] == threads[2] != b"NIL" and threads[3] not in (b"NIL", threads[1]), threads
+    emails = fetch_items(imap, "1", "EMAILID")
+    ok(imap.copy("1", "INBOX"))
+    ok(imap.select("INBOX"))
+    assert fetch_items(imap, "1", "THREADID") == {1: threads[1]}
+    assert fetch_items(imap, "1", "EMAILID") == emails
     imap.logout()
