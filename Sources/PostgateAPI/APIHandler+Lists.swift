@@ -47,7 +47,36 @@ extension APIHandler {
             Components.Schemas.SessionMessage(depth: m.depth, uid: Int64(m.uid), mailboxPath: m.mailboxPath, from: m.from, date: m.date,
                                               subject: m.subject, messageId: m.messageId, reason: m.reason, snippet: m.snippet)
         }
-        return .ok(.init(body: .json(.init(session: Self.session(thread.session), messages: messages))))
+        return .ok(.init(body: .json(.init(session: Self.session(thread.session), messages: messages,
+                                           events: thread.events.map(Self.sessionEvent)))))
+    }
+
+    func assignSession(_ input: Operations.AssignSession.Input) async throws -> Operations.AssignSession.Output {
+        guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
+        let (id, actor) = (input.path.id, APICaller.actor)
+        let session = try await blocking { store throws(StoreError) in
+            try store.assignSession(id, to: body.agent, actor: actor)
+            return try store.sessionThread(id: id).session
+        }
+        try await audit("session.assign", String(id), "to \(session.owner ?? body.agent)")
+        return .ok(.init(body: .json(Self.session(session))))
+    }
+
+    func transferSession(_ input: Operations.TransferSession.Input) async throws -> Operations.TransferSession.Output {
+        guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
+        if let note = body.note, note.contains(where: \.isNewline) { throw APIProblem.badRequest("note must be one line") }
+        let (id, actor) = (input.path.id, APICaller.actor)
+        let session = try await blocking { store throws(StoreError) in
+            try store.transferSession(id, to: body.queue, actor: actor, detail: body.note)
+            return try store.sessionThread(id: id).session
+        }
+        try await audit("session.transfer", String(id), "to \(session.queue ?? body.queue)")
+        return .ok(.init(body: .json(Self.session(session))))
+    }
+
+    static func sessionEvent(_ e: SessionEventRecord) -> Components.Schemas.SessionEvent {
+        .init(at: e.at, kind: .init(rawValue: e.kind) ?? .assigned, actor: e.actor, agent: e.agent, fromQueue: e.fromQueue,
+              toQueue: e.toQueue, detail: e.detail)
     }
 
     func listOutbound(_ input: Operations.ListOutbound.Input) async throws -> Operations.ListOutbound.Output {
@@ -88,7 +117,8 @@ extension APIHandler {
     static func session(_ s: SessionRecord) -> Components.Schemas.Session {
         .init(id: s.id, address: s.address, customer: s.customer, status: .init(rawValue: s.status) ?? .closed,
               mode: .init(rawValue: s.mode) ?? .channel, subject: s.subject, startedAt: s.startedAt, lastActivityAt: s.lastActivityAt,
-              expiresAt: s.expiresAt, previousSessionId: s.previousSessionId, messageCount: s.messageCount, participants: s.participants)
+              expiresAt: s.expiresAt, previousSessionId: s.previousSessionId, messageCount: s.messageCount, participants: s.participants,
+              owner: s.owner, queue: s.queue, awaitingSince: s.awaitingSince)
     }
 
     static func outboundMessage(_ m: OutboundMessageRecord) -> Components.Schemas.OutboundMessage {

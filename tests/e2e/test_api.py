@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli, free_port
+from conftest import BIN, ROOT, cli, free_port
 
 SPEC = ROOT / "Sources" / "PostgateAPI" / "openapi.yaml"
 
@@ -279,6 +279,41 @@ def test_schemathesis_finds_no_response_outside_the_contract(api: API, data_dir:
          "--report-dir", str(tmp_path / "report")],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache stays out of the repository
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
+def test_sessions_are_assigned_and_transferred_through_the_api(api: API, data_dir: Path):
+    import smtplib
+    cli(data_dir, "queue", "add", "tier2")
+    subprocess.run([str(BIN), "agent", "add", "alice", "--password-stdin", "--data", str(data_dir)],
+                   input="correct horse battery\n", text=True, check=True, capture_output=True, timeout=60)
+    cli(data_dir, "agent", "grant", "alice", "support@acme.test")
+    admin, reader = make_token(data_dir, "ops", "admin", "read"), make_token(data_dir, "viewer", "read")
+    with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+        smtp.sendmail("carol@customer.test", ["support@acme.test"],
+                      b"From: Carol <carol@customer.test>\r\nTo: support@acme.test\r\nSubject: Broken kettle\r\n"
+                      b"Message-ID: <kettle-1@customer.test>\r\n\r\nIt leaks.\r\n")
+    page, _ = api.json("GET", "/v1/sessions?address=support@acme.test", admin)
+    sid = page["items"][0]["id"]
+    assert page["items"][0].get("owner") is None and page["items"][0]["awaitingSince"] is not None
+
+    # A read token may not; an unknown agent or queue is a problem; none changes anything.
+    status, fields, data = api.request("POST", f"/v1/sessions/{sid}/assign", reader, {"agent": "alice"})
+    assert_problem(status, fields, data, 403)
+    status, fields, data = api.request("POST", f"/v1/sessions/{sid}/assign", admin, {"agent": "mallory"})
+    assert_problem(status, fields, data, 404)
+    status, fields, data = api.request("POST", f"/v1/sessions/{sid}/transfer", admin, {"queue": "nowhere"})
+    assert_problem(status, fields, data, 404)
+    assert api.json("GET", f"/v1/sessions/{sid}", admin)[0]["events"] == []
+
+    assigned, _ = api.json("POST", f"/v1/sessions/{sid}/assign", admin, {"agent": "alice"})
+    assert assigned["owner"] == "alice"
+    moved, _ = api.json("POST", f"/v1/sessions/{sid}/transfer", admin, {"queue": "tier2", "note": "warranty"})
+    assert moved["queue"] == "tier2" and moved.get("owner") is None
+    detail, _ = api.json("GET", f"/v1/sessions/{sid}", admin)
+    assert [(e["kind"], e["actor"], e.get("agent"), e.get("toQueue")) for e in detail["events"]] == [
+        ("assigned", "token:ops", "alice", None), ("transferred", "token:ops", None, "tier2")]
+    audit = [(e["actor"], e["action"]) for e in json.loads(cli(data_dir, "audit", "--json").stdout)]
+    assert ("token:ops", "session.assign") in audit and ("token:ops", "session.transfer") in audit
 
 
 def test_the_document_names_every_address_setting(data_dir: Path):
