@@ -265,6 +265,8 @@ extension IMAPCommandExecutor {
         mutating func select(_ name: String, readOnly: Bool, condStore parameter: Bool) throws(IMAPCommandFailure) {
             selected = nil
             let mailbox = try mailbox(name)
+            // A read-only mailbox opens as EXAMINE does (RFC 9051 section 6.3.2: READ-ONLY).
+            let readOnly = readOnly || mailbox.readOnly
             let version = store.changes.version(of: mailbox.mailboxID)
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent, details: false) }
             var view = IMAPSelectedMailbox(mailbox: mailbox, readOnly: readOnly, snapshot: snapshot, version: version)
