@@ -56,10 +56,12 @@ public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
 
     /// Reports changes to the selected mailbox (for IDLE); no tagged response. A failure to
     /// read them is logged (IDLE has no reply to carry it); the next change or command tries again.
-    public func poll(context: IMAPSessionContext) -> IMAPExecutionResult {
+    /// - Parameter force: read the mailbox even if this process changed nothing (the
+    ///   periodic look for changes another process made).
+    public func poll(context: IMAPSessionContext, force: Bool = false) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected, condStore: context.condStore)
         do {
-            try run.synchronize(allowExpunge: true)
+            try run.synchronize(allowExpunge: true, force: force)
         } catch {
             logger.error("mailbox changes not readable during IDLE", metadata: [
                 "mailbox": "\(context.selected?.mailbox.path ?? "")", "error": "\(error.text)",
@@ -183,10 +185,10 @@ extension IMAPCommandExecutor {
         }
 
         /// Re-reads the selected mailbox if it changed since the session last looked.
-        mutating func synchronize(allowExpunge: Bool) throws(IMAPCommandFailure) {
+        mutating func synchronize(allowExpunge: Bool, force: Bool = false) throws(IMAPCommandFailure) {
             guard var view = selected else { return }
             let version = store.changes.version(of: view.mailbox.mailboxID)
-            guard version != view.version else { return }
+            guard force || version != view.version else { return }
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent, details: false) }
             // New messages: RECENT when the session's count of recent ones changed (RFC 3501
             // section 7.3.2), as Dovecot sends it.
