@@ -9,20 +9,13 @@ extension APIHandler {
     func listQueues(_ input: Operations.ListQueues.Input) async throws -> Operations.ListQueues.Output {
         let records = try await blocking { store throws(StoreError) in try store.queues() }
         let page = try Pagination.page(records.sorted { $0.name < $1.name }, key: \.name, limit: input.query.limit, cursor: input.query.cursor)
-        let items = page.items.map { q in
-            Components.Schemas.Queue(name: q.name, description: q.description, mailboxPath: q.mailboxPath, messageCount: q.messageCount,
-                                     usedBy: q.usedBy, privateSeen: q.privateSeen, createdAt: q.createdAt)
-        }
-        return .ok(.init(body: .json(.init(items: items, nextCursor: page.next))))
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.queue), nextCursor: page.next))))
     }
 
     func listAgents(_ input: Operations.ListAgents.Input) async throws -> Operations.ListAgents.Output {
         let records = try await blocking { store throws(StoreError) in try store.agents() }
         let page = try Pagination.page(records.sorted { $0.name < $1.name }, key: \.name, limit: input.query.limit, cursor: input.query.cursor)
-        let items = page.items.map { a in
-            Components.Schemas.Agent(name: a.name, displayName: a.displayName, addresses: a.addresses, queues: a.queues, createdAt: a.createdAt)
-        }
-        return .ok(.init(body: .json(.init(items: items, nextCursor: page.next))))
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.agent), nextCursor: page.next))))
     }
 
     /// Sessions by id, newest first; the store reads one page (plus one, to know whether

@@ -316,6 +316,46 @@ def test_sessions_are_assigned_and_transferred_through_the_api(api: API, data_di
     assert ("token:ops", "session.assign") in audit and ("token:ops", "session.transfer") in audit
 
 
+def test_queues_and_agents_are_written_through_the_api(api: API, data_dir: Path):
+    admin, reader = make_token(data_dir, "ops", "admin", "read"), make_token(data_dir, "viewer", "read")
+    queue, _ = api.json("POST", "/v1/queues", admin, {"name": "billing", "description": "Invoices", "privateSeen": True}, expect=201)
+    assert (queue["name"], queue["description"], queue["privateSeen"]) == ("billing", "Invoices", True)
+    status, fields, data = api.request("POST", "/v1/queues", admin, {"name": "billing"})
+    assert_problem(status, fields, data, 409)
+    status, fields, data = api.request("POST", "/v1/queues", reader, {"name": "other"})
+    assert_problem(status, fields, data, 403)
+
+    agent, _ = api.json("POST", "/v1/agents", admin, {"name": "alice", "displayName": "Alice", "password": "correct horse battery"},
+                        expect=201)
+    assert (agent["name"], agent["addresses"], agent["queues"]) == ("alice", [], [])
+    status, fields, data = api.request("POST", "/v1/agents", admin, {"name": "bob", "password": "short"})
+    assert_problem(status, fields, data, 400)
+    granted, _ = api.json("POST", "/v1/agents/alice/grants", admin, {"target": "help@acme.test"})
+    assert granted["addresses"] == ["support@acme.test"], "an alias grants its address"
+    granted, _ = api.json("POST", "/v1/agents/alice/grants", admin, {"target": "billing"})
+    assert granted["queues"] == ["billing"]
+    status, fields, data = api.request("POST", "/v1/agents/mallory/grants", admin, {"target": "billing"})
+    assert_problem(status, fields, data, 404)
+    status, fields, data = api.request("POST", "/v1/agents/alice/grants", admin, {"target": "nowhere"})
+    assert_problem(status, fields, data, 404)
+    listed = json.loads(cli(data_dir, "agent", "list", "--json").stdout)
+    assert [(a["name"], a["addresses"], a["queues"]) for a in listed] == [("alice", ["support@acme.test"], ["billing"])]
+
+    revoked, _ = api.json("DELETE", "/v1/agents/alice/grants/billing", admin)
+    assert revoked["queues"] == []
+    status, fields, data = api.request("DELETE", "/v1/queues/general", admin)
+    assert_problem(status, fields, data, 409)  # support@acme.test routes to it
+    status, _, _ = api.request("DELETE", "/v1/queues/billing", admin)
+    assert status == 204
+    status, _, _ = api.request("DELETE", "/v1/agents/alice", admin)
+    assert status == 204
+    assert json.loads(cli(data_dir, "agent", "list", "--json").stdout) == []
+    audit = [(e["actor"], e["action"], e["target"]) for e in json.loads(cli(data_dir, "audit", "--json").stdout)]
+    for action, target in [("queue.add", "billing"), ("agent.add", "alice"), ("agent.grant", "alice"), ("agent.revoke", "alice"),
+                           ("queue.remove", "billing"), ("agent.remove", "alice")]:
+        assert ("token:ops", action, target) in audit, action
+
+
 def test_the_document_names_every_address_setting(data_dir: Path):
     """The API's AddressSettings schema has exactly the settings `address show` prints, so a
     setting added to the channel model cannot be dropped by a draft written through the API."""
