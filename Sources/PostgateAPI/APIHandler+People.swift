@@ -49,7 +49,19 @@ extension APIHandler {
     func grantAgent(_ input: Operations.GrantAgent.Input) async throws -> Operations.GrantAgent.Output {
         guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
         let (name, membership) = (input.path.name, try Self.membership(body.target))
-        let record = try await blocking { store throws(StoreError) in try store.grant(agent: name, to: membership) }
+        // The agent is the resource (404 when missing); a target that does not exist is a body
+        // the server cannot act on (422).
+        let record = try await blocking { store throws(StoreError) in
+            guard try store.agent(name) != nil else { throw .agentNotFound(name) }
+            do throws(StoreError) {
+                return try store.grant(agent: name, to: membership)
+            } catch {
+                switch error {
+                case .queueNotFound, .addressNotFound: throw .invalidSetting(error.description)
+                default: throw error
+                }
+            }
+        }
         try await audit("agent.grant", name, membership.description)
         return .ok(.init(body: .json(Self.agent(record))))
     }
