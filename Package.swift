@@ -253,7 +253,7 @@ let package = Package(
         .target(
             name: "PostgateAPI",
             dependencies: [
-                "PostgateMessage", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateOutbound", "PostgateBlocking", "PostgatePolicy",
+                "PostgateMessage", "PostgateIndex", "PostgateDirectory", "PostgateStore", "PostgateOutbound", "PostgateBlocking", "PostgatePolicy", "PostgateCSV",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),

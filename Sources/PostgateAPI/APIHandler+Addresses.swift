@@ -140,7 +140,9 @@ extension APIHandler {
               maxTo: s.maxTo, maxCc: s.maxCc, maxBcc: s.maxBcc, retentionDays: s.retentionDays, calendar: s.calendar,
               autoReplyInEnabled: s.autoReplyInEnabled, autoReplyInText: s.autoReplyInText, autoReplyInHTML: s.autoReplyInHTML,
               autoReplyOutEnabled: s.autoReplyOutEnabled, autoReplyOutText: s.autoReplyOutText, autoReplyOutHTML: s.autoReplyOutHTML,
-              autoReplyPeriodHours: s.autoReplyPeriodHours, autoReplyHourlyCap: s.autoReplyHourlyCap)
+              autoReplyPeriodHours: s.autoReplyPeriodHours, autoReplyHourlyCap: s.autoReplyHourlyCap,
+              lastAgentDays: s.lastAgentDays, transferAfterSeconds: s.transferAfterSeconds, transferQueue: s.transferQueue,
+              closingText: s.closingText, closingHTML: s.closingHTML)
     }
 
     /// The settings a body names; every key left out takes its default, as in a new address.
@@ -181,6 +183,11 @@ extension APIHandler {
         s.autoReplyOutHTML = b.autoReplyOutHTML
         s.autoReplyPeriodHours = b.autoReplyPeriodHours
         s.autoReplyHourlyCap = b.autoReplyHourlyCap
+        s.lastAgentDays = b.lastAgentDays
+        s.transferAfterSeconds = b.transferAfterSeconds
+        s.transferQueue = b.transferQueue
+        s.closingText = b.closingText
+        s.closingHTML = b.closingHTML
         return s
     }
 }

@@ -9,20 +9,13 @@ extension APIHandler {
     func listQueues(_ input: Operations.ListQueues.Input) async throws -> Operations.ListQueues.Output {
         let records = try await blocking { store throws(StoreError) in try store.queues() }
         let page = try Pagination.page(records.sorted { $0.name < $1.name }, key: \.name, limit: input.query.limit, cursor: input.query.cursor)
-        let items = page.items.map { q in
-            Components.Schemas.Queue(name: q.name, description: q.description, mailboxPath: q.mailboxPath, messageCount: q.messageCount,
-                                     usedBy: q.usedBy, privateSeen: q.privateSeen, createdAt: q.createdAt)
-        }
-        return .ok(.init(body: .json(.init(items: items, nextCursor: page.next))))
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.queue), nextCursor: page.next))))
     }
 
     func listAgents(_ input: Operations.ListAgents.Input) async throws -> Operations.ListAgents.Output {
         let records = try await blocking { store throws(StoreError) in try store.agents() }
         let page = try Pagination.page(records.sorted { $0.name < $1.name }, key: \.name, limit: input.query.limit, cursor: input.query.cursor)
-        let items = page.items.map { a in
-            Components.Schemas.Agent(name: a.name, displayName: a.displayName, addresses: a.addresses, queues: a.queues, createdAt: a.createdAt)
-        }
-        return .ok(.init(body: .json(.init(items: items, nextCursor: page.next))))
+        return .ok(.init(body: .json(.init(items: page.items.map(Self.agent), nextCursor: page.next))))
     }
 
     /// Sessions by id, newest first; the store reads one page (plus one, to know whether
@@ -47,7 +40,36 @@ extension APIHandler {
             Components.Schemas.SessionMessage(depth: m.depth, uid: Int64(m.uid), mailboxPath: m.mailboxPath, from: m.from, date: m.date,
                                               subject: m.subject, messageId: m.messageId, reason: m.reason, snippet: m.snippet)
         }
-        return .ok(.init(body: .json(.init(session: Self.session(thread.session), messages: messages))))
+        return .ok(.init(body: .json(.init(session: Self.session(thread.session), messages: messages,
+                                           events: thread.events.map(Self.sessionEvent)))))
+    }
+
+    func assignSession(_ input: Operations.AssignSession.Input) async throws -> Operations.AssignSession.Output {
+        guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
+        let (id, actor) = (input.path.id, APICaller.actor)
+        let session = try await blocking { store throws(StoreError) in
+            try store.assignSession(id, to: body.agent, actor: actor)
+            return try store.sessionThread(id: id).session
+        }
+        try await audit("session.assign", String(id), "to \(session.owner ?? body.agent)")
+        return .ok(.init(body: .json(Self.session(session))))
+    }
+
+    func transferSession(_ input: Operations.TransferSession.Input) async throws -> Operations.TransferSession.Output {
+        guard case .json(let body) = input.body else { throw APIProblem.badRequest("the body must be JSON") }
+        if let note = body.note, note.contains(where: \.isNewline) { throw APIProblem.badRequest("note must be one line") }
+        let (id, actor) = (input.path.id, APICaller.actor)
+        let session = try await blocking { store throws(StoreError) in
+            try store.transferSession(id, to: body.queue, actor: actor, detail: body.note)
+            return try store.sessionThread(id: id).session
+        }
+        try await audit("session.transfer", String(id), "to \(session.queue ?? body.queue)")
+        return .ok(.init(body: .json(Self.session(session))))
+    }
+
+    static func sessionEvent(_ e: SessionEventRecord) -> Components.Schemas.SessionEvent {
+        .init(at: e.at, kind: .init(rawValue: e.kind) ?? .assigned, actor: e.actor, agent: e.agent, fromQueue: e.fromQueue,
+              toQueue: e.toQueue, detail: e.detail)
     }
 
     func listOutbound(_ input: Operations.ListOutbound.Input) async throws -> Operations.ListOutbound.Output {
@@ -88,7 +110,8 @@ extension APIHandler {
     static func session(_ s: SessionRecord) -> Components.Schemas.Session {
         .init(id: s.id, address: s.address, customer: s.customer, status: .init(rawValue: s.status) ?? .closed,
               mode: .init(rawValue: s.mode) ?? .channel, subject: s.subject, startedAt: s.startedAt, lastActivityAt: s.lastActivityAt,
-              expiresAt: s.expiresAt, previousSessionId: s.previousSessionId, messageCount: s.messageCount, participants: s.participants)
+              expiresAt: s.expiresAt, previousSessionId: s.previousSessionId, messageCount: s.messageCount, participants: s.participants,
+              owner: s.owner, queue: s.queue, awaitingSince: s.awaitingSince)
     }
 
     static func outboundMessage(_ m: OutboundMessageRecord) -> Components.Schemas.OutboundMessage {

@@ -1,4 +1,5 @@
 import Foundation
+import PostgateCSV
 import PostgateDirectory
 import PostgateMaildir
 import PostgateMessage
@@ -48,6 +49,41 @@ extension APIHandler {
         let added = try await blocking { store throws(StoreError) in try store.addToBlocklist(entries, of: email) }
         try await audit("blocklist.add", email.canonical, added.map(\.entry).joined(separator: ", "))
         return .created(.init(body: .json(added.map(Self.blocklistEntry))))
+    }
+
+    /// The CSV import of `postgate blocklist import`: the whole body is validated first, then
+    /// every valid row is saved in one transaction (none with `dryRun`).
+    func importBlocklist(_ input: Operations.ImportBlocklist.Input) async throws -> Operations.ImportBlocklist.Output {
+        guard case .csv(let body) = input.body else { throw APIProblem.badRequest("the body must be text/csv") }
+        let email = try Self.emailAddress(input.path.email, refusal: .notFound)
+        let bytes = try await [UInt8](collecting: body, upTo: .max)
+        let (column, dryRun) = (input.query.column, input.query.dryRun ?? false)
+        let report = try await blocking { store throws(StoreError) -> BlocklistImportReport in
+            var validator = BlocklistImportValidator(column: column, existing: try store.blocklistValues(of: email))
+            var report: BlocklistImportReport
+            do {
+                var parser = CSVParser()
+                try parser.parse(bytes) { try validator.take($0) }
+                try parser.finish { try validator.take($0) }
+                report = try validator.finish()
+            } catch {
+                throw .invalidSetting("the CSV file: \(error)")
+            }
+            report.dryRun = dryRun
+            if !dryRun, !report.valid.isEmpty {
+                _ = try store.addToBlocklist(report.entries, of: email)
+                report.saved = true
+            }
+            return report
+        }
+        if report.saved { try await audit("blocklist.import", email.canonical, "\(report.valid.count) entries") }
+        func issues(_ list: [BlocklistImportReport.Issue]) -> [Components.Schemas.BlocklistImportIssue] {
+            list.map { .init(line: $0.line, text: $0.text, reason: $0.reason) }
+        }
+        return .ok(.init(body: .json(.init(
+            column: report.column, rows: report.rows, valid: report.valid.map { Components.Schemas.BlocklistImportReport.ValidPayloadPayload(line: $0.line, entry: $0.entry.display) },
+            duplicatesInFile: issues(report.duplicatesInFile), alreadyListed: issues(report.alreadyListed), errors: issues(report.errors),
+            saved: report.saved, dryRun: report.dryRun))))
     }
 
     func removeFromBlocklist(_ input: Operations.RemoveFromBlocklist.Input) async throws -> Operations.RemoveFromBlocklist.Output {

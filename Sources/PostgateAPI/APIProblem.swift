@@ -53,11 +53,11 @@ extension APIProblem {
         switch error {
         case .addressNotFound, .aliasNotFound, .domainNotHosted, .mailboxNotFound, .sessionNotFound, .queueNotFound,
              .filterNotFound, .dkimKeyNotFound, .blocklistEntryNotFound, .quarantinedMessageNotFound, .agentNotFound,
-             .folderNotFound, .messageNotFound, .gatewayNotFound:
+             .folderNotFound, .messageNotFound, .gatewayNotFound, .responseNotFound:
             self = .notFound(error.description)
         case .domainAlreadyHosted, .domainNotEmpty, .addressInUse, .addressGivenTwice, .queueExists, .queueInUse,
              .dkimSelectorExists, .blocklistEntryExists, .agentAlreadyExists, .agentAlreadyGranted, .folderExists,
-             .folderNotRemovable, .notAnAddress:
+             .folderNotRemovable, .notAnAddress, .responseExists:
             self = .conflict(error.description)
         case .invalidSetting, .limitReached, .publishFailed, .agentNotGranted:
             self = .invalid(error.description)

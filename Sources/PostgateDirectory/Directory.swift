@@ -6,4 +6,4 @@ import PostgateMaildir
 /// blocklists and quarantine, DKIM key rows, API tokens and the audit log, webhook subscriptions and their outbox, bots. This is the seam a second backend implements
 /// (`SQLiteDirectory` keeps it in the index file); the protocols it combines only group its
 /// requirements by concern.
-package protocol Directory: AddressDirectory, ChannelDirectory, GatewayDirectory, AgentDirectory, DKIMKeyDirectory, PolicyIndex, AccessDirectory, WebhookDirectory, BotDirectory {}
+package protocol Directory: AddressDirectory, ChannelDirectory, GatewayDirectory, AgentDirectory, DKIMKeyDirectory, PolicyIndex, AccessDirectory, WebhookDirectory, BotDirectory, ResponseDirectory {}

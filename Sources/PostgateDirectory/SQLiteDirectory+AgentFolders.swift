@@ -22,9 +22,22 @@ extension SQLiteDirectory {
                 UNION ALL
                 SELECT ? || queue.name, NULL, mailbox.id, mailbox.path, mailbox.private_seen
                 FROM agent_queue JOIN queue ON queue.id = agent_queue.queue_id JOIN mailbox ON mailbox.id = queue.mailbox_id
+                WHERE agent_queue.agent_id = ?
+                UNION ALL
+                SELECT ?, NULL, mailbox.id, mailbox.path, 0 FROM mailbox WHERE mailbox.path = ?
+                UNION ALL
+                SELECT ? || queue.name, NULL, mailbox.id, mailbox.path, 0
+                FROM agent_queue JOIN queue ON queue.id = agent_queue.queue_id
+                JOIN mailbox ON mailbox.path = ? || lower(queue.name)
                 WHERE agent_queue.agent_id = ? ORDER BY 1
-                """, arguments: [agentID, VisibleMailbox.queuePrefix, agentID])
-                .map { Self.visible($0, kind: .shared, prefix: VisibleMailbox.sharedPrefix) }
+                """, arguments: [agentID, VisibleMailbox.queuePrefix, agentID,
+                                 VisibleMailbox.responsesName, ResponseRecord.allMailboxPath,
+                                 VisibleMailbox.responsesName + "/", ResponseRecord.queueMailboxPrefix, agentID])
+                .map { row in
+                    var mailbox = Self.visible(row, kind: .shared, prefix: VisibleMailbox.sharedPrefix)
+                    mailbox.readOnly = mailbox.path.hasPrefix(ResponseRecord.mailboxRoot)
+                    return mailbox
+                }
             return personal + shared
         }
     }

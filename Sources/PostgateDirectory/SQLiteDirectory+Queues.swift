@@ -73,6 +73,12 @@ extension SQLiteDirectory {
             SELECT address.local_part, domain.name FROM address JOIN domain ON domain.id = address.domain_id
             WHERE address.default_queue_id = ? OR address.id IN (SELECT address_id FROM filter WHERE queue_id = ?)
             """, arguments: [queueID, queueID]))
+        users.formUnion(try addressNames(db, sql: """
+            SELECT address.local_part, domain.name FROM address JOIN domain ON domain.id = address.domain_id
+            WHERE address.transfer_queue = ? COLLATE NOCASE
+            """, arguments: [name]).map { $0 + " (transfer queue)" })
+        users.formUnion(try String.fetchAll(db, cachedSQL: "SELECT name FROM response WHERE queue = ? COLLATE NOCASE",
+                                            arguments: [name]).map { "standard response \($0)" })
         for row in try Row.fetchAll(db, cachedSQL: "SELECT address_id, settings FROM address_draft") {
             let draft = try decodeDraft(row["settings"])
             if draft.defaultQueue?.lowercased() == name.lowercased() {

@@ -170,7 +170,8 @@ public final class Gateway: Service, @unchecked Sendable {
         sessionSweeper = startSessionSweeper(store: store, replies: replies)
         let delivery = InboundDelivery(store: store, threadPool: threadPool, hostname: configuration.hostname, logger: logger,
                                        dkim: services.inboundDKIM, autoResponder: autoResponder,
-                                       metrics: InboundMetrics(factory: metrics.factory, storeSize: metrics.storeSize))
+                                       metrics: InboundMetrics(factory: metrics.factory, storeSize: metrics.storeSize),
+                                       maxHeaderSize: configuration.smtp.limits.maxHeaderSize)
         let limiter = ConnectionLimiter(
             maxConnections: configuration.smtp.limits.maxConnections,
             maxConnectionsPerAddress: configuration.smtp.limits.maxConnectionsPerIP

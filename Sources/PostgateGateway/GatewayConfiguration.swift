@@ -98,6 +98,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Largest message APPEND takes (APPENDLIMIT, RFC 7889).
         public var maxLiteralSize = 36_700_160
         public var idleTimeout = 1800
+        /// Seconds between an idling session's looks at its mailbox for changes another
+        /// process made (an admin command); this process's own changes are pushed at once.
+        public var idleCheckInterval = 30
         /// Seconds a connection may stay without logging in, from its start.
         public var loginTimeout = 60
         /// Seconds a client may leave a response unread before the connection is closed.
@@ -165,7 +168,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
             hostname: hostname, maxLineLength: imap.maxLineLength, maxLiteralSize: imap.maxLiteralSize,
             allowPlaintextAuth: imap.allowPlaintextAuth, idleTimeout: Int64(imap.idleTimeout),
             failedLoginDelay: Int64(imap.failedLoginDelayMs), loginTimeout: Int64(imap.loginTimeout),
-            sendTimeout: Int64(imap.sendTimeout), tlsHandshakeTimeout: Int64(tls.handshakeTimeout)
+            sendTimeout: Int64(imap.sendTimeout), tlsHandshakeTimeout: Int64(tls.handshakeTimeout),
+            idleCheckInterval: Int64(imap.idleCheckInterval)
         )
     }
 
@@ -273,7 +277,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         try outbound.validate(source: source)
         if imap.maxLineLength < 1000 || imap.maxLiteralSize < 1 || imap.idleTimeout < 1800 || imap.authCacheTTL < 0
             || imap.loginTimeout < 1 || imap.sendTimeout < 1 || imap.maxConnections < 1 || imap.maxConnectionsPerIP < 1 || imap.threads < 1
-            || imap.threadsPerAgent < 1 {
+            || imap.threadsPerAgent < 1 || imap.idleCheckInterval < 1 {
             throw ConfigurationError("\(source): imap.max_line_length must be at least 1000, imap.idle_timeout at least 1800 (RFC 9051 section 5.4), the other imap limits at least 1, imap.auth_cache_ttl at least 0")
         }
         if tls.handshakeTimeout < 1 || smtp.limits.minDataRate < 1 || smtp.limits.commandTimeout < 1 || smtp.limits.dataTimeout < 1 {
@@ -292,6 +296,7 @@ extension GatewayConfiguration.IMAPSettings {
             ("failed_login_delay_ms", \.failedLoginDelayMs), ("auth_cache_ttl", \.authCacheTTL),
             ("login_timeout", \.loginTimeout), ("send_timeout", \.sendTimeout), ("max_connections", \.maxConnections),
             ("max_connections_per_ip", \.maxConnectionsPerIP), ("threads", \.threads), ("threads_per_agent", \.threadsPerAgent),
+            ("idle_check_interval", \.idleCheckInterval),
         ]
         try node.checkKeys(["listen", "allow_plaintext_auth"] + fields.map(\.0) + GatewayConfiguration.earlierLoginKeys)
         try node.stringList("listen").map { listen = $0 }

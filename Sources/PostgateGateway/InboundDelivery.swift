@@ -24,14 +24,18 @@ public struct InboundDelivery: SMTPServerDelegate {
     var logger: Logger
     /// DKIM: verify signatures and add Authentication-Results; nil to skip.
     let dkim: DKIMInboundVerifier?
+    /// The largest header section the listeners accept: how far a received message is read
+    /// for the Authentication-Results fields claiming our authserv-id, `hostname`.
+    let maxHeaderSize: Int
     /// Sends the addresses' auto-replies once a message is durable; nil: none (no outbound queue).
     let autoResponder: AutoResponder?
     /// Counts the durable messages' copies by policy label; nil: nothing is counted.
     let metrics: InboundMetrics?
 
     public init(store: MailStore, threadPool: NIOThreadPool, hostname: String, logger: Logger, dkim: DKIMInboundVerifier? = nil,
-                autoResponder: AutoResponder? = nil, metrics: InboundMetrics? = nil) {
+                autoResponder: AutoResponder? = nil, metrics: InboundMetrics? = nil, maxHeaderSize: Int = 262_144) {
         self.metrics = metrics
+        self.maxHeaderSize = maxHeaderSize
         self.store = store
         self.threadPool = threadPool
         self.hostname = hostname
@@ -272,22 +276,43 @@ final class StoreMessageWriter: SMTPMessageWriter, @unchecked Sendable {
     }
 
     /// Runs on the thread pool: the last bytes, with the Authentication-Results field
-    /// (RFC 8601) below our trace fields once the signatures are checked. A message still
-    /// wholly in memory gets it at once; a spooled one has its file rewritten once.
+    /// (RFC 8601) below our trace fields once the signatures are checked, and without the
+    /// fields that claim our authserv-id (section 5, `AuthenticationResultsFields`): they
+    /// are removed only after the verifier has seen the message as it was sent, so a
+    /// signature covering them still verifies. A message still wholly in memory is
+    /// rewritten there; a spooled one has its file rewritten once.
     private func storeLast(_ bytes: ByteBuffer) throws {
-        guard let dkim = delivery.dkim, dkimVerifier != nil else { return try store(bytes) }
         if incoming == nil { bytes.withUnsafeReadableBytes { verifyDKIM($0) } } else { try store(bytes) }
-        var verifier = dkimVerifier!
-        dkimVerifier = nil
-        let field = dkim.authenticationResults(&verifier)
-        if let incoming {
-            try incoming.insert(field, at: traceLength)
-        } else {
-            var all = bytes.getSlice(at: bytes.readerIndex, length: traceLength)!
-            all.writeBytes(field)
-            all.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex + traceLength, length: bytes.readableBytes - traceLength)!)
-            try store(all)
+        var field: [UInt8] = []
+        if let dkim = delivery.dkim, var verifier = dkimVerifier {
+            dkimVerifier = nil
+            field = dkim.authenticationResults(&verifier)
         }
+        if let incoming {
+            let head = try incoming.prefix(traceLength + delivery.maxHeaderSize + 2)
+            guard let rewrite = storedHead(head, endsMessage: head.count == incoming.size, field: field) else { return }
+            try incoming.replacePrefix(rewrite.length, with: rewrite.replacement)
+        } else {
+            let all = Array(bytes.readableBytesView)
+            guard let rewrite = storedHead(all, endsMessage: true, field: field) else { return try store(bytes) }
+            try store(ByteBuffer(bytes: rewrite.replacement + all[rewrite.length...]))
+        }
+    }
+
+    /// The first `length` bytes of the message as received and what replaces them: our
+    /// trace fields, `field`, then the header section without the Authentication-Results
+    /// fields that claim our authserv-id; nil when nothing changes.
+    private func storedHead(_ head: [UInt8], endsMessage: Bool, field: [UInt8]) -> (length: Int, replacement: [UInt8])? {
+        let forged = AuthenticationResultsFields.ranges(claiming: delivery.hostname, in: head[traceLength...], endsMessage: endsMessage)
+        guard !forged.isEmpty || !field.isEmpty else { return nil }
+        if !forged.isEmpty {
+            delivery.logger.notice("removed Authentication-Results fields claiming this host", metadata: [
+                "count": "\(forged.count)", "authserv_id": "\(delivery.hostname)",
+            ])
+        }
+        let length = traceLength + (forged.last?.upperBound ?? 0)
+        let received = AuthenticationResultsFields.removing(forged, from: Array(head[traceLength..<length]))
+        return (length, Array(head[..<traceLength]) + field + received)
     }
 
     /// Runs on the thread pool: resolve the recipients again (the directory may have

@@ -12,6 +12,8 @@ extension IMAPCommandExecutor.Run {
         do { mailbox = try self.mailbox(name) } catch {
             throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
         }
+        // RFC 5530 section 3: NOPERM, the mailbox is read-only for everyone (standard responses).
+        guard !mailbox.readOnly else { throw IMAPCommandFailure("\(mailbox.name) is read-only", code: "NOPERM") }
         guard let upload else { throw IMAPCommandFailure("No message received", code: "SERVERBUG") }
         let received = try storeCall { () throws(StoreError) in try upload.take() }
         guard let message = received, message.size > 0 else { throw IMAPCommandFailure("Empty message") }
@@ -147,6 +149,7 @@ extension IMAPCommandExecutor.Run {
         do { target = try mailbox(name) } catch {
             throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
         }
+        guard !target.readOnly else { throw IMAPCommandFailure("\(target.name) is read-only", code: "NOPERM") }
         let indexes = view.indexes(set, uid: uid)
         try loadDetails(indexes)
         let messages = indexes.compactMap { selected?.messages[$0] }.filter(\.hasDetails)

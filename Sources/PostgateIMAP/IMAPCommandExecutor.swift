@@ -56,10 +56,12 @@ public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
 
     /// Reports changes to the selected mailbox (for IDLE); no tagged response. A failure to
     /// read them is logged (IDLE has no reply to carry it); the next change or command tries again.
-    public func poll(context: IMAPSessionContext) -> IMAPExecutionResult {
+    /// - Parameter force: read the mailbox even if this process changed nothing (the
+    ///   periodic look for changes another process made).
+    public func poll(context: IMAPSessionContext, force: Bool = false) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected, condStore: context.condStore)
         do {
-            try run.synchronize(allowExpunge: true)
+            try run.synchronize(allowExpunge: true, force: force)
         } catch {
             logger.error("mailbox changes not readable during IDLE", metadata: [
                 "mailbox": "\(context.selected?.mailbox.path ?? "")", "error": "\(error.text)",
@@ -183,10 +185,10 @@ extension IMAPCommandExecutor {
         }
 
         /// Re-reads the selected mailbox if it changed since the session last looked.
-        mutating func synchronize(allowExpunge: Bool) throws(IMAPCommandFailure) {
+        mutating func synchronize(allowExpunge: Bool, force: Bool = false) throws(IMAPCommandFailure) {
             guard var view = selected else { return }
             let version = store.changes.version(of: view.mailbox.mailboxID)
-            guard version != view.version else { return }
+            guard force || version != view.version else { return }
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent, details: false) }
             // New messages: RECENT when the session's count of recent ones changed (RFC 3501
             // section 7.3.2), as Dovecot sends it.
@@ -265,6 +267,8 @@ extension IMAPCommandExecutor {
         mutating func select(_ name: String, readOnly: Bool, condStore parameter: Bool) throws(IMAPCommandFailure) {
             selected = nil
             let mailbox = try mailbox(name)
+            // A read-only mailbox opens as EXAMINE does (RFC 9051 section 6.3.2: READ-ONLY).
+            let readOnly = readOnly || mailbox.readOnly
             let version = store.changes.version(of: mailbox.mailboxID)
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(mailbox, agent: agent, details: false) }
             var view = IMAPSelectedMailbox(mailbox: mailbox, readOnly: readOnly, snapshot: snapshot, version: version)

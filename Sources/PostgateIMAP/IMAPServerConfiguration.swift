@@ -21,6 +21,9 @@ public struct IMAPServerConfiguration: Sendable, Equatable {
     public var tlsHandshakeTimeout: Int64
     /// Seconds a response may wait for the client to read it before the connection is closed.
     public var sendTimeout: Int64
+    /// Seconds between an idling session's looks at its mailbox for changes made by another
+    /// process (the admin commands); changes of this process are pushed at once.
+    public var idleCheckInterval: Int64
 
     /// Largest literal before login, in octets: what LITERAL- allows a non-synchronizing
     /// literal (RFC 7888 section 5), and enough for any user name or password.
@@ -31,8 +34,9 @@ public struct IMAPServerConfiguration: Sendable, Equatable {
     public init(
         hostname: String, maxLineLength: Int = 65_536, maxLiteralSize: Int = 36_700_160, allowPlaintextAuth: Bool = false,
         idleTimeout: Int64 = 1800, failedLoginDelay: Int64 = 1000, maxErrors: Int = 20, loginTimeout: Int64 = 60,
-        sendTimeout: Int64 = 60, tlsHandshakeTimeout: Int64 = 10
+        sendTimeout: Int64 = 60, tlsHandshakeTimeout: Int64 = 10, idleCheckInterval: Int64 = 30
     ) {
+        self.idleCheckInterval = idleCheckInterval
         self.hostname = hostname
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize

@@ -42,6 +42,9 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
     private var closing = false
     private var shutdownRequested = false
     private var observation: MailboxChangeFeed.ObservationToken?
+    /// The periodic look at the idling session's mailbox (`idleCheckInterval`).
+    private var idleCheck: RepeatedTask?
+    private let idleCheckInterval: Int64
     /// When the last command (or piece of an APPEND message) arrived whole, or the last
     /// store work ended; bytes of an unfinished command do not count.
     private var lastActivity = NIODeadline.uptimeNanoseconds(0)
@@ -80,6 +83,7 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         workGate: IMAPWorkGate? = nil, metrics: IMAPMetrics = .disabled, logger: Logger = Logger(label: "postgate.imap")
     ) {
         self.executor = IMAPCommandExecutor(store: store, logger: logger)
+        self.idleCheckInterval = configuration.idleCheckInterval
         self.metrics = metrics
         self.workGate = workGate
         self.threadPool = threadPool
@@ -407,20 +411,28 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         observation = executor.store.changes.observe(mailbox.mailboxID) { _ in
             loop.execute { handler.value.idlePoll(context: contextBox.value) }
         }
+        // Changes of other processes (admin commands) reach no observer: look now and then,
+        // as Dovecot's mailbox_idle_check_interval does.
+        let interval = TimeAmount.seconds(idleCheckInterval)
+        idleCheck = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            handler.value.idlePoll(context: contextBox.value, force: true)
+        }
         idlePoll(context: context)
     }
 
     private func stopObserving() {
         if let observation { executor.store.changes.cancel(observation) }
         observation = nil
+        idleCheck?.cancel()
+        idleCheck = nil
     }
 
-    private func idlePoll(context: ChannelHandlerContext) {
+    private func idlePoll(context: ChannelHandlerContext, force: Bool = false) {
         guard stateMachine.isIdling, !paused, !closing, let sessionContext = stateMachine.context else { return }
         pause(context: context)
         let executor = self.executor
         threadPool.runIfActive(eventLoop: context.eventLoop) {
-            executor.poll(context: sessionContext)
+            executor.poll(context: sessionContext, force: force)
         }.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             if case .success(let output) = result {
                 self.perform(self.stateMachine.idleUpdate(output), context: context)

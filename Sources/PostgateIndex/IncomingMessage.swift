@@ -96,19 +96,20 @@ public final class IncomingMessage {
         return try FileSystem.read(spoolPath, limit: limit)
     }
 
-    /// Inserts `bytes` at `offset` (at most what was written): a header field that can only
-    /// be decided once the whole message is in (Authentication-Results, RFC 8601). The spool
-    /// file is rewritten once, read back in 64 KiB pieces, so memory stays bounded.
-    public func insert(_ bytes: [UInt8], at offset: Int) throws(StoreError) {
+    /// Replaces the first `length` bytes of the message (at most what was written) with
+    /// `bytes`: the header fields that can only be decided once the whole message is in
+    /// (Authentication-Results, RFC 8601). The spool file is rewritten once, read back in
+    /// 64 KiB pieces, so memory stays bounded.
+    public func replacePrefix(_ length: Int, with bytes: [UInt8]) throws(StoreError) {
         guard state == .open else { throw .messageNotWritable(state: state.rawValue) }
+        let length = min(length, size)
         writtenContents = nil
         try flushBuffer()
         let rewritten = spoolPath + ".insert"
         let fd = try FileSystem.createFile(rewritten)
         do {
-            try FileSystem.writeAll(fd, try FileSystem.read(spoolPath, limit: min(offset, size)), path: rewritten)
             try FileSystem.writeAll(fd, bytes, path: rewritten)
-            try FileSystem.appendContents(of: spoolPath, from: min(offset, size), to: fd, path: rewritten)
+            try FileSystem.appendContents(of: spoolPath, from: length, to: fd, path: rewritten)
             try FileSystem.rename(rewritten, spoolPath)
         } catch {
             FileSystem.close(fd)
@@ -117,7 +118,7 @@ public final class IncomingMessage {
         }
         FileSystem.close(descriptor)
         descriptor = fd
-        size += bytes.count
+        size += bytes.count - length
     }
 
     /// Closes and removes the spool file; the message is dropped. Safe to call twice.

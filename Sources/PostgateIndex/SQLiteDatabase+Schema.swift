@@ -91,6 +91,7 @@ extension SQLiteDatabase {
         registerTraceSchema(&migrator)
         registerFlagHistorySchema(&migrator)
         registerOwnershipSchema(&migrator)
+        registerResponsesSchema(&migrator)
         registerObjectIDSchema(&migrator)
         registerPreviewSchema(&migrator)
         return migrator

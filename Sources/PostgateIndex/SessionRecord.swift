@@ -70,10 +70,11 @@ public struct SessionRecord: Sendable, Codable, Equatable {
 }
 
 /// One change in who works a session or where (`postgate session show`): `owner` (an
-/// agent's first reply made it theirs), `assigned`, `transferred`, `closed`.
+/// agent's first reply made it theirs), `assigned`, `transferred`, `closed`, `handed-over`
+/// (a bot gave it to people, with its note for the agents).
 ///
-/// JSON keys: `at`, `kind`, `actor` (the agent, `cli`, `last-agent`, `no-reply`,
-/// `idle-timeout`), `agent`, `fromQueue`, `toQueue`, `detail`; null where absent.
+/// JSON keys: `at`, `kind`, `actor` (the agent, `cli`, `token:NAME`, `last-agent`,
+/// `no-reply`, `idle-timeout`, `bot`), `agent`, `fromQueue`, `toQueue`, `detail`; null where absent.
 public struct SessionEventRecord: Sendable, Codable, Equatable {
     public var at: Date
     public var kind: String

@@ -18,6 +18,9 @@ public struct VisibleMailbox: Sendable, Equatable {
     public var specialUse: String?
     /// `\Seen` is kept per agent instead of shared (Dovecot's private flags).
     public var privateSeen: Bool
+    /// Agents may read it but not change it (the standard responses): SELECT opens it as
+    /// EXAMINE does, and nothing is appended, copied or moved into it.
+    public var readOnly = false
 
     public init(name: String, kind: Kind, mailboxID: Int64, path: String, specialUse: String?, privateSeen: Bool) {
         self.name = name
@@ -33,4 +36,7 @@ public struct VisibleMailbox: Sendable, Equatable {
     /// Where work queues appear below `sharedPrefix`; queue names have no `@`, so they
     /// never meet an address's folder.
     public static let queuePrefix = "Queues/"
+    /// The standard responses below `sharedPrefix`: those for everyone, and below it those
+    /// of each queue the agent belongs to.
+    public static let responsesName = "Responses"
 }

@@ -54,6 +54,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case agentAlreadyGranted(agent: String, membership: AgentMembership)
     case agentNotGranted(agent: String, membership: AgentMembership)
     case folderExists(String)
+    case responseExists(String)
+    case responseNotFound(String)
     case folderNotFound(String)
     case folderNotRemovable(String)
     case messageNotFound(uid: UInt32)
@@ -111,6 +113,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "there is no queue '\(name)'; see `postgate queue list`, or add it with `postgate queue add \(name)`"
         case .queueExists(let name):
             "queue '\(name)' exists already"
+        case .responseExists(let name):
+            "standard response '\(name)' exists already; give --replace to replace it"
+        case .responseNotFound(let name):
+            "there is no standard response '\(name)'; see `postgate response list`"
         case .queueInUse(let name, let users):
             "queue '\(name)' is still used by \(users.joined(separator: ", ")); change those first"
         case .filterNotFound(let id, let address):

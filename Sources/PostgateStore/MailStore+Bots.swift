@@ -53,8 +53,21 @@ extension MailStore {
     /// straight to people.
     public func finishBotTurn(_ turn: BotTurn, state: String, detail: String?, toQueue queue: String?, handOver: Bool,
                               now: Date = Date()) throws(StoreError) {
+        // A session that was moved (transferred, or handed to a queue before) keeps its queue.
+        var queue = queue
+        if queue != nil, !handOver || queue == turn.queue, let session = turn.sessionID, let moved = try sessionPlace(session)?.queue {
+            queue = moved
+        }
         if let queue { try fileCopy(uid: turn.uid, from: turn.mailboxPath, to: QueueRecord.mailboxPath(for: queue)) }
         try directory.finishBotTurn(turn.id, state: state, detail: detail, handOverSession: handOver ? turn.sessionID : nil, now: now)
+        // The hand-over, with the bot's note for the agents, is in the session's history, and
+        // the session's next messages follow it to that queue (`followSessions`).
+        if handOver, let session = turn.sessionID {
+            try database.write(publishingGeneration: false) { db in
+                if let queue { try db.execute(sql: "UPDATE session SET queue = ? WHERE id = ?", arguments: [queue, session]) }
+                try Self.recordEvent(db, sessionID: session, at: now, kind: "handed-over", actor: "bot", toQueue: queue, detail: detail)
+            }
+        }
     }
 
     /// Copies message `uid` of the mailbox at `sourcePath` into the one at `targetPath`

@@ -17,7 +17,7 @@ struct Postgate: AsyncParsableCommand {
             ConnectorCommand.self, BackupCommand.self, RestoreCommand.self, EraseCommand.self, RetentionCommand.self,
             ReportCommand.self, CalendarCommand.self, TokenCommand.self, AuditCommand.self, WebhookCommand.self, BotCommand.self,
             TraceCommand.self,
-            ReloadCommand.self,
+            ReloadCommand.self, ResponseCommand.self,
         ]
     )
 

@@ -3,7 +3,7 @@
 and the benchmark. Runs under the system Python, which has the dkim, dns and nacl modules.
 
   dkim_tool.py verify --dns HOST:PORT < message      exit 0 if every signature verifies
-  dkim_tool.py sign --domain D --selector S --key FILE [--algorithm A] [--canon C] < message
+  dkim_tool.py sign --domain D --selector S --key FILE [--algorithm A] [--canon C] [--headers F,G] < message
 
 Key records are looked up with dnspython in the DNS server given (a dnsmasq the test
 started on loopback), never in the system's resolver.
@@ -46,6 +46,7 @@ def main() -> int:
     sign.add_argument("--key", required=True)
     sign.add_argument("--algorithm", default="rsa-sha256")
     sign.add_argument("--canon", default="relaxed/relaxed")
+    sign.add_argument("--headers", default="from,to,subject,date,message-id", help="the fields to sign, comma-separated")
     args = parser.parse_args()
     message = sys.stdin.buffer.read()
     if args.command == "verify":
@@ -58,7 +59,7 @@ def main() -> int:
     signature = dkim.sign(
         message, args.selector.encode(), args.domain.encode(), open(args.key, "rb").read(),
         canonicalize=(header.encode(), body.encode()), signature_algorithm=args.algorithm.encode(),
-        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+        include_headers=[name.encode() for name in args.headers.split(",")],
     )
     sys.stdout.buffer.write(signature + message)
     return 0

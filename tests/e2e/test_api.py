@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli, free_port
+from conftest import BIN, ROOT, cli, free_port
 
 SPEC = ROOT / "Sources" / "PostgateAPI" / "openapi.yaml"
 
@@ -122,7 +122,7 @@ def test_tokens_scopes_and_revocation(api: API, data_dir: Path):
     assert admin not in json.dumps(listed) and reader not in json.dumps(listed)
     stored = (data_dir / "postgate.sqlite").read_bytes() + b"".join(
         p.read_bytes() for p in data_dir.glob("postgate.sqlite-*") if p.is_file())
-    assert admin.encode() not in stored and admin.split("_")[2].encode() not in stored, "only the token's hash is kept"
+    assert admin.encode() not in stored and admin.split("_", 2)[2].encode() not in stored, "only the token's hash is kept"
 
     cli(data_dir, "token", "revoke", "dashboard")
     status, fields, data = api.request("GET", "/v1/domains", reader)
@@ -279,6 +279,114 @@ def test_schemathesis_finds_no_response_outside_the_contract(api: API, data_dir:
          "--report-dir", str(tmp_path / "report")],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache stays out of the repository
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
+def test_sessions_are_assigned_and_transferred_through_the_api(api: API, data_dir: Path):
+    import smtplib
+    cli(data_dir, "queue", "add", "tier2")
+    subprocess.run([str(BIN), "agent", "add", "alice", "--password-stdin", "--data", str(data_dir)],
+                   input="correct horse battery\n", text=True, check=True, capture_output=True, timeout=60)
+    cli(data_dir, "agent", "grant", "alice", "support@acme.test")
+    admin, reader = make_token(data_dir, "ops", "admin", "read"), make_token(data_dir, "viewer", "read")
+    with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+        smtp.sendmail("carol@customer.test", ["support@acme.test"],
+                      b"From: Carol <carol@customer.test>\r\nTo: support@acme.test\r\nSubject: Broken kettle\r\n"
+                      b"Message-ID: <kettle-1@customer.test>\r\n\r\nIt leaks.\r\n")
+    page, _ = api.json("GET", "/v1/sessions?address=support@acme.test", admin)
+    sid = page["items"][0]["id"]
+    assert page["items"][0].get("owner") is None and page["items"][0]["awaitingSince"] is not None
+
+    # A read token may not; an unknown agent or queue is a problem; none changes anything.
+    status, fields, data = api.request("POST", f"/v1/sessions/{sid}/assign", reader, {"agent": "alice"})
+    assert_problem(status, fields, data, 403)
+    status, fields, data = api.request("POST", f"/v1/sessions/{sid}/assign", admin, {"agent": "mallory"})
+    assert_problem(status, fields, data, 404)
+    status, fields, data = api.request("POST", f"/v1/sessions/{sid}/transfer", admin, {"queue": "nowhere"})
+    assert_problem(status, fields, data, 404)
+    assert api.json("GET", f"/v1/sessions/{sid}", admin)[0]["events"] == []
+
+    assigned, _ = api.json("POST", f"/v1/sessions/{sid}/assign", admin, {"agent": "alice"})
+    assert assigned["owner"] == "alice"
+    moved, _ = api.json("POST", f"/v1/sessions/{sid}/transfer", admin, {"queue": "tier2", "note": "warranty"})
+    assert moved["queue"] == "tier2" and moved.get("owner") is None
+    detail, _ = api.json("GET", f"/v1/sessions/{sid}", admin)
+    assert [(e["kind"], e["actor"], e.get("agent"), e.get("toQueue")) for e in detail["events"]] == [
+        ("assigned", "token:ops", "alice", None), ("transferred", "token:ops", None, "tier2")]
+    audit = [(e["actor"], e["action"]) for e in json.loads(cli(data_dir, "audit", "--json").stdout)]
+    assert ("token:ops", "session.assign") in audit and ("token:ops", "session.transfer") in audit
+
+
+def test_queues_and_agents_are_written_through_the_api(api: API, data_dir: Path):
+    admin, reader = make_token(data_dir, "ops", "admin", "read"), make_token(data_dir, "viewer", "read")
+    queue, _ = api.json("POST", "/v1/queues", admin, {"name": "billing", "description": "Invoices", "privateSeen": True}, expect=201)
+    assert (queue["name"], queue["description"], queue["privateSeen"]) == ("billing", "Invoices", True)
+    status, fields, data = api.request("POST", "/v1/queues", admin, {"name": "billing"})
+    assert_problem(status, fields, data, 409)
+    status, fields, data = api.request("POST", "/v1/queues", reader, {"name": "other"})
+    assert_problem(status, fields, data, 403)
+
+    agent, _ = api.json("POST", "/v1/agents", admin, {"name": "alice", "displayName": "Alice", "password": "correct horse battery"},
+                        expect=201)
+    assert (agent["name"], agent["addresses"], agent["queues"]) == ("alice", [], [])
+    status, fields, data = api.request("POST", "/v1/agents", admin, {"name": "bob", "password": "short"})
+    assert_problem(status, fields, data, 400)
+    granted, _ = api.json("POST", "/v1/agents/alice/grants", admin, {"target": "help@acme.test"})
+    assert granted["addresses"] == ["support@acme.test"], "an alias grants its address"
+    granted, _ = api.json("POST", "/v1/agents/alice/grants", admin, {"target": "billing"})
+    assert granted["queues"] == ["billing"]
+    status, fields, data = api.request("POST", "/v1/agents/mallory/grants", admin, {"target": "billing"})
+    assert_problem(status, fields, data, 404)
+    status, fields, data = api.request("POST", "/v1/agents/alice/grants", admin, {"target": "nowhere"})
+    assert_problem(status, fields, data, 422)
+    listed = json.loads(cli(data_dir, "agent", "list", "--json").stdout)
+    assert [(a["name"], a["addresses"], a["queues"]) for a in listed] == [("alice", ["support@acme.test"], ["billing"])]
+
+    revoked, _ = api.json("DELETE", "/v1/agents/alice/grants/billing", admin)
+    assert revoked["queues"] == []
+    status, fields, data = api.request("DELETE", "/v1/queues/general", admin)
+    assert_problem(status, fields, data, 409)  # support@acme.test routes to it
+    status, _, _ = api.request("DELETE", "/v1/queues/billing", admin)
+    assert status == 204
+    status, _, _ = api.request("DELETE", "/v1/agents/alice", admin)
+    assert status == 204
+    assert json.loads(cli(data_dir, "agent", "list", "--json").stdout) == []
+    audit = [(e["actor"], e["action"], e["target"]) for e in json.loads(cli(data_dir, "audit", "--json").stdout)]
+    for action, target in [("queue.add", "billing"), ("agent.add", "alice"), ("agent.grant", "alice"), ("agent.revoke", "alice"),
+                           ("queue.remove", "billing"), ("agent.remove", "alice")]:
+        assert ("token:ops", action, target) in audit, action
+
+
+def test_a_blocklist_csv_upload_is_validated_then_saved_whole(api: API, data_dir: Path):
+    admin = make_token(data_dir, "ops", "admin", "read")
+    path = "/v1/addresses/support@acme.test/blocklist/import"
+    csv = b"\xef\xbb\xbfemail\r\nspam@x.test\r\nbad@@\r\nSPAM@x.test\r\nevil.test\r\n"
+
+    def upload(query: str, body: bytes, expect: int = 200):
+        status, fields, data = api.request("POST", path + query, admin, raw=body, headers={"Content-Type": "text/csv"})
+        assert status == expect, (status, data)
+        return json.loads(data)
+
+    report = upload("?dryRun=true", csv)
+    assert (report["rows"], report["saved"], report["dryRun"]) == (4, False, True)
+    assert [v["entry"] for v in report["valid"]] == ["spam@x.test", "evil.test"]
+    assert [(i["line"], i["text"]) for i in report["duplicatesInFile"]] == [(4, "SPAM@x.test")]
+    assert [i["line"] for i in report["errors"]] == [3]
+    assert api.json("GET", "/v1/addresses/support@acme.test/blocklist", admin)[0]["items"] == []
+
+    report = upload("", csv)
+    assert report["saved"] is True
+    listed = api.json("GET", "/v1/addresses/support@acme.test/blocklist", admin)[0]["items"]
+    assert sorted(e["entry"] for e in listed) == ["evil.test", "spam@x.test"]
+    again = upload("", csv)
+    assert again["valid"] == [] and len(again["alreadyListed"]) == 2 and again["saved"] is False
+
+    # Several columns need the column's name; a wrong one is refused and saves nothing.
+    wide = b"name,address\r\nMallory,mallory@y.test\r\n"
+    status, fields, data = api.request("POST", path, admin, raw=wide, headers={"Content-Type": "text/csv"})
+    assert_problem(status, fields, data, 422)
+    assert upload("?column=address", wide)["valid"] == [{"line": 2, "entry": "mallory@y.test"}]
+    audit = [(e["action"], e["target"]) for e in json.loads(cli(data_dir, "audit", "--json").stdout)]
+    assert audit.count(("blocklist.import", "support@acme.test")) == 2
 
 
 def test_the_document_names_every_address_setting(data_dir: Path):

@@ -143,8 +143,14 @@ def test_a_handoff_files_the_message_and_the_session_stays_with_people(data_dir:
     customer_writes(server.port, "Refund", "<r1@example.test>", "I want my money back.")
     wait_for(lambda: len(messages(data_dir, "queues/billing")) == 1, message="the message in the billing queue")
     assert decisions(data_dir)[0]["state"] == "handed-over" and "wants a refund" in decisions(data_dir)[0]["detail"]
+    [session] = json.loads(cli(data_dir, "session", "list", "--json").stdout)
+    [event] = json.loads(cli(data_dir, "session", "show", str(session["id"]), "--json").stdout)["events"]
+    assert (event["kind"], event["actor"], event["toQueue"]) == ("handed-over", "bot", "billing")
+    assert "wants a refund" in event["detail"], "the bot's note is there for the agents"
     customer_writes(server.port, "Re: Refund", "<r2@example.test>", "Any news?", in_reply_to="<r1@example.test>")
-    wait_for(lambda: len(in_queue(data_dir)) == 1, message="the session's next message straight to people")
+    # Straight to people, in the queue the bot handed the session to.
+    wait_for(lambda: len(messages(data_dir, "queues/billing")) == 2, message="the session's next message straight to people")
+    assert in_queue(data_dir) == []
     assert len(b.events) == 1, "the bot is not asked about a session handed over"
     assert decisions(data_dir)[0]["detail"] == "the session was handed over to people"
 

@@ -275,9 +275,11 @@ def dkimpy_key(tmp: Path, algorithm: str) -> tuple[Path, str]:
     return key, out[1]
 
 
-def dkimpy_sign(message: bytes, key: Path, algorithm: str, domain="sender.test", selector="py") -> bytes:
+def dkimpy_sign(message: bytes, key: Path, algorithm: str, domain="sender.test", selector="py", headers: str | None = None) -> bytes:
+    fields = ["--headers", headers] if headers else []
     return subprocess.run(
-        [SYSTEM_PYTHON, str(TOOL), "sign", "--domain", domain, "--selector", selector, "--key", str(key), "--algorithm", algorithm],
+        [SYSTEM_PYTHON, str(TOOL), "sign", "--domain", domain, "--selector", selector, "--key", str(key), "--algorithm", algorithm,
+         *fields],
         input=message, capture_output=True, timeout=60, check=True).stdout
 
 

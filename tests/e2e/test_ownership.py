@@ -168,17 +168,18 @@ def test_an_idle_session_gets_the_closing_message_and_the_returning_customer_the
 
     # The reply, then the closing message once the session has been idle for 3 s.
     wait_for(lambda: len(handler.acknowledged) >= 2, message="no closing message reached the next hop")
-    sender, rcpts, content = handler.acknowledged[1]
-    closing = email.message_from_bytes(content, policy=email.policy.default)
+    parsed = [(sender, rcpts, email.message_from_bytes(content, policy=email.policy.default))
+              for sender, rcpts, content in handler.acknowledged]
+    [(sender, rcpts, closing)] = [entry for entry in parsed if entry[2]["Auto-Submitted"] == "auto-generated"]
     assert rcpts == ["jane@example.test"] and sender == "support@acme.test"
-    assert closing["Auto-Submitted"] == "auto-generated"
     assert closing["In-Reply-To"] == "<order-1@example.test>"
     assert closing["Subject"] == "Re: where is my order"
     assert f"We closed case {first['id']} about \"where is my order\"" in closing.get_body(("plain",)).get_content()
     assert "DKIM-Signature" in closing
     [first] = session_list(data_dir)
     assert first["status"] == "closed"
-    assert [e["kind"] for e in session_show(data_dir, first["id"])["events"]] == ["owner", "closed"]
+    # The reply and the idle timeout race on a loaded machine; both are recorded either way.
+    assert sorted(e["kind"] for e in session_show(data_dir, first["id"])["events"]) == ["closed", "owner"]
 
     # The customer comes back: a new session, which goes to the agent who owned the last.
     customer_writes(server.port, "<order-9@example.test>", "it came, but broken")
@@ -203,3 +204,20 @@ def test_bad_session_rules_are_refused_and_nothing_is_saved(data_dir: Path, args
     assert proc.returncode != 0 and message in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert json.loads(cli(data_dir, "address", "diff", "support@acme.test", "--json").stdout) == []
+
+
+def test_an_admin_commands_transfer_reaches_an_idling_client(data_dir: Path, tmp_path: Path, spawn):
+    """`session transfer` runs in its own process beside `serve`; an idling client of the
+    target queue learns of it at the next look (imap.idle_check_interval)."""
+    cli(data_dir, "queue", "add", "tier2")
+    add_agent(data_dir)
+    cli(data_dir, "agent", "grant", "alice", "tier2")
+    config = tmp_path / "c.yaml"
+    config.write_text("imap:\n  idle_check_interval: 1\n")
+    server = spawn(data_dir, config)
+    customer_writes(server.port, "<order-1@example.test>", "where is my order")
+    [session] = session_list(data_dir)
+    imap = login(server)
+    imap.select('"Shared/Queues/tier2"')
+    idle_until_exists(imap, lambda: cli(data_dir, "session", "transfer", str(session["id"]), "tier2"))
+    imap.logout()

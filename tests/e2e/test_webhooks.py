@@ -172,3 +172,24 @@ def test_bad_subscriptions_are_refused_and_nothing_is_saved(data_dir: Path):
     assert secret.startswith("whsec_")
     listed = cli(data_dir, "webhook", "list", "--json").stdout
     assert secret not in listed and secret.encode() not in (data_dir / "postgate.sqlite").read_bytes()
+
+
+def test_a_transfer_and_an_idle_end_are_told_signed(data_dir: Path, spawn, tmp_path: Path, subscriber):
+    hook = subscriber()
+    secret = add_webhook(data_dir, "flows", hook.url, "session.transferred", "session.closed")
+    cli(data_dir, "queue", "add", "tier2")
+    config = webhook_config(tmp_path)
+    config.write_text(config.read_text() + "sessions:\n  idle_timeout: 3s\n  sweep_interval: 1s\n")
+    server = spawn(data_dir, config)
+    send(server.port, "Broken kettle", "kettle-1@customer.test")
+    [session] = json.loads(cli(data_dir, "session", "list", "--json").stdout)
+    cli(data_dir, "session", "transfer", str(session["id"]), "tier2", "--note", "warranty case")
+    wait_for(lambda: len(hook.events()) == 2, message="the transfer and the idle end delivered")
+    verifier = standardwebhooks.Webhook(secret)
+    for headers, body in hook.received:
+        verifier.verify(body, headers)
+    # Ordered per session; which of the two comes first is the machine's speed.
+    closed, transferred = sorted(hook.events(), key=lambda event: event["type"])
+    assert transferred["type"] == "session.transferred" and transferred["data"]["sessionId"] == session["id"]
+    assert transferred["data"]["queue"] == "tier2"
+    assert closed["type"] == "session.closed" and closed["data"]["sessionId"] == session["id"]

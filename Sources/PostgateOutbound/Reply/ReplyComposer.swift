@@ -10,8 +10,16 @@ import PostgateMessage
 /// - Message-ID is the signed session id; In-Reply-To and References come from the thread
 ///   (RFC 5322 section 3.6.4).
 /// - The template header and footer go into the first inline text/plain and text/html parts,
-///   which are decoded and re-encoded in place: the MIME structure around them is kept
-///   byte for byte. The contact card is attached (multipart/mixed) to a session's first reply.
+///   which are decoded and re-encoded in place (format=flowed kept): the MIME structure
+///   around them is kept byte for byte. The contact card is attached (multipart/mixed) to a
+///   session's first reply.
+/// - A signed or encrypted part is never changed, nor anything inside it. A signed reply
+///   (multipart/signed, opaque-signed S/MIME) goes whole into a multipart/mixed with the
+///   template's header before it and its footer, the agent's signature and the marker after
+///   it, so its signature still verifies; an encrypted reply gets neither template, marker nor
+///   contact card: text in clear beside it would be all some readers show, and clients that
+///   decrypt only a message's top-level part would no longer open it. Either way the
+///   signed Message-ID keeps the thread.
 /// - To/Cc/Bcc counts and the attachments' decoded size are checked; a value with CR or LF
 ///   in any field is refused.
 ///
@@ -33,8 +41,17 @@ public struct ReplyComposer: Sendable {
         let targets = Self.templateTargets(root)
         try checkAttachments(root, targets: targets, submitted)
         var content = rewrittenContent(root, targets: targets, submitted, marker: thread.bodyMarker)
-        if thread.isFirstReply, let card = channel.contactCard, !card.isEmpty {
-            content = Self.withContactCard(content, card: card, seed: thread.messageID)
+        var before: [[UInt8]] = []
+        var after: [[UInt8]] = []
+        let protection = Self.protection(of: root)
+        if protection == .signed {
+            (before, after) = templateParts(marker: thread.bodyMarker, avoiding: Self.boundaries(of: root))
+        }
+        if protection != .encrypted, thread.isFirstReply, let card = channel.contactCard, !card.isEmpty {
+            after.append(Self.cardPart(card))
+        }
+        if !before.isEmpty || !after.isEmpty {
+            content = Self.wrapped(content, before: before, after: after, seed: thread.messageID)
         }
         var header = replyFields(thread) + Self.keptFields(submitted, root: root)
         if root.header["Date"] == nil { header.append("Date: " + RFC5322Date.format(secondsSince1970: Int(date.timeIntervalSince1970))) }
