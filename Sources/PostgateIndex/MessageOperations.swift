@@ -17,9 +17,11 @@ package protocol MessageOperations: Sendable {
     /// Removes the rows of `uids`; returns the removed messages.
     func deleteMessages(mailboxID: Int64, uids: [UInt32]) throws(StoreError) -> [MessageSummary]
     /// Inserts copies (new UIDs allocated in the target) in one transaction; returns the
-    /// new rows in the order given.
+    /// new rows in the order given. With `keepingQueueID` (Postgate filing a delivered
+    /// message further: a bot's queue, a transfer, an owner's folder) the copies keep the
+    /// delivery's queue id; an agent's COPY makes a new message and keeps none.
     func insertCopies(
-        _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String]
+        _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String], keepingQueueID: Bool
     ) throws(StoreError) -> [StoredMessage]
     /// Sets the keywords of one message (after APPEND).
     func setKeywords(_ keywords: String, mailboxID: Int64, uid: UInt32) throws(StoreError)

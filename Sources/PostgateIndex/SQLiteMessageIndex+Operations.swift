@@ -109,7 +109,7 @@ extension SQLiteMessageIndex {
     }
 
     package func insertCopies(
-        _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String]
+        _ sources: [MessageSummary], from mailboxID: Int64, to target: MailboxState, uniqueNames: [String], keepingQueueID: Bool
     ) throws(StoreError) -> [StoredMessage] {
         try database.write { db in
             let modSeq = try ModSequence.next(db, mailboxID: target.id)
@@ -124,13 +124,13 @@ extension SQLiteMessageIndex {
                 try db.execute(cachedSQL: """
                     INSERT INTO message (mailbox_id, uid, filename, size, internal_date, flags, keywords, mail_from, rcpt_to,
                         header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, modseq, importance,
-                        email_key, thread_key)
+                        email_key, thread_key, queue_id)
                     SELECT ?, ?, ?, size, internal_date, ?, keywords, mail_from, rcpt_to,
                         header_from, header_to, header_cc, subject, date, message_id, in_reply_to, "references", policy, ?, importance,
-                        coalesce(email_key, ?), coalesce(thread_key, session_id)
+                        coalesce(email_key, ?), coalesce(thread_key, session_id), CASE WHEN ? THEN queue_id END
                     FROM message WHERE mailbox_id = ? AND uid = ?
                     """, arguments: [target.id, uid, filename, source.fileLetters, modSeq, MaildirFileName.uniqueName(of: source.filename),
-                                     mailboxID, source.uid])
+                                     keepingQueueID, mailboxID, source.uid])
                 var copy = StoredMessage(mailboxID: target.id, mailboxPath: target.path, uid: uid, filename: filename,
                                          size: source.size, internalDate: source.internalDate, flags: source.fileLetters,
                                          mailFrom: "", rcptTo: "")

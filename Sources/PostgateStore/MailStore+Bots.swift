@@ -84,6 +84,6 @@ extension MailStore {
         func visible(_ state: MailboxState) -> VisibleMailbox {
             VisibleMailbox(name: state.path, kind: .shared, mailboxID: state.id, path: state.path, specialUse: nil, privateSeen: false)
         }
-        _ = try copy(messages, from: visible(source), to: visible(target))
+        _ = try copy(messages, from: visible(source), to: visible(target), keepingQueueID: true)
     }
 }

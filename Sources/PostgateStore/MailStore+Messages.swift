@@ -66,6 +66,13 @@ extension MailStore {
     public func copy(
         _ messages: [MessageSummary], from source: VisibleMailbox, to target: VisibleMailbox
     ) throws(StoreError) -> (uidValidity: UInt32, uids: [(UInt32, UInt32)]) {
+        try copy(messages, from: source, to: target, keepingQueueID: false)
+    }
+
+    /// With `keepingQueueID` the copies keep the delivery's queue id (`insertCopies`).
+    func copy(
+        _ messages: [MessageSummary], from source: VisibleMailbox, to target: VisibleMailbox, keepingQueueID: Bool
+    ) throws(StoreError) -> (uidValidity: UInt32, uids: [(UInt32, UInt32)]) {
         guard let state = try index.mailbox(path: target.path) else { throw .mailboxNotFound(path: target.path) }
         let sourceDir = data.maildir(source.path)
         let targetDir = data.maildir(target.path)
@@ -85,7 +92,8 @@ extension MailStore {
             for (_, unique) in linked { try? targetDir.removeFromTmp(unique) }
             throw error
         }
-        let stored = try index.insertCopies(linked.map(\.0), from: source.mailboxID, to: state, uniqueNames: linked.map(\.1))
+        let stored = try index.insertCopies(linked.map(\.0), from: source.mailboxID, to: state, uniqueNames: linked.map(\.1),
+                                             keepingQueueID: keepingQueueID)
         for (copy, (_, unique)) in zip(stored, linked) {
             try publish(unique, as: copy.filename, letters: copy.flags, in: targetDir)
         }

@@ -231,26 +231,18 @@ extension MailStore {
     private func fileCopies(of messages: [(uid: UInt32, queueID: String?)], from source: MailboxState, to target: MailboxState) throws(StoreError) {
         let present = Set(try copyQueueIDs(queueIDs: messages.compactMap(\.queueID), in: target.id))
         var summaries: [MessageSummary] = []
-        var queueIDs: [UInt32: String] = [:]
         for message in messages where !(message.queueID.map(present.contains) ?? false) {
             for var summary in try index.details(mailboxID: source.id, uids: message.uid...message.uid) {
                 summary.flags = MessageFlags()
                 summaries.append(summary)
-                queueIDs[summary.uid] = message.queueID
             }
         }
         guard !summaries.isEmpty else { return }
         func visible(_ state: MailboxState) -> VisibleMailbox {
             VisibleMailbox(name: state.path, kind: .shared, mailboxID: state.id, path: state.path, specialUse: nil, privateSeen: false)
         }
-        let copied = try copy(summaries, from: visible(source), to: visible(target))
-        try database.write(publishingGeneration: false) { db in
-            for (old, new) in copied.uids {
-                guard let queueID = queueIDs[old] else { continue }
-                try db.execute(sql: "UPDATE message SET queue_id = ? WHERE mailbox_id = ? AND uid = ?",
-                               arguments: [queueID, target.id, Int64(new)])
-            }
-        }
+        // Each copy keeps its delivery's queue id in the transaction that makes it.
+        _ = try copy(summaries, from: visible(source), to: visible(target), keepingQueueID: true)
     }
 
     /// Removes from `mailbox` the copies of the session's customer messages.
