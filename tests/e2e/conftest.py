@@ -7,6 +7,7 @@ sent by a test is never left blocked (a child can inherit a blocked SIGTERM and 
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -63,12 +64,24 @@ def _worker_port(kind: int) -> int:
             return port
 
 
+# Ports this process handed out lately. A port is free when it is handed out, but the
+# server it is for binds it a moment later; until then the same port must not be handed
+# out again, or two listeners of one test (an API port and a server's IMAPS port, say)
+# race for it.
+_RECENT: collections.deque[int] = collections.deque(maxlen=600)
+
+
 def free_port() -> int:
-    if _WORKER:
-        return _worker_port(socket.SOCK_STREAM)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    while True:
+        if _WORKER:
+            port = _worker_port(socket.SOCK_STREAM)
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        if port not in _RECENT:
+            _RECENT.append(port)
+            return port
 
 
 def distinct_free_ports(count: int, taken: set[int]) -> list[int]:
