@@ -48,4 +48,4 @@ fi
 swift test --skip-build
 # Three workers (pytest-xdist): the end-to-end tests mostly wait on the servers they start.
 # POSTGATE_E2E_WORKERS=0 runs them in this one process.
-python3 -m pytest -q -p no:benchmark -n "${POSTGATE_E2E_WORKERS:-3}" tests/e2e "$@"
+python3 -m pytest -q -p no:benchmark --durations=20 -n "${POSTGATE_E2E_WORKERS:-3}" tests/e2e "$@"

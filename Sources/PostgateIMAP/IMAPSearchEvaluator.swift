@@ -23,7 +23,15 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
     private var cachedIndex: Int?
     private var cachedContent: IMAPFetchContent?
     /// Text keys answered from the index, by "field NUL folded value".
-    private var indexedMatches: [String: (matching: Set<UInt32>, incomplete: Set<UInt32>)] = [:]
+    /// Per search key and value as the client sent it: the folded needle and the messages
+    /// the index found, so that neither is computed again for each message.
+    private var indexedMatches: [String: IndexedMatch] = [:]
+
+    private struct IndexedMatch {
+        var needle: String
+        var matching: Set<UInt32> = []
+        var incomplete: Set<UInt32> = []
+    }
     private var searchTextsReady = false
     /// The object keys (RFC 8474) of every message, once EMAILID or THREADID asked for them.
     private var loadedObjectKeys: [UInt32: MessageObjectKeys]?
@@ -99,21 +107,25 @@ struct IMAPSearchEvaluator<Store: IMAPMailStore> {
 
     /// Whether the search text `field` of the message at `index` contains `value`.
     private mutating func indexed(_ field: MessageSearchText.Field, _ value: String, at index: Int) throws(IMAPCommandFailure) -> Bool {
-        let needle = IMAPSearchText.fold(value)
-        guard !needle.isEmpty else { return true }
-        let key = field.rawValue + "\u{0}" + needle
-        let result: (matching: Set<UInt32>, incomplete: Set<UInt32>)
+        let key = field.rawValue + "\u{0}" + value
+        let result: IndexedMatch
         if let known = indexedMatches[key] {
             result = known
         } else {
-            try fillSearchTexts()
-            do {
-                result = try store.searchUIDs(in: view.mailbox, field: field, containing: needle)
-            } catch {
-                throw IMAPCommandFailure("Cannot search the messages' text in the index: \(error)", code: "SERVERBUG")
+            var match = IndexedMatch(needle: IMAPSearchText.fold(value))
+            if !match.needle.isEmpty {
+                try fillSearchTexts()
+                do {
+                    (match.matching, match.incomplete) = try store.searchUIDs(in: view.mailbox, field: field, containing: match.needle)
+                } catch {
+                    throw IMAPCommandFailure("Cannot search the messages' text in the index: \(error)", code: "SERVERBUG")
+                }
             }
-            indexedMatches[key] = result
+            indexedMatches[key] = match
+            result = match
         }
+        let needle = result.needle
+        guard !needle.isEmpty else { return true }
         let uid = view.messages[index].uid
         if result.matching.contains(uid) { return true }
         guard result.incomplete.contains(uid), let entity = try entity(index) else { return false }

@@ -27,5 +27,13 @@ extension SQLiteDatabase {
                 DELETE FROM message_cache;
                 """)
         }
+        // The address and subject columns again, in an index narrow enough that a SEARCH
+        // FROM, TO, CC, BCC or SUBJECT reads a page per few dozen messages, not the page or
+        // more that each row's header and body text fill (`searchUIDs` names it).
+        migrator.registerMigration("search-text-fields-v1") { db in
+            try db.execute(sql: """
+                CREATE INDEX message_search_fields ON message_search(message_id, subject, from_field, to_field, cc, bcc)
+                """)
+        }
     }
 }

@@ -32,8 +32,10 @@ extension SQLiteMessageIndex {
         try database.read { db in
             // `instr` compares octets: both sides are folded the same way, so this is the
             // case-insensitive substring test.
+            // The one-line fields are read from their narrow index, never from the rows.
+            let narrow = field == .header || field == .body ? "" : "INDEXED BY message_search_fields"
             let matching = try UInt32.fetchSet(db, sql: """
-                SELECT m.uid FROM message m JOIN message_search s ON s.message_id = m.id
+                SELECT m.uid FROM message m JOIN message_search s \(narrow) ON s.message_id = m.id
                 WHERE m.mailbox_id = ? AND instr(s.\(field.rawValue), ?) > 0
                 """, arguments: [mailboxID, folded])
             // Only bodies are cut to the index's limit.
