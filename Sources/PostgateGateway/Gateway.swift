@@ -8,6 +8,7 @@ import NIOSSL
 import PostgateBlocking
 import PostgateDKIM
 import PostgateDNS
+import PostgateIndex
 import PostgateIMAP
 import PostgateListener
 import PostgateMetrics
@@ -257,7 +258,12 @@ public final class Gateway: Service, @unchecked Sendable {
         let report = try store.recover()
         store.reserveSpoolFiles()
         do {
-            try store.preallocateIndexLog()
+            let wal = try store.preallocateIndexLog()
+            if wal.size < SQLiteDatabase.fullWALSize, let available = wal.available {
+                logger.warning("index WAL preallocated short: the data filesystem is short of space; commits will grow it", metadata: [
+                    "wal_mib": "\(wal.size >> 20)", "full_mib": "\(SQLiteDatabase.fullWALSize >> 20)", "free_mib": "\(available >> 20)",
+                ])
+            }
         } catch {
             logger.warning("index WAL not preallocated; commits will grow it", metadata: ["error": "\(error)"])
         }
@@ -431,6 +437,7 @@ public final class Gateway: Service, @unchecked Sendable {
         let logger = self.logger
         let metrics = SMTPMetrics(listener: listener, factory: self.metrics.factory)
         let handshakeTimeout = TimeAmount.seconds(Int64(configuration.tls.handshakeTimeout))
+        let delegate = InsufficientStorageReplies(base: delegate)
         return try await bind(address, quiescing: quiescing) { channel in
             let remote = channel.remoteAddress
             let ip = remote?.ipAddress ?? "unknown"

@@ -93,6 +93,8 @@ struct IMAPCommandFailure: Error {
         case .folderNotFound: self.init(error.description, code: "NONEXISTENT")
         case .mailboxNotFound: self.init("Mailbox does not exist any more", code: "NONEXISTENT")
         case .folderNotRemovable: self.init(error.description, code: "CANNOT")
+        // As Dovecot answers a full filesystem (RFC 5530 section 3 has no closer code).
+        case .insufficientStorage: self.init("Not enough disk space", code: "OVERQUOTA")
         default: self.init(Self.clientText(error), code: "SERVERBUG")
         }
         if text != error.description { logged = error.description }

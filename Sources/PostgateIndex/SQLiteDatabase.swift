@@ -51,6 +51,9 @@ package struct SQLiteDatabase: Sendable {
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
             }
             try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            let root = path.hasSuffix("/postgate.sqlite") ? String(path.dropLast("/postgate.sqlite".count)) : path
+            throw .indexUnreadable(dataDirectory: root, reason: error.message ?? "\(error.resultCode)")
         } catch {
             throw Self.storeError(error, path: path)
         }
@@ -140,6 +143,9 @@ package struct SQLiteDatabase: Sendable {
     package static func storeError(_ error: any Error, path: String) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError {
+            if error.resultCode == .SQLITE_FULL {
+                return .insufficientStorage(operation: "write", path: path, reason: error.message ?? "database or disk is full")
+            }
             return .database(path: path, reason: error.message ?? "\(error.resultCode)")
         }
         return .database(path: path, reason: "\(error)")

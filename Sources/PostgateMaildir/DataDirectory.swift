@@ -114,6 +114,7 @@ extension StoreError {
     /// The system's reason inside an I/O error, or the whole description otherwise.
     package var reason: String {
         if case .io(_, _, let reason) = self { return reason }
+        if case .insufficientStorage(_, _, let reason) = self { return reason }
         return description
     }
 }

@@ -66,6 +66,15 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case gatewayNotFound(EmailAddress, direction: String)
     /// The index holds no mailbox, yet Maildirs in the data directory hold mail.
     case indexLost(dataDirectory: String, example: String, mailboxes: Int, messages: Int)
+    /// The index file is not a SQLite database, or a damaged one.
+    case indexUnreadable(dataDirectory: String, reason: String)
+    /// The index file is empty (0 bytes) in a data directory that has been used before.
+    case indexEmpty(dataDirectory: String)
+    /// `session.key` is missing (or cut short) while the index holds messages whose reply
+    /// Message-IDs were signed with it.
+    case sessionKeyMissing(dataDirectory: String, messages: Int)
+    /// The filesystem is full (or the user's quota reached): nothing was written.
+    case insufficientStorage(operation: String, path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -147,6 +156,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(address.display) has no \(direction) gateway; see `postgate connector show \(address.display)`"
         case .indexLost(let root, let example, let mailboxes, let messages):
             "the index \(root)/postgate.sqlite holds no mailbox, but \(mailboxes) Maildir(s) under \(root) hold \(messages) message(s) (e.g. \(example)): restore postgate.sqlite from a backup, or run `postgate check --repair --data \(root)` to index them again; not serving, so that hosted addresses are not refused with 550"
+        case .indexUnreadable(let root, let reason):
+            "the index \(root)/postgate.sqlite cannot be read (\(reason)): restore postgate.sqlite from a backup, or run `postgate check --repair --data \(root)` to set it aside and index the Maildirs again"
+        case .indexEmpty(let root):
+            "the index \(root)/postgate.sqlite is empty (0 bytes), but the data directory has been used: restore postgate.sqlite from a backup, or run `postgate check --repair --data \(root)` to index the Maildirs again"
+        case .sessionKeyMissing(let root, let messages):
+            "\(root)/session.key is missing or cut short, but the index holds \(messages) message(s) whose replies carry Message-IDs signed with it: restore session.key from a backup (a new key breaks the threading of replies to them), or run `postgate check --repair --data \(root)` to make a new one"
+        case .insufficientStorage(let operation, let path, let reason):
+            "could not \(operation) \(path): \(reason); free space on its filesystem"
         }
     }
 
@@ -155,7 +172,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// An I/O failure from the current `errno`.
+    /// A full filesystem or quota (`ENOSPC`, `EDQUOT`) is `.insufficientStorage`.
     package static func posix(_ operation: String, _ path: String, errno code: Int32 = errno) -> StoreError {
-        .io(operation: operation, path: path, reason: String(cString: strerror(code)))
+        let reason = String(cString: strerror(code))
+        if code == ENOSPC || code == EDQUOT { return .insufficientStorage(operation: operation, path: path, reason: reason) }
+        return .io(operation: operation, path: path, reason: reason)
     }
 }

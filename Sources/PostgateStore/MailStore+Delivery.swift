@@ -20,10 +20,10 @@ extension MailStore {
     }
 
     /// Gives the index's WAL its full size ahead of the first deliveries, so that no
-    /// commit has to make a longer WAL durable (`SQLiteDatabase.preallocateWAL`); returns
-    /// the bytes added. For `postgate serve`.
+    /// commit has to make a longer WAL durable (`SQLiteDatabase.preallocateWAL`), or less
+    /// on a filesystem short of space. For `postgate serve`.
     @discardableResult
-    public func preallocateIndexLog() throws(StoreError) -> Int {
+    package func preallocateIndexLog() throws(StoreError) -> SQLiteDatabase.WALPreallocation {
         try database.preallocateWAL()
     }
 

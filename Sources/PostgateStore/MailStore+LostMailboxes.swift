@@ -31,12 +31,22 @@ extension MailStore {
     /// file but have no mailbox row, by path.
     public func lostMailboxes() throws(StoreError) -> [LostMailbox] {
         var lost: [LostMailbox] = []
-        for path in try candidateMaildirs() {
-            let files = try data.maildir(path).messageFiles()
-            guard !files.isEmpty, try index.mailbox(path: path) == nil else { continue }
-            lost.append(LostMailbox(path: path, owner: Self.owner(of: path), messageCount: files.count))
+        for mailbox in try Self.maildirsHoldingMail(data) where try index.mailbox(path: mailbox.path) == nil {
+            lost.append(mailbox)
         }
-        return lost.sorted { $0.path < $1.path }
+        return lost
+    }
+
+    /// The Maildirs under `maildir/`, `queues/` and `agents/` of `data` that hold at least
+    /// one message file, by path, whatever the index says.
+    static func maildirsHoldingMail(_ data: DataDirectory) throws(StoreError) -> [LostMailbox] {
+        var found: [LostMailbox] = []
+        for path in try candidateMaildirs(data) {
+            let files = try data.maildir(path).messageFiles()
+            guard !files.isEmpty else { continue }
+            found.append(LostMailbox(path: path, owner: Self.owner(of: path), messageCount: files.count))
+        }
+        return found.sorted { $0.path < $1.path }
     }
 
     /// Refuses to serve over an index that holds no mailbox while the data directory holds
@@ -94,27 +104,48 @@ extension MailStore {
 
     /// The error finding `postgate check` reports for each lost Maildir.
     func lostMailboxFindings() throws(StoreError) -> [CheckFinding] {
-        try lostMailboxes().map { mailbox in
-            CheckFinding("mailbox \(mailbox.path)", .error,
-                "\(mailbox.messageCount) message file(s) but no mailbox in the index: restore postgate.sqlite from a backup, or run `postgate check --repair` to index them again")
+        try lostMailboxes().map(Self.lostMailboxFinding)
+    }
+
+    static func lostMailboxFinding(_ mailbox: LostMailbox) -> CheckFinding {
+        CheckFinding("mailbox \(mailbox.path)", .error,
+            "\(mailbox.messageCount) message file(s) but no mailbox in the index: restore postgate.sqlite from a backup, or run `postgate check --repair` to index them again")
+    }
+
+    /// `postgate check` over a data directory the store refused to open (`open` threw
+    /// `error`): the reason as an error and, when the index is lost as a whole, every
+    /// Maildir that holds mail.
+    public static func checkUnopened(directory: String, error: StoreError) -> [CheckFinding] {
+        let subject = if case .sessionKeyMissing = error { "session key" } else { "database" }
+        var findings = [CheckFinding(subject, .error, error.description)]
+        switch error {
+        case .indexEmpty, .indexUnreadable:
+            do {
+                findings += try maildirsHoldingMail(DataDirectory.prepare(directory)).map(lostMailboxFinding)
+            } catch {
+                findings.append(CheckFinding("maildirs", .error, error.description))
+            }
+        default:
+            break
         }
+        return findings
     }
 
     /// `maildir/<domain>/<local>`, `queues/<queue>` and `agents/<agent>/<uuid>`, relative to
     /// the data directory; hidden names are skipped.
-    private func candidateMaildirs() throws(StoreError) -> [String] {
+    private static func candidateMaildirs(_ data: DataDirectory) throws(StoreError) -> [String] {
         var paths: [String] = []
-        for domain in try subdirectories(DataDirectory.maildirRoot) {
-            paths += try subdirectories(DataDirectory.maildirRoot + "/" + domain).map { DataDirectory.maildirRoot + "/" + domain + "/" + $0 }
+        for domain in try subdirectories(data, DataDirectory.maildirRoot) {
+            paths += try subdirectories(data, DataDirectory.maildirRoot + "/" + domain).map { DataDirectory.maildirRoot + "/" + domain + "/" + $0 }
         }
-        paths += try subdirectories("queues").map { "queues/" + $0 }
-        for agent in try subdirectories("agents") {
-            paths += try subdirectories("agents/" + agent).map { "agents/" + agent + "/" + $0 }
+        paths += try subdirectories(data, "queues").map { "queues/" + $0 }
+        for agent in try subdirectories(data, "agents") {
+            paths += try subdirectories(data, "agents/" + agent).map { "agents/" + agent + "/" + $0 }
         }
         return paths
     }
 
-    private func subdirectories(_ relativePath: String) throws(StoreError) -> [String] {
+    private static func subdirectories(_ data: DataDirectory, _ relativePath: String) throws(StoreError) -> [String] {
         let absolute = data.absolute(relativePath)
         guard FileSystem.isDirectory(absolute) else { return [] }
         return try FileSystem.contents(of: absolute).filter { !$0.hasPrefix(".") && FileSystem.isDirectory(absolute + "/" + $0) }

@@ -4,6 +4,7 @@ import PostgateSessions
 import PostgateMaildir
 import PostgateIndex
 import PostgateDirectory
+import GRDB
 
 /// The durable store of a Postgate data directory: the directory of hosted domains and
 /// addresses, one Maildir per address, and the index of mailboxes and messages.
@@ -66,22 +67,39 @@ public final class MailStore: Sendable {
     /// Opens the store in `directory`, creating the directory and its index if missing and
     /// bringing the index schema up to date. `dataSync` says how deliveries make their files
     /// durable (`DurableSync.Mode`).
-    /// - Throws: `.dataDirectoryNotWritable` or `.database` naming the path and the reason.
+    ///
+    /// A damaged data directory is refused, not started afresh: an index SQLite cannot read,
+    /// an empty index file in a directory used before, or a missing `session.key` beside an
+    /// index that holds messages. `repairing` (`postgate check --repair`) instead sets an
+    /// unreadable index aside, fills an empty one with a new schema and makes a new key,
+    /// so that `restoreLostMailboxes` can index the Maildirs again.
+    /// - Throws: `.dataDirectoryNotWritable` or `.database` naming the path and the reason;
+    ///   `.indexUnreadable`, `.indexEmpty`, `.sessionKeyMissing` saying how to repair.
     public static func open(
         directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings(),
-        dataSync: DurableSync.Mode = .filesystem
+        dataSync: DurableSync.Mode = .filesystem, repairing: Bool = false
     ) throws(StoreError) -> MailStore {
-        try open(directory: path, logger: logger, sessions: sessions, dataSync: dataSync, flush: FilesystemFlusher.syncFilesystem)
+        try open(directory: path, logger: logger, sessions: sessions, dataSync: dataSync, repairing: repairing,
+                 flush: FilesystemFlusher.syncFilesystem)
     }
 
     /// `open`, with the call that flushes the filesystem given (tests make it slow or fail).
     package static func open(
         directory path: String, logger: Logger? = nil, sessions: SessionSettings = SessionSettings(),
-        dataSync: DurableSync.Mode = .filesystem, flush: @escaping @Sendable (Int32) -> Int32?
+        dataSync: DurableSync.Mode = .filesystem, repairing: Bool = false, flush: @escaping @Sendable (Int32) -> Int32?
     ) throws(StoreError) -> MailStore {
         let data = try DataDirectory.prepare(path)
-        let database = try SQLiteDatabase(path: data.databasePath)
-        let messageIDs = SessionMessageID(key: try SessionKeyFile.loadOrCreate(in: data))
+        if !repairing { try data.requireIndexNotEmptied() }
+        let database: SQLiteDatabase
+        do {
+            database = try SQLiteDatabase(path: data.databasePath)
+        } catch .indexUnreadable(let root, let reason) {
+            guard repairing else { throw .indexUnreadable(dataDirectory: root, reason: reason) }
+            let aside = try data.setAsideUnreadableIndex()
+            (logger ?? Logger(label: "postgate.store")).warning("set the unreadable index aside", metadata: ["reason": "\(reason)", "kept_as": "\(aside)"])
+            database = try SQLiteDatabase(path: data.databasePath)
+        }
+        let messageIDs = SessionMessageID(key: try sessionKey(data: data, database: database, repairing: repairing))
         return MailStore(
             data: data,
             directory: SQLiteDirectory(database: database),
@@ -91,6 +109,17 @@ public final class MailStore: Sendable {
             durableSync: try DurableSync(rootPath: data.root, mode: dataSync, flush: flush),
             database: database
         )
+    }
+
+    /// The data directory's session key; a missing one is made only while the index holds
+    /// no message (a new data directory) or when `repairing`.
+    private static func sessionKey(data: DataDirectory, database: SQLiteDatabase, repairing: Bool) throws(StoreError) -> [UInt8] {
+        if let key = SessionKeyFile.load(in: data) { return key }
+        if !repairing {
+            let messages = try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM message") ?? 0 }
+            if messages > 0 { throw .sessionKeyMissing(dataDirectory: data.root, messages: messages) }
+        }
+        return try SessionKeyFile.create(in: data)
     }
 
     /// Where mail for `address` goes (an SMTP `RCPT TO`): two indexed lookups, no caching,

@@ -13,11 +13,16 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Check the configuration, the certificate, the index against the Maildirs, addresses, DKIM keys, connectors and the outbound queue.",
         discussion: """
-        Reads only (unless --repair). Each finding is ok, warning or error with one line saying \
+        Reads only (unless --repair). An index file that is empty or not a database, or a \
+        missing session.key beside an index that holds messages, is an error reported alone: \
+        the store is not opened. Each finding is ok, warning or error with one line saying \
         what to do; the exit status is 1 when any finding is an error. With --repair, Maildirs \
         the index lost (a blank or replaced postgate.sqlite) get their mailbox back (a lost \
         address is hosted again with default settings, a lost queue added again), and Maildir \
-        files that carry a UID (U=) but have no index row are indexed again first. A configured \
+        files that carry a UID (U=) but have no index row are indexed again first; an index \
+        SQLite cannot read is first renamed to postgate.sqlite.unreadable-TIME, and a missing \
+        session.key made anew (replies to mail sent before then thread by their references \
+        only). A configured \
         smarthost is tried as delivery would (connect, EHLO, STARTTLS and AUTH as configured, \
         no message sent): one that does not answer is an error. With --json: \
         {"findings": [{subject, severity, detail}], "errors": N, "warnings": N}.
@@ -38,8 +43,21 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = options.gatewayConfiguration()
-        let store = try options.openStore()
         var findings = [CheckFinding("config", .ok, options.configDescription)]
+        let store: MailStore
+        do {
+            store = try MailStore.open(directory: options.dataDirectory, repairing: repair)
+        } catch {
+            switch error {
+            case .indexUnreadable, .indexEmpty, .sessionKeyMissing:
+                // Not opened, so not changed: the reason and what to do, and the Maildirs at stake.
+                findings += MailStore.checkUnopened(directory: options.dataDirectory, error: error)
+                try report(findings)
+                return
+            default:
+                fail(error.description)
+            }
+        }
         if repair {
             findings += try reportingFailure { () throws(StoreError) in try store.restoreLostMailboxes() }
             let added = try reportingFailure { () throws(StoreError) in try store.rebuildIndex() }
@@ -52,6 +70,11 @@ struct CheckCommand: AsyncParsableCommand {
             try queue.checkFinding(alertAfter: configuration.outbound.alertAfter)
         })
         if let hop = await Self.nextHopFinding(configuration) { findings.append(hop) }
+        try report(findings)
+    }
+
+    /// Prints the findings (a table, or JSON) and exits 1 when any is an error.
+    private func report(_ findings: [CheckFinding]) throws {
         let report = Report(
             findings: findings, errors: findings.count { $0.severity == .error },
             warnings: findings.count { $0.severity == .warning })

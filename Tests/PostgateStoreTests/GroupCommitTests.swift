@@ -86,10 +86,10 @@ import Testing
         let path = fixture.dataPath + "/wal.sqlite"
         let database = try SQLiteDatabase(path: path)
         try database.write { db in try db.execute(sql: "CREATE TABLE item (value INTEGER)") }
-        #expect(try database.preallocateWAL() > 0)
+        #expect(try database.preallocateWAL().added > 0)
         let size = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
         #expect(size == SQLiteDatabase.fullWALSize)
-        #expect(try database.preallocateWAL() == 0)
+        #expect(try database.preallocateWAL().added == 0)
         for value in 1...50 {
             try database.groupWrite { db in try db.execute(sql: "INSERT INTO item VALUES (?)", arguments: [value]) }
         }
@@ -100,5 +100,19 @@ import Testing
         let reopened = try SQLiteDatabase(path: copy)
         #expect(try reopened.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM item") } == 50)
         #expect(try reopened.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") } == ["ok"])
+    }
+
+    /// On a small or nearly full filesystem the WAL takes at most half the free space and
+    /// leaves the margin; with no room it is left as it is, never cut.
+    @Test func theWALShrinksToTheFreeSpace() {
+        let full = SQLiteDatabase.fullWALSize
+        let mib = 1 << 20
+        #expect(SQLiteDatabase.walPreallocationSize(current: 0, available: 10_000 * mib) == full)
+        #expect(SQLiteDatabase.walPreallocationSize(current: 32, available: 20 * mib) == 32 + 10 * mib)
+        #expect(SQLiteDatabase.walPreallocationSize(current: 0, available: 12 * mib) == 4 * mib)
+        #expect(SQLiteDatabase.walPreallocationSize(current: 4096, available: SQLiteDatabase.walFreeSpaceMargin) == 4096)
+        #expect(SQLiteDatabase.walPreallocationSize(current: 4096, available: 0) == 4096)
+        #expect(SQLiteDatabase.walPreallocationSize(current: full + 1, available: 10_000 * mib) == full + 1)
+        #expect(SQLiteDatabase.walPreallocationSize(current: full - mib, available: 10_000 * mib) == full)
     }
 }

@@ -5,6 +5,7 @@ that lost their index row."""
 from __future__ import annotations
 
 import json
+import random
 import smtplib
 import sqlite3
 import subprocess
@@ -136,18 +137,20 @@ def test_blank_index_over_stored_mail_refuses_to_serve_until_repaired(data_dir, 
         (data_dir / name).unlink(missing_ok=True)
     (data_dir / "postgate.sqlite").write_bytes(b"")
 
-    # serve refuses, with one line naming the repair, and changes nothing.
-    refused = Server(data_dir, free_port())
-    with pytest.raises(AssertionError, match="exited"):
-        refused.start(timeout=60)
-    log = refused.log_text()
-    assert "holds no mailbox" in log and "postgate check --repair" in log, log
-    assert (data_dir / "postgate.sqlite").stat().st_size == 0 or not messages(data_dir)
+    # serve refuses, with one line naming the repair, and changes nothing; so do the other
+    # commands, which would otherwise fill the empty file with a blank index.
+    refusal = refused_serve(data_dir)
+    assert "is empty (0 bytes)" in refusal and "postgate check --repair" in refusal, refusal
+    proc = cli(data_dir, "domain", "add", "other.test", check=False)
+    assert proc.returncode == 1 and "is empty (0 bytes)" in proc.stderr, proc
+    assert (data_dir / "postgate.sqlite").stat().st_size == 0
 
-    # check names every lost Maildir as an error.
+    # check names the empty index and every lost Maildir as errors, and writes nothing.
     rc, report = check(data_dir)
     lost = {f["subject"] for f in findings(report, "error") if "no mailbox in the index" in f["detail"]}
     assert rc == 1 and {"mailbox maildir/acme.test/support", "mailbox queues/billing"} <= lost, report
+    assert any(f["subject"] == "database" and "is empty (0 bytes)" in f["detail"] for f in findings(report, "error")), report
+    assert (data_dir / "postgate.sqlite").stat().st_size == 0
 
     # --repair hosts the address again, adds the queue again and indexes every message with
     # its old UIDVALIDITY and UIDs; serve then starts and accepts mail for the address.
@@ -164,6 +167,78 @@ def test_blank_index_over_stored_mail_refuses_to_serve_until_repaired(data_dir, 
         smtp.sendmail("c@example.org", ["support@acme.test"],
                       "From: c@example.org\r\nSubject: after\r\nMessage-ID: <after@example.org>\r\n\r\nhi\r\n")
     assert max(m["uid"] for m in messages(data_dir)) == 5
+
+
+def refused_serve(data: Path) -> str:
+    """Runs `postgate serve` on `data`, which must refuse to start: it exits non-zero with
+    one `postgate: ` line on stderr, which is returned. The timeout only guards against a
+    hang (a failed start that never exits)."""
+    argv = Server(data, free_port()).argv()
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    reasons = [line for line in proc.stderr.splitlines() if line.startswith("postgate: ")]
+    assert len(reasons) == 1, proc.stderr
+    return reasons[0]
+
+
+def serve_some_mail(data: Path, spawn) -> None:
+    server = spawn(data)
+    send(server.port, 3)
+    assert server.stop() == 0, server.log_text()
+
+
+def test_an_unreadable_index_refuses_to_serve_and_repair_sets_it_aside(data_dir, spawn):
+    serve_some_mail(data_dir, spawn)
+    for name in ("postgate.sqlite", "postgate.sqlite-wal", "postgate.sqlite-shm"):
+        (data_dir / name).unlink(missing_ok=True)
+    garbage = bytes(random.Random(7).getrandbits(8) for _ in range(64 * 1024))
+    (data_dir / "postgate.sqlite").write_bytes(garbage)
+
+    refusal = refused_serve(data_dir)
+    assert "cannot be read" in refusal and "postgate check --repair" in refusal, refusal
+    rc, report = check(data_dir)
+    errors = findings(report, "error")
+    assert rc == 1 and errors[0]["subject"] == "database" and "cannot be read" in errors[0]["detail"], report
+    assert "mailbox maildir/acme.test/support" in {f["subject"] for f in errors}, report
+    assert (data_dir / "postgate.sqlite").read_bytes() == garbage, "check without --repair changes nothing"
+
+    check(data_dir, "--repair")
+    (aside,) = data_dir.glob("postgate.sqlite.unreadable-*")
+    assert aside.read_bytes() == garbage
+    assert sorted(m["uid"] for m in messages(data_dir)) == [1, 2, 3]
+    server = spawn(data_dir)
+    send(server.port, 1)
+
+
+def test_a_missing_session_key_is_an_error_not_silently_made_anew(data_dir, spawn, tmp_path):
+    serve_some_mail(data_dir, spawn)
+    key = (data_dir / "session.key").read_bytes()
+    (data_dir / "session.key").unlink()
+
+    refusal = refused_serve(data_dir)
+    assert "session.key is missing" in refusal and "postgate check --repair" in refusal, refusal
+    proc = cli(data_dir, "address", "list", check=False)
+    assert proc.returncode == 1 and "session.key is missing" in proc.stderr, proc
+    rc, report = check(data_dir)
+    (error,) = findings(report, "error")
+    assert rc == 1 and error["subject"] == "session key" and "restore session.key from a backup" in error["detail"], report
+    assert not (data_dir / "session.key").exists()
+
+    # A key cut short counts as missing too; a restored key serves again.
+    (data_dir / "session.key").write_bytes(key[:16])
+    assert "session.key is missing or cut short" in refused_serve(data_dir)
+    (data_dir / "session.key").write_bytes(key)
+    assert check(data_dir)[0] == 0
+
+    # --repair makes a new key, on purpose.
+    (data_dir / "session.key").unlink()
+    check(data_dir, "--repair")
+    assert len((data_dir / "session.key").read_bytes()) == 32 and (data_dir / "session.key").read_bytes() != key
+
+    # A new data directory still gets its key made at the first open.
+    fresh = tmp_path / "fresh"
+    cli(fresh, "domain", "add", "fresh.test")
+    assert len((fresh / "session.key").read_bytes()) == 32
 
 
 def test_the_smarthost_is_tried(data_dir: Path, tmp_path: Path, sink):

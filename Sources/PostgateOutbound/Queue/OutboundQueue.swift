@@ -43,6 +43,7 @@ public final class OutboundQueue: Sendable {
     /// Opens the queue of the data directory at `path`, creating what is missing.
     public static func open(directory path: String, policy: OutboundRetryPolicy = OutboundRetryPolicy()) throws(StoreError) -> OutboundQueue {
         let data = try DataDirectory.prepare(path)
+        try data.requireIndexNotEmptied()
         try makeQueueDirectory(data)
         return OutboundQueue(data: data, database: try SQLiteDatabase(path: data.databasePath), policy: policy)
     }
