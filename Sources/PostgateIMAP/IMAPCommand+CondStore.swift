@@ -3,10 +3,11 @@ extension IMAPCommand {
     /// FETCH responses for flag changes carry MODSEQ.
     var enablesCondStore: Bool {
         switch self {
-        case .enable(let capabilities): capabilities.contains("CONDSTORE")
-        case .select(_, _, let condStore): condStore
+        // Enabling QRESYNC enables CONDSTORE too (RFC 7162 section 3.2.3).
+        case .enable(let capabilities): capabilities.contains("CONDSTORE") || capabilities.contains("QRESYNC")
+        case .select(_, _, let condStore, let qresync): condStore || qresync != nil
         case .status(_, let items): items.contains(.highestModSeq)
-        case .fetch(_, let attributes, _, let changedSince): changedSince != nil || attributes.contains(.modSeq)
+        case .fetch(_, let attributes, _, let changedSince, _): changedSince != nil || attributes.contains(.modSeq)
         case .store(_, _, _, _, _, let unchangedSince): unchangedSince != nil
         case .search(let key, _, _): key.usesModSeq
         default: false

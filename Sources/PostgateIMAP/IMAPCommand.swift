@@ -14,7 +14,7 @@ public struct IMAPTaggedCommand: Sendable, Equatable {
 /// The commands of IMAP4rev1/rev2 (RFC 3501, RFC 9051 section 6) and the extensions
 /// Postgate offers: IDLE (RFC 2177), NAMESPACE (RFC 2342), ID (RFC 2971), ENABLE
 /// (RFC 5161), UNSELECT (RFC 3691), UIDPLUS (RFC 4315), MOVE (RFC 6851), SPECIAL-USE
-/// (RFC 6154), SORT and THREAD (RFC 5256), CONDSTORE (RFC 7162 section 3.1).
+/// (RFC 6154), SORT and THREAD (RFC 5256), CONDSTORE and QRESYNC (RFC 7162).
 public enum IMAPCommand: Sendable, Equatable {
     case capability
     case noop
@@ -22,8 +22,9 @@ public enum IMAPCommand: Sendable, Equatable {
     case startTLS
     case login(user: String, password: String)
     case authenticate(mechanism: String, initialResponse: String?)
-    /// `condStore`: the `(CONDSTORE)` parameter (RFC 7162 section 3.1.8).
-    case select(mailbox: String, readOnly: Bool, condStore: Bool = false)
+    /// `condStore`: the `(CONDSTORE)` parameter (RFC 7162 section 3.1.8); `qresync`: the
+    /// `(QRESYNC (…))` parameter (RFC 7162 section 3.2.5).
+    case select(mailbox: String, readOnly: Bool, condStore: Bool = false, qresync: IMAPQResyncParameters? = nil)
     case create(mailbox: String)
     case delete(mailbox: String)
     case rename(from: String, to: String)
@@ -40,8 +41,9 @@ public enum IMAPCommand: Sendable, Equatable {
     case unselect
     case expunge(uids: IMAPSequenceSet?)
     case search(key: IMAPSearchKey, uid: Bool, returnOptions: [String]?)
-    /// `changedSince`: the CHANGEDSINCE modifier (RFC 7162 section 3.1.4.1).
-    case fetch(set: IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool, changedSince: UInt64? = nil)
+    /// `changedSince`: the CHANGEDSINCE modifier (RFC 7162 section 3.1.4.1); `vanished`: the
+    /// VANISHED modifier of UID FETCH (RFC 7162 section 3.2.6).
+    case fetch(set: IMAPSequenceSet, attributes: [IMAPFetchAttribute], uid: Bool, changedSince: UInt64? = nil, vanished: Bool = false)
     /// `unchangedSince`: the UNCHANGEDSINCE modifier (RFC 7162 section 3.1.3).
     case store(set: IMAPSequenceSet, operation: StoreOperation, silent: Bool, flags: [String], uid: Bool, unchangedSince: UInt64? = nil)
     case copy(set: IMAPSequenceSet, mailbox: String, uid: Bool)
@@ -112,7 +114,7 @@ public struct IMAPSequenceSet: Sendable, Equatable {
     /// Whether some range has a `*`; then `starLow…starHigh` are the smallest and largest
     /// numbers paired with one (nil for `*` alone). Every such range holds the largest
     /// value, so together they are one range: `min(starLow, largest)…max(starHigh, largest)`.
-    private var hasStar = false
+    private(set) var hasStar = false
     private var starLow: UInt32?
     private var starHigh: UInt32?
 

@@ -27,6 +27,9 @@ extension IMAPCommandExecutor.Run {
         try finish("APPEND completed", code: "APPENDUID \(result.uidValidity) \(result.uid)")
     }
 
+    /// CLOSE expunges silently. With QRESYNC its OK carries HIGHESTMODSEQ (RFC 7162 section
+    /// 3.2.8) for the client's next resync: the value this session last reported, so no
+    /// change it was not told of falls below it (its own expunge is then reported again).
     mutating func close() throws(IMAPCommandFailure) {
         guard let view = selected else { return }
         if !view.readOnly {
@@ -34,7 +37,7 @@ extension IMAPCommandExecutor.Run {
             _ = try storeCall { () throws(StoreError) in try store.expunge(view.mailbox, uids: deleted) }
         }
         selected = nil
-        w.tagged(tag, .ok, "CLOSE completed")
+        w.tagged(tag, .ok, code: qresync ? "HIGHESTMODSEQ \(view.highestModSeq)" : nil, "CLOSE completed")
     }
 
     mutating func expunge(_ uids: IMAPSequenceSet?) throws(IMAPCommandFailure) {
@@ -46,17 +49,26 @@ extension IMAPCommandExecutor.Run {
             targets = targets.filter { wanted.contains($0.uid) }
         }
         _ = try storeCall { () throws(StoreError) in try store.expunge(view.mailbox, uids: targets.map(\.uid)) }
-        try finish("EXPUNGE completed")
+        // With QRESYNC the OK carries the HIGHESTMODSEQ after the expunge (RFC 7162 sections
+        // 3.2.7, 3.2.9); every change up to it was just reported.
+        try synchronize(allowExpunge: true)
+        let code = qresync ? selected.map { "HIGHESTMODSEQ \($0.highestModSeq)" } : nil
+        w.tagged(tag, .ok, code: code, "EXPUNGE completed")
     }
 
     mutating func fetch(
-        _ set: IMAPSequenceSet, _ attributes: [IMAPFetchAttribute], uid: Bool, changedSince: UInt64?
+        _ set: IMAPSequenceSet, _ attributes: [IMAPFetchAttribute], uid: Bool, changedSince: UInt64?, vanished: Bool = false
     ) throws(IMAPCommandFailure) {
         // CHANGEDSINCE (RFC 7162 section 3.1.4.1) asks about changes: the view is brought
         // up to date first (changes reported, expunges held back), then filtered.
         if changedSince != nil { try synchronize(allowExpunge: false) }
         guard var view = selected else { return }
         if !uid, !view.sequenceNumbersValid(set) { return badSequence() }
+        // VANISHED (RFC 7162 section 3.2.6): the UIDs of the set gone from this session's
+        // view, before the FETCHes; expunges held back are still in it and reported later.
+        if vanished, let changedSince {
+            IMAPSelectedMailbox.writeVanished(view.vanished(in: set, since: changedSince), earlier: true, into: &w)
+        }
         var indexes = view.indexes(set, uid: uid)
         if let changedSince { indexes.removeAll { view.messages[$0].modSeq <= changedSince } }
         let marksSeen = !view.readOnly && attributes.contains { $0.setsSeen }

@@ -31,7 +31,7 @@ public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
         emit: (@Sendable ([UInt8]) -> Void)? = nil
     ) -> IMAPExecutionResult {
         var run = Run(executor: self, tag: tagged.tag, agent: context.agent, selected: context.selected,
-                      condStore: context.condStore || tagged.command.enablesCondStore)
+                      condStore: context.condStore || tagged.command.enablesCondStore, qresync: context.qresync)
         run.emit = emit
         run.upload = upload
         defer { upload?.abort() }
@@ -59,7 +59,8 @@ public struct IMAPCommandExecutor<Store: IMAPMailStore>: Sendable {
     /// - Parameter force: read the mailbox even if this process changed nothing (the
     ///   periodic look for changes another process made).
     public func poll(context: IMAPSessionContext, force: Bool = false) -> IMAPExecutionResult {
-        var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected, condStore: context.condStore)
+        var run = Run(executor: self, tag: "*", agent: context.agent, selected: context.selected, condStore: context.condStore,
+                      qresync: context.qresync)
         do {
             try run.synchronize(allowExpunge: true, force: force)
         } catch {
@@ -120,6 +121,8 @@ extension IMAPCommandExecutor {
         var selected: IMAPSelectedMailbox?
         /// CONDSTORE is enabled: FETCH responses about flag changes carry MODSEQ.
         let condStore: Bool
+        /// QRESYNC is enabled (RFC 7162 section 3.2.3): expunges are reported as VANISHED.
+        let qresync: Bool
         var w = IMAPResponseWriter()
         var emit: (@Sendable ([UInt8]) -> Void)?
         /// The message of an APPEND, in its spool file.
@@ -145,17 +148,22 @@ extension IMAPCommandExecutor {
             w = IMAPResponseWriter(capacity: emitThreshold + emitThreshold / 2)
         }
 
-        init(executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?, condStore: Bool) {
+        init(
+            executor: IMAPCommandExecutor, tag: String, agent: AgentIdentity, selected: IMAPSelectedMailbox?, condStore: Bool,
+            qresync: Bool = false
+        ) {
             self.executor = executor
             self.tag = tag
             self.agent = agent
             self.selected = selected
             self.condStore = condStore
+            self.qresync = qresync
         }
 
         mutating func perform(_ command: IMAPCommand) throws(IMAPCommandFailure) {
             switch command {
-            case .select(let name, let readOnly, let condStore): try select(name, readOnly: readOnly, condStore: condStore)
+            case .select(let name, let readOnly, let condStore, let qresync):
+                try select(name, readOnly: readOnly, condStore: condStore, qresync: qresync)
             case .create(let name): try create(name)
             case .delete(let name): try delete(name)
             case .rename(let from, let to): try rename(from, to)
@@ -169,7 +177,8 @@ extension IMAPCommandExecutor {
             case .close: try close()
             case .expunge(let uids): try expunge(uids)
             case .search(let key, let uid, let options): try search(key, uid: uid, returnOptions: options)
-            case .fetch(let set, let attributes, let uid, let changedSince): try fetch(set, attributes, uid: uid, changedSince: changedSince)
+            case .fetch(let set, let attributes, let uid, let changedSince, let vanished):
+                try fetch(set, attributes, uid: uid, changedSince: changedSince, vanished: vanished)
             case .store(let set, let operation, let silent, let flags, let uid, let unchangedSince):
                 try storeFlags(set, operation, silent: silent, flags: flags, uid: uid, unchangedSince: unchangedSince)
             case .copy(let set, let name, let uid): try copy(set, to: name, uid: uid, move: false)
@@ -194,7 +203,8 @@ extension IMAPCommandExecutor {
             let snapshot = try storeCall { () throws(StoreError) in try store.snapshot(view.mailbox, agent: agent, details: false) }
             // New messages: RECENT when the session's count of recent ones changed (RFC 3501
             // section 7.3.2), as Dovecot sends it.
-            if view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, condStore: condStore, into: &w) {
+            if view.synchronize(with: snapshot, version: version, allowExpunge: allowExpunge, condStore: condStore, qresync: qresync,
+                                into: &w) {
                 try takeRecent(&view)
                 let recent = view.recentCount
                 if recent != view.reportedRecent { w.untagged("\(recent) RECENT") }
@@ -266,7 +276,13 @@ extension IMAPCommandExecutor {
             return found
         }
 
-        mutating func select(_ name: String, readOnly: Bool, condStore parameter: Bool) throws(IMAPCommandFailure) {
+        mutating func select(
+            _ name: String, readOnly: Bool, condStore parameter: Bool, qresync: IMAPQResyncParameters?
+        ) throws(IMAPCommandFailure) {
+            // RFC 7162 section 3.2.11 (and RFC 9051 section 7.1): the responses before this
+            // one were about the mailbox now closed; sent even if the new one cannot be
+            // opened, as Dovecot does, since the old one is closed either way.
+            if selected != nil { w.untagged("OK [CLOSED] Previous mailbox closed") }
             selected = nil
             let mailbox = try mailbox(name)
             // A read-only mailbox opens as EXAMINE does (RFC 9051 section 6.3.2: READ-ONLY).
@@ -295,6 +311,7 @@ extension IMAPCommandExecutor {
             w.untagged("OK [HIGHESTMODSEQ \(snapshot.highestModSeq)] Highest")
             // RFC 8474 section 4.2.
             w.untagged("OK [MAILBOXID (\(ObjectIDs.mailbox(id: mailbox.mailboxID, uidValidity: snapshot.uidValidity)))] Ok")
+            if let qresync, qresync.uidValidity == snapshot.uidValidity { writeResync(view, qresync) }
             selected = view
             let verb = readOnly ? "EXAMINE" : "SELECT"
             w.tagged(tag, .ok, code: readOnly ? "READ-ONLY" : "READ-WRITE",

@@ -48,8 +48,8 @@ public enum IMAPCommandParser {
         case "SELECT", "EXAMINE":
             try r.space()
             let mailbox = try r.astring()
-            let parameters = r.take(" ") ? try r.parenthesized { (r) throws(IMAPParseError) in try r.atom().uppercased() } : []
-            return .select(mailbox: mailbox, readOnly: name == "EXAMINE", condStore: parameters.contains("CONDSTORE"))
+            let parameters = r.take(" ") ? try selectParameters(&r) : (condStore: false, qresync: nil)
+            return .select(mailbox: mailbox, readOnly: name == "EXAMINE", condStore: parameters.condStore, qresync: parameters.qresync)
         case "CREATE", "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
             try r.space()
             let mailbox = try r.astring()
@@ -212,10 +212,10 @@ public enum IMAPCommandParser {
         } else {
             attributes = try fetchAttribute(&r)
         }
-        let changedSince = r.take(" ") ? try modifier("CHANGEDSINCE", &r) : nil
+        let (changedSince, vanished) = r.take(" ") ? try fetchModifiers(&r, uid: uid) : (nil, false)
         if uid, !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if changedSince != nil, !attributes.contains(.modSeq) { attributes.append(.modSeq) }
-        return .fetch(set: set, attributes: attributes, uid: uid, changedSince: changedSince)
+        return .fetch(set: set, attributes: attributes, uid: uid, changedSince: changedSince, vanished: vanished)
     }
 
     /// One FETCH item; the macros ALL, FAST and FULL expand to several.

@@ -11,7 +11,7 @@ public struct IMAPMetrics: Sendable {
 
         public init(_ command: IMAPCommand) {
             self = switch command {
-            case .select(_, let readOnly, _): readOnly ? .examine : .select
+            case .select(_, let readOnly, _, _): readOnly ? .examine : .select
             case .create: .create
             case .delete: .delete
             case .rename: .rename

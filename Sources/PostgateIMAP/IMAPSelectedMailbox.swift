@@ -13,8 +13,11 @@ public struct IMAPSelectedMailbox: Sendable {
     public var readOnly: Bool
     public var uidValidity: UInt32
     public var uidNext: UInt32
-    /// HIGHESTMODSEQ as last read (RFC 7162 section 3.1.2.1).
+    /// HIGHESTMODSEQ as last read (RFC 7162 section 3.1.2.1); while expunges are held back,
+    /// the value before them (section 3.2: never above an expunge not yet reported).
     public var highestModSeq: UInt64
+    /// The mod-sequence of the mailbox's latest expunge as last read (`MailboxSnapshot.expungeModSeq`).
+    public var expungeModSeq: UInt64
     /// In UID order; message `n` is `messages[n - 1]`.
     public var messages: [MessageSummary]
     public var version: UInt64
@@ -33,6 +36,7 @@ public struct IMAPSelectedMailbox: Sendable {
         self.uidValidity = snapshot.uidValidity
         self.uidNext = snapshot.uidNext
         self.highestModSeq = snapshot.highestModSeq
+        self.expungeModSeq = snapshot.expungeModSeq
         self.messages = snapshot.messages
         self.version = version
     }
@@ -124,7 +128,7 @@ public struct IMAPSelectedMailbox: Sendable {
         return count > 0 && (set.largestNumber ?? 0) <= count
     }
 
-    private func firstIndex(notBelowUID uid: UInt32) -> Int {
+    func firstIndex(notBelowUID uid: UInt32) -> Int {
         var low = 0, high = messages.count
         while low < high {
             let mid = (low + high) / 2
@@ -148,20 +152,34 @@ public struct IMAPSelectedMailbox: Sendable {
     /// Brings the view up to `snapshot`, writing the untagged responses a client needs;
     /// with CONDSTORE, any new mod-sequence is reported, with MODSEQ (RFC 7162 section 3.1.4.1).
     /// New keywords are announced first (`announceKeywords`). True if messages were added
-    /// (EXISTS sent; the caller then reports RECENT).
+    /// (EXISTS sent; the caller then reports RECENT). With QRESYNC, expunges are reported
+    /// as one `VANISHED` response instead of `EXPUNGE`s (RFC 7162 section 3.2.10).
     @discardableResult
     mutating func synchronize(
-        with snapshot: MailboxSnapshot, version: UInt64, allowExpunge: Bool, condStore: Bool, into w: inout IMAPResponseWriter
+        with snapshot: MailboxSnapshot, version: UInt64, allowExpunge: Bool, condStore: Bool, qresync: Bool = false,
+        into w: inout IMAPResponseWriter
     ) -> Bool {
         announceKeywords(of: snapshot.messages, into: &w)
         var current: [UInt32: MessageSummary] = [:]
         current.reserveCapacity(snapshot.messages.count)
         for message in snapshot.messages { current[message.uid] = message }
+        var heldBack = false
         if allowExpunge {
+            var vanished: [ClosedRange<UInt32>] = []
             for index in messages.indices.reversed() where current[messages[index].uid] == nil {
-                w.untagged("\(index + 1) EXPUNGE")
+                let uid = messages[index].uid
+                if !qresync {
+                    w.untagged("\(index + 1) EXPUNGE")
+                } else if let first = vanished.last, first.lowerBound == uid + 1 {
+                    vanished[vanished.count - 1] = uid...first.upperBound
+                } else {
+                    vanished.append(uid...uid)
+                }
                 messages.remove(at: index)
             }
+            Self.writeVanished(vanished.reversed(), earlier: false, into: &w)
+        } else {
+            heldBack = messages.contains { current[$0.uid] == nil }
         }
         for index in messages.indices {
             guard var now = current[messages[index].uid] else { continue }
@@ -176,7 +194,10 @@ public struct IMAPSelectedMailbox: Sendable {
         messages += snapshot.messages.filter { $0.uid > highest }
         if messages.count != before { w.untagged("\(messages.count) EXISTS") }
         uidNext = snapshot.uidNext
-        highestModSeq = snapshot.highestModSeq
+        expungeModSeq = snapshot.expungeModSeq
+        // RFC 7162 section 3.2: a client told of a HIGHESTMODSEQ must not miss an expunge
+        // below it, so the value moves on only once nothing is held back.
+        if !heldBack { highestModSeq = snapshot.highestModSeq }
         self.version = allowExpunge || messages.count == snapshot.messages.count ? version : self.version
         return messages.count != before
     }

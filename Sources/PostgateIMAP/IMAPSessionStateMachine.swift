@@ -49,6 +49,8 @@ public struct IMAPSessionStateMachine: Sendable {
     public private(set) var busy = false
     /// CONDSTORE is enabled (RFC 7162 section 3.1): by ENABLE or any enabling command.
     public private(set) var condStore = false
+    /// QRESYNC is enabled (RFC 7162 section 3.2.3): only by ENABLE, and with CONDSTORE.
+    public private(set) var qresync = false
     private var awaitingSASL: String?
     private var idleTag: String?
     private var errors = 0
@@ -71,8 +73,8 @@ public struct IMAPSessionStateMachine: Sendable {
 
     public var context: IMAPSessionContext? {
         switch state {
-        case .authenticated(let agent): IMAPSessionContext(agent: agent, selected: nil, condStore: condStore)
-        case .selected(let agent, let mailbox): IMAPSessionContext(agent: agent, selected: mailbox, condStore: condStore)
+        case .authenticated(let agent): IMAPSessionContext(agent: agent, selected: nil, condStore: condStore, qresync: qresync)
+        case .selected(let agent, let mailbox): IMAPSessionContext(agent: agent, selected: mailbox, condStore: condStore, qresync: qresync)
         default: nil
         }
     }
@@ -85,7 +87,7 @@ public struct IMAPSessionStateMachine: Sendable {
         let literal = if case .notAuthenticated = state { "LITERAL-" } else { "LITERAL+" }
         var words = ["IMAP4rev1", literal, "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
                      "SPECIAL-USE", "LIST-EXTENDED", "CHILDREN", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH",
-                     "CONDSTORE", "APPENDLIMIT=\(configuration.maxLiteralSize)", "PREVIEW", "STATUS=SIZE", "LIST-STATUS", "SAVEDATE", "OBJECTID"]
+                     "CONDSTORE", "QRESYNC", "APPENDLIMIT=\(configuration.maxLiteralSize)", "PREVIEW", "STATUS=SIZE", "LIST-STATUS", "SAVEDATE", "OBJECTID"]
         if case .notAuthenticated = state {
             if tlsAvailable, !tlsActive { words.append("STARTTLS") }
             words += authAllowed ? ["AUTH=PLAIN", "SASL-IR"] : ["LOGINDISABLED"]
@@ -203,12 +205,21 @@ public struct IMAPSessionStateMachine: Sendable {
             w.tagged(tag, .ok, "NAMESPACE completed")
             return .send(w.bytes)
         case .enable(let capabilities):
-            // RFC 5161: ENABLED names what was enabled; CONDSTORE is the one Postgate has.
-            let enabled = capabilities.filter { $0 == "CONDSTORE" }
+            // RFC 5161: ENABLED names what was enabled, each once. QRESYNC enables
+            // CONDSTORE too (RFC 7162 section 3.2.3).
+            var enabled: [String] = []
+            for capability in capabilities where ["CONDSTORE", "QRESYNC"].contains(capability) && !enabled.contains(capability) {
+                enabled.append(capability)
+            }
             if !enabled.isEmpty { condStore = true }
+            if enabled.contains("QRESYNC") { qresync = true }
             w.untagged((["ENABLED"] + enabled).joined(separator: " "))
             w.tagged(tag, .ok, "ENABLE completed")
             return .send(w.bytes)
+        // RFC 7162 sections 3.2.5 and 3.2.6: the QRESYNC parameter and the VANISHED
+        // modifier need ENABLE QRESYNC first.
+        case .select(_, _, _, .some) where !qresync, .fetch(_, _, _, _, true) where !qresync:
+            return bad(tag, "Use ENABLE QRESYNC first")
         case .unselect:
             guard context.selected != nil else { return bad(tag, "No mailbox selected") }
             state = .authenticated(context.agent)
@@ -364,6 +375,8 @@ public struct IMAPSessionContext: Sendable {
     public var selected: IMAPSelectedMailbox?
     /// CONDSTORE is enabled: flag changes are reported with MODSEQ (RFC 7162 section 3.1).
     public var condStore = false
+    /// QRESYNC is enabled: expunges are reported as VANISHED (RFC 7162 section 3.2).
+    public var qresync = false
     /// This command is the session's first CONDSTORE enabling command (RFC 7162 section 3.1).
     public var enablingCondStore = false
 }

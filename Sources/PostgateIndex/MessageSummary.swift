@@ -53,10 +53,14 @@ public struct MailboxSnapshot: Sendable, Equatable {
     /// The highest UID a session has already taken as recent (RFC 3501 section 2.3.2):
     /// the messages above it are recent and no session has seen them yet.
     public var recentUID: UInt32
+    /// The mod-sequence of the mailbox's latest expunge (0: none yet). Per-UID tombstones are
+    /// not kept, so a QRESYNC client (RFC 7162 sections 3.2.5.1, 3.2.6) is told of expunged
+    /// UIDs only when this is above the mod-sequence it knows.
+    public var expungeModSeq: UInt64
 
     package init(
         mailboxID: Int64, uidValidity: UInt32, uidNext: UInt32, highestModSeq: UInt64, messages: [MessageSummary],
-        recentUID: UInt32 = 0
+        recentUID: UInt32 = 0, expungeModSeq: UInt64 = 0
     ) {
         self.mailboxID = mailboxID
         self.uidValidity = uidValidity
@@ -64,6 +68,7 @@ public struct MailboxSnapshot: Sendable, Equatable {
         self.highestModSeq = highestModSeq
         self.messages = messages
         self.recentUID = recentUID
+        self.expungeModSeq = expungeModSeq
     }
 
     /// The messages no session has seen as recent yet.

@@ -16,7 +16,8 @@ extension SQLiteMessageIndex {
                     uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"], highestModSeq: mailbox["highest_modseq"],
                     privateSeen: privateSeen), expungeModSeq: mailbox["expunge_modseq"])
             return MailboxSnapshot(mailboxID: mailboxID, uidValidity: mailbox["uid_validity"], uidNext: mailbox["uid_next"],
-                                   highestModSeq: mailbox["highest_modseq"], messages: messages, recentUID: mailbox["recent_uid"])
+                                   highestModSeq: mailbox["highest_modseq"], messages: messages, recentUID: mailbox["recent_uid"],
+                                   expungeModSeq: mailbox["expunge_modseq"])
         }
     }
 

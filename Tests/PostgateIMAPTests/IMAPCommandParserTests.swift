@@ -57,7 +57,7 @@ import Testing
     @Test func fetchItemsAndMacros() throws {
         #expect(try command("a003 fetch 12 full") ==
                 .fetch(set: IMAPSequenceSet(ranges: [(.number(12), .number(12))]), attributes: [.flags, .internalDate, .rfc822Size, .envelope, .body], uid: false))
-        guard case .fetch(let set, let attributes, false, nil) = try command("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)] BODY.PEEK[1.2.TEXT]<0.2048>)") else {
+        guard case .fetch(let set, let attributes, false, nil, false) = try command("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)] BODY.PEEK[1.2.TEXT]<0.2048>)") else {
             Issue.record("not FETCH")
             return
         }

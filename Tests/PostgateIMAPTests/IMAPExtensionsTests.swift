@@ -17,7 +17,7 @@ import Testing
     }
 
     private func fetchAttributes(_ line: String) throws -> [IMAPFetchAttribute] {
-        guard case .fetch(_, let attributes, _, _) = try parse(line).get().command else { throw IMAPParseFailure(tag: nil, message: "not FETCH") }
+        guard case .fetch(_, let attributes, _, _, _) = try parse(line).get().command else { throw IMAPParseFailure(tag: nil, message: "not FETCH") }
         return attributes
     }
 

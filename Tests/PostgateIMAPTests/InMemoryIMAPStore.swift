@@ -27,6 +27,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var uidNext: UInt32 = 1
         /// The highest UID a session took as recent.
         var recentUID: UInt32 = 0
+        /// The mod-sequence of the latest expunge, as the index keeps it.
+        var expungeModSeq: UInt64 = 0
         var messages: [Stored] = []
         var cache: [UInt32: CachedFetchItems] = [:]
         var searchText: [UInt32: MessageSearchText] = [:]
@@ -132,7 +134,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
                     filename: "", fileLetters: "", modSeq: stored.summary.modSeq)
             }
             return MailboxSnapshot(mailboxID: mailbox.mailboxID, uidValidity: folder.uidValidity, uidNext: folder.uidNext,
-                                   highestModSeq: state.modSeq, messages: messages, recentUID: folder.recentUID)
+                                   highestModSeq: state.modSeq, messages: messages, recentUID: folder.recentUID,
+                                   expungeModSeq: folder.expungeModSeq)
         }
     }
 
@@ -270,6 +273,10 @@ final class InMemoryIMAPStore: IMAPMailStore {
             let index = try Self.folderIndex(mailbox, in: state)
             let removed = state.folders[index].messages.map(\.summary.uid).filter(uids.contains)
             state.folders[index].messages.removeAll { removed.contains($0.summary.uid) }
+            if !removed.isEmpty {
+                state.modSeq += 1
+                state.folders[index].expungeModSeq = state.modSeq
+            }
             return removed
         }
         if !removed.isEmpty { changes.notify([mailbox.mailboxID]) }
@@ -376,6 +383,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
         let mailboxID = state.withLock { state in
             let index = state.folders.firstIndex { $0.mailbox.name == folder }!
             state.folders[index].messages.removeAll { $0.summary.uid == uid }
+            state.modSeq += 1
+            state.folders[index].expungeModSeq = state.modSeq
             return state.folders[index].mailbox.mailboxID
         }
         changes.notify([mailboxID])
