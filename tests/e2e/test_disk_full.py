@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Server, cli, free_port, wait_for
+from test_imap import add_agent, login
 
 SIZE_MIB = 20
 
@@ -54,6 +55,7 @@ def test_small_filesystem_serves_answers_452_when_full_and_recovers(tmp_path, po
     prepared = tmp_path / "prepared"
     cli(prepared, "domain", "add", "acme.test")
     cli(prepared, "address", "add", "support@acme.test")
+    add_agent(prepared)
     data = tmp_path / "data"
     data.mkdir()
     mount = f'mount -t tmpfs -o size={SIZE_MIB}m tmpfs {data} && cp -a {prepared}/. {data}/ && exec "$@"'
@@ -65,11 +67,16 @@ def test_small_filesystem_serves_answers_452_when_full_and_recovers(tmp_path, po
         assert "index WAL preallocated short" in server.log_text()
 
         send(server.port, "before")
+        imap = login(server)
         filler = view / "filler"
         fill(filler)
         with pytest.raises(smtplib.SMTPResponseException) as refused:
             send(server.port, "full")
         assert (refused.value.smtp_code, refused.value.smtp_error[:5]) == (452, b"4.3.1"), refused.value
+        draft = b"From: alice@acme.test\r\nSubject: draft\r\n\r\n" + b"y" * 200_000 + b"\r\n"
+        typ, data = imap.append("Drafts", None, None, draft)
+        assert typ == "NO" and b"[OVERQUOTA]" in data[0], (typ, data)  # as Dovecot answers a full disk
+        imap.logout()
 
         filler.unlink()
         send(server.port, "after")
