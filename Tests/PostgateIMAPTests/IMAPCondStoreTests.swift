@@ -12,13 +12,7 @@ import Testing
 
     init() throws {
         fixture = try IMAPStoreFixture()
-        var session = fixture.session()
-        for subject in ["one", "two", "three"] {
-            let message = sampleMessage.replacingOccurrences(of: "Order 1234 is late", with: subject)
-                .replacingOccurrences(of: "<order-1234@", with: "<\(subject)@")
-            let append = session.run("a APPEND INBOX {\(message.utf8.count)+}\r\n\(message)")
-            try #require(append.contains("a OK"), "\(append)")
-        }
+        try fixture.appendSamples(3)
     }
 
     /// The number in `name (n)` or `[name n]` or `name n` after `after` in `text`.

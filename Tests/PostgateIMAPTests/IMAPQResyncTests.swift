@@ -13,12 +13,8 @@ import PostgateDirectory
 
     init() throws {
         fixture = try IMAPStoreFixture()
+        try fixture.appendSamples(5)
         var session = fixture.session()
-        for index in 1...5 {
-            let message = sampleMessage.replacingOccurrences(of: "<order-1234@", with: "<m\(index)@")
-            let append = session.run("a APPEND INBOX {\(message.utf8.count)+}\r\n\(message)")
-            try #require(append.contains("a OK"), "\(append)")
-        }
         _ = session.run("b CREATE Archive")
     }
 

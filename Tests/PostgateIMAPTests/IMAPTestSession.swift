@@ -42,6 +42,16 @@ final class IMAPStoreFixture: @unchecked Sendable {
         _ = try store.deliver(incoming, to: [target] + (queue.map { [$0] } ?? []), envelope: envelope)
     }
 
+    /// Appends `count` messages to INBOX (UIDs 1 to `count`), each with a Message-ID of its own.
+    func appendSamples(_ count: Int) throws {
+        var session = session()
+        for index in 1...count {
+            let message = sampleMessage.replacingOccurrences(of: "<order-1234@", with: "<sample\(index)@")
+            let append = session.run("a APPEND INBOX {\(message.utf8.count)+}\r\n\(message)")
+            guard append.contains("a OK") else { throw IMAPParseError("APPEND failed: \(append)") }
+        }
+    }
+
     func session() -> IMAPTestSession<MailStore> {
         IMAPTestSession(executor: IMAPCommandExecutor(store: store), context: IMAPSessionContext(agent: agent, selected: nil))
     }
