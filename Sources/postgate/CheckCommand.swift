@@ -14,8 +14,8 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Check the configuration, the certificate, the index against the Maildirs, addresses, DKIM keys, connectors and the outbound queue.",
         discussion: """
         Reads only (unless --repair). An index file that is empty or not a database, or a \
-        missing session.key beside an index that holds messages, is an error reported alone: \
-        the store is not opened. Each finding is ok, warning or error with one line saying \
+        missing session.key beside an index that holds messages, is an error; the store is then \
+        not opened, and only the Maildirs at stake are listed. Each finding is ok, warning or error with one line saying \
         what to do; the exit status is 1 when any finding is an error. With --repair, Maildirs \
         the index lost (a blank or replaced postgate.sqlite) get their mailbox back (a lost \
         address is hosted again with default settings, a lost queue added again), and Maildir \
@@ -29,7 +29,7 @@ struct CheckCommand: AsyncParsableCommand {
         """
     )
 
-    @Flag(help: "index again the Maildirs and Maildir files that have no index row (safe while serving)")
+    @Flag(help: "index again the Maildirs and Maildir files that have no index row (safe while serving); set an unreadable index aside and make a missing session.key anew")
     var repair = false
 
     @OptionGroup var options: StoreOptions
