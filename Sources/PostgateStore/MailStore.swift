@@ -70,9 +70,9 @@ public final class MailStore: Sendable {
     ///
     /// A damaged data directory is refused, not started afresh: an index SQLite cannot read,
     /// an empty index file in a directory used before, or a missing `session.key` beside an
-    /// index that holds messages. `repairing` (`postgate check --repair`) instead sets an
-    /// unreadable index aside, fills an empty one with a new schema and makes a new key,
-    /// so that `restoreLostMailboxes` can index the Maildirs again.
+    /// index that holds messages. `repairing` (`postgate check --repair`, after
+    /// `setAsideUnreadableIndex`) instead fills an empty index with a new schema and makes a
+    /// new key, so that `restoreLostMailboxes` can index the Maildirs again.
     /// - Throws: `.dataDirectoryNotWritable` or `.database` naming the path and the reason;
     ///   `.indexUnreadable`, `.indexEmpty`, `.sessionKeyMissing` saying how to repair.
     public static func open(
@@ -90,15 +90,7 @@ public final class MailStore: Sendable {
     ) throws(StoreError) -> MailStore {
         let data = try DataDirectory.prepare(path)
         if !repairing { try data.requireIndexNotEmptied() }
-        let database: SQLiteDatabase
-        do {
-            database = try SQLiteDatabase(path: data.databasePath)
-        } catch .indexUnreadable(let root, let reason) {
-            guard repairing else { throw .indexUnreadable(dataDirectory: root, reason: reason) }
-            let aside = try data.setAsideUnreadableIndex()
-            (logger ?? Logger(label: "postgate.store")).warning("set the unreadable index aside", metadata: ["reason": "\(reason)", "kept_as": "\(aside)"])
-            database = try SQLiteDatabase(path: data.databasePath)
-        }
+        let database = try SQLiteDatabase(path: data.databasePath)
         let messageIDs = SessionMessageID(key: try sessionKey(data: data, database: database, repairing: repairing))
         return MailStore(
             data: data,
@@ -109,6 +101,13 @@ public final class MailStore: Sendable {
             durableSync: try DurableSync(rootPath: data.root, mode: dataSync, flush: flush),
             database: database
         )
+    }
+
+    /// `postgate check --repair` over an index SQLite cannot read (`open` threw
+    /// `.indexUnreadable`): renames it to `postgate.sqlite.unreadable-<time>`, kept for
+    /// salvage, so that the next `open` starts a new one; returns the new name.
+    public static func setAsideUnreadableIndex(directory path: String) throws(StoreError) -> String {
+        try DataDirectory.prepare(path).setAsideUnreadableIndex()
     }
 
     /// The data directory's session key; a missing one is made only while the index holds

@@ -49,6 +49,10 @@ struct CheckCommand: AsyncParsableCommand {
             store = try MailStore.open(directory: options.dataDirectory, repairing: repair)
         } catch {
             switch error {
+            case .indexUnreadable(_, let reason) where repair:
+                let aside = try reportingFailure { () throws(StoreError) in try MailStore.setAsideUnreadableIndex(directory: options.dataDirectory) }
+                findings.append(CheckFinding("database", .warning, "could not be read (\(reason)); kept as \(aside), a new index is made from the Maildirs"))
+                store = try reportingFailure { () throws(StoreError) in try MailStore.open(directory: options.dataDirectory, repairing: true) }
             case .indexUnreadable, .indexEmpty, .sessionKeyMissing:
                 // Not opened, so not changed: the reason and what to do, and the Maildirs at stake.
                 findings += MailStore.checkUnopened(directory: options.dataDirectory, error: error)

@@ -202,9 +202,10 @@ def test_an_unreadable_index_refuses_to_serve_and_repair_sets_it_aside(data_dir,
     assert "mailbox maildir/acme.test/support" in {f["subject"] for f in errors}, report
     assert (data_dir / "postgate.sqlite").read_bytes() == garbage, "check without --repair changes nothing"
 
-    check(data_dir, "--repair")
+    rc, report = check(data_dir, "--repair")
     (aside,) = data_dir.glob("postgate.sqlite.unreadable-*")
     assert aside.read_bytes() == garbage
+    assert any(f["subject"] == "database" and f"kept as {aside}" in f["detail"] for f in findings(report, "warning")), report
     assert sorted(m["uid"] for m in messages(data_dir)) == [1, 2, 3]
     server = spawn(data_dir)
     send(server.port, 1)
