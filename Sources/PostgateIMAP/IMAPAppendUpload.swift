@@ -1,9 +1,10 @@
 import NIOCore
 import PostgateMaildir
 
-/// The message of an APPEND being received (RFC 9051 section 6.3.12), streamed into a
-/// spool file of the store (`IMAPMailStore.beginMessage`) piece by piece as it arrives, as
-/// SMTP DATA is, so that a session holds a bounded amount of it whatever its size.
+/// The messages of an APPEND being received (RFC 9051 section 6.3.12; several with
+/// MULTIAPPEND, RFC 3502), each streamed into a spool file of the store
+/// (`IMAPMailStore.beginMessage`) piece by piece as it arrives, as SMTP DATA is, so that a
+/// session holds a bounded amount of it whatever its size.
 ///
 /// Used only inside thread-pool work items that run one after another: the handler starts
 /// each write once the one before has finished, and the command once the last write has.
@@ -11,7 +12,9 @@ import PostgateMaildir
 final class IMAPAppendUpload<Store: IMAPMailStore>: @unchecked Sendable {
     private let store: Store
     private var message: Store.Message?
-    /// What failed while the message was written; the rest of it is dropped.
+    /// The messages before the one being received, in order; nil for an empty one.
+    private var received: [Store.Message?] = []
+    /// What failed while a message was written; everything is dropped.
     private var failure: StoreError?
 
     init(store: Store) {
@@ -32,22 +35,33 @@ final class IMAPAppendUpload<Store: IMAPMailStore>: @unchecked Sendable {
             try bytes.withUnsafeReadableBytes { raw in Result { () throws(StoreError) in try message.write(raw) } }.get()
         } catch {
             failure = error
-            message?.abort()
-            message = nil
+            abort()
         }
     }
 
-    /// The whole message, now the caller's to store or abort; nil if it is empty.
-    /// - Throws: what failed while it was written (nothing is left of it then).
-    func take() throws(StoreError) -> Store.Message? {
-        if let failure { throw failure }
-        defer { message = nil }
-        return message
+    /// The message being received is whole; the next octets begin the next message (MULTIAPPEND).
+    func startNext() {
+        guard failure == nil else { return }
+        received.append(message)
+        message = nil
     }
 
-    /// Drops what was received: the spool file goes. Safe to call at any point.
+    /// The whole messages in order (nil for an empty one), now the caller's to store or abort.
+    /// - Throws: what failed while one was written (nothing is left of any then).
+    func take() throws(StoreError) -> [Store.Message?] {
+        if let failure { throw failure }
+        defer {
+            received = []
+            message = nil
+        }
+        return received + [message]
+    }
+
+    /// Drops what was received: the spool files go. Safe to call at any point.
     func abort() {
         message?.abort()
         message = nil
+        for message in received { message?.abort() }
+        received = []
     }
 }

@@ -14,7 +14,8 @@ public struct IMAPTaggedCommand: Sendable, Equatable {
 /// The commands of IMAP4rev1/rev2 (RFC 3501, RFC 9051 section 6) and the extensions
 /// Postgate offers: IDLE (RFC 2177), NAMESPACE (RFC 2342), ID (RFC 2971), ENABLE
 /// (RFC 5161), UNSELECT (RFC 3691), UIDPLUS (RFC 4315), MOVE (RFC 6851), SPECIAL-USE
-/// (RFC 6154), SORT and THREAD (RFC 5256), CONDSTORE and QRESYNC (RFC 7162).
+/// (RFC 6154), SORT and THREAD (RFC 5256), CONDSTORE and QRESYNC (RFC 7162), MULTIAPPEND
+/// (RFC 3502).
 public enum IMAPCommand: Sendable, Equatable {
     case capability
     case noop
@@ -33,9 +34,10 @@ public enum IMAPCommand: Sendable, Equatable {
     case list(reference: String, patterns: [String], options: ListOptions)
     case lsub(reference: String, pattern: String)
     case status(mailbox: String, items: [StatusItem])
-    /// The message itself is not here: the handler streams it to a spool file as it
-    /// arrives (`IMAPAppendUpload`); `size` is its literal's octet count.
-    case append(mailbox: String, flags: [String], date: Date?, size: Int)
+    /// One message, or several with MULTIAPPEND (RFC 3502), each with its flags and date.
+    /// The messages themselves are not here: the handler streams them to spool files as
+    /// they arrive (`IMAPAppendUpload`).
+    case append(mailbox: String, messages: [IMAPAppendMessage])
     case check
     case close
     case unselect
@@ -94,6 +96,19 @@ public enum IMAPCommand: Sendable, Equatable {
         }
         public var key: Key
         public var reverse: Bool
+    }
+}
+
+/// One message of an APPEND (RFC 9051 section 6.3.12): `size` is its literal's octet count.
+public struct IMAPAppendMessage: Sendable, Equatable {
+    public var flags: [String]
+    public var date: Date?
+    public var size: Int
+
+    public init(flags: [String] = [], date: Date? = nil, size: Int) {
+        self.flags = flags
+        self.date = date
+        self.size = size
     }
 }
 

@@ -5,9 +5,11 @@ import PostgateIndex
 
 /// The message commands: APPEND, CLOSE, EXPUNGE, FETCH, STORE, COPY and MOVE.
 extension IMAPCommandExecutor.Run {
-    /// APPEND (RFC 9051 section 6.3.12) of the message received into `upload`'s spool file;
-    /// a refusal drops it (the caller aborts the upload), so nothing is left behind.
-    mutating func append(_ name: String, _ flags: [String], _ date: Date?, size: Int) throws(IMAPCommandFailure) {
+    /// APPEND (RFC 9051 section 6.3.12) of the messages received into `upload`'s spool files:
+    /// one, or several with MULTIAPPEND, all or none (RFC 3502 section 6.3.11). Every message
+    /// must have arrived whole before any is stored; if storing one fails, those stored
+    /// before it are expunged again. A refusal drops the rest (the caller aborts the upload).
+    mutating func append(_ name: String, _ announced: [IMAPAppendMessage]) throws(IMAPCommandFailure) {
         let mailbox: VisibleMailbox
         do { mailbox = try self.mailbox(name) } catch {
             throw IMAPCommandFailure("No such mailbox \(name)", code: "TRYCREATE")
@@ -16,15 +18,46 @@ extension IMAPCommandExecutor.Run {
         guard !mailbox.readOnly else { throw IMAPCommandFailure("\(mailbox.name) is read-only", code: "NOPERM") }
         guard let upload else { throw IMAPCommandFailure("No message received", code: "SERVERBUG") }
         let received = try storeCall { () throws(StoreError) in try upload.take() }
-        guard let message = received, message.size > 0 else { throw IMAPCommandFailure("Empty message") }
-        guard message.size == size else {
-            message.abort()
-            throw IMAPCommandFailure("Received \(message.size) of \(size) octets", code: "SERVERBUG")
+        var messages: [Store.Message] = []
+        for (message, expected) in zip(received, announced) {
+            guard let message, message.size > 0 else { break }
+            guard message.size == expected.size else {
+                received.forEach { $0?.abort() }
+                throw IMAPCommandFailure("Received \(message.size) of \(expected.size) octets", code: "SERVERBUG")
+            }
+            messages.append(message)
         }
-        let result = try storeCall { () throws(StoreError) in
-            try store.append(message, to: mailbox, flags: MessageFlags(imapNames: flags), internalDate: date ?? Date())
+        guard messages.count == announced.count, received.count == announced.count else {
+            received.forEach { $0?.abort() }
+            throw IMAPCommandFailure(announced.count == 1 ? "Empty message" : "Empty message or missing message")
         }
-        try finish("APPEND completed", code: "APPENDUID \(result.uidValidity) \(result.uid)")
+        var stored: [(uidValidity: UInt32, uid: UInt32)] = []
+        for (index, message) in messages.enumerated() {
+            let wanted = announced[index]
+            do {
+                stored.append(try store.append(message, to: mailbox, flags: MessageFlags(imapNames: wanted.flags),
+                                               internalDate: wanted.date ?? Date()))
+            } catch {
+                messages[(index + 1)...].forEach { $0.abort() }
+                try unstore(stored.map(\.uid), from: mailbox)
+                throw IMAPCommandFailure(error)
+            }
+        }
+        // UIDPLUS (RFC 4315 section 3): the UIDs in the order of the messages.
+        try finish("APPEND completed", code: "APPENDUID \(stored[0].uidValidity) \(Self.uidList(stored.map(\.uid)))")
+    }
+
+    /// Takes back the messages a failed MULTIAPPEND stored (RFC 3502 section 6.3.11).
+    private func unstore(_ uids: [UInt32], from mailbox: VisibleMailbox) throws(IMAPCommandFailure) {
+        guard !uids.isEmpty else { return }
+        do {
+            _ = try store.expunge(mailbox, uids: uids)
+        } catch {
+            executor.logger.error("messages of a failed MULTIAPPEND not removed", metadata: [
+                "mailbox": "\(mailbox.path)", "uids": "\(Self.uidList(uids))", "error": "\(error)",
+            ])
+            throw IMAPCommandFailure(error)
+        }
     }
 
     /// CLOSE expunges silently. With QRESYNC its OK carries HIGHESTMODSEQ (RFC 7162 section

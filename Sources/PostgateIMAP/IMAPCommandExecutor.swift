@@ -172,7 +172,7 @@ extension IMAPCommandExecutor {
             case .list(let reference, let patterns, let options): try list(reference, patterns, options, lsub: false)
             case .lsub(let reference, let pattern): try list(reference, [pattern], IMAPCommand.ListOptions(), lsub: true)
             case .status(let name, let items): try status(name, items)
-            case .append(let name, let flags, let date, let size): try append(name, flags, date, size: size)
+            case .append(let name, let messages): try append(name, messages)
             case .noop, .check, .idle: try finish("\(command.name) completed")
             case .close: try close()
             case .expunge(let uids): try expunge(uids)

@@ -180,26 +180,32 @@ public enum IMAPCommandParser {
         return items
     }
 
+    /// `APPEND mailbox 1*(SP [flags SP] [date-time SP] literal)`: one message, or several
+    /// (MULTIAPPEND, RFC 3502 section 6).
     private static func parseAppend(_ r: inout IMAPTokenReader) throws(IMAPParseError) -> IMAPCommand {
         try r.space()
         let mailbox = try r.astring()
-        try r.space()
-        var flags: [String] = []
-        var date: Date?
-        if r.peek() == UInt8(ascii: "(") {
-            flags = try r.parenthesized { (r) throws(IMAPParseError) in try r.flag() }
-            try r.space()
+        var messages: [IMAPAppendMessage] = []
+        while r.take(" ") {
+            var flags: [String] = []
+            var date: Date?
+            if r.peek() == UInt8(ascii: "(") {
+                flags = try r.parenthesized { (r) throws(IMAPParseError) in try r.flag() }
+                try r.space()
+            }
+            if r.peek() == UInt8(ascii: "\"") {
+                let text = String(decoding: try r.string(), as: UTF8.self)
+                guard let parsed = IMAPDateTime.parse(text) else { throw IMAPParseError("bad date-time \(text)") }
+                date = parsed
+                try r.space()
+            }
+            // The message is a literal (RFC 9051 section 9, `append`), streamed to a spool file
+            // as it arrived: the command carries only its size.
+            guard let size = r.streamedLiteral() else { throw IMAPParseError("expected the message as a literal") }
+            messages.append(IMAPAppendMessage(flags: flags, date: date, size: size))
         }
-        if r.peek() == UInt8(ascii: "\"") {
-            let text = String(decoding: try r.string(), as: UTF8.self)
-            guard let parsed = IMAPDateTime.parse(text) else { throw IMAPParseError("bad date-time \(text)") }
-            date = parsed
-            try r.space()
-        }
-        // The message is a literal (RFC 9051 section 9, `append`), streamed to a spool file
-        // as it arrived: the command carries only its size.
-        guard let size = r.streamedLiteral() else { throw IMAPParseError("expected the message as a literal") }
-        return .append(mailbox: mailbox, flags: flags, date: date, size: size)
+        guard !messages.isEmpty else { throw IMAPParseError("expected the message as a literal") }
+        return .append(mailbox: mailbox, messages: messages)
     }
 
     private static func parseFetch(_ r: inout IMAPTokenReader, uid: Bool) throws(IMAPParseError) -> IMAPCommand {

@@ -8,7 +8,8 @@ import NIOCore
 /// The message literal of APPEND (RFC 9051 section 6.3.12) is not collected: it is
 /// announced as `.messageLiteral`, and once its owner accepts it (`streamMessageLiteral`)
 /// its octets come out as `.messageData` pieces as they arrive, to go to a spool file; the
-/// command's frame then holds `.streamed(size)` in their place. A refused one
+/// command's frame then holds `.streamed(size)` in their place; so do the further messages
+/// of a MULTIAPPEND (RFC 3502). A refused one
 /// (`refuseMessageLiteral`) is skipped: a non-synchronizing one's octets are read and
 /// dropped, with the rest of its command line.
 ///
@@ -195,7 +196,10 @@ public struct IMAPFrameDecoder: Sendable {
             return .frame(Frame(parts: parts))
         }
         parts.append(.text(line))
-        if !messageLiteralSeen, isMessageLiteral() {
+        // The first message literal of an APPEND, or one after a message (MULTIAPPEND,
+        // RFC 3502 section 6: flags and a date-time are never literals), within the
+        // command's count of literals.
+        if isMessageLiteral(), !messageLiteralSeen || parts.contains(where: \.isStreamed), parts.count / 2 <= maxLiterals {
             messageLiteralSeen = true
             messageLiteralAnnounced = (announcement.size, announcement.synchronizing)
             return .messageLiteral(head: Frame(parts: parts), size: announcement.size, synchronizing: announcement.synchronizing)
@@ -280,6 +284,10 @@ public struct IMAPFrameDecoder: Sendable {
 }
 
 extension IMAPFrameDecoder.Frame.Part {
+    var isStreamed: Bool {
+        if case .streamed = self { true } else { false }
+    }
+
     var count: Int {
         switch self {
         case .text(let bytes), .literal(let bytes): bytes.count

@@ -241,10 +241,16 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
             startObserving(context: context)
         case .receiveMessage(let bytes):
             decoder.streamMessageLiteral()
-            upload = IMAPAppendUpload(store: executor.store)
+            if upload == nil {
+                upload = IMAPAppendUpload(store: executor.store)
+            } else {
+                startNextUploadMessage(context: context)
+            }
             write(bytes, context: context)
         case .refuseMessage(let bytes):
+            // The whole command is refused, with the messages of a MULTIAPPEND received so far.
             decoder.refuseMessageLiteral()
+            discardUpload(context: context)
             write(bytes, context: context)
         case .storeMessageData(var bytes):
             uploadPending.writeBuffer(&bytes)
@@ -460,9 +466,29 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         guard let upload else { return }
         let bytes = takeUploadPending()
         uploadWriteBytes = bytes.readableBytes
-        let written = threadPool.runIfActive(eventLoop: context.eventLoop) { upload.write(bytes) }
+        track(threadPool.runIfActive(eventLoop: context.eventLoop) { upload.write(bytes) }, context: context)
+    }
+
+    /// The next message of a MULTIAPPEND (RFC 3502) begins: the last piece of the one before
+    /// is written after any write still running, and then that message is complete.
+    private func startNextUploadMessage(context: ChannelHandlerContext) {
+        guard let upload else { return }
+        let bytes = takeUploadPending()
+        uploadWriteBytes = bytes.readableBytes
+        let threadPool = self.threadPool
+        let previous = uploadWrite ?? context.eventLoop.makeSucceededVoidFuture()
+        track(previous.flatMapWithEventLoop { _, loop in
+            threadPool.runIfActive(eventLoop: loop) {
+                upload.write(bytes)
+                upload.startNext()
+            }
+        }, context: context)
+    }
+
+    /// Waits for a write of the message: once done, the next full piece goes and input is taken again.
+    private func track(_ written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
         uploadWrite = written
-        written.assumeIsolated().whenComplete { _ in
+        written.hop(to: context.eventLoop).assumeIsolated().whenComplete { _ in
             guard self.uploadWrite == written else { return }
             self.uploadWrite = nil
             self.uploadWriteBytes = 0

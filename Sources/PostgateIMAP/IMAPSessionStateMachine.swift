@@ -85,7 +85,7 @@ public struct IMAPSessionStateMachine: Sendable {
     public var capabilities: String {
         // RFC 7888 section 5: before login only small literals are taken (LITERAL-).
         let literal = if case .notAuthenticated = state { "LITERAL-" } else { "LITERAL+" }
-        var words = ["IMAP4rev1", literal, "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
+        var words = ["IMAP4rev1", literal, "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MULTIAPPEND", "MOVE",
                      "SPECIAL-USE", "LIST-EXTENDED", "CHILDREN", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH",
                      "CONDSTORE", "QRESYNC", "APPENDLIMIT=\(configuration.maxLiteralSize)", "PREVIEW", "STATUS=SIZE", "LIST-STATUS", "SAVEDATE", "OBJECTID"]
         if case .notAuthenticated = state {

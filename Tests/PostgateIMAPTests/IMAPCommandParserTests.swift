@@ -43,13 +43,11 @@ import Testing
 
     @Test func appendWithFlagsDateAndLiteral() throws {
         let result = try command("A003 APPEND saved-messages (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {5+}\r\nHello")
-        guard case .append(let mailbox, let flags, let date, let size) = result else { Issue.record("not APPEND"); return }
-        #expect(mailbox == "saved-messages")
-        #expect(flags == ["\\Seen"])
-        #expect(date == Date(timeIntervalSince1970: 837_596_665))
-        #expect(size == 5)
+        #expect(result == .append(mailbox: "saved-messages", messages: [
+            IMAPAppendMessage(flags: ["\\Seen"], date: Date(timeIntervalSince1970: 837_596_665), size: 5),
+        ]))
         // The mailbox as a literal of its own; the message is the literal after it.
-        #expect(try command("a APPEND {5+}\r\nINBOX {2+}\r\nhi") == .append(mailbox: "INBOX", flags: [], date: nil, size: 2))
+        #expect(try command("a APPEND {5+}\r\nINBOX {2+}\r\nhi") == .append(mailbox: "INBOX", messages: [IMAPAppendMessage(size: 2)]))
         // RFC 9051 section 9: the message is a literal, never a quoted string.
         guard case .failure = parse("a APPEND INBOX \"hello\"") else { Issue.record("a quoted message was taken"); return }
     }

@@ -63,7 +63,7 @@ struct IMAPTestSession<Store: IMAPMailStore> {
     var context: IMAPSessionContext
 
     /// Runs one command line (literals as `{n+}`) and returns the response text. An
-    /// APPEND's message goes to a spool file, as the handler sends it.
+    /// APPEND's messages go to spool files, as the handler sends them.
     mutating func run(_ line: String) -> String {
         var decoder = IMAPFrameDecoder()
         decoder.append(ByteBuffer(string: line + "\r\n"))
@@ -73,7 +73,8 @@ struct IMAPTestSession<Store: IMAPMailStore> {
             switch event {
             case .messageLiteral:
                 decoder.streamMessageLiteral()
-                upload = IMAPAppendUpload(store: executor.store)
+                // A MULTIAPPEND's next message (RFC 3502), as the handler starts it.
+                if let upload { upload.startNext() } else { upload = IMAPAppendUpload(store: executor.store) }
             case .messageData(let bytes): upload?.write(bytes)
             case .frame(let whole): frame = whole
             default: return "unexpected \(event)"

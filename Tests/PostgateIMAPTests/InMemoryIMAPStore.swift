@@ -44,6 +44,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var unreadable: Set<UInt32> = []
         var cacheReadFails = false
         var cacheWriteFails = false
+        /// APPENDs that succeed before every further one fails; nil: all succeed.
+        var appendsBeforeFailure: Int?
         /// What was done: content reads, fetch-cache batches read and kept, messages begun and dropped.
         var contentReads = 0
         var cacheBatches = 0
@@ -313,6 +315,10 @@ final class InMemoryIMAPStore: IMAPMailStore {
         let result: (uidValidity: UInt32, uid: UInt32)
         do {
             result = try locked { (state) throws(StoreError) -> (uidValidity: UInt32, uid: UInt32) in
+                if let left = state.appendsBeforeFailure {
+                    guard left > 0 else { throw StoreError.io(operation: "write", path: "spool", reason: "injected failure") }
+                    state.appendsBeforeFailure = left - 1
+                }
                 let index = try Self.folderIndex(mailbox, in: state)
                 let uid = Self.insert(message.bytes, flags: flags, date: internalDate, into: index, state: &state)
                 return (state.folders[index].uidValidity, uid)
