@@ -25,6 +25,7 @@ package struct SQLiteMessageIndex: MailIndex {
                 let assignment = try sessions.assign(db, pending)
                 message.sessionID = assignment?.sessionID
                 message.sessionReason = assignment?.reason.rawValue
+                message.sessionPlaced = assignment?.placed ?? false
                 try insertRow(db, message, modSeq: allocated.modSeq, threadIndexRoot: pending.threadFacts?.threadIndexRoot,
                               contentDigest: pending.contentDigest)
                 if let hold = pending.botHold {

@@ -18,6 +18,8 @@ package struct SQLiteSessionIndex: Sendable {
         var opened = false
         /// The session this start closed (the customer's earlier one in channel mode).
         var closed: Int64?
+        /// The session joined has an owner or a queue of its own.
+        var placed = false
     }
 
     /// True when the mailbox already holds this message: same Message-ID and either the
@@ -48,17 +50,18 @@ package struct SQLiteSessionIndex: Sendable {
         let resolver = SessionResolver(mode: mode, messageIDs: messageIDs)
         guard let decision = try resolver.resolve(facts, activity: activity, now: now, lookup: lookup) else { return nil }
         let sessionID: Int64
-        var (opened, closed) = (false, Int64?.none)
+        var (opened, closed, placed) = (false, Int64?.none, false)
         switch decision {
         case .join(let id, _):
             sessionID = id
             // A customer's message waits for an agent's answer from the first one unanswered.
-            try db.execute(cachedSQL: """
+            placed = try Bool.fetchOne(db, cachedSQL: """
                 UPDATE session SET last_activity_at = ?1, expires_at = ?2,
                     awaiting_since = CASE WHEN ?3 THEN coalesce(awaiting_since, ?1) ELSE awaiting_since END
                 WHERE id = ?4
+                RETURNING owner_agent_id IS NOT NULL OR queue IS NOT NULL
                 """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970 + settings.idleTimeout,
-                                 activity == .customer, id])
+                                 activity == .customer, id]) ?? false
         case .start(let previous, _):
             if let previous { try db.execute(cachedSQL: "UPDATE session SET status = 'closed' WHERE id = ?", arguments: [previous]) }
             sessionID = try startSession(db, mailboxID: mailboxID, mode: mode, facts: facts, previous: previous, now: now)
@@ -70,7 +73,7 @@ package struct SQLiteSessionIndex: Sendable {
             // A flagged sender is no participant: it must not widen who may join the session.
             try addParticipants(db, sessionID: sessionID, facts: facts, now: now)
         }
-        return Assignment(sessionID: sessionID, reason: decision.reason, opened: opened, closed: closed)
+        return Assignment(sessionID: sessionID, reason: decision.reason, opened: opened, closed: closed, placed: placed)
     }
 
     /// What the row's policy label (`message.policy`) makes of it for sessions: no label is

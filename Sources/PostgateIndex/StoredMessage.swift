@@ -31,6 +31,9 @@ public struct StoredMessage: Sendable, Codable, Equatable {
     public var sessionID: Int64?
     /// Which layer put it there (`SessionMatchReason` raw value).
     public var sessionReason: String?
+    /// The session it joined had an owner or a queue of its own when it was stored, so the
+    /// message is filed further (`MailStore.followSessions`).
+    public var sessionPlaced = false
     /// The queue id of the SMTP transaction or fetch that delivered it; nil for a message
     /// APPENDed or copied by IMAP.
     public var queueID: String? = nil

@@ -148,9 +148,14 @@ extension MailStore {
     public func followSessions(_ stored: [StoredMessage], routed: [String: (address: EmailAddress, queue: String?)], now: Date = Date()) {
         for message in stored where message.policy == nil {
             guard let sessionID = message.sessionID, let target = routed[message.mailboxPath] else { continue }
+            let opened = [SessionMatchReason.newThread.rawValue, SessionMatchReason.expired.rawValue].contains(message.sessionReason ?? "")
             do {
+                // Most messages join a session with no owner and no queue of its own, or open
+                // one at an address without last-agent mode: nothing to file, nothing to read.
+                if !message.sessionPlaced {
+                    guard opened, try directorySnapshot().address(target.address)?.settings.lastAgentDays != nil else { continue }
+                }
                 guard var place = try sessionPlace(sessionID) else { continue }
-                let opened = [SessionMatchReason.newThread.rawValue, SessionMatchReason.expired.rawValue].contains(message.sessionReason ?? "")
                 if opened, place.ownerID == nil,
                    let owner = try returningCustomersAgent(place, address: target.address, routedQueue: target.queue, now: now) {
                     try database.write(publishingGeneration: false) { db in
@@ -279,7 +284,7 @@ extension MailStore {
 
     func sessionPlace(_ id: Int64) throws(StoreError) -> SessionPlace? {
         try database.read { db in
-            try Row.fetchOne(db, sql: """
+            try Row.fetchOne(db, cachedSQL: """
                 SELECT session.id, session.mailbox_id, mailbox.path, session.customer, session.owner_agent_id, agent.name AS owner_name,
                     session.queue, session.awaiting_since, session.started_at
                 FROM session JOIN mailbox ON mailbox.id = session.mailbox_id LEFT JOIN agent ON agent.id = session.owner_agent_id
