@@ -199,7 +199,7 @@ public struct IMAPFrameDecoder: Sendable {
         // The first message literal of an APPEND, or one after a message (MULTIAPPEND,
         // RFC 3502 section 6: flags and a date-time are never literals), within the
         // command's count of literals.
-        if isMessageLiteral(), !messageLiteralSeen || parts.contains(where: \.isStreamed), parts.count / 2 <= maxLiterals {
+        if isMessageLiteral(), !messageLiteralSeen || parts.contains(where: \.isStreamed), parts.count / 2 < maxLiterals {
             messageLiteralSeen = true
             messageLiteralAnnounced = (announcement.size, announcement.synchronizing)
             return .messageLiteral(head: Frame(parts: parts), size: announcement.size, synchronizing: announcement.synchronizing)

@@ -203,9 +203,17 @@ public final class IMAPServerHandler: ChannelDuplexHandler, RemovableChannelHand
         while !paused, !closing, !uploadBackedUp, let event = decoder.next() {
             lastActivity = context.eventLoop.now
             let action = stateMachine.receive(event)
-            // A command that ended other than as the APPEND its message was received for
-            // (a syntax error, say) drops what was received.
-            if case .frame = event, upload != nil, !action.runsAppend { discardUpload(context: context) }
+            // A command that ended other than as the APPEND its messages were received for
+            // (a syntax error, a line or literal too long, say) drops what was received; so
+            // does the first message of another APPEND, should any be left.
+            switch event {
+            case .frame, .lineTooLong, .literalTooLarge:
+                if upload != nil, !action.runsAppend { discardUpload(context: context) }
+            case .messageLiteral(let head, _, _) where !head.parts.contains(where: \.isStreamed):
+                discardUpload(context: context)
+            default:
+                break
+            }
             perform(action, context: context)
         }
         context.flush()

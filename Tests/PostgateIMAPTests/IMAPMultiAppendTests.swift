@@ -82,6 +82,27 @@ import Testing
         #expect(try server.spoolFiles().isEmpty)
     }
 
+    /// At most 64 messages in one APPEND: the 65th is refused as a literal too many, the
+    /// 64 received are dropped, and the next APPEND stores only its own message.
+    @Test func aCommandWithTooManyMessagesIsRefusedAndLeavesNothing() throws {
+        let fixture = try IMAPStoreFixture()
+        let server = try IMAPLoopbackServer(fixture, maxLiteralSize: 1 << 20)
+        defer { server.stop() }
+        let client = try IMAPLineClient(port: server.port)
+        defer { client.close() }
+        try client.login()
+        let small = Array("Subject: hi\r\n\r\nhello\r\n".utf8)
+        var command = Array("a APPEND INBOX".utf8)
+        for _ in 1...IMAPFrameDecoder.defaultMaxLiterals { command += Array(" {\(small.count)+}\r\n".utf8) + small }
+        try client.send(command + Array(" {\(small.count)}\r\n".utf8))
+        #expect(try client.readUntilTagged("a").hasPrefix("a NO [TOOBIG]"))
+        try client.send(Array("b APPEND INBOX {\(small.count)+}\r\n".utf8) + small + Array("\r\n".utf8))
+        let reply = try client.readUntilTagged("b")
+        #expect(reply.range(of: #"^b OK \[APPENDUID \d+ 1\] "#, options: .regularExpression) != nil, "\(reply)")
+        let inbox = try #require(try fixture.store.visibleMailboxes(agent: fixture.agent).first { $0.name == "INBOX" })
+        #expect(try fixture.store.snapshot(inbox, agent: fixture.agent).messages.count == 1)
+    }
+
     /// All or none (RFC 3502 section 6.3.11): when storing the second message fails, the
     /// first is taken back, the third never stored, and no spool file is left.
     @Test func aFailureToStoreOneStoresNone() {
