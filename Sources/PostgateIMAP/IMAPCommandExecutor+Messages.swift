@@ -60,9 +60,8 @@ extension IMAPCommandExecutor.Run {
         }
     }
 
-    /// CLOSE expunges silently. With QRESYNC its OK carries HIGHESTMODSEQ (RFC 7162 section
-    /// 3.2.8) for the client's next resync: the value this session last reported, so no
-    /// change it was not told of falls below it (its own expunge is then reported again).
+    /// CLOSE expunges silently, with QRESYNC too (RFC 7162 section 3.2.8): no VANISHED, and
+    /// (as Dovecot answers) no HIGHESTMODSEQ.
     mutating func close() throws(IMAPCommandFailure) {
         guard let view = selected else { return }
         if !view.readOnly {
@@ -70,7 +69,7 @@ extension IMAPCommandExecutor.Run {
             _ = try storeCall { () throws(StoreError) in try store.expunge(view.mailbox, uids: deleted) }
         }
         selected = nil
-        w.tagged(tag, .ok, code: qresync ? "HIGHESTMODSEQ \(view.highestModSeq)" : nil, "CLOSE completed")
+        w.tagged(tag, .ok, "CLOSE completed")
     }
 
     mutating func expunge(_ uids: IMAPSequenceSet?) throws(IMAPCommandFailure) {

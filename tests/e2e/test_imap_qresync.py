@@ -114,11 +114,20 @@ def test_expunges_are_reported_as_vanished(connect):
     ok(imap.select(name))
     ok(imap.store("2:3", "+FLAGS.SILENT", "(\\Deleted)"))
     take(imap, "FETCH")
-    ok(imap.expunge())
+    # RFC 7162 section 3.2.7: EXPUNGE's OK carries the HIGHESTMODSEQ after it.
+    [text] = ok(imap._simple_command("EXPUNGE"))
+    assert re.match(rb"\[HIGHESTMODSEQ \d+\]", text), text
     assert take(imap, "VANISHED") == [b"2:3"] and take(imap, "EXPUNGE") == []
     expunge_elsewhere(other, name, "5")
     ok(imap.noop())
     assert take(imap, "VANISHED") == [b"5"] and take(imap, "EXPUNGE") == []
+    # CLOSE says nothing but its OK (section 3.2.8).
+    ok(imap.store("1", "+FLAGS.SILENT", "(\\Deleted)"))
+    imap.untagged_responses = {}
+    [text] = ok(imap._simple_command("CLOSE"))
+    assert not text.startswith(b"["), text
+    assert "VANISHED" not in imap.untagged_responses and "EXPUNGE" not in imap.untagged_responses
+    imap.state = "AUTH"
     imap.logout()
     other.logout()
 
