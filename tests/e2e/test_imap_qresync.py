@@ -87,6 +87,23 @@ def test_select_with_qresync_reports_what_vanished_and_changed(connect):
     other.logout()
 
 
+def test_sequence_match_data_leaves_out_what_the_client_saw_go(connect):
+    """RFC 7162 section 3.2.5.2: message 1 is UID 2 and message 2 is UID 3, as the client
+    says, so it saw UID 1 go: only UID 4, expunged after its mod-sequence, is reported.
+    (Without the match data Postgate would report UID 1 too; Dovecot remembers when each
+    UID went.)"""
+    imap, other = connect(), connect()
+    name = filled(imap)
+    expunge_elsewhere(other, name, "1")
+    uidvalidity, since = status(imap, name)
+    expunge_elsewhere(other, name, "4")
+    enable_qresync(imap)
+    select(imap, "EXAMINE", name, f"(QRESYNC ({uidvalidity} {since} 1:5 (1:2 2:3)))")
+    assert take(imap, "VANISHED") == [b"(EARLIER) 4"]
+    imap.logout()
+    other.logout()
+
+
 def test_qresync_needs_enable_and_uid_fetch_with_changedsince(connect):
     imap = connect()
     name = filled(imap)
@@ -158,4 +175,7 @@ def test_selecting_another_mailbox_says_closed(connect):
     assert "CLOSED" not in imap.untagged_responses
     ok(imap.select("INBOX", readonly=True))
     assert "CLOSED" in imap.untagged_responses
+    # Also when the next mailbox cannot be opened: the one before is closed all the same.
+    typ, _ = imap.select(folder())
+    assert typ == "NO" and "CLOSED" in imap.untagged_responses
     imap.logout()
