@@ -25,6 +25,7 @@ struct APIContract: Sendable {
     indirect enum Schema: Sendable {
         case string(minLength: Int?, maxLength: Int?)
         case integer(minimum: Int?, maximum: Int?)
+        case number
         case boolean
         case array(items: Schema?, minItems: Int?, maxItems: Int?)
         case object(properties: [String: Schema], closed: Bool)
@@ -57,6 +58,7 @@ struct APIContract: Sendable {
             switch types.first(where: { $0 != "null" }) {
             case "string"?: base = .string(minLength: node["minLength"] as? Int, maxLength: node["maxLength"] as? Int)
             case "integer"?: base = .integer(minimum: node["minimum"] as? Int, maximum: node["maximum"] as? Int)
+            case "number"?: base = .number
             case "boolean"?: base = .boolean
             case "array"?:
                 base = .array(items: node["items"].map { schema($0, depth: depth + 1) }, minItems: node["minItems"] as? Int,
@@ -103,6 +105,8 @@ struct APIContract: Sendable {
                 guard let number = Int(value) else { return "\(parameter.name) must be an integer" }
                 if let minimum, number < minimum { return "\(parameter.name) is less than \(minimum)" }
                 if let maximum, number > maximum { return "\(parameter.name) is more than \(maximum)" }
+            } else if case .number = parameter.schema {
+                guard Double(value) != nil else { return "\(parameter.name) must be a number" }
             } else if case .boolean = parameter.schema {
                 guard value == "true" || value == "false" else { return "\(parameter.name) must be true or false" }
             } else if let problem = Self.check(value, parameter.schema, at: parameter.name) {
@@ -132,6 +136,8 @@ struct APIContract: Sendable {
                   abs(number.doubleValue) < 9.0e15 else { return "\(path) must be an integer" }
             if let minimum, number.intValue < minimum { return "\(path) is less than \(minimum)" }
             if let maximum, number.intValue > maximum { return "\(path) is more than \(maximum)" }
+        case .number:
+            guard let number = value as? NSNumber, !isBoolean(number) else { return "\(path) must be a number" }
         case .boolean:
             guard let number = value as? NSNumber, isBoolean(number) else { return "\(path) must be true or false" }
         case .array(let items, let minItems, let maxItems):

@@ -17,6 +17,8 @@ struct APIHandler: APIProtocol {
     let threadPool: NIOThreadPool
     /// The per-kind limits new domains and addresses are checked against (`channels.limits`).
     let limits: ChannelLimits
+    /// The key that seals webhook and bot secrets; nil: the data directory's `secret.key`.
+    let secretKeyPath: String?
     /// What `/readyz` reports.
     let readiness: @Sendable () async -> [APIReadinessCheck]
     /// What `/metrics` answers: the Prometheus text exposition.

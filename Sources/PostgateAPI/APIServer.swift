@@ -24,13 +24,17 @@ package struct APIServer: Sendable {
         /// Largest request body accepted; larger ones are answered 413 unread.
         package var maxBodyBytes: Int
         package var limits: ChannelLimits
+        /// The key that seals webhook and bot secrets (`channels.secret_key_file`); nil: the
+        /// data directory's `secret.key`.
+        package var secretKeyPath: String?
 
-        package init(host: String, port: Int, tls: TLSConfiguration?, maxBodyBytes: Int, limits: ChannelLimits) {
+        package init(host: String, port: Int, tls: TLSConfiguration?, maxBodyBytes: Int, limits: ChannelLimits, secretKeyPath: String? = nil) {
             self.host = host
             self.port = port
             self.tls = tls
             self.maxBodyBytes = maxBodyBytes
             self.limits = limits
+            self.secretKeyPath = secretKeyPath
         }
     }
 
@@ -52,8 +56,8 @@ package struct APIServer: Sendable {
         router.get("openapi.yaml") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
-        let handler = APIHandler(store: store, outbound: outbound, threadPool: threadPool, limits: settings.limits, readiness: readiness,
-                                 metrics: metrics)
+        let handler = APIHandler(store: store, outbound: outbound, threadPool: threadPool, limits: settings.limits,
+                                 secretKeyPath: settings.secretKeyPath, readiness: readiness, metrics: metrics)
         let access = APIAccessMiddleware(store: store, threadPool: threadPool, limiter: APIRateLimiter())
         let contract = APIContractMiddleware(contract: try APIContract(document: document), maxBodyBytes: maxBodyBytes)
         try handler.registerHandlers(on: router, middlewares: [APIProblemMiddleware(logger: logger), access, contract])

@@ -29,7 +29,8 @@ extension Gateway {
             let (events, sink) = AsyncStream.makeStream(of: Result<SocketAddress?, any Error>.self)
             let server = try APIServer(
                 settings: .init(host: address.host, port: address.port, tls: tls, maxBodyBytes: settings.maxBodyBytes,
-                                limits: configuration.channels.limits),
+                                limits: configuration.channels.limits,
+                                secretKeyPath: configuration.channels.secretKeyFile.isEmpty ? nil : configuration.channels.secretKeyFile),
                 store: store, outbound: outbound, threadPool: threadPool, eventLoopGroup: group, logger: logger,
                 readiness: { [weak self] in await self?.readinessChecks(store: store) ?? [] },
                 metrics: scrape,

@@ -15,6 +15,17 @@ public struct ResponseAttachment: Sendable {
         self.contentType = contentType
         self.data = data
     }
+
+    /// The media type of a file name's extension, for the attachment's Content-Type.
+    public static func contentType(of name: String) -> String {
+        let types = ["pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
+                     "htm": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8", "png": "image/png",
+                     "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "zip": "application/zip",
+                     "doc": "application/msword", "ics": "text/calendar; charset=utf-8", "vcf": "text/vcard; charset=utf-8",
+                     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+        return types[URL(fileURLWithPath: name).pathExtension.lowercased()] ?? "application/octet-stream"
+    }
 }
 
 /// Standard responses: shared answers agents insert from their mail clients. Each is a

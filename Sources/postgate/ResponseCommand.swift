@@ -47,7 +47,7 @@ struct ResponseCommand: ParsableCommand {
             let files = attachments.map { path in
                 guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read the attachment \(path)") }
                 let name = URL(fileURLWithPath: path).lastPathComponent
-                return ResponseAttachment(filename: name, contentType: Self.contentType(of: name), data: Array(data))
+                return ResponseAttachment(filename: name, contentType: ResponseAttachment.contentType(of: name), data: Array(data))
             }
             let record = try options.withStore { (store) throws(StoreError) in
                 try store.addResponse(name: name, subject: subject, text: body, html: htmlBody, attachments: files, queue: queue,
@@ -60,17 +60,6 @@ struct ResponseCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
             guard let text = String(data: data, encoding: .utf8) else { fail("\(path) is not UTF-8 text") }
             return text
-        }
-
-        /// The media type of a file name's extension, for the attachment's Content-Type.
-        static func contentType(of name: String) -> String {
-            let types = ["pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
-                         "htm": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8", "png": "image/png",
-                         "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "zip": "application/zip",
-                         "doc": "application/msword", "ics": "text/calendar; charset=utf-8", "vcf": "text/vcard; charset=utf-8",
-                         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
-            return types[URL(fileURLWithPath: name).pathExtension.lowercased()] ?? "application/octet-stream"
         }
     }
 
