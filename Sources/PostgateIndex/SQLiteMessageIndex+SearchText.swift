@@ -4,10 +4,12 @@ import PostgateMaildir
 
 /// The search text (`message_search`, migration "search-text-v1") behind IMAP SEARCH.
 extension SQLiteMessageIndex {
+    /// The messages of the mailbox with no search text yet; whether a row exists is read
+    /// from the narrow index, not from the rows filled with header and body text.
     package func uidsWithoutSearchText(mailboxID: Int64) throws(StoreError) -> [UInt32] {
         try database.read { db in
             try UInt32.fetchAll(db.cachedStatement(sql: """
-                SELECT m.uid FROM message m LEFT JOIN message_search s ON s.message_id = m.id
+                SELECT m.uid FROM message m LEFT JOIN message_search s INDEXED BY message_search_fields ON s.message_id = m.id
                 WHERE m.mailbox_id = ? AND s.message_id IS NULL ORDER BY m.uid
                 """), arguments: [mailboxID])
         }
