@@ -254,6 +254,27 @@ import PostgateDirectory
         #expect(later.first == "* VANISHED (EARLIER) 2", "the set bounds the report: \(later)")
     }
 
+    /// RFC 7162 section 3.2: while a FETCH holds an expunge back, the session's HIGHESTMODSEQ
+    /// stays below it (a client resyncing from it must still hear of the expunge); it moves
+    /// on once the expunge is reported.
+    @Test func highestModSeqStaysBelowAnExpungeHeldBack() throws {
+        var session = qresyncSession()
+        let (uidValidity, before) = try state(session.run("a SELECT INBOX"))
+        var other = fixture.session()
+        _ = other.run("x SELECT INBOX")
+        _ = other.run("x UID STORE 3 +FLAGS (\\Seen)")
+        expungeElsewhere("5")
+        let fetch = session.run("b FETCH 1:* (FLAGS) (CHANGEDSINCE \(before))")
+        #expect(!fetch.contains("VANISHED"), "held back during FETCH: \(fetch)")
+        #expect(session.context.selected?.highestModSeq == before)
+        #expect(lines(session.run("c NOOP")).first == "* VANISHED 5")
+        let after = try #require(session.context.selected?.highestModSeq)
+        #expect(after > before)
+        // Resyncing from the value before reports the expunge.
+        var next = qresyncSession()
+        #expect(next.run("d EXAMINE INBOX (QRESYNC (\(uidValidity) \(before)))").contains("* VANISHED (EARLIER) 5"))
+    }
+
     /// RFC 7162 section 3.2.10: an expunge another process made reaches an idling session
     /// as VANISHED (the IDLE poll), several in one response.
     @Test func idleReportsExpungesAsVanished() {
