@@ -7,13 +7,18 @@ session appended a message, UID FETCH 1:* (FLAGS),
 FETCH 1:* (ENVELOPE) (both also read as octets, without imaplib's parsing),
 1,000 full bodies (BODY.PEEK[]), SEARCH FROM and SEARCH TEXT (each the median of five
 timings; LOGIN+SELECT on five new connections), and 1,000 APPENDs; and prints
-a table with the ratio Postgate / Dovecot (below 1 is faster).
+a table with the ratio Postgate / Dovecot (below 1 is faster). Then a stress run: ten
+clients at once for --stress seconds (default 60), each mixing SELECT, UID FETCH, UID
+STORE with keywords, APPEND, UID EXPUNGE of its own appended messages, UID SEARCH and
+IDLE on the shared mailbox, first against Postgate, then against Dovecot; it prints the
+commands per second and the commands answered NO or BAD (or that broke the connection)
+for both.
 
 Dovecot (Debian dovecot-imapd) runs as a private, unprivileged-mail instance with its
 own configuration, base directory and Maildir on a free loopback port; the system one is
 never touched. Postgate runs from .build (build it first; a release build is fairer).
 
-    python3 bench/imap_bench.py [--messages 10000] [--bin .build/release/postgate]
+    python3 bench/imap_bench.py [--messages 10000] [--bin .build/release/postgate] [--stress 60]
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ import argparse
 import imaplib
 import os
 import pwd
+import random
+import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -134,6 +143,8 @@ service anvil {{
 }}
 service imap-login {{
   chroot =
+  # High-performance mode: login processes serve many connections each.
+  service_count = 0
 }}
 """)
     os.chmod(work, 0o755)
@@ -239,10 +250,117 @@ def measure(port: int, count: int) -> dict[str, float]:
     return results
 
 
+# --------------------------------------------------------------------------- stress
+
+STRESS_KEYWORDS = [f"$Label{i}" for i in range(1, 6)]
+
+
+class StressClient(threading.Thread):
+    """One of the stress run's clients: its own connection, a command mix drawn from a
+    seeded generator, every reply checked."""
+
+    def __init__(self, port: int, number: int, deadline: float, count: int) -> None:
+        super().__init__(daemon=True)
+        self.port, self.number, self.deadline, self.count = port, number, deadline, count
+        self.commands = 0
+        self.errors: list[str] = []
+        self.own: list[int] = []
+
+    def run(self) -> None:
+        rng = random.Random(self.number)
+        try:
+            imap = imaplib.IMAP4("127.0.0.1", self.port)
+            imap.login("bench", PASSWORD)
+            imap.select("INBOX")
+        except Exception as error:  # noqa: BLE001 - a client that cannot start is one error
+            self.errors.append(f"start: {error}")
+            return
+        operations = [self.select, self.fetch, self.store, self.append, self.expunge, self.search, self.idle]
+        weights = [1, 4, 4, 2, 1, 2, 1]
+        while time.monotonic() < self.deadline:
+            operation = rng.choices(operations, weights)[0]
+            try:
+                operation(imap, rng)
+                self.commands += 1
+            except imaplib.IMAP4.abort as error:
+                self.errors.append(f"{operation.__name__}: connection broken: {error}")
+                return
+            except (imaplib.IMAP4.error, AssertionError) as error:
+                self.errors.append(f"{operation.__name__}: {error}")
+        try:
+            imap.logout()
+        except Exception:  # noqa: BLE001 - the run is over
+            pass
+
+    @staticmethod
+    def check(typ: str, data) -> None:
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"{typ} {data}")
+
+    def select(self, imap, rng) -> None:
+        self.check(*imap.select("INBOX"))
+
+    def fetch(self, imap, rng) -> None:
+        first = rng.randrange(1, self.count)
+        self.check(*imap.uid("FETCH", f"{first}:{first + 49}", "(FLAGS ENVELOPE RFC822.SIZE)"))
+
+    def store(self, imap, rng) -> None:
+        uid = rng.randrange(1, self.count)
+        sign = rng.choice("+-")
+        self.check(*imap.uid("STORE", str(uid), f"{sign}FLAGS", f"({rng.choice(STRESS_KEYWORDS)} \\Seen)"))
+
+    def append(self, imap, rng) -> None:
+        typ, data = imap.append("INBOX", None, None, message(rng.randrange(self.count)))
+        self.check(typ, data)
+        found = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"")
+        if found:
+            self.own.append(int(found.group(1)))
+
+    def expunge(self, imap, rng) -> None:
+        if not self.own:
+            return self.append(imap, rng)
+        uid = str(self.own.pop())
+        self.check(*imap.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)"))
+        self.check(*imap.uid("EXPUNGE", uid))
+
+    def search(self, imap, rng) -> None:
+        self.check(*imap.uid("SEARCH", "FROM", f"customer{rng.randrange(97)}"))
+
+    def idle(self, imap, rng) -> None:
+        # imaplib has no IDLE (RFC 2177): the command, its continuation, a short wait for
+        # whatever the others changed, DONE, and the tagged reply.
+        tag = imap._new_tag()
+        imap.send(tag + b" IDLE\r\n")
+        while not (line := imap.readline()).startswith(b"+"):
+            if line.startswith(tag) or not line:
+                raise imaplib.IMAP4.error(f"IDLE refused: {line!r}")
+        select.select([imap.sock], [], [], 0.2)  # what arrives meanwhile is read below
+        imap.send(b"DONE\r\n")
+        while not (line := imap.readline()).startswith(tag):
+            if not line:
+                raise imaplib.IMAP4.abort("connection closed during IDLE")
+        if not line.split(b" ", 2)[1].upper().startswith(b"OK"):
+            raise imaplib.IMAP4.error(f"IDLE: {line!r}")
+
+
+def stress(port: int, count: int, seconds: float, clients: int = 10) -> tuple[float, list[str]]:
+    """Commands per second of `clients` clients for `seconds`, and what went wrong."""
+    deadline = time.monotonic() + seconds
+    threads = [StressClient(port, number, deadline, count) for number in range(clients)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 60)
+    elapsed = time.monotonic() - start
+    return sum(t.commands for t in threads) / elapsed, [e for t in threads for e in t.errors]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--bin", type=Path, default=ROOT / ".build" / "release" / "postgate")
+    parser.add_argument("--stress", type=float, default=60, help="seconds of the ten-client stress run (0: none)")
     netns.add_argument(parser)
     args = parser.parse_args()
     netns.isolate(__file__, args.no_netns)
@@ -261,6 +379,20 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: |")
         for name in ours:
             print(f"| {name} | {ours[name]:.3f} | {theirs[name]:.3f} | {ours[name] / theirs[name]:.2f} |")
+        if args.stress > 0:
+            print(f"stress: 10 clients for {args.stress:.0f} s against each server …", file=sys.stderr)
+            rates, failures = {}, {}
+            for name, port in (("Postgate", postgate_port), ("Dovecot", dovecot_port)):
+                rates[name], failures[name] = stress(port, args.messages, args.stress)
+            print()
+            print(f"| stress: 10 clients, {args.stress:.0f} s | Postgate | Dovecot | ratio |")
+            print("| --- | ---: | ---: | ---: |")
+            print(f"| commands per second | {rates['Postgate']:.0f} | {rates['Dovecot']:.0f} | "
+                  f"{rates['Postgate'] / rates['Dovecot']:.2f} |")
+            print(f"| commands answered NO or BAD, or broken | {len(failures['Postgate'])} | {len(failures['Dovecot'])} | |")
+            for name in failures:
+                for failure in failures[name][:5]:
+                    print(f"{name}: {failure}", file=sys.stderr)
     finally:
         for server in servers:
             server.send_signal(signal.SIGTERM)

@@ -143,7 +143,10 @@ extension IMAPCommandExecutor.Run {
         }
         responder.storePending(force: true)
         selected = view
-        try finishReading("FETCH", unreadable: unreadable, expunged: expunged, expungedFails: true)
+        // A UID FETCH ignores UIDs that no longer exist (RFC 9051 section 6.4.9): a message
+        // expunged by another session meanwhile is one, so the command stands (OK with
+        // EXPUNGEISSUED, as it tells the client to look); a FETCH named it by number.
+        try finishReading("FETCH", unreadable: unreadable, expunged: expunged, expungedFails: !uid)
     }
 
     /// STORE, with UNCHANGEDSINCE (RFC 7162 section 3.1.3): messages changed since are

@@ -101,6 +101,10 @@ import Testing
         let fetch = session.run("b FETCH 1:2 BODY.PEEK[]")
         #expect(!fetch.contains("* 1 FETCH") && fetch.contains("* 2 FETCH (BODY[] {"), "\(fetch)")
         #expect(fetch.hasSuffix("b NO [EXPUNGEISSUED] Some of the requested messages no longer exist (UID 1)\r\n"), "\(fetch)")
+        // A UID FETCH ignores UIDs that no longer exist: it stands, and says why one is missing.
+        let byUID = session.run("b2 UID FETCH 1:2 BODY.PEEK[]")
+        #expect(!byUID.contains("* 1 FETCH") && byUID.contains("* 2 FETCH (UID 2 BODY[] {"), "\(byUID)")
+        #expect(byUID.hasSuffix("b2 OK [EXPUNGEISSUED] FETCH completed; some messages no longer exist (UID 1)\r\n"), "\(byUID)")
         // Text keys are answered from the index's search text, which went with the message.
         let search = session.run("c SEARCH TEXT photo")
         #expect(search == "* SEARCH 2\r\nc OK SEARCH completed\r\n", "\(search)")
