@@ -36,12 +36,10 @@ import Testing
     /// continuation request), the second larger than a spool-file piece; both stored byte
     /// exact, UIDs in APPENDUID in order (RFC 4315 section 3).
     @Test func messagesAreStoredInOrderWithTheirUIDs() throws {
-        let fixture = try IMAPStoreFixture()
-        let server = try IMAPLoopbackServer(fixture, maxLiteralSize: 4 << 20)
-        defer { server.stop() }
-        let client = try IMAPLineClient(port: server.port)
-        defer { client.close() }
-        #expect(try client.login().contains(" MULTIAPPEND "))
+        let connection = try Connection(maxLiteralSize: 4 << 20)
+        defer { connection.close() }
+        let (fixture, server, client) = (connection.fixture, connection.server, connection.client)
+        #expect(connection.greeting.contains(" MULTIAPPEND "))
         let first = Array("Subject: first\r\n\r\none\r\n".utf8)
         let second = Array("Subject: second\r\n\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "z"), count: 3 * IMAPServerHandler.uploadChunkSize)
         try client.send("a APPEND INBOX (\\Seen) {\(first.count)}\r\n")
@@ -66,31 +64,24 @@ import Testing
     /// A message refused for its size (RFC 7889) refuses the whole command: the messages
     /// before it are dropped too, and the session goes on.
     @Test func aRefusedMessageRefusesThemAll() throws {
-        let fixture = try IMAPStoreFixture()
-        let server = try IMAPLoopbackServer(fixture, maxLiteralSize: 1 << 20)
-        defer { server.stop() }
-        let client = try IMAPLineClient(port: server.port)
-        defer { client.close() }
-        try client.login()
+        let connection = try Connection(maxLiteralSize: 1 << 20)
+        defer { connection.close() }
+        let (server, client) = (connection.server, connection.client)
         let small = Array("Subject: hi\r\n\r\nhello\r\n".utf8)
         try client.send(Array("a APPEND INBOX {\(small.count)+}\r\n".utf8) + small + Array(" {\((1 << 20) + 1)}\r\n".utf8))
         #expect(try client.readUntilTagged("a") == "a NO [TOOBIG] Message larger than APPENDLIMIT \(1 << 20)")
         try client.send("b NOOP\r\n")
         #expect(try client.readUntilTagged("b") == "b OK NOOP completed")
-        let inbox = try #require(try fixture.store.visibleMailboxes(agent: fixture.agent).first { $0.name == "INBOX" })
-        #expect(try fixture.store.snapshot(inbox, agent: fixture.agent).messages.isEmpty)
+        #expect(try connection.inboxCount() == 0)
         #expect(try server.spoolFiles().isEmpty)
     }
 
     /// At most 64 messages in one APPEND: the 65th is refused as a literal too many, the
     /// 64 received are dropped, and the next APPEND stores only its own message.
     @Test func aCommandWithTooManyMessagesIsRefusedAndLeavesNothing() throws {
-        let fixture = try IMAPStoreFixture()
-        let server = try IMAPLoopbackServer(fixture, maxLiteralSize: 1 << 20)
-        defer { server.stop() }
-        let client = try IMAPLineClient(port: server.port)
-        defer { client.close() }
-        try client.login()
+        let connection = try Connection(maxLiteralSize: 1 << 20)
+        defer { connection.close() }
+        let client = connection.client
         let small = Array("Subject: hi\r\n\r\nhello\r\n".utf8)
         var command = Array("a APPEND INBOX".utf8)
         for _ in 1...IMAPFrameDecoder.defaultMaxLiterals { command += Array(" {\(small.count)+}\r\n".utf8) + small }
@@ -99,8 +90,7 @@ import Testing
         try client.send(Array("b APPEND INBOX {\(small.count)+}\r\n".utf8) + small + Array("\r\n".utf8))
         let reply = try client.readUntilTagged("b")
         #expect(reply.range(of: #"^b OK \[APPENDUID \d+ 1\] "#, options: .regularExpression) != nil, "\(reply)")
-        let inbox = try #require(try fixture.store.visibleMailboxes(agent: fixture.agent).first { $0.name == "INBOX" })
-        #expect(try fixture.store.snapshot(inbox, agent: fixture.agent).messages.count == 1)
+        #expect(try connection.inboxCount() == 1)
     }
 
     /// All or none (RFC 3502 section 6.3.11): when storing the second message fails, the
@@ -120,5 +110,30 @@ import Testing
         // An empty message among them refuses them all.
         #expect(session.run("c APPEND INBOX {7+}\r\nSubj: 4 {0+}\r\n").hasPrefix("c NO Empty message"))
         #expect(store.messages().count == 2)
+    }
+}
+
+/// A store, the real handler over it on a loopback port, and a client logged in to it.
+private final class Connection {
+    let fixture: IMAPStoreFixture
+    let server: IMAPLoopbackServer
+    let client: IMAPLineClient
+    let greeting: String
+
+    init(maxLiteralSize: Int) throws {
+        fixture = try IMAPStoreFixture()
+        server = try IMAPLoopbackServer(fixture, maxLiteralSize: maxLiteralSize)
+        client = try IMAPLineClient(port: server.port)
+        greeting = try client.login()
+    }
+
+    func close() {
+        client.close()
+        server.stop()
+    }
+
+    func inboxCount() throws -> Int {
+        guard let inbox = try fixture.store.visibleMailboxes(agent: fixture.agent).first(where: { $0.name == "INBOX" }) else { return -1 }
+        return try fixture.store.snapshot(inbox, agent: fixture.agent).messages.count
     }
 }

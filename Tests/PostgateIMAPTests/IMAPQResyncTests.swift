@@ -40,6 +40,13 @@ import PostgateDirectory
         text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
     }
 
+    /// Another session: adds `flag` to `uids`.
+    private func flagElsewhere(_ uids: String, _ flag: String) {
+        var other = fixture.session()
+        _ = other.run("x SELECT INBOX")
+        _ = other.run("x UID STORE \(uids) +FLAGS (\(flag))")
+    }
+
     /// Another session: marks `uids` \Deleted and expunges them.
     private func expungeElsewhere(_ uids: String) {
         var other = fixture.session()
@@ -142,9 +149,7 @@ import PostgateDirectory
     @Test func selectReportsWhatVanishedAndChangedSince() throws {
         var first = fixture.session()
         let (uidValidity, highest) = try state(first.run("a SELECT INBOX"))
-        var other = fixture.session()
-        _ = other.run("x SELECT INBOX")
-        _ = other.run("x UID STORE 2 +FLAGS (\\Flagged)")
+        flagElsewhere("2", "\\Flagged")
         expungeElsewhere("4")
 
         var session = qresyncSession()
@@ -235,9 +240,7 @@ import PostgateDirectory
     @Test func uidFetchVanishedReportsTheGoneUIDsOfTheSet() throws {
         var session = qresyncSession()
         let (_, highest) = try state(session.run("a SELECT INBOX"))
-        var other = fixture.session()
-        _ = other.run("x SELECT INBOX")
-        _ = other.run("x UID STORE 3 +FLAGS (\\Seen)")
+        flagElsewhere("3", "\\Seen")
         let unchanged = lines(session.run("b UID FETCH 1:* (FLAGS) (CHANGEDSINCE \(highest) VANISHED)"))
         #expect(!unchanged.contains { $0.contains("VANISHED") }, "\(unchanged)")
         #expect(unchanged.contains { $0.hasPrefix("* 3 FETCH (UID 3 ") })
@@ -260,9 +263,7 @@ import PostgateDirectory
     @Test func highestModSeqStaysBelowAnExpungeHeldBack() throws {
         var session = qresyncSession()
         let (uidValidity, before) = try state(session.run("a SELECT INBOX"))
-        var other = fixture.session()
-        _ = other.run("x SELECT INBOX")
-        _ = other.run("x UID STORE 3 +FLAGS (\\Seen)")
+        flagElsewhere("3", "\\Seen")
         expungeElsewhere("5")
         let fetch = session.run("b FETCH 1:* (FLAGS) (CHANGEDSINCE \(before))")
         #expect(!fetch.contains("VANISHED"), "held back during FETCH: \(fetch)")
