@@ -3,10 +3,10 @@ import HTTPTypes
 import OpenAPIRuntime
 import Yams
 
-/// The bounds the OpenAPI document sets on requests (lengths, counts, ranges, closed
-/// objects), checked before an operation runs, so that the document is the one statement of
-/// them. The generated code checks types and required properties; this checks the rest of
-/// what the document's JSON Schema says of parameters and JSON bodies.
+/// The bounds the OpenAPI document sets on requests (lengths, patterns, counts, ranges,
+/// closed objects), checked before an operation runs, so that the document is the one
+/// statement of them. The generated code checks types and required properties; this checks
+/// the rest of what the document's JSON Schema says of parameters and JSON bodies.
 struct APIContract: Sendable {
     /// One operation's parameters and body schema.
     struct Operation: Sendable {
@@ -23,7 +23,8 @@ struct APIContract: Sendable {
 
     /// The subset of JSON Schema the document uses.
     indirect enum Schema: Sendable {
-        case string(minLength: Int?, maxLength: Int?)
+        /// `pattern` as the document writes it (an ECMA-262 regular expression, JSON Schema §6.3.3).
+        case string(minLength: Int?, maxLength: Int?, pattern: String?)
         case integer(minimum: Int?, maximum: Int?)
         case number
         case boolean
@@ -56,7 +57,8 @@ struct APIContract: Sendable {
             let nullable = types.contains("null")
             let base: Schema
             switch types.first(where: { $0 != "null" }) {
-            case "string"?: base = .string(minLength: node["minLength"] as? Int, maxLength: node["maxLength"] as? Int)
+            case "string"?:
+                base = .string(minLength: node["minLength"] as? Int, maxLength: node["maxLength"] as? Int, pattern: node["pattern"] as? String)
             case "integer"?: base = .integer(minimum: node["minimum"] as? Int, maximum: node["maximum"] as? Int)
             case "number"?: base = .number
             case "boolean"?: base = .boolean
@@ -126,11 +128,12 @@ struct APIContract: Sendable {
         switch schema {
         case .any: return nil
         case .nullable(let inner): return value is NSNull ? nil : check(value, inner, at: path)
-        case .string(let minLength, let maxLength):
+        case .string(let minLength, let maxLength, let pattern):
             guard let text = value as? String else { return "\(path) must be a string" }
             let length = text.unicodeScalars.count
             if let minLength, length < minLength { return "\(path) is shorter than \(minLength) characters" }
             if let maxLength, length > maxLength { return "\(path) is longer than \(maxLength) characters" }
+            if let pattern, !matches(text, pattern) { return "\(path) does not match \(pattern)" }
         case .integer(let minimum, let maximum):
             guard let number = value as? NSNumber, !isBoolean(number), number.doubleValue.rounded() == number.doubleValue,
                   abs(number.doubleValue) < 9.0e15 else { return "\(path) must be an integer" }
@@ -160,6 +163,15 @@ struct APIContract: Sendable {
             }
         }
         return nil
+    }
+
+    /// Whether `pattern` matches somewhere in `text` (JSON Schema patterns are not anchored).
+    /// ECMA-262's `$` without the multiline flag matches only at the end, where ICU's also
+    /// matches before a final line break: a closing `$` is read as `\z`.
+    private static func matches(_ text: String, _ pattern: String) -> Bool {
+        var icu = pattern
+        if icu.hasSuffix("$"), !icu.hasSuffix("\\$") { icu = String(icu.dropLast()) + "\\z" }
+        return text.range(of: icu, options: .regularExpression) != nil
     }
 
     /// JSON's true and false, which Foundation reads as numbers of the C type `char`.

@@ -54,6 +54,11 @@ import Testing
                   minimum: 0
                 on:
                   type: boolean
+                line:
+                  type: string
+                  pattern: '^[^\\r\\n]*$'
+                weight:
+                  type: number
         """.utf8)
 
     private func violation(path: String = "/v1/things/abc", parameters: [String: Substring] = ["name": "abc"], _ body: String?) throws -> String? {
@@ -83,6 +88,16 @@ import Testing
         #expect(try violation(path: "/v1/things/abc?limit=11", nil) == "limit is more than 10")
         #expect(try violation(path: "/v1/things/abc?limit=ten", nil) == "limit must be an integer")
         #expect(try violation(path: "/v1/things/abcdef", parameters: ["name": "abcdef"], nil) == "name is longer than 5 characters")
+    }
+
+    @Test func patternsAndNumbersAreChecked() throws {
+        #expect(try violation(#"{"line": "one line", "weight": 2.5}"#) == nil)
+        #expect(try violation(#"{"line": "two\nlines"}"#) == #"body.line does not match ^[^\r\n]*$"#)
+        // ECMA-262's $ matches only at the end: a final line break does not match.
+        #expect(try violation(#"{"line": "ends with a break\n"}"#) == #"body.line does not match ^[^\r\n]*$"#)
+        #expect(try violation(#"{"weight": null}"#) == "body.weight must be a number")
+        #expect(try violation(#"{"weight": true}"#) == "body.weight must be a number")
+        #expect(try violation(#"{"weight": "2"}"#) == "body.weight must be a number")
     }
 
     @Test func lengthsCountUnicodeScalarsAsJSONSchemaDoes() throws {

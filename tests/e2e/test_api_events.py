@@ -129,7 +129,7 @@ def test_a_bot_is_attached_changed_and_detached(gateway: API, data_dir: Path, bo
     for address, body, expected, reason in [
         ("support@acme.test", {"url": "http://bot.example.test/"}, 422, "must be https://"),
         ("support@acme.test", {"url": b.url, "timeout": 0}, 422, "timeout is 1 to 300 seconds"),
-        ("support@acme.test", {"url": b.url, "transferKeywords": ["a\nb"]}, 400, "one line"),
+        ("support@acme.test", {"url": b.url, "transferKeywords": ["a\nb"]}, 400, "transferKeywords[0]"),
         ("support@acme.test", {"url": b.url, "colour": "red"}, 400, "not a property"),
         ("nobody@acme.test", {"url": b.url}, 404, "nobody@acme.test"),
         ("help@acme.test", {"url": b.url}, 409, "alias"),
@@ -206,9 +206,9 @@ def test_standard_responses_are_added_replaced_and_removed(gateway: API, data_di
         ({}, 409, "refund"),
         ({"name": "thanks", "queue": "nowhere"}, 422, "nowhere"),
         ({"name": "-dash"}, 422, "must be a letter or digit"),
-        ({"name": "thanks", "subject": "a\nb"}, 422, "one line"),
-        ({"name": "thanks", "attachments": [{"filename": "../x.pdf", "content": "AAAA"}]}, 400, "without a directory"),
-        ({"name": "thanks", "attachments": [{"filename": "x.pdf", "content": "not base64!"}]}, 400, "base64"),
+        ({"name": "thanks", "subject": "a\nb"}, 400, "body.subject"),
+        ({"name": "thanks", "attachments": [{"filename": "../x.pdf", "content": "AAAA"}]}, 400, "filename"),
+        ({"name": "thanks", "attachments": [{"filename": "x.pdf", "content": "not base64!"}]}, 400, "content"),
     ]:
         status, fields, data = gateway.request("POST", "/v1/responses", admin, dict(body, **wrong))
         assert reason in assert_problem(status, fields, data, expected)["detail"], (wrong, data)
