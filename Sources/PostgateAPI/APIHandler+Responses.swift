@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIRuntime
 import PostgateDirectory
 import PostgateMaildir
 import PostgateStore
@@ -16,6 +17,13 @@ extension APIHandler {
         let name = input.path.name
         let record = try await blocking { store throws(StoreError) in try store.response(named: name) }
         return .ok(.init(body: .json(Self.standardResponse(record))))
+    }
+
+    /// The message agents see, byte for byte (`postgate response show --raw`).
+    func getResponseMessage(_ input: Operations.GetResponseMessage.Input) async throws -> Operations.GetResponseMessage.Output {
+        let name = input.path.name
+        let bytes = try await blocking { store throws(StoreError) in try store.responseMessage(named: name) }
+        return .ok(.init(body: .messageRfc822(HTTPBody(bytes))))
     }
 
     /// Adds the response, or with `replace` saves it over the one of that name (200 then, 201
@@ -56,7 +64,7 @@ extension APIHandler {
               !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw APIProblem.badRequest("an attachment's filename must be a file name without a directory or control characters")
         }
-        guard let data = Data(base64Encoded: file.content) else { throw APIProblem.badRequest("the attachment \(name) is not base64") }
+        guard let data = Data(base64Encoded: file.content) else { throw APIProblem.invalid("the attachment \(name) is not base64") }
         return ResponseAttachment(filename: name, contentType: ResponseAttachment.contentType(of: name), data: Array(data))
     }
 

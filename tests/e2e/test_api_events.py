@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import json
 import smtplib
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import cli, free_port, wait_for
+from conftest import BIN, cli, free_port, wait_for
 from test_api import API, assert_problem, make_token
 from test_bots import bot  # noqa: F401
 from test_webhooks import Subscriber
@@ -198,6 +199,10 @@ def test_standard_responses_are_added_replaced_and_removed(gateway: API, data_di
     assert json.loads(cli(data_dir, "response", "show", "refund", "--json").stdout)["subject"] == "Your refund"
     message = cli(data_dir, "response", "show", "refund", "--raw").stdout
     assert "application/pdf" in message and base64.b64encode(pdf).decode() in message.replace("\r\n", "")
+    status, fields, raw = gateway.request("GET", "/v1/responses/refund/message", reader)
+    stored = subprocess.run([str(BIN), "response", "show", "refund", "--raw", "--data", str(data_dir)],
+                            capture_output=True, check=True, timeout=60).stdout
+    assert status == 200 and fields["content-type"] == "message/rfc822" and raw == stored and b"\r\n" in raw
     assert gateway.json("GET", "/v1/responses/refund", reader)[0] == made
     assert [r["name"] for r in gateway.json("GET", "/v1/responses", reader)[0]["items"]] == ["refund"]
 
@@ -224,8 +229,8 @@ def test_standard_responses_are_added_replaced_and_removed(gateway: API, data_di
     status, _, _ = gateway.request("DELETE", "/v1/responses/refund", admin)
     assert status == 204
     assert json.loads(cli(data_dir, "response", "list", "--json").stdout) == []
-    for method in ["GET", "DELETE"]:
-        status, fields, data = gateway.request(method, "/v1/responses/refund", admin)
+    for method, path in [("GET", "/v1/responses/refund"), ("DELETE", "/v1/responses/refund"), ("GET", "/v1/responses/refund/message")]:
+        status, fields, data = gateway.request(method, path, admin)
         assert_problem(status, fields, data, 404)
     actions = audit(data_dir)
     for action in ["response.add", "response.replace", "response.remove"]:
