@@ -122,7 +122,8 @@ def test_killed_backup_leaves_no_backup_and_a_new_one_succeeds(data_dir, spawn, 
         refused = cli(tmp_path / "r1", "restore", str(partial), check=False)
         assert refused.returncode == 1 and "not a complete Postgate backup" in refused.stderr
     # Either way the live data checks out and a new backup succeeds and restores.
-    assert cli(data_dir, "check", "--json", check=False).returncode == 0
+    checked = cli(data_dir, "check", "--json", check=False)
+    assert checked.returncode == 0, checked.stderr[-4000:]
     cli(data_dir, "backup", str(tmp_path / "again"))
     result = json.loads(cli(tmp_path / "r2", "restore", str(tmp_path / "again"), "--json").stdout)
     assert result["errors"] == 0 and len(indexed(tmp_path / "r2")) == 1500
