@@ -128,10 +128,13 @@ package enum FileSystem {
         guard let dir = opendir(path) else { throw .posix("list", path) }
         defer { closedir(dir) }
         var names: [String] = []
+        // The name is read where it lies, up to its NUL. `entry.pointee` would copy a whole
+        // `struct dirent`, but readdir(3) returns records only as long as their names: the
+        // copy reads past the record, and past the end of readdir's buffer when the record
+        // is its last (a crash when that is the end of a mapped page).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names
